@@ -1,0 +1,94 @@
+package dev.shepherd.messaging;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.core.MessageDeliveryMode;
+import org.springframework.amqp.core.MessageProperties;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.connection.CorrelationData;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+
+/**
+ * Publishes persistent, mandatory messages and waits for the broker's confirm of each. A message
+ * that is nacked, returned as unroutable, or not confirmed in time is reported as failed, so the
+ * caller keeps it (in the outbox, or unacked) and tries again: nothing is fire-and-forget.
+ *
+ * <p>The connection factory must have correlated publisher confirms and returns enabled.
+ */
+public final class ConfirmingPublisher {
+
+  private final RabbitTemplate template;
+  private final Duration confirmTimeout;
+
+  public ConfirmingPublisher(ConnectionFactory connectionFactory, Duration confirmTimeout) {
+    this.template = new RabbitTemplate(connectionFactory);
+    this.template.setMandatory(true);
+    this.confirmTimeout = confirmTimeout;
+  }
+
+  /** Publishes one message and returns once the broker confirmed it. */
+  public void publish(OutgoingMessage message) {
+    List<OutgoingMessage> failed = publishAll(List.of(message));
+    if (!failed.isEmpty()) {
+      throw new PublishException(
+          "broker did not confirm message " + message.messageId() + " to " + message.exchange());
+    }
+  }
+
+  /**
+   * Publishes a batch, then waits for every confirm.
+   *
+   * @return the messages that were not confirmed (empty when all were)
+   */
+  public List<OutgoingMessage> publishAll(List<OutgoingMessage> messages) {
+    List<CorrelationData> pending = new ArrayList<>(messages.size());
+    List<OutgoingMessage> failed = new ArrayList<>();
+    for (OutgoingMessage m : messages) {
+      CorrelationData correlation = new CorrelationData(m.messageId());
+      try {
+        template.send(m.exchange(), m.routingKey(), toAmqp(m), correlation);
+        pending.add(correlation);
+      } catch (RuntimeException e) {
+        pending.add(null);
+      }
+    }
+    long deadline = System.nanoTime() + confirmTimeout.toNanos();
+    for (int i = 0; i < messages.size(); i++) {
+      if (!confirmed(pending.get(i), deadline)) {
+        failed.add(messages.get(i));
+      }
+    }
+    return failed;
+  }
+
+  private static boolean confirmed(CorrelationData correlation, long deadlineNanos) {
+    if (correlation == null) {
+      return false;
+    }
+    try {
+      long wait = Math.max(0, deadlineNanos - System.nanoTime());
+      CorrelationData.Confirm confirm = correlation.getFuture().get(wait, TimeUnit.NANOSECONDS);
+      return confirm.ack() && correlation.getReturned() == null;
+    } catch (TimeoutException | ExecutionException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static Message toAmqp(OutgoingMessage m) {
+    MessageProperties props = new MessageProperties();
+    props.setContentType(MessageProperties.CONTENT_TYPE_JSON);
+    props.setContentEncoding("utf-8");
+    props.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
+    props.setMessageId(m.messageId());
+    m.headers().forEach(props::setHeader);
+    return new Message(m.body(), props);
+  }
+}

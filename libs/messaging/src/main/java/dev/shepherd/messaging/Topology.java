@@ -1,0 +1,150 @@
+package dev.shepherd.messaging;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.springframework.amqp.core.Binding;
+import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Declarable;
+import org.springframework.amqp.core.Declarables;
+import org.springframework.amqp.core.DirectExchange;
+import org.springframework.amqp.core.ExchangeBuilder;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.core.QueueBuilder;
+import org.springframework.amqp.core.TopicExchange;
+
+/**
+ * Every exchange, queue and routing key of Shepherd, as data. Names start with a prefix ({@code
+ * shepherd} in production, a unique one per test) so several installations share one broker.
+ *
+ * <p>All queues are quorum queues with an explicit delivery limit and at-least-once dead
+ * lettering: RabbitMQ's default dead lettering is at most once, and a dead letter lost between
+ * queues would be a lost job.
+ *
+ * @param prefix the first part of every name
+ * @param pools worker pools and the job types each consumes
+ * @param deliveryLimit deliveries of one message before the broker dead-letters it
+ */
+public record Topology(String prefix, Map<String, List<String>> pools, int deliveryLimit) {
+
+  public static final String DEFAULT_PREFIX = "shepherd";
+  public static final int DEFAULT_DELIVERY_LIMIT = 5;
+
+  /** Routing-key suffixes of status events: {@code <type>.<EVENT>}. */
+  public static final String HEADER_TRACEPARENT = "traceparent";
+
+  public Topology {
+    pools = Map.copyOf(pools);
+  }
+
+  public String submitExchange() {
+    return prefix + ".submit";
+  }
+
+  public String workExchange() {
+    return prefix + ".work";
+  }
+
+  public String statusExchange() {
+    return prefix + ".status";
+  }
+
+  public String controlExchange() {
+    return prefix + ".control";
+  }
+
+  public String deadLetterExchange() {
+    return prefix + ".dlx";
+  }
+
+  public String submitQueue() {
+    return prefix + ".submit";
+  }
+
+  /** The routing key producers use on the submit exchange. */
+  public String submitRoutingKey() {
+    return "submit";
+  }
+
+  public String workQueue(String pool) {
+    return prefix + ".work." + pool;
+  }
+
+  public String statusQueue() {
+    return prefix + ".status.tracker";
+  }
+
+  public String deadQueue() {
+    return prefix + ".dead";
+  }
+
+  /** Status events are routed by job type and event, so a consumer can bind to what it needs. */
+  public String statusRoutingKey(String jobType, String event) {
+    return jobType + "." + event;
+  }
+
+  /** The pool whose queue receives jobs of {@code jobType}, or null when no pool takes it. */
+  public String poolOf(String jobType) {
+    for (var pool : pools.entrySet()) {
+      if (pool.getValue().contains(jobType)) {
+        return pool.getKey();
+      }
+    }
+    return null;
+  }
+
+  public List<String> queueNames() {
+    List<String> names = new ArrayList<>(List.of(submitQueue(), statusQueue(), deadQueue()));
+    pools.keySet().forEach(pool -> names.add(workQueue(pool)));
+    return names;
+  }
+
+  public List<String> exchangeNames() {
+    return List.of(
+        submitExchange(), workExchange(), statusExchange(), controlExchange(), deadLetterExchange());
+  }
+
+  /** Everything to declare, for a {@code RabbitAdmin} or a Spring context. */
+  public Declarables declarables() {
+    List<Declarable> all = new ArrayList<>();
+    DirectExchange submit = ExchangeBuilder.directExchange(submitExchange()).durable(true).build();
+    TopicExchange work = ExchangeBuilder.topicExchange(workExchange()).durable(true).build();
+    TopicExchange status = ExchangeBuilder.topicExchange(statusExchange()).durable(true).build();
+    TopicExchange control = ExchangeBuilder.topicExchange(controlExchange()).durable(true).build();
+    TopicExchange dlx = ExchangeBuilder.topicExchange(deadLetterExchange()).durable(true).build();
+    all.addAll(List.of(submit, work, status, control, dlx));
+
+    Queue submitQueue = deadLettered(submitQueue());
+    all.add(submitQueue);
+    all.add(BindingBuilder.bind(submitQueue).to(submit).with(submitRoutingKey()));
+
+    for (var pool : pools.entrySet()) {
+      Queue queue = deadLettered(workQueue(pool.getKey()));
+      all.add(queue);
+      for (String jobType : pool.getValue()) {
+        all.add(BindingBuilder.bind(queue).to(work).with(jobType));
+      }
+    }
+
+    Queue statusQueue = deadLettered(statusQueue());
+    all.add(statusQueue);
+    Binding allStatus = BindingBuilder.bind(statusQueue).to(status).with("#");
+    all.add(allStatus);
+
+    Queue dead = QueueBuilder.durable(deadQueue()).quorum().build();
+    all.add(dead);
+    all.add(BindingBuilder.bind(dead).to(dlx).with("#"));
+    return new Declarables(all);
+  }
+
+  private Queue deadLettered(String name) {
+    return QueueBuilder.durable(name)
+        .quorum()
+        .deliveryLimit(deliveryLimit)
+        .deadLetterExchange(deadLetterExchange())
+        .deadLetterRoutingKey(name)
+        .overflow(QueueBuilder.Overflow.rejectPublish)
+        .withArgument("x-dead-letter-strategy", "at-least-once")
+        .build();
+  }
+}

@@ -1,0 +1,35 @@
+package dev.shepherd.model;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * What a producer sends to start a job, over REST, AMQP or the Java client.
+ *
+ * @param type the job type, which is also the routing key (for example {@code site.generate})
+ * @param payload the handler's input; validated against the job type's payload schema
+ * @param idempotencyKey optional; a second submission with the same key returns the first job
+ * @param notBefore optional; the job is not dispatched before this instant
+ * @param maxAttempts optional; overrides the job type's default number of attempts
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobSubmission(
+    String type, JsonNode payload, String idempotencyKey, Instant notBefore, Integer maxAttempts) {
+
+  public static JobSubmission of(String type, JsonNode payload) {
+    return new JobSubmission(type, payload, null, null, null);
+  }
+
+  public JobSubmission withIdempotencyKey(String key) {
+    return new JobSubmission(type, payload, key, notBefore, maxAttempts);
+  }
+
+  public JobSubmission withNotBefore(Instant instant) {
+    return new JobSubmission(type, payload, idempotencyKey, instant, maxAttempts);
+  }
+
+  public JobSubmission withMaxAttempts(Integer attempts) {
+    return new JobSubmission(type, payload, idempotencyKey, notBefore, attempts);
+  }
+}

@@ -1,0 +1,27 @@
+package dev.shepherd.model;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+
+/** Everything known about one job, as {@code GET /api/v1/jobs/{id}} shows it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobView(
+    String id,
+    String type,
+    String pool,
+    JobState state,
+    int attempt,
+    int maxAttempts,
+    JsonNode payload,
+    String idempotencyKey,
+    Instant submittedAt,
+    Instant notBefore,
+    Instant finishedAt,
+    String workerId,
+    Integer progressPercent,
+    String progressMessage,
+    String lastError,
+    List<PhaseView> phases,
+    List<TransitionRecord> history) {}

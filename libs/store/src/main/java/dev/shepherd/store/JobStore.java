@@ -1,0 +1,453 @@
+package dev.shepherd.store;
+
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobEvent;
+import dev.shepherd.model.JobIds;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.PhaseView;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.TransitionRecord;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Every read and every state change of a job. Each change is one Lua script, so it is atomic; every
+ * change a worker causes carries its fencing token, so a worker that lost its lease changes nothing.
+ */
+public final class JobStore {
+
+  private final StringRedisTemplate redis;
+  private final StoreSettings settings;
+  private final Clock clock;
+  private final Scripts scripts = new Scripts();
+
+  public JobStore(StringRedisTemplate redis, StoreSettings settings, Clock clock) {
+    this.redis = redis;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  public StoreSettings settings() {
+    return settings;
+  }
+
+  public int partitions() {
+    return settings.partitions();
+  }
+
+  /** Stores a new job with its outbox entry, or returns the job its idempotency key names. */
+  public SubmitOutcome submit(NewJob job) {
+    int partition =
+        job.idempotencyKey() == null
+            ? ThreadLocalRandom.current().nextInt(settings.partitions())
+            : JobIds.partitionForKey(job.idempotencyKey(), settings.partitions());
+    String id = JobIds.newId(partition);
+    long now = clock.millis();
+    long notBefore = job.notBefore() == null ? now : job.notBefore().toEpochMilli();
+    JsonNode reply =
+        call(
+            scripts.submit,
+            partition,
+            id,
+            job.type(),
+            job.pool(),
+            job.payloadJson(),
+            job.idempotencyKey() == null ? "" : job.idempotencyKey(),
+            Long.toString(notBefore),
+            Integer.toString(job.maxAttempts()),
+            Long.toString(now));
+    String jobId = reply.get("id").asString();
+    JobState state = JobState.valueOf(reply.get("state").asString());
+    return "DUPLICATE".equals(reply.get("outcome").asString())
+        ? new SubmitOutcome.Duplicate(jobId, state)
+        : new SubmitOutcome.Accepted(jobId, state);
+  }
+
+  /**
+   * Reserves up to {@code limit} due outbox entries of one partition for publishing; they stay
+   * hidden from other dispatchers for {@code visibility} and reappear if never marked dispatched.
+   */
+  public List<DueEntry> reserveDue(int partition, int limit, Duration visibility) {
+    JsonNode reply =
+        call(
+            scripts.reserveDue,
+            partition,
+            Long.toString(clock.millis()),
+            Integer.toString(limit),
+            Long.toString(visibility.toMillis()));
+    List<DueEntry> entries = new ArrayList<>();
+    for (JsonNode e : list(reply.get("entries"))) {
+      entries.add(
+          new DueEntry(
+              e.get("id").asString(),
+              e.get("type").asString(),
+              e.get("pool").asString(),
+              e.get("attempt").asInt(),
+              e.get("payload").asString(),
+              Instant.ofEpochMilli(Long.parseLong(e.get("submittedAt").asString()))));
+    }
+    return entries;
+  }
+
+  /** Removes confirmed entries from the outbox of one partition; returns how many were current. */
+  public int markDispatched(int partition, List<DueEntry> confirmed) {
+    if (confirmed.isEmpty()) {
+      return 0;
+    }
+    List<String> args = new ArrayList<>();
+    args.add(Long.toString(clock.millis()));
+    for (DueEntry entry : confirmed) {
+      args.add(entry.jobId());
+      args.add(Integer.toString(entry.attempt()));
+    }
+    return call(scripts.markDispatched, partition, args.toArray(String[]::new))
+        .get("marked")
+        .asInt();
+  }
+
+  /** A worker claims one attempt: lease, fencing token and RUNNING in one call. */
+  public ClaimResult claim(String jobId, int attempt, String workerId, Duration leaseTtl) {
+    JsonNode reply =
+        call(
+            scripts.claim,
+            partitionOf(jobId),
+            jobId,
+            Integer.toString(attempt),
+            workerId,
+            Long.toString(leaseTtl.toMillis()),
+            Long.toString(clock.millis()));
+    String outcome = reply.get("outcome").asString();
+    if ("CLAIMED".equals(outcome)) {
+      return new ClaimResult.Claimed(Long.parseLong(reply.get("token").asString()));
+    }
+    return new ClaimResult.Refused(
+        ClaimResult.Reason.valueOf(outcome), reply.path("state").asString(null));
+  }
+
+  /** Extends the lease; false when the token is no longer the job's (the lease was lost). */
+  public boolean renew(String jobId, long fencingToken, Duration leaseTtl) {
+    JsonNode reply =
+        call(
+            scripts.renew,
+            partitionOf(jobId),
+            jobId,
+            Long.toString(fencingToken),
+            Long.toString(leaseTtl.toMillis()),
+            Long.toString(clock.millis()));
+    return "RENEWED".equals(reply.get("outcome").asString());
+  }
+
+  /**
+   * Applies a worker's status event, fenced by its token and deduplicated by its sequence number.
+   *
+   * @param retryBackoff how long a retryable failure waits before its next attempt is dispatched
+   */
+  public ReportResult report(StatusEvent event, Duration retryBackoff) {
+    String phase = "";
+    String percent = "";
+    String message = "";
+    String error = "";
+    boolean retryable = false;
+    switch (event) {
+      case StatusEvent.PhaseStarted e -> phase = e.phase();
+      case StatusEvent.PhaseEnded e -> phase = e.phase();
+      case StatusEvent.Progress e -> {
+        percent = Integer.toString(e.percent());
+        message = e.message() == null ? "" : e.message();
+      }
+      case StatusEvent.Succeeded e -> {}
+      case StatusEvent.Failed e -> {
+        error = e.error() == null ? "" : e.error();
+        retryable = e.retryable();
+      }
+    }
+    int partition = partitionOf(event.jobId());
+    if (partition < 0) {
+      return new ReportResult(ReportResult.Outcome.MISSING, null);
+    }
+    JsonNode reply =
+        call(
+            scripts.report,
+            partition,
+            event.jobId(),
+            Long.toString(event.fencingToken()),
+            Long.toString(event.sequence()),
+            event.eventName(),
+            Long.toString(event.at().toEpochMilli()),
+            phase,
+            percent,
+            message,
+            error,
+            Boolean.toString(retryable),
+            Long.toString(clock.millis()),
+            Long.toString(retryBackoff.toMillis()),
+            Long.toString(settings.retention().toMillis()));
+    return new ReportResult(
+        ReportResult.Outcome.valueOf(reply.get("outcome").asString()),
+        reply.path("state").asString(null));
+  }
+
+  /** Takes back up to {@code limit} expired leases of one partition. */
+  public List<ReapedLease> reapExpiredLeases(int partition, int limit, Duration retryBackoff) {
+    JsonNode reply =
+        call(
+            scripts.reap,
+            partition,
+            Long.toString(clock.millis()),
+            Integer.toString(limit),
+            Long.toString(retryBackoff.toMillis()),
+            Long.toString(settings.retention().toMillis()));
+    List<ReapedLease> reaped = new ArrayList<>();
+    for (JsonNode r : list(reply.get("reaped"))) {
+      reaped.add(
+          new ReapedLease(
+              r.get("id").asString(),
+              r.path("worker").asString(null),
+              r.get("attempt").asInt(),
+              r.get("state").asString()));
+    }
+    return reaped;
+  }
+
+  /** Records input that could not become a job; returns the record. */
+  public DeadJob recordDead(String jobId, String type, String reason, String source, String raw) {
+    int partition = ThreadLocalRandom.current().nextInt(settings.partitions());
+    var record =
+        new DeadJob(
+            JobIds.newId(partition), jobId, type, reason, source, 0, clock.instant(), raw);
+    call(
+        scripts.recordDead,
+        partition,
+        record.id(),
+        Json.mapper().writeValueAsString(record),
+        Long.toString(clock.millis()));
+    return record;
+  }
+
+  /** The newest dead-job records across all partitions, newest first. */
+  public List<DeadJob> listDead(int limit) {
+    List<Scored> newest = newestAcrossPartitions("dead", limit);
+    List<DeadJob> records = new ArrayList<>();
+    for (Scored s : newest) {
+      String json = redis.opsForValue().get(s.base() + "deadrec:" + s.id());
+      if (json != null) {
+        records.add(readDead(json));
+      }
+    }
+    return records;
+  }
+
+  /** A job's whole record: state, attempts, phases and history. */
+  public Optional<JobView> find(String jobId) {
+    int partition = partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    JsonNode reply = call(scripts.view, partition, jobId);
+    if (!reply.get("found").asBoolean()) {
+      return Optional.empty();
+    }
+    Map<String, String> job = pairs(reply.get("job"));
+    Map<String, String> phases = pairs(reply.get("phases"));
+    List<TransitionRecord> history = new ArrayList<>();
+    for (JsonNode line : list(reply.get("history"))) {
+      JsonNode h = Json.mapper().readTree(line.asString());
+      history.add(
+          new TransitionRecord(
+              millis(h.path("at").asString(null)),
+              h.hasNonNull("from") ? JobState.valueOf(h.get("from").asString()) : null,
+              JobState.valueOf(h.get("to").asString()),
+              "SUBMIT".equals(h.get("event").asString())
+                  ? null
+                  : JobEvent.valueOf(h.get("event").asString()),
+              h.path("attempt").asInt(),
+              h.path("reason").asString(null)));
+    }
+    return Optional.of(
+        new JobView(
+            jobId,
+            job.get("type"),
+            job.get("pool"),
+            JobState.valueOf(job.get("state")),
+            Integer.parseInt(job.get("attempt")),
+            Integer.parseInt(job.get("maxAttempts")),
+            Json.mapper().readTree(job.get("payload")),
+            job.get("idempotencyKey"),
+            millis(job.get("submittedAt")),
+            millis(job.get("notBefore")),
+            millis(job.get("finishedAt")),
+            job.get("worker"),
+            job.containsKey("progress") ? Integer.valueOf(job.get("progress")) : null,
+            job.get("progressMessage"),
+            job.get("lastError"),
+            phaseViews(phases),
+            history));
+  }
+
+  /** The newest jobs, optionally only those in one state and of one type. */
+  public List<JobSummary> list(JobState state, String type, int limit) {
+    String index = state == null ? "jobs" : "state:" + state.name();
+    List<JobSummary> out = new ArrayList<>();
+    // Over-fetch when filtering by type: the index is per state, not per type.
+    int fetch = type == null ? limit : Math.min(limit * 10, 10_000);
+    for (Scored s : newestAcrossPartitions(index, fetch)) {
+      List<Object> fields =
+          redis.opsForHash().multiGet(s.base() + "job:" + s.id(), List.of("type", "state", "attempt", "submittedAt"));
+      if (fields.get(0) == null) {
+        redis.opsForZSet().remove(s.base() + index, s.id()); // expired by retention
+        continue;
+      }
+      if (type != null && !type.equals(fields.get(0))) {
+        continue;
+      }
+      out.add(
+          new JobSummary(
+              s.id(),
+              (String) fields.get(0),
+              JobState.valueOf((String) fields.get(1)),
+              Integer.parseInt((String) fields.get(2)),
+              millis((String) fields.get(3))));
+      if (out.size() == limit) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** How many jobs of one state the indexes hold, across partitions. */
+  public long countInState(JobState state) {
+    long total = 0;
+    for (int p = 0; p < settings.partitions(); p++) {
+      Long n = redis.opsForZSet().zCard(settings.base(p) + "state:" + state.name());
+      total += n == null ? 0 : n;
+    }
+    return total;
+  }
+
+  /** How many leases are held, across partitions. */
+  public long leasesHeld() {
+    long total = 0;
+    for (int p = 0; p < settings.partitions(); p++) {
+      Long n = redis.opsForZSet().zCard(settings.base(p) + "leases");
+      total += n == null ? 0 : n;
+    }
+    return total;
+  }
+
+  /** How many entries wait in the outbox (due or reserved), across partitions. */
+  public long outboxSize() {
+    long total = 0;
+    for (int p = 0; p < settings.partitions(); p++) {
+      Long n = redis.opsForZSet().zCard(settings.base(p) + "due");
+      total += n == null ? 0 : n;
+    }
+    return total;
+  }
+
+  private record Scored(String base, String id, double score) {}
+
+  private List<Scored> newestAcrossPartitions(String index, int limit) {
+    List<Scored> all = new ArrayList<>();
+    for (int p = 0; p < settings.partitions(); p++) {
+      String base = settings.base(p);
+      var tuples = redis.opsForZSet().reverseRangeWithScores(base + index, 0, limit - 1);
+      if (tuples != null) {
+        for (var t : tuples) {
+          all.add(new Scored(base, t.getValue(), t.getScore() == null ? 0 : t.getScore()));
+        }
+      }
+    }
+    all.sort(Comparator.comparingDouble(Scored::score).reversed());
+    return all.size() > limit ? all.subList(0, limit) : all;
+  }
+
+  private DeadJob readDead(String json) {
+    ObjectNode node = (ObjectNode) Json.mapper().readTree(json);
+    JsonNode at = node.get("at");
+    if (at != null && at.isString() && at.asString().chars().allMatch(Character::isDigit)) {
+      // written by a Lua script: epoch millis as a string
+      node.put("at", Instant.ofEpochMilli(Long.parseLong(at.asString())).toString());
+    }
+    return Json.mapper().treeToValue(node, DeadJob.class);
+  }
+
+  private static List<PhaseView> phaseViews(Map<String, String> phases) {
+    // field: attempt|name|start or attempt|name|end, value: epoch millis
+    Map<String, Instant[]> byPhase = new TreeMap<>();
+    Map<String, Integer> attempts = new HashMap<>();
+    for (var e : phases.entrySet()) {
+      String[] parts = e.getKey().split("\\|");
+      String key = parts[0] + "|" + parts[1];
+      attempts.put(key, Integer.parseInt(parts[0]));
+      Instant[] times = byPhase.computeIfAbsent(key, k -> new Instant[2]);
+      times["start".equals(parts[2]) ? 0 : 1] = millis(e.getValue());
+    }
+    List<PhaseView> views = new ArrayList<>();
+    byPhase.forEach(
+        (key, times) ->
+            views.add(
+                new PhaseView(
+                    attempts.get(key),
+                    key.substring(key.indexOf('|') + 1),
+                    times[0],
+                    times[1],
+                    times[0] != null && times[1] != null
+                        ? Duration.between(times[0], times[1]).toMillis()
+                        : null)));
+    views.sort(
+        Comparator.comparingInt(PhaseView::attempt)
+            .thenComparing(v -> v.startedAt() == null ? Instant.MAX : v.startedAt()));
+    return views;
+  }
+
+  private static Instant millis(String value) {
+    return value == null || value.isEmpty() ? null : Instant.ofEpochMilli(Long.parseLong(value));
+  }
+
+  private static Map<String, String> pairs(JsonNode flat) {
+    Map<String, String> map = new HashMap<>();
+    List<JsonNode> items = list(flat);
+    for (int i = 0; i + 1 < items.size(); i += 2) {
+      map.put(items.get(i).asString(), items.get(i + 1).asString());
+    }
+    return map;
+  }
+
+  /** cjson encodes an empty Lua table as {@code {}}: read it as an empty list. */
+  private static List<JsonNode> list(JsonNode node) {
+    List<JsonNode> out = new ArrayList<>();
+    if (node instanceof ArrayNode array) {
+      array.forEach(out::add);
+    }
+    return out;
+  }
+
+  int partitionOf(String jobId) {
+    return JobIds.partitionOf(jobId, settings.partitions());
+  }
+
+  private JsonNode call(RedisScript<String> script, int partition, String... args) {
+    if (partition < 0) {
+      return Json.mapper().readTree("{\"outcome\":\"MISSING\",\"found\":false}");
+    }
+    String json = redis.execute(script, List.of(settings.base(partition)), (Object[]) args);
+    return Json.mapper().readTree(json);
+  }
+}

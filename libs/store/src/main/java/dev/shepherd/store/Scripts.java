@@ -1,0 +1,55 @@
+package dev.shepherd.store;
+
+import dev.shepherd.model.JobEvent;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.Transitions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.springframework.data.redis.core.script.RedisScript;
+
+/** Loads the Lua scripts once, each with the transition table and the shared prelude in front. */
+final class Scripts {
+
+  final RedisScript<String> submit = load("submit");
+  final RedisScript<String> reserveDue = load("reserve_due");
+  final RedisScript<String> markDispatched = load("mark_dispatched");
+  final RedisScript<String> claim = load("claim");
+  final RedisScript<String> renew = load("renew");
+  final RedisScript<String> report = load("report");
+  final RedisScript<String> reap = load("reap");
+  final RedisScript<String> view = load("view");
+  final RedisScript<String> recordDead = load("record_dead");
+
+  private static RedisScript<String> load(String name) {
+    String source = transitionTable() + "\n" + read("prelude") + "\n" + read(name);
+    return RedisScript.of(source, String.class);
+  }
+
+  /** Renders {@link Transitions} as a Lua table literal: {@code T['RUNNING']['SUCCEED']}. */
+  static String transitionTable() {
+    return Transitions.table().entrySet().stream()
+        .map(row -> "%s = {%s}".formatted(row.getKey(), renderRow(row.getValue())))
+        .collect(Collectors.joining(",\n  ", "local T = {\n  ", "\n}"));
+  }
+
+  private static String renderRow(Map<JobEvent, JobState> row) {
+    return row.entrySet().stream()
+        .map(e -> "%s = '%s'".formatted(e.getKey(), e.getValue()))
+        .collect(Collectors.joining(", "));
+  }
+
+  private static String read(String name) {
+    try (InputStream in = Scripts.class.getResourceAsStream("/lua/" + name + ".lua")) {
+      if (in == null) {
+        throw new IllegalStateException("missing Lua script /lua/" + name + ".lua");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,326 @@
+package dev.shepherd.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobEvent;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.Transitions;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.SettableClock;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+
+@WithRealServices
+class JobStoreIT {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+  private static final Duration NO_BACKOFF = Duration.ZERO;
+
+  private final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private LettuceConnectionFactory factory;
+  private StringRedisTemplate redis;
+  private JobStore store;
+  private String prefix;
+
+  @BeforeEach
+  void connect(ServiceEndpoints endpoints, TestNames names) {
+    factory = endpoints.newRedisConnectionFactory();
+    redis = new StringRedisTemplate(factory);
+    prefix = names.prefix();
+    store = new JobStore(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock);
+  }
+
+  @AfterEach
+  void cleanUp() {
+    RedisCleanup.deleteByPrefix(factory, prefix);
+    factory.destroy();
+  }
+
+  private String submit(int maxAttempts) {
+    return store
+        .submit(new NewJob("demo.noop", "default", "{\"n\":1}", null, null, maxAttempts))
+        .jobId();
+  }
+
+  private DueEntry dispatch(String jobId) {
+    int partition = store.partitionOf(jobId);
+    List<DueEntry> due = store.reserveDue(partition, 100, Duration.ofSeconds(30));
+    DueEntry entry = due.stream().filter(e -> e.jobId().equals(jobId)).findFirst().orElseThrow();
+    store.markDispatched(partition, List.of(entry));
+    return entry;
+  }
+
+  private long claim(String jobId, int attempt, String worker) {
+    return ((ClaimResult.Claimed) store.claim(jobId, attempt, worker, TTL)).fencingToken();
+  }
+
+  private StatusEvent succeeded(String jobId, int attempt, long token, long seq) {
+    return new StatusEvent.Succeeded(jobId, "demo.noop", attempt, token, seq, "w", clock.instant());
+  }
+
+  private JobView view(String jobId) {
+    return store.find(jobId).orElseThrow();
+  }
+
+  @Test
+  void aRepeatedIdempotencyKeyReturnsTheFirstJob() {
+    var job = new NewJob("demo.noop", "default", "{}", "order-42", null, 3);
+    SubmitOutcome first = store.submit(job);
+    SubmitOutcome second = store.submit(job);
+    assertThat(first).isInstanceOf(SubmitOutcome.Accepted.class);
+    assertThat(second).isInstanceOf(SubmitOutcome.Duplicate.class);
+    assertThat(second.jobId()).isEqualTo(first.jobId());
+    assertThat(store.outboxSize()).isEqualTo(1);
+  }
+
+  @Test
+  void aDelayedJobIsScheduledAndNotDueBeforeItsTime() {
+    Instant later = clock.instant().plusSeconds(60);
+    var outcome =
+        store.submit(new NewJob("demo.noop", "default", "{}", "k-delay", later, 3));
+    assertThat(outcome.state()).isEqualTo(JobState.SCHEDULED);
+    int partition = store.partitionOf(outcome.jobId());
+    assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(store.reserveDue(partition, 10, TTL))
+        .extracting(DueEntry::jobId)
+        .containsExactly(outcome.jobId());
+  }
+
+  @Test
+  void aReservedEntryIsHiddenFromOtherDispatchersUntilItsVisibilityRunsOut() {
+    String id = submit(3);
+    int partition = store.partitionOf(id);
+    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
+    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).isEmpty();
+    clock.advance(Duration.ofSeconds(11));
+    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
+  }
+
+  @Test
+  void anEntryLeavesTheOutboxOnlyWhenMarkedDispatched() {
+    String id = submit(3);
+    int partition = store.partitionOf(id);
+    store.reserveDue(partition, 10, Duration.ofSeconds(10));
+    assertThat(store.outboxSize()).isEqualTo(1);
+    assertThat(view(id).state()).isEqualTo(JobState.SUBMITTED);
+    dispatch(id);
+    assertThat(store.outboxSize()).isZero();
+    assertThat(view(id).state()).isEqualTo(JobState.QUEUED);
+  }
+
+  @Test
+  void thirtyTwoThreadsRaceForOneClaimAndExactlyOneWins() throws Exception {
+    String id = submit(3);
+    dispatch(id);
+    int threads = 32;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<ClaimResult>> results = new ArrayList<>();
+    for (int i = 0; i < threads; i++) {
+      String worker = "w" + i;
+      Callable<ClaimResult> race =
+          () -> {
+            start.await();
+            return store.claim(id, 1, worker, TTL);
+          };
+      results.add(pool.submit(race));
+    }
+    start.countDown();
+    int wins = 0;
+    for (Future<ClaimResult> r : results) {
+      if (r.get() instanceof ClaimResult.Claimed) {
+        wins++;
+      }
+    }
+    pool.shutdown();
+    assertThat(wins).isEqualTo(1);
+    assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
+    assertThat(store.leasesHeld()).isEqualTo(1);
+  }
+
+  @Test
+  void aWorkMessageThatOvertakesTheDispatchConfirmCanStillBeClaimed() {
+    String id = submit(3);
+    store.reserveDue(store.partitionOf(id), 10, TTL);
+    assertThat(store.claim(id, 1, "w1", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    assertThat(view(id).history())
+        .extracting(h -> h.event())
+        .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM);
+    assertThat(store.outboxSize()).isZero();
+  }
+
+  @Test
+  void aDeliveryOfAnOldAttemptOrAFinishedJobIsRefused() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    assertThat(store.claim(id, 1, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "RUNNING"));
+    store.report(succeeded(id, 1, token, 1), NO_BACKOFF);
+    assertThat(store.claim(id, 1, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "SUCCEEDED"));
+    assertThat(store.claim(id, 2, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "SUCCEEDED"));
+    assertThat(store.claim("00-nosuchjob", 1, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.MISSING, null));
+  }
+
+  @Test
+  void staleWorkerCannotCompleteReclaimedJob() {
+    String id = submit(3);
+    dispatch(id);
+    long staleToken = claim(id, 1, "rogue");
+    clock.advance(TTL.plusSeconds(1));
+    List<ReapedLease> reaped = store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+    assertThat(reaped).containsExactly(new ReapedLease(id, "rogue", 1, "RETRY_WAIT"));
+    assertThat(store.renew(id, staleToken, TTL)).isFalse();
+
+    DueEntry second = dispatch(id);
+    assertThat(second.attempt()).isEqualTo(2);
+    long token = claim(id, 2, "good");
+    assertThat(token).isGreaterThan(staleToken);
+
+    ReportResult late = store.report(succeeded(id, 1, staleToken, 9), NO_BACKOFF);
+    assertThat(late.outcome()).isEqualTo(ReportResult.Outcome.STALE);
+    assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
+
+    var failed =
+        new StatusEvent.Failed(id, "demo.noop", 2, token, 1, "good", clock.instant(), "boom", false);
+    assertThat(store.report(failed, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(view(id).state()).isEqualTo(JobState.DEAD);
+    assertThat(store.report(succeeded(id, 1, staleToken, 10), NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.STALE);
+    assertThat(view(id).state()).isEqualTo(JobState.DEAD);
+  }
+
+  @Test
+  void duplicateAndOutOfOrderEventsChangeNothing() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    Instant t0 = clock.instant();
+    var started = new StatusEvent.PhaseStarted(id, "demo.noop", 1, token, 1, "w1", t0, "render");
+    var ended =
+        new StatusEvent.PhaseEnded(id, "demo.noop", 1, token, 2, "w1", t0.plusMillis(250), "render");
+    assertThat(store.report(started, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.report(ended, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.report(started, NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.DUPLICATE);
+    var lateProgress =
+        new StatusEvent.Progress(id, "demo.noop", 1, token, 1, "w1", t0, 50, "half");
+    assertThat(store.report(lateProgress, NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.DUPLICATE);
+    JobView job = view(id);
+    assertThat(job.progressPercent()).isNull();
+    assertThat(job.phases()).hasSize(1);
+    assertThat(job.phases().get(0).durationMillis()).isEqualTo(250L);
+    assertThat(job.phases().get(0).name()).isEqualTo("render");
+  }
+
+  @Test
+  void retryableFailuresRetryUntilAttemptsRunOutThenTheJobIsDead() {
+    String id = submit(2);
+    dispatch(id);
+    long t1 = claim(id, 1, "w1");
+    var fail1 = new StatusEvent.Failed(id, "demo.noop", 1, t1, 1, "w1", clock.instant(), "e1", true);
+    assertThat(store.report(fail1, Duration.ofSeconds(5)).state()).isEqualTo("RETRY_WAIT");
+    int partition = store.partitionOf(id);
+    assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
+    clock.advance(Duration.ofSeconds(6));
+    dispatch(id);
+    long t2 = claim(id, 2, "w1");
+    var fail2 = new StatusEvent.Failed(id, "demo.noop", 2, t2, 1, "w1", clock.instant(), "e2", true);
+    assertThat(store.report(fail2, NO_BACKOFF).state()).isEqualTo("DEAD");
+    JobView job = view(id);
+    assertThat(job.attempt()).isEqualTo(2);
+    assertThat(job.lastError()).isEqualTo("e2");
+    assertThat(job.finishedAt()).isNotNull();
+    assertThat(store.listDead(10))
+        .extracting(DeadJob::jobId, DeadJob::attempts)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(id, 2));
+    assertThat(store.leasesHeld()).isZero();
+    assertThat(store.outboxSize()).isZero();
+  }
+
+  @Test
+  void aSucceededJobKeepsItsHistoryAndExpiresAfterTheRetention() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store.report(succeeded(id, 1, token, 1), NO_BACKOFF);
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(job.history())
+        .extracting(h -> h.to())
+        .containsExactly(JobState.SUBMITTED, JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
+    Long ttl = redis.getExpire(store.settings().base(store.partitionOf(id)) + "job:" + id);
+    assertThat(ttl).isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
+    assertThat(store.list(JobState.SUCCEEDED, null, 10)).extracting(s -> s.id()).containsExactly(id);
+    assertThat(store.list(null, "other.type", 10)).isEmpty();
+  }
+
+  @Test
+  void fencingTokensGrowWithEveryClaimAndAreNeverBelowTheServerClock() {
+    String id = submit(5);
+    long previous = 0;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      dispatch(id);
+      long token = claim(id, attempt, "w");
+      assertThat(token).isGreaterThan(previous);
+      assertThat(token).isGreaterThan(1_700_000_000_000_000L); // microseconds since the epoch
+      previous = token;
+      clock.advance(TTL.plusSeconds(1));
+      store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+    }
+  }
+
+  /** Runs the Lua side of the transition table over every (state, event) pair. */
+  @Test
+  void theLuaTransitionTableAgreesWithJavaOnEveryPair() {
+    String body =
+        """
+        redis.call('HSET', jobKey('x'), 'state', ARGV[1], 'attempt', 1)
+        local to = transition('x', ARGV[2], 1, nil)
+        return to or 'REFUSED'
+        """;
+    String source =
+        Scripts.transitionTable() + "\n" + readPrelude() + "\n" + body;
+    RedisScript<String> script = RedisScript.of(source, String.class);
+    for (JobState state : JobState.values()) {
+      for (JobEvent event : JobEvent.values()) {
+        String lua =
+            redis.execute(script, List.of(store.settings().base(0)), state.name(), event.name());
+        String java = Transitions.next(state, event).map(Enum::name).orElse("REFUSED");
+        assertThat(lua).as(state + " + " + event).isEqualTo(java);
+      }
+    }
+  }
+
+  private static String readPrelude() {
+    try (var in = JobStoreIT.class.getResourceAsStream("/lua/prelude.lua")) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+-- Takes up to `limit` due outbox entries for publishing and hides them for `visibilityMs`, so a
+-- second scheduler does not publish them too; an entry whose publish is never confirmed shows up
+-- again after that time. Entries of jobs that no longer wait for dispatch are dropped.
+-- ARGV: now, limit, visibilityMs
+local now, limit, visibility = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ids = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for _, id in ipairs(ids) do
+  local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool')
+  local state = job[1]
+  if state == 'SUBMITTED' or state == 'SCHEDULED' or state == 'RETRY_WAIT' or state == 'QUEUED' then
+    redis.call('ZADD', dueKey, now + visibility, id)
+    out[#out + 1] = {id = id, type = job[2], attempt = tonumber(job[3]), payload = job[4],
+                     submittedAt = job[5], pool = job[6]}
+  else
+    redis.call('ZREM', dueKey, id)
+  end
+end
+return reply({entries = out})

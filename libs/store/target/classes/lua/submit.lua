@@ -1,0 +1,32 @@
+-- Accepts a job: writes the job and its outbox entry (the due set) in one call.
+-- Idempotent on the producer's key: a repeated key returns the first job.
+-- ARGV: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs, maxAttempts, now
+local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+
+if idem ~= '' then
+  local existing = redis.call('GET', base .. 'idem:' .. idem)
+  if existing then
+    return reply({outcome = 'DUPLICATE', id = existing,
+                  state = redis.call('HGET', jobKey(existing), 'state') or 'UNKNOWN'})
+  end
+  redis.call('SET', base .. 'idem:' .. idem, id)
+end
+
+local key = jobKey(id)
+redis.call('HSET', key, 'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED',
+  'attempt', 1, 'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload,
+  'submittedAt', int(now))
+if idem ~= '' then redis.call('HSET', key, 'idempotencyKey', idem) end
+redis.call('ZADD', stateKey('SUBMITTED'), now, id)
+redis.call('ZADD', jobsKey, now, id)
+redis.call('RPUSH', historyKey(id),
+  cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1}))
+
+local state = 'SUBMITTED'
+if notBefore > now then
+  redis.call('HSET', key, 'notBefore', int(notBefore))
+  state = transition(id, 'SCHEDULE', now, nil)
+end
+redis.call('ZADD', dueKey, math.max(notBefore, now), id)
+return reply({outcome = 'ACCEPTED', id = id, state = state})
