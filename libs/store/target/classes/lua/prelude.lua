@@ -61,6 +61,8 @@ local function retain(id, retentionMs)
     redis.call('PEXPIRE', jobKey(id), retentionMs)
     redis.call('PEXPIRE', historyKey(id), retentionMs)
     redis.call('PEXPIRE', phasesKey(id), retentionMs)
+    local idem = redis.call('HGET', jobKey(id), 'idempotencyKey')
+    if idem then redis.call('PEXPIRE', base .. 'idem:' .. idem, retentionMs) end
   end
 end
 

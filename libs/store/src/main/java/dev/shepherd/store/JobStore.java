@@ -301,6 +301,13 @@ public final class JobStore {
             history));
   }
 
+  /** The id of the job an idempotency key made, if any. */
+  public Optional<String> findIdByIdempotencyKey(String idempotencyKey) {
+    int partition = JobIds.partitionForKey(idempotencyKey, settings.partitions());
+    return Optional.ofNullable(
+        redis.opsForValue().get(settings.base(partition) + "idem:" + idempotencyKey));
+  }
+
   /** The newest jobs, optionally only those in one state and of one type. */
   public List<JobSummary> list(JobState state, String type, int limit) {
     String index = state == null ? "jobs" : "state:" + state.name();

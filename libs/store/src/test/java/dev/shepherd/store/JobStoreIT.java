@@ -120,10 +120,10 @@ class JobStoreIT {
   void anEntryLeavesTheOutboxOnlyWhenMarkedDispatched() {
     String id = submit(3);
     int partition = store.partitionOf(id);
-    store.reserveDue(partition, 10, Duration.ofSeconds(10));
+    List<DueEntry> reserved = store.reserveDue(partition, 10, Duration.ofSeconds(10));
     assertThat(store.outboxSize()).isEqualTo(1);
     assertThat(view(id).state()).isEqualTo(JobState.SUBMITTED);
-    dispatch(id);
+    assertThat(store.markDispatched(partition, reserved)).isEqualTo(1);
     assertThat(store.outboxSize()).isZero();
     assertThat(view(id).state()).isEqualTo(JobState.QUEUED);
   }

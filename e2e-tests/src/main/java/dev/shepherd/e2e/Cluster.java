@@ -1,0 +1,170 @@
+package dev.shepherd.e2e;
+
+import dev.shepherd.testsupport.ManagedProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The four services and N workers as separate processes, started from the jars under {@code
+ * services/*}/target. Every process gets the same prefix, so one broker and one Redis can host a
+ * cluster per test.
+ */
+public final class Cluster implements AutoCloseable {
+
+  private static final String VERSION = "0.1.0-SNAPSHOT";
+  private static final Duration STARTUP = Duration.ofSeconds(120);
+  private static final List<String> JVM_ARGS =
+      List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+
+  /**
+   * What to start.
+   *
+   * @param connection Spring properties that point at RabbitMQ and Redis
+   * @param extra more properties for every service (lease TTL, demo handler timings, ...)
+   */
+  public record Spec(
+      Path root,
+      String prefix,
+      Map<String, String> connection,
+      int workers,
+      int workerCapacity,
+      Map<String, String> extra,
+      Path logDir) {}
+
+  private final Spec spec;
+  private final Map<String, ManagedProcess> services = new LinkedHashMap<>();
+  private final List<ManagedProcess> workers = Collections.synchronizedList(new ArrayList<>());
+  private int schedulerPort;
+  private int nextWorker = 1;
+
+  private Cluster(Spec spec) {
+    this.spec = spec;
+  }
+
+  /** Starts every service and worker and returns once all report healthy. */
+  public static Cluster start(Spec spec) {
+    var cluster = new Cluster(spec);
+    try {
+      Files.createDirectories(spec.logDir());
+      cluster.startAll();
+      return cluster;
+    } catch (RuntimeException | IOException e) {
+      cluster.close();
+      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+    }
+  }
+
+  /** Finds the repository root: {@code -Dshepherd.root}, else the nearest parent with services/. */
+  public static Path repositoryRoot() {
+    String configured = System.getProperty("shepherd.root");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured).toAbsolutePath();
+    }
+    Path dir = Path.of("").toAbsolutePath();
+    while (dir != null && !Files.isDirectory(dir.resolve("services"))) {
+      dir = dir.getParent();
+    }
+    if (dir == null) {
+      throw new IllegalStateException("cannot find the repository root (no services/ above cwd)");
+    }
+    return dir;
+  }
+
+  private void startAll() {
+    schedulerPort = ManagedProcess.freePort();
+    List<CompletableFuture<Void>> starting = new ArrayList<>();
+    starting.add(launch("scheduler", "scheduler", schedulerPort, List.of()));
+    starting.add(launch("status-tracker", "status-tracker", ManagedProcess.freePort(), List.of()));
+    starting.add(launch("recovery", "recovery", ManagedProcess.freePort(), List.of()));
+    for (int i = 0; i < spec.workers(); i++) {
+      starting.add(startWorkerAsync());
+    }
+    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).join();
+  }
+
+  /** Starts one more worker and waits until it is healthy. */
+  public ManagedProcess addWorker() {
+    startWorkerAsync().join();
+    return workers.get(workers.size() - 1);
+  }
+
+  private synchronized CompletableFuture<Void> startWorkerAsync() {
+    String name = "worker-" + nextWorker++;
+    return launch(
+        name,
+        "worker",
+        ManagedProcess.freePort(),
+        List.of(
+            "--shepherd.worker.id=" + name,
+            "--shepherd.worker.capacity=" + spec.workerCapacity()));
+  }
+
+  private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {
+    Path jar =
+        spec.root()
+            .resolve("services")
+            .resolve(module)
+            .resolve("target")
+            .resolve("shepherd-" + module + "-" + VERSION + ".jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(
+          "missing " + jar + ": build the services first (make build)");
+    }
+    List<String> args = new ArrayList<>();
+    args.add("--server.port=" + port);
+    args.add("--shepherd.messaging.prefix=" + spec.prefix());
+    args.add("--shepherd.store.prefix=" + spec.prefix());
+    spec.connection().forEach((k, v) -> args.add("--" + k + "=" + v));
+    spec.extra().forEach((k, v) -> args.add("--" + k + "=" + v));
+    args.addAll(more);
+    ManagedProcess process =
+        ManagedProcess.startJava(name, jar, JVM_ARGS, args, Map.of(), spec.logDir());
+    if (module.equals("worker")) {
+      workers.add(process);
+    } else {
+      services.put(name, process);
+    }
+    URI health = URI.create("http://127.0.0.1:" + port + "/actuator/health");
+    return CompletableFuture.runAsync(() -> process.awaitHealthy(health, STARTUP));
+  }
+
+  public URI schedulerUri() {
+    return URI.create("http://127.0.0.1:" + schedulerPort);
+  }
+
+  public String prefix() {
+    return spec.prefix();
+  }
+
+  public List<ManagedProcess> workers() {
+    return List.copyOf(workers);
+  }
+
+  public ManagedProcess service(String name) {
+    return services.get(name);
+  }
+
+  /** Every process, services first. */
+  public List<ManagedProcess> processes() {
+    List<ManagedProcess> all = new ArrayList<>(services.values());
+    all.addAll(workers);
+    return all;
+  }
+
+  @Override
+  public void close() {
+    List<ManagedProcess> all = processes();
+    Collections.reverse(all);
+    all.parallelStream().forEach(p -> p.stop(Duration.ofSeconds(10)));
+  }
+}

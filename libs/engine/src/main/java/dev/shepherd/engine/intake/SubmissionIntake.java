@@ -1,0 +1,135 @@
+package dev.shepherd.engine.intake;
+
+import dev.shepherd.contracts.Contracts;
+import dev.shepherd.engine.intake.IntakeResult.Problem;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.SubmitReceipt;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.NewJob;
+import dev.shepherd.store.SubmitOutcome;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Validates a submission against the contract, the job type catalog and the type's payload schema,
+ * then stores it with its outbox entry in one call. REST and AMQP both come through here.
+ */
+public final class SubmissionIntake {
+
+  /** The largest payload a job may carry, as serialised JSON. */
+  public static final int MAX_PAYLOAD_BYTES = 256 * 1024;
+
+  private final Contracts contracts;
+  private final JobTypeCatalog catalog;
+  private final JobStore store;
+  private final Runnable onAccepted;
+
+  /**
+   * @param onAccepted called after a new job is stored (the dispatcher uses it to wake up at once)
+   */
+  public SubmissionIntake(
+      Contracts contracts, JobTypeCatalog catalog, JobStore store, Runnable onAccepted) {
+    this.contracts = contracts;
+    this.catalog = catalog;
+    this.store = store;
+    this.onAccepted = onAccepted;
+  }
+
+  public IntakeResult submit(byte[] body) {
+    String text;
+    try {
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(body))
+              .toString();
+    } catch (CharacterCodingException e) {
+      return rejected(Problem.MALFORMED_JSON, "body is not valid UTF-8", "", "not valid UTF-8");
+    }
+    JsonNode node;
+    try {
+      node = Json.mapper().readTree(text);
+    } catch (JacksonException e) {
+      return rejected(
+          Problem.MALFORMED_JSON, "body is not valid JSON: " + e.getOriginalMessage(), "", "not JSON");
+    }
+    if (node == null || node.isMissingNode()) {
+      return rejected(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
+    }
+    return submit(node);
+  }
+
+  public IntakeResult submit(JsonNode node) {
+    JsonNode payload = node.get("payload");
+    if (payload != null && Json.mapper().writeValueAsBytes(payload).length > MAX_PAYLOAD_BYTES) {
+      return rejected(
+          Problem.PAYLOAD_TOO_LARGE,
+          "payload is larger than " + MAX_PAYLOAD_BYTES + " bytes",
+          "/payload",
+          "must be at most " + MAX_PAYLOAD_BYTES + " bytes of JSON");
+    }
+    List<Contracts.Violation> violations = contracts.validate(Contracts.JOB_SUBMISSION, node);
+    if (!violations.isEmpty()) {
+      return new IntakeResult.Rejected(
+          Problem.INVALID_SUBMISSION, describe(violations), violations);
+    }
+    JobSubmission submission = Json.mapper().treeToValue(node, JobSubmission.class);
+    if (!catalog.isKnown(submission.type())) {
+      return rejected(
+          Problem.UNKNOWN_JOB_TYPE,
+          "no worker pool takes job type '" + submission.type() + "'",
+          "/type",
+          "unknown job type '" + submission.type() + "'");
+    }
+    if (contracts.hasPayloadSchema(submission.type())) {
+      List<Contracts.Violation> payloadViolations =
+          contracts.validatePayload(submission.type(), submission.payload()).stream()
+              .map(v -> new Contracts.Violation("/payload" + v.field(), v.message()))
+              .toList();
+      if (!payloadViolations.isEmpty()) {
+        return new IntakeResult.Rejected(
+            Problem.INVALID_PAYLOAD, describe(payloadViolations), payloadViolations);
+      }
+    }
+    int maxAttempts =
+        submission.maxAttempts() != null
+            ? submission.maxAttempts()
+            : catalog.maxAttemptsOf(submission.type());
+    SubmitOutcome outcome =
+        store.submit(
+            new NewJob(
+                submission.type(),
+                catalog.poolOf(submission.type()),
+                Json.mapper().writeValueAsString(submission.payload()),
+                submission.idempotencyKey(),
+                submission.notBefore(),
+                maxAttempts));
+    return switch (outcome) {
+      case SubmitOutcome.Accepted a -> {
+        onAccepted.run();
+        yield new IntakeResult.Accepted(new SubmitReceipt(a.jobId(), a.state(), false));
+      }
+      case SubmitOutcome.Duplicate d ->
+          new IntakeResult.Duplicate(new SubmitReceipt(d.jobId(), d.state(), true));
+    };
+  }
+
+  private static IntakeResult rejected(
+      Problem problem, String detail, String field, String message) {
+    return new IntakeResult.Rejected(
+        problem, detail, List.of(new Contracts.Violation(field, message)));
+  }
+
+  private static String describe(List<Contracts.Violation> violations) {
+    return String.join(
+        "; ", violations.stream().map(Contracts.Violation::message).toList());
+  }
+}

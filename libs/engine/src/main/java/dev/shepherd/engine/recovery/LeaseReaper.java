@@ -1,0 +1,64 @@
+package dev.shepherd.engine.recovery;
+
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.ReapedLease;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Walks every partition's sorted set of lease deadlines (not keyspace notifications, which Redis
+ * may drop) and takes back the expired ones. Several recovery instances may run it at once: each
+ * reap is one atomic script, so a lease is taken back once.
+ */
+public final class LeaseReaper {
+
+  private static final Logger log = LoggerFactory.getLogger(LeaseReaper.class);
+
+  private final JobStore store;
+  private final RetryPolicy retryPolicy;
+  private final RandomGenerator random;
+  private final int batchSize;
+  private final Counter expired;
+
+  public LeaseReaper(
+      JobStore store,
+      RetryPolicy retryPolicy,
+      RandomGenerator random,
+      int batchSize,
+      MeterRegistry meters) {
+    this.store = store;
+    this.retryPolicy = retryPolicy;
+    this.random = random;
+    this.batchSize = batchSize;
+    this.expired =
+        Counter.builder("shepherd.leases.expired")
+            .description("leases taken back by the reaper because their deadline passed")
+            .register(meters);
+  }
+
+  /** One pass over every partition; returns how many leases were taken back. */
+  public int reapOnce() {
+    int total = 0;
+    for (int partition = 0; partition < store.partitions(); partition++) {
+      // A lease that expired is retried after a short backoff: the job did not fail, its worker did.
+      List<ReapedLease> reaped =
+          store.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
+      for (ReapedLease lease : reaped) {
+        expired.increment();
+        log.warn(
+            "lease of job {} attempt {} expired (worker {}); job is now {}",
+            lease.jobId(),
+            lease.attempt(),
+            lease.workerId(),
+            lease.newState());
+      }
+      total += reaped.size();
+    }
+    return total;
+  }
+}

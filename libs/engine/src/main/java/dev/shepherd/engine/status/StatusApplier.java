@@ -1,0 +1,114 @@
+package dev.shepherd.engine.status;
+
+import dev.shepherd.model.Json;
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.ReportResult;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+
+/** Reads one status event and applies it through the fenced store script. */
+public final class StatusApplier {
+
+  private static final Logger log = LoggerFactory.getLogger(StatusApplier.class);
+
+  private final JobStore store;
+  private final RetryPolicy retryPolicy;
+  private final RandomGenerator random;
+  private final Counter staleReports;
+  private final Counter duplicateReports;
+  private final Counter deadMessages;
+
+  public StatusApplier(
+      JobStore store, RetryPolicy retryPolicy, RandomGenerator random, MeterRegistry meters) {
+    this.store = store;
+    this.retryPolicy = retryPolicy;
+    this.random = random;
+    this.staleReports =
+        Counter.builder("shepherd.status.stale.reports")
+            .description("status events refused because their fencing token was stale")
+            .register(meters);
+    this.duplicateReports =
+        Counter.builder("shepherd.status.duplicate.reports")
+            .description("status events ignored as duplicates or late arrivals")
+            .register(meters);
+    this.deadMessages =
+        Counter.builder("shepherd.status.unreadable.messages")
+            .description("status messages that could not be read and became dead-job records")
+            .register(meters);
+  }
+
+  /**
+   * Applies the event in {@code body}; an unreadable body becomes a dead-job record. Returns the
+   * outcome, or null for an unreadable body. Throws only when Redis fails, so the caller leaves
+   * the message unacked and it is delivered again.
+   */
+  public ReportResult apply(byte[] body, String source) {
+    StatusEvent event;
+    try {
+      event = Json.mapper().readValue(body, StatusEvent.class);
+      requireFields(event);
+    } catch (JacksonException | IllegalArgumentException e) {
+      deadMessages.increment();
+      store.recordDead(
+          null,
+          null,
+          "unreadable status event: " + message(e),
+          source,
+          new String(body, StandardCharsets.UTF_8));
+      return null;
+    }
+    return apply(event);
+  }
+
+  public ReportResult apply(StatusEvent event) {
+    Duration backoff = retryPolicy.backoff(event.attempt(), random);
+    ReportResult result = store.report(event, backoff);
+    switch (result.outcome()) {
+      case STALE -> {
+        staleReports.increment();
+        log.warn(
+            "refused stale {} for job {} attempt {} from worker {} (token {})",
+            event.eventName(),
+            event.jobId(),
+            event.attempt(),
+            event.workerId(),
+            event.fencingToken());
+      }
+      case DUPLICATE, FINISHED -> duplicateReports.increment();
+      case APPLIED -> {
+        if (event instanceof StatusEvent.Succeeded || event instanceof StatusEvent.Failed) {
+          log.info(
+              "job {} attempt {} {} -> {}",
+              event.jobId(),
+              event.attempt(),
+              event.eventName(),
+              result.state());
+        }
+      }
+      case MISSING ->
+          log.warn("status event {} for unknown job {}", event.eventName(), event.jobId());
+    }
+    return result;
+  }
+
+  private static void requireFields(StatusEvent event) {
+    if (event.jobId() == null || event.type() == null || event.at() == null) {
+      throw new IllegalArgumentException("jobId, type and at are required");
+    }
+    if (event.attempt() < 1 || event.fencingToken() < 1 || event.sequence() < 1) {
+      throw new IllegalArgumentException("attempt, fencingToken and sequence must be >= 1");
+    }
+  }
+
+  private static String message(Exception e) {
+    return e instanceof JacksonException j ? j.getOriginalMessage() : e.getMessage();
+  }
+}

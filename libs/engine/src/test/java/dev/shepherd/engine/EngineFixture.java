@@ -1,0 +1,74 @@
+package dev.shepherd.engine;
+
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.StoreSettings;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.SettableClock;
+import dev.shepherd.testsupport.TestNames;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.springframework.amqp.core.Binding;
+import org.springframework.amqp.core.Exchange;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import org.springframework.amqp.rabbit.core.RabbitAdmin;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/** Real Redis and RabbitMQ under a unique prefix, cleaned up by {@link #close()}. */
+final class EngineFixture implements AutoCloseable {
+
+  final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final String prefix;
+  final Topology topology;
+  final LettuceConnectionFactory redisConnections;
+  final CachingConnectionFactory rabbitConnections;
+  final JobStore store;
+  final ConfirmingPublisher publisher;
+
+  EngineFixture(ServiceEndpoints endpoints, TestNames names) {
+    prefix = names.prefix();
+    topology =
+        new Topology(
+            prefix, Map.of("default", List.of("demo.noop", "site.generate", "demo.poison")), 3);
+    redisConnections = endpoints.newRedisConnectionFactory();
+    rabbitConnections = endpoints.newRabbitConnectionFactory();
+    store =
+        new JobStore(
+            new StringRedisTemplate(redisConnections),
+            new StoreSettings(prefix, 4, Duration.ofDays(7)),
+            clock);
+    publisher = new ConfirmingPublisher(rabbitConnections, Duration.ofSeconds(5));
+    var admin = new RabbitAdmin(rabbitConnections);
+    topology
+        .declarables()
+        .getDeclarables()
+        .forEach(
+            d -> {
+              switch (d) {
+                case Queue q -> admin.declareQueue(q);
+                case Exchange x -> admin.declareExchange(x);
+                case Binding b -> admin.declareBinding(b);
+                default -> throw new IllegalStateException("unexpected declarable " + d);
+              }
+            });
+  }
+
+  long messagesIn(String queue) {
+    return RabbitCleanup.messageCount(rabbitConnections, queue);
+  }
+
+  @Override
+  public void close() {
+    RabbitCleanup.delete(rabbitConnections, topology.queueNames(), topology.exchangeNames());
+    RedisCleanup.deleteByPrefix(redisConnections, prefix);
+    rabbitConnections.destroy();
+    redisConnections.destroy();
+  }
+}

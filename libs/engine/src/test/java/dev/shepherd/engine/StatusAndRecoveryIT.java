@@ -1,0 +1,122 @@
+package dev.shepherd.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.shepherd.engine.recovery.DeadLetterIntake;
+import dev.shepherd.engine.recovery.LeaseReaper;
+import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.store.ClaimResult;
+import dev.shepherd.store.NewJob;
+import dev.shepherd.store.ReportResult;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@WithRealServices
+class StatusAndRecoveryIT {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final RetryPolicy noWait = new RetryPolicy(Duration.ZERO, Duration.ZERO);
+  private EngineFixture fixture;
+  private StatusApplier applier;
+
+  @BeforeEach
+  void setUp(ServiceEndpoints endpoints, TestNames names) {
+    fixture = new EngineFixture(endpoints, names);
+    applier = new StatusApplier(fixture.store, noWait, new SplittableRandom(1), meters);
+  }
+
+  @AfterEach
+  void tearDown() {
+    fixture.close();
+  }
+
+  private String runningJob(String worker) {
+    String id =
+        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 2)).jobId();
+    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
+    fixture.store.claim(id, 1, worker, TTL);
+    return id;
+  }
+
+
+  @Test
+  void anUnreadableStatusMessageBecomesADeadRecordAndTheNextOneStillApplies() {
+    assertThat(applier.apply("{not json".getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
+    List<DeadJob> dead = fixture.store.listDead(10);
+    assertThat(dead).singleElement().satisfies(d -> {
+      assertThat(d.reason()).startsWith("unreadable status event");
+      assertThat(d.rawMessage()).isEqualTo("{not json");
+      assertThat(d.source()).isEqualTo("q.status");
+    });
+    String missingToken =
+        "{\"event\":\"SUCCEEDED\",\"jobId\":\"00-x\",\"type\":\"demo.noop\",\"attempt\":1,"
+            + "\"sequence\":1,\"workerId\":\"w\",\"at\":\"2026-01-01T00:00:00Z\"}";
+    assertThat(applier.apply(missingToken.getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
+    assertThat(fixture.store.listDead(10)).hasSize(2);
+  }
+
+  @Test
+  void aStaleReportIsRefusedAndCounted() {
+    String id = runningJob("w1");
+    var stale =
+        new StatusEvent.Succeeded(id, "demo.noop", 1, 42, 1, "rogue", fixture.clock.instant());
+    byte[] body = Json.mapper().writeValueAsBytes(stale);
+    assertThat(applier.apply(body, "q").outcome()).isEqualTo(ReportResult.Outcome.STALE);
+    assertThat(meters.counter("shepherd.status.stale.reports").count()).isEqualTo(1.0);
+    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+  }
+
+  @Test
+  void theReaperSendsAnExpiredAttemptBackAndTheLastOneToDead() {
+    String id = runningJob("w1");
+    var reaper = new LeaseReaper(fixture.store, noWait, new SplittableRandom(1), 100, meters);
+    assertThat(reaper.reapOnce()).isZero();
+    fixture.clock.advance(TTL.plusSeconds(1));
+    assertThat(reaper.reapOnce()).isEqualTo(1);
+    var job = fixture.store.find(id).orElseThrow();
+    assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(job.attempt()).isEqualTo(2);
+    assertThat(job.lastError()).contains("lease expired").contains("w1");
+
+    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
+    assertThat(fixture.store.claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    fixture.clock.advance(TTL.plusSeconds(1));
+    assertThat(reaper.reapOnce()).isEqualTo(1);
+    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.DEAD);
+    assertThat(fixture.store.listDead(10)).extracting(DeadJob::jobId).containsExactly(id);
+    assertThat(fixture.store.leasesHeld()).isZero();
+    assertThat(meters.counter("shepherd.leases.expired").count()).isEqualTo(2.0);
+  }
+
+  @Test
+  void aDeadLetterBecomesARecordWithTheBrokersReason() {
+    var intake = new DeadLetterIntake(fixture.store, meters);
+    byte[] body = "{\"jobId\":\"03-abc\",\"type\":\"demo.noop\"}".getBytes(StandardCharsets.UTF_8);
+    DeadJob record =
+        intake.record(
+            body,
+            Map.of(
+                "x-first-death-queue", "shepherd.work.default",
+                "x-first-death-reason", "delivery_limit",
+                "x-death", List.of(Map.of("count", 1L))));
+    assertThat(record.jobId()).isEqualTo("03-abc");
+    assertThat(record.reason()).contains("delivery limit").contains("shepherd.work.default");
+    assertThat(fixture.store.listDead(10)).containsExactly(record);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.shepherd.messaging.config;
+
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.Topology;
+import org.springframework.amqp.core.Declarables;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The topology and the confirming publisher as Spring beans. Every service imports this, so every
+ * service declares the same topology (declaring is idempotent) and none names a queue itself.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(MessagingProperties.class)
+public class MessagingConfiguration {
+
+  @Bean
+  Topology topology(MessagingProperties properties) {
+    return properties.topology();
+  }
+
+  @Bean
+  Declarables shepherdDeclarables(Topology topology) {
+    return topology.declarables();
+  }
+
+  @Bean
+  ConfirmingPublisher confirmingPublisher(
+      ConnectionFactory connectionFactory, MessagingProperties properties) {
+    return new ConfirmingPublisher(connectionFactory, properties.confirmTimeout());
+  }
+}

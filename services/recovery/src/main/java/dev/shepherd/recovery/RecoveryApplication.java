@@ -1,0 +1,57 @@
+package dev.shepherd.recovery;
+
+import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.recovery.DeadLetterIntake;
+import dev.shepherd.engine.recovery.LeaseReaper;
+import dev.shepherd.messaging.Listeners;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.messaging.config.MessagingConfiguration;
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.config.StoreConfiguration;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+
+@SpringBootApplication
+@Import({StoreConfiguration.class, MessagingConfiguration.class})
+@EnableConfigurationProperties(RecoveryProperties.class)
+public class RecoveryApplication {
+
+  public static void main(String[] args) {
+    SpringApplication.run(RecoveryApplication.class, args);
+  }
+
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop leaseReaperLoop(
+      JobStore store, RetryPolicy retryPolicy, MeterRegistry meters, RecoveryProperties properties) {
+    var reaper =
+        new LeaseReaper(
+            store, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);
+    return new WorkLoop(
+        "lease-reaper", reaper::reapOnce, properties.reapInterval(), Duration.ofSeconds(1));
+  }
+
+  @Bean
+  DeadLetterIntake deadLetterIntake(JobStore store, MeterRegistry meters) {
+    return new DeadLetterIntake(store, meters);
+  }
+
+  @Bean(destroyMethod = "stop")
+  SimpleMessageListenerContainer deadLetterListener(
+      ConnectionFactory connectionFactory, Topology topology, DeadLetterIntake intake) {
+    return Listeners.manualAck(
+        connectionFactory,
+        topology.deadQueue(),
+        1,
+        50,
+        message -> intake.record(message.getBody(), message.getMessageProperties().getHeaders()));
+  }
+}

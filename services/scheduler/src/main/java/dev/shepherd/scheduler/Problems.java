@@ -1,0 +1,64 @@
+package dev.shepherd.scheduler;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/**
+ * Every error of the API as problem+json (RFC 9457): our own rejections, and Spring MVC's (wrong
+ * content type, bad parameter, unknown path) through {@link ResponseEntityExceptionHandler}.
+ */
+@RestControllerAdvice
+class Problems extends ResponseEntityExceptionHandler {
+
+  static ResponseEntity<Object> response(ProblemDetail problem) {
+    return ResponseEntity.status(problem.getStatus())
+        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+        .body(problem);
+  }
+
+  static ResponseEntity<Object> notFound(String detail) {
+    ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, detail);
+    problem.setTitle("Not found");
+    return response(problem);
+  }
+
+  static ResponseEntity<Object> badRequest(String field, String message) {
+    ProblemDetail problem =
+        ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, field + ": " + message);
+    problem.setTitle("Invalid parameter");
+    problem.setProperty("errors", List.of(Map.of("field", field, "message", message)));
+    return response(problem);
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleExceptionInternal(
+      Exception ex, Object body, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+    ResponseEntity<Object> entity = super.handleExceptionInternal(ex, body, headers, status, request);
+    if (entity != null && entity.getBody() instanceof ProblemDetail problem) {
+      return ResponseEntity.status(entity.getStatusCode())
+          .headers(entity.getHeaders())
+          .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+          .body(problem);
+    }
+    return entity;
+  }
+
+  @ExceptionHandler(IllegalArgumentException.class)
+  ResponseEntity<Object> illegalArgument(IllegalArgumentException e) {
+    ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
+    problem.setTitle("Bad request");
+    problem.setType(URI.create("https://shepherd.dev/problems/bad-request"));
+    return response(problem);
+  }
+}

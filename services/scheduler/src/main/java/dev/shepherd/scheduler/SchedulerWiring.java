@@ -1,0 +1,85 @@
+package dev.shepherd.scheduler;
+
+import dev.shepherd.contracts.Contracts;
+import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.dispatch.Dispatcher;
+import dev.shepherd.engine.intake.IntakeResult;
+import dev.shepherd.engine.intake.JobTypeCatalog;
+import dev.shepherd.engine.intake.SubmissionIntake;
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.Listeners;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.store.JobStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Builds the intake, the dispatcher loop and the AMQP submit listener from the properties. */
+@Configuration(proxyBeanMethods = false)
+class SchedulerWiring {
+
+  @Bean
+  Contracts contracts() {
+    return new Contracts();
+  }
+
+  @Bean
+  JobTypeCatalog jobTypeCatalog(Topology topology, SchedulerProperties properties) {
+    return new JobTypeCatalog(topology, properties.maxAttempts(), properties.defaultMaxAttempts());
+  }
+
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop dispatchLoop(
+      JobStore store,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      SchedulerProperties properties) {
+    var dispatcher =
+        new Dispatcher(
+            store,
+            topology,
+            publisher,
+            properties.dispatchBatchSize(),
+            properties.dispatchVisibility());
+    return new WorkLoop(
+        "dispatch", dispatcher::dispatchOnce, properties.dispatchIdlePoll(), Duration.ofSeconds(1));
+  }
+
+  @Bean
+  SubmissionIntake submissionIntake(
+      Contracts contracts, JobTypeCatalog catalog, JobStore store, WorkLoop dispatchLoop) {
+    return new SubmissionIntake(contracts, catalog, store, dispatchLoop::wakeUp);
+  }
+
+  /**
+   * AMQP submissions: a rejected one becomes a dead-job record with the reason and the raw
+   * message, and is acked; the consumer keeps going.
+   */
+  @Bean(destroyMethod = "stop")
+  SimpleMessageListenerContainer submitListener(
+      ConnectionFactory connectionFactory,
+      Topology topology,
+      SubmissionIntake intake,
+      JobStore store,
+      SchedulerProperties properties) {
+    return Listeners.manualAck(
+        connectionFactory,
+        topology.submitQueue(),
+        properties.submitConsumers(),
+        properties.submitPrefetch(),
+        message -> {
+          byte[] body = message.getBody();
+          if (intake.submit(body) instanceof IntakeResult.Rejected rejected) {
+            store.recordDead(
+                null,
+                null,
+                rejected.problem().title() + ": " + rejected.detail(),
+                topology.submitQueue(),
+                new String(body, StandardCharsets.UTF_8));
+          }
+        });
+  }
+}

@@ -1,0 +1,172 @@
+package dev.shepherd.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.amqp.core.MessageBuilder;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
+import tools.jackson.databind.JsonNode;
+
+/** The scheduler's REST API and AMQP intake, against a real broker and Redis. */
+@WithRealServices
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JobsApiIT {
+
+  private ConfigurableApplicationContext app;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private URI base;
+  private String prefix;
+
+  @BeforeAll
+  void start(ServiceEndpoints endpoints, TestNames names) {
+    prefix = names.prefix();
+    Map<String, Object> props = new HashMap<>(endpoints.asSpringProperties());
+    props.put("server.port", "0");
+    props.put("shepherd.messaging.prefix", prefix);
+    props.put("shepherd.store.prefix", prefix);
+    app = new SpringApplicationBuilder(SchedulerApplication.class).properties(props).run();
+    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+  }
+
+  @AfterAll
+  void stop() {
+    Topology topology = app.getBean(Topology.class);
+    RedisConnectionFactory redis = app.getBean(RedisConnectionFactory.class);
+    var rabbit = app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class);
+    app.getBean("submitListener", org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class).stop();
+    RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
+    RedisCleanup.deleteByPrefix(redis, prefix);
+    app.close();
+  }
+
+  private HttpResponse<String> post(String contentType, byte[] body) throws Exception {
+    var request =
+        HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+            .header("Content-Type", contentType)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
+    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(String json) throws Exception {
+    return post("application/json", json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(base.resolve(path)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> response) {
+    return Json.mapper().readTree(response.body());
+  }
+
+  private static void assertProblem(HttpResponse<String> response, int status, String named) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+        v -> assertThat(v).startsWith("application/problem+json"));
+    assertThat(json(response).path("status").asInt()).isEqualTo(status);
+    assertThat(response.body()).contains(named);
+  }
+
+  @Test
+  void aSubmissionIsAcceptedWithItsLocationAndCanBeRead() throws Exception {
+    var response = post("{\"type\":\"site.generate\",\"payload\":{\"site\":\"a.example\"}}");
+    assertThat(response.statusCode()).isEqualTo(202);
+    String id = json(response).get("jobId").asString();
+    assertThat(response.headers().firstValue("Location")).contains("/api/v1/jobs/" + id);
+
+    var view = Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class);
+    assertThat(view.id()).isEqualTo(id);
+    assertThat(view.type()).isEqualTo("site.generate");
+    assertThat(view.history()).isNotEmpty();
+    // the dispatcher publishes it: no worker runs here, so it stays QUEUED
+    await().atMost(Duration.ofSeconds(10)).until(
+        () -> Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class).state()
+            == JobState.QUEUED);
+  }
+
+  @Test
+  void aRepeatedIdempotencyKeyAnswers200WithTheFirstJob() throws Exception {
+    String body = "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"key-1\"}";
+    var first = post(body);
+    var second = post(body);
+    assertThat(first.statusCode()).isEqualTo(202);
+    assertThat(second.statusCode()).isEqualTo(200);
+    assertThat(json(second).get("jobId")).isEqualTo(json(first).get("jobId"));
+    assertThat(json(second).get("duplicate").asBoolean()).isTrue();
+    assertThat(get("/api/v1/jobs/by-key/key-1").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void badInputGetsProblemJsonThatNamesTheProblem() throws Exception {
+    assertProblem(post("{\"type\": \"demo.noop\", "), 400, "JSON");
+    assertProblem(post("{\"payload\":{}}"), 422, "type");
+    assertProblem(post("{\"type\":\"no.such\",\"payload\":{}}"), 422, "no.such");
+    assertProblem(post("{\"type\":\"demo.noop\",\"payload\":{},\"colour\":\"red\"}"), 422, "colour");
+    String big = "x".repeat(256 * 1024 + 1);
+    assertProblem(post("{\"type\":\"demo.noop\",\"payload\":{\"b\":\"" + big + "\"}}"), 413, "payload");
+    assertProblem(post("text/plain", "hello".getBytes(StandardCharsets.UTF_8)), 415, "text/plain");
+    assertProblem(get("/api/v1/jobs/00-nosuchjob"), 404, "00-nosuchjob");
+    assertProblem(get("/api/v1/jobs?state=WAITING"), 400, "state");
+    assertProblem(get("/api/v1/jobs?limit=0"), 400, "limit");
+  }
+
+  @Test
+  void jobsCanBeListedByStateAndType() throws Exception {
+    String id = json(post("{\"type\":\"demo.poison\",\"payload\":{}}")).get("jobId").asString();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      JsonNode list = json(get("/api/v1/jobs?state=QUEUED&type=demo.poison&limit=10"));
+      assertThat(list.findValuesAsString("id")).contains(id);
+    });
+    assertThat(json(get("/api/v1/jobs?state=SUCCEEDED&type=demo.poison")).size()).isZero();
+  }
+
+  @Test
+  void badAmqpSubmissionsBecomeDeadRecordsAndGoodOnesAreStillAccepted() throws Exception {
+    Topology topology = app.getBean(Topology.class);
+    var template = new RabbitTemplate(app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    List<String> bad = List.of("{oops", "{\"type\":\"no.such\",\"payload\":{}}", "{\"payload\":{}}");
+    for (String b : bad) {
+      template.send(topology.submitExchange(), topology.submitRoutingKey(),
+          MessageBuilder.withBody(b.getBytes(StandardCharsets.UTF_8)).build());
+    }
+    template.send(topology.submitExchange(), topology.submitRoutingKey(),
+        MessageBuilder.withBody(
+            "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"amqp-good\"}"
+                .getBytes(StandardCharsets.UTF_8)).build());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(get("/api/v1/jobs/by-key/amqp-good").statusCode()).isEqualTo(200);
+      List<DeadJob> dead = List.of(Json.mapper().readValue(get("/api/v1/dead-jobs?limit=50").body(), DeadJob[].class));
+      assertThat(dead).extracting(DeadJob::rawMessage).containsAll(bad);
+      assertThat(dead).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
+    });
+  }
+}

@@ -1,0 +1,51 @@
+package dev.shepherd.statustracker;
+
+import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.messaging.Listeners;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.messaging.config.MessagingConfiguration;
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.config.StoreConfiguration;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.SplittableRandom;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+
+@SpringBootApplication
+@Import({StoreConfiguration.class, MessagingConfiguration.class})
+@EnableConfigurationProperties(StatusTrackerProperties.class)
+public class StatusTrackerApplication {
+
+  public static void main(String[] args) {
+    SpringApplication.run(StatusTrackerApplication.class, args);
+  }
+
+  @Bean
+  StatusApplier statusApplier(JobStore store, RetryPolicy retryPolicy, MeterRegistry meters) {
+    return new StatusApplier(store, retryPolicy, new SplittableRandom(), meters);
+  }
+
+  /**
+   * One consumer keeps the events of an attempt in the order the worker published them; the
+   * sequence numbers make a reordering harmless but would drop the overtaken event.
+   */
+  @Bean(destroyMethod = "stop")
+  SimpleMessageListenerContainer statusListener(
+      ConnectionFactory connectionFactory,
+      Topology topology,
+      StatusApplier applier,
+      StatusTrackerProperties properties) {
+    return Listeners.manualAck(
+        connectionFactory,
+        topology.statusQueue(),
+        1,
+        properties.prefetch(),
+        message -> applier.apply(message.getBody(), topology.statusQueue()));
+  }
+}
