@@ -446,7 +446,8 @@ public final class JobStore {
     return out;
   }
 
-  int partitionOf(String jobId) {
+  /** The partition a job id names, or -1 for a foreign id. */
+  public int partitionOf(String jobId) {
     return JobIds.partitionOf(jobId, settings.partitions());
   }
 
