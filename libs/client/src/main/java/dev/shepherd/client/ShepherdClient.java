@@ -1,0 +1,336 @@
+package dev.shepherd.client;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.SubmitReceipt;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Submits jobs to Shepherd and follows them. HTTP talks to the scheduler's REST API; AMQP
+ * publishes submissions to the submit exchange with publisher confirms. Thread-safe; share one.
+ *
+ * <pre>{@code
+ * try (ShepherdClient client = ShepherdClient.builder()
+ *     .httpBaseUri(URI.create("http://localhost:8081"))
+ *     .amqpUri(URI.create("amqp://guest:guest@localhost:5672/"))
+ *     .build()) {
+ *   SubmitReceipt receipt = client.submit(JobSubmission.of("site.generate", payload));
+ *   JobView done = client.await(receipt.jobId(), Duration.ofMinutes(5)).join();
+ *   String key = client.submitViaAmqp(JobSubmission.of("demo.noop", payload));
+ *   String id = client.jobIdForKey(key, Duration.ofSeconds(30)).join();
+ * }
+ * }</pre>
+ */
+public final class ShepherdClient implements AutoCloseable {
+
+  private static final Duration FIRST_POLL = Duration.ofMillis(20);
+  private static final Duration MAX_POLL = Duration.ofMillis(500);
+
+  private final URI base;
+  private final URI amqpUri;
+  private final String prefix;
+  private final Duration requestTimeout;
+  private final HttpClient http;
+  private final ScheduledExecutorService timer;
+  private final java.util.concurrent.ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
+  private Connection amqp;
+  private Channel channel;
+
+  private ShepherdClient(Builder b) {
+    this.base = b.httpBaseUri;
+    this.amqpUri = b.amqpUri;
+    this.prefix = b.prefix;
+    this.requestTimeout = b.requestTimeout;
+    this.http = HttpClient.newBuilder().connectTimeout(b.requestTimeout).build();
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("shepherd-client-await").daemon().unstarted(r));
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Submits over HTTP; a repeated idempotency key returns the first job (duplicate = true). */
+  public SubmitReceipt submit(JobSubmission submission) {
+    HttpResponse<String> response =
+        send(
+            request("/api/v1/jobs")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(submission)))
+                .build());
+    if (response.statusCode() != 200 && response.statusCode() != 202) {
+      throw problem(response);
+    }
+    return Json.mapper().readValue(response.body(), SubmitReceipt.class);
+  }
+
+  /**
+   * Publishes the submission to the submit exchange and waits for the broker's confirm. The job is
+   * created asynchronously; find it with {@link #jobIdForKey}.
+   *
+   * @return the idempotency key: the submission's own, or a new UUID when it had none
+   */
+  public synchronized String submitViaAmqp(JobSubmission submission) {
+    if (amqpUri == null) {
+      throw new IllegalStateException("no AMQP URI configured: use builder().amqpUri(...)");
+    }
+    JobSubmission keyed =
+        submission.idempotencyKey() == null
+            ? submission.withIdempotencyKey(UUID.randomUUID().toString())
+            : submission;
+    try {
+      Channel ch = channel();
+      var props =
+          new AMQP.BasicProperties.Builder()
+              .contentType("application/json")
+              .deliveryMode(2)
+              .messageId(keyed.idempotencyKey())
+              .build();
+      ch.basicPublish(prefix + ".submit", "submit", true, props, Json.mapper().writeValueAsBytes(keyed));
+      ch.waitForConfirmsOrDie(requestTimeout.toMillis());
+      return keyed.idempotencyKey();
+    } catch (IOException | TimeoutException e) {
+      closeAmqp();
+      throw new ShepherdClientException("AMQP submission was not confirmed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ShepherdClientException("interrupted while waiting for the confirm", e);
+    }
+  }
+
+  /** The id of the job an idempotency key made, once the scheduler has accepted it. */
+  public CompletableFuture<String> jobIdForKey(String idempotencyKey, Duration timeout) {
+    return poll(
+        () -> fetch("/api/v1/jobs/by-key/" + encode(idempotencyKey)).map(JobView::id),
+        timeout,
+        "no job with idempotency key " + idempotencyKey);
+  }
+
+  public Optional<JobView> get(String jobId) {
+    return fetch("/api/v1/jobs/" + encode(jobId));
+  }
+
+  /** The newest jobs, optionally of one state and one type (either may be null). */
+  public List<JobSummary> list(JobState state, String type, int limit) {
+    StringBuilder path = new StringBuilder("/api/v1/jobs?limit=").append(limit);
+    if (state != null) {
+      path.append("&state=").append(state.name());
+    }
+    if (type != null) {
+      path.append("&type=").append(encode(type));
+    }
+    return List.of(getJson(path.toString(), JobSummary[].class));
+  }
+
+  public List<DeadJob> deadJobs(int limit) {
+    return List.of(getJson("/api/v1/dead-jobs?limit=" + limit, DeadJob[].class));
+  }
+
+  /**
+   * Completes with the job's final view once it is SUCCEEDED, DEAD or CANCELLED; completes
+   * exceptionally with {@link TimeoutException} after {@code timeout}. Polls with a backoff from
+   * 20 ms to 500 ms on one shared timer thread, so thousands of awaits cost little.
+   */
+  public CompletableFuture<JobView> await(String jobId, Duration timeout) {
+    return poll(
+        () -> get(jobId).filter(job -> job.state().isTerminal()),
+        timeout,
+        "job " + jobId + " did not finish");
+  }
+
+  private <T> CompletableFuture<T> poll(
+      java.util.function.Supplier<Optional<T>> probe, Duration timeout, String what) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    schedule(probe, result, deadline, FIRST_POLL, timeout, what);
+    return result;
+  }
+
+  private <T> void schedule(
+      java.util.function.Supplier<Optional<T>> probe,
+      CompletableFuture<T> result,
+      long deadline,
+      Duration delay,
+      Duration timeout,
+      String what) {
+    timer.schedule(
+        () ->
+            CompletableFuture.supplyAsync(probe, io)
+                .whenComplete(
+                    (found, error) -> {
+                      if (error == null && found.isPresent()) {
+                        result.complete(found.get());
+                      } else if (System.nanoTime() > deadline) {
+                        result.completeExceptionally(
+                            new TimeoutException(what + " within " + timeout));
+                      } else {
+                        Duration next = delay.multipliedBy(2);
+                        schedule(probe, result, deadline, next.compareTo(MAX_POLL) > 0 ? MAX_POLL : next, timeout, what);
+                      }
+                    }),
+        delay.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private Optional<JobView> fetch(String path) {
+    HttpResponse<String> response = send(request(path).GET().build());
+    if (response.statusCode() == 404) {
+      return Optional.empty();
+    }
+    if (response.statusCode() != 200) {
+      throw problem(response);
+    }
+    return Optional.of(Json.mapper().readValue(response.body(), JobView.class));
+  }
+
+  private <T> T getJson(String path, Class<T> type) {
+    HttpResponse<String> response = send(request(path).GET().build());
+    if (response.statusCode() != 200) {
+      throw problem(response);
+    }
+    return Json.mapper().readValue(response.body(), type);
+  }
+
+  private HttpRequest.Builder request(String path) {
+    if (base == null) {
+      throw new IllegalStateException("no HTTP base URI configured: use builder().httpBaseUri(...)");
+    }
+    return HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout);
+  }
+
+  private HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new ShepherdClientException("cannot reach " + request.uri() + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ShepherdClientException("interrupted calling " + request.uri(), e);
+    }
+  }
+
+  static ShepherdClientException problem(HttpResponse<String> response) {
+    String title = "HTTP " + response.statusCode();
+    String detail = response.body();
+    List<ShepherdClientException.FieldError> errors = new ArrayList<>();
+    try {
+      JsonNode body = Json.mapper().readTree(response.body());
+      title = body.path("title").asString(title);
+      detail = body.path("detail").asString(null);
+      for (JsonNode e : body.path("errors")) {
+        errors.add(
+            new ShepherdClientException.FieldError(
+                e.path("field").asString(""), e.path("message").asString("")));
+      }
+    } catch (RuntimeException notJson) {
+      // not problem+json: keep the raw body as the detail
+    }
+    return new ShepherdClientException(response.statusCode(), title, detail, errors);
+  }
+
+  private Channel channel() throws IOException, TimeoutException {
+    if (channel == null || !channel.isOpen()) {
+      if (amqp == null || !amqp.isOpen()) {
+        var factory = new ConnectionFactory();
+        try {
+          factory.setUri(amqpUri);
+        } catch (Exception e) {
+          throw new IllegalArgumentException("bad AMQP URI " + amqpUri, e);
+        }
+        amqp = factory.newConnection("shepherd-client");
+      }
+      channel = amqp.createChannel();
+      channel.confirmSelect();
+    }
+    return channel;
+  }
+
+  private synchronized void closeAmqp() {
+    try {
+      if (amqp != null) {
+        amqp.close();
+      }
+    } catch (IOException | RuntimeException e) {
+      // closing a broken connection: nothing left to do
+    }
+    amqp = null;
+    channel = null;
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    io.shutdownNow();
+    closeAmqp();
+  }
+
+  /** Configures a client; only the HTTP base URI is needed for everything but AMQP submission. */
+  public static final class Builder {
+    private URI httpBaseUri;
+    private URI amqpUri;
+    private String prefix = "shepherd";
+    private Duration requestTimeout = Duration.ofSeconds(10);
+
+    private Builder() {}
+
+    /** The scheduler, e.g. {@code http://localhost:8081}. */
+    public Builder httpBaseUri(URI uri) {
+      this.httpBaseUri = uri;
+      return this;
+    }
+
+    /** The broker, e.g. {@code amqp://guest:guest@localhost:5672/}. */
+    public Builder amqpUri(URI uri) {
+      this.amqpUri = uri;
+      return this;
+    }
+
+    /** The installation's name prefix ({@code shepherd.messaging.prefix}). */
+    public Builder prefix(String prefix) {
+      this.prefix = prefix;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    public ShepherdClient build() {
+      if (httpBaseUri == null && amqpUri == null) {
+        throw new IllegalStateException("set httpBaseUri, amqpUri or both");
+      }
+      return new ShepherdClient(this);
+    }
+  }
+}
