@@ -77,4 +77,4 @@ if ! JAVA_HOME="$JAVA_HOME" "$MVN" -B -q -ntp -DskipTests install >build/demo/bu
 fi
 
 cp="e2e-tests/target/classes:$(cat e2e-tests/target/classpath.txt)"
-"$JAVA_HOME/bin/java" -cp "$cp" -Dshepherd.root="$PWD" dev.shepherd.e2e.demo.Demo
+"$JAVA_HOME/bin/java" -cp "$cp" -Dshepherd.root="$PWD" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn dev.shepherd.e2e.demo.Demo

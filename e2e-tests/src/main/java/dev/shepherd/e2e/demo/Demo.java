@@ -147,7 +147,7 @@ public final class Demo {
 
   private static void printSummary(Stats stats, int submitted, int finished, double seconds) {
     System.out.println("Summary");
-    System.out.println("+------------------------------+------------+");
+    System.out.println("+------------------------------+----------------+");
     row("jobs submitted", Integer.toString(submitted));
     row("jobs finished", Integer.toString(finished));
     row("succeeded", Integer.toString(stats.count(JobState.SUCCEEDED)));
@@ -158,11 +158,11 @@ public final class Demo {
     row("submit-to-finish p99", stats.p99().toMillis() + " ms");
     stats.meanPhaseMillis()
         .forEach((phase, mean) -> row("mean " + phase, String.format("%.1f ms", mean)));
-    System.out.println("+------------------------------+------------+");
+    System.out.println("+------------------------------+----------------+");
   }
 
   private static void row(String name, String value) {
-    System.out.printf("| %-28s | %10s |%n", name, value);
+    System.out.printf("| %-28s | %14s |%n", name, value);
   }
 
   private static void cleanUp(ServiceEndpoints endpoints, String prefix) {
