@@ -9,7 +9,7 @@ parse() { # $1 = URI, prints "host port"
   echo "${rest%%:*} ${rest##*:}"
 }
 
-rabbit=${SHEPHERD_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}
+rabbit=${SHEPHERD_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672}
 redis=${SHEPHERD_REDIS_URI:-redis://127.0.0.1:6379}
 read -r rhost rport <<<"$(parse "$rabbit")"
 read -r dhost dport <<<"$(parse "$redis")"

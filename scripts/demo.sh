@@ -24,7 +24,7 @@ trap cleanup EXIT
 listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 hostport() { local r=${1#*://}; r=${r#*@}; r=${r%%/*}; echo "${r%%:*} ${r##*:}"; }
 
-rabbit_uri=${SHEPHERD_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}
+rabbit_uri=${SHEPHERD_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672}
 redis_uri=${SHEPHERD_REDIS_URI:-redis://127.0.0.1:6379}
 read -r rh rp <<<"$(hostport "$rabbit_uri")"
 read -r dh dp <<<"$(hostport "$redis_uri")"
@@ -43,7 +43,7 @@ if ! listening "$rh" "$rp"; then
     started_rabbit=$node
     for _ in $(seq 1 60); do listening 127.0.0.1 5699 && break; sleep 1; done
     listening 127.0.0.1 5699 || { echo "The private RabbitMQ did not start; see build/demo/rabbitmq/log."; exit 1; }
-    export SHEPHERD_RABBITMQ_URI="amqp://guest:guest@127.0.0.1:5699/"
+    export SHEPHERD_RABBITMQ_URI="amqp://guest:guest@127.0.0.1:5699"
   else
     echo "Tried: ${SHEPHERD_RABBITMQ_URI:-the default amqp://127.0.0.1:5672}."
     echo "Start one with 'rabbitmq-server -detached' (Debian: apt-get install rabbitmq-server),"

@@ -38,7 +38,7 @@ public final class Demo {
   public static void main(String[] args) throws Exception {
     int jobs = Integer.parseInt(env("DEMO_JOBS", "200"));
     int workerCount = Integer.parseInt(env("DEMO_WORKERS", "2"));
-    URI rabbit = URI.create(env("SHEPHERD_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/"));
+    URI rabbit = URI.create(env("SHEPHERD_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672"));
     URI redis = URI.create(env("SHEPHERD_REDIS_URI", "redis://127.0.0.1:6379"));
     var endpoints = new ServiceEndpoints(rabbit, redis, "demo");
     String prefix = "demo" + Long.toString(System.currentTimeMillis(), 36);

@@ -37,7 +37,7 @@ import tools.jackson.databind.JsonNode;
  * <pre>{@code
  * try (ShepherdClient client = ShepherdClient.builder()
  *     .httpBaseUri(URI.create("http://localhost:8081"))
- *     .amqpUri(URI.create("amqp://guest:guest@localhost:5672/"))
+ *     .amqpUri(URI.create("amqp://guest:guest@localhost:5672"))
  *     .build()) {
  *   SubmitReceipt receipt = client.submit(JobSubmission.of("site.generate", payload));
  *   JobView done = client.await(receipt.jobId(), Duration.ofMinutes(5)).join();
@@ -309,7 +309,7 @@ public final class ShepherdClient implements AutoCloseable {
       return this;
     }
 
-    /** The broker, e.g. {@code amqp://guest:guest@localhost:5672/}. */
+    /** The broker, e.g. {@code amqp://guest:guest@localhost:5672}. */
     public Builder amqpUri(URI uri) {
       this.amqpUri = uri;
       return this;

@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  */
 public final class ServiceLocator {
 
-  public static final URI DEFAULT_RABBITMQ = URI.create("amqp://guest:guest@127.0.0.1:5672/");
+  public static final URI DEFAULT_RABBITMQ = URI.create("amqp://guest:guest@127.0.0.1:5672");
   public static final URI DEFAULT_REDIS = URI.create("redis://127.0.0.1:6379");
 
   private final Function<String, String> env;
