@@ -42,8 +42,14 @@ public final class Contracts {
   /** Every message and view schema, by name. */
   public static final List<String> SCHEMAS =
       List.of(
-          JOB_SUBMISSION, WORK_MESSAGE, STATUS_EVENT, JOB_VIEW, JOB_SUMMARY, DEAD_JOB,
-          SUBMIT_RECEIPT, PROBLEM);
+          JOB_SUBMISSION,
+          WORK_MESSAGE,
+          STATUS_EVENT,
+          JOB_VIEW,
+          JOB_SUMMARY,
+          DEAD_JOB,
+          SUBMIT_RECEIPT,
+          PROBLEM);
 
   /** The job types that ship a payload schema. */
   public static final List<String> PAYLOAD_TYPES =
@@ -127,7 +133,9 @@ public final class Contracts {
   private static String pointer(NodePath path) {
     StringBuilder pointer = new StringBuilder();
     for (int i = 0; i < path.getNameCount(); i++) {
-      pointer.append('/').append(String.valueOf(path.getElement(i)).replace("~", "~0").replace("/", "~1"));
+      pointer
+          .append('/')
+          .append(String.valueOf(path.getElement(i)).replace("~", "~0").replace("/", "~1"));
     }
     return pointer.toString();
   }

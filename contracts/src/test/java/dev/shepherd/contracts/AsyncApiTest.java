@@ -27,8 +27,14 @@ class AsyncApiTest {
     doc.path("channels").forEach(c -> addresses.add(c.path("address").asString()));
     assertThat(addresses)
         .contains(
-            "shepherd.submit", "shepherd.work", "shepherd.work.{pool}", "shepherd.status",
-            "shepherd.status.tracker", "shepherd.control", "shepherd.dlx", "shepherd.dead");
+            "shepherd.submit",
+            "shepherd.work",
+            "shepherd.work.{pool}",
+            "shepherd.status",
+            "shepherd.status.tracker",
+            "shepherd.control",
+            "shepherd.dlx",
+            "shepherd.dead");
   }
 
   @Test

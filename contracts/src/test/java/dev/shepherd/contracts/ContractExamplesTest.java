@@ -51,7 +51,8 @@ class ContractExamplesTest {
   }
 
   static Stream<Path> invalidExamples() {
-    return files(EXAMPLES.resolve("invalid")).filter(p -> !p.getFileName().toString().equals("expectations.json"));
+    return files(EXAMPLES.resolve("invalid"))
+        .filter(p -> !p.getFileName().toString().equals("expectations.json"));
   }
 
   private static Stream<Path> files(Path dir) {
@@ -119,7 +120,8 @@ class ContractExamplesTest {
     assertThat(CONTRACTS.validatePayload("site.generate", Json.mapper().readTree("{}")))
         .extracting(Contracts.Violation::field)
         .containsExactly("/site");
-    assertThat(CONTRACTS.validatePayload("site.generate", Json.mapper().readTree("{\"site\":\"x\"}")))
+    assertThat(
+            CONTRACTS.validatePayload("site.generate", Json.mapper().readTree("{\"site\":\"x\"}")))
         .isEmpty();
   }
 
@@ -133,19 +135,24 @@ class ContractExamplesTest {
         assertThat(schema.path("$schema").asString())
             .as(file.toString())
             .isEqualTo("https://json-schema.org/draft/2020-12/schema");
-        assertThat(schema.path("$id").asString()).as(file.toString()).endsWith(file.getFileName().toString());
+        assertThat(schema.path("$id").asString())
+            .as(file.toString())
+            .endsWith(file.getFileName().toString());
       }
     }
   }
 
   @Test
   void everyInvalidExpectationHasItsExample() {
-    expectations().keySet().forEach(key ->
-        assertThat(EXAMPLES.resolve("invalid").resolve(key)).as(key).isRegularFile());
+    expectations()
+        .keySet()
+        .forEach(
+            key -> assertThat(EXAMPLES.resolve("invalid").resolve(key)).as(key).isRegularFile());
   }
 
   private static Map<String, String> expectations() {
     JsonNode node = read(EXAMPLES.resolve("invalid/expectations.json"));
-    return Json.mapper().convertValue(node, new tools.jackson.core.type.TypeReference<Map<String, String>>() {});
+    return Json.mapper()
+        .convertValue(node, new tools.jackson.core.type.TypeReference<Map<String, String>>() {});
   }
 }

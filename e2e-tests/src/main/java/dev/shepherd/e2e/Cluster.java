@@ -105,8 +105,7 @@ public final class Cluster implements AutoCloseable {
         "worker",
         ManagedProcess.freePort(),
         List.of(
-            "--shepherd.worker.id=" + name,
-            "--shepherd.worker.capacity=" + spec.workerCapacity()));
+            "--shepherd.worker.id=" + name, "--shepherd.worker.capacity=" + spec.workerCapacity()));
   }
 
   private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {
@@ -117,8 +116,7 @@ public final class Cluster implements AutoCloseable {
             .resolve("target")
             .resolve("shepherd-" + module + "-" + VERSION + ".jar");
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(
-          "missing " + jar + ": build the services first (make build)");
+      throw new IllegalStateException("missing " + jar + ": build the services first (make build)");
     }
     List<String> args = new ArrayList<>();
     args.add("--server.port=" + port);

@@ -118,7 +118,9 @@ class JobPathE2EIT {
               http.send(
                   HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve("/api/v1/jobs"))
                       .header("Content-Type", "application/json")
-                      .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(s)))
+                      .POST(
+                          HttpRequest.BodyPublishers.ofByteArray(
+                              Json.mapper().writeValueAsBytes(s)))
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
           assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
@@ -175,10 +177,14 @@ class JobPathE2EIT {
         .containsEntry(Kind.POISON, 100);
 
     List<String> poisonIds =
-        ids.entrySet().stream().filter(e -> kindOf(e.getKey()) == Kind.POISON).map(Map.Entry::getValue).toList();
+        ids.entrySet().stream()
+            .filter(e -> kindOf(e.getKey()) == Kind.POISON)
+            .map(Map.Entry::getValue)
+            .toList();
     List<DeadJob> dead = client.deadJobs(1000);
     assertThat(dead.stream().map(DeadJob::jobId).toList()).containsAll(poisonIds);
-    assertThat(dead).filteredOn(d -> poisonIds.contains(d.jobId()))
+    assertThat(dead)
+        .filteredOn(d -> poisonIds.contains(d.jobId()))
         .allSatisfy(d -> assertThat(d.reason()).contains("poison"));
 
     e2e.assertNothingLeftOver();
@@ -210,11 +216,17 @@ class JobPathE2EIT {
     for (int i = 0; i < 100; i++) {
       String bad =
           switch (i % 5) {
-            case 0 -> "{\"type\":\"demo.noop\",\"payload\":{\"m\":\"" + marker + i + "\""; // truncated
+            case 0 ->
+                "{\"type\":\"demo.noop\",\"payload\":{\"m\":\"" + marker + i + "\""; // truncated
             case 1 -> "{\"type\":\"no.such.type\",\"payload\":{\"m\":\"" + marker + i + "\"}}";
             case 2 -> "{\"payload\":{\"m\":\"" + marker + i + "\"}}"; // no type
-            case 3 -> "{\"type\":\"demo.noop\",\"payload\":\"" + marker + i + "\"}"; // not an object
-            default -> "{\"type\":\"site.generate\",\"payload\":{\"m\":\"" + marker + i + "\"}}"; // no site
+            case 3 ->
+                "{\"type\":\"demo.noop\",\"payload\":\"" + marker + i + "\"}"; // not an object
+            default ->
+                "{\"type\":\"site.generate\",\"payload\":{\"m\":\""
+                    + marker
+                    + i
+                    + "\"}}"; // no site
           };
       template.send(
           e2e.topology.submitExchange(),

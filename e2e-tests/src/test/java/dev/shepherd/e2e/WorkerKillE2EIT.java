@@ -36,8 +36,10 @@ class WorkerKillE2EIT {
                 names.prefix(),
                 2,
                 Map.of(
-                    "shepherd.store.lease-ttl", LEASE_TTL.toMillis() + "ms",
-                    "shepherd.store.retry-initial-backoff", "50ms"));
+                    "shepherd.store.lease-ttl",
+                    LEASE_TTL.toMillis() + "ms",
+                    "shepherd.store.retry-initial-backoff",
+                    "50ms"));
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < 24; i++) {

@@ -25,9 +25,9 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Starts the four services and two workers as separate processes, submits 200 demo jobs (site
- * generations, flaky and poison ones), shows a live progress line and ends with a summary.
- * Settings come from the environment: {@code SHEPHERD_RABBITMQ_URI}, {@code SHEPHERD_REDIS_URI},
- * {@code DEMO_JOBS}, {@code DEMO_WORKERS}.
+ * generations, flaky and poison ones), shows a live progress line and ends with a summary. Settings
+ * come from the environment: {@code SHEPHERD_RABBITMQ_URI}, {@code SHEPHERD_REDIS_URI}, {@code
+ * DEMO_JOBS}, {@code DEMO_WORKERS}.
  */
 public final class Demo {
 
@@ -78,11 +78,15 @@ public final class Demo {
       JobSubmission submission = demoJob(i, random);
       String id = client.submit(submission).jobId();
       ids.add(id);
-      awaits.add(client.await(id, TIMEOUT).whenComplete((v, e) -> {
-        if (v != null) {
-          finished.put(id, v);
-        }
-      }));
+      awaits.add(
+          client
+              .await(id, TIMEOUT)
+              .whenComplete(
+                  (v, e) -> {
+                    if (v != null) {
+                      finished.put(id, v);
+                    }
+                  }));
     }
     System.out.printf("Submitted %d jobs.%n", jobs);
     boolean tty = System.console() != null;
@@ -124,11 +128,16 @@ public final class Demo {
   }
 
   private static void printProgress(
-      ShepherdClient client, List<String> ids, Map<String, JobView> finished, long start, boolean tty) {
+      ShepherdClient client,
+      List<String> ids,
+      Map<String, JobView> finished,
+      long start,
+      boolean tty) {
     Map<JobState, Integer> counts = new EnumMap<>(JobState.class);
     for (String id : ids) {
       JobView done = finished.get(id);
-      JobState state = done != null ? done.state() : client.get(id).map(JobView::state).orElse(null);
+      JobState state =
+          done != null ? done.state() : client.get(id).map(JobView::state).orElse(null);
       if (state != null) {
         counts.merge(state, 1, Integer::sum);
       }
@@ -137,7 +146,8 @@ public final class Demo {
     StringBuilder line = new StringBuilder();
     line.append(String.format("[%5.1fs] ", seconds));
     counts.forEach((state, n) -> line.append(state).append('=').append(n).append(' '));
-    line.append(String.format("| %.1f jobs/s finished", finished.size() / Math.max(seconds, 0.001)));
+    line.append(
+        String.format("| %.1f jobs/s finished", finished.size() / Math.max(seconds, 0.001)));
     if (tty) {
       System.out.print("\r" + line + "    ");
     } else {
@@ -156,7 +166,8 @@ public final class Demo {
     row("throughput", String.format("%.1f jobs/s", finished / seconds));
     row("submit-to-finish p50", stats.p50().toMillis() + " ms");
     row("submit-to-finish p99", stats.p99().toMillis() + " ms");
-    stats.meanPhaseMillis()
+    stats
+        .meanPhaseMillis()
         .forEach((phase, mean) -> row("mean " + phase, String.format("%.1f ms", mean)));
     System.out.println("+------------------------------+----------------+");
   }
@@ -166,7 +177,8 @@ public final class Demo {
   }
 
   private static void cleanUp(ServiceEndpoints endpoints, String prefix) {
-    var topology = new Topology(prefix, dev.shepherd.messaging.config.MessagingProperties.DEFAULT_POOLS, 5);
+    var topology =
+        new Topology(prefix, dev.shepherd.messaging.config.MessagingProperties.DEFAULT_POOLS, 5);
     var rabbit = endpoints.newRabbitConnectionFactory();
     var redis = endpoints.newRedisConnectionFactory();
     try {

@@ -31,8 +31,8 @@ import java.util.concurrent.TimeoutException;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Submits jobs to Shepherd and follows them. HTTP talks to the scheduler's REST API; AMQP
- * publishes submissions to the submit exchange with publisher confirms. Thread-safe; share one.
+ * Submits jobs to Shepherd and follows them. HTTP talks to the scheduler's REST API; AMQP publishes
+ * submissions to the submit exchange with publisher confirms. Thread-safe; share one.
  *
  * <pre>{@code
  * try (ShepherdClient client = ShepherdClient.builder()
@@ -57,7 +57,8 @@ public final class ShepherdClient implements AutoCloseable {
   private final Duration requestTimeout;
   private final HttpClient http;
   private final ScheduledExecutorService timer;
-  private final java.util.concurrent.ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
+  private final java.util.concurrent.ExecutorService io =
+      Executors.newVirtualThreadPerTaskExecutor();
   private Connection amqp;
   private Channel channel;
 
@@ -82,7 +83,9 @@ public final class ShepherdClient implements AutoCloseable {
         send(
             request("/api/v1/jobs")
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(submission)))
+                .POST(
+                    HttpRequest.BodyPublishers.ofByteArray(
+                        Json.mapper().writeValueAsBytes(submission)))
                 .build());
     if (response.statusCode() != 200 && response.statusCode() != 202) {
       throw problem(response);
@@ -112,7 +115,8 @@ public final class ShepherdClient implements AutoCloseable {
               .deliveryMode(2)
               .messageId(keyed.idempotencyKey())
               .build();
-      ch.basicPublish(prefix + ".submit", "submit", true, props, Json.mapper().writeValueAsBytes(keyed));
+      ch.basicPublish(
+          prefix + ".submit", "submit", true, props, Json.mapper().writeValueAsBytes(keyed));
       ch.waitForConfirmsOrDie(requestTimeout.toMillis());
       return keyed.idempotencyKey();
     } catch (IOException | TimeoutException e) {
@@ -154,8 +158,8 @@ public final class ShepherdClient implements AutoCloseable {
 
   /**
    * Completes with the job's final view once it is SUCCEEDED, DEAD or CANCELLED; completes
-   * exceptionally with {@link TimeoutException} after {@code timeout}. Polls with a backoff from
-   * 20 ms to 500 ms on one shared timer thread, so thousands of awaits cost little.
+   * exceptionally with {@link TimeoutException} after {@code timeout}. Polls with a backoff from 20
+   * ms to 500 ms on one shared timer thread, so thousands of awaits cost little.
    */
   public CompletableFuture<JobView> await(String jobId, Duration timeout) {
     return poll(
@@ -191,7 +195,13 @@ public final class ShepherdClient implements AutoCloseable {
                             new TimeoutException(what + " within " + timeout));
                       } else {
                         Duration next = delay.multipliedBy(2);
-                        schedule(probe, result, deadline, next.compareTo(MAX_POLL) > 0 ? MAX_POLL : next, timeout, what);
+                        schedule(
+                            probe,
+                            result,
+                            deadline,
+                            next.compareTo(MAX_POLL) > 0 ? MAX_POLL : next,
+                            timeout,
+                            what);
                       }
                     }),
         delay.toMillis(),
@@ -219,7 +229,8 @@ public final class ShepherdClient implements AutoCloseable {
 
   private HttpRequest.Builder request(String path) {
     if (base == null) {
-      throw new IllegalStateException("no HTTP base URI configured: use builder().httpBaseUri(...)");
+      throw new IllegalStateException(
+          "no HTTP base URI configured: use builder().httpBaseUri(...)");
     }
     return HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout);
   }

@@ -54,21 +54,37 @@ class ShepherdClientTest {
     if (exchange.getRequestMethod().equals("POST")) {
       String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
       if (body.contains("\"bad\"")) {
-        respond(exchange, 422, "application/problem+json",
+        respond(
+            exchange,
+            422,
+            "application/problem+json",
             "{\"title\":\"Invalid submission\",\"status\":422,\"detail\":\"/type: unknown\","
                 + "\"errors\":[{\"field\":\"/type\",\"message\":\"unknown job type 'bad'\"}]}");
       } else if (body.contains("again")) {
-        respond(exchange, 200, "application/json", "{\"jobId\":\"01-a\",\"state\":\"QUEUED\",\"duplicate\":true}");
+        respond(
+            exchange,
+            200,
+            "application/json",
+            "{\"jobId\":\"01-a\",\"state\":\"QUEUED\",\"duplicate\":true}");
       } else {
-        respond(exchange, 202, "application/json", "{\"jobId\":\"01-a\",\"state\":\"SUBMITTED\",\"duplicate\":false}");
+        respond(
+            exchange,
+            202,
+            "application/json",
+            "{\"jobId\":\"01-a\",\"state\":\"SUBMITTED\",\"duplicate\":false}");
       }
     } else if (path.equals("/api/v1/jobs/01-a")) {
       gets.incrementAndGet();
-      respond(exchange, 200, "application/json",
-          "{\"id\":\"01-a\",\"type\":\"demo.noop\",\"state\":\"" + state.get()
+      respond(
+          exchange,
+          200,
+          "application/json",
+          "{\"id\":\"01-a\",\"type\":\"demo.noop\",\"state\":\""
+              + state.get()
               + "\",\"attempt\":1,\"maxAttempts\":3,\"submittedAt\":\"2026-01-01T00:00:00Z\"}");
     } else {
-      respond(exchange, 404, "application/problem+json", "{\"title\":\"Not found\",\"status\":404}");
+      respond(
+          exchange, 404, "application/problem+json", "{\"title\":\"Not found\",\"status\":404}");
     }
   }
 
@@ -96,12 +112,15 @@ class ShepherdClientTest {
   @Test
   void aRejectionCarriesTheStatusAndTheFieldsTheSchedulerNamed() {
     assertThatThrownBy(() -> client.submit(job("bad")))
-        .isInstanceOfSatisfying(ShepherdClientException.class, e -> {
-          assertThat(e.status()).isEqualTo(422);
-          assertThat(e.title()).isEqualTo("Invalid submission");
-          assertThat(e.fieldErrors())
-              .containsExactly(new ShepherdClientException.FieldError("/type", "unknown job type 'bad'"));
-        });
+        .isInstanceOfSatisfying(
+            ShepherdClientException.class,
+            e -> {
+              assertThat(e.status()).isEqualTo(422);
+              assertThat(e.title()).isEqualTo("Invalid submission");
+              assertThat(e.fieldErrors())
+                  .containsExactly(
+                      new ShepherdClientException.FieldError("/type", "unknown job type 'bad'"));
+            });
   }
 
   @Test

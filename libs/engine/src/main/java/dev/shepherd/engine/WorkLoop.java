@@ -1,18 +1,17 @@
 package dev.shepherd.engine;
 
 import java.time.Duration;
-import java.util.function.IntSupplier;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs one pass of background work (dispatching, reaping) on its own thread: again at once while a
  * pass found work, after {@code idlePoll} when it found none, and at once when {@link #wakeUp()}
- * says there is something new (a job was just accepted).
- * Errors (broker or Redis down) are logged and retried after {@code errorBackoff}; the loop never
- * dies of them.
+ * says there is something new (a job was just accepted). Errors (broker or Redis down) are logged
+ * and retried after {@code errorBackoff}; the loop never dies of them.
  */
 public final class WorkLoop implements AutoCloseable {
 

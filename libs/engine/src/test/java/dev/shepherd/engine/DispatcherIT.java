@@ -46,7 +46,10 @@ class DispatcherIT {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
       ids.add(
-          fixture.store.submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3)).jobId());
+          fixture
+              .store
+              .submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3))
+              .jobId());
     }
     Dispatcher dispatcher = dispatcher();
     int published = 0;
@@ -56,7 +59,11 @@ class DispatcherIT {
     assertThat(published).isEqualTo(40);
     assertThat(dispatcher.dispatchOnce()).isZero();
     assertThat(fixture.store.outboxSize()).isZero();
-    assertThat(ids).allSatisfy(id -> assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.QUEUED));
+    assertThat(ids)
+        .allSatisfy(
+            id ->
+                assertThat(fixture.store.find(id).orElseThrow().state())
+                    .isEqualTo(JobState.QUEUED));
 
     var template = new RabbitTemplate(fixture.rabbitConnections);
     Set<String> received = new HashSet<>();
@@ -73,7 +80,8 @@ class DispatcherIT {
   void aDelayedJobIsPublishedOnlyOnceItsTimeCame() {
     var job =
         fixture.store.submit(
-            new NewJob("demo.noop", "default", "{}", null, fixture.clock.instant().plusSeconds(30), 3));
+            new NewJob(
+                "demo.noop", "default", "{}", null, fixture.clock.instant().plusSeconds(30), 3));
     assertThat(dispatcher().dispatchOnce()).isZero();
     assertThat(fixture.store.find(job.jobId()).orElseThrow().state()).isEqualTo(JobState.SCHEDULED);
     fixture.clock.advance(Duration.ofSeconds(31));

@@ -13,11 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.springframework.amqp.core.Binding;
-import org.springframework.amqp.core.Exchange;
-import org.springframework.amqp.core.Queue;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
-import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
@@ -45,19 +41,7 @@ final class EngineFixture implements AutoCloseable {
             new StoreSettings(prefix, 4, Duration.ofDays(7)),
             clock);
     publisher = new ConfirmingPublisher(rabbitConnections, Duration.ofSeconds(5));
-    var admin = new RabbitAdmin(rabbitConnections);
-    topology
-        .declarables()
-        .getDeclarables()
-        .forEach(
-            d -> {
-              switch (d) {
-                case Queue q -> admin.declareQueue(q);
-                case Exchange x -> admin.declareExchange(x);
-                case Binding b -> admin.declareBinding(b);
-                default -> throw new IllegalStateException("unexpected declarable " + d);
-              }
-            });
+    RabbitCleanup.declare(rabbitConnections, topology.declarables());
   }
 
   long messagesIn(String queue) {

@@ -54,16 +54,18 @@ class StatusAndRecoveryIT {
     return id;
   }
 
-
   @Test
   void anUnreadableStatusMessageBecomesADeadRecordAndTheNextOneStillApplies() {
     assertThat(applier.apply("{not json".getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
     List<DeadJob> dead = fixture.store.listDead(10);
-    assertThat(dead).singleElement().satisfies(d -> {
-      assertThat(d.reason()).startsWith("unreadable status event");
-      assertThat(d.rawMessage()).isEqualTo("{not json");
-      assertThat(d.source()).isEqualTo("q.status");
-    });
+    assertThat(dead)
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.reason()).startsWith("unreadable status event");
+              assertThat(d.rawMessage()).isEqualTo("{not json");
+              assertThat(d.source()).isEqualTo("q.status");
+            });
     String missingToken =
         "{\"event\":\"SUCCEEDED\",\"jobId\":\"00-x\",\"type\":\"demo.noop\",\"attempt\":1,"
             + "\"sequence\":1,\"workerId\":\"w\",\"at\":\"2026-01-01T00:00:00Z\"}";

@@ -29,7 +29,8 @@ class SubmissionIntakeIT {
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
     var catalog = new JobTypeCatalog(fixture.topology, Map.of("site.generate", 5), 3);
-    intake = new SubmissionIntake(new Contracts(), catalog, fixture.store, wakeUps::incrementAndGet);
+    intake =
+        new SubmissionIntake(new Contracts(), catalog, fixture.store, wakeUps::incrementAndGet);
   }
 
   @AfterEach
@@ -85,14 +86,17 @@ class SubmissionIntakeIT {
   void aMissingFieldIsNamed() {
     var r = rejected("{\"payload\":{}}");
     assertThat(r.problem()).isEqualTo(Problem.INVALID_SUBMISSION);
-    assertThat(r.violations()).anySatisfy(v -> assertThat(v.field() + v.message()).contains("type"));
+    assertThat(r.violations())
+        .anySatisfy(v -> assertThat(v.field() + v.message()).contains("type"));
   }
 
   @Test
   void anUnknownJobTypeIsRejected() {
     var r = rejected("{\"type\":\"no.such.type\",\"payload\":{}}");
     assertThat(r.problem()).isEqualTo(Problem.UNKNOWN_JOB_TYPE);
-    assertThat(r.violations()).singleElement().satisfies(v -> assertThat(v.field()).isEqualTo("/type"));
+    assertThat(r.violations())
+        .singleElement()
+        .satisfies(v -> assertThat(v.field()).isEqualTo("/type"));
   }
 
   @Test

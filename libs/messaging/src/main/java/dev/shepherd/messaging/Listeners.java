@@ -10,11 +10,11 @@ import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.amqp.rabbit.listener.api.ChannelAwareMessageListener;
 
 /**
- * Listener containers with explicit acks: a delivery is acked only after the handler returned,
- * that is after its effect is durable in Redis. A handler that throws (Redis down) leaves the
- * delivery to be requeued; the quorum queue counts it, and past the delivery limit the broker
- * dead-letters it, so a message that can never be processed still ends as a dead-job record.
- * Handlers turn bad input into dead records themselves and return normally.
+ * Listener containers with explicit acks: a delivery is acked only after the handler returned, that
+ * is after its effect is durable in Redis. A handler that throws (Redis down) leaves the delivery
+ * to be requeued; the quorum queue counts it, and past the delivery limit the broker dead-letters
+ * it, so a message that can never be processed still ends as a dead-job record. Handlers turn bad
+ * input into dead records themselves and return normally.
  */
 public final class Listeners {
 

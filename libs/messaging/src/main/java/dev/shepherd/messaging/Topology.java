@@ -17,9 +17,9 @@ import org.springframework.amqp.core.TopicExchange;
  * Every exchange, queue and routing key of Shepherd, as data. Names start with a prefix ({@code
  * shepherd} in production, a unique one per test) so several installations share one broker.
  *
- * <p>All queues are quorum queues with an explicit delivery limit and at-least-once dead
- * lettering: RabbitMQ's default dead lettering is at most once, and a dead letter lost between
- * queues would be a lost job.
+ * <p>All queues are quorum queues with an explicit delivery limit and at-least-once dead lettering:
+ * RabbitMQ's default dead lettering is at most once, and a dead letter lost between queues would be
+ * a lost job.
  *
  * @param prefix the first part of every name
  * @param pools worker pools and the job types each consumes
@@ -101,7 +101,11 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
 
   public List<String> exchangeNames() {
     return List.of(
-        submitExchange(), workExchange(), statusExchange(), controlExchange(), deadLetterExchange());
+        submitExchange(),
+        workExchange(),
+        statusExchange(),
+        controlExchange(),
+        deadLetterExchange());
   }
 
   /** Everything to declare, for a {@code RabbitAdmin} or a Spring context. */

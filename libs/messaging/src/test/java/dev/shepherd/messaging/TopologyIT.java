@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
-import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 @WithRealServices
@@ -31,15 +30,7 @@ class TopologyIT {
   void declare(ServiceEndpoints endpoints, TestNames names) {
     connections = endpoints.newRabbitConnectionFactory();
     topology = new Topology(names.prefix(), Map.of("default", List.of("demo.noop")), 2);
-    var admin = new RabbitAdmin(connections);
-    topology.declarables().getDeclarables().forEach(d -> {
-      switch (d) {
-        case org.springframework.amqp.core.Queue q -> admin.declareQueue(q);
-        case org.springframework.amqp.core.Exchange x -> admin.declareExchange(x);
-        case org.springframework.amqp.core.Binding b -> admin.declareBinding(b);
-        default -> throw new IllegalStateException("unexpected declarable " + d);
-      }
-    });
+    RabbitCleanup.declare(connections, topology.declarables());
     publisher = new ConfirmingPublisher(connections, Duration.ofSeconds(5));
   }
 

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.random.RandomGenerator;
 
 /**
- * Exponential backoff with full jitter: the wait before attempt n+1 is uniform in
- * [0, min(max, initial * 2^(n-1))]. Full jitter spreads a burst of failures out instead of
- * retrying them in lockstep.
+ * Exponential backoff with full jitter: the wait before attempt n+1 is uniform in [0, min(max,
+ * initial * 2^(n-1))]. Full jitter spreads a burst of failures out instead of retrying them in
+ * lockstep.
  */
 public record RetryPolicy(Duration initial, Duration max) {
 

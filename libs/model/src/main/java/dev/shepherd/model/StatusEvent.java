@@ -91,8 +91,8 @@ public sealed interface StatusEvent {
       implements StatusEvent {}
 
   /**
-   * @param retryable true for a transient failure (the job runs again while attempts remain),
-   *     false for a permanent one (the job is dead at once)
+   * @param retryable true for a transient failure (the job runs again while attempts remain), false
+   *     for a permanent one (the job is dead at once)
    */
   record Failed(
       String jobId,

@@ -29,7 +29,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Every read and every state change of a job. Each change is one Lua script, so it is atomic; every
- * change a worker causes carries its fencing token, so a worker that lost its lease changes nothing.
+ * change a worker causes carries its fencing token, so a worker that lost its lease changes
+ * nothing.
  */
 public final class JobStore {
 
@@ -230,8 +231,7 @@ public final class JobStore {
   public DeadJob recordDead(String jobId, String type, String reason, String source, String raw) {
     int partition = ThreadLocalRandom.current().nextInt(settings.partitions());
     var record =
-        new DeadJob(
-            JobIds.newId(partition), jobId, type, reason, source, 0, clock.instant(), raw);
+        new DeadJob(JobIds.newId(partition), jobId, type, reason, source, 0, clock.instant(), raw);
     call(
         scripts.recordDead,
         partition,
@@ -316,7 +316,10 @@ public final class JobStore {
     int fetch = type == null ? limit : Math.min(limit * 10, 10_000);
     for (Scored s : newestAcrossPartitions(index, fetch)) {
       List<Object> fields =
-          redis.opsForHash().multiGet(s.base() + "job:" + s.id(), List.of("type", "state", "attempt", "submittedAt"));
+          redis
+              .opsForHash()
+              .multiGet(
+                  s.base() + "job:" + s.id(), List.of("type", "state", "attempt", "submittedAt"));
       if (fields.get(0) == null) {
         redis.opsForZSet().remove(s.base() + index, s.id()); // expired by retention
         continue;

@@ -95,8 +95,7 @@ class JobStoreIT {
   @Test
   void aDelayedJobIsScheduledAndNotDueBeforeItsTime() {
     Instant later = clock.instant().plusSeconds(60);
-    var outcome =
-        store.submit(new NewJob("demo.noop", "default", "{}", "k-delay", later, 3));
+    var outcome = store.submit(new NewJob("demo.noop", "default", "{}", "k-delay", later, 3));
     assertThat(outcome.state()).isEqualTo(JobState.SCHEDULED);
     int partition = store.partitionOf(outcome.jobId());
     assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
@@ -205,7 +204,8 @@ class JobStoreIT {
     assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
 
     var failed =
-        new StatusEvent.Failed(id, "demo.noop", 2, token, 1, "good", clock.instant(), "boom", false);
+        new StatusEvent.Failed(
+            id, "demo.noop", 2, token, 1, "good", clock.instant(), "boom", false);
     assertThat(store.report(failed, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
     assertThat(view(id).state()).isEqualTo(JobState.DEAD);
     assertThat(store.report(succeeded(id, 1, staleToken, 10), NO_BACKOFF).outcome())
@@ -221,13 +221,13 @@ class JobStoreIT {
     Instant t0 = clock.instant();
     var started = new StatusEvent.PhaseStarted(id, "demo.noop", 1, token, 1, "w1", t0, "render");
     var ended =
-        new StatusEvent.PhaseEnded(id, "demo.noop", 1, token, 2, "w1", t0.plusMillis(250), "render");
+        new StatusEvent.PhaseEnded(
+            id, "demo.noop", 1, token, 2, "w1", t0.plusMillis(250), "render");
     assertThat(store.report(started, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
     assertThat(store.report(ended, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
     assertThat(store.report(started, NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.DUPLICATE);
-    var lateProgress =
-        new StatusEvent.Progress(id, "demo.noop", 1, token, 1, "w1", t0, 50, "half");
+    var lateProgress = new StatusEvent.Progress(id, "demo.noop", 1, token, 1, "w1", t0, 50, "half");
     assertThat(store.report(lateProgress, NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.DUPLICATE);
     JobView job = view(id);
@@ -242,14 +242,16 @@ class JobStoreIT {
     String id = submit(2);
     dispatch(id);
     long t1 = claim(id, 1, "w1");
-    var fail1 = new StatusEvent.Failed(id, "demo.noop", 1, t1, 1, "w1", clock.instant(), "e1", true);
+    var fail1 =
+        new StatusEvent.Failed(id, "demo.noop", 1, t1, 1, "w1", clock.instant(), "e1", true);
     assertThat(store.report(fail1, Duration.ofSeconds(5)).state()).isEqualTo("RETRY_WAIT");
     int partition = store.partitionOf(id);
     assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
     clock.advance(Duration.ofSeconds(6));
     dispatch(id);
     long t2 = claim(id, 2, "w1");
-    var fail2 = new StatusEvent.Failed(id, "demo.noop", 2, t2, 1, "w1", clock.instant(), "e2", true);
+    var fail2 =
+        new StatusEvent.Failed(id, "demo.noop", 2, t2, 1, "w1", clock.instant(), "e2", true);
     assertThat(store.report(fail2, NO_BACKOFF).state()).isEqualTo("DEAD");
     JobView job = view(id);
     assertThat(job.attempt()).isEqualTo(2);
@@ -274,8 +276,11 @@ class JobStoreIT {
         .extracting(h -> h.to())
         .containsExactly(JobState.SUBMITTED, JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
     Long ttl = redis.getExpire(store.settings().base(store.partitionOf(id)) + "job:" + id);
-    assertThat(ttl).isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
-    assertThat(store.list(JobState.SUCCEEDED, null, 10)).extracting(s -> s.id()).containsExactly(id);
+    assertThat(ttl)
+        .isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
+    assertThat(store.list(JobState.SUCCEEDED, null, 10))
+        .extracting(s -> s.id())
+        .containsExactly(id);
     assertThat(store.list(null, "other.type", 10)).isEmpty();
   }
 
@@ -303,8 +308,7 @@ class JobStoreIT {
         local to = transition('x', ARGV[2], 1, nil)
         return to or 'REFUSED'
         """;
-    String source =
-        Scripts.transitionTable() + "\n" + readPrelude() + "\n" + body;
+    String source = Scripts.transitionTable() + "\n" + readPrelude() + "\n" + body;
     RedisScript<String> script = RedisScript.of(source, String.class);
     for (JobState state : JobState.values()) {
       for (JobEvent event : JobEvent.values()) {

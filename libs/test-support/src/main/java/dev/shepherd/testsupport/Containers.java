@@ -23,11 +23,11 @@ final class Containers {
     }
     var rabbit = new RabbitMQContainer(DockerImageName.parse("rabbitmq:3.13-management"));
     rabbit.start();
-    var redis = new GenericContainer<>(DockerImageName.parse("redis:7-alpine")).withExposedPorts(6379);
+    var redis =
+        new GenericContainer<>(DockerImageName.parse("redis:7-alpine")).withExposedPorts(6379);
     redis.start();
     return new ServiceEndpoints(
-        URI.create(
-            "amqp://guest:guest@" + rabbit.getHost() + ":" + rabbit.getAmqpPort() + "/"),
+        URI.create("amqp://guest:guest@" + rabbit.getHost() + ":" + rabbit.getAmqpPort() + "/"),
         URI.create("redis://" + redis.getHost() + ":" + redis.getMappedPort(6379)),
         "Testcontainers");
   }

@@ -19,8 +19,9 @@ import java.util.concurrent.TimeUnit;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
- * One service as its own JVM, as production runs it, with its output in {@code <logDir>/<name>.log}.
- * End-to-end tests kill it (SIGKILL), stop it (SIGTERM), freeze it (SIGSTOP) and resume it.
+ * One service as its own JVM, as production runs it, with its output in {@code
+ * <logDir>/<name>.log}. End-to-end tests kill it (SIGKILL), stop it (SIGTERM), freeze it (SIGSTOP)
+ * and resume it.
  */
 public final class ManagedProcess implements AutoCloseable {
 
@@ -139,10 +140,13 @@ public final class ManagedProcess implements AutoCloseable {
     }
   }
 
-  /** Waits until {@code healthUrl} answers 200; fails with the log's tail if it dies or times out. */
+  /**
+   * Waits until {@code healthUrl} answers 200; fails with the log's tail if it dies or times out.
+   */
   public void awaitHealthy(URI healthUrl, Duration timeout) {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpRequest request = HttpRequest.newBuilder(healthUrl).timeout(Duration.ofSeconds(5)).GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(healthUrl).timeout(Duration.ofSeconds(5)).GET().build();
     try {
       await()
           .atMost(timeout)
@@ -153,10 +157,12 @@ public final class ManagedProcess implements AutoCloseable {
                 if (!process.isAlive()) {
                   throw new IllegalStateException("exited");
                 }
-                return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+                return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode()
+                    == 200;
               });
     } catch (ConditionTimeoutException e) {
-      String why = process.isAlive() ? "not healthy after " + timeout : "exited with " + process.exitValue();
+      String why =
+          process.isAlive() ? "not healthy after " + timeout : "exited with " + process.exitValue();
       throw new IllegalStateException(
           name + " " + why + " (" + healthUrl + "); last lines of " + log + ":\n" + logTail(40), e);
     }

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * Locates RabbitMQ and Redis once per JVM (see {@link ServiceLocator}) and hands tests {@link
- * ServiceEndpoints} and a {@link TestNames} per test class. A missing service fails the test
- * class with the locator's explanation; it is never skipped.
+ * ServiceEndpoints} and a {@link TestNames} per test class. A missing service fails the test class
+ * with the locator's explanation; it is never skipped.
  */
 public final class RealServicesExtension implements BeforeAllCallback, ParameterResolver {
 

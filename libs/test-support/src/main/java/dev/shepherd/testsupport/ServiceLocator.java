@@ -14,9 +14,9 @@ import java.util.function.Supplier;
 
 /**
  * Finds a RabbitMQ and a Redis for the tests, in this order: the {@code SHEPHERD_RABBITMQ_URI} and
- * {@code SHEPHERD_REDIS_URI} environment variables, the local default ports, then containers
- * where a Docker engine runs. When none answers it throws with every address it tried and how to
- * start one; tests never skip for want of a broker.
+ * {@code SHEPHERD_REDIS_URI} environment variables, the local default ports, then containers where
+ * a Docker engine runs. When none answers it throws with every address it tried and how to start
+ * one; tests never skip for want of a broker.
  */
 public final class ServiceLocator {
 
@@ -53,19 +53,33 @@ public final class ServiceLocator {
     String redisEnv = env.apply("SHEPHERD_REDIS_URI");
     URI rabbit = rabbitEnv == null || rabbitEnv.isBlank() ? defaultRabbit : URI.create(rabbitEnv);
     URI redis = redisEnv == null || redisEnv.isBlank() ? defaultRedis : URI.create(redisEnv);
-    String rabbitFrom = rabbitEnv == null || rabbitEnv.isBlank() ? "default port" : "SHEPHERD_RABBITMQ_URI";
-    String redisFrom = redisEnv == null || redisEnv.isBlank() ? "default port" : "SHEPHERD_REDIS_URI";
+    String rabbitFrom =
+        rabbitEnv == null || rabbitEnv.isBlank() ? "default port" : "SHEPHERD_RABBITMQ_URI";
+    String redisFrom =
+        redisEnv == null || redisEnv.isBlank() ? "default port" : "SHEPHERD_REDIS_URI";
 
     String rabbitProblem = probeRabbit(rabbit);
     String redisProblem = probeRedis(redis);
     if (rabbitProblem == null && redisProblem == null) {
       return new ServiceEndpoints(rabbit, redis, rabbitFrom + " / " + redisFrom);
     }
-    tried.add("RabbitMQ at " + redacted(rabbit) + " (" + rabbitFrom + "): "
-        + (rabbitProblem == null ? "ok" : rabbitProblem));
-    tried.add("Redis at " + redis + " (" + redisFrom + "): " + (redisProblem == null ? "ok" : redisProblem));
+    tried.add(
+        "RabbitMQ at "
+            + redacted(rabbit)
+            + " ("
+            + rabbitFrom
+            + "): "
+            + (rabbitProblem == null ? "ok" : rabbitProblem));
+    tried.add(
+        "Redis at "
+            + redis
+            + " ("
+            + redisFrom
+            + "): "
+            + (redisProblem == null ? "ok" : redisProblem));
 
-    boolean explicit = rabbitEnv != null && !rabbitEnv.isBlank() || redisEnv != null && !redisEnv.isBlank();
+    boolean explicit =
+        rabbitEnv != null && !rabbitEnv.isBlank() || redisEnv != null && !redisEnv.isBlank();
     if (!explicit) {
       ServiceEndpoints fromContainers = containers.get();
       if (fromContainers != null) {
@@ -92,7 +106,11 @@ public final class ServiceLocator {
   }
 
   private static String redacted(URI uri) {
-    return uri.getScheme() + "://" + uri.getHost() + ":" + (uri.getPort() < 0 ? 5672 : uri.getPort());
+    return uri.getScheme()
+        + "://"
+        + uri.getHost()
+        + ":"
+        + (uri.getPort() < 0 ? 5672 : uri.getPort());
   }
 
   /** Null when an AMQP connection opens, else what went wrong. */

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * One claimed attempt while it runs: the handler's context, the source of its sequence numbers,
- * and the flag that says the lease is lost.
+ * One claimed attempt while it runs: the handler's context, the source of its sequence numbers, and
+ * the flag that says the lease is lost.
  */
 final class Attempt<P> implements JobContext<P> {
 
@@ -74,11 +74,15 @@ final class Attempt<P> implements JobContext<P> {
 
   @Override
   public <T> T phase(String name, Callable<T> body) throws Exception {
-    report(new StatusEvent.PhaseStarted(jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
+    report(
+        new StatusEvent.PhaseStarted(
+            jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
     try {
       return body.call();
     } finally {
-      report(new StatusEvent.PhaseEnded(jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
+      report(
+          new StatusEvent.PhaseEnded(
+              jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
     }
   }
 
@@ -95,11 +99,22 @@ final class Attempt<P> implements JobContext<P> {
   @Override
   public void progress(int percent, String message) {
     int bounded = Math.max(0, Math.min(100, percent));
-    report(new StatusEvent.Progress(jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), bounded, message));
+    report(
+        new StatusEvent.Progress(
+            jobId,
+            type,
+            attempt,
+            fencingToken,
+            next(),
+            workerId,
+            clock.instant(),
+            bounded,
+            message));
   }
 
   StatusEvent succeeded() {
-    return new StatusEvent.Succeeded(jobId, type, attempt, fencingToken, next(), workerId, clock.instant());
+    return new StatusEvent.Succeeded(
+        jobId, type, attempt, fencingToken, next(), workerId, clock.instant());
   }
 
   StatusEvent failed(String error, boolean retryable) {

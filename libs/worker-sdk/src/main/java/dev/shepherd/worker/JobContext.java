@@ -27,7 +27,9 @@ public interface JobContext<P> {
 
   P payload();
 
-  /** Runs {@code body} as a named phase: PHASE_STARTED before, PHASE_ENDED after (also on failure). */
+  /**
+   * Runs {@code body} as a named phase: PHASE_STARTED before, PHASE_ENDED after (also on failure).
+   */
   <T> T phase(String name, Callable<T> body) throws Exception;
 
   /** Runs {@code body} as a named phase. */

@@ -34,11 +34,11 @@ import org.springframework.amqp.rabbit.listener.api.ChannelAwareMessageListener;
 import tools.jackson.core.JacksonException;
 
 /**
- * A worker: consumes its pool's queue with {@code capacity} consumers and a prefetch of one,
- * claims each attempt before acking its delivery, runs the handler on the consumer's thread (so at
- * most {@code capacity} jobs run at once), renews the lease every third of its TTL, and reports
- * phases, progress and the outcome. An attempt whose lease renewal is refused has lost the job:
- * its handler is interrupted and nothing it reports any more is published.
+ * A worker: consumes its pool's queue with {@code capacity} consumers and a prefetch of one, claims
+ * each attempt before acking its delivery, runs the handler on the consumer's thread (so at most
+ * {@code capacity} jobs run at once), renews the lease every third of its TTL, and reports phases,
+ * progress and the outcome. An attempt whose lease renewal is refused has lost the job: its handler
+ * is interrupted and nothing it reports any more is published.
  *
  * <pre>{@code
  * var runtime = new WorkerRuntime(settings, store, topology, publisher, connections,
@@ -106,23 +106,28 @@ public final class WorkerRuntime implements AutoCloseable {
     container.setConcurrentConsumers(settings.capacity());
     container.setPrefetchCount(1);
     container.setDefaultRequeueRejected(true);
-    container.setMessageListener((ChannelAwareMessageListener) (message, channel) -> {
-      long tag = message.getMessageProperties().getDeliveryTag();
-      Runnable ack = () -> {
-        try {
-          channel.basicAck(tag, false);
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      };
-      try {
-        onDelivery(message, ack);
-      } catch (RuntimeException e) {
-        // Redis or the broker failed before the claim was acked: let the delivery come back.
-        log.warn("could not take a work message, it will be delivered again: {}", e.toString());
-        channel.basicNack(tag, false, true);
-      }
-    });
+    container.setMessageListener(
+        (ChannelAwareMessageListener)
+            (message, channel) -> {
+              long tag = message.getMessageProperties().getDeliveryTag();
+              Runnable ack =
+                  () -> {
+                    try {
+                      channel.basicAck(tag, false);
+                    } catch (java.io.IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  };
+              try {
+                onDelivery(message, ack);
+              } catch (RuntimeException e) {
+                // Redis or the broker failed before the claim was acked: let the delivery come
+                // back.
+                log.warn(
+                    "could not take a work message, it will be delivered again: {}", e.toString());
+                channel.basicNack(tag, false, true);
+              }
+            });
   }
 
   public WorkerSettings settings() {
@@ -177,11 +182,13 @@ public final class WorkerRuntime implements AutoCloseable {
       ack.run();
       return;
     }
-    ClaimResult claim = store.claim(work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl());
+    ClaimResult claim =
+        store.claim(work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl());
     switch (claim) {
       case ClaimResult.Refused refused -> {
         duplicates.increment();
-        log.debug("duplicate delivery of job {} attempt {}: {}", work.jobId(), work.attempt(), refused);
+        log.debug(
+            "duplicate delivery of job {} attempt {}: {}", work.jobId(), work.attempt(), refused);
         ack.run();
       }
       case ClaimResult.Claimed claimed -> {
@@ -198,7 +205,12 @@ public final class WorkerRuntime implements AutoCloseable {
     MDC.put("workerId", settings.workerId());
     MDC.put("fencingToken", Long.toString(token));
     try {
-      log.info("claimed job {} ({}) attempt {} with token {}", work.jobId(), work.type(), work.attempt(), token);
+      log.info(
+          "claimed job {} ({}) attempt {} with token {}",
+          work.jobId(),
+          work.type(),
+          work.attempt(),
+          token);
       StatusEvent outcome;
       Attempt<?> attempt;
       if (handler == null) {
@@ -228,7 +240,14 @@ public final class WorkerRuntime implements AutoCloseable {
 
   private <P> Attempt<P> attempt(WorkMessage work, long token, P payload) {
     return new Attempt<>(
-        work.jobId(), work.type(), work.attempt(), token, settings.workerId(), payload, clock, this::publish);
+        work.jobId(),
+        work.type(),
+        work.attempt(),
+        token,
+        settings.workerId(),
+        payload,
+        clock,
+        this::publish);
   }
 
   private <P> Attempt<P> bindAndCreate(JobHandler<P> handler, WorkMessage work, long token) {
@@ -237,8 +256,15 @@ public final class WorkerRuntime implements AutoCloseable {
       payload = Json.mapper().treeToValue(work.payload(), handler.payloadType());
     } catch (JacksonException e) {
       Attempt<P> attempt = attempt(work, token, null);
-      finish(attempt, attempt.failed("payload does not fit " + handler.payloadType().getSimpleName()
-          + ": " + e.getOriginalMessage(), false), null);
+      finish(
+          attempt,
+          attempt.failed(
+              "payload does not fit "
+                  + handler.payloadType().getSimpleName()
+                  + ": "
+                  + e.getOriginalMessage(),
+              false),
+          null);
       return null;
     }
     return attempt(work, token, payload);
@@ -301,17 +327,29 @@ public final class WorkerRuntime implements AutoCloseable {
   private void finish(Attempt<?> attempt, StatusEvent outcome, ScheduledFuture<?> renewal) {
     try {
       if (attempt.isCancelled()) {
-        log.info("job {} attempt {} ended after losing its lease; not reporting", attempt.jobId(), attempt.attempt());
+        log.info(
+            "job {} attempt {} ended after losing its lease; not reporting",
+            attempt.jobId(),
+            attempt.attempt());
         return;
       }
       for (int tries = 1; tries <= TERMINAL_PUBLISH_TRIES; tries++) {
         try {
           publish(outcome);
-          log.info("job {} attempt {} finished: {}", attempt.jobId(), attempt.attempt(), outcome.eventName());
+          log.info(
+              "job {} attempt {} finished: {}",
+              attempt.jobId(),
+              attempt.attempt(),
+              outcome.eventName());
           meters.counter("shepherd.worker.jobs", "outcome", outcome.eventName()).increment();
           return;
         } catch (PublishException e) {
-          log.warn("could not publish {} of job {} (try {}): {}", outcome.eventName(), attempt.jobId(), tries, e.getMessage());
+          log.warn(
+              "could not publish {} of job {} (try {}): {}",
+              outcome.eventName(),
+              attempt.jobId(),
+              tries,
+              e.getMessage());
           try {
             Thread.sleep(Duration.ofMillis(200L * tries)); // backoff between publish retries
           } catch (InterruptedException interrupted) {
@@ -320,7 +358,10 @@ public final class WorkerRuntime implements AutoCloseable {
           }
         }
       }
-      log.error("gave up publishing {} of job {}; its lease will expire and it runs again", outcome.eventName(), attempt.jobId());
+      log.error(
+          "gave up publishing {} of job {}; its lease will expire and it runs again",
+          outcome.eventName(),
+          attempt.jobId());
     } finally {
       if (renewal != null) {
         renewal.cancel(false);

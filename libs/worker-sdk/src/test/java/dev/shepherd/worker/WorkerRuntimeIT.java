@@ -34,12 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.amqp.core.Binding;
-import org.springframework.amqp.core.Exchange;
 import org.springframework.amqp.core.Message;
-import org.springframework.amqp.core.Queue;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
-import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -61,20 +57,14 @@ class WorkerRuntimeIT {
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     prefix = names.prefix();
-    topology = new Topology(prefix, Map.of("default", List.of("test.phases", "test.block", "test.slow")), 5);
+    topology =
+        new Topology(
+            prefix, Map.of("default", List.of("test.phases", "test.block", "test.slow")), 5);
     rabbit = endpoints.newRabbitConnectionFactory();
     redis = endpoints.newRedisConnectionFactory();
     store = store(Clock.systemUTC());
     publisher = new ConfirmingPublisher(rabbit, Duration.ofSeconds(5));
-    var admin = new RabbitAdmin(rabbit);
-    topology.declarables().getDeclarables().forEach(d -> {
-      switch (d) {
-        case Queue q -> admin.declareQueue(q);
-        case Exchange x -> admin.declareExchange(x);
-        case Binding b -> admin.declareBinding(b);
-        default -> throw new IllegalStateException("unexpected " + d);
-      }
-    });
+    RabbitCleanup.declare(rabbit, topology.declarables());
   }
 
   @AfterEach
@@ -87,14 +77,21 @@ class WorkerRuntimeIT {
   }
 
   private JobStore store(Clock clock) {
-    return new JobStore(new StringRedisTemplate(redis), new StoreSettings(prefix, 4, Duration.ofDays(1)), clock);
+    return new JobStore(
+        new StringRedisTemplate(redis), new StoreSettings(prefix, 4, Duration.ofDays(1)), clock);
   }
 
   private WorkerRuntime start(int capacity, Duration ttl, JobHandler<?>... handlers) {
     var runtime =
         new WorkerRuntime(
             new WorkerSettings("w-" + runtimes.size(), "default", capacity, ttl),
-            store, topology, publisher, rabbit, List.of(handlers), Clock.systemUTC(), meters);
+            store,
+            topology,
+            publisher,
+            rabbit,
+            List.of(handlers),
+            Clock.systemUTC(),
+            meters);
     runtimes.add(runtime);
     runtime.start();
     return runtime;
@@ -106,35 +103,51 @@ class WorkerRuntimeIT {
     int partition = store.partitionOf(id);
     DueEntry entry =
         store.reserveDue(partition, 100, Duration.ofSeconds(30)).stream()
-            .filter(e -> e.jobId().equals(id)).findFirst().orElseThrow();
-    var work = new WorkMessage(id, type, entry.attempt(), Json.mapper().createObjectNode(), entry.submittedAt());
+            .filter(e -> e.jobId().equals(id))
+            .findFirst()
+            .orElseThrow();
+    var work =
+        new WorkMessage(
+            id, type, entry.attempt(), Json.mapper().createObjectNode(), entry.submittedAt());
     publishWork(Json.mapper().writeValueAsBytes(work), type);
     store.markDispatched(partition, List.of(entry));
     return work;
   }
 
   private void publishWork(byte[] body, String routingKey) {
-    publisher.publish(new OutgoingMessage(topology.workExchange(), routingKey, "m", body, Map.of()));
+    publisher.publish(
+        new OutgoingMessage(topology.workExchange(), routingKey, "m", body, Map.of()));
   }
 
   private List<StatusEvent> drainStatus(int atLeast) {
     var template = new RabbitTemplate(rabbit);
     List<StatusEvent> events = new ArrayList<>();
-    await().atMost(Duration.ofSeconds(15)).until(() -> {
-      Message m;
-      while ((m = template.receive(topology.statusQueue())) != null) {
-        events.add(Json.mapper().readValue(m.getBody(), StatusEvent.class));
-      }
-      return events.size() >= atLeast;
-    });
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () -> {
+              Message m;
+              while ((m = template.receive(topology.statusQueue())) != null) {
+                events.add(Json.mapper().readValue(m.getBody(), StatusEvent.class));
+              }
+              return events.size() >= atLeast;
+            });
     return events;
   }
 
   private static JobHandler<JsonNode> handler(String type, JobHandlerBody body) {
     return new JobHandler<>() {
-      public String type() { return type; }
-      public Class<JsonNode> payloadType() { return JsonNode.class; }
-      public void handle(JobContext<JsonNode> job) throws Exception { body.run(job); }
+      public String type() {
+        return type;
+      }
+
+      public Class<JsonNode> payloadType() {
+        return JsonNode.class;
+      }
+
+      public void handle(JobContext<JsonNode> job) throws Exception {
+        body.run(job);
+      }
     };
   }
 
@@ -146,27 +159,42 @@ class WorkerRuntimeIT {
   @Test
   void aClaimedJobReportsEachPhaseThenSucceedsWithItsTokenAndRisingSequence() {
     AtomicInteger runs = new AtomicInteger();
-    start(2, Duration.ofSeconds(30), handler("test.phases", job -> {
-      runs.incrementAndGet();
-      job.phase("one", () -> {});
-      job.progress(50, "half");
-      job.phase("two", () -> {});
-    }));
+    start(
+        2,
+        Duration.ofSeconds(30),
+        handler(
+            "test.phases",
+            job -> {
+              runs.incrementAndGet();
+              job.phase("one", () -> {});
+              job.progress(50, "half");
+              job.phase("two", () -> {});
+            }));
     WorkMessage work = dispatch("test.phases");
     List<StatusEvent> events = drainStatus(6);
-    assertThat(events).extracting(StatusEvent::eventName)
-        .containsExactly("PHASE_STARTED", "PHASE_ENDED", "PROGRESS", "PHASE_STARTED", "PHASE_ENDED", "SUCCEEDED");
+    assertThat(events)
+        .extracting(StatusEvent::eventName)
+        .containsExactly(
+            "PHASE_STARTED",
+            "PHASE_ENDED",
+            "PROGRESS",
+            "PHASE_STARTED",
+            "PHASE_ENDED",
+            "SUCCEEDED");
     assertThat(events).extracting(StatusEvent::sequence).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
     long token = events.get(0).fencingToken();
-    assertThat(events).allSatisfy(e -> {
-      assertThat(e.fencingToken()).isEqualTo(token);
-      assertThat(e.jobId()).isEqualTo(work.jobId());
-      assertThat(e.attempt()).isEqualTo(1);
-    });
+    assertThat(events)
+        .allSatisfy(
+            e -> {
+              assertThat(e.fencingToken()).isEqualTo(token);
+              assertThat(e.jobId()).isEqualTo(work.jobId());
+              assertThat(e.attempt()).isEqualTo(1);
+            });
     // a second delivery of the same attempt is acked and not run
     publishWork(Json.mapper().writeValueAsBytes(work), "test.phases");
-    await().atMost(Duration.ofSeconds(10)).until(
-        () -> meters.counter("shepherd.worker.duplicate.deliveries").count() == 1.0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> meters.counter("shepherd.worker.duplicate.deliveries").count() == 1.0);
     assertThat(runs).hasValue(1);
   }
 
@@ -176,7 +204,9 @@ class WorkerRuntimeIT {
     publishWork("not json at all".getBytes(StandardCharsets.UTF_8), "test.phases");
     dispatch("test.phases");
     assertThat(drainStatus(1)).extracting(StatusEvent::eventName).containsExactly("SUCCEEDED");
-    assertThat(store.listDead(10)).extracting(DeadJob::rawMessage).containsExactly("not json at all");
+    assertThat(store.listDead(10))
+        .extracting(DeadJob::rawMessage)
+        .containsExactly("not json at all");
     assertThat(RabbitCleanup.messageCount(rabbit, topology.workQueue("default"))).isZero();
   }
 
@@ -184,23 +214,30 @@ class WorkerRuntimeIT {
   void aWorkerThatLostItsLeaseStopsItsHandlerAndReportsNothingMore() throws Exception {
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch interrupted = new CountDownLatch(1);
-    start(1, Duration.ofSeconds(1), handler("test.block", job -> {
-      started.countDown();
-      try {
-        new CountDownLatch(1).await(); // blocks until the runtime interrupts it
-      } catch (InterruptedException e) {
-        interrupted.countDown();
-        throw e;
-      }
-    }));
+    start(
+        1,
+        Duration.ofSeconds(1),
+        handler(
+            "test.block",
+            job -> {
+              started.countDown();
+              try {
+                new CountDownLatch(1).await(); // blocks until the runtime interrupts it
+              } catch (InterruptedException e) {
+                interrupted.countDown();
+                throw e;
+              }
+            }));
     WorkMessage work = dispatch("test.block");
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
     // Another recovery instance, whose clock is past the TTL, takes the lease back.
     var later = new SettableClock(Clock.systemUTC().instant().plusSeconds(5));
-    assertThat(store(later).reapExpiredLeases(store.partitionOf(work.jobId()), 10, Duration.ZERO)).hasSize(1);
+    assertThat(store(later).reapExpiredLeases(store.partitionOf(work.jobId()), 10, Duration.ZERO))
+        .hasSize(1);
     assertThat(interrupted.await(10, TimeUnit.SECONDS)).isTrue();
-    await().atMost(Duration.ofSeconds(5)).until(
-        () -> meters.counter("shepherd.worker.leases.lost").count() == 1.0);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> meters.counter("shepherd.worker.leases.lost").count() == 1.0);
     await().atMost(Duration.ofSeconds(5)).until(() -> runtimes.get(0).runningCount() == 0);
     var template = new RabbitTemplate(rabbit);
     Message m;
@@ -215,14 +252,19 @@ class WorkerRuntimeIT {
   void aWorkerRunsNoMoreJobsAtOnceThanItsCapacity() {
     AtomicInteger now = new AtomicInteger();
     List<Integer> peaks = new CopyOnWriteArrayList<>();
-    start(2, Duration.ofSeconds(30), handler("test.slow", job -> {
-      peaks.add(now.incrementAndGet());
-      try {
-        new CountDownLatch(1).await(150, TimeUnit.MILLISECONDS); // work that takes a while
-      } finally {
-        now.decrementAndGet();
-      }
-    }));
+    start(
+        2,
+        Duration.ofSeconds(30),
+        handler(
+            "test.slow",
+            job -> {
+              peaks.add(now.incrementAndGet());
+              try {
+                new CountDownLatch(1).await(150, TimeUnit.MILLISECONDS); // work that takes a while
+              } finally {
+                now.decrementAndGet();
+              }
+            }));
     for (int i = 0; i < 6; i++) {
       dispatch("test.slow");
     }

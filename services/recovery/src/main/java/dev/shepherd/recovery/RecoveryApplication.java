@@ -31,7 +31,10 @@ public class RecoveryApplication {
 
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop leaseReaperLoop(
-      JobStore store, RetryPolicy retryPolicy, MeterRegistry meters, RecoveryProperties properties) {
+      JobStore store,
+      RetryPolicy retryPolicy,
+      MeterRegistry meters,
+      RecoveryProperties properties) {
     var reaper =
         new LeaseReaper(
             store, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);

@@ -5,7 +5,6 @@ import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
-import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.store.JobStore;
 import java.net.URI;
@@ -53,8 +52,9 @@ class JobsController {
               .contentType(MediaType.APPLICATION_JSON)
               .body(json(d.receipt()));
       case IntakeResult.Rejected r -> {
-        ProblemDetail problem = ProblemDetail.forStatusAndDetail(
-            HttpStatus.valueOf(r.problem().httpStatus()), r.detail());
+        ProblemDetail problem =
+            ProblemDetail.forStatusAndDetail(
+                HttpStatus.valueOf(r.problem().httpStatus()), r.detail());
         problem.setTitle(r.problem().title());
         problem.setType(URI.create(r.problem().typeUri()));
         problem.setProperty(
@@ -97,8 +97,7 @@ class JobsController {
       try {
         parsed = JobState.valueOf(state.trim().toUpperCase());
       } catch (IllegalArgumentException e) {
-        return Problems.badRequest(
-            "state", "must be one of " + Arrays.toString(JobState.values()));
+        return Problems.badRequest("state", "must be one of " + Arrays.toString(JobState.values()));
       }
     }
     List<JobSummary> jobs = store.list(parsed, type == null || type.isBlank() ? null : type, limit);

@@ -44,7 +44,8 @@ class Problems extends ResponseEntityExceptionHandler {
   @Override
   protected ResponseEntity<Object> handleExceptionInternal(
       Exception ex, Object body, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-    ResponseEntity<Object> entity = super.handleExceptionInternal(ex, body, headers, status, request);
+    ResponseEntity<Object> entity =
+        super.handleExceptionInternal(ex, body, headers, status, request);
     if (entity != null && entity.getBody() instanceof ProblemDetail problem) {
       return ResponseEntity.status(entity.getStatusCode())
           .headers(entity.getHeaders())
@@ -56,7 +57,8 @@ class Problems extends ResponseEntityExceptionHandler {
 
   @ExceptionHandler(IllegalArgumentException.class)
   ResponseEntity<Object> illegalArgument(IllegalArgumentException e) {
-    ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
+    ProblemDetail problem =
+        ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
     problem.setTitle("Bad request");
     problem.setType(URI.create("https://shepherd.dev/problems/bad-request"));
     return response(problem);

@@ -55,8 +55,8 @@ class SchedulerWiring {
   }
 
   /**
-   * AMQP submissions: a rejected one becomes a dead-job record with the reason and the raw
-   * message, and is acked; the consumer keeps going.
+   * AMQP submissions: a rejected one becomes a dead-job record with the reason and the raw message,
+   * and is acked; the consumer keeps going.
    */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer submitListener(

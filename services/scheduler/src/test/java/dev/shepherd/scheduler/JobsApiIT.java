@@ -59,7 +59,10 @@ class JobsApiIT {
     Topology topology = app.getBean(Topology.class);
     RedisConnectionFactory redis = app.getBean(RedisConnectionFactory.class);
     var rabbit = app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class);
-    app.getBean("submitListener", org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class).stop();
+    app.getBean(
+            "submitListener",
+            org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class)
+        .stop();
     RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
     RedisCleanup.deleteByPrefix(redis, prefix);
     app.close();
@@ -90,8 +93,8 @@ class JobsApiIT {
 
   private static void assertProblem(HttpResponse<String> response, int status, String named) {
     assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
-    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
-        v -> assertThat(v).startsWith("application/problem+json"));
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
     assertThat(json(response).path("status").asInt()).isEqualTo(status);
     assertThat(response.body()).contains(named);
   }
@@ -108,9 +111,12 @@ class JobsApiIT {
     assertThat(view.type()).isEqualTo("site.generate");
     assertThat(view.history()).isNotEmpty();
     // the dispatcher publishes it: no worker runs here, so it stays QUEUED
-    await().atMost(Duration.ofSeconds(10)).until(
-        () -> Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class).state()
-            == JobState.QUEUED);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class).state()
+                    == JobState.QUEUED);
   }
 
   @Test
@@ -130,9 +136,11 @@ class JobsApiIT {
     assertProblem(post("{\"type\": \"demo.noop\", "), 400, "JSON");
     assertProblem(post("{\"payload\":{}}"), 422, "type");
     assertProblem(post("{\"type\":\"no.such\",\"payload\":{}}"), 422, "no.such");
-    assertProblem(post("{\"type\":\"demo.noop\",\"payload\":{},\"colour\":\"red\"}"), 422, "colour");
+    assertProblem(
+        post("{\"type\":\"demo.noop\",\"payload\":{},\"colour\":\"red\"}"), 422, "colour");
     String big = "x".repeat(256 * 1024 + 1);
-    assertProblem(post("{\"type\":\"demo.noop\",\"payload\":{\"b\":\"" + big + "\"}}"), 413, "payload");
+    assertProblem(
+        post("{\"type\":\"demo.noop\",\"payload\":{\"b\":\"" + big + "\"}}"), 413, "payload");
     assertProblem(post("text/plain", "hello".getBytes(StandardCharsets.UTF_8)), 415, "text/plain");
     assertProblem(get("/api/v1/jobs/00-nosuchjob"), 404, "00-nosuchjob");
     assertProblem(get("/api/v1/jobs?state=WAITING"), 400, "state");
@@ -142,31 +150,48 @@ class JobsApiIT {
   @Test
   void jobsCanBeListedByStateAndType() throws Exception {
     String id = json(post("{\"type\":\"demo.poison\",\"payload\":{}}")).get("jobId").asString();
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      JsonNode list = json(get("/api/v1/jobs?state=QUEUED&type=demo.poison&limit=10"));
-      assertThat(list.findValuesAsString("id")).contains(id);
-    });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JsonNode list = json(get("/api/v1/jobs?state=QUEUED&type=demo.poison&limit=10"));
+              assertThat(list.findValuesAsString("id")).contains(id);
+            });
     assertThat(json(get("/api/v1/jobs?state=SUCCEEDED&type=demo.poison")).size()).isZero();
   }
 
   @Test
   void badAmqpSubmissionsBecomeDeadRecordsAndGoodOnesAreStillAccepted() throws Exception {
     Topology topology = app.getBean(Topology.class);
-    var template = new RabbitTemplate(app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
-    List<String> bad = List.of("{oops", "{\"type\":\"no.such\",\"payload\":{}}", "{\"payload\":{}}");
+    var template =
+        new RabbitTemplate(
+            app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    List<String> bad =
+        List.of("{oops", "{\"type\":\"no.such\",\"payload\":{}}", "{\"payload\":{}}");
     for (String b : bad) {
-      template.send(topology.submitExchange(), topology.submitRoutingKey(),
+      template.send(
+          topology.submitExchange(),
+          topology.submitRoutingKey(),
           MessageBuilder.withBody(b.getBytes(StandardCharsets.UTF_8)).build());
     }
-    template.send(topology.submitExchange(), topology.submitRoutingKey(),
+    template.send(
+        topology.submitExchange(),
+        topology.submitRoutingKey(),
         MessageBuilder.withBody(
-            "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"amqp-good\"}"
-                .getBytes(StandardCharsets.UTF_8)).build());
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      assertThat(get("/api/v1/jobs/by-key/amqp-good").statusCode()).isEqualTo(200);
-      List<DeadJob> dead = List.of(Json.mapper().readValue(get("/api/v1/dead-jobs?limit=50").body(), DeadJob[].class));
-      assertThat(dead).extracting(DeadJob::rawMessage).containsAll(bad);
-      assertThat(dead).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
-    });
+                "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"amqp-good\"}"
+                    .getBytes(StandardCharsets.UTF_8))
+            .build());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(get("/api/v1/jobs/by-key/amqp-good").statusCode()).isEqualTo(200);
+              List<DeadJob> dead =
+                  List.of(
+                      Json.mapper()
+                          .readValue(get("/api/v1/dead-jobs?limit=50").body(), DeadJob[].class));
+              assertThat(dead).extracting(DeadJob::rawMessage).containsAll(bad);
+              assertThat(dead).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
+            });
   }
 }

@@ -29,8 +29,8 @@ public final class Dispatcher {
 
   /**
    * @param batchSize entries reserved and published per partition per pass
-   * @param visibility how long a reserved entry stays hidden from other dispatchers; an entry
-   *     whose publish was never confirmed is published again after it
+   * @param visibility how long a reserved entry stays hidden from other dispatchers; an entry whose
+   *     publish was never confirmed is published again after it
    */
   public Dispatcher(
       JobStore store,
@@ -66,8 +66,7 @@ public final class Dispatcher {
     List<OutgoingMessage> failed = publisher.publishAll(messages);
     Set<String> failedIds = new HashSet<>();
     failed.forEach(m -> failedIds.add(m.messageId()));
-    List<DueEntry> confirmed =
-        due.stream().filter(e -> !failedIds.contains(messageId(e))).toList();
+    List<DueEntry> confirmed = due.stream().filter(e -> !failedIds.contains(messageId(e))).toList();
     store.markDispatched(partition, confirmed);
     if (!failed.isEmpty()) {
       log.warn(

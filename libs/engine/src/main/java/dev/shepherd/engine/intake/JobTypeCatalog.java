@@ -4,10 +4,11 @@ import dev.shepherd.messaging.Topology;
 import java.util.Map;
 
 /**
- * The job types this installation accepts: a type is known when a worker pool consumes it, and
- * each may set its own default number of attempts.
+ * The job types this installation accepts: a type is known when a worker pool consumes it, and each
+ * may set its own default number of attempts.
  */
-public record JobTypeCatalog(Topology topology, Map<String, Integer> maxAttempts, int defaultMaxAttempts) {
+public record JobTypeCatalog(
+    Topology topology, Map<String, Integer> maxAttempts, int defaultMaxAttempts) {
 
   public JobTypeCatalog {
     maxAttempts = Map.copyOf(maxAttempts);

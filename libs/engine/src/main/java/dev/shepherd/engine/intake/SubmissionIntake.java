@@ -8,10 +8,10 @@ import dev.shepherd.model.SubmitReceipt;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.SubmitOutcome;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.util.List;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -59,7 +59,10 @@ public final class SubmissionIntake {
       node = Json.mapper().readTree(text);
     } catch (JacksonException e) {
       return rejected(
-          Problem.MALFORMED_JSON, "body is not valid JSON: " + e.getOriginalMessage(), "", "not JSON");
+          Problem.MALFORMED_JSON,
+          "body is not valid JSON: " + e.getOriginalMessage(),
+          "",
+          "not JSON");
     }
     if (node == null || node.isMissingNode()) {
       return rejected(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
@@ -129,7 +132,6 @@ public final class SubmissionIntake {
   }
 
   private static String describe(List<Contracts.Violation> violations) {
-    return String.join(
-        "; ", violations.stream().map(Contracts.Violation::message).toList());
+    return String.join("; ", violations.stream().map(Contracts.Violation::message).toList());
   }
 }

@@ -51,7 +51,9 @@ public final class DeadLetterIntake {
     String why =
         switch (reason) {
           case "delivery_limit" ->
-              "delivery limit reached in " + queue + " (the message was delivered and not"
+              "delivery limit reached in "
+                  + queue
+                  + " (the message was delivered and not"
                   + " acknowledged too many times)";
           case "rejected" -> "rejected by a consumer of " + queue;
           case "expired" -> "expired in " + queue;
@@ -66,7 +68,9 @@ public final class DeadLetterIntake {
   }
 
   private static long deathCount(Object xDeath) {
-    if (xDeath instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> first) {
+    if (xDeath instanceof List<?> deaths
+        && !deaths.isEmpty()
+        && deaths.get(0) instanceof Map<?, ?> first) {
       Object count = first.get("count");
       if (count instanceof Number n) {
         return n.longValue();

@@ -45,7 +45,8 @@ public final class LeaseReaper {
   public int reapOnce() {
     int total = 0;
     for (int partition = 0; partition < store.partitions(); partition++) {
-      // A lease that expired is retried after a short backoff: the job did not fail, its worker did.
+      // A lease that expired is retried after a short backoff: the job did not fail, its worker
+      // did.
       List<ReapedLease> reaped =
           store.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
       for (ReapedLease lease : reaped) {

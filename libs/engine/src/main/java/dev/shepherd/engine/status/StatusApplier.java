@@ -47,8 +47,8 @@ public final class StatusApplier {
 
   /**
    * Applies the event in {@code body}; an unreadable body becomes a dead-job record. Returns the
-   * outcome, or null for an unreadable body. Throws only when Redis fails, so the caller leaves
-   * the message unacked and it is delivered again.
+   * outcome, or null for an unreadable body. Throws only when Redis fails, so the caller leaves the
+   * message unacked and it is delivered again.
    */
   public ReportResult apply(byte[] body, String source) {
     StatusEvent event;

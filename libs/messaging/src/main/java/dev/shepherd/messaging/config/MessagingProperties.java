@@ -16,7 +16,10 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties("shepherd.messaging")
 public record MessagingProperties(
-    String prefix, Integer deliveryLimit, Duration confirmTimeout, Map<String, List<String>> pools) {
+    String prefix,
+    Integer deliveryLimit,
+    Duration confirmTimeout,
+    Map<String, List<String>> pools) {
 
   /** The demo job types all run in one pool unless configured otherwise. */
   public static final Map<String, List<String>> DEFAULT_POOLS =

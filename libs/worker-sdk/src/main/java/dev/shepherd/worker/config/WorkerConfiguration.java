@@ -36,7 +36,8 @@ public class WorkerConfiguration {
       List<JobHandler<?>> handlers,
       Clock clock,
       MeterRegistry meters) {
-    var settings = new WorkerSettings(worker.id(), worker.pool(), worker.capacity(), store.leaseTtl());
+    var settings =
+        new WorkerSettings(worker.id(), worker.pool(), worker.capacity(), store.leaseTtl());
     return new WorkerRuntime(
         settings, jobStore, topology, publisher, connectionFactory, handlers, clock, meters);
   }

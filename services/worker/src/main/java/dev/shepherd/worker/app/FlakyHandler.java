@@ -37,7 +37,8 @@ class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
     Payload p = job.payload();
     Work.take(p.workMillis() == null ? demo.workTime() : Duration.ofMillis(p.workMillis()));
     int failFirst = p.failFirstAttempts() == null ? 0 : p.failFirstAttempts();
-    double probability = p.failureProbability() == null ? demo.failureProbability() : p.failureProbability();
+    double probability =
+        p.failureProbability() == null ? demo.failureProbability() : p.failureProbability();
     if (job.attempt() <= failFirst || ThreadLocalRandom.current().nextDouble() < probability) {
       throw new RetryableJobException("flaky failure on attempt " + job.attempt());
     }

@@ -7,8 +7,8 @@ import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code site.generate}: the three phases of a site generation in seed 000 (download the bug
- * list, render the dashboard, publish), each taking {@code phaseMillis}.
+ * {@code site.generate}: the three phases of a site generation in seed 000 (download the bug list,
+ * render the dashboard, publish), each taking {@code phaseMillis}.
  */
 @Component
 class SiteGenerateHandler implements JobHandler<SiteGenerateHandler.Payload> {
@@ -42,7 +42,8 @@ class SiteGenerateHandler implements JobHandler<SiteGenerateHandler.Payload> {
             : Duration.ofMillis(job.payload().phaseMillis());
     for (int i = 0; i < PHASES.size(); i++) {
       job.phase(PHASES.get(i), () -> Work.take(each));
-      job.progress((i + 1) * 100 / PHASES.size(), PHASES.get(i) + " done for " + job.payload().site());
+      job.progress(
+          (i + 1) * 100 / PHASES.size(), PHASES.get(i) + " done for " + job.payload().site());
     }
   }
 }
