@@ -31,6 +31,11 @@ local function transition(id, event, now, reason)
   redis.call('HSET', key, 'state', to)
   redis.call('ZREM', stateKey(from), id)
   redis.call('ZADD', stateKey(to), now, id)
+  -- per-pool index of waiting jobs, for queue depth and oldest-job age
+  if to == 'QUEUED' or from == 'QUEUED' then
+    local queued = base .. 'queued:' .. redis.call('HGET', key, 'pool')
+    if to == 'QUEUED' then redis.call('ZADD', queued, now, id) else redis.call('ZREM', queued, id) end
+  end
   local entry = {at = int(now), from = from, to = to, event = event,
                  attempt = tonumber(redis.call('HGET', key, 'attempt'))}
   if reason and reason ~= '' then entry.reason = reason end

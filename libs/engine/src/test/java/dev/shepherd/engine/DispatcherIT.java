@@ -38,7 +38,12 @@ class DispatcherIT {
 
   private Dispatcher dispatcher() {
     return new Dispatcher(
-        fixture.store, fixture.topology, fixture.publisher, 7, Duration.ofSeconds(30));
+        fixture.store,
+        fixture.topology,
+        fixture.publisher,
+        7,
+        Duration.ofSeconds(30),
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
   }
 
   @Test

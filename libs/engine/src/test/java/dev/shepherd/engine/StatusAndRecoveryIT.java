@@ -38,7 +38,9 @@ class StatusAndRecoveryIT {
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
-    applier = new StatusApplier(fixture.store, noWait, new SplittableRandom(1), meters);
+    applier =
+        new StatusApplier(
+            fixture.store, noWait, new SplittableRandom(1), meters, fixture.topology::poolOf);
   }
 
   @AfterEach
@@ -104,6 +106,11 @@ class StatusAndRecoveryIT {
     assertThat(fixture.store.listDead(10)).extracting(DeadJob::jobId).containsExactly(id);
     assertThat(fixture.store.leasesHeld()).isZero();
     assertThat(meters.counter("shepherd.leases.expired").count()).isEqualTo(2.0);
+    assertThat(
+            meters.counter("shepherd.jobs.retried", "type", "demo.noop", "pool", "default").count())
+        .isEqualTo(1.0);
+    assertThat(meters.counter("shepherd.jobs.dead", "type", "demo.noop", "pool", "default").count())
+        .isEqualTo(1.0);
   }
 
   @Test

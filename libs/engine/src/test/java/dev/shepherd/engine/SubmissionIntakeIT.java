@@ -24,13 +24,16 @@ class SubmissionIntakeIT {
   private EngineFixture fixture;
   private SubmissionIntake intake;
   private final AtomicInteger wakeUps = new AtomicInteger();
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
     var catalog = new JobTypeCatalog(fixture.topology, Map.of("site.generate", 5), 3);
     intake =
-        new SubmissionIntake(new Contracts(), catalog, fixture.store, wakeUps::incrementAndGet);
+        new SubmissionIntake(
+            new Contracts(), catalog, fixture.store, wakeUps::incrementAndGet, meters);
   }
 
   @AfterEach
@@ -58,6 +61,11 @@ class SubmissionIntakeIT {
     assertThat(job.maxAttempts()).isEqualTo(5);
     assertThat(job.pool()).isEqualTo("default");
     assertThat(wakeUps).hasValue(1);
+    assertThat(
+            meters
+                .counter("shepherd.jobs.submitted", "type", "site.generate", "pool", "default")
+                .count())
+        .isEqualTo(1.0);
   }
 
   @Test

@@ -1,5 +1,9 @@
 package dev.shepherd.messaging;
 
+import dev.shepherd.model.MetricNames;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +28,22 @@ public final class ConfirmingPublisher {
 
   private final RabbitTemplate template;
   private final Duration confirmTimeout;
+  private final Timer confirmLatency;
 
   public ConfirmingPublisher(ConnectionFactory connectionFactory, Duration confirmTimeout) {
+    this(connectionFactory, confirmTimeout, Metrics.globalRegistry);
+  }
+
+  public ConfirmingPublisher(
+      ConnectionFactory connectionFactory, Duration confirmTimeout, MeterRegistry meters) {
     this.template = new RabbitTemplate(connectionFactory);
     this.template.setMandatory(true);
     this.confirmTimeout = confirmTimeout;
+    this.confirmLatency =
+        Timer.builder(MetricNames.CONFIRM_LATENCY)
+            .description("from publish to the broker's confirm")
+            .publishPercentileHistogram()
+            .register(meters);
   }
 
   /** Publishes one message and returns once the broker confirmed it. */
@@ -51,6 +66,10 @@ public final class ConfirmingPublisher {
     for (OutgoingMessage m : messages) {
       CorrelationData correlation = new CorrelationData(m.messageId());
       try {
+        long sent = System.nanoTime();
+        correlation
+            .getFuture()
+            .thenRun(() -> confirmLatency.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS));
         template.send(m.exchange(), m.routingKey(), toAmqp(m), correlation);
         pending.add(correlation);
       } catch (RuntimeException e) {

@@ -207,14 +207,56 @@ public final class JobStore {
 
   /** Takes back up to {@code limit} expired leases of one partition. */
   public List<ReapedLease> reapExpiredLeases(int partition, int limit, Duration retryBackoff) {
-    JsonNode reply =
+    return reaped(
         call(
             scripts.reap,
             partition,
             Long.toString(clock.millis()),
             Integer.toString(limit),
             Long.toString(retryBackoff.toMillis()),
-            Long.toString(settings.retention().toMillis()));
+            Long.toString(settings.retention().toMillis())));
+  }
+
+  /**
+   * Releases every lease {@code workerId} holds, at once, without waiting for their TTLs: its pod
+   * is gone or it was declared lost. Each job goes to RETRY_WAIT (due now) or DEAD.
+   */
+  public List<ReapedLease> releaseLeasesOf(String workerId, String reason) {
+    List<ReapedLease> released = new ArrayList<>();
+    for (int p = 0; p < settings.partitions(); p++) {
+      released.addAll(
+          reaped(
+              call(
+                  scripts.releaseWorker,
+                  p,
+                  workerId,
+                  reason,
+                  Long.toString(clock.millis()),
+                  Long.toString(settings.retention().toMillis()))));
+    }
+    return released;
+  }
+
+  /** How many leases each worker holds now, across partitions. */
+  public Map<String, Integer> leasesByWorker() {
+    Map<String, Integer> held = new HashMap<>();
+    for (int p = 0; p < settings.partitions(); p++) {
+      String base = settings.base(p);
+      var ids = redis.opsForZSet().range(base + "leases", 0, -1);
+      if (ids == null) {
+        continue;
+      }
+      for (String id : ids) {
+        Object worker = redis.opsForHash().get(base + "job:" + id, "worker");
+        if (worker != null) {
+          held.merge((String) worker, 1, Integer::sum);
+        }
+      }
+    }
+    return held;
+  }
+
+  private static List<ReapedLease> reaped(JsonNode reply) {
     List<ReapedLease> reaped = new ArrayList<>();
     for (JsonNode r : list(reply.get("reaped"))) {
       reaped.add(
@@ -222,7 +264,9 @@ public final class JobStore {
               r.get("id").asString(),
               r.path("worker").asString(null),
               r.get("attempt").asInt(),
-              r.get("state").asString()));
+              r.get("state").asString(),
+              r.path("type").asString(null),
+              r.path("pool").asString(null)));
     }
     return reaped;
   }
@@ -369,6 +413,38 @@ public final class JobStore {
       total += n == null ? 0 : n;
     }
     return total;
+  }
+
+  /** Jobs waiting in one pool (QUEUED, not yet claimed) and when the oldest began to wait. */
+  public record PoolBacklog(long depth, Instant oldestQueuedAt) {}
+
+  public PoolBacklog backlog(String pool) {
+    long depth = 0;
+    Double oldest = null;
+    for (int p = 0; p < settings.partitions(); p++) {
+      String key = settings.base(p) + "queued:" + pool;
+      Long n = redis.opsForZSet().zCard(key);
+      depth += n == null ? 0 : n;
+      var first = redis.opsForZSet().rangeWithScores(key, 0, 0);
+      if (first != null && !first.isEmpty()) {
+        double score = first.iterator().next().getScore();
+        oldest = oldest == null ? score : Math.min(oldest, score);
+      }
+    }
+    return new PoolBacklog(depth, oldest == null ? null : Instant.ofEpochMilli(oldest.longValue()));
+  }
+
+  /** The due time of the earliest outbox entry, or null when the outbox is empty. */
+  public Instant earliestDue() {
+    Double earliest = null;
+    for (int p = 0; p < settings.partitions(); p++) {
+      var first = redis.opsForZSet().rangeWithScores(settings.base(p) + "due", 0, 0);
+      if (first != null && !first.isEmpty()) {
+        double score = first.iterator().next().getScore();
+        earliest = earliest == null ? score : Math.min(earliest, score);
+      }
+    }
+    return earliest == null ? null : Instant.ofEpochMilli(earliest.longValue());
   }
 
   private record Scored(String base, String id, double score) {}

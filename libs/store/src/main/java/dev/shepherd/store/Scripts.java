@@ -23,6 +23,7 @@ final class Scripts {
   final RedisScript<String> reap = load("reap");
   final RedisScript<String> view = load("view");
   final RedisScript<String> recordDead = load("record_dead");
+  final RedisScript<String> releaseWorker = load("release_worker");
 
   private static RedisScript<String> load(String name) {
     String source = transitionTable() + "\n" + read("prelude") + "\n" + read(name);

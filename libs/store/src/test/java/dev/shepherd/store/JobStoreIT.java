@@ -125,6 +125,9 @@ class JobStoreIT {
     assertThat(store.markDispatched(partition, reserved)).isEqualTo(1);
     assertThat(store.outboxSize()).isZero();
     assertThat(view(id).state()).isEqualTo(JobState.QUEUED);
+    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, clock.instant()));
+    claim(id, 1, "w1");
+    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(0, null));
   }
 
   @Test
@@ -191,7 +194,8 @@ class JobStoreIT {
     long staleToken = claim(id, 1, "rogue");
     clock.advance(TTL.plusSeconds(1));
     List<ReapedLease> reaped = store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
-    assertThat(reaped).containsExactly(new ReapedLease(id, "rogue", 1, "RETRY_WAIT"));
+    assertThat(reaped)
+        .containsExactly(new ReapedLease(id, "rogue", 1, "RETRY_WAIT", "demo.noop", "default"));
     assertThat(store.renew(id, staleToken, TTL)).isFalse();
 
     DueEntry second = dispatch(id);

@@ -20,6 +20,7 @@ final class Attempt<P> implements JobContext<P> {
   private final P payload;
   private final Clock clock;
   private final Consumer<StatusEvent> reporter;
+  private final java.util.function.BiConsumer<String, java.time.Duration> phaseTimer;
   private final AtomicLong sequence = new AtomicLong();
   private volatile boolean cancelled;
   private volatile Thread runner;
@@ -32,7 +33,9 @@ final class Attempt<P> implements JobContext<P> {
       String workerId,
       P payload,
       Clock clock,
-      Consumer<StatusEvent> reporter) {
+      Consumer<StatusEvent> reporter,
+      java.util.function.BiConsumer<String, java.time.Duration> phaseTimer) {
+    this.phaseTimer = phaseTimer;
     this.jobId = jobId;
     this.type = type;
     this.attempt = attempt;
@@ -74,15 +77,18 @@ final class Attempt<P> implements JobContext<P> {
 
   @Override
   public <T> T phase(String name, Callable<T> body) throws Exception {
+    java.time.Instant started = clock.instant();
     report(
         new StatusEvent.PhaseStarted(
-            jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
+            jobId, type, attempt, fencingToken, next(), workerId, started, name));
     try {
       return body.call();
     } finally {
+      java.time.Instant ended = clock.instant();
+      phaseTimer.accept(name, java.time.Duration.between(started, ended));
       report(
           new StatusEvent.PhaseEnded(
-              jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), name));
+              jobId, type, attempt, fencingToken, next(), workerId, ended, name));
     }
   }
 

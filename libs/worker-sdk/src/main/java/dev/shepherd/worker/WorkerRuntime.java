@@ -5,12 +5,16 @@ import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.PublishException;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.JobStore;
+import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,6 +68,10 @@ public final class WorkerRuntime implements AutoCloseable {
   private final Counter leasesLost;
   private final Counter unreadable;
   private final MeterRegistry meters;
+  private final WorkerRegistry registry;
+  private final java.time.Instant startedAt;
+  private volatile String state = WorkerView.ACTIVE;
+  private ScheduledFuture<?> heartbeat;
 
   public WorkerRuntime(
       WorkerSettings settings,
@@ -72,8 +80,11 @@ public final class WorkerRuntime implements AutoCloseable {
       ConfirmingPublisher publisher,
       ConnectionFactory connectionFactory,
       List<? extends JobHandler<?>> handlers,
+      WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
+    this.registry = registry;
+    this.startedAt = clock.instant();
     this.settings = settings;
     this.store = store;
     this.topology = topology;
@@ -86,15 +97,16 @@ public final class WorkerRuntime implements AutoCloseable {
       }
     }
     this.duplicates =
-        Counter.builder("shepherd.worker.duplicate.deliveries")
+        Counter.builder(MetricNames.DUPLICATE_DELIVERIES)
             .description("deliveries acked without running: the attempt was held or finished")
             .register(meters);
     this.leasesLost =
-        Counter.builder("shepherd.worker.leases.lost")
+        Counter.builder(MetricNames.LEASES_LOST)
             .description("attempts whose lease renewal was refused: another attempt owns the job")
             .register(meters);
     this.unreadable =
-        Counter.builder("shepherd.worker.unreadable.messages")
+        Counter.builder(MetricNames.UNREADABLE_MESSAGES)
+            .tag("source", "work")
             .description("work messages that could not be read and became dead-job records")
             .register(meters);
     this.renewals =
@@ -135,6 +147,9 @@ public final class WorkerRuntime implements AutoCloseable {
   }
 
   public void start() {
+    beat();
+    long every = Math.max(1, settings.heartbeat().toMillis());
+    heartbeat = renewals.scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
     container.start();
     log.info(
         "worker {} consuming {} with capacity {} (lease TTL {}), handlers {}",
@@ -147,10 +162,45 @@ public final class WorkerRuntime implements AutoCloseable {
 
   /** Stops taking work and waits up to {@code grace} for running jobs to finish. */
   public void stop(Duration grace) {
+    state = WorkerView.DRAINING;
+    beat();
     container.setShutdownTimeout(grace.toMillis());
     container.stop();
     running.forEach(Attempt::cancel);
     renewals.shutdownNow();
+    try {
+      registry.remove(settings.workerId());
+    } catch (RuntimeException e) {
+      log.warn(
+          "could not remove worker {} from the registry: {}", settings.workerId(), e.toString());
+    }
+  }
+
+  private void beat() {
+    try {
+      registry.heartbeat(
+          new WorkerView(
+              settings.workerId(),
+              host(),
+              settings.podName(),
+              settings.pool(),
+              settings.capacity(),
+              WorkerRuntime.class.getPackage().getImplementationVersion(),
+              state,
+              startedAt,
+              null,
+              null));
+    } catch (RuntimeException e) {
+      log.warn("heartbeat of worker {} failed: {}", settings.workerId(), e.toString());
+    }
+  }
+
+  private static String host() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      return "unknown";
+    }
   }
 
   @Override
@@ -193,6 +243,22 @@ public final class WorkerRuntime implements AutoCloseable {
       }
       case ClaimResult.Claimed claimed -> {
         ack.run();
+        String pool = settings.pool();
+        meters
+            .counter(
+                MetricNames.JOBS_CLAIMED,
+                MetricNames.TAG_TYPE,
+                work.type(),
+                MetricNames.TAG_POOL,
+                pool)
+            .increment();
+        if (work.submittedAt() != null) {
+          Timer.builder(MetricNames.SUBMIT_TO_START)
+              .tag(MetricNames.TAG_TYPE, work.type())
+              .publishPercentileHistogram()
+              .register(meters)
+              .record(Duration.between(work.submittedAt(), clock.instant()));
+        }
         run(work, claimed.fencingToken());
       }
     }
@@ -227,11 +293,18 @@ public final class WorkerRuntime implements AutoCloseable {
         return;
       }
       ScheduledFuture<?> renewal = keepLease(attempt);
+      java.time.Instant claimedAt = clock.instant();
       try {
         outcome = execute(handler, attempt);
       } finally {
         Thread.interrupted(); // an interrupt meant for the handler must not break the reporting
       }
+      Timer.builder(MetricNames.START_TO_FINISH)
+          .tag(MetricNames.TAG_TYPE, work.type())
+          .tag("outcome", outcome.eventName())
+          .publishPercentileHistogram()
+          .register(meters)
+          .record(Duration.between(claimedAt, clock.instant()));
       finish(attempt, outcome, renewal);
     } finally {
       MDC.clear();
@@ -247,7 +320,14 @@ public final class WorkerRuntime implements AutoCloseable {
         settings.workerId(),
         payload,
         clock,
-        this::publish);
+        this::publish,
+        (phase, took) ->
+            Timer.builder(MetricNames.PHASE_DURATION)
+                .tag(MetricNames.TAG_TYPE, work.type())
+                .tag("phase", phase)
+                .publishPercentileHistogram()
+                .register(meters)
+                .record(took));
   }
 
   private <P> Attempt<P> bindAndCreate(JobHandler<P> handler, WorkMessage work, long token) {

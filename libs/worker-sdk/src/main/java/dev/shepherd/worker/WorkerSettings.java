@@ -7,8 +7,20 @@ import java.time.Duration;
  * @param pool the worker pool whose queue this worker consumes
  * @param capacity jobs this worker runs at once; also its number of consumers
  * @param leaseTtl how long a claim holds without renewal; renewed every third of it
+ * @param podName the Kubernetes pod this worker runs in, or null off Kubernetes
+ * @param heartbeat how often the worker writes its registry entry
  */
-public record WorkerSettings(String workerId, String pool, int capacity, Duration leaseTtl) {
+public record WorkerSettings(
+    String workerId,
+    String pool,
+    int capacity,
+    Duration leaseTtl,
+    String podName,
+    Duration heartbeat) {
+
+  public WorkerSettings(String workerId, String pool, int capacity, Duration leaseTtl) {
+    this(workerId, pool, capacity, leaseTtl, null, Duration.ofSeconds(5));
+  }
 
   public WorkerSettings {
     if (capacity < 1) {

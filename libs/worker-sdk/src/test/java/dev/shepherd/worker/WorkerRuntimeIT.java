@@ -14,6 +14,7 @@ import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.StoreSettings;
+import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -90,11 +91,20 @@ class WorkerRuntimeIT {
             publisher,
             rabbit,
             List.of(handlers),
+            registry(),
             Clock.systemUTC(),
             meters);
     runtimes.add(runtime);
     runtime.start();
     return runtime;
+  }
+
+  private WorkerRegistry registry() {
+    return new WorkerRegistry(
+        new StringRedisTemplate(redis),
+        new StoreSettings(prefix, 4, Duration.ofDays(1)),
+        Clock.systemUTC(),
+        Duration.ofSeconds(30));
   }
 
   /** Stores a job and publishes its work message the way the dispatcher does. */
@@ -196,6 +206,10 @@ class WorkerRuntimeIT {
         .atMost(Duration.ofSeconds(10))
         .until(() -> meters.counter("shepherd.worker.duplicate.deliveries").count() == 1.0);
     assertThat(runs).hasValue(1);
+    assertThat(registry().find("w-0"))
+        .hasValueSatisfying(w -> assertThat(w.state()).isEqualTo("active"));
+    assertThat(meters.find("shepherd.phase.duration").tag("phase", "two").timer().count())
+        .isEqualTo(1);
   }
 
   @Test

@@ -1,15 +1,19 @@
 package dev.shepherd.recovery;
 
 import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.recovery.BacklogGauges;
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.LeaseReaper;
+import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.JobStore;
+import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
@@ -40,6 +44,27 @@ public class RecoveryApplication {
             store, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);
     return new WorkLoop(
         "lease-reaper", reaper::reapOnce, properties.reapInterval(), Duration.ofSeconds(1));
+  }
+
+  @Bean
+  LostWorkers lostWorkers(
+      JobStore store,
+      WorkerRegistry registry,
+      Topology topology,
+      Clock clock,
+      MeterRegistry meters) {
+    BacklogGauges.register(store, registry, topology.pools().keySet(), clock, meters);
+    return new LostWorkers(store, registry, meters);
+  }
+
+  /** Workers whose heartbeat stopped lose their leases at once, not one TTL later. */
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop lostWorkerLoop(LostWorkers lostWorkers, RecoveryProperties properties) {
+    return new WorkLoop(
+        "lost-workers",
+        lostWorkers::releaseSilentWorkers,
+        properties.reapInterval(),
+        Duration.ofSeconds(1));
   }
 
   @Bean

@@ -3,6 +3,7 @@ package dev.shepherd.scheduler;
 import dev.shepherd.contracts.Contracts;
 import dev.shepherd.engine.WorkLoop;
 import dev.shepherd.engine.dispatch.Dispatcher;
+import dev.shepherd.engine.dispatch.OutboxGauges;
 import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
@@ -10,7 +11,9 @@ import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.store.JobStore;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
@@ -36,22 +39,30 @@ class SchedulerWiring {
       JobStore store,
       Topology topology,
       ConfirmingPublisher publisher,
-      SchedulerProperties properties) {
+      SchedulerProperties properties,
+      Clock clock,
+      MeterRegistry meters) {
+    OutboxGauges.register(store, clock, meters);
     var dispatcher =
         new Dispatcher(
             store,
             topology,
             publisher,
             properties.dispatchBatchSize(),
-            properties.dispatchVisibility());
+            properties.dispatchVisibility(),
+            meters);
     return new WorkLoop(
         "dispatch", dispatcher::dispatchOnce, properties.dispatchIdlePoll(), Duration.ofSeconds(1));
   }
 
   @Bean
   SubmissionIntake submissionIntake(
-      Contracts contracts, JobTypeCatalog catalog, JobStore store, WorkLoop dispatchLoop) {
-    return new SubmissionIntake(contracts, catalog, store, dispatchLoop::wakeUp);
+      Contracts contracts,
+      JobTypeCatalog catalog,
+      JobStore store,
+      WorkLoop dispatchLoop,
+      MeterRegistry meters) {
+    return new SubmissionIntake(contracts, catalog, store, dispatchLoop::wakeUp, meters);
   }
 
   /**

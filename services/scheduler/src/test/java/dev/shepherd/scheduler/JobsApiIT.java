@@ -50,7 +50,12 @@ class JobsApiIT {
     props.put("server.port", "0");
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
-    app = new SpringApplicationBuilder(SchedulerApplication.class).properties(props).run();
+    app =
+        new SpringApplicationBuilder(SchedulerApplication.class)
+            .run(
+                props.entrySet().stream()
+                    .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                    .toArray(String[]::new));
     base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
   }
 

@@ -27,8 +27,9 @@ public class StatusTrackerApplication {
   }
 
   @Bean
-  StatusApplier statusApplier(JobStore store, RetryPolicy retryPolicy, MeterRegistry meters) {
-    return new StatusApplier(store, retryPolicy, new SplittableRandom(), meters);
+  StatusApplier statusApplier(
+      JobStore store, RetryPolicy retryPolicy, MeterRegistry meters, Topology topology) {
+    return new StatusApplier(store, retryPolicy, new SplittableRandom(), meters, topology::poolOf);
   }
 
   /**

@@ -4,9 +4,11 @@ import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.JobStore;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -26,6 +28,7 @@ public final class Dispatcher {
   private final ConfirmingPublisher publisher;
   private final int batchSize;
   private final Duration visibility;
+  private final MeterRegistry meters;
 
   /**
    * @param batchSize entries reserved and published per partition per pass
@@ -37,7 +40,9 @@ public final class Dispatcher {
       Topology topology,
       ConfirmingPublisher publisher,
       int batchSize,
-      Duration visibility) {
+      Duration visibility,
+      MeterRegistry meters) {
+    this.meters = meters;
     this.store = store;
     this.topology = topology;
     this.publisher = publisher;
@@ -68,6 +73,16 @@ public final class Dispatcher {
     failed.forEach(m -> failedIds.add(m.messageId()));
     List<DueEntry> confirmed = due.stream().filter(e -> !failedIds.contains(messageId(e))).toList();
     store.markDispatched(partition, confirmed);
+    for (DueEntry entry : confirmed) {
+      meters
+          .counter(
+              MetricNames.JOBS_DISPATCHED,
+              MetricNames.TAG_TYPE,
+              entry.type(),
+              MetricNames.TAG_POOL,
+              entry.pool())
+          .increment();
+    }
     if (!failed.isEmpty()) {
       log.warn(
           "{} work messages were not confirmed by the broker; they stay in the outbox and are"

@@ -4,10 +4,12 @@ import dev.shepherd.contracts.Contracts;
 import dev.shepherd.engine.intake.IntakeResult.Problem;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.SubmitReceipt;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.SubmitOutcome;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -29,12 +31,18 @@ public final class SubmissionIntake {
   private final JobTypeCatalog catalog;
   private final JobStore store;
   private final Runnable onAccepted;
+  private final MeterRegistry meters;
 
   /**
    * @param onAccepted called after a new job is stored (the dispatcher uses it to wake up at once)
    */
   public SubmissionIntake(
-      Contracts contracts, JobTypeCatalog catalog, JobStore store, Runnable onAccepted) {
+      Contracts contracts,
+      JobTypeCatalog catalog,
+      JobStore store,
+      Runnable onAccepted,
+      MeterRegistry meters) {
+    this.meters = meters;
     this.contracts = contracts;
     this.catalog = catalog;
     this.store = store;
@@ -118,6 +126,14 @@ public final class SubmissionIntake {
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
         onAccepted.run();
+        meters
+            .counter(
+                MetricNames.JOBS_SUBMITTED,
+                MetricNames.TAG_TYPE,
+                submission.type(),
+                MetricNames.TAG_POOL,
+                catalog.poolOf(submission.type()))
+            .increment();
         yield new IntakeResult.Accepted(new SubmitReceipt(a.jobId(), a.state(), false));
       }
       case SubmitOutcome.Duplicate d ->

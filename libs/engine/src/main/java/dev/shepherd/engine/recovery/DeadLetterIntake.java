@@ -2,6 +2,7 @@ package dev.shepherd.engine.recovery;
 
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.store.JobStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,7 +24,7 @@ public final class DeadLetterIntake {
   public DeadLetterIntake(JobStore store, MeterRegistry meters) {
     this.store = store;
     this.recorded =
-        Counter.builder("shepherd.dead.letters")
+        Counter.builder(MetricNames.DEAD_LETTERS)
             .description("dead-lettered messages recorded as dead jobs")
             .register(meters);
   }

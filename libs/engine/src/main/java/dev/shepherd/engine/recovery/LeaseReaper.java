@@ -1,5 +1,6 @@
 package dev.shepherd.engine.recovery;
 
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.ReapedLease;
@@ -24,6 +25,7 @@ public final class LeaseReaper {
   private final RandomGenerator random;
   private final int batchSize;
   private final Counter expired;
+  private final MeterRegistry meters;
 
   public LeaseReaper(
       JobStore store,
@@ -35,8 +37,9 @@ public final class LeaseReaper {
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.batchSize = batchSize;
+    this.meters = meters;
     this.expired =
-        Counter.builder("shepherd.leases.expired")
+        Counter.builder(MetricNames.LEASES_EXPIRED)
             .description("leases taken back by the reaper because their deadline passed")
             .register(meters);
   }
@@ -51,6 +54,14 @@ public final class LeaseReaper {
           store.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
       for (ReapedLease lease : reaped) {
         expired.increment();
+        meters
+            .counter(
+                "DEAD".equals(lease.newState()) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
+                MetricNames.TAG_TYPE,
+                String.valueOf(lease.type()),
+                MetricNames.TAG_POOL,
+                String.valueOf(lease.pool()))
+            .increment();
         log.warn(
             "lease of job {} attempt {} expired (worker {}); job is now {}",
             lease.jobId(),

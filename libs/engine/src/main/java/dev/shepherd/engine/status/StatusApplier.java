@@ -1,6 +1,7 @@
 package dev.shepherd.engine.status;
 
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.store.JobStore;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,22 +27,34 @@ public final class StatusApplier {
   private final Counter staleReports;
   private final Counter duplicateReports;
   private final Counter deadMessages;
+  private final MeterRegistry meters;
+  private final Function<String, String> poolOf;
 
+  /**
+   * @param poolOf the pool of a job type, for the metrics' pool tag
+   */
   public StatusApplier(
-      JobStore store, RetryPolicy retryPolicy, RandomGenerator random, MeterRegistry meters) {
+      JobStore store,
+      RetryPolicy retryPolicy,
+      RandomGenerator random,
+      MeterRegistry meters,
+      Function<String, String> poolOf) {
+    this.meters = meters;
+    this.poolOf = poolOf;
     this.store = store;
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.staleReports =
-        Counter.builder("shepherd.status.stale.reports")
+        Counter.builder(MetricNames.STALE_REPORTS)
             .description("status events refused because their fencing token was stale")
             .register(meters);
     this.duplicateReports =
-        Counter.builder("shepherd.status.duplicate.reports")
+        Counter.builder(MetricNames.DUPLICATE_REPORTS)
             .description("status events ignored as duplicates or late arrivals")
             .register(meters);
     this.deadMessages =
-        Counter.builder("shepherd.status.unreadable.messages")
+        Counter.builder(MetricNames.UNREADABLE_MESSAGES)
+            .tag("source", "status")
             .description("status messages that could not be read and became dead-job records")
             .register(meters);
   }
@@ -84,6 +98,7 @@ public final class StatusApplier {
       }
       case DUPLICATE, FINISHED -> duplicateReports.increment();
       case APPLIED -> {
+        countOutcome(event, result.state());
         if (event instanceof StatusEvent.Succeeded || event instanceof StatusEvent.Failed) {
           log.info(
               "job {} attempt {} {} -> {}",
@@ -97,6 +112,25 @@ public final class StatusApplier {
           log.warn("status event {} for unknown job {}", event.eventName(), event.jobId());
     }
     return result;
+  }
+
+  private void countOutcome(StatusEvent event, String state) {
+    String pool = String.valueOf(poolOf.apply(event.type()));
+    switch (event) {
+      case StatusEvent.Succeeded e -> count(MetricNames.JOBS_SUCCEEDED, e.type(), pool);
+      case StatusEvent.Failed e -> {
+        count(MetricNames.JOBS_FAILED, e.type(), pool);
+        count(
+            "DEAD".equals(state) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
+            e.type(),
+            pool);
+      }
+      default -> {}
+    }
+  }
+
+  private void count(String name, String type, String pool) {
+    meters.counter(name, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool).increment();
   }
 
   private static void requireFields(StatusEvent event) {

@@ -2,6 +2,7 @@ package dev.shepherd.messaging.config;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -28,7 +29,7 @@ public class MessagingConfiguration {
 
   @Bean
   ConfirmingPublisher confirmingPublisher(
-      ConnectionFactory connectionFactory, MessagingProperties properties) {
-    return new ConfirmingPublisher(connectionFactory, properties.confirmTimeout());
+      ConnectionFactory connectionFactory, MessagingProperties properties, MeterRegistry meters) {
+    return new ConfirmingPublisher(connectionFactory, properties.confirmTimeout(), meters);
   }
 }

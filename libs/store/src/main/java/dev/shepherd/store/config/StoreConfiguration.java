@@ -2,6 +2,7 @@ package dev.shepherd.store.config;
 
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.JobStore;
+import dev.shepherd.store.WorkerRegistry;
 import java.time.Clock;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -22,6 +23,16 @@ public class StoreConfiguration {
   @Bean
   JobStore jobStore(RedisConnectionFactory connections, StoreProperties properties, Clock clock) {
     return new JobStore(new StringRedisTemplate(connections), properties.settings(), clock);
+  }
+
+  @Bean
+  WorkerRegistry workerRegistry(
+      RedisConnectionFactory connections, StoreProperties properties, Clock clock) {
+    return new WorkerRegistry(
+        new StringRedisTemplate(connections),
+        properties.settings(),
+        clock,
+        properties.workerLostAfter());
   }
 
   @Bean

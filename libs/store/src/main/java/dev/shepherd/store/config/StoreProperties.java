@@ -14,6 +14,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param leaseTtl how long a claim holds without renewal; workers renew every third of it
  * @param retryInitialBackoff the ceiling of the first retry's wait (doubles per attempt)
  * @param retryMaxBackoff the largest ceiling of a retry's wait
+ * @param workerHeartbeat how often workers write their registry entry
+ * @param workerLostAfter a worker silent this long is lost and its leases are released
  */
 @ConfigurationProperties("shepherd.store")
 public record StoreProperties(
@@ -22,7 +24,9 @@ public record StoreProperties(
     Duration retention,
     Duration leaseTtl,
     Duration retryInitialBackoff,
-    Duration retryMaxBackoff) {
+    Duration retryMaxBackoff,
+    Duration workerHeartbeat,
+    Duration workerLostAfter) {
 
   public StoreProperties {
     prefix = prefix == null ? "shepherd" : prefix;
@@ -31,6 +35,8 @@ public record StoreProperties(
     leaseTtl = leaseTtl == null ? Duration.ofSeconds(30) : leaseTtl;
     retryInitialBackoff = retryInitialBackoff == null ? Duration.ofSeconds(1) : retryInitialBackoff;
     retryMaxBackoff = retryMaxBackoff == null ? Duration.ofMinutes(5) : retryMaxBackoff;
+    workerHeartbeat = workerHeartbeat == null ? Duration.ofSeconds(5) : workerHeartbeat;
+    workerLostAfter = workerLostAfter == null ? workerHeartbeat.multipliedBy(6) : workerLostAfter;
     if (leaseTtl.toMillis() < 300) {
       throw new IllegalArgumentException("shepherd.store.lease-ttl must be at least 300ms");
     }

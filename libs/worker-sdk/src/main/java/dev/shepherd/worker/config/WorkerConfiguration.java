@@ -3,6 +3,7 @@ package dev.shepherd.worker.config;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.store.JobStore;
+import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreProperties;
 import dev.shepherd.worker.JobHandler;
 import dev.shepherd.worker.WorkerRuntime;
@@ -34,12 +35,27 @@ public class WorkerConfiguration {
       ConfirmingPublisher publisher,
       ConnectionFactory connectionFactory,
       List<JobHandler<?>> handlers,
+      WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
     var settings =
-        new WorkerSettings(worker.id(), worker.pool(), worker.capacity(), store.leaseTtl());
+        new WorkerSettings(
+            worker.id(),
+            worker.pool(),
+            worker.capacity(),
+            store.leaseTtl(),
+            worker.podName(),
+            store.workerHeartbeat());
     return new WorkerRuntime(
-        settings, jobStore, topology, publisher, connectionFactory, handlers, clock, meters);
+        settings,
+        jobStore,
+        topology,
+        publisher,
+        connectionFactory,
+        handlers,
+        registry,
+        clock,
+        meters);
   }
 
   @Bean

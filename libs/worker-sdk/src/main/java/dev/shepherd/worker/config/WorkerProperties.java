@@ -11,9 +11,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param pool the worker pool whose queue it consumes
  * @param capacity jobs it runs at once
  * @param shutdownGrace how long a stopping worker lets running jobs finish
+ * @param podName the Kubernetes pod it runs in (the chart sets it from the downward API)
  */
 @ConfigurationProperties("shepherd.worker")
-public record WorkerProperties(String id, String pool, Integer capacity, Duration shutdownGrace) {
+public record WorkerProperties(
+    String id, String pool, Integer capacity, Duration shutdownGrace, String podName) {
 
   public WorkerProperties {
     id = id == null || id.isBlank() ? defaultId() : id;

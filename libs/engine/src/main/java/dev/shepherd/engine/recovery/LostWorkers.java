@@ -1,0 +1,76 @@
+package dev.shepherd.engine.recovery;
+
+import dev.shepherd.model.MetricNames;
+import dev.shepherd.model.WorkerView;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.ReapedLease;
+import dev.shepherd.store.WorkerRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Releases the leases of workers that are gone, at once, without waiting for each lease's TTL: a
+ * worker whose heartbeat stopped (the registry says lost), or whose pod Kubernetes reports deleted
+ * or failed.
+ */
+public final class LostWorkers {
+
+  private static final Logger log = LoggerFactory.getLogger(LostWorkers.class);
+
+  private final JobStore store;
+  private final WorkerRegistry registry;
+  private final MeterRegistry meters;
+
+  public LostWorkers(JobStore store, WorkerRegistry registry, MeterRegistry meters) {
+    this.store = store;
+    this.registry = registry;
+    this.meters = meters;
+  }
+
+  /** One pass: every worker that went silent loses its leases; returns how many were released. */
+  public int releaseSilentWorkers() {
+    int released = 0;
+    for (WorkerView worker : registry.newlySilent()) {
+      released +=
+          release(
+              worker, "worker lost: no heartbeat since " + worker.lastHeartbeat(), "worker_lost");
+    }
+    return released;
+  }
+
+  /** A pod is gone: release the leases of every worker that ran on it. */
+  public int podGone(String podName, String why) {
+    int released = 0;
+    for (WorkerView worker : registry.onPod(podName)) {
+      released += release(worker, "pod " + podName + " " + why, "pod_gone");
+    }
+    return released;
+  }
+
+  private int release(WorkerView worker, String reason, String tag) {
+    List<ReapedLease> leases = store.releaseLeasesOf(worker.id(), reason);
+    registry.markLost(worker);
+    if (!leases.isEmpty()) {
+      meters.counter(MetricNames.LEASES_RELEASED, "reason", tag).increment(leases.size());
+      for (ReapedLease lease : leases) {
+        meters
+            .counter(
+                "DEAD".equals(lease.newState()) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
+                MetricNames.TAG_TYPE,
+                String.valueOf(lease.type()),
+                MetricNames.TAG_POOL,
+                String.valueOf(lease.pool()))
+            .increment();
+      }
+      log.warn(
+          "released {} lease(s) of worker {} at once: {} (jobs {})",
+          leases.size(),
+          worker.id(),
+          reason,
+          leases.stream().map(ReapedLease::jobId).toList());
+    }
+    return leases.size();
+  }
+}

@@ -1,0 +1,96 @@
+package dev.shepherd.model;
+
+/**
+ * Every metric Shepherd exposes, named once. Micrometer names here become Prometheus names with
+ * dots as underscores, counters ending in {@code _total} and timers in {@code _seconds}; {@code
+ * docs/OPERATIONS.md} lists them with their tags, and the Grafana dashboard and alert rules are
+ * tested against what the running services really expose.
+ */
+public final class MetricNames {
+
+  private MetricNames() {}
+
+  /** Tag: the job type. */
+  public static final String TAG_TYPE = "type";
+
+  /** Tag: the worker pool. */
+  public static final String TAG_POOL = "pool";
+
+  /** Counter {type, pool}: jobs accepted (not duplicates). Scheduler. */
+  public static final String JOBS_SUBMITTED = "shepherd.jobs.submitted";
+
+  /** Counter {type, pool}: work messages confirmed by the broker. Scheduler. */
+  public static final String JOBS_DISPATCHED = "shepherd.jobs.dispatched";
+
+  /** Counter {type, pool}: attempts claimed. Worker. */
+  public static final String JOBS_CLAIMED = "shepherd.jobs.claimed";
+
+  /** Counter {type, pool}: jobs that succeeded. Status-tracker. */
+  public static final String JOBS_SUCCEEDED = "shepherd.jobs.succeeded";
+
+  /** Counter {type, pool}: attempts that failed (retryable or not). Status-tracker. */
+  public static final String JOBS_FAILED = "shepherd.jobs.failed";
+
+  /** Counter {type, pool}: attempts sent back for another try (failure or lost lease). */
+  public static final String JOBS_RETRIED = "shepherd.jobs.retried";
+
+  /** Counter {type, pool}: jobs that ended DEAD. Status-tracker and recovery. */
+  public static final String JOBS_DEAD = "shepherd.jobs.dead";
+
+  /** Gauge {pool}: jobs QUEUED and not yet claimed. Recovery. */
+  public static final String QUEUE_DEPTH = "shepherd.queue.depth";
+
+  /** Gauge {pool}, seconds: how long the oldest QUEUED job has waited. Recovery. */
+  public static final String QUEUE_OLDEST_AGE = "shepherd.queue.oldest.age";
+
+  /** Timer {type}: from submission to the claim of the attempt that ran. Worker. */
+  public static final String SUBMIT_TO_START = "shepherd.job.submit.to.start";
+
+  /** Timer {type, outcome}: from claim to the attempt's outcome. Worker. */
+  public static final String START_TO_FINISH = "shepherd.job.start.to.finish";
+
+  /** Timer {type, phase}: one phase of one attempt. Worker. */
+  public static final String PHASE_DURATION = "shepherd.phase.duration";
+
+  /** Gauge: leases held right now. Recovery. */
+  public static final String LEASES_HELD = "shepherd.leases.held";
+
+  /** Counter: leases taken back by the reaper after their deadline. Recovery. */
+  public static final String LEASES_EXPIRED = "shepherd.leases.expired";
+
+  /** Counter {reason}: leases released at once (pod gone, worker lost). Recovery. */
+  public static final String LEASES_RELEASED = "shepherd.leases.released";
+
+  /** Counter: status events refused for a stale fencing token. Status-tracker. */
+  public static final String STALE_REPORTS = "shepherd.status.stale.reports";
+
+  /** Counter: status events ignored as duplicates or late arrivals. Status-tracker. */
+  public static final String DUPLICATE_REPORTS = "shepherd.status.duplicate.reports";
+
+  /** Counter: attempts declared abandoned (greedy or stalled worker). */
+  public static final String ABANDONED_ATTEMPTS = "shepherd.attempts.abandoned";
+
+  /** Counter: work deliveries acked without running (attempt held or finished). Worker. */
+  public static final String DUPLICATE_DELIVERIES = "shepherd.worker.duplicate.deliveries";
+
+  /** Counter: attempts whose lease renewal was refused. Worker. */
+  public static final String LEASES_LOST = "shepherd.worker.leases.lost";
+
+  /** Counter {source}: messages that could not be read and became dead-job records. */
+  public static final String UNREADABLE_MESSAGES = "shepherd.unreadable.messages";
+
+  /** Counter: dead-lettered messages recorded as dead jobs. Recovery. */
+  public static final String DEAD_LETTERS = "shepherd.dead.letters";
+
+  /** Gauge: outbox entries waiting (due, delayed or reserved). Scheduler. */
+  public static final String OUTBOX_SIZE = "shepherd.outbox.size";
+
+  /** Gauge, seconds: how far the oldest due outbox entry is past its due time. Scheduler. */
+  public static final String OUTBOX_OLDEST_AGE = "shepherd.outbox.oldest.age";
+
+  /** Timer: from publish to the broker's confirm. Every publishing service. */
+  public static final String CONFIRM_LATENCY = "shepherd.publish.confirm.latency";
+
+  /** Gauge {state}: workers active, draining or lost. Recovery. */
+  public static final String WORKERS = "shepherd.workers";
+}

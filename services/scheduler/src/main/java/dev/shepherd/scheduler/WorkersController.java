@@ -1,0 +1,37 @@
+package dev.shepherd.scheduler;
+
+import dev.shepherd.model.Json;
+import dev.shepherd.model.WorkerView;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.WorkerRegistry;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code GET /api/v1/workers}: every registered worker, its state and the leases it holds. */
+@RestController
+@RequestMapping("/api/v1")
+class WorkersController {
+
+  private final WorkerRegistry registry;
+  private final JobStore store;
+
+  WorkersController(WorkerRegistry registry, JobStore store) {
+    this.registry = registry;
+    this.store = store;
+  }
+
+  @GetMapping("/workers")
+  ResponseEntity<String> workers() {
+    Map<String, Integer> leases = store.leasesByWorker();
+    List<WorkerView> workers =
+        registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();
+    return ResponseEntity.ok()
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(Json.mapper().writeValueAsString(workers));
+  }
+}
