@@ -308,7 +308,7 @@ class JobStoreIT {
   void theLuaTransitionTableAgreesWithJavaOnEveryPair() {
     String body =
         """
-        redis.call('HSET', jobKey('x'), 'state', ARGV[1], 'attempt', 1)
+        redis.call('HSET', jobKey('x'), 'state', ARGV[1], 'attempt', 1, 'pool', 'p')
         local to = transition('x', ARGV[2], 1, nil)
         return to or 'REFUSED'
         """;
