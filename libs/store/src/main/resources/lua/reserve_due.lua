@@ -6,12 +6,13 @@ local now, limit, visibility = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(AR
 local ids = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
 local out = {}
 for _, id in ipairs(ids) do
-  local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool')
+  local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool',
+    'traceparent')
   local state = job[1]
   if state == 'SUBMITTED' or state == 'SCHEDULED' or state == 'RETRY_WAIT' or state == 'QUEUED' then
     redis.call('ZADD', dueKey, now + visibility, id)
     out[#out + 1] = {id = id, type = job[2], attempt = tonumber(job[3]), payload = job[4],
-                     submittedAt = job[5], pool = job[6]}
+                     submittedAt = job[5], pool = job[6], traceparent = job[7] or nil}
   else
     redis.call('ZREM', dueKey, id)
   end

@@ -1,6 +1,7 @@
 -- Accepts a job: writes the job and its outbox entry (the due set) in one call.
 -- Idempotent on the producer's key: a repeated key returns the first job.
--- ARGV: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs, maxAttempts, now
+-- ARGV: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs, maxAttempts, now,
+--       traceparent ('' for none)
 local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 
@@ -18,6 +19,7 @@ redis.call('HSET', key, 'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMI
   'attempt', 1, 'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload,
   'submittedAt', int(now))
 if idem ~= '' then redis.call('HSET', key, 'idempotencyKey', idem) end
+if ARGV[9] and ARGV[9] ~= '' then redis.call('HSET', key, 'traceparent', ARGV[9]) end
 redis.call('ZADD', stateKey('SUBMITTED'), now, id)
 redis.call('ZADD', jobsKey, now, id)
 redis.call('RPUSH', historyKey(id),

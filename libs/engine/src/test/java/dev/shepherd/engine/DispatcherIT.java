@@ -82,6 +82,20 @@ class DispatcherIT {
   }
 
   @Test
+  void theWorkMessageCarriesTheJobsTraceAsAChildContext() {
+    String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3, trace));
+    assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
+    Message m =
+        new RabbitTemplate(fixture.rabbitConnections)
+            .receive(fixture.topology.workQueue("default"), 5_000);
+    String header = (String) m.getMessageProperties().getHeader("traceparent");
+    assertThat(header)
+        .startsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+        .doesNotContain("00f067aa0ba902b7");
+  }
+
+  @Test
   void aDelayedJobIsPublishedOnlyOnceItsTimeCame() {
     var job =
         fixture.store.submit(

@@ -23,5 +23,6 @@ public record JobView(
     Integer progressPercent,
     String progressMessage,
     String lastError,
+    String traceId,
     List<PhaseView> phases,
     List<TransitionRecord> history) {}

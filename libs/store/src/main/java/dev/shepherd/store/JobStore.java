@@ -73,7 +73,8 @@ public final class JobStore {
             job.idempotencyKey() == null ? "" : job.idempotencyKey(),
             Long.toString(notBefore),
             Integer.toString(job.maxAttempts()),
-            Long.toString(now));
+            Long.toString(now),
+            job.traceparent() == null ? "" : job.traceparent());
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     return "DUPLICATE".equals(reply.get("outcome").asString())
@@ -102,7 +103,8 @@ public final class JobStore {
               e.get("pool").asString(),
               e.get("attempt").asInt(),
               e.get("payload").asString(),
-              Instant.ofEpochMilli(Long.parseLong(e.get("submittedAt").asString()))));
+              Instant.ofEpochMilli(Long.parseLong(e.get("submittedAt").asString())),
+              e.path("traceparent").asString(null)));
     }
     return entries;
   }
@@ -341,6 +343,9 @@ public final class JobStore {
             job.containsKey("progress") ? Integer.valueOf(job.get("progress")) : null,
             job.get("progressMessage"),
             job.get("lastError"),
+            dev.shepherd.model.TraceParent.parse(job.get("traceparent"))
+                .map(dev.shepherd.model.TraceParent::traceId)
+                .orElse(null),
             phaseViews(phases),
             history));
   }

@@ -139,6 +139,11 @@ final class Attempt<P> implements JobContext<P> {
     }
   }
 
+  /** Publishes the attempt's outcome through the same reporter (and trace) as its phases. */
+  void reportOutcome(StatusEvent outcome) {
+    reporter.accept(outcome);
+  }
+
   @Override
   public boolean isCancelled() {
     return cancelled;

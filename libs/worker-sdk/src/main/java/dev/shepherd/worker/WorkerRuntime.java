@@ -7,6 +7,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
@@ -259,17 +260,18 @@ public final class WorkerRuntime implements AutoCloseable {
               .register(meters)
               .record(Duration.between(work.submittedAt(), clock.instant()));
         }
-        run(work, claimed.fencingToken());
+        run(work, claimed.fencingToken(), trace(message));
       }
     }
   }
 
-  private void run(WorkMessage work, long token) {
+  private void run(WorkMessage work, long token, TraceParent trace) {
     JobHandler<?> handler = handlers.get(work.type());
     MDC.put("jobId", work.jobId());
     MDC.put("attempt", Integer.toString(work.attempt()));
     MDC.put("workerId", settings.workerId());
     MDC.put("fencingToken", Long.toString(token));
+    MDC.put("traceId", trace.traceId());
     try {
       log.info(
           "claimed job {} ({}) attempt {} with token {}",
@@ -280,7 +282,7 @@ public final class WorkerRuntime implements AutoCloseable {
       StatusEvent outcome;
       Attempt<?> attempt;
       if (handler == null) {
-        attempt = attempt(work, token, null);
+        attempt = attempt(work, token, null, trace);
         outcome =
             attempt.failed(
                 "no handler for job type '" + work.type() + "' at worker " + settings.workerId(),
@@ -288,7 +290,7 @@ public final class WorkerRuntime implements AutoCloseable {
         finish(attempt, outcome, null);
         return;
       }
-      attempt = bindAndCreate(handler, work, token);
+      attempt = bindAndCreate(handler, work, token, trace);
       if (attempt == null) {
         return;
       }
@@ -311,7 +313,7 @@ public final class WorkerRuntime implements AutoCloseable {
     }
   }
 
-  private <P> Attempt<P> attempt(WorkMessage work, long token, P payload) {
+  private <P> Attempt<P> attempt(WorkMessage work, long token, P payload, TraceParent trace) {
     return new Attempt<>(
         work.jobId(),
         work.type(),
@@ -320,7 +322,7 @@ public final class WorkerRuntime implements AutoCloseable {
         settings.workerId(),
         payload,
         clock,
-        this::publish,
+        event -> publish(event, trace),
         (phase, took) ->
             Timer.builder(MetricNames.PHASE_DURATION)
                 .tag(MetricNames.TAG_TYPE, work.type())
@@ -330,12 +332,13 @@ public final class WorkerRuntime implements AutoCloseable {
                 .record(took));
   }
 
-  private <P> Attempt<P> bindAndCreate(JobHandler<P> handler, WorkMessage work, long token) {
+  private <P> Attempt<P> bindAndCreate(
+      JobHandler<P> handler, WorkMessage work, long token, TraceParent trace) {
     P payload;
     try {
       payload = Json.mapper().treeToValue(work.payload(), handler.payloadType());
     } catch (JacksonException e) {
-      Attempt<P> attempt = attempt(work, token, null);
+      Attempt<P> attempt = attempt(work, token, null, trace);
       finish(
           attempt,
           attempt.failed(
@@ -347,7 +350,7 @@ public final class WorkerRuntime implements AutoCloseable {
           null);
       return null;
     }
-    return attempt(work, token, payload);
+    return attempt(work, token, payload, trace);
   }
 
   private <P> StatusEvent execute(JobHandler<P> handler, Attempt<?> raw) {
@@ -415,7 +418,7 @@ public final class WorkerRuntime implements AutoCloseable {
       }
       for (int tries = 1; tries <= TERMINAL_PUBLISH_TRIES; tries++) {
         try {
-          publish(outcome);
+          attempt.reportOutcome(outcome);
           log.info(
               "job {} attempt {} finished: {}",
               attempt.jobId(),
@@ -449,13 +452,20 @@ public final class WorkerRuntime implements AutoCloseable {
     }
   }
 
-  private void publish(StatusEvent event) {
+  /** The work message's trace context, or a new trace when it came without one. */
+  private static TraceParent trace(Message message) {
+    Object header = message.getMessageProperties().getHeader(TraceParent.HEADER);
+    return TraceParent.parse(header == null ? null : header.toString())
+        .orElseGet(TraceParent::newRoot);
+  }
+
+  private void publish(StatusEvent event, TraceParent trace) {
     publisher.publish(
         new OutgoingMessage(
             topology.statusExchange(),
             topology.statusRoutingKey(event.type(), event.eventName()),
             event.jobId() + ":" + event.attempt() + ":" + event.sequence(),
             Json.mapper().writeValueAsBytes(event),
-            Map.of()));
+            Map.of(TraceParent.HEADER, trace.child().toString())));
   }
 }

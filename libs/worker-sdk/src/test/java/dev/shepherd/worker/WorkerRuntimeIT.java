@@ -124,9 +124,12 @@ class WorkerRuntimeIT {
     return work;
   }
 
+  private static final String TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
   private void publishWork(byte[] body, String routingKey) {
     publisher.publish(
-        new OutgoingMessage(topology.workExchange(), routingKey, "m", body, Map.of()));
+        new OutgoingMessage(
+            topology.workExchange(), routingKey, "m", body, Map.of("traceparent", TRACE)));
   }
 
   private List<StatusEvent> drainStatus(int atLeast) {
@@ -138,6 +141,8 @@ class WorkerRuntimeIT {
             () -> {
               Message m;
               while ((m = template.receive(topology.statusQueue())) != null) {
+                assertThat((String) m.getMessageProperties().getHeader("traceparent"))
+                    .startsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-");
                 events.add(Json.mapper().readValue(m.getBody(), StatusEvent.class));
               }
               return events.size() >= atLeast;

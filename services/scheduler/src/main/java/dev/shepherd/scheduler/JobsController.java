@@ -6,6 +6,7 @@ import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobStore;
 import java.net.URI;
 import java.util.Arrays;
@@ -19,6 +20,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -39,8 +41,10 @@ class JobsController {
   }
 
   @PostMapping(path = "/jobs", consumes = MediaType.APPLICATION_JSON_VALUE)
-  ResponseEntity<?> submit(@RequestBody(required = false) byte[] body) {
-    return switch (intake.submit(body == null ? new byte[0] : body)) {
+  ResponseEntity<?> submit(
+      @RequestBody(required = false) byte[] body,
+      @RequestHeader(name = TraceParent.HEADER, required = false) String traceparent) {
+    return switch (intake.submit(body == null ? new byte[0] : body, traceparent)) {
       case IntakeResult.Accepted a ->
           ResponseEntity.accepted()
               .location(URI.create("/api/v1/jobs/" + a.receipt().jobId()))

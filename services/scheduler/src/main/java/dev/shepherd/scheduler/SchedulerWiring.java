@@ -10,6 +10,7 @@ import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -83,7 +84,9 @@ class SchedulerWiring {
         properties.submitPrefetch(),
         message -> {
           byte[] body = message.getBody();
-          if (intake.submit(body) instanceof IntakeResult.Rejected rejected) {
+          Object traceparent = message.getMessageProperties().getHeader(TraceParent.HEADER);
+          if (intake.submit(body, traceparent == null ? null : traceparent.toString())
+              instanceof IntakeResult.Rejected rejected) {
             store.recordDead(
                 null,
                 null,

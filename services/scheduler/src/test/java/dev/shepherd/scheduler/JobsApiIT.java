@@ -125,6 +125,26 @@ class JobsApiIT {
   }
 
   @Test
+  void theCallersTraceContextIsKeptWithTheJob() throws Exception {
+    String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    var request =
+        HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+            .header("Content-Type", "application/json")
+            .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"demo.noop\",\"payload\":{}}"))
+            .build();
+    var response = http.send(request, HttpResponse.BodyHandlers.ofString());
+    String id = json(response).get("jobId").asString();
+    var view = Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class);
+    assertThat(view.traceId()).isEqualTo(traceId);
+    String other = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    assertThat(
+            Json.mapper().readValue(get("/api/v1/jobs/" + other).body(), JobView.class).traceId())
+        .hasSize(32)
+        .isNotEqualTo(traceId);
+  }
+
+  @Test
   void aRepeatedIdempotencyKeyAnswers200WithTheFirstJob() throws Exception {
     String body = "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"key-1\"}";
     var first = post(body);

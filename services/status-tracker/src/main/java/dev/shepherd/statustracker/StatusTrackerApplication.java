@@ -5,10 +5,12 @@ import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
 import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.SplittableRandom;
+import org.slf4j.MDC;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.boot.SpringApplication;
@@ -47,6 +49,15 @@ public class StatusTrackerApplication {
         topology.statusQueue(),
         1,
         properties.prefetch(),
-        message -> applier.apply(message.getBody(), topology.statusQueue()));
+        message -> {
+          Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
+          TraceParent.parse(trace == null ? null : trace.toString())
+              .ifPresent(t -> MDC.put("traceId", t.traceId()));
+          try {
+            applier.apply(message.getBody(), topology.statusQueue());
+          } finally {
+            MDC.remove("traceId");
+          }
+        });
   }
 }

@@ -5,6 +5,7 @@ import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.JobStore;
@@ -106,7 +107,13 @@ public final class Dispatcher {
         entry.type(),
         messageId(entry),
         Json.mapper().writeValueAsBytes(work),
-        Map.of());
+        entry.traceparent() == null
+            ? Map.of()
+            : Map.of(
+                TraceParent.HEADER,
+                TraceParent.parse(entry.traceparent())
+                    .map(t -> t.child().toString())
+                    .orElse(entry.traceparent())));
   }
 
   private static String messageId(DueEntry entry) {

@@ -6,6 +6,7 @@ import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.SubmitReceipt;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.SubmitOutcome;
@@ -50,6 +51,13 @@ public final class SubmissionIntake {
   }
 
   public IntakeResult submit(byte[] body) {
+    return submit(body, null);
+  }
+
+  /**
+   * @param traceparent the caller's W3C trace context, or null to start a new trace
+   */
+  public IntakeResult submit(byte[] body, String traceparent) {
     String text;
     try {
       text =
@@ -75,10 +83,10 @@ public final class SubmissionIntake {
     if (node == null || node.isMissingNode()) {
       return rejected(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
     }
-    return submit(node);
+    return submit(node, traceparent);
   }
 
-  public IntakeResult submit(JsonNode node) {
+  public IntakeResult submit(JsonNode node, String traceparent) {
     JsonNode payload = node.get("payload");
     if (payload != null && Json.mapper().writeValueAsBytes(payload).length > MAX_PAYLOAD_BYTES) {
       return rejected(
@@ -122,7 +130,8 @@ public final class SubmissionIntake {
                 Json.mapper().writeValueAsString(submission.payload()),
                 submission.idempotencyKey(),
                 submission.notBefore(),
-                maxAttempts));
+                maxAttempts,
+                TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString()));
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
         onAccepted.run();

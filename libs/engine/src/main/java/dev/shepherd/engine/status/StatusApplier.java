@@ -14,6 +14,7 @@ import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import tools.jackson.core.JacksonException;
 
 /** Reads one status event and applies it through the fenced store script. */
@@ -83,6 +84,21 @@ public final class StatusApplier {
   }
 
   public ReportResult apply(StatusEvent event) {
+    MDC.put("jobId", event.jobId());
+    MDC.put("attempt", Integer.toString(event.attempt()));
+    MDC.put("workerId", String.valueOf(event.workerId()));
+    MDC.put("fencingToken", Long.toString(event.fencingToken()));
+    try {
+      return applyWithContext(event);
+    } finally {
+      MDC.remove("jobId");
+      MDC.remove("attempt");
+      MDC.remove("workerId");
+      MDC.remove("fencingToken");
+    }
+  }
+
+  private ReportResult applyWithContext(StatusEvent event) {
     Duration backoff = retryPolicy.backoff(event.attempt(), random);
     ReportResult result = store.report(event, backoff);
     switch (result.outcome()) {

@@ -1,0 +1,33 @@
+package dev.shepherd.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class TraceParentTest {
+
+  @Test
+  void aValidHeaderRoundTrips() {
+    String header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assertThat(TraceParent.parse(header)).map(TraceParent::toString).contains(header);
+  }
+
+  @Test
+  void invalidHeadersAreIgnored() {
+    assertThat(TraceParent.parse(null)).isEmpty();
+    assertThat(TraceParent.parse("garbage")).isEmpty();
+    assertThat(TraceParent.parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01"))
+        .isEmpty();
+    assertThat(TraceParent.parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+        .isEmpty();
+  }
+
+  @Test
+  void aChildKeepsTheTraceAndGetsANewParent() {
+    TraceParent root = TraceParent.newRoot();
+    TraceParent child = root.child();
+    assertThat(child.traceId()).isEqualTo(root.traceId());
+    assertThat(child.parentId()).isNotEqualTo(root.parentId()).hasSize(16);
+    assertThat(TraceParent.parse(child.toString())).contains(child);
+  }
+}
