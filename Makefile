@@ -9,7 +9,7 @@ JAVA_HOME_FOUND := $(shell scripts/find-jdk.sh 2>/dev/null)
 MVN_CMD := $(shell command -v mvn 2>/dev/null || echo ./mvnw)
 MVN = JAVA_HOME="$(JAVA_HOME_FOUND)" $(MVN_CMD) -B -ntp -Dstyle.color=never
 
-.PHONY: help jdk build test unit demo clean format
+.PHONY: help jdk build test unit demo clean format compose-config
 
 help:
 	@echo "make demo    build, start the four services and two workers, run 200 demo jobs, report"
@@ -17,23 +17,33 @@ help:
 	@echo "make build   compile and package every module (no tests)"
 	@echo "make unit    unit tests only (no broker needed)"
 	@echo "make format  apply the code format"
+	@echo "make compose-config  validate docker-compose.yml with docker compose, where it exists"
 
 jdk:
 	@if [ -z "$(JAVA_HOME_FOUND)" ]; then scripts/find-jdk.sh; exit 1; fi
 	@echo "Using JDK at $(JAVA_HOME_FOUND) and $(MVN_CMD)"
 
 build: jdk
-	$(MVN) -DskipTests install
+	$(MVN) -DskipTests clean install
 
 unit: jdk
-	$(MVN) -DskipITs install
+	$(MVN) -DskipITs clean install
 
 test: jdk
 	scripts/check-services.sh
-	$(MVN) install
+	$(MVN) clean install
 
 demo: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/demo.sh
+
+compose-config:
+	@if docker compose version >/dev/null 2>&1; then \
+	  docker compose config -q && echo "docker-compose.yml is valid (docker compose config)"; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+	  docker-compose config -q && echo "docker-compose.yml is valid (docker-compose config)"; \
+	else \
+	  echo "No 'docker compose' here, so it cannot validate the file; make test checks its structure (ComposeFileTest)."; \
+	fi
 
 format: jdk
 	$(MVN) spotless:apply

@@ -44,6 +44,7 @@ public final class Cluster implements AutoCloseable {
   private final Spec spec;
   private final Map<String, ManagedProcess> services = new LinkedHashMap<>();
   private final List<ManagedProcess> workers = Collections.synchronizedList(new ArrayList<>());
+  private final Map<String, Integer> ports = new java.util.concurrent.ConcurrentHashMap<>();
   private int schedulerPort;
   private int nextWorker = 1;
 
@@ -127,6 +128,7 @@ public final class Cluster implements AutoCloseable {
     args.addAll(more);
     ManagedProcess process =
         ManagedProcess.startJava(name, jar, JVM_ARGS, args, Map.of(), spec.logDir());
+    ports.put(name, port);
     if (module.equals("worker")) {
       workers.add(process);
     } else {
@@ -138,6 +140,13 @@ public final class Cluster implements AutoCloseable {
 
   public URI schedulerUri() {
     return URI.create("http://127.0.0.1:" + schedulerPort);
+  }
+
+  /** Each process's HTTP base URI (actuator and, for the scheduler, the API), by name. */
+  public Map<String, URI> httpUris() {
+    Map<String, URI> uris = new java.util.TreeMap<>();
+    ports.forEach((name, port) -> uris.put(name, URI.create("http://127.0.0.1:" + port)));
+    return uris;
   }
 
   public String prefix() {

@@ -190,6 +190,34 @@ class JobPathE2EIT {
     e2e.assertNothingLeftOver();
   }
 
+  @Test
+  void everyMetricTheDashboardAndTheAlertsQueryIsExposedByARunningService() throws Exception {
+    ObjectNode site = Json.mapper().createObjectNode().put("site", "m.example").put("phaseMillis", 1);
+    ObjectNode flaky = Json.mapper().createObjectNode().put("failFirstAttempts", 1).put("failureProbability", 0.0);
+    List<CompletableFuture<JobView>> runs = new ArrayList<>();
+    for (JobSubmission s :
+        List.of(
+            JobSubmission.of("site.generate", site),
+            JobSubmission.of("demo.flaky", flaky),
+            JobSubmission.of("demo.poison", Json.mapper().createObjectNode()))) {
+      runs.add(client.await(client.submit(s).jobId(), AWAIT));
+    }
+    CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get();
+
+    java.util.Set<String> exposed = new java.util.TreeSet<>();
+    for (var service : e2e.cluster.httpUris().entrySet()) {
+      var response =
+          http.send(
+              HttpRequest.newBuilder(service.getValue().resolve("/actuator/prometheus")).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).as(service.getKey()).isEqualTo(200);
+      exposed.addAll(Observability.exposed(response.body()));
+    }
+    assertThat(exposed)
+        .containsAll(Observability.metricsIn(Observability.dashboardQueries()))
+        .containsAll(Observability.metricsIn(Observability.ruleQueries()));
+  }
+
   private static void assertPhasesInOrder(JobView job, List<String> expected) {
     List<PhaseView> phases =
         job.phases().stream().filter(p -> p.attempt() == job.attempt()).toList();

@@ -151,16 +151,11 @@ public final class ManagedProcess implements AutoCloseable {
       await()
           .atMost(timeout)
           .pollInterval(Duration.ofMillis(250))
-          .ignoreExceptions()
+          .failFast(name + " exited", () -> !process.isAlive())
+          .ignoreExceptionsInstanceOf(java.io.IOException.class)
           .until(
-              () -> {
-                if (!process.isAlive()) {
-                  throw new IllegalStateException("exited");
-                }
-                return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode()
-                    == 200;
-              });
-    } catch (ConditionTimeoutException e) {
+              () -> http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+    } catch (ConditionTimeoutException | org.awaitility.core.TerminalFailureException e) {
       String why =
           process.isAlive() ? "not healthy after " + timeout : "exited with " + process.exitValue();
       throw new IllegalStateException(

@@ -27,6 +27,9 @@ public final class LostWorkers {
     this.store = store;
     this.registry = registry;
     this.meters = meters;
+    for (String reason : java.util.List.of("worker_lost", "pod_gone")) {
+      meters.counter(MetricNames.LEASES_RELEASED, "reason", reason); // exposed from the start at 0
+    }
   }
 
   /** One pass: every worker that went silent loses its leases; returns how many were released. */

@@ -1,0 +1,45 @@
+package dev.shepherd.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/** docker-compose.yml and the Dockerfile hold what an SRE expects, where no Docker engine runs. */
+class ComposeFileTest {
+
+  private final Path root = Cluster.repositoryRoot();
+
+  @Test
+  void everyServiceIsThereWithAHealthCheckAndTheDashboardIsTheChartsOwn() throws Exception {
+    JsonNode compose = new YAMLMapper().readTree(Files.readString(root.resolve("docker-compose.yml")));
+    JsonNode services = compose.path("services");
+    for (String name :
+        new String[] {
+          "rabbitmq", "redis", "prometheus", "grafana", "scheduler", "status-tracker", "recovery",
+          "worker-1", "worker-2"
+        }) {
+      assertThat(services.has(name)).as(name).isTrue();
+      assertThat(services.path(name).path("healthcheck").path("test").isArray()).as(name).isTrue();
+    }
+    assertThat(services.path("redis").path("command").toString()).contains("--appendonly", "yes", "everysec");
+    assertThat(services.path("rabbitmq").path("image").asString()).contains("management");
+    assertThat(services.path("grafana").path("volumes").toString())
+        .contains("./helm/shepherd/dashboards:");
+    assertThat(services.path("prometheus").path("volumes").toString())
+        .contains("./helm/shepherd/rules:");
+    for (String volume : new String[] {"deploy/prometheus/prometheus.yml", "deploy/grafana/provisioning/datasources/prometheus.yml", "deploy/grafana/provisioning/dashboards/shepherd.yml"}) {
+      assertThat(root.resolve(volume)).isRegularFile();
+    }
+  }
+
+  @Test
+  void theImageRunsAsANonRootUserOnAJre() throws Exception {
+    String dockerfile = Files.readString(root.resolve("Dockerfile"));
+    assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:21-jre");
+    assertThat(dockerfile).containsPattern("(?m)^USER 10001");
+  }
+}

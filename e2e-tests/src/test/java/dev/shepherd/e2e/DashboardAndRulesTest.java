@@ -1,0 +1,71 @@
+package dev.shepherd.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The dashboard is valid for Grafana's provisioning and the rules are well-formed. */
+class DashboardAndRulesTest {
+
+  @Test
+  void theDashboardHasWhatGrafanaProvisioningNeeds() {
+    JsonNode dashboard = Observability.dashboard();
+    assertThat(dashboard.path("uid").asString()).matches("[a-zA-Z0-9_-]{1,40}");
+    assertThat(dashboard.path("title").asString()).isNotBlank();
+    assertThat(dashboard.path("schemaVersion").asInt()).isGreaterThanOrEqualTo(36);
+    assertThat(dashboard.has("id")).as("a provisioned dashboard must not carry a database id").isFalse();
+    assertThat(dashboard.path("templating").path("list").findValuesAsString("name"))
+        .contains("datasource");
+    Set<Integer> ids = new HashSet<>();
+    JsonNode panels = dashboard.path("panels");
+    assertThat(panels.size()).isGreaterThanOrEqualTo(8);
+    for (JsonNode panel : panels) {
+      String title = panel.path("title").asString();
+      assertThat(ids.add(panel.path("id").asInt())).as("unique id: " + title).isTrue();
+      assertThat(panel.path("type").asString()).as(title).isIn("timeseries", "stat", "gauge", "table");
+      JsonNode grid = panel.path("gridPos");
+      for (String field : new String[] {"h", "w", "x", "y"}) {
+        assertThat(grid.path(field).isInt()).as(title + " gridPos." + field).isTrue();
+      }
+      assertThat(grid.path("x").asInt() + grid.path("w").asInt()).as(title).isLessThanOrEqualTo(24);
+      assertThat(panel.path("targets").size()).as(title).isPositive();
+      for (JsonNode target : panel.path("targets")) {
+        assertThat(target.path("expr").asString()).as(title).contains("shepherd_");
+        assertThat(target.path("datasource").path("uid").asString()).isEqualTo("${datasource}");
+      }
+    }
+  }
+
+  @Test
+  void everyRuleHasANameAnExpressionASeverityAndARunbook() {
+    JsonNode groups = Observability.rules().path("groups");
+    assertThat(groups.size()).isPositive();
+    int rules = 0;
+    for (JsonNode group : groups) {
+      for (JsonNode rule : group.path("rules")) {
+        rules++;
+        String name = rule.path("alert").asString();
+        assertThat(name).matches("[A-Z][A-Za-z]+");
+        assertThat(rule.path("expr").asString()).as(name).contains("shepherd_");
+        assertThat(rule.path("labels").path("severity").asString()).as(name).isIn("warning", "critical");
+        assertThat(rule.path("annotations").path("runbook").asString())
+            .as(name)
+            .isEqualTo("docs/OPERATIONS.md#" + name.toLowerCase());
+        assertBalanced(name, rule.path("expr").asString());
+      }
+    }
+    assertThat(rules).isGreaterThanOrEqualTo(6);
+  }
+
+  private static void assertBalanced(String name, String expr) {
+    int depth = 0;
+    for (char c : expr.toCharArray()) {
+      depth += c == '(' || c == '[' || c == '{' ? 1 : c == ')' || c == ']' || c == '}' ? -1 : 0;
+      assertThat(depth).as(name + ": brackets").isNotNegative();
+    }
+    assertThat(depth).as(name + ": brackets").isZero();
+  }
+}

@@ -1,0 +1,164 @@
+package dev.shepherd.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/** Renders and lints the chart with the Helm library itself, with default and other values. */
+class HelmChartTest {
+
+  private static final Path CHART = Cluster.repositoryRoot().resolve("helm/shepherd");
+  private static final YAMLMapper YAML = new YAMLMapper();
+
+  private static List<JsonNode> render(UnaryOperator<TemplateCommand> values) {
+    String manifests =
+        values.apply(new Helm(CHART).template().withName("jobs").withNamespace("work")).call();
+    List<JsonNode> objects = new ArrayList<>();
+    for (String doc : manifests.split("(?m)^---\\s*$")) {
+      if (!doc.isBlank()) {
+        JsonNode node = YAML.readTree(doc);
+        if (node != null && node.has("kind")) {
+          objects.add(node);
+        }
+      }
+    }
+    return objects;
+  }
+
+  private static List<JsonNode> ofKind(List<JsonNode> objects, String kind) {
+    return objects.stream().filter(o -> kind.equals(o.path("kind").asString())).toList();
+  }
+
+  @Test
+  void theChartLintsClean() {
+    LintResult lint = new Helm(CHART).lint().strict().call();
+    assertThat(lint.isFailed()).as(String.join("\n", lint.getMessages())).isFalse();
+  }
+
+  @Test
+  void everyDeploymentProbesTheActuatorHealthGroupsAndHasADisruptionBudget() {
+    List<JsonNode> objects = render(t -> t);
+    List<JsonNode> deployments = ofKind(objects, "Deployment");
+    assertThat(deployments)
+        .extracting(d -> d.path("metadata").path("name").asString())
+        .containsExactlyInAnyOrder(
+            "jobs-shepherd-scheduler",
+            "jobs-shepherd-status-tracker",
+            "jobs-shepherd-recovery",
+            "jobs-shepherd-worker-default");
+    List<JsonNode> budgets = ofKind(objects, "PodDisruptionBudget");
+    for (JsonNode deployment : deployments) {
+      String name = deployment.path("metadata").path("name").asString();
+      JsonNode container = deployment.at("/spec/template/spec/containers/0");
+      assertThat(container.at("/livenessProbe/httpGet/path").asString())
+          .as(name)
+          .isEqualTo("/actuator/health/liveness");
+      assertThat(container.at("/readinessProbe/httpGet/path").asString())
+          .as(name)
+          .isEqualTo("/actuator/health/readiness");
+      assertThat(container.at("/resources/requests/memory").asString()).as(name).isNotBlank();
+      assertThat(container.at("/securityContext/runAsNonRoot").asBoolean()).as(name).isTrue();
+      JsonNode podLabels = deployment.at("/spec/template/metadata/labels");
+      assertThat(budgets)
+          .as("a PodDisruptionBudget selects " + name)
+          .anySatisfy(
+              pdb ->
+                  pdb.at("/spec/selector/matchLabels")
+                      .properties()
+                      .forEach(
+                          label ->
+                              assertThat(podLabels.path(label.getKey()).asString())
+                                  .isEqualTo(label.getValue().asString())));
+    }
+  }
+
+  @Test
+  void theRecoveryServiceMayOnlyGetListAndWatchPods() {
+    List<JsonNode> objects = render(t -> t);
+    List<JsonNode> roles = new ArrayList<>(ofKind(objects, "Role"));
+    roles.addAll(ofKind(objects, "ClusterRole"));
+    assertThat(roles).hasSize(1);
+    JsonNode rules = roles.get(0).path("rules");
+    assertThat(rules.size()).isEqualTo(1);
+    assertThat(YAML.convertValue(rules.get(0).path("verbs"), List.class))
+        .containsExactlyInAnyOrder("get", "list", "watch");
+    assertThat(YAML.convertValue(rules.get(0).path("resources"), List.class)).containsExactly("pods");
+    JsonNode recovery =
+        ofKind(objects, "Deployment").stream()
+            .filter(d -> d.at("/metadata/name").asString().endsWith("-recovery"))
+            .findFirst()
+            .orElseThrow();
+    String account = recovery.at("/spec/template/spec/serviceAccountName").asString();
+    assertThat(ofKind(objects, "RoleBinding").get(0).at("/subjects/0/name").asString())
+        .isEqualTo(account);
+  }
+
+  @Test
+  void monitoringObjectsCarryTheSameDashboardAndRulesAsCompose() throws Exception {
+    List<JsonNode> objects = render(t -> t);
+    assertThat(ofKind(objects, "ServiceMonitor")).hasSize(1);
+    JsonNode rule = ofKind(objects, "PrometheusRule").get(0);
+    assertThat(rule.at("/spec/groups/0/rules").size())
+        .isEqualTo(Observability.rules().at("/groups/0/rules").size());
+    JsonNode dashboard =
+        ofKind(objects, "ConfigMap").stream()
+            .filter(c -> c.at("/metadata/name").asString().endsWith("-dashboard"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(dashboard.at("/metadata/labels/grafana_dashboard").asString()).isEqualTo("1");
+    assertThat(YAML.readTree(dashboard.at("/data/shepherd.json").asString()))
+        .isEqualTo(YAML.readTree(Files.readString(CHART.resolve("dashboards/shepherd.json"))));
+  }
+
+  @Test
+  void otherValuesRenderTwoPoolsAQueueDepthAutoscalerAndExistingSecrets() {
+    List<JsonNode> objects =
+        render(
+            t ->
+                t.withValuesFile(
+                    Cluster.repositoryRoot().resolve("e2e-tests/src/test/resources/helm/other-values.yaml")));
+    assertThat(ofKind(objects, "Deployment"))
+        .extracting(d -> d.at("/metadata/name").asString())
+        .contains("jobs-shepherd-worker-fast", "jobs-shepherd-worker-slow");
+    List<JsonNode> hpas = ofKind(objects, "HorizontalPodAutoscaler");
+    assertThat(hpas).hasSize(1);
+    assertThat(hpas.get(0).at("/spec/metrics/0/external/metric/name").asString())
+        .isEqualTo("shepherd_queue_depth");
+    assertThat(ofKind(objects, "Role")).isEmpty();
+    assertThat(ofKind(objects, "ServiceMonitor")).isEmpty();
+    assertThat(ofKind(objects, "Secret"))
+        .extracting(s -> s.at("/metadata/name").asString())
+        .doesNotContain("jobs-shepherd-rabbitmq");
+    JsonNode slow =
+        ofKind(objects, "Deployment").stream()
+            .filter(d -> d.at("/metadata/name").asString().endsWith("worker-slow"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(slow.at("/spec/replicas").asInt()).isEqualTo(3);
+    Map<String, String> env = new java.util.HashMap<>();
+    slow.at("/spec/template/spec/containers/0/env")
+        .forEach(
+            e ->
+                env.put(
+                    e.path("name").asString(),
+                    e.has("value")
+                        ? e.path("value").asString()
+                        : e.at("/valueFrom/secretKeyRef/name").asString()));
+    assertThat(env)
+        .containsEntry("SHEPHERD_WORKER_POOL", "slow")
+        .containsEntry("SHEPHERD_WORKER_CAPACITY", "2")
+        .containsEntry("SHEPHERD_MESSAGING_POOLS_FAST", "demo.noop")
+        .containsEntry("SPRING_RABBITMQ_USERNAME", "broker-credentials");
+  }
+}

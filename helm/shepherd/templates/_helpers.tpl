@@ -1,0 +1,103 @@
+{{- define "shepherd.fullname" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "shepherd.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "shepherd.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "shepherd.image" -}}
+{{ .root.Values.image.repository }}/{{ .service }}:{{ .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- end -}}
+
+{{- define "shepherd.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ default (printf "%s-recovery" (include "shepherd.fullname" .)) .Values.serviceAccount.name }}
+{{- else -}}
+{{ default "default" .Values.serviceAccount.name }}
+{{- end -}}
+{{- end -}}
+
+{{- define "shepherd.rabbitSecret" -}}
+{{ default (printf "%s-rabbitmq" (include "shepherd.fullname" .)) .Values.rabbitmq.existingSecret }}
+{{- end -}}
+
+{{- define "shepherd.redisSecret" -}}
+{{ default (printf "%s-redis" (include "shepherd.fullname" .)) .Values.redis.existingSecret }}
+{{- end -}}
+
+{{/* Environment every service shares: broker, Redis, prefix, pools, store settings. */}}
+{{- define "shepherd.env" -}}
+- name: SPRING_RABBITMQ_HOST
+  value: {{ .Values.rabbitmq.host | quote }}
+- name: SPRING_RABBITMQ_PORT
+  value: {{ .Values.rabbitmq.port | quote }}
+- name: SPRING_RABBITMQ_VIRTUAL_HOST
+  value: {{ .Values.rabbitmq.virtualHost | quote }}
+- name: SPRING_RABBITMQ_USERNAME
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: username}}
+- name: SPRING_RABBITMQ_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: password}}
+- name: SPRING_DATA_REDIS_HOST
+  value: {{ .Values.redis.host | quote }}
+- name: SPRING_DATA_REDIS_PORT
+  value: {{ .Values.redis.port | quote }}
+- name: SPRING_DATA_REDIS_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.redisSecret" . }}, key: password, optional: true}}
+- name: SHEPHERD_MESSAGING_PREFIX
+  value: {{ .Values.prefix | quote }}
+- name: SHEPHERD_MESSAGING_DELIVERY_LIMIT
+  value: {{ .Values.rabbitmq.deliveryLimit | quote }}
+- name: SHEPHERD_STORE_PREFIX
+  value: {{ .Values.prefix | quote }}
+- name: SHEPHERD_STORE_PARTITIONS
+  value: {{ .Values.store.partitions | quote }}
+- name: SHEPHERD_STORE_LEASE_TTL
+  value: {{ .Values.store.leaseTtl | quote }}
+- name: SHEPHERD_STORE_RETENTION
+  value: {{ .Values.store.retention | quote }}
+{{- range .Values.workers }}
+- name: SHEPHERD_MESSAGING_POOLS_{{ .pool | upper | replace "-" "_" }}
+  value: {{ join "," .jobTypes | quote }}
+{{- end }}
+{{- if .Values.logging.json }}
+- name: LOGGING_STRUCTURED_FORMAT_CONSOLE
+  value: ecs
+{{- end }}
+{{- end -}}
+
+{{- define "shepherd.probes" -}}
+ports:
+  - {name: http, containerPort: 8080}
+startupProbe:
+  httpGet: {path: /actuator/health/liveness, port: http}
+  periodSeconds: 5
+  failureThreshold: 36
+livenessProbe:
+  httpGet: {path: /actuator/health/liveness, port: http}
+  periodSeconds: 10
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /actuator/health/readiness, port: http}
+  periodSeconds: 5
+  failureThreshold: 3
+{{- end -}}
+
+{{- define "shepherd.securityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities: {drop: [ALL]}
+{{- end -}}
