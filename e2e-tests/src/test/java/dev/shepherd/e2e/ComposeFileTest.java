@@ -15,23 +15,37 @@ class ComposeFileTest {
 
   @Test
   void everyServiceIsThereWithAHealthCheckAndTheDashboardIsTheChartsOwn() throws Exception {
-    JsonNode compose = new YAMLMapper().readTree(Files.readString(root.resolve("docker-compose.yml")));
+    JsonNode compose =
+        new YAMLMapper().readTree(Files.readString(root.resolve("docker-compose.yml")));
     JsonNode services = compose.path("services");
     for (String name :
         new String[] {
-          "rabbitmq", "redis", "prometheus", "grafana", "scheduler", "status-tracker", "recovery",
-          "worker-1", "worker-2"
+          "rabbitmq",
+          "redis",
+          "prometheus",
+          "grafana",
+          "scheduler",
+          "status-tracker",
+          "recovery",
+          "worker-1",
+          "worker-2"
         }) {
       assertThat(services.has(name)).as(name).isTrue();
       assertThat(services.path(name).path("healthcheck").path("test").isArray()).as(name).isTrue();
     }
-    assertThat(services.path("redis").path("command").toString()).contains("--appendonly", "yes", "everysec");
+    assertThat(services.path("redis").path("command").toString())
+        .contains("--appendonly", "yes", "everysec");
     assertThat(services.path("rabbitmq").path("image").asString()).contains("management");
     assertThat(services.path("grafana").path("volumes").toString())
         .contains("./helm/shepherd/dashboards:");
     assertThat(services.path("prometheus").path("volumes").toString())
         .contains("./helm/shepherd/rules:");
-    for (String volume : new String[] {"deploy/prometheus/prometheus.yml", "deploy/grafana/provisioning/datasources/prometheus.yml", "deploy/grafana/provisioning/dashboards/shepherd.yml"}) {
+    for (String volume :
+        new String[] {
+          "deploy/prometheus/prometheus.yml",
+          "deploy/grafana/provisioning/datasources/prometheus.yml",
+          "deploy/grafana/provisioning/dashboards/shepherd.yml"
+        }) {
       assertThat(root.resolve(volume)).isRegularFile();
     }
   }

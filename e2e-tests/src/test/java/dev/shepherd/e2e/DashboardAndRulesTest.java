@@ -16,7 +16,9 @@ class DashboardAndRulesTest {
     assertThat(dashboard.path("uid").asString()).matches("[a-zA-Z0-9_-]{1,40}");
     assertThat(dashboard.path("title").asString()).isNotBlank();
     assertThat(dashboard.path("schemaVersion").asInt()).isGreaterThanOrEqualTo(36);
-    assertThat(dashboard.has("id")).as("a provisioned dashboard must not carry a database id").isFalse();
+    assertThat(dashboard.has("id"))
+        .as("a provisioned dashboard must not carry a database id")
+        .isFalse();
     assertThat(dashboard.path("templating").path("list").findValuesAsString("name"))
         .contains("datasource");
     Set<Integer> ids = new HashSet<>();
@@ -25,7 +27,9 @@ class DashboardAndRulesTest {
     for (JsonNode panel : panels) {
       String title = panel.path("title").asString();
       assertThat(ids.add(panel.path("id").asInt())).as("unique id: " + title).isTrue();
-      assertThat(panel.path("type").asString()).as(title).isIn("timeseries", "stat", "gauge", "table");
+      assertThat(panel.path("type").asString())
+          .as(title)
+          .isIn("timeseries", "stat", "gauge", "table");
       JsonNode grid = panel.path("gridPos");
       for (String field : new String[] {"h", "w", "x", "y"}) {
         assertThat(grid.path(field).isInt()).as(title + " gridPos." + field).isTrue();
@@ -50,7 +54,9 @@ class DashboardAndRulesTest {
         String name = rule.path("alert").asString();
         assertThat(name).matches("[A-Z][A-Za-z]+");
         assertThat(rule.path("expr").asString()).as(name).contains("shepherd_");
-        assertThat(rule.path("labels").path("severity").asString()).as(name).isIn("warning", "critical");
+        assertThat(rule.path("labels").path("severity").asString())
+            .as(name)
+            .isIn("warning", "critical");
         assertThat(rule.path("annotations").path("runbook").asString())
             .as(name)
             .isEqualTo("docs/OPERATIONS.md#" + name.toLowerCase());

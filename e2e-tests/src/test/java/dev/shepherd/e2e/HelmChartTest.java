@@ -93,7 +93,8 @@ class HelmChartTest {
     assertThat(rules.size()).isEqualTo(1);
     assertThat(YAML.convertValue(rules.get(0).path("verbs"), List.class))
         .containsExactlyInAnyOrder("get", "list", "watch");
-    assertThat(YAML.convertValue(rules.get(0).path("resources"), List.class)).containsExactly("pods");
+    assertThat(YAML.convertValue(rules.get(0).path("resources"), List.class))
+        .containsExactly("pods");
     JsonNode recovery =
         ofKind(objects, "Deployment").stream()
             .filter(d -> d.at("/metadata/name").asString().endsWith("-recovery"))
@@ -127,7 +128,8 @@ class HelmChartTest {
         render(
             t ->
                 t.withValuesFile(
-                    Cluster.repositoryRoot().resolve("e2e-tests/src/test/resources/helm/other-values.yaml")));
+                    Cluster.repositoryRoot()
+                        .resolve("e2e-tests/src/test/resources/helm/other-values.yaml")));
     assertThat(ofKind(objects, "Deployment"))
         .extracting(d -> d.at("/metadata/name").asString())
         .contains("jobs-shepherd-worker-fast", "jobs-shepherd-worker-slow");

@@ -192,8 +192,10 @@ class JobPathE2EIT {
 
   @Test
   void everyMetricTheDashboardAndTheAlertsQueryIsExposedByARunningService() throws Exception {
-    ObjectNode site = Json.mapper().createObjectNode().put("site", "m.example").put("phaseMillis", 1);
-    ObjectNode flaky = Json.mapper().createObjectNode().put("failFirstAttempts", 1).put("failureProbability", 0.0);
+    ObjectNode site =
+        Json.mapper().createObjectNode().put("site", "m.example").put("phaseMillis", 1);
+    ObjectNode flaky =
+        Json.mapper().createObjectNode().put("failFirstAttempts", 1).put("failureProbability", 0.0);
     List<CompletableFuture<JobView>> runs = new ArrayList<>();
     for (JobSubmission s :
         List.of(
@@ -208,7 +210,9 @@ class JobPathE2EIT {
     for (var service : e2e.cluster.httpUris().entrySet()) {
       var response =
           http.send(
-              HttpRequest.newBuilder(service.getValue().resolve("/actuator/prometheus")).GET().build(),
+              HttpRequest.newBuilder(service.getValue().resolve("/actuator/prometheus"))
+                  .GET()
+                  .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).as(service.getKey()).isEqualTo(200);
       exposed.addAll(Observability.exposed(response.body()));

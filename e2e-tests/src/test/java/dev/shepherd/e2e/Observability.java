@@ -1,5 +1,6 @@
 package dev.shepherd.e2e;
 
+import dev.shepherd.model.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,7 +13,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
-import dev.shepherd.model.Json;
 
 /** Reads the dashboard and the alert rules, and the metric names their queries use. */
 final class Observability {
@@ -35,13 +35,17 @@ final class Observability {
 
   static List<String> dashboardQueries() {
     List<String> exprs = new ArrayList<>();
-    dashboard().path("panels").forEach(p -> p.path("targets").forEach(t -> exprs.add(t.path("expr").asString())));
+    dashboard()
+        .path("panels")
+        .forEach(p -> p.path("targets").forEach(t -> exprs.add(t.path("expr").asString())));
     return exprs;
   }
 
   static List<String> ruleQueries() {
     List<String> exprs = new ArrayList<>();
-    rules().path("groups").forEach(g -> g.path("rules").forEach(r -> exprs.add(r.path("expr").asString())));
+    rules()
+        .path("groups")
+        .forEach(g -> g.path("rules").forEach(r -> exprs.add(r.path("expr").asString())));
     return exprs;
   }
 

@@ -12,6 +12,8 @@ import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,6 +30,9 @@ import org.springframework.context.annotation.Import;
 @Import({StoreConfiguration.class, MessagingConfiguration.class})
 @EnableConfigurationProperties(RecoveryProperties.class)
 public class RecoveryApplication {
+
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(RecoveryApplication.class);
 
   public static void main(String[] args) {
     SpringApplication.run(RecoveryApplication.class, args);
@@ -65,6 +70,25 @@ public class RecoveryApplication {
         lostWorkers::releaseSilentWorkers,
         properties.reapInterval(),
         Duration.ofSeconds(1));
+  }
+
+  /** Off Kubernetes the watch is off, and says so: leases of dead workers then wait for the TTL. */
+  @Bean(destroyMethod = "close")
+  AutoCloseable podWatch(RecoveryProperties properties, LostWorkers lostWorkers) {
+    var settings = properties.podWatch();
+    if (!settings.enabled()) {
+      log.info(
+          "Kubernetes pod watch is off (shepherd.recovery.pod-watch.enabled=false): leases of"
+              + " workers that die are taken back when their TTL runs out");
+      return () -> {};
+    }
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    var watch = new PodWatch(client, settings.namespace(), settings.selector(), lostWorkers);
+    watch.start();
+    return () -> {
+      watch.close();
+      client.close();
+    };
   }
 
   @Bean

@@ -8,11 +8,27 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *
  * @param reapInterval how often the reaper looks for expired leases when it found none last time
  * @param reapBatchSize expired leases taken back per partition per pass
+ * @param podWatch the Kubernetes pod watch that releases the leases of gone worker pods at once
  */
 @ConfigurationProperties("shepherd.recovery")
-public record RecoveryProperties(Duration reapInterval, Integer reapBatchSize) {
+public record RecoveryProperties(
+    Duration reapInterval, Integer reapBatchSize, PodWatchSettings podWatch) {
+
+  /**
+   * @param enabled on in Kubernetes (the chart turns it on); off elsewhere
+   * @param namespace where the worker pods run
+   * @param selector label selector of the worker pods
+   */
+  public record PodWatchSettings(Boolean enabled, String namespace, String selector) {
+    public PodWatchSettings {
+      enabled = enabled != null && enabled;
+      namespace = namespace == null ? "default" : namespace;
+      selector = selector == null ? "app.kubernetes.io/component=worker" : selector;
+    }
+  }
 
   public RecoveryProperties {
+    podWatch = podWatch == null ? new PodWatchSettings(null, null, null) : podWatch;
     reapInterval = reapInterval == null ? Duration.ofMillis(500) : reapInterval;
     reapBatchSize = reapBatchSize == null ? 100 : reapBatchSize;
   }
