@@ -9,13 +9,14 @@ JAVA_HOME_FOUND := $(shell scripts/find-jdk.sh 2>/dev/null)
 MVN_CMD := $(shell command -v mvn 2>/dev/null || echo ./mvnw)
 MVN = JAVA_HOME="$(JAVA_HOME_FOUND)" $(MVN_CMD) -B -ntp -Dstyle.color=never
 
-.PHONY: help jdk build test unit demo clean format compose-config
+.PHONY: help jdk build test unit demo bench bench-quick clean format compose-config
 
 help:
 	@echo "make demo    build, start the four services and two workers, run 200 demo jobs, report"
 	@echo "make test    unit, integration and end-to-end tests against the local RabbitMQ and Redis"
 	@echo "make build   compile and package every module (no tests)"
 	@echo "make unit    unit tests only (no broker needed)"
+	@echo "make bench   the benchmarks (about 15 minutes); make bench-quick: a small run of each"
 	@echo "make format  apply the code format"
 	@echo "make compose-config  validate docker-compose.yml with docker compose, where it exists"
 
@@ -35,6 +36,12 @@ test: jdk
 
 demo: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/demo.sh
+
+bench: jdk
+	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh
+
+bench-quick: jdk
+	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --quick
 
 compose-config:
 	@if docker compose version >/dev/null 2>&1; then \

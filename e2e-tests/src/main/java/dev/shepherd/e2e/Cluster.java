@@ -23,8 +23,12 @@ public final class Cluster implements AutoCloseable {
 
   private static final String VERSION = "0.1.0-SNAPSHOT";
   private static final Duration STARTUP = Duration.ofSeconds(120);
-  private static final List<String> JVM_ARGS =
+
+  /** Tests favour start-up time (C1 only); benchmarks pass their own through {@link #jvmArgs}. */
+  public static final List<String> TEST_JVM_ARGS =
       List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+
+  private List<String> jvmArgs = TEST_JVM_ARGS;
 
   /**
    * What to start.
@@ -54,7 +58,13 @@ public final class Cluster implements AutoCloseable {
 
   /** Starts every service and worker and returns once all report healthy. */
   public static Cluster start(Spec spec) {
+    return start(spec, TEST_JVM_ARGS);
+  }
+
+  /** Starts the cluster with these JVM options for every process. */
+  public static Cluster start(Spec spec, List<String> jvmArgs) {
     var cluster = new Cluster(spec);
+    cluster.jvmArgs = jvmArgs;
     try {
       Files.createDirectories(spec.logDir());
       cluster.startAll();
@@ -95,18 +105,34 @@ public final class Cluster implements AutoCloseable {
 
   /** Starts one more worker and waits until it is healthy. */
   public ManagedProcess addWorker() {
-    startWorkerAsync().join();
+    return addWorker(Map.of());
+  }
+
+  /** Starts one more worker with extra properties (lease TTL, pod name, ...). */
+  public ManagedProcess addWorker(Map<String, String> extra) {
+    startWorkerAsync(extra).join();
     return workers.get(workers.size() - 1);
   }
 
-  private synchronized CompletableFuture<Void> startWorkerAsync() {
+  /** Stops a worker (SIGTERM, then SIGKILL after the grace) and forgets it. */
+  public void removeWorker(ManagedProcess worker) {
+    worker.stop(Duration.ofSeconds(20));
+    workers.remove(worker);
+  }
+
+  private CompletableFuture<Void> startWorkerAsync() {
+    return startWorkerAsync(Map.of());
+  }
+
+  private synchronized CompletableFuture<Void> startWorkerAsync(Map<String, String> extra) {
     String name = "worker-" + nextWorker++;
-    return launch(
-        name,
-        "worker",
-        ManagedProcess.freePort(),
-        List.of(
-            "--shepherd.worker.id=" + name, "--shepherd.worker.capacity=" + spec.workerCapacity()));
+    Map<String, String> props = new LinkedHashMap<>();
+    props.put("shepherd.worker.id", name);
+    props.put("shepherd.worker.capacity", Integer.toString(spec.workerCapacity()));
+    props.putAll(extra);
+    List<String> args = new ArrayList<>();
+    props.forEach((k, v) -> args.add("--" + k + "=" + v));
+    return launch(name, "worker", ManagedProcess.freePort(), args);
   }
 
   private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {
@@ -127,7 +153,7 @@ public final class Cluster implements AutoCloseable {
     spec.extra().forEach((k, v) -> args.add("--" + k + "=" + v));
     args.addAll(more);
     ManagedProcess process =
-        ManagedProcess.startJava(name, jar, JVM_ARGS, args, Map.of(), spec.logDir());
+        ManagedProcess.startJava(name, jar, jvmArgs, args, Map.of(), spec.logDir());
     ports.put(name, port);
     if (module.equals("worker")) {
       workers.add(process);

@@ -33,7 +33,7 @@ class SubmissionIntakeIT {
     var catalog = new JobTypeCatalog(fixture.topology, Map.of("site.generate", 5), 3);
     intake =
         new SubmissionIntake(
-            new Contracts(), catalog, fixture.store, wakeUps::incrementAndGet, meters);
+            new Contracts(), catalog, fixture.store, id -> wakeUps.incrementAndGet(), meters);
   }
 
   @AfterEach

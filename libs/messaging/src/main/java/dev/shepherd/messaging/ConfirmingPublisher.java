@@ -29,6 +29,7 @@ public final class ConfirmingPublisher {
   private final RabbitTemplate template;
   private final Duration confirmTimeout;
   private final Timer confirmLatency;
+  private final MeterRegistry meters;
 
   public ConfirmingPublisher(ConnectionFactory connectionFactory, Duration confirmTimeout) {
     this(connectionFactory, confirmTimeout, Metrics.globalRegistry);
@@ -39,6 +40,7 @@ public final class ConfirmingPublisher {
     this.template = new RabbitTemplate(connectionFactory);
     this.template.setMandatory(true);
     this.confirmTimeout = confirmTimeout;
+    this.meters = meters;
     this.confirmLatency =
         Timer.builder(MetricNames.CONFIRM_LATENCY)
             .description("from publish to the broker's confirm")
@@ -80,6 +82,10 @@ public final class ConfirmingPublisher {
     for (int i = 0; i < messages.size(); i++) {
       if (!confirmed(pending.get(i), deadline)) {
         failed.add(messages.get(i));
+      } else {
+        meters
+            .counter(MetricNames.MESSAGES_PUBLISHED, "exchange", messages.get(i).exchange())
+            .increment();
       }
     }
     return failed;

@@ -28,6 +28,9 @@ public final class Listeners {
       int consumers,
       int prefetch,
       Consumer<Message> handler) {
+    var consumed =
+        io.micrometer.core.instrument.Metrics.counter(
+            dev.shepherd.model.MetricNames.MESSAGES_CONSUMED, "queue", queue);
     var container = new SimpleMessageListenerContainer(connectionFactory);
     container.setQueueNames(queue);
     container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
@@ -38,6 +41,7 @@ public final class Listeners {
         (ChannelAwareMessageListener)
             (message, channel) -> {
               long tag = message.getMessageProperties().getDeliveryTag();
+              consumed.increment();
               try {
                 handler.accept(message);
               } catch (RuntimeException e) {

@@ -91,6 +91,15 @@ public final class MetricNames {
   /** Timer: from publish to the broker's confirm. Every publishing service. */
   public static final String CONFIRM_LATENCY = "shepherd.publish.confirm.latency";
 
+  /** Counter {op}: round trips to Redis on the job path (one per script call). */
+  public static final String REDIS_CALLS = "shepherd.redis.calls";
+
+  /** Counter {exchange}: messages published and confirmed. */
+  public static final String MESSAGES_PUBLISHED = "shepherd.messages.published";
+
+  /** Counter {queue}: messages delivered to a Shepherd consumer. */
+  public static final String MESSAGES_CONSUMED = "shepherd.messages.consumed";
+
   /** Gauge {state}: workers active, draining or lost. Recovery. */
   public static final String WORKERS = "shepherd.workers";
 }

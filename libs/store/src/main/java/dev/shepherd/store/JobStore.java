@@ -539,6 +539,9 @@ public final class JobStore {
     if (partition < 0) {
       return Json.mapper().readTree("{\"outcome\":\"MISSING\",\"found\":false}");
     }
+    io.micrometer.core.instrument.Metrics.counter(
+            dev.shepherd.model.MetricNames.REDIS_CALLS, "op", scripts.nameOf(script))
+        .increment();
     String json = redis.execute(script, List.of(settings.base(partition)), (Object[]) args);
     return Json.mapper().readTree(json);
   }

@@ -25,9 +25,29 @@ final class Scripts {
   final RedisScript<String> recordDead = load("record_dead");
   final RedisScript<String> releaseWorker = load("release_worker");
 
+  private final java.util.Map<RedisScript<String>, String> names =
+      new java.util.IdentityHashMap<>();
+
   private static RedisScript<String> load(String name) {
     String source = transitionTable() + "\n" + read("prelude") + "\n" + read(name);
     return RedisScript.of(source, String.class);
+  }
+
+  Scripts() {
+    names.put(submit, "submit");
+    names.put(reserveDue, "reserve_due");
+    names.put(markDispatched, "mark_dispatched");
+    names.put(claim, "claim");
+    names.put(renew, "renew");
+    names.put(report, "report");
+    names.put(reap, "reap");
+    names.put(view, "view");
+    names.put(recordDead, "record_dead");
+    names.put(releaseWorker, "release_worker");
+  }
+
+  String nameOf(RedisScript<String> script) {
+    return names.getOrDefault(script, "unknown");
   }
 
   /** Renders {@link Transitions} as a Lua table literal: {@code T['RUNNING']['SUCCEED']}. */

@@ -1,73 +1,75 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.messaging.PublishException;
 import dev.shepherd.model.StatusEvent;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One claimed attempt while it runs: the handler's context, the source of its sequence numbers, and
- * the flag that says the lease is lost.
+ * One claimed attempt while it runs: the handler's {@link JobContext}, the source of the attempt's
+ * sequence numbers (1, 2, 3, ... over phases, progress and the outcome), and the flag that says the
+ * lease is lost. Once cancelled it publishes nothing more.
  */
 final class Attempt<P> implements JobContext<P> {
 
-  private final String jobId;
-  private final String type;
-  private final int attempt;
-  private final long fencingToken;
-  private final String workerId;
+  private static final Logger log = LoggerFactory.getLogger(Attempt.class);
+
+  private final Claim claim;
   private final P payload;
   private final Clock clock;
-  private final Consumer<StatusEvent> reporter;
-  private final java.util.function.BiConsumer<String, java.time.Duration> phaseTimer;
+  private final Consumer<StatusEvent> publisher;
+  private final BiConsumer<String, Duration> phaseTimer;
   private final AtomicLong sequence = new AtomicLong();
   private volatile boolean cancelled;
-  private volatile Thread runner;
+  private volatile String cancelledBecause;
+  private Thread runner; // guarded by this: the thread to interrupt on cancel, while it runs us
 
+  /**
+   * @param publisher publishes one event with confirms; throws {@link PublishException}
+   * @param phaseTimer receives each phase's name and duration
+   */
   Attempt(
-      String jobId,
-      String type,
-      int attempt,
-      long fencingToken,
-      String workerId,
+      Claim claim,
       P payload,
       Clock clock,
-      Consumer<StatusEvent> reporter,
-      java.util.function.BiConsumer<String, java.time.Duration> phaseTimer) {
-    this.phaseTimer = phaseTimer;
-    this.jobId = jobId;
-    this.type = type;
-    this.attempt = attempt;
-    this.fencingToken = fencingToken;
-    this.workerId = workerId;
+      Consumer<StatusEvent> publisher,
+      BiConsumer<String, Duration> phaseTimer) {
+    this.claim = claim;
     this.payload = payload;
     this.clock = clock;
-    this.reporter = reporter;
+    this.publisher = publisher;
+    this.phaseTimer = phaseTimer;
+  }
+
+  Claim claim() {
+    return claim;
   }
 
   @Override
   public String jobId() {
-    return jobId;
-  }
-
-  String type() {
-    return type;
+    return claim.jobId();
   }
 
   @Override
   public int attempt() {
-    return attempt;
+    return claim.attempt();
   }
 
   @Override
   public long fencingToken() {
-    return fencingToken;
+    return claim.fencingToken();
   }
 
   @Override
   public String workerId() {
-    return workerId;
+    return claim.workerId();
   }
 
   @Override
@@ -77,18 +79,35 @@ final class Attempt<P> implements JobContext<P> {
 
   @Override
   public <T> T phase(String name, Callable<T> body) throws Exception {
-    java.time.Instant started = clock.instant();
+    if (name == null || name.isBlank()) {
+      throw new IllegalArgumentException("a phase needs a name");
+    }
+    Instant started = clock.instant();
     report(
         new StatusEvent.PhaseStarted(
-            jobId, type, attempt, fencingToken, next(), workerId, started, name));
+            claim.jobId(),
+            claim.type(),
+            claim.attempt(),
+            claim.fencingToken(),
+            next(),
+            claim.workerId(),
+            started,
+            name));
     try {
       return body.call();
     } finally {
-      java.time.Instant ended = clock.instant();
-      phaseTimer.accept(name, java.time.Duration.between(started, ended));
+      Instant ended = clock.instant();
+      phaseTimer.accept(name, Duration.between(started, ended));
       report(
           new StatusEvent.PhaseEnded(
-              jobId, type, attempt, fencingToken, next(), workerId, ended, name));
+              claim.jobId(),
+              claim.type(),
+              claim.attempt(),
+              claim.fencingToken(),
+              next(),
+              claim.workerId(),
+              ended,
+              name));
     }
   }
 
@@ -104,44 +123,17 @@ final class Attempt<P> implements JobContext<P> {
 
   @Override
   public void progress(int percent, String message) {
-    int bounded = Math.max(0, Math.min(100, percent));
     report(
         new StatusEvent.Progress(
-            jobId,
-            type,
-            attempt,
-            fencingToken,
+            claim.jobId(),
+            claim.type(),
+            claim.attempt(),
+            claim.fencingToken(),
             next(),
-            workerId,
+            claim.workerId(),
             clock.instant(),
-            bounded,
+            Math.clamp(percent, 0, 100),
             message));
-  }
-
-  StatusEvent succeeded() {
-    return new StatusEvent.Succeeded(
-        jobId, type, attempt, fencingToken, next(), workerId, clock.instant());
-  }
-
-  StatusEvent failed(String error, boolean retryable) {
-    return new StatusEvent.Failed(
-        jobId, type, attempt, fencingToken, next(), workerId, clock.instant(), error, retryable);
-  }
-
-  /** The next sequence number of this attempt: 1, 2, 3, ... */
-  long next() {
-    return sequence.incrementAndGet();
-  }
-
-  private void report(StatusEvent event) {
-    if (!cancelled) {
-      reporter.accept(event);
-    }
-  }
-
-  /** Publishes the attempt's outcome through the same reporter (and trace) as its phases. */
-  void reportOutcome(StatusEvent outcome) {
-    reporter.accept(outcome);
   }
 
   @Override
@@ -149,16 +141,100 @@ final class Attempt<P> implements JobContext<P> {
     return cancelled;
   }
 
-  void runOn(Thread thread) {
-    this.runner = thread;
+  /** Why the attempt was cancelled; null while it was not. */
+  String cancelledBecause() {
+    return cancelledBecause;
   }
 
-  /** The lease is lost: nothing more is reported, and the handler's thread is interrupted. */
-  void cancel() {
-    cancelled = true;
-    Thread thread = runner;
-    if (thread != null) {
+  /** The SUCCEEDED event of this attempt, with the next sequence number. */
+  StatusEvent succeeded() {
+    return new StatusEvent.Succeeded(
+        claim.jobId(),
+        claim.type(),
+        claim.attempt(),
+        claim.fencingToken(),
+        next(),
+        claim.workerId(),
+        clock.instant());
+  }
+
+  /** The FAILED event of this attempt, with the next sequence number. */
+  StatusEvent failed(Failure failure) {
+    return new StatusEvent.Failed(
+        claim.jobId(),
+        claim.type(),
+        claim.attempt(),
+        claim.fencingToken(),
+        next(),
+        claim.workerId(),
+        clock.instant(),
+        failure.error(),
+        failure.retryable());
+  }
+
+  /**
+   * Publishes the outcome. Unlike phases and progress, a failure here is thrown: the caller
+   * retries, and gives up only by letting the lease expire.
+   */
+  void publishOutcome(StatusEvent outcome) {
+    publisher.accept(outcome);
+  }
+
+  private long next() {
+    return sequence.incrementAndGet();
+  }
+
+  /**
+   * Publishes a phase or progress event. A broker failure here does not fail the job: the outcome
+   * is what the job's state depends on, and the status-tracker tolerates gaps in sequence numbers.
+   */
+  private void report(StatusEvent event) {
+    if (cancelled) {
+      return;
+    }
+    try {
+      publisher.accept(event);
+    } catch (PublishException e) {
+      log.warn(
+          "could not publish {} #{} of {}; the job goes on: {}",
+          event.eventName(),
+          event.sequence(),
+          claim,
+          e.getMessage());
+    }
+  }
+
+  /** Called on the handler's thread before it runs: a cancel now interrupts that thread. */
+  synchronized void attach(Thread thread) {
+    runner = thread;
+    if (cancelled) {
       thread.interrupt();
+    }
+  }
+
+  /**
+   * Called on the handler's thread once the handler returned. Clears an interrupt meant for the
+   * handler, so it cannot break the outcome's publishing or the consumer's next delivery; holding
+   * the lock means no cancel can interrupt this thread after it moved on.
+   */
+  synchronized void detach() {
+    runner = null;
+    Thread.interrupted();
+  }
+
+  /**
+   * The lease is lost, or the worker stops past its grace period: nothing more is published and the
+   * handler is interrupted.
+   *
+   * @param because why, for the log line that ends the attempt
+   */
+  synchronized void cancel(String because) {
+    if (!cancelled) {
+      cancelledBecause = because;
+    }
+    cancelled = true;
+    if (runner != null) {
+      runner.interrupt();
     }
   }
 }

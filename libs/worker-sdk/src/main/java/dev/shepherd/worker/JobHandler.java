@@ -1,27 +1,50 @@
 package dev.shepherd.worker;
 
 /**
- * Runs one job type. Throw {@link RetryableJobException} for a transient failure (the job runs
- * again, with backoff, while attempts remain), {@link PermanentJobException} when retrying cannot
- * help (the job is dead at once). Any other exception counts as retryable.
+ * Runs one job type. The worker runtime binds the job's JSON payload to {@link #payloadType()} (an
+ * absent payload binds as {@code {}}), claims the attempt, and calls {@link #handle} on one of its
+ * consumer threads.
+ *
+ * <p>How the attempt ends decides what happens to the job:
+ *
+ * <ul>
+ *   <li>{@code handle} returns: SUCCEEDED.
+ *   <li>{@link PermanentJobException}: FAILED, not retryable; the job is dead at once.
+ *   <li>{@link RetryableJobException} or any other exception: FAILED, retryable; the job runs again
+ *       after a backoff while attempts remain.
+ *   <li>A payload that does not bind to {@code payloadType()}: FAILED, not retryable, without
+ *       calling {@code handle}.
+ * </ul>
+ *
+ * <p>Execution is at least once: an attempt that loses its lease is interrupted and a new attempt
+ * runs elsewhere. Make side effects idempotent, or fence them with {@link
+ * JobContext#fencingToken()}.
  *
  * <pre>{@code
- * class Noop implements JobHandler<JsonNode> {
- *   public String type() { return "demo.noop"; }
- *   public Class<JsonNode> payloadType() { return JsonNode.class; }
- *   public void handle(JobContext<JsonNode> job) {}
+ * @Component
+ * class ResizeHandler implements JobHandler<ResizeRequest> {
+ *   public String type() { return "image.resize"; }
+ *   public Class<ResizeRequest> payloadType() { return ResizeRequest.class; }
+ *   public void handle(JobContext<ResizeRequest> job) throws Exception {
+ *     byte[] image = job.phase("download", () -> fetch(job.payload().url()));
+ *     job.phase("resize", () -> save(resize(image), job.fencingToken()));
+ *   }
  * }
  * }</pre>
  *
- * @param <P> the payload, bound from the job's JSON payload
+ * @param <P> the payload type; {@code JsonNode} takes the payload as it is
  */
 public interface JobHandler<P> {
 
   /** The job type (routing key) this handler runs, such as {@code site.generate}. */
   String type();
 
-  /** The class the payload is bound to; {@code JsonNode} takes it as it is. */
+  /** The class the payload is bound to; unknown fields are refused. */
   Class<P> payloadType();
 
-  void handle(JobContext<P> job) throws Exception;
+  /**
+   * Runs one attempt. Stop promptly when interrupted or when {@link JobContext#isCancelled()} turns
+   * true: the attempt has lost its lease and nothing it reports is accepted any more.
+   */
+  void handle(JobContext<P> context) throws Exception;
 }

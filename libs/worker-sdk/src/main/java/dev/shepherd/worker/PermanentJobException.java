@@ -1,11 +1,13 @@
 package dev.shepherd.worker;
 
 /**
- * A failure retrying cannot fix (bad input, a poison payload): the job goes to DEAD at once with
- * this message as its reason.
+ * A failure retrying cannot fix (bad input, a poison payload): the attempt ends FAILED (not
+ * retryable) and the job goes to DEAD at once, with this message as its reason.
  *
  * <pre>{@code
- * throw new PermanentJobException("site name is not a valid host: " + site);
+ * if (!isValidHost(site)) {
+ *   throw new PermanentJobException("site is not a valid host name: " + site);
+ * }
  * }</pre>
  */
 public class PermanentJobException extends Exception {

@@ -1,11 +1,14 @@
 package dev.shepherd.worker;
 
 /**
- * A transient failure: the job runs again, after an exponential backoff with full jitter, while
- * attempts remain.
+ * A transient failure: the attempt ends FAILED (retryable) and the job runs again, after an
+ * exponential backoff with jitter, while attempts remain. Any exception other than {@link
+ * PermanentJobException} is read the same way; throwing this one says so on purpose.
  *
  * <pre>{@code
- * throw new RetryableJobException("upstream answered 503");
+ * if (response.statusCode() == 503) {
+ *   throw new RetryableJobException("bug tracker answered 503");
+ * }
  * }</pre>
  */
 public class RetryableJobException extends Exception {

@@ -1,8 +1,8 @@
 package dev.shepherd.worker;
 
+import com.rabbitmq.client.Channel;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.OutgoingMessage;
-import dev.shepherd.messaging.PublishException;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
@@ -12,13 +12,17 @@ import dev.shepherd.model.WorkMessage;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.JobStore;
+import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -36,44 +41,75 @@ import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.amqp.rabbit.listener.api.ChannelAwareMessageListener;
-import tools.jackson.core.JacksonException;
 
 /**
- * A worker: consumes its pool's queue with {@code capacity} consumers and a prefetch of one, claims
- * each attempt before acking its delivery, runs the handler on the consumer's thread (so at most
- * {@code capacity} jobs run at once), renews the lease every third of its TTL, and reports phases,
- * progress and the outcome. An attempt whose lease renewal is refused has lost the job: its handler
- * is interrupted and nothing it reports any more is published.
+ * A worker: takes work from its pool's queue, claims each attempt, runs the handler and reports.
+ *
+ * <p>It consumes with {@code capacity} consumers and a prefetch of one each, and runs the handler
+ * on the consumer's own thread, so at most {@code capacity} jobs run at once. Per delivery:
+ *
+ * <ol>
+ *   <li>Read the work message; one that cannot be read becomes a dead-job record and is acked.
+ *   <li>Claim the attempt in Redis (lease, fencing token, RUNNING). A refused claim is a duplicate
+ *       or late delivery: ack it, count it, do not run it.
+ *   <li>Ack the delivery: from here on the lease, not an unacked delivery, says who owns the job,
+ *       so a long job never meets the broker's consumer timeout.
+ *   <li>Run the handler while the lease is renewed every third of its TTL, reporting phases and
+ *       progress; then publish SUCCEEDED or FAILED (retrying with backoff).
+ * </ol>
+ *
+ * <p>An attempt whose renewal is refused has lost the job: its handler is interrupted and nothing
+ * it reports any more is published. {@link #stop(Duration)} stops taking work, lets running jobs
+ * finish within the grace period, and releases the leases of those that did not.
  *
  * <pre>{@code
- * var runtime = new WorkerRuntime(settings, store, topology, publisher, connections,
- *     List.of(new Noop()), Clock.systemUTC(), meters);
+ * var runtime = new WorkerRuntime(
+ *     new WorkerSettings("worker-1", "default", 4, Duration.ofSeconds(30)),
+ *     store, topology, publisher, connectionFactory, List.of(new ResizeHandler()),
+ *     registry, Clock.systemUTC(), meterRegistry);
  * runtime.start();
+ * ...
+ * runtime.stop(Duration.ofSeconds(30));
  * }</pre>
  */
 public final class WorkerRuntime implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(WorkerRuntime.class);
-  private static final int TERMINAL_PUBLISH_TRIES = 5;
+
+  /**
+   * How long a consumer waits before handing back a delivery it could not claim because Redis
+   * failed. Without the pause a short Redis outage would spin each message through the queue's
+   * delivery limit in milliseconds and dead-letter jobs that are fine.
+   */
+  private static final Duration STORE_FAILURE_PAUSE = Duration.ofSeconds(1);
 
   private final WorkerSettings settings;
   private final JobStore store;
   private final Topology topology;
   private final ConfirmingPublisher publisher;
-  private final Clock clock;
-  private final Map<String, JobHandler<?>> handlers = new HashMap<>();
-  private final SimpleMessageListenerContainer container;
-  private final ScheduledExecutorService renewals;
-  private final Set<Attempt<?>> running = ConcurrentHashMap.newKeySet();
-  private final Counter duplicates;
-  private final Counter leasesLost;
-  private final Counter unreadable;
-  private final MeterRegistry meters;
   private final WorkerRegistry registry;
-  private final java.time.Instant startedAt;
+  private final Clock clock;
+  private final MeterRegistry meters;
+  private final Map<String, JobHandler<?>> handlers = new HashMap<>();
+  private final String queue;
+  private final SimpleMessageListenerContainer container;
+  private final ScheduledExecutorService scheduler;
+  private final LeaseKeeper leases;
+  private final Set<Attempt<?>> running = ConcurrentHashMap.newKeySet();
+  private final Counter consumed;
+  private final Counter duplicates;
+  private final Counter unreadable;
+  private final Instant startedAt;
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean stopped = new AtomicBoolean();
   private volatile String state = WorkerView.ACTIVE;
-  private ScheduledFuture<?> heartbeat;
 
+  /**
+   * @param connectionFactory the broker connection to consume from
+   * @param handlers one handler per job type this worker runs
+   * @param registry where the worker announces itself (heartbeat), so recovery notices it vanish
+   * @param clock the time of every status event and measurement
+   */
   public WorkerRuntime(
       WorkerSettings settings,
       JobStore store,
@@ -84,96 +120,156 @@ public final class WorkerRuntime implements AutoCloseable {
       WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
-    this.registry = registry;
-    this.startedAt = clock.instant();
     this.settings = settings;
     this.store = store;
     this.topology = topology;
     this.publisher = publisher;
+    this.registry = registry;
     this.clock = clock;
     this.meters = meters;
+    this.startedAt = clock.instant();
     for (JobHandler<?> handler : handlers) {
-      if (this.handlers.put(handler.type(), handler) != null) {
-        throw new IllegalArgumentException("two handlers for job type " + handler.type());
+      if (handler.type() == null || handler.type().isBlank() || handler.payloadType() == null) {
+        throw new IllegalArgumentException(
+            "handler " + handler.getClass().getName() + " needs a type and a payload type");
+      }
+      JobHandler<?> other = this.handlers.put(handler.type(), handler);
+      if (other != null) {
+        throw new IllegalArgumentException(
+            "two handlers for job type "
+                + handler.type()
+                + ": "
+                + other.getClass().getName()
+                + " and "
+                + handler.getClass().getName());
       }
     }
+    this.queue = topology.workQueue(settings.pool());
+    this.consumed = meters.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
     this.duplicates =
         Counter.builder(MetricNames.DUPLICATE_DELIVERIES)
             .description("deliveries acked without running: the attempt was held or finished")
-            .register(meters);
-    this.leasesLost =
-        Counter.builder(MetricNames.LEASES_LOST)
-            .description("attempts whose lease renewal was refused: another attempt owns the job")
             .register(meters);
     this.unreadable =
         Counter.builder(MetricNames.UNREADABLE_MESSAGES)
             .tag("source", "work")
             .description("work messages that could not be read and became dead-job records")
             .register(meters);
-    this.renewals =
+    Counter leasesLost =
+        Counter.builder(MetricNames.LEASES_LOST)
+            .description("attempts whose lease renewal was refused: another attempt owns the job")
+            .register(meters);
+    this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("shepherd-lease-renewal").daemon().unstarted(r));
+    this.leases = new LeaseKeeper(store, scheduler, settings.leaseTtl(), leasesLost);
     this.container = new SimpleMessageListenerContainer(connectionFactory);
-    container.setQueueNames(topology.workQueue(settings.pool()));
+    container.setBeanName("shepherd-worker"); // names the consumer threads in thread dumps and logs
+    container.setQueueNames(queue);
     container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
     container.setConcurrentConsumers(settings.capacity());
     container.setPrefetchCount(1);
-    container.setDefaultRequeueRejected(true);
-    container.setMessageListener(
-        (ChannelAwareMessageListener)
-            (message, channel) -> {
-              long tag = message.getMessageProperties().getDeliveryTag();
-              Runnable ack =
-                  () -> {
-                    try {
-                      channel.basicAck(tag, false);
-                    } catch (java.io.IOException e) {
-                      throw new java.io.UncheckedIOException(e);
-                    }
-                  };
-              try {
-                onDelivery(message, ack);
-              } catch (RuntimeException e) {
-                // Redis or the broker failed before the claim was acked: let the delivery come
-                // back.
-                log.warn(
-                    "could not take a work message, it will be delivered again: {}", e.toString());
-                channel.basicNack(tag, false, true);
-              }
-            });
+    // At the end of the grace the worker cancels its jobs itself (and releases their leases); the
+    // container must not close the channels of consumers still running a job, since that
+    // interrupts the handler behind the worker's back. (So no forceStop either: it closes them
+    // too. What a stopping consumer still had prefetched is handed back by onMessage.)
+    container.setForceCloseChannel(false);
+    container.setMessageListener((ChannelAwareMessageListener) this::onMessage);
   }
 
+  /** The settings this worker runs with. */
   public WorkerSettings settings() {
     return settings;
   }
 
+  /** The job types this worker has handlers for. */
+  public Set<String> jobTypes() {
+    return Set.copyOf(handlers.keySet());
+  }
+
+  /** Announces the worker and starts consuming. */
   public void start() {
+    if (stopped.get() || !started.compareAndSet(false, true)) {
+      return;
+    }
     beat();
     long every = Math.max(1, settings.heartbeat().toMillis());
-    heartbeat = renewals.scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
+    scheduler.scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
     container.start();
     log.info(
-        "worker {} consuming {} with capacity {} (lease TTL {}), handlers {}",
+        "worker {} consuming {} with capacity {} (lease TTL {}), job types {}",
         settings.workerId(),
-        topology.workQueue(settings.pool()),
+        queue,
         settings.capacity(),
         settings.leaseTtl(),
         handlers.keySet());
   }
 
-  /** Stops taking work and waits up to {@code grace} for running jobs to finish. */
+  /** True between {@link #start()} and {@link #stop(Duration)}. */
+  public boolean isRunning() {
+    return started.get() && !stopped.get();
+  }
+
+  /**
+   * Drains the worker: stops consuming at once (deliveries not yet claimed go back to the queue),
+   * keeps renewing the leases of running jobs for up to {@code grace} while they finish, then
+   * cancels what still runs and releases its leases, so those jobs run again elsewhere at once
+   * instead of after their TTL. Calling it again does nothing.
+   */
   public void stop(Duration grace) {
+    if (!stopped.compareAndSet(false, true)) {
+      return;
+    }
     state = WorkerView.DRAINING;
     beat();
-    container.setShutdownTimeout(grace.toMillis());
-    container.stop();
-    running.forEach(Attempt::cancel);
-    renewals.shutdownNow();
+    log.info(
+        "worker {} draining: {} running, grace {}", settings.workerId(), running.size(), grace);
+    container.setShutdownTimeout(Math.max(1, grace.toMillis()));
+    container.stop(); // returns once every consumer finished its job, or the grace ran out
+    List<Attempt<?>> unfinished = List.copyOf(running);
+    unfinished.forEach(a -> a.cancel("the worker stopped past its grace period"));
+    if (!unfinished.isEmpty()) {
+      releaseLeases(unfinished);
+    }
+    scheduler.shutdownNow();
     try {
       registry.remove(settings.workerId());
     } catch (RuntimeException e) {
       log.warn(
           "could not remove worker {} from the registry: {}", settings.workerId(), e.toString());
+    }
+    log.info("worker {} stopped", settings.workerId());
+  }
+
+  /** Stops with a ten-second grace. */
+  @Override
+  public void close() {
+    stop(Duration.ofSeconds(10));
+  }
+
+  /** How many attempts run right now. */
+  public int runningCount() {
+    return running.size();
+  }
+
+  private void releaseLeases(List<Attempt<?>> unfinished) {
+    try {
+      List<ReapedLease> released =
+          store.releaseLeasesOf(
+              settings.workerId(), "worker stopped before the job finished its grace period");
+      for (ReapedLease lease : released) {
+        log.info(
+            "released job {} attempt {} at shutdown: now {}",
+            lease.jobId(),
+            lease.attempt(),
+            lease.newState());
+      }
+    } catch (RuntimeException e) {
+      log.warn(
+          "could not release the leases of {} unfinished jobs; they expire after {}: {}",
+          unfinished.size(),
+          settings.leaseTtl(),
+          e.toString());
     }
   }
 
@@ -198,257 +294,233 @@ public final class WorkerRuntime implements AutoCloseable {
 
   private static String host() {
     try {
-      return java.net.InetAddress.getLocalHost().getHostName();
-    } catch (java.io.IOException e) {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
       return "unknown";
     }
   }
 
-  @Override
-  public void close() {
-    stop(Duration.ofSeconds(10));
-  }
+  // ---- one delivery ----------------------------------------------------------------------------
 
-  /** How many attempts run right now. */
-  public int runningCount() {
-    return running.size();
-  }
-
-  private void onDelivery(Message message, Runnable ack) {
-    WorkMessage work;
-    try {
-      work = Json.mapper().readValue(message.getBody(), WorkMessage.class);
-      if (work.jobId() == null || work.type() == null || work.attempt() < 1) {
-        throw new IllegalArgumentException("jobId, type and attempt >= 1 are required");
-      }
-    } catch (JacksonException | IllegalArgumentException e) {
-      unreadable.increment();
-      store.recordDead(
-          null,
-          null,
-          "unreadable work message: "
-              + (e instanceof JacksonException j ? j.getOriginalMessage() : e.getMessage()),
-          topology.workQueue(settings.pool()),
-          new String(message.getBody(), StandardCharsets.UTF_8));
-      ack.run();
+  private void onMessage(Message message, Channel channel) throws IOException {
+    consumed.increment();
+    long tag = message.getMessageProperties().getDeliveryTag();
+    if (stopped.get()) {
+      channel.basicNack(tag, false, true); // draining: another worker takes it
       return;
     }
-    ClaimResult claim =
-        store.claim(work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl());
-    switch (claim) {
+    ClaimedWork claimed;
+    try {
+      claimed = claim(message);
+    } catch (RuntimeException e) {
+      // Redis failed before the attempt was claimed: hand the delivery back, after a pause.
+      log.warn("could not claim a work message; it will be delivered again: {}", e.toString());
+      pause(STORE_FAILURE_PAUSE);
+      channel.basicNack(tag, false, true);
+      return;
+    }
+    try {
+      channel.basicAck(tag, false);
+    } catch (IOException | RuntimeException e) {
+      // The claim holds: run the job anyway. A redelivery will be refused as a duplicate.
+      log.warn("could not ack a claimed delivery; running the job anyway: {}", e.toString());
+    }
+    if (claimed != null) {
+      run(claimed, trace(message));
+    }
+  }
+
+  /** A claimed attempt, ready to run. */
+  private record ClaimedWork(WorkMessage work, long fencingToken) {}
+
+  /**
+   * Reads and claims one delivery. Returns null when there is nothing to run (unreadable, or a
+   * duplicate); throws when Redis fails, so the delivery is not acked.
+   */
+  private ClaimedWork claim(Message message) {
+    WorkMessage work =
+        switch (Delivery.read(message.getBody())) {
+          case Delivery.Unreadable u -> {
+            recordUnreadable(u.problem(), message);
+            yield null;
+          }
+          case Delivery.Readable r -> r.work();
+        };
+    if (work == null) {
+      return null;
+    }
+    if (store.partitionOf(work.jobId()) < 0) {
+      recordUnreadable("work message names '" + work.jobId() + "', not a Shepherd job id", message);
+      return null;
+    }
+    return switch (store.claim(
+        work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl())) {
       case ClaimResult.Refused refused -> {
         duplicates.increment();
         log.debug(
-            "duplicate delivery of job {} attempt {}: {}", work.jobId(), work.attempt(), refused);
-        ack.run();
+            "duplicate delivery of job {} attempt {}: {} ({})",
+            work.jobId(),
+            work.attempt(),
+            refused.reason(),
+            refused.state());
+        yield null;
       }
-      case ClaimResult.Claimed claimed -> {
-        ack.run();
-        String pool = settings.pool();
-        meters
-            .counter(
-                MetricNames.JOBS_CLAIMED,
-                MetricNames.TAG_TYPE,
-                work.type(),
-                MetricNames.TAG_POOL,
-                pool)
-            .increment();
-        if (work.submittedAt() != null) {
-          Timer.builder(MetricNames.SUBMIT_TO_START)
-              .tag(MetricNames.TAG_TYPE, work.type())
-              .publishPercentileHistogram()
-              .register(meters)
-              .record(Duration.between(work.submittedAt(), clock.instant()));
-        }
-        run(work, claimed.fencingToken(), trace(message));
-      }
-    }
+      case ClaimResult.Claimed c -> new ClaimedWork(work, c.fencingToken());
+    };
   }
 
-  private void run(WorkMessage work, long token, TraceParent trace) {
-    JobHandler<?> handler = handlers.get(work.type());
-    MDC.put("jobId", work.jobId());
-    MDC.put("attempt", Integer.toString(work.attempt()));
-    MDC.put("workerId", settings.workerId());
-    MDC.put("fencingToken", Long.toString(token));
+  private void recordUnreadable(String problem, Message message) {
+    String raw = new String(message.getBody(), StandardCharsets.UTF_8);
+    var dead = store.recordDead(null, null, problem, queue, raw);
+    unreadable.increment();
+    log.warn("work message from {} recorded as dead job {}: {}", queue, dead.id(), problem);
+  }
+
+  // ---- one attempt -----------------------------------------------------------------------------
+
+  private void run(ClaimedWork claimed, TraceParent trace) {
+    WorkMessage work = claimed.work();
+    var claim =
+        new Claim(
+            work.jobId(), work.type(), work.attempt(), claimed.fencingToken(), settings.workerId());
+    MDC.setContextMap(claim.mdc());
     MDC.put("traceId", trace.traceId());
     try {
-      log.info(
-          "claimed job {} ({}) attempt {} with token {}",
-          work.jobId(),
-          work.type(),
-          work.attempt(),
-          token);
-      StatusEvent outcome;
-      Attempt<?> attempt;
+      log.info("claimed {}", claim);
+      recordClaim(work);
+      JobHandler<?> handler = handlers.get(work.type());
       if (handler == null) {
-        attempt = attempt(work, token, null, trace);
-        outcome =
-            attempt.failed(
-                "no handler for job type '" + work.type() + "' at worker " + settings.workerId(),
-                false);
-        finish(attempt, outcome, null);
-        return;
+        var attempt = attempt(claim, null, trace);
+        finish(attempt, attempt.failed(Failure.noHandler(work.type(), settings.workerId())));
+      } else {
+        runWith(handler, claim, work, trace);
       }
-      attempt = bindAndCreate(handler, work, token, trace);
-      if (attempt == null) {
-        return;
-      }
-      ScheduledFuture<?> renewal = keepLease(attempt);
-      java.time.Instant claimedAt = clock.instant();
-      try {
-        outcome = execute(handler, attempt);
-      } finally {
-        Thread.interrupted(); // an interrupt meant for the handler must not break the reporting
-      }
-      Timer.builder(MetricNames.START_TO_FINISH)
-          .tag(MetricNames.TAG_TYPE, work.type())
-          .tag("outcome", outcome.eventName())
-          .publishPercentileHistogram()
-          .register(meters)
-          .record(Duration.between(claimedAt, clock.instant()));
-      finish(attempt, outcome, renewal);
     } finally {
       MDC.clear();
     }
   }
 
-  private <P> Attempt<P> attempt(WorkMessage work, long token, P payload, TraceParent trace) {
+  private <P> void runWith(
+      JobHandler<P> handler, Claim claim, WorkMessage work, TraceParent trace) {
+    switch (PayloadBinding.bind(work.payload(), handler.payloadType())) {
+      case PayloadBinding.Unbound<P> unbound -> {
+        Attempt<P> attempt = attempt(claim, null, trace);
+        finish(
+            attempt,
+            attempt.failed(Failure.unboundPayload(handler.payloadType(), unbound.problem())));
+      }
+      case PayloadBinding.Bound<P> bound -> {
+        Attempt<P> attempt = attempt(claim, bound.payload(), trace);
+        ScheduledFuture<?> renewal = leases.keep(attempt);
+        try {
+          Instant began = clock.instant();
+          StatusEvent outcome = execute(handler, attempt);
+          Timer.builder(MetricNames.START_TO_FINISH)
+              .tag(MetricNames.TAG_TYPE, work.type())
+              .tag("outcome", outcome.eventName())
+              .publishPercentileHistogram()
+              .register(meters)
+              .record(Duration.between(began, clock.instant()));
+          finish(attempt, outcome); // the lease is still renewed while the outcome is published
+        } finally {
+          // After SUCCEEDED or FAILED the status-tracker releases the lease; after giving up (or
+          // after anything unforeseen) the lease expires and the job runs again elsewhere.
+          renewal.cancel(false);
+        }
+      }
+    }
+  }
+
+  private <P> StatusEvent execute(JobHandler<P> handler, Attempt<P> attempt) {
+    running.add(attempt);
+    attempt.attach(Thread.currentThread());
+    try {
+      handler.handle(attempt);
+      return attempt.succeeded();
+    } catch (RetryableJobException | PermanentJobException e) {
+      log.debug("handler of {} threw", attempt.claim(), e);
+      return attempt.failed(Failure.of(e));
+    } catch (Exception e) {
+      // not a failure the handler declared: the stack trace is what its author needs
+      log.warn("handler of {} threw {}", attempt.claim(), e.toString(), e);
+      return attempt.failed(Failure.of(e));
+    } catch (Error e) {
+      // A handler's bug (a missing class, a stack overflow) must not kill the consumer thread and
+      // leave the lease renewed forever: report it like any other failure.
+      log.error("handler of {} failed with {}", attempt.claim(), e.toString(), e);
+      return attempt.failed(Failure.of(e));
+    } finally {
+      attempt.detach();
+      running.remove(attempt);
+    }
+  }
+
+  /** Publishes the outcome, retrying, unless the attempt was cancelled (its lease lost). */
+  private void finish(Attempt<?> attempt, StatusEvent outcome) {
+    if (attempt.isCancelled()) {
+      log.info(
+          "{} ended after {}; its outcome is not reported",
+          attempt.claim(),
+          attempt.cancelledBecause());
+      return;
+    }
+    boolean published =
+        OutcomePublisher.withDefaults(attempt::publishOutcome)
+            .publish(outcome, () -> !attempt.isCancelled());
+    if (published) {
+      log.info("finished {}: {}", attempt.claim(), describe(outcome));
+    } else if (attempt.isCancelled()) {
+      log.info(
+          "{} was cancelled while reporting ({}); its outcome is not reported",
+          attempt.claim(),
+          attempt.cancelledBecause());
+    } else {
+      log.error(
+          "gave up publishing {} of {}; its lease expires within {} and the job runs again",
+          outcome.eventName(),
+          attempt.claim(),
+          settings.leaseTtl());
+    }
+  }
+
+  private static String describe(StatusEvent outcome) {
+    return switch (outcome) {
+      case StatusEvent.Failed f ->
+          "FAILED (" + (f.retryable() ? "retryable" : "permanent") + "): " + f.error();
+      default -> outcome.eventName();
+    };
+  }
+
+  private <P> Attempt<P> attempt(Claim claim, P payload, TraceParent trace) {
     return new Attempt<>(
-        work.jobId(),
-        work.type(),
-        work.attempt(),
-        token,
-        settings.workerId(),
+        claim,
         payload,
         clock,
         event -> publish(event, trace),
         (phase, took) ->
             Timer.builder(MetricNames.PHASE_DURATION)
-                .tag(MetricNames.TAG_TYPE, work.type())
+                .tag(MetricNames.TAG_TYPE, claim.type())
                 .tag("phase", phase)
                 .publishPercentileHistogram()
                 .register(meters)
                 .record(took));
   }
 
-  private <P> Attempt<P> bindAndCreate(
-      JobHandler<P> handler, WorkMessage work, long token, TraceParent trace) {
-    P payload;
-    try {
-      payload = Json.mapper().treeToValue(work.payload(), handler.payloadType());
-    } catch (JacksonException e) {
-      Attempt<P> attempt = attempt(work, token, null, trace);
-      finish(
-          attempt,
-          attempt.failed(
-              "payload does not fit "
-                  + handler.payloadType().getSimpleName()
-                  + ": "
-                  + e.getOriginalMessage(),
-              false),
-          null);
-      return null;
-    }
-    return attempt(work, token, payload, trace);
-  }
-
-  private <P> StatusEvent execute(JobHandler<P> handler, Attempt<?> raw) {
-    @SuppressWarnings("unchecked")
-    Attempt<P> attempt = (Attempt<P>) raw;
-    attempt.runOn(Thread.currentThread());
-    running.add(attempt);
-    try {
-      handler.handle(attempt);
-      return attempt.succeeded();
-    } catch (PermanentJobException e) {
-      return attempt.failed(e.getMessage(), false);
-    } catch (Exception e) {
-      return attempt.failed(describe(e), true);
-    } catch (Error e) {
-      // An OutOfMemoryError or StackOverflowError in one handler must not take the consumer down.
-      return attempt.failed(describe(e), true);
-    } finally {
-      attempt.runOn(null);
-      running.remove(attempt);
-    }
-  }
-
-  private static String describe(Throwable e) {
-    String message = e.getMessage();
-    return message == null ? e.getClass().getName() : message;
-  }
-
-  private ScheduledFuture<?> keepLease(Attempt<?> attempt) {
-    long every = Math.max(1, settings.renewEvery().toMillis());
-    return renewals.scheduleAtFixedRate(
-        () -> {
-          if (attempt.isCancelled()) {
-            return;
-          }
-          try {
-            if (!store.renew(attempt.jobId(), attempt.fencingToken(), settings.leaseTtl())) {
-              leasesLost.increment();
-              log.warn(
-                  "lost the lease of job {} attempt {} (token {}): stopping its handler",
-                  attempt.jobId(),
-                  attempt.attempt(),
-                  attempt.fencingToken());
-              attempt.cancel();
-            }
-          } catch (RuntimeException e) {
-            // Redis unreachable: keep trying; the lease runs out by itself if this lasts a TTL.
-            log.warn("could not renew the lease of job {}: {}", attempt.jobId(), e.toString());
-          }
-        },
-        every,
-        every,
-        TimeUnit.MILLISECONDS);
-  }
-
-  /** Publishes the outcome, retrying while the lease is kept; gives up and lets the lease lapse. */
-  private void finish(Attempt<?> attempt, StatusEvent outcome, ScheduledFuture<?> renewal) {
-    try {
-      if (attempt.isCancelled()) {
-        log.info(
-            "job {} attempt {} ended after losing its lease; not reporting",
-            attempt.jobId(),
-            attempt.attempt());
-        return;
-      }
-      for (int tries = 1; tries <= TERMINAL_PUBLISH_TRIES; tries++) {
-        try {
-          attempt.reportOutcome(outcome);
-          log.info(
-              "job {} attempt {} finished: {}",
-              attempt.jobId(),
-              attempt.attempt(),
-              outcome.eventName());
-          meters.counter("shepherd.worker.jobs", "outcome", outcome.eventName()).increment();
-          return;
-        } catch (PublishException e) {
-          log.warn(
-              "could not publish {} of job {} (try {}): {}",
-              outcome.eventName(),
-              attempt.jobId(),
-              tries,
-              e.getMessage());
-          try {
-            Thread.sleep(Duration.ofMillis(200L * tries)); // backoff between publish retries
-          } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-            return;
-          }
-        }
-      }
-      log.error(
-          "gave up publishing {} of job {}; its lease will expire and it runs again",
-          outcome.eventName(),
-          attempt.jobId());
-    } finally {
-      if (renewal != null) {
-        renewal.cancel(false);
-      }
+  private void recordClaim(WorkMessage work) {
+    meters
+        .counter(
+            MetricNames.JOBS_CLAIMED,
+            MetricNames.TAG_TYPE,
+            work.type(),
+            MetricNames.TAG_POOL,
+            settings.pool())
+        .increment();
+    if (work.submittedAt() != null) {
+      Timer.builder(MetricNames.SUBMIT_TO_START)
+          .tag(MetricNames.TAG_TYPE, work.type())
+          .publishPercentileHistogram()
+          .register(meters)
+          .record(Duration.between(work.submittedAt(), clock.instant()));
     }
   }
 
@@ -467,5 +539,13 @@ public final class WorkerRuntime implements AutoCloseable {
             event.jobId() + ":" + event.attempt() + ":" + event.sequence(),
             Json.mapper().writeValueAsBytes(event),
             Map.of(TraceParent.HEADER, trace.child().toString())));
+  }
+
+  private static void pause(Duration duration) {
+    try {
+      Thread.sleep(duration);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

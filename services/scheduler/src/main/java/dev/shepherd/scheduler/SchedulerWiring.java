@@ -35,8 +35,8 @@ class SchedulerWiring {
     return new JobTypeCatalog(topology, properties.maxAttempts(), properties.defaultMaxAttempts());
   }
 
-  @Bean(initMethod = "start", destroyMethod = "close")
-  WorkLoop dispatchLoop(
+  @Bean
+  Dispatcher dispatcher(
       JobStore store,
       Topology topology,
       ConfirmingPublisher publisher,
@@ -44,16 +44,20 @@ class SchedulerWiring {
       Clock clock,
       MeterRegistry meters) {
     OutboxGauges.register(store, clock, meters);
-    var dispatcher =
-        new Dispatcher(
-            store,
-            topology,
-            publisher,
-            properties.dispatchBatchSize(),
-            properties.dispatchVisibility(),
-            meters);
+    return new Dispatcher(
+        store,
+        topology,
+        publisher,
+        properties.dispatchBatchSize(),
+        properties.dispatchVisibility(),
+        properties.dispatchIdlePoll(),
+        meters);
+  }
+
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop dispatchLoop(Dispatcher dispatcher, SchedulerProperties properties) {
     return new WorkLoop(
-        "dispatch", dispatcher::dispatchOnce, properties.dispatchIdlePoll(), Duration.ofSeconds(1));
+        "dispatch", dispatcher::dispatchNext, properties.dispatchIdlePoll(), Duration.ofSeconds(1));
   }
 
   @Bean
@@ -61,9 +65,18 @@ class SchedulerWiring {
       Contracts contracts,
       JobTypeCatalog catalog,
       JobStore store,
+      Dispatcher dispatcher,
       WorkLoop dispatchLoop,
       MeterRegistry meters) {
-    return new SubmissionIntake(contracts, catalog, store, dispatchLoop::wakeUp, meters);
+    return new SubmissionIntake(
+        contracts,
+        catalog,
+        store,
+        jobId -> {
+          dispatcher.markDirty(jobId);
+          dispatchLoop.wakeUp();
+        },
+        meters);
   }
 
   /**

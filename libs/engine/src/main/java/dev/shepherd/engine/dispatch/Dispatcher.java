@@ -30,6 +30,9 @@ public final class Dispatcher {
   private final int batchSize;
   private final Duration visibility;
   private final MeterRegistry meters;
+  private final Set<Integer> dirty = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Duration sweepEvery;
+  private long lastSweep = Long.MIN_VALUE;
 
   /**
    * @param batchSize entries reserved and published per partition per pass
@@ -43,7 +46,24 @@ public final class Dispatcher {
       int batchSize,
       Duration visibility,
       MeterRegistry meters) {
+    this(store, topology, publisher, batchSize, visibility, Duration.ofMillis(100), meters);
+  }
+
+  /**
+   * @param sweepEvery how often {@link #dispatchNext()} looks at every partition (delayed jobs,
+   *     retries and other schedulers' submissions); between sweeps it visits only the partitions
+   *     this scheduler just wrote to
+   */
+  public Dispatcher(
+      JobStore store,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      int batchSize,
+      Duration visibility,
+      Duration sweepEvery,
+      MeterRegistry meters) {
     this.meters = meters;
+    this.sweepEvery = sweepEvery;
     this.store = store;
     this.topology = topology;
     this.publisher = publisher;
@@ -51,47 +71,87 @@ public final class Dispatcher {
     this.visibility = visibility;
   }
 
-  /** One pass over every partition; returns how many entries were published and confirmed. */
+  /**
+   * One pass over every partition: reserves the due entries of all partitions, publishes them
+   * together and waits for their confirms once, then removes the confirmed ones from each
+   * partition's outbox. Returns how many were published and confirmed.
+   */
   public int dispatchOnce() {
-    int total = 0;
+    List<Integer> all = new ArrayList<>();
     for (int partition = 0; partition < store.partitions(); partition++) {
-      total += dispatchPartition(partition);
+      all.add(partition);
     }
-    return total;
+    return dispatch(all);
   }
 
-  int dispatchPartition(int partition) {
-    List<DueEntry> due = store.reserveDue(partition, batchSize, visibility);
-    if (due.isEmpty()) {
+  /** Notes that a job was just written to this partition's outbox. */
+  public void markDirty(String jobId) {
+    int partition = store.partitionOf(jobId);
+    if (partition >= 0) {
+      dirty.add(partition);
+    }
+  }
+
+  /**
+   * The dispatch loop's pass: every partition once per {@code sweepEvery}, otherwise only those
+   * {@link #markDirty} named since the last pass. Visiting 16 partitions for every new job cost 16
+   * Redis round trips per pass; a new job costs about one now (see docs/BENCHMARKS.md).
+   */
+  public int dispatchNext() {
+    long now = System.nanoTime();
+    if (lastSweep == Long.MIN_VALUE || now - lastSweep >= sweepEvery.toNanos()) {
+      lastSweep = now;
+      dirty.clear();
+      return dispatchOnce();
+    }
+    List<Integer> partitions = new ArrayList<>();
+    for (Integer partition : dirty) {
+      dirty.remove(partition);
+      partitions.add(partition);
+    }
+    return partitions.isEmpty() ? 0 : dispatch(partitions);
+  }
+
+  private int dispatch(List<Integer> partitions) {
+    Map<Integer, List<DueEntry>> reserved = new java.util.LinkedHashMap<>();
+    List<OutgoingMessage> messages = new ArrayList<>();
+    for (int partition : partitions) {
+      List<DueEntry> due = store.reserveDue(partition, batchSize, visibility);
+      if (!due.isEmpty()) {
+        reserved.put(partition, due);
+        due.forEach(entry -> messages.add(toMessage(entry)));
+      }
+    }
+    if (messages.isEmpty()) {
       return 0;
     }
-    List<OutgoingMessage> messages = new ArrayList<>(due.size());
-    for (DueEntry entry : due) {
-      messages.add(toMessage(entry));
-    }
-    List<OutgoingMessage> failed = publisher.publishAll(messages);
     Set<String> failedIds = new HashSet<>();
-    failed.forEach(m -> failedIds.add(m.messageId()));
-    List<DueEntry> confirmed = due.stream().filter(e -> !failedIds.contains(messageId(e))).toList();
-    store.markDispatched(partition, confirmed);
-    for (DueEntry entry : confirmed) {
-      meters
-          .counter(
-              MetricNames.JOBS_DISPATCHED,
-              MetricNames.TAG_TYPE,
-              entry.type(),
-              MetricNames.TAG_POOL,
-              entry.pool())
-          .increment();
+    publisher.publishAll(messages).forEach(m -> failedIds.add(m.messageId()));
+    int confirmedCount = 0;
+    for (var partition : reserved.entrySet()) {
+      List<DueEntry> confirmed =
+          partition.getValue().stream().filter(e -> !failedIds.contains(messageId(e))).toList();
+      store.markDispatched(partition.getKey(), confirmed);
+      confirmedCount += confirmed.size();
+      for (DueEntry entry : confirmed) {
+        meters
+            .counter(
+                MetricNames.JOBS_DISPATCHED,
+                MetricNames.TAG_TYPE,
+                entry.type(),
+                MetricNames.TAG_POOL,
+                entry.pool())
+            .increment();
+      }
     }
-    if (!failed.isEmpty()) {
+    if (!failedIds.isEmpty()) {
       log.warn(
           "{} work messages were not confirmed by the broker; they stay in the outbox and are"
               + " published again after {}",
-          failed.size(),
+          failedIds.size(),
           visibility);
     }
-    return confirmed.size();
+    return confirmedCount;
   }
 
   private OutgoingMessage toMessage(DueEntry entry) {

@@ -31,17 +31,18 @@ public final class SubmissionIntake {
   private final Contracts contracts;
   private final JobTypeCatalog catalog;
   private final JobStore store;
-  private final Runnable onAccepted;
+  private final java.util.function.Consumer<String> onAccepted;
   private final MeterRegistry meters;
 
   /**
-   * @param onAccepted called after a new job is stored (the dispatcher uses it to wake up at once)
+   * @param onAccepted called with the id of each new job (the dispatcher marks its partition and
+   *     wakes up at once)
    */
   public SubmissionIntake(
       Contracts contracts,
       JobTypeCatalog catalog,
       JobStore store,
-      Runnable onAccepted,
+      java.util.function.Consumer<String> onAccepted,
       MeterRegistry meters) {
     this.meters = meters;
     this.contracts = contracts;
@@ -134,7 +135,7 @@ public final class SubmissionIntake {
                 TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString()));
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
-        onAccepted.run();
+        onAccepted.accept(a.jobId());
         meters
             .counter(
                 MetricNames.JOBS_SUBMITTED,

@@ -27,8 +27,10 @@ public final class BacklogGauges {
       Clock clock,
       MeterRegistry meters) {
     for (String pool : pools) {
-      Gauge.builder(MetricNames.QUEUE_DEPTH, store, s -> s.backlog(pool).depth())
+      var backlog = new Cached<>(() -> store.backlog(pool), clock);
+      Gauge.builder(MetricNames.QUEUE_DEPTH, backlog, b -> b.get().depth())
           .description("jobs QUEUED in the pool and not yet claimed")
+          .strongReference(true) // the cache lives only in the gauge
           .tag(MetricNames.TAG_POOL, pool)
           .register(meters);
       Gauge.builder(
@@ -36,6 +38,7 @@ public final class BacklogGauges {
               store,
               s -> age(s.backlog(pool).oldestQueuedAt(), clock))
           .description("how long the oldest QUEUED job of the pool has waited")
+          .strongReference(true)
           .tag(MetricNames.TAG_POOL, pool)
           .baseUnit("seconds")
           .register(meters);
@@ -43,14 +46,41 @@ public final class BacklogGauges {
     Gauge.builder(MetricNames.LEASES_HELD, store, JobStore::leasesHeld)
         .description("leases held right now")
         .register(meters);
+    var registered = new Cached<>(workers::list, clock);
     for (String state : List.of(WorkerView.ACTIVE, WorkerView.DRAINING, WorkerView.LOST)) {
       Gauge.builder(
               MetricNames.WORKERS,
-              workers,
-              w -> w.list().stream().filter(v -> state.equals(v.state())).count())
+              registered,
+              w -> w.get().stream().filter(v -> state.equals(v.state())).count())
           .description("registered workers by state")
+          .strongReference(true)
           .tag("state", state)
           .register(meters);
+    }
+  }
+
+  /**
+   * A value read from Redis at most once a second: a scrape asks for depth and age of every pool
+   * and for every worker state, and each of those would otherwise walk every partition again.
+   */
+  static final class Cached<T> {
+    private final java.util.function.Supplier<T> source;
+    private final Clock clock;
+    private T value;
+    private Instant readAt = Instant.MIN;
+
+    Cached(java.util.function.Supplier<T> source, Clock clock) {
+      this.source = source;
+      this.clock = clock;
+    }
+
+    synchronized T get() {
+      Instant now = clock.instant();
+      if (value == null || Duration.between(readAt, now).toMillis() >= 1000) {
+        value = source.get();
+        readAt = now;
+      }
+      return value;
     }
   }
 

@@ -9,24 +9,40 @@ import dev.shepherd.worker.JobHandler;
 import dev.shepherd.worker.WorkerRuntime;
 import dev.shepherd.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.util.List;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.context.event.EventListener;
 
 /**
- * Builds the worker runtime from every {@link JobHandler} bean. It starts consuming once the
- * application is ready (topology declared, health up) and stops with the context.
+ * Builds the {@link WorkerRuntime} from every {@link JobHandler} bean. It starts consuming once the
+ * application is ready (topology declared, every bean up) and drains first on shutdown, before the
+ * Redis and broker connections close, so running jobs can finish and report within the grace.
+ *
+ * <p>Import it next to the store and messaging configurations (they provide the job store, the
+ * worker registry, the clock, the topology and the publisher):
+ *
+ * <pre>{@code
+ * @SpringBootApplication
+ * @Import({StoreConfiguration.class, MessagingConfiguration.class, WorkerConfiguration.class})
+ * public class MyWorker {
+ *   @Bean
+ *   JobHandler<ResizeRequest> resize() { return new ResizeHandler(); }
+ * }
+ * }</pre>
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(WorkerProperties.class)
 public class WorkerConfiguration {
 
-  @Bean(destroyMethod = "")
+  @Bean
   WorkerRuntime workerRuntime(
       WorkerProperties worker,
       StoreProperties store,
@@ -37,7 +53,7 @@ public class WorkerConfiguration {
       List<JobHandler<?>> handlers,
       WorkerRegistry registry,
       Clock clock,
-      MeterRegistry meters) {
+      ObjectProvider<MeterRegistry> meters) {
     var settings =
         new WorkerSettings(
             worker.id(),
@@ -55,7 +71,7 @@ public class WorkerConfiguration {
         handlers,
         registry,
         clock,
-        meters);
+        meters.getIfAvailable(() -> Metrics.globalRegistry));
   }
 
   @Bean
@@ -63,8 +79,12 @@ public class WorkerConfiguration {
     return new WorkerLifecycle(runtime, worker);
   }
 
-  /** Starts the runtime when the application is ready; stops it, with the grace, on shutdown. */
-  static final class WorkerLifecycle implements AutoCloseable {
+  /**
+   * Starts the runtime when the application is ready; drains it, with the grace, when the context
+   * stops. Its phase is the default (highest), so it stops before the connection factories.
+   */
+  static final class WorkerLifecycle
+      implements SmartLifecycle, ApplicationListener<ApplicationReadyEvent> {
 
     private final WorkerRuntime runtime;
     private final WorkerProperties worker;
@@ -74,14 +94,29 @@ public class WorkerConfiguration {
       this.worker = worker;
     }
 
-    @EventListener(ApplicationReadyEvent.class)
+    @Override
+    public void onApplicationEvent(ApplicationReadyEvent event) {
+      start();
+    }
+
+    @Override
+    public boolean isAutoStartup() {
+      return false; // not at refresh: only once the application is ready
+    }
+
+    @Override
     public void start() {
       runtime.start();
     }
 
     @Override
-    public void close() {
+    public void stop() {
       runtime.stop(worker.shutdownGrace());
+    }
+
+    @Override
+    public boolean isRunning() {
+      return runtime.isRunning();
     }
   }
 }

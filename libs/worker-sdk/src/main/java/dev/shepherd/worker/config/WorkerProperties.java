@@ -1,21 +1,38 @@
 package dev.shepherd.worker.config;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * The worker's settings ({@code shepherd.worker.*}).
+ * The worker's settings ({@code shepherd.worker.*}); the lease TTL is the store's ({@code
+ * shepherd.store.lease-ttl}), since every service must agree on it.
  *
- * @param id this worker's id; defaults to {@code <host>-<pid>-<random>}
- * @param pool the worker pool whose queue it consumes
- * @param capacity jobs it runs at once
- * @param shutdownGrace how long a stopping worker lets running jobs finish
- * @param podName the Kubernetes pod it runs in (the chart sets it from the downward API)
+ * <pre>{@code
+ * shepherd:
+ *   worker:
+ *     pool: reports
+ *     capacity: 8
+ *     shutdown-grace: 60s
+ * }</pre>
+ *
+ * @param id this worker's id, in leases, events and logs; defaults to {@code <host>-<pid>-<4 random
+ *     chars>}, unique even when two workers share a host and a pid namespace
+ * @param pool the worker pool whose queue it consumes (default {@code default})
+ * @param capacity jobs it runs at once (default 4, at least 1)
+ * @param shutdownGrace how long a stopping worker lets running jobs finish before it releases their
+ *     leases (default 30s)
+ * @param podName the Kubernetes pod it runs in (the chart sets it from the downward API), so
+ *     recovery can release its leases the moment the pod is gone
  */
 @ConfigurationProperties("shepherd.worker")
 public record WorkerProperties(
     String id, String pool, Integer capacity, Duration shutdownGrace, String podName) {
+
+  private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   public WorkerProperties {
     id = id == null || id.isBlank() ? defaultId() : id;
@@ -25,16 +42,33 @@ public record WorkerProperties(
     if (capacity < 1) {
       throw new IllegalArgumentException("shepherd.worker.capacity must be >= 1, was " + capacity);
     }
+    if (id.contains("|")) {
+      throw new IllegalArgumentException("shepherd.worker.id must not contain '|', was " + id);
+    }
+    if (shutdownGrace.isNegative()) {
+      throw new IllegalArgumentException(
+          "shepherd.worker.shutdown-grace must not be negative, was " + shutdownGrace);
+    }
   }
 
-  private static String defaultId() {
-    String host = System.getenv().getOrDefault("HOSTNAME", "worker");
-    String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    var random = new SecureRandom();
+  /** {@code <host>-<pid>-<4 random chars>}. */
+  static String defaultId() {
     StringBuilder suffix = new StringBuilder();
     for (int i = 0; i < 4; i++) {
-      suffix.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      suffix.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
     }
-    return host + "-" + ProcessHandle.current().pid() + "-" + suffix;
+    return host() + "-" + ProcessHandle.current().pid() + "-" + suffix;
+  }
+
+  private static String host() {
+    String fromEnv = System.getenv("HOSTNAME"); // the pod name on Kubernetes
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "worker";
+    }
   }
 }

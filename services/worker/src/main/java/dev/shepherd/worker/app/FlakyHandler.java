@@ -5,21 +5,35 @@ import dev.shepherd.worker.JobHandler;
 import dev.shepherd.worker.RetryableJobException;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code demo.flaky}: fails transiently, with {@code failureProbability}, and always on its first
- * {@code failFirstAttempts} attempts (a deterministic flake for tests).
+ * {@code demo.flaky}: works for {@code workMillis}, then fails transiently with {@code
+ * failureProbability}, and always on its first {@code failFirstAttempts} attempts (a deterministic
+ * flake for tests).
  */
 @Component
 class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
 
+  /** Every field is optional; the defaults come from {@link DemoProperties}. */
   record Payload(Double failureProbability, Integer failFirstAttempts, Integer workMillis) {}
 
   private final DemoProperties demo;
+  private final DoubleSupplier random;
 
+  @Autowired
   FlakyHandler(DemoProperties demo) {
+    this(demo, () -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  /**
+   * @param random a draw in [0, 1); the attempt fails when it is below the probability
+   */
+  FlakyHandler(DemoProperties demo, DoubleSupplier random) {
     this.demo = demo;
+    this.random = random;
   }
 
   @Override
@@ -39,8 +53,13 @@ class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
     int failFirst = p.failFirstAttempts() == null ? 0 : p.failFirstAttempts();
     double probability =
         p.failureProbability() == null ? demo.failureProbability() : p.failureProbability();
-    if (job.attempt() <= failFirst || ThreadLocalRandom.current().nextDouble() < probability) {
-      throw new RetryableJobException("flaky failure on attempt " + job.attempt());
+    if (job.attempt() <= failFirst) {
+      throw new RetryableJobException(
+          "flaky failure on attempt " + job.attempt() + " (fails the first " + failFirst + ")");
+    }
+    if (random.getAsDouble() < probability) {
+      throw new RetryableJobException(
+          "flaky failure on attempt " + job.attempt() + " (probability " + probability + ")");
     }
   }
 }

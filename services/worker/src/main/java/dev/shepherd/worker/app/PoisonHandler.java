@@ -22,6 +22,6 @@ class PoisonHandler implements JobHandler<JsonNode> {
 
   @Override
   public void handle(JobContext<JsonNode> job) throws PermanentJobException {
-    throw new PermanentJobException("poison payload: this job can never succeed");
+    throw new PermanentJobException("poison payload");
   }
 }

@@ -2,13 +2,14 @@ package dev.shepherd.worker.app;
 
 import dev.shepherd.worker.JobContext;
 import dev.shepherd.worker.JobHandler;
+import dev.shepherd.worker.PermanentJobException;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code site.generate}: the three phases of a site generation in seed 000 (download the bug list,
- * render the dashboard, publish), each taking {@code phaseMillis}.
+ * {@code site.generate}: the three phases of a site generation (download the bug list, render the
+ * dashboard, publish), each taking {@code phaseMillis}, with progress after each.
  */
 @Component
 class SiteGenerateHandler implements JobHandler<SiteGenerateHandler.Payload> {
@@ -36,14 +37,16 @@ class SiteGenerateHandler implements JobHandler<SiteGenerateHandler.Payload> {
 
   @Override
   public void handle(JobContext<Payload> job) throws Exception {
+    Payload payload = job.payload();
+    if (payload.site() == null || payload.site().isBlank()) {
+      throw new PermanentJobException("site.generate needs a site in its payload");
+    }
     Duration each =
-        job.payload().phaseMillis() == null
-            ? demo.phaseTime()
-            : Duration.ofMillis(job.payload().phaseMillis());
+        payload.phaseMillis() == null ? demo.phaseTime() : Duration.ofMillis(payload.phaseMillis());
     for (int i = 0; i < PHASES.size(); i++) {
-      job.phase(PHASES.get(i), () -> Work.take(each));
-      job.progress(
-          (i + 1) * 100 / PHASES.size(), PHASES.get(i) + " done for " + job.payload().site());
+      String phase = PHASES.get(i);
+      job.phase(phase, () -> Work.take(each));
+      job.progress((i + 1) * 100 / PHASES.size(), phase + " done for " + payload.site());
     }
   }
 }

@@ -8,6 +8,10 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Import;
 
+/**
+ * The worker service: the store, the topology and the worker runtime, with the demo handlers of
+ * this package as its {@code JobHandler} beans.
+ */
 @SpringBootApplication
 @Import({StoreConfiguration.class, MessagingConfiguration.class, WorkerConfiguration.class})
 @EnableConfigurationProperties(DemoProperties.class)

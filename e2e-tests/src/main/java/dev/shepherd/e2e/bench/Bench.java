@@ -1,0 +1,581 @@
+package dev.shepherd.e2e.bench;
+
+import dev.shepherd.client.ShepherdClient;
+import dev.shepherd.e2e.Cluster;
+import dev.shepherd.e2e.metrics.Scrape;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.messaging.config.MessagingProperties;
+import dev.shepherd.model.JobEvent;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.TransitionRecord;
+import dev.shepherd.testsupport.ManagedProcess;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * {@code make bench} (and {@code make bench-quick}): starts the four services and N workers as
+ * separate processes, measures the raw broker first, then Shepherd's throughput, latency, backlog,
+ * rogue-worker recovery and cost per job, and writes JSON, a table and plots.
+ */
+public final class Bench {
+
+  /** The sizes of one run. */
+  public record Config(
+      String mode,
+      int rawMessages,
+      int throughputJobs,
+      Duration latencyMain,
+      Duration latencySide,
+      int backlogJobs,
+      Duration defaultTtl,
+      Duration shortTtl,
+      int rogueJobs) {
+
+    public static Config full() {
+      return new Config(
+          "full",
+          50_000,
+          20_000,
+          Duration.ofSeconds(60),
+          Duration.ofSeconds(20),
+          100_000,
+          Duration.ofSeconds(30),
+          Duration.ofSeconds(3),
+          6);
+    }
+
+    /** A small version of every scenario, for {@code make bench-quick} and the test. */
+    public static Config quick() {
+      return new Config(
+          "quick",
+          3_000,
+          1_500,
+          Duration.ofSeconds(6),
+          Duration.ofSeconds(3),
+          2_000,
+          Duration.ofSeconds(4),
+          Duration.ofSeconds(2),
+          3);
+    }
+  }
+
+  static final List<String> JVM_ARGS =
+      List.of("-Xmx384m", "-XX:+UseSerialGC", "-Xss512k", "-XX:+UseStringDeduplication");
+
+  private final Config config;
+  private final Path out;
+  private final ServiceEndpoints endpoints;
+  private final Map<String, Object> results = new LinkedHashMap<>();
+  private final Map<String, List<double[]>> throughputSeries = new LinkedHashMap<>();
+  private final List<double[]> latencyByLoad = new ArrayList<>();
+  private Cluster cluster;
+  private ShepherdClient client;
+  private StringRedisTemplate redis;
+  private String prefix;
+
+  Bench(Config config, Path out, ServiceEndpoints endpoints) {
+    this.config = config;
+    this.out = out;
+    this.endpoints = endpoints;
+  }
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = List.of(args).contains("--quick");
+    Path root = Cluster.repositoryRoot();
+    Path out = quick ? root.resolve("build/bench-quick") : root.resolve("bench/results");
+    var endpoints =
+        new ServiceEndpoints(
+            URI.create(env("SHEPHERD_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672")),
+            URI.create(env("SHEPHERD_REDIS_URI", "redis://127.0.0.1:6379")),
+            "bench");
+    Map<String, Object> results = run(quick ? Config.quick() : Config.full(), out, endpoints);
+    System.out.println("Results: " + results.get("resultsFile"));
+    System.exit(0);
+  }
+
+  /** Runs every scenario; returns the figures also written to {@code out}. */
+  public static Map<String, Object> run(Config config, Path out, ServiceEndpoints endpoints)
+      throws Exception {
+    return new Bench(config, out, endpoints).run();
+  }
+
+  private Map<String, Object> run() throws Exception {
+    Files.createDirectories(out);
+    results.put("mode", config.mode());
+    results.put("date", Instant.now().toString());
+    results.put("commit", command("git", "rev-parse", "--short", "HEAD"));
+    results.put("machine", Machine.describe());
+    log("raw broker: %d persistent confirmed messages into a quorum queue", config.rawMessages());
+    double raw = RawBroker.messagesPerSecond(endpoints.rabbitmq(), config.rawMessages(), 300);
+    results.put("rawBrokerMessagesPerSecond", round(raw));
+    log("raw broker: %.0f messages/s", raw);
+
+    var kube =
+        new KubernetesMockServer(
+            new Context(),
+            new MockWebServer(),
+            new HashMap<>(),
+            new KubernetesCrudDispatcher(),
+            false);
+    kube.init();
+    prefix = "bench" + Long.toString(System.currentTimeMillis(), 36);
+    List<String> jvm = new ArrayList<>(JVM_ARGS);
+    if (config.mode().equals("full")) {
+      // one JFR recording per process, for the profile in docs/BENCHMARKS.md
+      Files.createDirectories(out.resolve("jfr"));
+      jvm.add(
+          "-XX:StartFlightRecording=settings=profile,dumponexit=true,filename="
+              + out.resolve("jfr")
+              + "/");
+    }
+    jvm.add("-Dkubernetes.master=http://" + kube.getHostName() + ":" + kube.getPort());
+    jvm.add("-Dkubernetes.auth.tryKubeConfig=false");
+    jvm.add("-Dkubernetes.auth.tryServiceAccount=false");
+    jvm.add("-Dkubernetes.namespace=bench");
+    var spec =
+        new Cluster.Spec(
+            Cluster.repositoryRoot(),
+            prefix,
+            endpoints.asSpringProperties(),
+            2,
+            8,
+            Map.of(
+                "shepherd.recovery.pod-watch.enabled", "true",
+                "shepherd.recovery.pod-watch.namespace", "bench",
+                "shepherd.recovery.pod-watch.selector", "app.kubernetes.io/component=worker",
+                "shepherd.store.retention", "1h"),
+            out.resolve("logs"));
+    log("starting scheduler, status-tracker, recovery and 2 workers");
+    var redisFactory = endpoints.newRedisConnectionFactory();
+    redis = new StringRedisTemplate(redisFactory);
+    try (KubernetesClient kubeClient = kube.createClient()) {
+      cluster = Cluster.start(spec, jvm);
+      client = ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build();
+      warmUp();
+      double two = throughput("2 workers");
+      cluster.addWorker();
+      cluster.addWorker();
+      double four = throughput("4 workers");
+      double best = Math.max(two, four);
+      latency(best);
+      backlog();
+      rogue(kubeClient);
+    } finally {
+      if (client != null) {
+        client.close();
+      }
+      if (cluster != null) {
+        cluster.close();
+      }
+      kube.destroy();
+      var topology = new Topology(prefix, MessagingProperties.DEFAULT_POOLS, 5);
+      var rabbit = endpoints.newRabbitConnectionFactory();
+      RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
+      rabbit.destroy();
+      RedisCleanup.deleteByPrefix(redisFactory, prefix);
+      redisFactory.destroy();
+    }
+    Report.write(results, throughputSeries, latencyByLoad, out);
+    return results;
+  }
+
+  private void warmUp() throws Exception {
+    int n = Math.min(2_000, config.throughputJobs());
+    log("warm-up: %d jobs (JIT, connections, scripts)", n);
+    runJobs(n, null);
+  }
+
+  /** Submits n no-op jobs as fast as the submitter allows and waits for them all to succeed. */
+  private double throughput(String label) throws Exception {
+    int n = config.throughputJobs();
+    log("throughput, %s: %d no-op jobs", label, n);
+    Costs before = Costs.measure(cluster, redis);
+    double seconds = runJobs(n, label);
+    Costs after = Costs.measure(cluster, redis);
+    double rate = n / seconds;
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("jobs", n);
+    figures.put("seconds", round(seconds));
+    figures.put("jobsPerSecond", round(rate));
+    figures.put("cost", after.perJob(before, n));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> throughput =
+        (Map<String, Object>) results.computeIfAbsent("throughput", k -> new LinkedHashMap<>());
+    throughput.put(label, figures);
+    log("throughput, %s: %.0f jobs/s", label, rate);
+    return rate;
+  }
+
+  /** Seconds from the first submit to the last SUCCEEDED; samples the rate for the plot. */
+  private double runJobs(int n, String seriesName) throws Exception {
+    double baseline = succeeded();
+    long start = System.nanoTime();
+    var submitting =
+        CompletableFuture.runAsync(
+            () -> {
+              try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
+                for (int i = 0; i < n; i++) {
+                  submitter.submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+                }
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    List<double[]> series = new ArrayList<>();
+    double last = 0;
+    double lastT = 0;
+    while (true) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500)); // the sampling interval
+      double t = (System.nanoTime() - start) / 1e9;
+      double done = succeeded() - baseline;
+      series.add(new double[] {t, (done - last) / (t - lastT)});
+      last = done;
+      lastT = t;
+      if (done >= n) {
+        break;
+      }
+      if (t > 600) {
+        throw new IllegalStateException(
+            "only " + done + " of " + n + " jobs succeeded in 10 minutes");
+      }
+      if (series.size() % 10 == 0) {
+        log("  %.0f s: %.0f of %d succeeded", t, done, n);
+      }
+    }
+    submitting.join();
+    if (seriesName != null) {
+      throughputSeries.put(seriesName, series);
+    }
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  /**
+   * Jobs succeeded so far, read from the status-tracker's one metric (not a full scrape of every
+   * service, which would cost the services more than the jobs being measured).
+   */
+  private double succeeded() {
+    URI tracker = cluster.httpUris().get("status-tracker");
+    try {
+      var response =
+          HTTP.send(
+              java.net.http.HttpRequest.newBuilder(
+                      tracker.resolve("/actuator/metrics/shepherd.jobs.succeeded"))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 404) {
+        return 0;
+      }
+      return Json.mapper().readTree(response.body()).at("/measurements/0/value").asDouble();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+
+  /** A steady offered load; exact percentiles from each job's own timestamps. */
+  private void latency(double throughput) throws Exception {
+    Map<String, Object> byLoad = new LinkedHashMap<>();
+    for (double fraction : new double[] {0.25, 0.5, 0.75}) {
+      Duration duration = fraction == 0.5 ? config.latencyMain() : config.latencySide();
+      double rate = throughput * fraction;
+      log("latency: %.0f jobs/s (%.0f%% of throughput) for %s", rate, fraction * 100, duration);
+      List<String> ids = steady(rate, duration);
+      List<JobView> jobs = fetchFinished(ids);
+      Latency l = Latency.of(jobs);
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("offeredJobsPerSecond", round(rate));
+      figures.put("seconds", duration.toSeconds());
+      figures.put("jobs", jobs.size());
+      figures.put("submitToStartMillis", l.start());
+      figures.put("submitToFinishMillis", l.finish());
+      byLoad.put(Integer.toString((int) (fraction * 100)) + "%", figures);
+      latencyByLoad.add(
+          new double[] {rate, l.finish().get("p50"), l.finish().get("p95"), l.finish().get("p99")});
+      log(
+          "latency at %.0f jobs/s: submit-to-finish p50 %.1f ms, p99 %.1f ms",
+          rate, l.finish().get("p50"), l.finish().get("p99"));
+    }
+    results.put("latency", byLoad);
+  }
+
+  /** Submits over HTTP at a fixed rate for a while; returns the job ids. */
+  private List<String> steady(double rate, Duration duration) throws Exception {
+    ConcurrentLinkedQueue<String> ids = new ConcurrentLinkedQueue<>();
+    long total = (long) (rate * duration.toMillis() / 1000.0);
+    long interval = (long) (1e9 / rate);
+    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      long next = System.nanoTime();
+      for (long i = 0; i < total; i++) {
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(wait);
+        }
+        pool.submit(
+            () ->
+                ids.add(
+                    client
+                        .submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()))
+                        .jobId()));
+        next += interval;
+      }
+    }
+    return new ArrayList<>(ids);
+  }
+
+  private List<JobView> fetchFinished(List<String> ids) throws Exception {
+    List<JobView> jobs = Collections.synchronizedList(new ArrayList<>());
+    Semaphore parallel = new Semaphore(16);
+    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (String id : ids) {
+        pool.submit(
+            () -> {
+              parallel.acquireUninterruptibly();
+              try {
+                jobs.add(client.await(id, Duration.ofMinutes(2)).join());
+              } finally {
+                parallel.release();
+              }
+            });
+      }
+    }
+    return jobs;
+  }
+
+  /** 100,000 jobs queued before any worker runs: drain rate and memory per job. */
+  private void backlog() throws Exception {
+    int n = config.backlogJobs();
+    for (ManagedProcess worker : cluster.workers()) {
+      cluster.removeWorker(worker);
+    }
+    long redisBefore = Costs.redisUsedMemory(redis);
+    log("backlog: queueing %d jobs with no worker running", n);
+    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
+      for (int i = 0; i < n; i++) {
+        submitter.submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+      }
+    }
+    long start = System.nanoTime();
+    while (true) {
+      Scrape s = Scrape.of(cluster.httpUris().values());
+      if (s.sum("shepherd_queue_depth") >= n && s.sum("shepherd_outbox_size") == 0) {
+        break;
+      }
+      if ((System.nanoTime() - start) / 1e9 > 900) {
+        throw new IllegalStateException(
+            "backlog not queued after 15 minutes: " + s.sum("shepherd_queue_depth"));
+      }
+      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1)); // polling the backlog's progress
+    }
+    long redisQueued = Costs.redisUsedMemory(redis);
+    long rabbitQueued = Costs.rabbitMemory();
+    double before = succeeded();
+    log("backlog queued; starting 2 workers");
+    // The drain is timed from the first job that finishes to the last, sampled every 100 ms, so
+    // the workers' start-up does not count.
+    var sampling =
+        CompletableFuture.supplyAsync(
+            () -> {
+              long first = 0;
+              long began = System.nanoTime();
+              while (true) {
+                double done = succeeded() - before;
+                long now = System.nanoTime();
+                if (done > 0 && first == 0) {
+                  first = now;
+                }
+                if (done >= n) {
+                  return (now - first) / 1e9;
+                }
+                if ((now - began) / 1e9 > 1800) {
+                  throw new IllegalStateException("backlog not drained after 30 minutes");
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // the drain's sampling
+              }
+            });
+    var first = CompletableFuture.runAsync(() -> cluster.addWorker());
+    cluster.addWorker();
+    first.join();
+    double drainSeconds = Math.max(sampling.join(), 0.001);
+    long redisFinished = Costs.redisUsedMemory(redis);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("jobs", n);
+    figures.put("drainJobsPerSecond", round(n / drainSeconds));
+    figures.put("redisBytesPerQueuedJob", (redisQueued - redisBefore) / n);
+    figures.put("redisBytesPerFinishedJob", (redisFinished - redisBefore) / n);
+    figures.put("rabbitMemoryBytesWithBacklog", rabbitQueued);
+    results.put("backlog", figures);
+    log(
+        "backlog: drained %.0f jobs/s; Redis %d B per queued job, %d B per finished job",
+        n / drainSeconds,
+        figures.get("redisBytesPerQueuedJob"),
+        figures.get("redisBytesPerFinishedJob"));
+  }
+
+  /** Time from a worker's SIGKILL, or its pod's deletion, to its jobs' re-dispatch. */
+  private void rogue(KubernetesClient kube) throws Exception {
+    for (ManagedProcess worker : cluster.workers()) {
+      cluster.removeWorker(worker);
+    }
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("sigkillDefaultTtl", sigkill(config.defaultTtl()));
+    figures.put("sigkillShortTtl", sigkill(config.shortTtl()));
+    figures.put("podDeleted", podDeleted(kube));
+    results.put("rogueRecovery", figures);
+  }
+
+  private Map<String, Object> sigkill(Duration ttl) throws Exception {
+    ManagedProcess victim =
+        cluster.addWorker(Map.of("shepherd.store.lease-ttl", ttl.toMillis() + "ms"));
+    List<String> ids = heldBy(victim);
+    Instant killed = Instant.now();
+    victim.kill();
+    log("rogue: killed %s holding %d jobs (lease TTL %s)", victim.name(), ids.size(), ttl);
+    return redispatch(ids, killed, ttl);
+  }
+
+  private Map<String, Object> podDeleted(KubernetesClient kube) throws Exception {
+    String pod = "bench-worker-pod";
+    kube.pods()
+        .inNamespace("bench")
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(pod)
+                .withNamespace("bench")
+                .addToLabels("app.kubernetes.io/component", "worker")
+                .endMetadata()
+                .build())
+        .create();
+    ManagedProcess victim =
+        cluster.addWorker(
+            Map.of("shepherd.worker.pod-name", pod, "shepherd.worker.capacity", "64"));
+    List<String> ids = heldBy(victim);
+    Instant deleted = Instant.now();
+    kube.pods().inNamespace("bench").withName(pod).delete();
+    log(
+        "rogue: deleted pod %s of %s holding %d jobs (lease TTL 30s)",
+        pod, victim.name(), ids.size());
+    Map<String, Object> figures = redispatch(ids, deleted, Duration.ZERO);
+    victim.kill();
+    figures.put("leaseTtlSeconds", 30.0);
+    return figures;
+  }
+
+  /**
+   * Submits long jobs and waits until the victim (the only worker left) holds them all. No other
+   * worker runs: re-dispatch is the moment the job is published again, whoever claims it later.
+   */
+  private List<String> heldBy(ManagedProcess victim) throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < config.rogueJobs(); i++) {
+      var payload =
+          Json.mapper().createObjectNode().put("site", "rogue" + i).put("phaseMillis", 600_000);
+      ids.add(client.submit(JobSubmission.of("site.generate", payload)).jobId());
+    }
+    List<String> victims = new ArrayList<>();
+    long start = System.nanoTime();
+    while (victims.size() < ids.size() && (System.nanoTime() - start) / 1e9 < 120) {
+      victims.clear();
+      for (String id : ids) {
+        JobView job = client.get(id).orElseThrow();
+        if (job.state() == JobState.RUNNING && victim.name().equals(job.workerId())) {
+          victims.add(id);
+        }
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // polling the claims
+    }
+    return victims;
+  }
+
+  private Map<String, Object> redispatch(List<String> ids, Instant from, Duration ttl) {
+    List<Double> seconds = new ArrayList<>();
+    long start = System.nanoTime();
+    for (String id : ids) {
+      while ((System.nanoTime() - start) / 1e9 < ttl.toSeconds() + 120) {
+        JobView job = client.get(id).orElseThrow();
+        TransitionRecord reclaim =
+            job.history().stream()
+                .filter(h -> h.event() == JobEvent.DISPATCH && h.attempt() >= 2)
+                .findFirst()
+                .orElse(null);
+        if (reclaim != null) {
+          seconds.add(Duration.between(from, reclaim.at()).toMillis() / 1000.0);
+          break;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50)); // polling the re-claim
+      }
+    }
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("leaseTtlSeconds", ttl.toMillis() / 1000.0);
+    figures.put("jobs", ids.size());
+    figures.put("redispatched", seconds.size());
+    figures.put("maxSeconds", seconds.stream().mapToDouble(d -> d).max().orElse(Double.NaN));
+    figures.put(
+        "meanSeconds", round(seconds.stream().mapToDouble(d -> d).average().orElse(Double.NaN)));
+    log(
+        "rogue: %d of %d re-dispatched, max %.2f s",
+        seconds.size(), ids.size(), figures.get("maxSeconds"));
+    return figures;
+  }
+
+  static double round(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+
+  static void log(String format, Object... args) {
+    System.out.printf(
+        "[%s] %s%n",
+        DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC).format(Instant.now()),
+        String.format(format, args));
+  }
+
+  static String command(String... command) {
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      p.waitFor(30, TimeUnit.SECONDS);
+      return out;
+    } catch (Exception e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+  }
+
+  private static String env(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+}

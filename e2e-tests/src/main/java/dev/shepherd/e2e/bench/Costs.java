@@ -1,0 +1,121 @@
+package dev.shepherd.e2e.bench;
+
+import dev.shepherd.e2e.Cluster;
+import dev.shepherd.e2e.metrics.Scrape;
+import dev.shepherd.model.Json;
+import dev.shepherd.testsupport.ManagedProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.springframework.data.redis.core.RedisCallback;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/** Counters read before and after a run, so their difference is the run's cost. */
+record Costs(
+    double redisCommands,
+    double redisRoundTrips,
+    double published,
+    double consumed,
+    Map<String, Double> cpuSeconds,
+    Map<String, Double> heapBytes,
+    Map<String, Long> rssBytes) {
+
+  static Costs measure(Cluster cluster, StringRedisTemplate redis) {
+    Scrape scrape = Scrape.of(cluster.httpUris().values());
+    Map<String, Double> cpu = new LinkedHashMap<>();
+    Map<String, Double> heap = new LinkedHashMap<>();
+    Map<String, Long> rss = new LinkedHashMap<>();
+    for (ManagedProcess p : cluster.processes()) {
+      String kind = p.name().startsWith("worker") ? "workers" : p.name();
+      ProcessHandle.of(p.pid())
+          .flatMap(h -> h.info().totalCpuDuration())
+          .ifPresent(d -> cpu.merge(kind, d.toNanos() / 1e9, Double::sum));
+      rss.merge(kind, rss(p.pid()), Long::sum);
+    }
+    cluster
+        .httpUris()
+        .forEach(
+            (name, uri) -> {
+              Scrape one = Scrape.of(java.util.List.of(uri));
+              heap.put(name, one.sum("jvm_memory_used_bytes", l -> "heap".equals(l.get("area"))));
+            });
+    return new Costs(
+        redisCalls(redis),
+        scrape.sum("shepherd_redis_calls_total"),
+        scrape.sum("shepherd_messages_published_total"),
+        scrape.sum("shepherd_messages_consumed_total"),
+        cpu,
+        heap,
+        rss);
+  }
+
+  /** The run's cost per job; {@code n} submissions were published by the bench itself. */
+  Map<String, Object> perJob(Costs before, int n) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("redisCommandsPerJob", Bench.round((redisCommands - before.redisCommands) / n));
+    m.put("redisRoundTripsPerJob", Bench.round((redisRoundTrips - before.redisRoundTrips) / n));
+    double durable = (published - before.published + n) / n;
+    m.put("durableMessagesPerJob", Bench.round(durable));
+    m.put("amqpPublishedPerJob", Bench.round(durable));
+    m.put("amqpDeliveredPerJob", Bench.round((consumed - before.consumed) / n));
+    Map<String, Object> cpu = new LinkedHashMap<>();
+    cpuSeconds.forEach(
+        (k, v) -> cpu.put(k, Bench.round((v - before.cpuSeconds.getOrDefault(k, 0.0)) * 1000 / n)));
+    m.put("cpuSecondsPer1000Jobs", cpu);
+    Map<String, Object> heapMiB = new LinkedHashMap<>();
+    heapBytes.forEach((k, v) -> heapMiB.put(k, Bench.round(v / 1048576)));
+    m.put("heapUsedMiBAtEnd", heapMiB);
+    Map<String, Object> rssMiB = new LinkedHashMap<>();
+    rssBytes.forEach((k, v) -> rssMiB.put(k, Bench.round(v / 1048576.0)));
+    m.put("rssMiBAtEnd", rssMiB);
+    return m;
+  }
+
+  static double redisCalls(StringRedisTemplate redis) {
+    Properties stats =
+        redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("commandstats"));
+    double total = 0;
+    for (String key : stats.stringPropertyNames()) {
+      String value = stats.getProperty(key);
+      int at = value.indexOf("calls=");
+      if (key.startsWith("cmdstat_") && at >= 0) {
+        total += Double.parseDouble(value.substring(at + 6, value.indexOf(',', at)));
+      }
+    }
+    return total;
+  }
+
+  static long redisUsedMemory(StringRedisTemplate redis) {
+    Properties memory =
+        redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("memory"));
+    return Long.parseLong(memory.getProperty("used_memory").trim());
+  }
+
+  /** RabbitMQ's resident memory, from {@code rabbitmqctl status}. */
+  static long rabbitMemory() {
+    String json = Bench.command("rabbitmqctl", "status", "--formatter", "json");
+    try {
+      return Json.mapper()
+          .readTree(json.substring(json.indexOf('{')))
+          .at("/memory/total/rss")
+          .asLong();
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static long rss(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (Exception e) {
+      return 0;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,256 @@
+package dev.shepherd.e2e.bench;
+
+import dev.shepherd.model.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.Styler;
+import tools.jackson.databind.JsonNode;
+
+/** Writes a run's JSON, its table (with the targets) and its plots. */
+final class Report {
+
+  private Report() {}
+
+  static void write(
+      Map<String, Object> results,
+      Map<String, List<double[]>> throughput,
+      List<double[]> latencyByLoad,
+      Path out)
+      throws IOException {
+    String mode = (String) results.get("mode");
+    String stamp = ((String) results.get("date")).replaceAll("[:.]", "").substring(0, 15);
+    Path json = out.resolve(stamp + "-" + results.get("commit") + "-" + mode + ".json");
+    results.put("resultsFile", json.toString());
+    JsonNode tree = Json.mapper().valueToTree(results);
+    String table = table(tree);
+    results.put("table", table);
+    String text = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(results);
+    Files.writeString(json, text);
+    Files.writeString(out.resolve("latest-" + mode + ".json"), text);
+    Files.writeString(out.resolve("table-" + mode + ".md"), table);
+    plotThroughput(throughput, out.resolve("throughput-" + mode + ".png"));
+    plotLatency(latencyByLoad, out.resolve("latency-" + mode + ".png"));
+    System.out.println(table);
+  }
+
+  static String table(JsonNode r) {
+    double raw = r.path("rawBrokerMessagesPerSecond").asDouble();
+    JsonNode two = r.at("/throughput/2 workers");
+    JsonNode four = r.at("/throughput/4 workers");
+    JsonNode best =
+        two.path("jobsPerSecond").asDouble() >= four.path("jobsPerSecond").asDouble() ? two : four;
+    double jobs = best.path("jobsPerSecond").asDouble();
+    JsonNode cost = best.path("cost");
+    double durable = cost.path("durableMessagesPerJob").asDouble();
+    double ratio = jobs * durable / raw;
+    JsonNode half = r.at("/latency/50%");
+    double p99 = half.at("/submitToFinishMillis/p99").asDouble();
+    double perFinished = r.at("/backlog/redisBytesPerFinishedJob").asDouble();
+    JsonNode rogue = r.path("rogueRecovery");
+    StringBuilder t = new StringBuilder();
+    t.append("| figure | value | target | met |\n| --- | --- | --- | --- |\n");
+    row(t, "raw broker (confirmed persistent, quorum, manual ack)", fmt(raw) + " msg/s", "", "");
+    row(t, "throughput, 2 workers", fmt(two.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
+    row(t, "throughput, 4 workers", fmt(four.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
+    row(
+        t,
+        "ratio jobs/s x durable msgs/job / raw msg/s",
+        String.format("%.2f", ratio),
+        ">= 0.8",
+        ok(ratio >= 0.8));
+    row(t, "durable broker messages per job", fmt2(durable), "<= 3", ok(durable <= 3));
+    double trips = cost.path("redisRoundTripsPerJob").asDouble();
+    row(t, "Redis round trips per job (Shepherd's own calls)", fmt2(trips), "<= 4", ok(trips <= 4));
+    row(
+        t,
+        "Redis commands per job (INFO commandstats, incl. inside scripts)",
+        fmt2(cost.path("redisCommandsPerJob").asDouble()),
+        "",
+        "");
+    row(
+        t,
+        "AMQP messages delivered per job",
+        fmt2(cost.path("amqpDeliveredPerJob").asDouble()),
+        "",
+        "");
+    row(
+        t,
+        "latency at 50% load: submit-to-start p50 / p95 / p99 / max",
+        ms(half.path("submitToStartMillis")),
+        "",
+        "");
+    row(
+        t,
+        "latency at 50% load: submit-to-finish p50 / p95 / p99 / max",
+        ms(half.path("submitToFinishMillis")),
+        "p99 < 50 ms",
+        ok(p99 < 50));
+    row(
+        t,
+        "backlog drain",
+        fmt(r.at("/backlog/drainJobsPerSecond").asDouble()) + " jobs/s",
+        "",
+        "");
+    row(
+        t,
+        "Redis memory per queued job",
+        fmt(r.at("/backlog/redisBytesPerQueuedJob").asDouble()) + " B",
+        "",
+        "");
+    row(
+        t,
+        "Redis memory per finished job",
+        fmt(perFinished) + " B",
+        "< 2048 B",
+        ok(perFinished < 2048));
+    row(
+        t,
+        "RabbitMQ memory with the backlog queued",
+        fmt(r.at("/backlog/rabbitMemoryBytesWithBacklog").asDouble() / 1048576) + " MiB",
+        "",
+        "");
+    for (String kind : new String[] {"sigkillDefaultTtl", "sigkillShortTtl"}) {
+      JsonNode k = rogue.path(kind);
+      double ttl = k.path("leaseTtlSeconds").asDouble();
+      double max = k.path("maxSeconds").asDouble();
+      row(
+          t,
+          "SIGKILL to re-dispatch, lease TTL "
+              + fmt2(ttl)
+              + " s (max of "
+              + k.path("jobs").asInt()
+              + ")",
+          fmt2(max) + " s",
+          "<= TTL + 2 s",
+          ok(max <= ttl + 2 && k.path("redispatched").asInt() == k.path("jobs").asInt()));
+    }
+    JsonNode pod = rogue.path("podDeleted");
+    row(
+        t,
+        "pod deleted to re-dispatch (max of " + pod.path("jobs").asInt() + ")",
+        fmt2(pod.path("maxSeconds").asDouble()) + " s",
+        "<= 2 s",
+        ok(
+            pod.path("maxSeconds").asDouble() <= 2
+                && pod.path("redispatched").asInt() == pod.path("jobs").asInt()));
+    cost.path("cpuSecondsPer1000Jobs")
+        .properties()
+        .forEach(
+            e ->
+                row(
+                    t,
+                    "CPU seconds per 1,000 jobs: " + e.getKey(),
+                    fmt2(e.getValue().asDouble()),
+                    "",
+                    ""));
+    cost.path("heapUsedMiBAtEnd")
+        .properties()
+        .forEach(
+            e ->
+                row(
+                    t,
+                    "heap used at end: " + e.getKey(),
+                    fmt(e.getValue().asDouble()) + " MiB",
+                    "",
+                    ""));
+    cost.path("rssMiBAtEnd")
+        .properties()
+        .forEach(
+            e ->
+                row(t, "RSS at end: " + e.getKey(), fmt(e.getValue().asDouble()) + " MiB", "", ""));
+    return t.toString();
+  }
+
+  private static String ms(JsonNode p) {
+    return String.format(
+        "%s / %s / %s / %s ms",
+        fmt(p.path("p50").asDouble()),
+        fmt(p.path("p95").asDouble()),
+        fmt(p.path("p99").asDouble()),
+        fmt(p.path("max").asDouble()));
+  }
+
+  private static void row(StringBuilder t, String figure, String value, String target, String met) {
+    t.append("| ")
+        .append(figure)
+        .append(" | ")
+        .append(value)
+        .append(" | ")
+        .append(target)
+        .append(" | ")
+        .append(met)
+        .append(" |\n");
+  }
+
+  private static String ok(boolean met) {
+    return met ? "yes" : "**no**";
+  }
+
+  private static String fmt(double v) {
+    return String.format("%,.0f", v);
+  }
+
+  private static String fmt2(double v) {
+    return String.format("%.2f", v);
+  }
+
+  private static void plotThroughput(Map<String, List<double[]>> series, Path file)
+      throws IOException {
+    XYChart chart =
+        new XYChartBuilder()
+            .width(900)
+            .height(450)
+            .title("Throughput over time: no-op jobs succeeded per second (sampled every 0.5 s)")
+            .xAxisTitle("seconds since first submit")
+            .yAxisTitle("jobs/s")
+            .build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    chart.getStyler().setMarkerSize(2);
+    series.forEach(
+        (name, points) -> {
+          List<Double> xs = new ArrayList<>();
+          List<Double> ys = new ArrayList<>();
+          points.forEach(
+              p -> {
+                xs.add(p[0]);
+                ys.add(p[1]);
+              });
+          if (!xs.isEmpty()) {
+            chart.addSeries(name, xs, ys);
+          }
+        });
+    BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+  }
+
+  private static void plotLatency(List<double[]> byLoad, Path file) throws IOException {
+    XYChart chart =
+        new XYChartBuilder()
+            .width(900)
+            .height(450)
+            .title("Submit-to-finish latency against offered load")
+            .xAxisTitle("offered load (jobs/s)")
+            .yAxisTitle("ms")
+            .build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+    String[] names = {"p50", "p95", "p99"};
+    for (int i = 0; i < names.length; i++) {
+      List<Double> xs = new ArrayList<>();
+      List<Double> ys = new ArrayList<>();
+      for (double[] p : byLoad) {
+        xs.add(p[0]);
+        ys.add(p[i + 1]);
+      }
+      if (!xs.isEmpty()) {
+        chart.addSeries(names[i], xs, ys);
+      }
+    }
+    BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+  }
+}

@@ -1,0 +1,54 @@
+package dev.shepherd.e2e.bench;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.Json;
+import java.net.URI;
+
+/**
+ * Submits jobs as fast as a producer can over AMQP: persistent messages to the submit exchange,
+ * confirmed in batches, as a bulk producer would.
+ */
+final class Submitter implements AutoCloseable {
+
+  private static final AMQP.BasicProperties JSON_PERSISTENT =
+      new AMQP.BasicProperties.Builder().contentType("application/json").deliveryMode(2).build();
+
+  private final Connection connection;
+  private final Channel channel;
+  private final String exchange;
+  private int unconfirmed;
+
+  Submitter(URI amqp, String prefix) throws Exception {
+    var factory = new ConnectionFactory();
+    factory.setUri(amqp);
+    connection = factory.newConnection("bench-submitter");
+    channel = connection.createChannel();
+    channel.confirmSelect();
+    exchange = prefix + ".submit";
+  }
+
+  void submit(JobSubmission job) throws Exception {
+    channel.basicPublish(
+        exchange, "submit", true, JSON_PERSISTENT, Json.mapper().writeValueAsBytes(job));
+    if (++unconfirmed >= RawBroker.CONFIRM_BATCH) {
+      flush();
+    }
+  }
+
+  void flush() throws Exception {
+    if (unconfirmed > 0) {
+      channel.waitForConfirmsOrDie(30_000);
+      unconfirmed = 0;
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    flush();
+    connection.close();
+  }
+}

@@ -1,0 +1,93 @@
+package dev.shepherd.worker;
+
+import dev.shepherd.messaging.PublishException;
+import dev.shepherd.model.StatusEvent;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes an attempt's outcome (SUCCEEDED or FAILED), retrying a broker hiccup with doubling
+ * backoff while the caller keeps renewing the lease. The same event, with the same sequence number,
+ * is sent each time, so a retry that races a late confirm is a harmless duplicate. If every try
+ * fails, the caller stops renewing and the lease expires: the job runs again elsewhere, which is
+ * what at-least-once means when an outcome cannot be recorded.
+ */
+final class OutcomePublisher {
+
+  /** Waits between tries; a test passes one that does not sleep. */
+  @FunctionalInterface
+  interface Pause {
+    void pause(Duration duration) throws InterruptedException;
+  }
+
+  private static final Logger log = LoggerFactory.getLogger(OutcomePublisher.class);
+
+  private final Consumer<StatusEvent> publisher;
+  private final int tries;
+  private final Duration firstBackoff;
+  private final Duration maxBackoff;
+  private final Pause pause;
+
+  OutcomePublisher(
+      Consumer<StatusEvent> publisher,
+      int tries,
+      Duration firstBackoff,
+      Duration maxBackoff,
+      Pause pause) {
+    if (tries < 1) {
+      throw new IllegalArgumentException("tries must be >= 1, was " + tries);
+    }
+    this.publisher = publisher;
+    this.tries = tries;
+    this.firstBackoff = firstBackoff;
+    this.maxBackoff = maxBackoff;
+    this.pause = pause;
+  }
+
+  /** Five tries over about eight seconds: long enough for a broker failover, short of a lease. */
+  static OutcomePublisher withDefaults(Consumer<StatusEvent> publisher) {
+    return new OutcomePublisher(
+        publisher, 5, Duration.ofMillis(250), Duration.ofSeconds(4), Thread::sleep);
+  }
+
+  /**
+   * @param stillOwned false once the lease is lost: a later try would only be refused as stale
+   * @return true once the broker confirmed the outcome; false when the publisher gave up
+   */
+  boolean publish(StatusEvent outcome, BooleanSupplier stillOwned) {
+    Duration backoff = firstBackoff;
+    for (int attempt = 1; attempt <= tries; attempt++) {
+      if (!stillOwned.getAsBoolean()) {
+        return false;
+      }
+      try {
+        publisher.accept(outcome);
+        return true;
+      } catch (PublishException e) {
+        log.warn(
+            "could not publish {} of job {} (try {} of {}): {}",
+            outcome.eventName(),
+            outcome.jobId(),
+            attempt,
+            tries,
+            e.getMessage());
+      }
+      if (attempt < tries) {
+        try {
+          pause.pause(backoff);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+        backoff =
+            backoff.multipliedBy(2).compareTo(maxBackoff) > 0
+                ? maxBackoff
+                : backoff.multipliedBy(2);
+      }
+    }
+    return false;
+  }
+}

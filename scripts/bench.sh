@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# make bench / make bench-quick: build, then run every scenario against the local RabbitMQ and
+# Redis (SHEPHERD_RABBITMQ_URI / SHEPHERD_REDIS_URI to point elsewhere). Full results go to
+# bench/results/ (JSON, table, plots); quick ones to build/bench-quick/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${JAVA_HOME:?JAVA_HOME must point at a JDK >= 21 (the Makefile finds one)}"
+scripts/check-services.sh
+MVN=$(command -v mvn || echo ./mvnw)
+mkdir -p build
+echo "Building (log in build/bench-build.log)..."
+if ! JAVA_HOME="$JAVA_HOME" "$MVN" -B -q -ntp -DskipTests -Dspotless.check.skip=true clean install >build/bench-build.log 2>&1; then
+  tail -n 40 build/bench-build.log
+  exit 1
+fi
+cp="e2e-tests/target/classes:$(cat e2e-tests/target/classpath.txt)"
+exec "$JAVA_HOME/bin/java" -Xmx1g -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -Dshepherd.root="$PWD" -cp "$cp" dev.shepherd.e2e.bench.Bench "$@"

@@ -1,0 +1,105 @@
+package dev.shepherd.worker.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.shepherd.model.Json;
+import dev.shepherd.worker.PermanentJobException;
+import dev.shepherd.worker.RetryableJobException;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+class DemoHandlersTest {
+
+  private static final DemoProperties FAST = new DemoProperties(Duration.ZERO, 0.5, Duration.ZERO);
+
+  @Test
+  void siteGenerateRunsItsThreePhasesInOrderWithProgressAfterEach() throws Exception {
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload("bugs.example", 0), 1);
+
+    new SiteGenerateHandler(FAST).handle(job);
+
+    assertThat(job.reports)
+        .containsExactly(
+            "start bug_list_download",
+            "end bug_list_download",
+            "33% bug_list_download done for bugs.example",
+            "start dashboard_render",
+            "end dashboard_render",
+            "66% dashboard_render done for bugs.example",
+            "start publish",
+            "end publish",
+            "100% publish done for bugs.example");
+  }
+
+  @Test
+  void siteGenerateWithoutASiteFailsPermanently() {
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload(" ", 0), 1);
+
+    assertThatThrownBy(() -> new SiteGenerateHandler(FAST).handle(job))
+        .isInstanceOf(PermanentJobException.class)
+        .hasMessageContaining("site");
+  }
+
+  @Test
+  void flakyFailsRetryablyWhenTheDrawIsBelowTheProbability() {
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0), 1);
+
+    assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.29).handle(job))
+        .isInstanceOf(RetryableJobException.class);
+  }
+
+  @Test
+  void flakySucceedsWhenTheDrawIsAtOrAboveTheProbability() throws Exception {
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0), 1);
+
+    new FlakyHandler(FAST, () -> 0.3).handle(job);
+  }
+
+  @Test
+  void flakyTakesTheProbabilityFromThePropertiesWhenThePayloadHasNone() throws Exception {
+    var job = new RecordingContext<>(new FlakyHandler.Payload(null, null, null), 1);
+
+    assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.49).handle(job))
+        .isInstanceOf(RetryableJobException.class);
+    new FlakyHandler(FAST, () -> 0.5).handle(job);
+  }
+
+  @Test
+  void flakyAlwaysFailsItsFirstAttemptsWhenAsked() throws Exception {
+    var payload = new FlakyHandler.Payload(0.0, 2, 0);
+
+    assertThatThrownBy(
+            () -> new FlakyHandler(FAST, () -> 0.99).handle(new RecordingContext<>(payload, 2)))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessageContaining("attempt 2");
+    new FlakyHandler(FAST, () -> 0.99).handle(new RecordingContext<>(payload, 3));
+  }
+
+  @Test
+  void poisonAlwaysFailsPermanently() {
+    JsonNode payload = Json.mapper().createObjectNode();
+
+    assertThatThrownBy(() -> new PoisonHandler().handle(new RecordingContext<>(payload, 1)))
+        .isInstanceOf(PermanentJobException.class)
+        .hasMessage("poison payload");
+  }
+
+  @Test
+  void noopDoesNothing() {
+    var job = new RecordingContext<JsonNode>(Json.mapper().createObjectNode(), 1);
+
+    new NoopHandler().handle(job);
+
+    assertThat(job.reports).isEmpty();
+  }
+
+  @Test
+  void demoPropertiesRefuseAProbabilityOutsideZeroToOne() {
+    assertThatThrownBy(() -> new DemoProperties(null, 1.5, null))
+        .hasMessageContaining("shepherd.demo.failure-probability");
+    assertThat(new DemoProperties(null, null, null))
+        .isEqualTo(new DemoProperties(Duration.ofMillis(200), 0.5, Duration.ofMillis(50)));
+  }
+}

@@ -1,0 +1,132 @@
+package dev.shepherd.worker.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.OutgoingMessage;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.DueEntry;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.NewJob;
+import dev.shepherd.store.WorkerRegistry;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import dev.shepherd.worker.JobHandler;
+import dev.shepherd.worker.WorkerRuntime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** The worker service starts against the real broker and Redis, with every demo handler. */
+@WithRealServices
+class WorkerApplicationIT {
+
+  private static ConfigurableApplicationContext start(ServiceEndpoints endpoints, String prefix) {
+    Map<String, String> props = new HashMap<>(endpoints.asSpringProperties());
+    props.put("server.port", "0");
+    props.put("shepherd.messaging.prefix", prefix);
+    props.put("shepherd.store.prefix", prefix);
+    props.put("shepherd.worker.id", "app-it-worker");
+    return new SpringApplicationBuilder(WorkerApplication.class)
+        .run(
+            props.entrySet().stream()
+                .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                .toArray(String[]::new));
+  }
+
+  @Test
+  void theServiceStartsWithTheDemoHandlersAndRunsAJob(ServiceEndpoints endpoints, TestNames names) {
+    var app = start(endpoints, names.prefix());
+    Topology topology = app.getBean(Topology.class);
+    WorkerRuntime runtime = app.getBean(WorkerRuntime.class);
+    try {
+      assertThat(app.getBeansOfType(JobHandler.class).values())
+          .extracting(JobHandler::type)
+          .containsExactlyInAnyOrder("site.generate", "demo.flaky", "demo.poison", "demo.noop");
+      assertThat(runtime.jobTypes())
+          .containsExactlyInAnyOrder("site.generate", "demo.flaky", "demo.poison", "demo.noop");
+      assertThat(runtime.settings().workerId()).isEqualTo("app-it-worker");
+      assertThat(runtime.settings().capacity()).isEqualTo(4);
+      assertThat(runtime.settings().leaseTtl()).isEqualTo(Duration.ofSeconds(30));
+      await().atMost(Duration.ofSeconds(10)).until(runtime::isRunning);
+      assertThat(app.getBean(WorkerRegistry.class).find("app-it-worker")).isPresent();
+
+      String jobId = dispatch(app, "demo.noop");
+
+      assertThat(awaitOutcome(topology, app.getBean(ConnectionFactory.class), jobId))
+          .isInstanceOf(StatusEvent.Succeeded.class);
+    } finally {
+      app.close();
+      var rabbit = endpoints.newRabbitConnectionFactory();
+      var redis = endpoints.newRedisConnectionFactory();
+      RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
+      RedisCleanup.deleteByPrefix(redis, names.prefix());
+      rabbit.destroy();
+      redis.destroy();
+    }
+    assertThat(runtime.isRunning()).isFalse();
+  }
+
+  /** Stores a job and publishes its work message the way the scheduler's dispatcher does. */
+  private static String dispatch(ConfigurableApplicationContext app, String type) {
+    JobStore store = app.getBean(JobStore.class);
+    Topology topology = app.getBean(Topology.class);
+    String id = store.submit(new NewJob(type, "default", "{}", null, null, 3)).jobId();
+    int partition = store.partitionOf(id);
+    DueEntry entry =
+        store.reserveDue(partition, 10, Duration.ofSeconds(30)).stream()
+            .filter(e -> e.jobId().equals(id))
+            .findFirst()
+            .orElseThrow();
+    var work =
+        new WorkMessage(
+            id, type, entry.attempt(), Json.mapper().readTree("{}"), entry.submittedAt());
+    app.getBean(ConfirmingPublisher.class)
+        .publish(
+            new OutgoingMessage(
+                topology.workExchange(),
+                type,
+                id + ":" + entry.attempt(),
+                Json.mapper().writeValueAsBytes(work),
+                Map.of()));
+    store.markDispatched(partition, List.of(entry));
+    return id;
+  }
+
+  private static StatusEvent awaitOutcome(
+      Topology topology, ConnectionFactory rabbit, String jobId) {
+    var template = new RabbitTemplate(rabbit);
+    List<StatusEvent> events = new ArrayList<>();
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () -> {
+              Message m;
+              while ((m = template.receive(topology.statusQueue())) != null) {
+                events.add(Json.mapper().readValue(m.getBody(), StatusEvent.class));
+              }
+              return events.stream()
+                  .anyMatch(
+                      e ->
+                          e.jobId().equals(jobId)
+                              && (e instanceof StatusEvent.Succeeded
+                                  || e instanceof StatusEvent.Failed));
+            });
+    return events.stream().filter(e -> e.jobId().equals(jobId)).toList().getLast();
+  }
+}
