@@ -78,14 +78,14 @@ public final class Bench {
     public static Config quick() {
       return new Config(
           "quick",
-          3_000,
-          1_500,
-          Duration.ofSeconds(6),
-          Duration.ofSeconds(3),
           2_000,
+          800,
           Duration.ofSeconds(4),
           Duration.ofSeconds(2),
-          3);
+          1_000,
+          Duration.ofSeconds(3),
+          Duration.ofSeconds(2),
+          2);
     }
   }
 
@@ -210,7 +210,7 @@ public final class Bench {
   }
 
   private void warmUp() throws Exception {
-    int n = Math.min(2_000, config.throughputJobs());
+    int n = Math.min(2_000, config.throughputJobs() / 2);
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
     runJobs(n, null);
   }

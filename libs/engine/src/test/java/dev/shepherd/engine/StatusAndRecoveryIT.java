@@ -4,15 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.LeaseReaper;
+import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.ReportResult;
+import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -25,6 +29,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.data.redis.core.StringRedisTemplate;
 
 @WithRealServices
 class StatusAndRecoveryIT {
@@ -111,6 +116,53 @@ class StatusAndRecoveryIT {
         .isEqualTo(1.0);
     assertThat(meters.counter("shepherd.jobs.dead", "type", "demo.noop", "pool", "default").count())
         .isEqualTo(1.0);
+  }
+
+  private WorkerRegistry registry(Duration lostAfter) {
+    return new WorkerRegistry(
+        new StringRedisTemplate(fixture.redisConnections),
+        fixture.store.settings(),
+        fixture.clock,
+        lostAfter);
+  }
+
+  @Test
+  void aWorkerHoldingMoreThanItsCapacityHasItsOldestAttemptAbandonedAndReDispatched() {
+    var registry = registry(Duration.ofMinutes(5));
+    registry.heartbeat(
+        new WorkerView("greedy", "host", null, "default", 1, "test", "active", null, null, null));
+    String older = runningJob("greedy");
+    fixture.clock.advance(Duration.ofSeconds(1));
+    String newer = runningJob("greedy");
+    var lostWorkers = new LostWorkers(fixture.store, registry, meters);
+
+    assertThat(lostWorkers.abandonOverCapacity()).isEqualTo(1);
+    JobView abandoned = fixture.store.find(older).orElseThrow();
+    assertThat(abandoned.state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(abandoned.attempt()).isEqualTo(2);
+    assertThat(abandoned.lastError()).contains("abandoned").contains("greedy");
+    assertThat(fixture.store.find(newer).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(meters.counter("shepherd.attempts.abandoned").count()).isEqualTo(1.0);
+    assertThat(lostWorkers.abandonOverCapacity()).isZero();
+  }
+
+  @Test
+  void aWorkerWhoseHeartbeatStoppedLosesItsLeasesAtOnceNotAfterTheirTtl() {
+    var registry = registry(Duration.ofSeconds(10));
+    registry.heartbeat(
+        new WorkerView("quiet", "host", null, "default", 4, "test", "active", null, null, null));
+    String id = runningJob("quiet");
+    var lostWorkers = new LostWorkers(fixture.store, registry, meters);
+    assertThat(lostWorkers.releaseSilentWorkers()).isZero();
+
+    fixture.clock.advance(Duration.ofSeconds(11)); // silent, while the 30 s lease still runs
+    assertThat(lostWorkers.releaseSilentWorkers()).isEqualTo(1);
+    JobView job = fixture.store.find(id).orElseThrow();
+    assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(job.lastError()).contains("worker lost");
+    assertThat(registry.find("quiet"))
+        .hasValueSatisfying(w -> assertThat(w.state()).isEqualTo("lost"));
+    assertThat(lostWorkers.releaseSilentWorkers()).isZero();
   }
 
   @Test

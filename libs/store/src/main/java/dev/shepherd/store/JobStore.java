@@ -239,6 +239,49 @@ public final class JobStore {
     return released;
   }
 
+  /** A lease one worker holds, and since when. */
+  public record HeldLease(String jobId, Instant since) {}
+
+  /** The leases {@code workerId} holds, oldest first. */
+  public List<HeldLease> leasesOf(String workerId) {
+    List<HeldLease> held = new ArrayList<>();
+    for (int p = 0; p < settings.partitions(); p++) {
+      String base = settings.base(p);
+      var ids = redis.opsForZSet().range(base + "leases", 0, -1);
+      if (ids == null) {
+        continue;
+      }
+      for (String id : ids) {
+        List<Object> job =
+            redis.opsForHash().multiGet(base + "job:" + id, List.of("worker", "startedAt"));
+        if (workerId.equals(job.get(0))) {
+          held.add(new HeldLease(id, millis((String) job.get(1))));
+        }
+      }
+    }
+    held.sort(Comparator.comparing(h -> h.since() == null ? Instant.MIN : h.since()));
+    return held;
+  }
+
+  /**
+   * Declares the attempt {@code workerId} holds on {@code jobId} abandoned: its lease goes at once
+   * and the job is re-dispatched now (or DEAD when attempts are used up). Nothing happens when that
+   * worker no longer holds it.
+   */
+  public Optional<ReapedLease> abandon(String jobId, String workerId, String reason) {
+    return reaped(
+            call(
+                scripts.abandon,
+                partitionOf(jobId),
+                jobId,
+                workerId,
+                reason,
+                Long.toString(clock.millis()),
+                Long.toString(settings.retention().toMillis())))
+        .stream()
+        .findFirst();
+  }
+
   /** How many leases each worker holds now, across partitions. */
   public Map<String, Integer> leasesByWorker() {
     Map<String, Integer> held = new HashMap<>();

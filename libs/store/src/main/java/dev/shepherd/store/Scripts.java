@@ -24,6 +24,7 @@ final class Scripts {
   final RedisScript<String> view = load("view");
   final RedisScript<String> recordDead = load("record_dead");
   final RedisScript<String> releaseWorker = load("release_worker");
+  final RedisScript<String> abandon = load("abandon");
 
   private final java.util.Map<RedisScript<String>, String> names =
       new java.util.IdentityHashMap<>();
@@ -44,6 +45,7 @@ final class Scripts {
     names.put(view, "view");
     names.put(recordDead, "record_dead");
     names.put(releaseWorker, "release_worker");
+    names.put(abandon, "abandon");
   }
 
   String nameOf(RedisScript<String> script) {

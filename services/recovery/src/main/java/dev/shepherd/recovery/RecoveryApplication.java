@@ -62,12 +62,15 @@ public class RecoveryApplication {
     return new LostWorkers(store, registry, meters);
   }
 
-  /** Workers whose heartbeat stopped lose their leases at once, not one TTL later. */
+  /**
+   * Workers whose heartbeat stopped lose their leases at once, not one TTL later; workers that hold
+   * more than their capacity lose their oldest attempts.
+   */
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop lostWorkerLoop(LostWorkers lostWorkers, RecoveryProperties properties) {
     return new WorkLoop(
         "lost-workers",
-        lostWorkers::releaseSilentWorkers,
+        () -> lostWorkers.releaseSilentWorkers() + lostWorkers.abandonOverCapacity(),
         properties.reapInterval(),
         Duration.ofSeconds(1));
   }

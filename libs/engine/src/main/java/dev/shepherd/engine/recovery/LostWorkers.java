@@ -7,6 +7,7 @@ import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +28,7 @@ public final class LostWorkers {
     this.store = store;
     this.registry = registry;
     this.meters = meters;
+    meters.counter(MetricNames.ABANDONED_ATTEMPTS); // exposed from the start at 0
     for (String reason : java.util.List.of("worker_lost", "pod_gone")) {
       meters.counter(MetricNames.LEASES_RELEASED, "reason", reason); // exposed from the start at 0
     }
@@ -41,6 +43,40 @@ public final class LostWorkers {
               worker, "worker lost: no heartbeat since " + worker.lastHeartbeat(), "worker_lost");
     }
     return released;
+  }
+
+  /**
+   * Greedy workers: one that holds more leases than its declared capacity (or, with capacity 1,
+   * took a new job while it still held one it never finished) has its oldest attempts declared
+   * abandoned and re-dispatched at once. Returns how many were abandoned.
+   */
+  public int abandonOverCapacity() {
+    Map<String, Integer> held = store.leasesByWorker();
+    int abandoned = 0;
+    for (WorkerView worker : registry.list()) {
+      int count = held.getOrDefault(worker.id(), 0);
+      if (worker.capacity() < 1 || count <= worker.capacity()) {
+        continue;
+      }
+      List<JobStore.HeldLease> leases = store.leasesOf(worker.id());
+      for (JobStore.HeldLease lease :
+          leases.subList(0, Math.max(0, leases.size() - worker.capacity()))) {
+        String reason =
+            "abandoned: worker "
+                + worker.id()
+                + " holds "
+                + leases.size()
+                + " leases, more than its capacity "
+                + worker.capacity();
+        var released = store.abandon(lease.jobId(), worker.id(), reason);
+        if (released.isPresent()) {
+          abandoned++;
+          meters.counter(MetricNames.ABANDONED_ATTEMPTS).increment();
+          log.warn("job {} attempt {} {}", lease.jobId(), released.get().attempt(), reason);
+        }
+      }
+    }
+    return abandoned;
   }
 
   /** A pod is gone: release the leases of every worker that ran on it. */
