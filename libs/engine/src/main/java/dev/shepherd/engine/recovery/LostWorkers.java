@@ -23,11 +23,29 @@ public final class LostWorkers {
   private final JobStore store;
   private final WorkerRegistry registry;
   private final MeterRegistry meters;
+  private final java.time.Clock clock;
+  private final java.time.Duration greedGrace;
 
   public LostWorkers(JobStore store, WorkerRegistry registry, MeterRegistry meters) {
+    this(store, registry, meters, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(10));
+  }
+
+  /**
+   * @param greedGrace only leases held longer than this count against a worker's capacity: a worker
+   *     that published an outcome claims its next job before the status-tracker applied the outcome
+   *     and released the lease, so it briefly holds one more
+   */
+  public LostWorkers(
+      JobStore store,
+      WorkerRegistry registry,
+      MeterRegistry meters,
+      java.time.Clock clock,
+      java.time.Duration greedGrace) {
     this.store = store;
     this.registry = registry;
     this.meters = meters;
+    this.clock = clock;
+    this.greedGrace = greedGrace;
     meters.counter(MetricNames.ABANDONED_ATTEMPTS); // exposed from the start at 0
     for (String reason : java.util.List.of("worker_lost", "pod_gone")) {
       meters.counter(MetricNames.LEASES_RELEASED, "reason", reason); // exposed from the start at 0
@@ -50,15 +68,23 @@ public final class LostWorkers {
    * took a new job while it still held one it never finished) has its oldest attempts declared
    * abandoned and re-dispatched at once. Returns how many were abandoned.
    */
-  public int abandonOverCapacity() {
+  public synchronized int abandonOverCapacity() {
     Map<String, Integer> held = store.leasesByWorker();
     int abandoned = 0;
+    java.time.Instant now = clock.instant();
     for (WorkerView worker : registry.list()) {
       int count = held.getOrDefault(worker.id(), 0);
       if (worker.capacity() < 1 || count <= worker.capacity()) {
         continue;
       }
-      List<JobStore.HeldLease> leases = store.leasesOf(worker.id());
+      // Count only leases held longer than the grace: a finished attempt whose outcome the
+      // status-tracker has not applied yet, plus the next job its consumer just claimed, is not
+      // greed.
+      java.time.Instant settled = now.minus(greedGrace);
+      List<JobStore.HeldLease> leases =
+          store.leasesOf(worker.id()).stream()
+              .filter(l -> l.since() != null && !l.since().isAfter(settled))
+              .toList();
       for (JobStore.HeldLease lease :
           leases.subList(0, Math.max(0, leases.size() - worker.capacity()))) {
         String reason =
