@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
+import dev.shepherd.engine.recovery.StaleQueued;
 import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
@@ -167,6 +168,37 @@ class StatusAndRecoveryIT {
     assertThat(registry.find("quiet"))
         .hasValueSatisfying(w -> assertThat(w.state()).isEqualTo("lost"));
     assertThat(lostWorkers.releaseSilentWorkers()).isZero();
+  }
+
+  @Test
+  void jobsQueuedPastTheirScheduleToStartTimeoutAreRequeuedOnceEvenByTwoRecoveriesAtOnce()
+      throws Exception {
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String id =
+          fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+      int partition = fixture.store.partitionOf(id);
+      fixture.store.markDispatched(partition, fixture.store.reserveDue(partition, 100, TTL));
+      ids.add(id);
+    }
+    assertThat(fixture.store.outboxSize()).isZero();
+    var first = new StaleQueued(fixture.store, List.of("default"), Duration.ofMinutes(5));
+    var second = new StaleQueued(fixture.store, List.of("default"), Duration.ofMinutes(5));
+    assertThat(first.requeueOnce()).isZero();
+
+    fixture.clock.advance(Duration.ofMinutes(6)); // their work messages were lost
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    var a = pool.submit(first::requeueOnce);
+    var b = pool.submit(second::requeueOnce);
+    assertThat(a.get() + b.get()).isEqualTo(ids.size());
+    pool.shutdown();
+    assertThat(fixture.store.outboxSize()).isEqualTo(ids.size());
+    assertThat(first.requeueOnce()).isZero();
+    assertThat(ids)
+        .allSatisfy(
+            id ->
+                assertThat(fixture.store.find(id).orElseThrow().state())
+                    .isEqualTo(JobState.QUEUED));
   }
 
   @Test

@@ -14,6 +14,8 @@ import java.time.Instant;
  * @param source where it came from: a queue name, or {@code job} for a job that died in Redis
  * @param attempts how many attempts ran
  * @param rawMessage the message body as received (text; invalid UTF-8 is replaced)
+ * @param discardedBy who discarded the record, when it was discarded
+ * @param discardedAt when it was discarded
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record DeadJob(
@@ -24,4 +26,19 @@ public record DeadJob(
     String source,
     int attempts,
     Instant at,
-    String rawMessage) {}
+    String rawMessage,
+    String discardedBy,
+    Instant discardedAt) {
+
+  public DeadJob(
+      String id,
+      String jobId,
+      String type,
+      String reason,
+      String source,
+      int attempts,
+      Instant at,
+      String rawMessage) {
+    this(id, jobId, type, reason, source, attempts, at, rawMessage, null, null);
+  }
+}

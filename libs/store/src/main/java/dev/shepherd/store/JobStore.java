@@ -330,6 +330,88 @@ public final class JobStore {
     return record;
   }
 
+  /**
+   * Puts jobs of {@code pool} that have been QUEUED for longer than {@code timeout} back into the
+   * outbox of one partition, to be published again; returns their ids.
+   */
+  public List<String> requeueStale(int partition, String pool, Duration timeout, int limit) {
+    long now = clock.millis();
+    List<String> ids = new ArrayList<>();
+    for (JsonNode id :
+        list(
+            call(
+                    scripts.requeueStale,
+                    partition,
+                    pool,
+                    Long.toString(now - timeout.toMillis()),
+                    Integer.toString(limit),
+                    Long.toString(now))
+                .get("requeued"))) {
+      ids.add(id.asString());
+    }
+    return ids;
+  }
+
+  /** What a redrive did. */
+  public enum RedriveOutcome {
+    /** The job is QUEUED again for one more attempt. */
+    REDRIVEN,
+    /** The record names no job (the input never became one), or the job is gone. */
+    NO_JOB,
+    /** The job is not DEAD (already redriven, or it never died). */
+    NOT_DEAD
+  }
+
+  /** Puts the DEAD job a dead-job record names back for one more attempt. */
+  public RedriveOutcome redrive(String recordId, String by) {
+    DeadJob record = findDead(recordId).orElse(null);
+    String jobId = record == null ? recordId : record.jobId();
+    if (jobId == null || partitionOf(jobId) < 0) {
+      return RedriveOutcome.NO_JOB;
+    }
+    String outcome =
+        call(scripts.redrive, partitionOf(jobId), jobId, Long.toString(clock.millis()), by)
+            .get("outcome")
+            .asString();
+    return switch (outcome) {
+      case "REDRIVEN" -> RedriveOutcome.REDRIVEN;
+      case "NOT_DEAD" -> RedriveOutcome.NOT_DEAD;
+      default -> RedriveOutcome.NO_JOB;
+    };
+  }
+
+  /** Moves a dead-job record to the discarded ones, keeping who and when; false if none. */
+  public boolean discardDead(String recordId, String by) {
+    int partition = partitionOf(recordId);
+    return partition >= 0
+        && "DISCARDED"
+            .equals(
+                call(scripts.discard, partition, recordId, by, Long.toString(clock.millis()))
+                    .get("outcome")
+                    .asString());
+  }
+
+  public Optional<DeadJob> findDead(String recordId) {
+    int partition = partitionOf(recordId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    String json = redis.opsForValue().get(settings.base(partition) + "deadrec:" + recordId);
+    return json == null ? Optional.empty() : Optional.of(readDead(json));
+  }
+
+  /** The newest discarded dead-job records, newest first. */
+  public List<DeadJob> listDiscarded(int limit) {
+    List<DeadJob> records = new ArrayList<>();
+    for (Scored s : newestAcrossPartitions("discarded", limit)) {
+      String json = redis.opsForValue().get(s.base() + "deadrec:" + s.id());
+      if (json != null) {
+        records.add(readDead(json));
+      }
+    }
+    return records;
+  }
+
   /** The newest dead-job records across all partitions, newest first. */
   public List<DeadJob> listDead(int limit) {
     List<Scored> newest = newestAcrossPartitions("dead", limit);
@@ -514,10 +596,14 @@ public final class JobStore {
 
   private DeadJob readDead(String json) {
     ObjectNode node = (ObjectNode) Json.mapper().readTree(json);
-    JsonNode at = node.get("at");
-    if (at != null && at.isString() && at.asString().chars().allMatch(Character::isDigit)) {
-      // written by a Lua script: epoch millis as a string
-      node.put("at", Instant.ofEpochMilli(Long.parseLong(at.asString())).toString());
+    for (String field : List.of("at", "discardedAt")) {
+      JsonNode value = node.get(field);
+      if (value != null
+          && value.isString()
+          && value.asString().chars().allMatch(Character::isDigit)) {
+        // written by a Lua script: epoch millis as a string
+        node.put(field, Instant.ofEpochMilli(Long.parseLong(value.asString())).toString());
+      }
     }
     return Json.mapper().treeToValue(node, DeadJob.class);
   }

@@ -25,6 +25,9 @@ final class Scripts {
   final RedisScript<String> recordDead = load("record_dead");
   final RedisScript<String> releaseWorker = load("release_worker");
   final RedisScript<String> abandon = load("abandon");
+  final RedisScript<String> redrive = load("redrive");
+  final RedisScript<String> discard = load("discard");
+  final RedisScript<String> requeueStale = load("requeue_stale");
 
   private final java.util.Map<RedisScript<String>, String> names =
       new java.util.IdentityHashMap<>();
@@ -46,6 +49,9 @@ final class Scripts {
     names.put(recordDead, "record_dead");
     names.put(releaseWorker, "release_worker");
     names.put(abandon, "abandon");
+    names.put(redrive, "redrive");
+    names.put(discard, "discard");
+    names.put(requeueStale, "requeue_stale");
   }
 
   String nameOf(RedisScript<String> script) {

@@ -303,6 +303,52 @@ class JobStoreIT {
     }
   }
 
+  @Test
+  void aRedrivenDeadJobGetsOneMoreAttemptAndLeavesTheDeadRecords() {
+    String id = submit(1);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    var failed =
+        new StatusEvent.Failed(id, "demo.noop", 1, token, 1, "w1", clock.instant(), "bad", false);
+    store.report(failed, NO_BACKOFF);
+    assertThat(view(id).state()).isEqualTo(JobState.DEAD);
+
+    assertThat(store.redrive(id, "ann")).isEqualTo(JobStore.RedriveOutcome.REDRIVEN);
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.QUEUED);
+    assertThat(job.attempt()).isEqualTo(2);
+    assertThat(job.maxAttempts()).isEqualTo(2);
+    assertThat(job.history())
+        .last()
+        .satisfies(
+            h -> {
+              assertThat(h.event()).isEqualTo(JobEvent.REDRIVE);
+              assertThat(h.reason()).isEqualTo("redriven by ann");
+            });
+    assertThat(store.listDead(10)).isEmpty();
+    assertThat(store.redrive(id, "ann")).isEqualTo(JobStore.RedriveOutcome.NOT_DEAD);
+    DueEntry again = dispatch(id);
+    assertThat(again.attempt()).isEqualTo(2);
+    assertThat(store.claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+  }
+
+  @Test
+  void aDiscardedDeadRecordKeepsWhoAndWhen() {
+    DeadJob record = store.recordDead(null, null, "malformed", "q.submit", "{oops");
+    assertThat(store.redrive(record.id(), "ann")).isEqualTo(JobStore.RedriveOutcome.NO_JOB);
+    assertThat(store.discardDead(record.id(), "bob")).isTrue();
+    assertThat(store.listDead(10)).isEmpty();
+    assertThat(store.listDiscarded(10))
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.discardedBy()).isEqualTo("bob");
+              assertThat(d.discardedAt()).isEqualTo(clock.instant());
+              assertThat(d.rawMessage()).isEqualTo("{oops");
+            });
+    assertThat(store.discardDead("00-nosuchrecord", "bob")).isFalse();
+  }
+
   /** Runs the Lua side of the transition table over every (state, event) pair. */
   @Test
   void theLuaTransitionTableAgreesWithJavaOnEveryPair() {

@@ -5,6 +5,7 @@ import dev.shepherd.engine.recovery.BacklogGauges;
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
+import dev.shepherd.engine.recovery.StaleQueued;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
@@ -92,6 +93,18 @@ public class RecoveryApplication {
       watch.close();
       client.close();
     };
+  }
+
+  /** Start-up and periodic recovery of jobs dispatched but never started. */
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop staleQueuedLoop(JobStore store, Topology topology, RecoveryProperties properties) {
+    var stale =
+        new StaleQueued(store, topology.pools().keySet(), properties.scheduleToStartTimeout());
+    return new WorkLoop(
+        "stale-queued",
+        stale::requeueOnce,
+        properties.staleQueuedInterval(),
+        Duration.ofSeconds(5));
   }
 
   @Bean

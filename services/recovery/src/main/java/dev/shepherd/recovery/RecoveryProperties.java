@@ -9,10 +9,17 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param reapInterval how often the reaper looks for expired leases when it found none last time
  * @param reapBatchSize expired leases taken back per partition per pass
  * @param podWatch the Kubernetes pod watch that releases the leases of gone worker pods at once
+ * @param scheduleToStartTimeout a job QUEUED longer than this without a worker starting it is
+ *     published again (its work message was lost)
+ * @param staleQueuedInterval how often recovery looks for such jobs (also once at start-up)
  */
 @ConfigurationProperties("shepherd.recovery")
 public record RecoveryProperties(
-    Duration reapInterval, Integer reapBatchSize, PodWatchSettings podWatch) {
+    Duration reapInterval,
+    Integer reapBatchSize,
+    PodWatchSettings podWatch,
+    Duration scheduleToStartTimeout,
+    Duration staleQueuedInterval) {
 
   /**
    * @param enabled on in Kubernetes (the chart turns it on); off elsewhere
@@ -29,6 +36,10 @@ public record RecoveryProperties(
 
   public RecoveryProperties {
     podWatch = podWatch == null ? new PodWatchSettings(null, null, null) : podWatch;
+    scheduleToStartTimeout =
+        scheduleToStartTimeout == null ? Duration.ofMinutes(5) : scheduleToStartTimeout;
+    staleQueuedInterval =
+        staleQueuedInterval == null ? Duration.ofSeconds(30) : staleQueuedInterval;
     reapInterval = reapInterval == null ? Duration.ofMillis(500) : reapInterval;
     reapBatchSize = reapBatchSize == null ? 100 : reapBatchSize;
   }

@@ -186,6 +186,73 @@ class JobsApiIT {
   }
 
   @Test
+  void aDeadJobCanBeRedrivenAndAMalformedRecordDiscardedWithWhoAndWhen() throws Exception {
+    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    String id = json(post("{\"type\":\"demo.poison\",\"payload\":{}}")).get("jobId").asString();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> store.find(id).orElseThrow().state() == JobState.QUEUED);
+    long token =
+        ((dev.shepherd.store.ClaimResult.Claimed) store.claim(id, 1, "w", Duration.ofSeconds(30)))
+            .fencingToken();
+    store.report(
+        new dev.shepherd.model.StatusEvent.Failed(
+            id, "demo.poison", 1, token, 1, "w", java.time.Instant.now(), "poison", false),
+        Duration.ZERO);
+    var redrive =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
+                .header("X-Shepherd-Actor", "ann")
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(redrive.statusCode()).as(redrive.body()).isEqualTo(202);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JobView job =
+                  Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class);
+              assertThat(job.state()).isEqualTo(JobState.QUEUED);
+              assertThat(job.attempt()).isEqualTo(2);
+            });
+    assertProblem(
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString()),
+        404,
+        id);
+
+    DeadJob malformed = store.recordDead(null, null, "Malformed JSON", "q", "{oops");
+    var noJob =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "/redrive"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertProblem(noJob, 409, "never became one");
+    var delete =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "?by=bob"))
+                .DELETE()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(delete.statusCode()).isEqualTo(204);
+    List<DeadJob> discarded =
+        List.of(
+            Json.mapper().readValue(get("/api/v1/dead-jobs/discarded").body(), DeadJob[].class));
+    assertThat(discarded)
+        .anySatisfy(
+            d -> {
+              assertThat(d.id()).isEqualTo(malformed.id());
+              assertThat(d.discardedBy()).isEqualTo("bob");
+              assertThat(d.discardedAt()).isNotNull();
+            });
+  }
+
+  @Test
   void badAmqpSubmissionsBecomeDeadRecordsAndGoodOnesAreStillAccepted() throws Exception {
     Topology topology = app.getBean(Topology.class);
     var template =

@@ -1,0 +1,50 @@
+package dev.shepherd.engine.recovery;
+
+import dev.shepherd.store.JobStore;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Start-up and periodic recovery of jobs that were dispatched but never started: QUEUED for longer
+ * than the schedule-to-start timeout, their work message lost or never confirmed. They go back to
+ * the outbox and are published again; a duplicate delivery is harmless (the claim refuses it).
+ * Several recovery instances can run it at once: each requeue restarts the job's wait in the same
+ * script, so only one of them requeues it.
+ */
+public final class StaleQueued {
+
+  private static final Logger log = LoggerFactory.getLogger(StaleQueued.class);
+
+  private final JobStore store;
+  private final Collection<String> pools;
+  private final Duration scheduleToStartTimeout;
+
+  public StaleQueued(JobStore store, Collection<String> pools, Duration scheduleToStartTimeout) {
+    this.store = store;
+    this.pools = List.copyOf(pools);
+    this.scheduleToStartTimeout = scheduleToStartTimeout;
+  }
+
+  /** One pass over every partition and pool; returns how many jobs were requeued. */
+  public int requeueOnce() {
+    int total = 0;
+    for (int partition = 0; partition < store.partitions(); partition++) {
+      for (String pool : pools) {
+        List<String> ids = store.requeueStale(partition, pool, scheduleToStartTimeout, 500);
+        if (!ids.isEmpty()) {
+          log.warn(
+              "{} job(s) of pool {} were QUEUED longer than {}; published again: {}",
+              ids.size(),
+              pool,
+              scheduleToStartTimeout,
+              ids);
+        }
+        total += ids.size();
+      }
+    }
+    return total;
+  }
+}

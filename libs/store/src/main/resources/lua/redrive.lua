@@ -1,0 +1,19 @@
+-- Puts a DEAD job back for one more attempt: REDRIVE (DEAD -> QUEUED), a new attempt number that
+-- its maxAttempts allows, an outbox entry due now, and its dead-job record moved to the redriven
+-- index. Keys expire no more (retention starts again when it finishes).
+-- ARGV: id, now, by
+local id, now, by = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local key = jobKey(id)
+local state = redis.call('HGET', key, 'state')
+if not state then return reply({outcome = 'MISSING'}) end
+if state ~= 'DEAD' then return reply({outcome = 'NOT_DEAD', state = state}) end
+local attempt = tonumber(redis.call('HGET', key, 'attempt')) + 1
+local maxAttempts = math.max(tonumber(redis.call('HGET', key, 'maxAttempts')), attempt)
+redis.call('HSET', key, 'attempt', attempt, 'maxAttempts', maxAttempts, 'seq', 0)
+redis.call('HDEL', key, 'finishedAt', 'worker', 'progress', 'progressMessage')
+transition(id, 'REDRIVE', now, 'redriven by ' .. by)
+for _, k in ipairs({key, historyKey(id), phasesKey(id)}) do redis.call('PERSIST', k) end
+redis.call('ZADD', dueKey, now, id)
+redis.call('ZREM', deadKey, id)
+redis.call('DEL', deadRecordKey(id))
+return reply({outcome = 'REDRIVEN', state = 'QUEUED', attempt = attempt})
