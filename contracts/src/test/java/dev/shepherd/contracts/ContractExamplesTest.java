@@ -2,6 +2,7 @@ package dev.shepherd.contracts;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.shepherd.contracts.Examples.Example;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobSummary;
@@ -10,24 +11,27 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.SubmitReceipt;
 import dev.shepherd.model.WorkMessage;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import tools.jackson.databind.JsonNode;
 
-/** Both sides of every contract: the schemas and the Java records agree on every example. */
+/**
+ * Both sides of every contract: each valid example conforms to its schema and survives a trip
+ * through its Java record unchanged; each invalid example is refused, naming the field it breaks.
+ */
 class ContractExamplesTest {
 
-  private static final Path EXAMPLES = Path.of("examples");
-  private static final Contracts CONTRACTS = new Contracts();
+  private static final Contracts CONTRACTS = Contracts.shared();
 
+  /** The record each message and view schema describes. Problem has none: Spring writes it. */
   private static final Map<String, Class<?>> RECORDS =
       Map.of(
           Contracts.JOB_SUBMISSION, JobSubmission.class,
@@ -38,7 +42,8 @@ class ContractExamplesTest {
           Contracts.DEAD_JOB, DeadJob.class,
           Contracts.SUBMIT_RECEIPT, SubmitReceipt.class);
 
-  private static final java.util.Comparator<JsonNode> SAME_NUMBER =
+  /** JSON equality: 1500 read into an int and written from a long is the same number. */
+  private static final Comparator<JsonNode> SAME_JSON =
       (a, b) -> {
         if (a.isNumber() && b.isNumber()) {
           return a.decimalValue().compareTo(b.decimalValue());
@@ -46,113 +51,95 @@ class ContractExamplesTest {
         return a.equals(b) ? 0 : 1;
       };
 
-  static Stream<Path> validExamples() {
-    return files(EXAMPLES.resolve("valid"));
+  static List<Example> validExamples() {
+    return Examples.valid();
   }
 
-  static Stream<Path> invalidExamples() {
-    return files(EXAMPLES.resolve("invalid"))
-        .filter(p -> !p.getFileName().toString().equals("expectations.json"));
+  static List<Example> invalidExamples() {
+    return Examples.invalid();
   }
 
-  private static Stream<Path> files(Path dir) {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      return walk.filter(p -> p.toString().endsWith(".json")).sorted().toList().stream();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String schemaOf(Path example) {
-    return example.getParent().getFileName().toString();
-  }
-
-  private static JsonNode read(Path file) {
-    try {
-      return Json.mapper().readTree(Files.readString(file));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  static List<Example> recordExamples() {
+    return Examples.valid().stream().filter(e -> RECORDS.containsKey(e.schema())).toList();
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("validExamples")
-  void aValidExampleConformsToItsSchema(Path example) {
-    assertThat(CONTRACTS.validate(schemaOf(example), read(example))).isEmpty();
+  void validExampleConformsToItsSchema(Example example) {
+    assertThat(example.validateWith(CONTRACTS)).as(example.key()).isEmpty();
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("validExamples")
-  void aValidExampleRoundTripsThroughItsRecordUnchanged(Path example) {
-    JsonNode original = read(example);
-    Class<?> type = RECORDS.get(schemaOf(example));
-    Object record = Json.mapper().treeToValue(original, type);
+  @MethodSource("recordExamples")
+  void validExampleRoundTripsThroughItsRecordUnchanged(Example example) {
+    JsonNode original = example.json();
+    Object record = Json.mapper().treeToValue(original, RECORDS.get(example.schema()));
     JsonNode back = Json.mapper().valueToTree(record);
-    // Equal as JSON: 1500 read as an int and written from a long is the same number.
-    assertThat(back.equals(SAME_NUMBER, original)).as("%s became %s", original, back).isTrue();
+    assertThat(back.equals(SAME_JSON, original))
+        .as("%s%n  read as %s%n  written back as %s", example.key(), record, back)
+        .isTrue();
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("invalidExamples")
-  void anInvalidExampleIsRejectedNamingTheField(Path example) {
-    Map<String, String> expectations = expectations();
-    String key = schemaOf(example) + "/" + example.getFileName();
-    assertThat(expectations).as("expectations.json names a field for " + key).containsKey(key);
-    List<Contracts.Violation> violations = CONTRACTS.validate(schemaOf(example), read(example));
-    assertThat(violations).as(key).isNotEmpty();
-    String field = expectations.get(key);
+  void invalidExampleIsRejectedNamingTheField(Example example) {
+    Map<String, String> expectations = Examples.expectations();
+    assertThat(expectations)
+        .as("expectations.json names the field for %s", example.key())
+        .containsKey(example.key());
+    String field = expectations.get(example.key());
+
+    List<Contracts.Violation> violations = example.validateWith(CONTRACTS);
+
+    assertThat(violations).as(example.key()).isNotEmpty();
+    // Each invalid example breaks one rule, so every violation is about that field, and the
+    // message leads with it.
+    String label = field.isEmpty() ? "(root)" : field;
     assertThat(violations)
-        .as(key + " " + violations)
-        .anySatisfy(v -> assertThat(v.field() + " " + v.message()).contains(field));
+        .as("%s: %s", example.key(), violations)
+        .allSatisfy(
+            v -> {
+              assertThat(v.field()).isEqualTo(field);
+              assertThat(v.message()).startsWith(label + ": ");
+            });
   }
 
   @Test
-  void aMissingRequiredPropertyIsReportedAtItsOwnPath() {
-    List<Contracts.Violation> violations =
-        CONTRACTS.validate(Contracts.JOB_SUBMISSION, Json.mapper().readTree("{\"payload\":{}}"));
-    assertThat(violations).extracting(Contracts.Violation::field).contains("/type");
+  void everyExpectationHasItsExampleFile() {
+    Set<String> files = new TreeSet<>();
+    Examples.invalid().forEach(e -> files.add(e.key()));
+    assertThat(Examples.expectations().keySet()).isEqualTo(files);
   }
 
   @Test
-  void everyDemoJobTypeHasAPayloadSchemaThatIsApplied() {
-    assertThat(CONTRACTS.payloadTypes())
-        .containsExactlyInAnyOrder("site.generate", "demo.flaky", "demo.poison", "demo.noop");
-    assertThat(CONTRACTS.validatePayload("site.generate", Json.mapper().readTree("{}")))
-        .extracting(Contracts.Violation::field)
-        .containsExactly("/site");
-    assertThat(
-            CONTRACTS.validatePayload("site.generate", Json.mapper().readTree("{\"site\":\"x\"}")))
-        .isEmpty();
-  }
+  void everySchemaAndPayloadTypeHasExamplesOfBothKinds() {
+    Map<String, Integer> valid = count(Examples.valid());
+    Map<String, Integer> invalid = count(Examples.invalid());
+    List<String> schemas = new ArrayList<>(Contracts.SCHEMAS);
+    Contracts.PAYLOAD_TYPES.forEach(type -> schemas.add("payloads/" + type));
 
-  @Test
-  void everySchemaDeclaresDraft2020AndAnId() throws IOException {
-    try (Stream<Path> schemas = Files.walk(Path.of("src/main/resources/contracts"))) {
-      List<Path> files = schemas.filter(p -> p.toString().endsWith(".schema.json")).toList();
-      assertThat(files).hasSizeGreaterThanOrEqualTo(12);
-      for (Path file : files) {
-        JsonNode schema = read(file);
-        assertThat(schema.path("$schema").asString())
-            .as(file.toString())
-            .isEqualTo("https://json-schema.org/draft/2020-12/schema");
-        assertThat(schema.path("$id").asString())
-            .as(file.toString())
-            .endsWith(file.getFileName().toString());
-      }
+    assertThat(valid.keySet()).containsExactlyInAnyOrderElementsOf(schemas);
+    assertThat(invalid.keySet()).containsExactlyInAnyOrderElementsOf(schemas);
+    for (String schema : Contracts.SCHEMAS) {
+      assertThat(valid.get(schema)).as("valid examples of %s", schema).isGreaterThanOrEqualTo(2);
     }
+    assertThat(Examples.invalid()).hasSizeGreaterThanOrEqualTo(12);
   }
 
   @Test
-  void everyInvalidExpectationHasItsExample() {
-    expectations()
-        .keySet()
-        .forEach(
-            key -> assertThat(EXAMPLES.resolve("invalid").resolve(key)).as(key).isRegularFile());
+  void everyStatusEventKindHasAValidExample() {
+    Set<String> kinds = new TreeSet<>();
+    Examples.valid().stream()
+        .filter(e -> e.schema().equals(Contracts.STATUS_EVENT))
+        .forEach(e -> kinds.add(e.json().path("event").asString()));
+    assertThat(kinds)
+        .containsExactlyInAnyOrder(
+            "PHASE_STARTED", "PHASE_ENDED", "PROGRESS", "SUCCEEDED", "FAILED");
   }
 
-  private static Map<String, String> expectations() {
-    JsonNode node = read(EXAMPLES.resolve("invalid/expectations.json"));
-    return Json.mapper()
-        .convertValue(node, new tools.jackson.core.type.TypeReference<Map<String, String>>() {});
+  private static Map<String, Integer> count(List<Example> examples) {
+    Map<String, Integer> counts = new TreeMap<>();
+    examples.forEach(e -> counts.merge(e.schema(), 1, Integer::sum));
+    return counts;
   }
 }

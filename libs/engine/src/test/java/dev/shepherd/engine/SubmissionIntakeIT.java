@@ -99,6 +99,15 @@ class SubmissionIntakeIT {
   }
 
   @Test
+  void aMalformedDateIsRejectedNamingTheFieldNotAServerError() {
+    var r = rejected("{\"type\":\"demo.noop\",\"payload\":{},\"notBefore\":\"yesterday\"}");
+    assertThat(r.problem()).isEqualTo(Problem.INVALID_SUBMISSION);
+    assertThat(r.violations())
+        .singleElement()
+        .satisfies(v -> assertThat(v.field()).isEqualTo("/notBefore"));
+  }
+
+  @Test
   void anUnknownJobTypeIsRejected() {
     var r = rejected("{\"type\":\"no.such.type\",\"payload\":{}}");
     assertThat(r.problem()).isEqualTo(Problem.UNKNOWN_JOB_TYPE);

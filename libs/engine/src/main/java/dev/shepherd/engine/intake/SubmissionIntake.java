@@ -101,7 +101,18 @@ public final class SubmissionIntake {
       return new IntakeResult.Rejected(
           Problem.INVALID_SUBMISSION, describe(violations), violations);
     }
-    JobSubmission submission = Json.mapper().treeToValue(node, JobSubmission.class);
+    JobSubmission submission;
+    try {
+      submission = Json.mapper().treeToValue(node, JobSubmission.class);
+    } catch (JacksonException e) {
+      // what the schema only annotates (a date-time format, say) the record still refuses
+      String field = pointer(e);
+      return rejected(
+          Problem.INVALID_SUBMISSION,
+          (field.isEmpty() ? "" : field + ": ") + e.getOriginalMessage(),
+          field,
+          "cannot be read: " + e.getOriginalMessage());
+    }
     if (!catalog.isKnown(submission.type())) {
       return rejected(
           Problem.UNKNOWN_JOB_TYPE,
@@ -155,6 +166,18 @@ public final class SubmissionIntake {
       Problem problem, String detail, String field, String message) {
     return new IntakeResult.Rejected(
         problem, detail, List.of(new Contracts.Violation(field, message)));
+  }
+
+  private static String pointer(JacksonException e) {
+    StringBuilder pointer = new StringBuilder();
+    for (var reference : e.getPath()) {
+      if (reference.getPropertyName() != null) {
+        pointer.append('/').append(reference.getPropertyName());
+      } else if (reference.getIndex() >= 0) {
+        pointer.append('/').append(reference.getIndex());
+      }
+    }
+    return pointer.toString();
   }
 
   private static String describe(List<Contracts.Violation> violations) {
