@@ -7,10 +7,11 @@ local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]
 
 if idem ~= '' then
   local existing = redis.call('GET', base .. 'idem:' .. idem)
-  if existing then
-    return reply({outcome = 'DUPLICATE', id = existing,
-                  state = redis.call('HGET', jobKey(existing), 'state') or 'UNKNOWN'})
+  local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
+  if existingState then
+    return reply({outcome = 'DUPLICATE', id = existing, state = existingState})
   end
+  -- a key whose job has expired (retention) is free again: this submission makes a new job
   redis.call('SET', base .. 'idem:' .. idem, id)
 end
 

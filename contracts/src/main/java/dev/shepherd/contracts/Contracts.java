@@ -121,8 +121,8 @@ public final class Contracts {
   private final Set<String> payloadTypes;
 
   /**
-   * Reads and compiles every schema from the classpath. Fails at once, naming the file, when one is
-   * missing, is not JSON, or references a schema that is not there.
+   * Reads and compiles every schema from the classpath. Fails at once when a file is missing or not
+   * JSON (naming it), or when a {@code $ref} points at no schema (naming the reference).
    */
   public Contracts() {
     Map<String, String> sources = new LinkedHashMap<>();
@@ -172,7 +172,7 @@ public final class Contracts {
 
   /**
    * The violations of {@code node} against the named schema, in document order; empty when it
-   * conforms. A {@code null} node is validated as JSON {@code null}.
+   * conforms. An absent node ({@code null} or a missing node) is validated as JSON {@code null}.
    *
    * @param schemaName one of {@link #SCHEMAS}, such as {@link #JOB_SUBMISSION}
    * @throws IllegalArgumentException for a name that is not one of {@link #SCHEMAS}
@@ -183,7 +183,7 @@ public final class Contracts {
       throw new IllegalArgumentException(
           "no contract schema named '" + schemaName + "'; known: " + SCHEMAS);
     }
-    return violations(schema.validate(node == null ? NullNode.getInstance() : node));
+    return violations(schema.validate(orNull(node)));
   }
 
   /**
@@ -196,7 +196,12 @@ public final class Contracts {
     if (schema == null) {
       return List.of();
     }
-    return violations(schema.validate(payload == null ? NullNode.getInstance() : payload));
+    return violations(schema.validate(orNull(payload)));
+  }
+
+  /** An absent node (Java null, or Jackson's missing node) is judged as JSON null. */
+  private static JsonNode orNull(JsonNode node) {
+    return node == null || node.isMissingNode() ? NullNode.getInstance() : node;
   }
 
   /** Whether {@code jobType} ships a payload schema that {@link #validatePayload} applies. */

@@ -58,6 +58,9 @@ public final class MetricNames {
   /** Counter: leases taken back by the reaper after their deadline. Recovery. */
   public static final String LEASES_EXPIRED = "shepherd.leases.expired";
 
+  /** Timer: from a lease's expiry (its deadline) to the publish of the job's next attempt. */
+  public static final String LEASE_EXPIRY_TO_REDISPATCH = "shepherd.lease.expiry.to.redispatch";
+
   /** Counter {reason}: leases released at once (pod gone, worker lost). Recovery. */
   public static final String LEASES_RELEASED = "shepherd.leases.released";
 

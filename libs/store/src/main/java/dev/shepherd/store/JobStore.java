@@ -49,6 +49,11 @@ public final class JobStore {
     return settings;
   }
 
+  /** The clock every timestamp of the store comes from. */
+  public Clock clock() {
+    return clock;
+  }
+
   public int partitions() {
     return settings.partitions();
   }
@@ -111,6 +116,15 @@ public final class JobStore {
 
   /** Removes confirmed entries from the outbox of one partition; returns how many were current. */
   public int markDispatched(int partition, List<DueEntry> confirmed) {
+    return markDispatched(partition, confirmed, expiredAt -> {});
+  }
+
+  /**
+   * As {@link #markDispatched(int, List)}, telling {@code leaseExpired} when the lease of each
+   * re-dispatched attempt had expired (for the expiry-to-re-dispatch metric).
+   */
+  public int markDispatched(
+      int partition, List<DueEntry> confirmed, java.util.function.Consumer<Instant> leaseExpired) {
     if (confirmed.isEmpty()) {
       return 0;
     }
@@ -120,9 +134,11 @@ public final class JobStore {
       args.add(entry.jobId());
       args.add(Integer.toString(entry.attempt()));
     }
-    return call(scripts.markDispatched, partition, args.toArray(String[]::new))
-        .get("marked")
-        .asInt();
+    JsonNode reply = call(scripts.markDispatched, partition, args.toArray(String[]::new));
+    for (JsonNode expiredAt : list(reply.get("leaseExpiredAt"))) {
+      leaseExpired.accept(Instant.ofEpochMilli((long) Double.parseDouble(expiredAt.asString())));
+    }
+    return reply.get("marked").asInt();
   }
 
   /** A worker claims one attempt: lease, fencing token and RUNNING in one call. */

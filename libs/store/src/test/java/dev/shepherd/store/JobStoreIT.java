@@ -198,7 +198,15 @@ class JobStoreIT {
         .containsExactly(new ReapedLease(id, "rogue", 1, "RETRY_WAIT", "demo.noop", "default"));
     assertThat(store.renew(id, staleToken, TTL)).isFalse();
 
-    DueEntry second = dispatch(id);
+    int partition = store.partitionOf(id);
+    DueEntry second =
+        store.reserveDue(partition, 10, TTL).stream()
+            .filter(e -> e.jobId().equals(id))
+            .findFirst()
+            .orElseThrow();
+    List<Instant> expiries = new ArrayList<>();
+    store.markDispatched(partition, List.of(second), expiries::add);
+    assertThat(expiries).containsExactly(Instant.parse("2026-01-01T00:00:30Z")); // claim + TTL
     assertThat(second.attempt()).isEqualTo(2);
     long token = claim(id, 2, "good");
     assertThat(token).isGreaterThan(staleToken);

@@ -10,6 +10,7 @@ import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.JobStore;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,6 +33,7 @@ public final class Dispatcher {
   private final MeterRegistry meters;
   private final Set<Integer> dirty = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Duration sweepEvery;
+  private final Timer expiryToRedispatch;
   private long lastSweep = Long.MIN_VALUE;
 
   /**
@@ -64,6 +66,11 @@ public final class Dispatcher {
       MeterRegistry meters) {
     this.meters = meters;
     this.sweepEvery = sweepEvery;
+    this.expiryToRedispatch =
+        Timer.builder(MetricNames.LEASE_EXPIRY_TO_REDISPATCH)
+            .description("from a lease's expiry to the publish of the job's next attempt")
+            .publishPercentileHistogram()
+            .register(meters);
     this.store = store;
     this.topology = topology;
     this.publisher = publisher;
@@ -131,7 +138,11 @@ public final class Dispatcher {
     for (var partition : reserved.entrySet()) {
       List<DueEntry> confirmed =
           partition.getValue().stream().filter(e -> !failedIds.contains(messageId(e))).toList();
-      store.markDispatched(partition.getKey(), confirmed);
+      store.markDispatched(
+          partition.getKey(),
+          confirmed,
+          expiredAt ->
+              expiryToRedispatch.record(Duration.between(expiredAt, store.clock().instant())));
       confirmedCount += confirmed.size();
       for (DueEntry entry : confirmed) {
         meters

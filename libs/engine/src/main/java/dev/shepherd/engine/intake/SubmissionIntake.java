@@ -123,7 +123,7 @@ public final class SubmissionIntake {
     if (contracts.hasPayloadSchema(submission.type())) {
       List<Contracts.Violation> payloadViolations =
           contracts.validatePayload(submission.type(), submission.payload()).stream()
-              .map(v -> new Contracts.Violation("/payload" + v.field(), v.message()))
+              .map(v -> v.within("/payload"))
               .toList();
       if (!payloadViolations.isEmpty()) {
         return new IntakeResult.Rejected(
