@@ -18,6 +18,14 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  */
 public record ServiceEndpoints(URI rabbitmq, URI redis, String source) {
 
+  /** Endpoints of a private RabbitMQ and a private Redis started by a test. */
+  public static ServiceEndpoints of(PrivateRabbit rabbit, PrivateRedis redis) {
+    return new ServiceEndpoints(
+        URI.create("amqp://guest:guest@127.0.0.1:" + rabbit.port() + "/"),
+        URI.create("redis://127.0.0.1:" + redis.port()),
+        "private instances");
+  }
+
   public String rabbitHost() {
     return rabbitmq.getHost();
   }

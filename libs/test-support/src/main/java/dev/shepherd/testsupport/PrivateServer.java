@@ -1,0 +1,185 @@
+package dev.shepherd.testsupport;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.awaitility.core.ConditionTimeoutException;
+
+/**
+ * A broker or Redis of a test's own, started from the machine's binaries in a directory of its own
+ * on ports nobody else uses, so that a test may stop, kill and restart it without touching the
+ * shared instances. Its data directory survives restarts; {@link #close()} kills it and deletes the
+ * directory.
+ */
+abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedis, PrivateRabbit {
+
+  private final String name;
+  protected final Path dir;
+  private Process process;
+  private int starts;
+
+  PrivateServer(String name) {
+    this.name = name;
+    try {
+      this.dir = Files.createTempDirectory("shepherd-" + name + "-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The command line that runs the server in the foreground. */
+  abstract List<String> command();
+
+  /** Environment for the server. */
+  Map<String, String> environment() {
+    return Map.of();
+  }
+
+  /** True once the server answers its protocol (not merely accepts a connection). */
+  abstract boolean answers();
+
+  /** How long a start may take. */
+  abstract Duration startTimeout();
+
+  /** Starts the server and returns once it answers. */
+  public final synchronized void start() {
+    if (process != null && process.isAlive()) {
+      throw new IllegalStateException(name + " is already running");
+    }
+    List<String> command = command();
+    Path executable = Path.of(command.get(0));
+    if (!Files.isExecutable(executable)) {
+      throw new IllegalStateException(
+          name
+              + " cannot start: "
+              + executable
+              + " is not an executable file. Fault tests start private instances from the"
+              + " machine's binaries; install them or point "
+              + binaryVariable()
+              + " at one.");
+    }
+    Path log = dir.resolve(name + "-" + ++starts + ".log");
+    try {
+      var builder = new ProcessBuilder(command).redirectErrorStream(true);
+      builder.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+      builder.directory(dir.toFile());
+      builder.environment().putAll(environment());
+      process = builder.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + name + ": " + command, e);
+    }
+    Process started = process;
+    try {
+      await()
+          .atMost(startTimeout())
+          .pollInterval(Duration.ofMillis(200))
+          .failFast(name + " exited", () -> !started.isAlive())
+          .until(this::answersQuietly);
+    } catch (ConditionTimeoutException | org.awaitility.core.TerminalFailureException e) {
+      String tail = tail(log);
+      kill();
+      throw new IllegalStateException(
+          name
+              + " did not come up within "
+              + startTimeout()
+              + "; last lines of "
+              + log
+              + ":\n"
+              + tail,
+          e);
+    }
+  }
+
+  private boolean answersQuietly() {
+    try {
+      return answers();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Graceful stop (SIGTERM to the server and its children); waits until it is gone. */
+  public final synchronized void stop() {
+    signalAll(false);
+  }
+
+  /** SIGKILL: the server dies without flushing anything. */
+  public final synchronized void kill() {
+    signalAll(true);
+  }
+
+  /** Graceful stop, then start again on the same ports with the same data. */
+  public final void restart() {
+    stop();
+    start();
+  }
+
+  private void signalAll(boolean force) {
+    if (process == null) {
+      return;
+    }
+    List<ProcessHandle> all =
+        Stream.concat(process.descendants(), Stream.of(process.toHandle())).toList();
+    for (ProcessHandle p : all.reversed()) {
+      if (force) {
+        p.destroyForcibly();
+      } else {
+        p.destroy();
+      }
+    }
+    for (ProcessHandle p : all) {
+      try {
+        p.onExit().get(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        p.destroyForcibly();
+      }
+    }
+    process = null;
+  }
+
+  String binaryVariable() {
+    return "the server binary";
+  }
+
+  static String binary(String variable, String fallback) {
+    String configured = System.getenv(variable);
+    return configured == null || configured.isBlank() ? fallback : configured;
+  }
+
+  static boolean call(Callable<Boolean> probe) {
+    try {
+      return probe.call();
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    } catch (IOException | UncheckedIOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() {
+    kill();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temp directory left behind is harmless
+    }
+  }
+}
