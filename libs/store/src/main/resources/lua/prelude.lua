@@ -21,6 +21,9 @@ local function int(n) return string.format('%d', n) end
 
 local function reply(t) return cjson.encode(t) end
 
+local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAIL_PERMANENT = true,
+                        LEASE_EXPIRED = true, ATTEMPTS_EXHAUSTED = true}
+
 -- Applies `event` to the job if the table allows it, records the change in the history and the
 -- state indexes, and returns the new state (nil when the change is illegal).
 local function transition(id, event, now, reason)
@@ -39,6 +42,9 @@ local function transition(id, event, now, reason)
   local entry = {at = int(now), from = from, to = to, event = event,
                  attempt = tonumber(redis.call('HGET', key, 'attempt'))}
   if reason and reason ~= '' then entry.reason = reason end
+  -- what an attempt did carries that attempt's fencing token, so anyone can check that an outcome
+  -- came from the attempt holding the current one
+  if ATTEMPT_EVENTS[event] then entry.fencingToken = redis.call('HGET', key, 'token') end
   redis.call('RPUSH', historyKey(id), cjson.encode(entry))
   return to
 end

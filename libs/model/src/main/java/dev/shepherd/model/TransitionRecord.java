@@ -3,7 +3,16 @@ package dev.shepherd.model;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
-/** One line of a job's history: a state change, what caused it and, for failures, why. */
+/**
+ * One line of a job's history: a state change, what caused it and, for failures, why. Lines of
+ * what an attempt did (claim, outcome, lease expiry) carry that attempt's fencing token.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TransitionRecord(
-    Instant at, JobState from, JobState to, JobEvent event, int attempt, String reason) {}
+    Instant at,
+    JobState from,
+    JobState to,
+    JobEvent event,
+    int attempt,
+    String reason,
+    Long fencingToken) {}

@@ -465,7 +465,10 @@ public final class JobStore {
                   ? null
                   : JobEvent.valueOf(h.get("event").asString()),
               h.path("attempt").asInt(),
-              h.path("reason").asString(null)));
+              h.path("reason").asString(null),
+              h.hasNonNull("fencingToken")
+                  ? Long.valueOf(h.get("fencingToken").asString())
+                  : null));
     }
     return Optional.of(
         new JobView(

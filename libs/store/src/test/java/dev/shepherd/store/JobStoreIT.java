@@ -7,6 +7,7 @@ import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.model.Transitions;
 import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -294,6 +295,33 @@ class JobStoreIT {
         .extracting(s -> s.id())
         .containsExactly(id);
     assertThat(store.list(null, "other.type", 10)).isEmpty();
+  }
+
+  @Test
+  void theHistoryLinesOfAnAttemptCarryItsFencingToken() {
+    String id = submit(3);
+    dispatch(id);
+    long first = claim(id, 1, "w1");
+    clock.advance(TTL.plusSeconds(1));
+    store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+    dispatch(id);
+    long second = claim(id, 2, "w2");
+    store.report(succeeded(id, 2, second, 1), NO_BACKOFF);
+
+    List<TransitionRecord> history = view(id).history();
+    assertThat(history)
+        .filteredOn(h -> h.event() == JobEvent.CLAIM)
+        .extracting(TransitionRecord::fencingToken)
+        .containsExactly(first, second);
+    assertThat(history)
+        .filteredOn(h -> h.event() == JobEvent.LEASE_EXPIRED)
+        .extracting(TransitionRecord::fencingToken)
+        .containsExactly(first);
+    assertThat(history.getLast().event()).isEqualTo(JobEvent.SUCCEED);
+    assertThat(history.getLast().fencingToken()).isEqualTo(second);
+    assertThat(history)
+        .filteredOn(h -> h.event() == JobEvent.DISPATCH)
+        .allSatisfy(h -> assertThat(h.fencingToken()).isNull());
   }
 
   @Test
