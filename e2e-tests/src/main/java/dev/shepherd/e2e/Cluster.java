@@ -120,6 +120,25 @@ public final class Cluster implements AutoCloseable {
     workers.remove(worker);
   }
 
+  /**
+   * Stops a service and starts it again on the same port, so clients keep their address.
+   *
+   * @param name scheduler, status-tracker or recovery
+   * @param crash SIGKILL when true (nothing is flushed or drained), else SIGTERM
+   */
+  public void restartService(String name, boolean crash) {
+    ManagedProcess old = services.get(name);
+    if (old == null) {
+      throw new IllegalArgumentException("no service " + name + "; services: " + services.keySet());
+    }
+    if (crash) {
+      old.kill();
+    } else {
+      old.stop(Duration.ofSeconds(30));
+    }
+    launch(name, name, ports.get(name), List.of()).join();
+  }
+
   private CompletableFuture<Void> startWorkerAsync() {
     return startWorkerAsync(Map.of());
   }

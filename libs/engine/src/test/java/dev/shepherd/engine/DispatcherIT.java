@@ -6,6 +6,7 @@ import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
@@ -109,10 +110,19 @@ class DispatcherIT {
   }
 
   @Test
-  void anEntryWhosePublishIsNotConfirmedStaysInTheOutbox() {
+  void anEntryWhosePublishIsNotConfirmedStaysInTheOutboxAndIsTriedAgainWithinASecond() {
     // No pool consumes this type: the broker returns the message as unroutable.
-    fixture.store.submit(new NewJob("unrouted.type", "nowhere", "{}", null, null, 3));
+    String id =
+        fixture.store.submit(new NewJob("unrouted.type", "nowhere", "{}", null, null, 3)).jobId();
     assertThat(dispatcher().dispatchOnce()).isZero();
     assertThat(fixture.store.outboxSize()).isEqualTo(1);
+
+    // Not reserved for the whole visibility (30 s) as a crashed dispatcher's entry would be.
+    int partition = fixture.store.partitionOf(id);
+    assertThat(fixture.store.reserveDue(partition, 10, Duration.ofSeconds(30))).isEmpty();
+    fixture.clock.advance(Dispatcher.RETRY_UNCONFIRMED);
+    assertThat(fixture.store.reserveDue(partition, 10, Duration.ofSeconds(30)))
+        .extracting(DueEntry::jobId)
+        .containsExactly(id);
   }
 }

@@ -152,6 +152,25 @@ class StatusAndRecoveryIT {
   }
 
   @Test
+  void aLeaseWhoseOutcomeIsPublishedAndWaitsForTheTrackerIsNotGreed() {
+    var registry = registry(Duration.ofMinutes(5));
+    registry.heartbeat(
+        new WorkerView("busy", "host", null, "default", 1, "test", "active", null, null, null));
+    String finished = runningJob("busy");
+    long token = fixture.store.find(finished).orElseThrow().history().getLast().fencingToken();
+    fixture.clock.advance(Duration.ofSeconds(1));
+    String next = runningJob("busy");
+    assertThat(fixture.store.holdForOutcome(finished, token, TTL)).isTrue();
+    var lostWorkers =
+        new LostWorkers(fixture.store, registry, meters, fixture.clock, Duration.ofSeconds(5));
+
+    fixture.clock.advance(Duration.ofSeconds(6));
+    assertThat(lostWorkers.abandonOverCapacity()).isZero();
+    assertThat(fixture.store.find(finished).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.find(next).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+  }
+
+  @Test
   void aWorkerWhoseHeartbeatStoppedLosesItsLeasesAtOnceNotAfterTheirTtl() {
     var registry = registry(Duration.ofSeconds(10));
     registry.heartbeat(

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
 /**
- * One line of a job's history: a state change, what caused it and, for failures, why. Lines of
- * what an attempt did (claim, outcome, lease expiry) carry that attempt's fencing token.
+ * One line of a job's history: a state change, what caused it and, for failures, why. Lines of what
+ * an attempt did (claim, outcome, lease expiry) carry that attempt's fencing token.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TransitionRecord(

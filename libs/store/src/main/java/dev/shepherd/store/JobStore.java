@@ -114,6 +114,21 @@ public final class JobStore {
     return entries;
   }
 
+  /**
+   * Gives back reserved entries whose publish failed: they are due again after {@code delay} rather
+   * than when their reservation runs out. Returns how many were still in the outbox.
+   */
+  public int deferDue(int partition, List<DueEntry> unpublished, Duration delay) {
+    if (unpublished.isEmpty()) {
+      return 0;
+    }
+    List<String> args = new ArrayList<>();
+    args.add(Long.toString(clock.millis()));
+    args.add(Long.toString(delay.toMillis()));
+    unpublished.forEach(entry -> args.add(entry.jobId()));
+    return call(scripts.deferDue, partition, args.toArray(String[]::new)).get("deferred").asInt();
+  }
+
   /** Removes confirmed entries from the outbox of one partition; returns how many were current. */
   public int markDispatched(int partition, List<DueEntry> confirmed) {
     return markDispatched(partition, confirmed, expiredAt -> {});
@@ -162,6 +177,19 @@ public final class JobStore {
 
   /** Extends the lease; false when the token is no longer the job's (the lease was lost). */
   public boolean renew(String jobId, long fencingToken, Duration leaseTtl) {
+    return renew(jobId, fencingToken, leaseTtl, false);
+  }
+
+  /**
+   * Extends the lease of an attempt whose outcome is published and waits to be applied; from now on
+   * the lease does not count against the worker's capacity. False when the outcome was already
+   * applied (or the lease lost).
+   */
+  public boolean holdForOutcome(String jobId, long fencingToken, Duration leaseTtl) {
+    return renew(jobId, fencingToken, leaseTtl, true);
+  }
+
+  private boolean renew(String jobId, long fencingToken, Duration leaseTtl, boolean reported) {
     JsonNode reply =
         call(
             scripts.renew,
@@ -169,7 +197,8 @@ public final class JobStore {
             jobId,
             Long.toString(fencingToken),
             Long.toString(leaseTtl.toMillis()),
-            Long.toString(clock.millis()));
+            Long.toString(clock.millis()),
+            reported ? "1" : "0");
     return "RENEWED".equals(reply.get("outcome").asString());
   }
 
@@ -255,8 +284,13 @@ public final class JobStore {
     return released;
   }
 
-  /** A lease one worker holds, and since when. */
-  public record HeldLease(String jobId, Instant since) {}
+  /**
+   * A lease one worker holds, and since when.
+   *
+   * @param outcomePublished the worker published the attempt's outcome and waits for it to be
+   *     applied ({@link #holdForOutcome})
+   */
+  public record HeldLease(String jobId, Instant since, boolean outcomePublished) {}
 
   /** The leases {@code workerId} holds, oldest first. */
   public List<HeldLease> leasesOf(String workerId) {
@@ -269,9 +303,11 @@ public final class JobStore {
       }
       for (String id : ids) {
         List<Object> job =
-            redis.opsForHash().multiGet(base + "job:" + id, List.of("worker", "startedAt"));
+            redis
+                .opsForHash()
+                .multiGet(base + "job:" + id, List.of("worker", "startedAt", "outcomeAt"));
         if (workerId.equals(job.get(0))) {
-          held.add(new HeldLease(id, millis((String) job.get(1))));
+          held.add(new HeldLease(id, millis((String) job.get(1)), job.get(2) != null));
         }
       }
     }

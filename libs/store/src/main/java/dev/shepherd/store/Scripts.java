@@ -28,6 +28,7 @@ final class Scripts {
   final RedisScript<String> redrive = load("redrive");
   final RedisScript<String> discard = load("discard");
   final RedisScript<String> requeueStale = load("requeue_stale");
+  final RedisScript<String> deferDue = load("defer_due");
 
   private final java.util.Map<RedisScript<String>, String> names =
       new java.util.IdentityHashMap<>();
@@ -52,6 +53,7 @@ final class Scripts {
     names.put(redrive, "redrive");
     names.put(discard, "discard");
     names.put(requeueStale, "requeue_stale");
+    names.put(deferDue, "defer_due");
   }
 
   String nameOf(RedisScript<String> script) {

@@ -52,7 +52,7 @@ public final class ManagedProcess implements AutoCloseable {
       Files.createDirectories(logDir);
       Path log = logDir.resolve(name + ".log");
       var builder = new ProcessBuilder(command).redirectErrorStream(true);
-      builder.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+      builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())); // restarts append
       builder.environment().putAll(env);
       return new ManagedProcess(name, builder.start(), log);
     } catch (IOException e) {

@@ -124,6 +124,12 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     start();
   }
 
+  /** SIGKILL, then start again on the same ports with what the data directory kept. */
+  public final void killAndRestart() {
+    kill();
+    start();
+  }
+
   private void signalAll(boolean force) {
     if (process == null) {
       return;

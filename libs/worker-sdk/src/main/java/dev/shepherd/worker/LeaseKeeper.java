@@ -16,6 +16,14 @@ import org.slf4j.MDC;
  * the lease back): the attempt is cancelled and its handler interrupted. A renewal that fails
  * because Redis is unreachable is tried again at the next beat; if that lasts a whole TTL the lease
  * expires by itself and the next renewal is refused.
+ *
+ * <p>Once the attempt's outcome is published (confirmed by the broker) the lease is still renewed
+ * until the status-tracker applies the outcome and releases it, which the next renewal learns by
+ * being refused. The first of those renewals, right after the publish, marks the lease as waiting
+ * for its outcome, so that recovery does not count it against the worker's capacity. A
+ * status-tracker that lags or restarts must not make a finished job run again: the outcome is safe
+ * in a durable queue. The hold is bounded, so an outcome that is never applied (its message
+ * dead-lettered) lets the lease expire after all.
  */
 final class LeaseKeeper {
 
@@ -34,20 +42,70 @@ final class LeaseKeeper {
     this.leasesLost = leasesLost;
   }
 
-  /** Starts renewing; cancel the returned future to stop (and let the lease expire). */
-  ScheduledFuture<?> keep(Attempt<?> attempt) {
-    long every = Math.max(1, leaseTtl.dividedBy(3).toMillis());
-    return scheduler.scheduleAtFixedRate(() -> renew(attempt), every, every, TimeUnit.MILLISECONDS);
-  }
+  /** The renewal of one attempt's lease. */
+  final class Renewal {
 
-  private void renew(Attempt<?> attempt) {
-    if (attempt.isCancelled()) {
-      return;
+    private final Attempt<?> attempt;
+    private volatile ScheduledFuture<?> future;
+    private volatile long holdUntilNanos;
+    private volatile boolean holding;
+    private volatile Duration hold = Duration.ZERO;
+
+    private Renewal(Attempt<?> attempt) {
+      this.attempt = attempt;
     }
-    Claim claim = attempt.claim();
-    MDC.setContextMap(claim.mdc());
-    try {
-      if (!store.renew(claim.jobId(), claim.fencingToken(), leaseTtl)) {
+
+    /** Stops renewing: the lease expires after its TTL unless something releases it first. */
+    void stop() {
+      ScheduledFuture<?> f = future;
+      if (f != null) {
+        f.cancel(false);
+      }
+    }
+
+    /**
+     * The outcome is published: keep renewing until the status-tracker applied it (the renewal is
+     * refused), or for at most {@code hold}.
+     */
+    void holdUntilApplied(Duration hold) {
+      this.hold = hold;
+      this.holdUntilNanos = System.nanoTime() + hold.toNanos();
+      this.holding = true;
+      Claim claim = attempt.claim();
+      try {
+        // Tells recovery that this lease no longer counts against the worker's capacity.
+        if (!store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl)) {
+          stop(); // already applied: nothing to hold
+        }
+      } catch (RuntimeException e) {
+        log.warn("could not mark the outcome of {} as published: {}", claim, e.toString());
+      }
+    }
+
+    private void renew() {
+      if (attempt.isCancelled()) {
+        stop();
+        return;
+      }
+      if (holding && System.nanoTime() - holdUntilNanos > 0) {
+        log.warn(
+            "the outcome of {} was not applied within {}; letting its lease expire",
+            attempt.claim(),
+            hold);
+        stop();
+        return;
+      }
+      Claim claim = attempt.claim();
+      MDC.setContextMap(claim.mdc());
+      try {
+        if (store.renew(claim.jobId(), claim.fencingToken(), leaseTtl)) {
+          return;
+        }
+        stop();
+        if (holding) {
+          log.debug("the outcome of {} was applied; its lease is released", claim);
+          return;
+        }
         leasesLost.increment();
         log.warn(
             "lost the lease of job {} attempt {} (token {}): another attempt owns the job;"
@@ -56,16 +114,25 @@ final class LeaseKeeper {
             claim.attempt(),
             claim.fencingToken());
         attempt.cancel("its lease was lost");
+      } catch (RuntimeException e) {
+        log.warn(
+            "could not renew the lease of job {} attempt {}; trying again in {}: {}",
+            claim.jobId(),
+            claim.attempt(),
+            leaseTtl.dividedBy(3),
+            e.toString());
+      } finally {
+        MDC.clear();
       }
-    } catch (RuntimeException e) {
-      log.warn(
-          "could not renew the lease of job {} attempt {}; trying again in {}: {}",
-          claim.jobId(),
-          claim.attempt(),
-          leaseTtl.dividedBy(3),
-          e.toString());
-    } finally {
-      MDC.clear();
     }
+  }
+
+  /** Starts renewing; {@link Renewal#stop()} stops. */
+  Renewal keep(Attempt<?> attempt) {
+    long every = Math.max(1, leaseTtl.dividedBy(3).toMillis());
+    var renewal = new Renewal(attempt);
+    renewal.future =
+        scheduler.scheduleAtFixedRate(renewal::renew, every, every, TimeUnit.MILLISECONDS);
+    return renewal;
   }
 }

@@ -47,10 +47,13 @@ final class OutcomePublisher {
     this.pause = pause;
   }
 
-  /** Five tries over about eight seconds: long enough for a broker failover, short of a lease. */
+  /**
+   * Twenty tries over about a minute, while the lease is renewed: long enough for a broker to
+   * restart (about ten seconds) or fail over, so the work already done is not thrown away.
+   */
   static OutcomePublisher withDefaults(Consumer<StatusEvent> publisher) {
     return new OutcomePublisher(
-        publisher, 5, Duration.ofMillis(250), Duration.ofSeconds(4), Thread::sleep);
+        publisher, 20, Duration.ofMillis(250), Duration.ofSeconds(4), Thread::sleep);
   }
 
   /**

@@ -30,7 +30,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -411,7 +410,8 @@ public final class WorkerRuntime implements AutoCloseable {
       }
       case PayloadBinding.Bound<P> bound -> {
         Attempt<P> attempt = attempt(claim, bound.payload(), trace);
-        ScheduledFuture<?> renewal = leases.keep(attempt);
+        LeaseKeeper.Renewal renewal = leases.keep(attempt);
+        boolean published = false;
         try {
           Instant began = clock.instant();
           StatusEvent outcome = execute(handler, attempt);
@@ -421,11 +421,17 @@ public final class WorkerRuntime implements AutoCloseable {
               .publishPercentileHistogram()
               .register(meters)
               .record(Duration.between(began, clock.instant()));
-          finish(attempt, outcome); // the lease is still renewed while the outcome is published
+          // the lease is renewed while the outcome is published, and then until it is applied
+          published = finish(attempt, outcome);
+          if (published) {
+            renewal.holdUntilApplied(settings.outcomeHold());
+          }
         } finally {
           // After SUCCEEDED or FAILED the status-tracker releases the lease; after giving up (or
           // after anything unforeseen) the lease expires and the job runs again elsewhere.
-          renewal.cancel(false);
+          if (!published) {
+            renewal.stop();
+          }
         }
       }
     }
@@ -455,14 +461,18 @@ public final class WorkerRuntime implements AutoCloseable {
     }
   }
 
-  /** Publishes the outcome, retrying, unless the attempt was cancelled (its lease lost). */
-  private void finish(Attempt<?> attempt, StatusEvent outcome) {
+  /**
+   * Publishes the outcome, retrying, unless the attempt was cancelled (its lease lost).
+   *
+   * @return true once the broker confirmed the outcome
+   */
+  private boolean finish(Attempt<?> attempt, StatusEvent outcome) {
     if (attempt.isCancelled()) {
       log.info(
           "{} ended after {}; its outcome is not reported",
           attempt.claim(),
           attempt.cancelledBecause());
-      return;
+      return false;
     }
     boolean published =
         OutcomePublisher.withDefaults(attempt::publishOutcome)
@@ -481,6 +491,7 @@ public final class WorkerRuntime implements AutoCloseable {
           attempt.claim(),
           settings.leaseTtl());
     }
+    return published;
   }
 
   private static String describe(StatusEvent outcome) {

@@ -23,11 +23,15 @@ public record WorkerSettings(
     int capacity,
     Duration leaseTtl,
     String podName,
-    Duration heartbeat) {
+    Duration heartbeat,
+    Duration outcomeHold) {
+
+  /** How long a published outcome keeps its lease while waiting to be applied, by default. */
+  public static final Duration DEFAULT_OUTCOME_HOLD = Duration.ofMinutes(5);
 
   /** Settings off Kubernetes, with a five-second heartbeat. */
   public WorkerSettings(String workerId, String pool, int capacity, Duration leaseTtl) {
-    this(workerId, pool, capacity, leaseTtl, null, Duration.ofSeconds(5));
+    this(workerId, pool, capacity, leaseTtl, null, Duration.ofSeconds(5), DEFAULT_OUTCOME_HOLD);
   }
 
   public WorkerSettings {
@@ -46,6 +50,9 @@ public record WorkerSettings(
     }
     if (heartbeat == null || heartbeat.isNegative() || heartbeat.isZero()) {
       throw new IllegalArgumentException("heartbeat must be positive, was " + heartbeat);
+    }
+    if (outcomeHold == null || outcomeHold.isNegative()) {
+      throw new IllegalArgumentException("outcomeHold must not be negative, was " + outcomeHold);
     }
   }
 

@@ -9,6 +9,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.PhaseView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
@@ -152,6 +153,34 @@ class WorkerRuntimeIT {
     assertThat(runs).hasValue(1);
     assertThat(meters.find("shepherd.phase.duration").tag("phase", "render").timer().count())
         .isEqualTo(1);
+  }
+
+  @Test
+  void aPublishedOutcomeKeepsItsLeaseUntilTheTrackerAppliesItSoALagCausesNoRerun() {
+    Duration ttl = Duration.ofMillis(600);
+    start(1, ttl, handler("test.phases", job -> job.progress(50, "half way")));
+    WorkMessage work = dispatch("test.phases", "{}");
+    List<Received> events = awaitEvents(work.jobId(), this::hasOutcome);
+
+    // Nobody applies the outcome for several TTLs (a status-tracker restarting): the finished
+    // attempt still holds its lease, so the reaper has nothing to take back.
+    int partition = store.partitionOf(work.jobId());
+    await()
+        .during(ttl.multipliedBy(4))
+        .atMost(ttl.multipliedBy(8))
+        .until(() -> store.reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
+    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+
+    // The tracker catches up: the outcome is the claim's own, and the worker stops renewing
+    // without taking the refused renewal for a lost lease.
+    assertThat(events)
+        .extracting(r -> store.report(r.event(), Duration.ZERO).outcome())
+        .containsOnly(ReportResult.Outcome.APPLIED);
+    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+    await()
+        .during(ttl)
+        .atMost(ttl.multipliedBy(3))
+        .until(() -> meters.counter(MetricNames.LEASES_LOST).count() == 0);
   }
 
   @Test

@@ -25,6 +25,13 @@ public final class Dispatcher {
 
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
 
+  /**
+   * An entry the broker refused, or did not confirm in time, is due again this much later: soon
+   * enough that a restarted broker gets the backlog at once, late enough not to spin while it is
+   * down.
+   */
+  public static final Duration RETRY_UNCONFIRMED = Duration.ofSeconds(1);
+
   private final JobStore store;
   private final Topology topology;
   private final ConfirmingPublisher publisher;
@@ -39,7 +46,8 @@ public final class Dispatcher {
   /**
    * @param batchSize entries reserved and published per partition per pass
    * @param visibility how long a reserved entry stays hidden from other dispatchers; an entry whose
-   *     publish was never confirmed is published again after it
+   *     dispatcher died before the confirm is published again after it (one the broker refused is
+   *     given back after {@link #RETRY_UNCONFIRMED})
    */
   public Dispatcher(
       JobStore store,
@@ -138,11 +146,14 @@ public final class Dispatcher {
     for (var partition : reserved.entrySet()) {
       List<DueEntry> confirmed =
           partition.getValue().stream().filter(e -> !failedIds.contains(messageId(e))).toList();
+      List<DueEntry> unconfirmed =
+          partition.getValue().stream().filter(e -> failedIds.contains(messageId(e))).toList();
       store.markDispatched(
           partition.getKey(),
           confirmed,
           expiredAt ->
               expiryToRedispatch.record(Duration.between(expiredAt, store.clock().instant())));
+      store.deferDue(partition.getKey(), unconfirmed, RETRY_UNCONFIRMED);
       confirmedCount += confirmed.size();
       for (DueEntry entry : confirmed) {
         meters
@@ -158,9 +169,9 @@ public final class Dispatcher {
     if (!failedIds.isEmpty()) {
       log.warn(
           "{} work messages were not confirmed by the broker; they stay in the outbox and are"
-              + " published again after {}",
+              + " published again in {}",
           failedIds.size(),
-          visibility);
+          RETRY_UNCONFIRMED);
     }
     return confirmedCount;
   }

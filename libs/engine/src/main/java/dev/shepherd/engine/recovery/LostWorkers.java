@@ -77,12 +77,13 @@ public final class LostWorkers {
       if (worker.capacity() < 1 || count <= worker.capacity()) {
         continue;
       }
-      // Count only leases held longer than the grace: a finished attempt whose outcome the
-      // status-tracker has not applied yet, plus the next job its consumer just claimed, is not
-      // greed.
+      // Count only leases of attempts still running, held longer than the grace: a finished
+      // attempt whose outcome the status-tracker has not applied yet (the worker said so, or it
+      // is younger than the grace), plus the next job its consumer just claimed, is not greed.
       java.time.Instant settled = now.minus(greedGrace);
       List<JobStore.HeldLease> leases =
           store.leasesOf(worker.id()).stream()
+              .filter(l -> !l.outcomePublished())
               .filter(l -> l.since() != null && !l.since().isAfter(settled))
               .toList();
       for (JobStore.HeldLease lease :

@@ -61,7 +61,8 @@ public class WorkerConfiguration {
             worker.capacity(),
             store.leaseTtl(),
             worker.podName(),
-            store.workerHeartbeat());
+            store.workerHeartbeat(),
+            worker.outcomeHold());
     return new WorkerRuntime(
         settings,
         jobStore,

@@ -26,10 +26,18 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *     leases (default 30s)
  * @param podName the Kubernetes pod it runs in (the chart sets it from the downward API), so
  *     recovery can release its leases the moment the pod is gone
+ * @param outcomeHold how long a job's lease is still renewed after its outcome was published, while
+ *     the status-tracker has not applied it yet (default 5m): a lagging or restarting tracker does
+ *     not make finished jobs run again
  */
 @ConfigurationProperties("shepherd.worker")
 public record WorkerProperties(
-    String id, String pool, Integer capacity, Duration shutdownGrace, String podName) {
+    String id,
+    String pool,
+    Integer capacity,
+    Duration shutdownGrace,
+    String podName,
+    Duration outcomeHold) {
 
   private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -39,6 +47,7 @@ public record WorkerProperties(
     pool = pool == null || pool.isBlank() ? "default" : pool;
     capacity = capacity == null ? 4 : capacity;
     shutdownGrace = shutdownGrace == null ? Duration.ofSeconds(30) : shutdownGrace;
+    outcomeHold = outcomeHold == null ? Duration.ofMinutes(5) : outcomeHold;
     if (capacity < 1) {
       throw new IllegalArgumentException("shepherd.worker.capacity must be >= 1, was " + capacity);
     }

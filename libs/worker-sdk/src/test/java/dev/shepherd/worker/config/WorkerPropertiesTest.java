@@ -10,7 +10,7 @@ class WorkerPropertiesTest {
 
   @Test
   void defaultsNameTheHostThePidAndFourRandomCharacters() {
-    var properties = new WorkerProperties(null, null, null, null, null);
+    var properties = new WorkerProperties(null, null, null, null, null, null);
 
     assertThat(properties.id()).matches(".+-" + ProcessHandle.current().pid() + "-[a-z0-9]{4}");
     assertThat(properties.pool()).isEqualTo("default");
@@ -25,7 +25,7 @@ class WorkerPropertiesTest {
 
   @Test
   void capacityBelowOneIsRefusedNamingTheProperty() {
-    assertThatThrownBy(() -> new WorkerProperties("w", "default", 0, null, null))
+    assertThatThrownBy(() -> new WorkerProperties("w", "default", 0, null, null, null))
         .hasMessageContaining("shepherd.worker.capacity must be >= 1");
   }
 }
