@@ -19,11 +19,11 @@ import org.slf4j.MDC;
  *
  * <p>Once the attempt's outcome is published (confirmed by the broker) the lease is still renewed
  * until the status-tracker applies the outcome and releases it, which the next renewal learns by
- * being refused. The first of those renewals, right after the publish, marks the lease as waiting
- * for its outcome, so that recovery does not count it against the worker's capacity. A
- * status-tracker that lags or restarts must not make a finished job run again: the outcome is safe
- * in a durable queue. The hold is bounded, so an outcome that is never applied (its message
- * dead-lettered) lets the lease expire after all.
+ * being refused. Those renewals mark the lease as waiting for its outcome, so that recovery does
+ * not count it against the worker's capacity; they keep the usual beat, so a tracker that keeps up
+ * costs no Redis call at all (ADR 11). A status-tracker that lags or restarts must not make a
+ * finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
+ * outcome that is never applied (its message dead-lettered) lets the lease expire after all.
  */
 final class LeaseKeeper {
 
@@ -71,15 +71,6 @@ final class LeaseKeeper {
       this.hold = hold;
       this.holdUntilNanos = System.nanoTime() + hold.toNanos();
       this.holding = true;
-      Claim claim = attempt.claim();
-      try {
-        // Tells recovery that this lease no longer counts against the worker's capacity.
-        if (!store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl)) {
-          stop(); // already applied: nothing to hold
-        }
-      } catch (RuntimeException e) {
-        log.warn("could not mark the outcome of {} as published: {}", claim, e.toString());
-      }
     }
 
     private void renew() {
@@ -98,7 +89,13 @@ final class LeaseKeeper {
       Claim claim = attempt.claim();
       MDC.setContextMap(claim.mdc());
       try {
-        if (store.renew(claim.jobId(), claim.fencingToken(), leaseTtl)) {
+        // While holding, the renewal also tells recovery that the lease no longer counts against
+        // the worker's capacity.
+        boolean renewed =
+            holding
+                ? store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl)
+                : store.renew(claim.jobId(), claim.fencingToken(), leaseTtl);
+        if (renewed) {
           return;
         }
         stop();

@@ -170,6 +170,9 @@ class WorkerRuntimeIT {
         .atMost(ttl.multipliedBy(8))
         .until(() -> store.reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
     assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(store.leasesOf("w-0"))
+        .singleElement()
+        .satisfies(lease -> assertThat(lease.outcomePublished()).as("marked as waiting").isTrue());
 
     // The tracker catches up: the outcome is the claim's own, and the worker stops renewing
     // without taking the refused renewal for a lost lease.
