@@ -41,6 +41,7 @@ class ChaosE2EIT {
                 Map.of(
                     "shepherd.store.lease-ttl", "3000ms",
                     "shepherd.store.retry-initial-backoff", "50ms",
+                    "shepherd.store.worker-heartbeat", "1s",
                     "shepherd.store.worker-lost-after", "6s"));
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build();
         var submitter =
