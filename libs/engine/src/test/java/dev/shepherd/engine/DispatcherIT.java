@@ -83,6 +83,51 @@ class DispatcherIT {
   }
 
   @Test
+  void twoSchedulersDispatchingAtOnceNeverPublishAJobTwice() throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      ids.add(
+          fixture
+              .store
+              .submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3))
+              .jobId());
+    }
+    List<Dispatcher> schedulers = List.of(dispatcher(), dispatcher());
+    var start = new java.util.concurrent.CountDownLatch(1);
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<Integer>> counts = new ArrayList<>();
+      for (Dispatcher d : schedulers) {
+        counts.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  int published = 0;
+                  for (int pass = 0; pass < 100 && fixture.store.outboxSize() > 0; pass++) {
+                    published += d.dispatchOnce();
+                  }
+                  return published;
+                }));
+      }
+      start.countDown();
+      int first = counts.get(0).get();
+      int second = counts.get(1).get();
+      assertThat(first + second).isEqualTo(200);
+      assertThat(fixture.store.outboxSize()).isZero();
+    } finally {
+      pool.shutdownNow();
+    }
+
+    var template = new RabbitTemplate(fixture.rabbitConnections);
+    List<String> received = new ArrayList<>();
+    Message m;
+    while ((m = template.receive(fixture.topology.workQueue("default"), 2_000)) != null) {
+      received.add(Json.mapper().readValue(m.getBody(), WorkMessage.class).jobId());
+    }
+    assertThat(received).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  @Test
   void theWorkMessageCarriesTheJobsTraceAsAChildContext() {
     String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3, trace));
