@@ -117,13 +117,6 @@ record OutcomeAudit(
     return byState.getOrDefault(state, 0);
   }
 
-  int terminal() {
-    return byState.entrySet().stream()
-        .filter(e -> e.getKey().isTerminal())
-        .mapToInt(Map.Entry::getValue)
-        .sum();
-  }
-
   String summary() {
     return String.format(
         "%d accepted jobs %s; %d in exactly one terminal state; %d of %d SUCCEEDED reported by the"
