@@ -16,9 +16,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -177,19 +179,6 @@ public final class JobStore {
 
   /** Extends the lease; false when the token is no longer the job's (the lease was lost). */
   public boolean renew(String jobId, long fencingToken, Duration leaseTtl) {
-    return renew(jobId, fencingToken, leaseTtl, false);
-  }
-
-  /**
-   * Extends the lease of an attempt whose outcome is published and waits to be applied; from now on
-   * the lease does not count against the worker's capacity. False when the outcome was already
-   * applied (or the lease lost).
-   */
-  public boolean holdForOutcome(String jobId, long fencingToken, Duration leaseTtl) {
-    return renew(jobId, fencingToken, leaseTtl, true);
-  }
-
-  private boolean renew(String jobId, long fencingToken, Duration leaseTtl, boolean reported) {
     JsonNode reply =
         call(
             scripts.renew,
@@ -197,9 +186,44 @@ public final class JobStore {
             jobId,
             Long.toString(fencingToken),
             Long.toString(leaseTtl.toMillis()),
-            Long.toString(clock.millis()),
-            reported ? "1" : "0");
+            Long.toString(clock.millis()));
     return "RENEWED".equals(reply.get("outcome").asString());
+  }
+
+  /** An attempt whose outcome is published and waits to be applied. */
+  public record WaitingOutcome(String jobId, long fencingToken) {}
+
+  /**
+   * Extends, in one call, the leases of attempts of one partition whose outcome is published and
+   * waits for the status-tracker, and marks them so they no longer count against the worker's
+   * capacity.
+   *
+   * @return the job ids still waiting; the others were applied (or taken over)
+   */
+  public Set<String> holdForOutcomes(int partition, List<WaitingOutcome> waiting, Duration ttl) {
+    if (waiting.isEmpty()) {
+      return Set.of();
+    }
+    List<String> args = new ArrayList<>();
+    args.add(Long.toString(ttl.toMillis()));
+    args.add(Long.toString(clock.millis()));
+    for (WaitingOutcome w : waiting) {
+      args.add(w.jobId());
+      args.add(Long.toString(w.fencingToken()));
+    }
+    Set<String> held = new HashSet<>();
+    for (JsonNode id :
+        list(call(scripts.holdOutcomes, partition, args.toArray(String[]::new)).get("held"))) {
+      held.add(id.asString());
+    }
+    return held;
+  }
+
+  /** {@link #holdForOutcomes} for one attempt: false when its outcome was already applied. */
+  public boolean holdForOutcome(String jobId, long fencingToken, Duration ttl) {
+    return !holdForOutcomes(
+            partitionOf(jobId), List.of(new WaitingOutcome(jobId, fencingToken)), ttl)
+        .isEmpty();
   }
 
   /**
@@ -288,7 +312,7 @@ public final class JobStore {
    * A lease one worker holds, and since when.
    *
    * @param outcomePublished the worker published the attempt's outcome and waits for it to be
-   *     applied ({@link #holdForOutcome})
+   *     applied ({@link #holdForOutcomes})
    */
   public record HeldLease(String jobId, Instant since, boolean outcomePublished) {}
 

@@ -29,6 +29,7 @@ final class Scripts {
   final RedisScript<String> discard = load("discard");
   final RedisScript<String> requeueStale = load("requeue_stale");
   final RedisScript<String> deferDue = load("defer_due");
+  final RedisScript<String> holdOutcomes = load("hold_outcomes");
 
   private final java.util.Map<RedisScript<String>, String> names =
       new java.util.IdentityHashMap<>();
@@ -54,6 +55,7 @@ final class Scripts {
     names.put(discard, "discard");
     names.put(requeueStale, "requeue_stale");
     names.put(deferDue, "defer_due");
+    names.put(holdOutcomes, "hold_outcomes");
   }
 
   String nameOf(RedisScript<String> script) {

@@ -3,6 +3,12 @@ package dev.shepherd.worker;
 import dev.shepherd.store.JobStore;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,11 +24,11 @@ import org.slf4j.MDC;
  * expires by itself and the next renewal is refused.
  *
  * <p>Once the attempt's outcome is published (confirmed by the broker) the lease is still renewed
- * until the status-tracker applies the outcome and releases it, which the next renewal learns by
- * being refused. Those renewals mark the lease as waiting for its outcome, so that recovery does
- * not count it against the worker's capacity; they keep the usual beat, so a tracker that keeps up
- * costs no Redis call at all (ADR 11). A status-tracker that lags or restarts must not make a
- * finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
+ * until the status-tracker applies the outcome and releases it. Those leases are renewed together,
+ * one call per partition per beat whatever their number, and marked as waiting for their outcome so
+ * that recovery does not count them against the worker's capacity; a lease the call no longer finds
+ * running was applied and is dropped (ADR 11). A status-tracker that lags or restarts must not make
+ * a finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
  * outcome that is never applied (its message dead-lettered) lets the lease expire after all.
  */
 final class LeaseKeeper {
@@ -34,12 +40,66 @@ final class LeaseKeeper {
   private final Duration leaseTtl;
   private final Counter leasesLost;
 
+  /** Attempts whose outcome is published, by job id, with when to stop waiting (nanoTime). */
+  private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
+
+  private record Waiting(Claim claim, long untilNanos, Duration hold) {}
+
   LeaseKeeper(
       JobStore store, ScheduledExecutorService scheduler, Duration leaseTtl, Counter leasesLost) {
     this.store = store;
     this.scheduler = scheduler;
     this.leaseTtl = leaseTtl;
     this.leasesLost = leasesLost;
+    long every = renewEveryMillis();
+    scheduler.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  private long renewEveryMillis() {
+    return Math.max(1, leaseTtl.dividedBy(3).toMillis());
+  }
+
+  /** How many published outcomes wait for the status-tracker (their leases still held). */
+  int waitingCount() {
+    return waiting.size();
+  }
+
+  /** One beat for every lease that waits for its outcome: one call per partition. */
+  private void renewWaiting() {
+    if (waiting.isEmpty()) {
+      return;
+    }
+    long now = System.nanoTime();
+    Map<Integer, List<JobStore.WaitingOutcome>> byPartition = new HashMap<>();
+    for (Waiting w : waiting.values()) {
+      if (now - w.untilNanos() > 0) {
+        waiting.remove(w.claim().jobId());
+        log.warn(
+            "the outcome of {} was not applied within {}; letting its lease expire",
+            w.claim(),
+            w.hold());
+        continue;
+      }
+      byPartition
+          .computeIfAbsent(store.partitionOf(w.claim().jobId()), p -> new ArrayList<>())
+          .add(new JobStore.WaitingOutcome(w.claim().jobId(), w.claim().fencingToken()));
+    }
+    byPartition.forEach(
+        (partition, outcomes) -> {
+          try {
+            Set<String> held = store.holdForOutcomes(partition, outcomes, leaseTtl);
+            outcomes.stream()
+                .map(JobStore.WaitingOutcome::jobId)
+                .filter(id -> !held.contains(id))
+                .forEach(waiting::remove); // applied: the tracker released the lease
+          } catch (RuntimeException e) {
+            log.warn(
+                "could not renew {} leases waiting for their outcome; trying again in {}: {}",
+                outcomes.size(),
+                leaseTtl.dividedBy(3),
+                e.toString());
+          }
+        });
   }
 
   /** The renewal of one attempt's lease. */
@@ -47,9 +107,6 @@ final class LeaseKeeper {
 
     private final Attempt<?> attempt;
     private volatile ScheduledFuture<?> future;
-    private volatile long holdUntilNanos;
-    private volatile boolean holding;
-    private volatile Duration hold = Duration.ZERO;
 
     private Renewal(Attempt<?> attempt) {
       this.attempt = attempt;
@@ -68,9 +125,9 @@ final class LeaseKeeper {
      * refused), or for at most {@code hold}.
      */
     void holdUntilApplied(Duration hold) {
-      this.hold = hold;
-      this.holdUntilNanos = System.nanoTime() + hold.toNanos();
-      this.holding = true;
+      stop();
+      Claim claim = attempt.claim();
+      waiting.put(claim.jobId(), new Waiting(claim, System.nanoTime() + hold.toNanos(), hold));
     }
 
     private void renew() {
@@ -78,31 +135,13 @@ final class LeaseKeeper {
         stop();
         return;
       }
-      if (holding && System.nanoTime() - holdUntilNanos > 0) {
-        log.warn(
-            "the outcome of {} was not applied within {}; letting its lease expire",
-            attempt.claim(),
-            hold);
-        stop();
-        return;
-      }
       Claim claim = attempt.claim();
       MDC.setContextMap(claim.mdc());
       try {
-        // While holding, the renewal also tells recovery that the lease no longer counts against
-        // the worker's capacity.
-        boolean renewed =
-            holding
-                ? store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl)
-                : store.renew(claim.jobId(), claim.fencingToken(), leaseTtl);
-        if (renewed) {
+        if (store.renew(claim.jobId(), claim.fencingToken(), leaseTtl)) {
           return;
         }
         stop();
-        if (holding) {
-          log.debug("the outcome of {} was applied; its lease is released", claim);
-          return;
-        }
         leasesLost.increment();
         log.warn(
             "lost the lease of job {} attempt {} (token {}): another attempt owns the job;"
@@ -126,7 +165,7 @@ final class LeaseKeeper {
 
   /** Starts renewing; {@link Renewal#stop()} stops. */
   Renewal keep(Attempt<?> attempt) {
-    long every = Math.max(1, leaseTtl.dividedBy(3).toMillis());
+    long every = renewEveryMillis();
     var renewal = new Renewal(attempt);
     renewal.future =
         scheduler.scheduleAtFixedRate(renewal::renew, every, every, TimeUnit.MILLISECONDS);

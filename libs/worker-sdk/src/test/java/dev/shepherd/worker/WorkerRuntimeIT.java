@@ -157,7 +157,7 @@ class WorkerRuntimeIT {
 
   @Test
   void aPublishedOutcomeKeepsItsLeaseUntilTheTrackerAppliesItSoALagCausesNoRerun() {
-    Duration ttl = Duration.ofMillis(600);
+    Duration ttl = Duration.ofMillis(1200);
     start(1, ttl, handler("test.phases", job -> job.progress(50, "half way")));
     WorkMessage work = dispatch("test.phases", "{}");
     List<Received> events = awaitEvents(work.jobId(), this::hasOutcome);
