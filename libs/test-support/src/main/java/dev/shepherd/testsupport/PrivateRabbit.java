@@ -16,13 +16,11 @@ import java.util.Map;
  */
 public final class PrivateRabbit extends PrivateServer {
 
-  private static final String VARIABLE = "SHEPHERD_RABBITMQ_SERVER";
-
   private final int port = ManagedProcess.freePort();
   private final int distributionPort = ManagedProcess.freePort();
 
   private PrivateRabbit() {
-    super("rabbitmq");
+    super("rabbitmq", "SHEPHERD_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server");
     try {
       Files.writeString(
           dir.resolve("rabbitmq.conf"),
@@ -51,8 +49,8 @@ public final class PrivateRabbit extends PrivateServer {
   }
 
   @Override
-  List<String> command() {
-    return List.of(binary(VARIABLE, "/usr/lib/rabbitmq/bin/rabbitmq-server"));
+  List<String> arguments() {
+    return List.of();
   }
 
   @Override
@@ -87,10 +85,5 @@ public final class PrivateRabbit extends PrivateServer {
   @Override
   Duration startTimeout() {
     return Duration.ofSeconds(90);
-  }
-
-  @Override
-  String binaryVariable() {
-    return "$" + VARIABLE;
   }
 }

@@ -23,12 +23,10 @@ import java.util.List;
  */
 public final class PrivateRedis extends PrivateServer {
 
-  private static final String VARIABLE = "SHEPHERD_REDIS_SERVER";
-
   private final int port = ManagedProcess.freePort();
 
   private PrivateRedis() {
-    super("redis");
+    super("redis", "SHEPHERD_REDIS_SERVER", "redis-server");
   }
 
   /** Starts one and returns once it answers PING. */
@@ -87,9 +85,8 @@ public final class PrivateRedis extends PrivateServer {
   }
 
   @Override
-  List<String> command() {
+  List<String> arguments() {
     return List.of(
-        binary(VARIABLE, onPath("redis-server")),
         "--port",
         Integer.toString(port),
         "--bind",
@@ -128,21 +125,5 @@ public final class PrivateRedis extends PrivateServer {
   @Override
   Duration startTimeout() {
     return Duration.ofSeconds(30);
-  }
-
-  @Override
-  String binaryVariable() {
-    return "$" + VARIABLE;
-  }
-
-  static String onPath(String command) {
-    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
-    for (String dir : path.split(java.io.File.pathSeparator)) {
-      var candidate = Path.of(dir, command);
-      if (Files.isExecutable(candidate)) {
-        return candidate.toString();
-      }
-    }
-    return "/usr/bin/" + command;
   }
 }

@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -24,12 +25,20 @@ import org.awaitility.core.ConditionTimeoutException;
 abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedis, PrivateRabbit {
 
   private final String name;
+  private final String binaryVariable;
+  private final String defaultBinary;
   protected final Path dir;
   private Process process;
   private int starts;
 
-  PrivateServer(String name) {
+  /**
+   * @param binaryVariable the environment variable that names the server binary
+   * @param defaultBinary the binary otherwise: an absolute path, or a command looked up on the PATH
+   */
+  PrivateServer(String name, String binaryVariable, String defaultBinary) {
     this.name = name;
+    this.binaryVariable = binaryVariable;
+    this.defaultBinary = defaultBinary;
     try {
       this.dir = Files.createTempDirectory("shepherd-" + name + "-");
     } catch (IOException e) {
@@ -37,8 +46,8 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     }
   }
 
-  /** The command line that runs the server in the foreground. */
-  abstract List<String> command();
+  /** The arguments that run the server binary in the foreground. */
+  abstract List<String> arguments();
 
   /** Environment for the server. */
   Map<String, String> environment() {
@@ -56,16 +65,18 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     if (process != null && process.isAlive()) {
       throw new IllegalStateException(name + " is already running");
     }
-    List<String> command = command();
-    Path executable = Path.of(command.get(0));
+    Path executable = executable();
+    List<String> command = new ArrayList<>();
+    command.add(executable.toString());
+    command.addAll(arguments());
     if (!Files.isExecutable(executable)) {
       throw new IllegalStateException(
           name
               + " cannot start: "
               + executable
               + " is not an executable file. Fault tests start private instances from the"
-              + " machine's binaries; install them or point "
-              + binaryVariable()
+              + " machine's binaries; install them or point $"
+              + binaryVariable
               + " at one.");
     }
     Path log = dir.resolve(name + "-" + ++starts + ".log");
@@ -153,13 +164,23 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     process = null;
   }
 
-  String binaryVariable() {
-    return "the server binary";
-  }
-
-  static String binary(String variable, String fallback) {
-    String configured = System.getenv(variable);
-    return configured == null || configured.isBlank() ? fallback : configured;
+  /** {@code $binaryVariable} if set, else the default binary, looked up on the PATH if relative. */
+  private Path executable() {
+    String configured = System.getenv(binaryVariable);
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    if (defaultBinary.contains("/")) {
+      return Path.of(defaultBinary);
+    }
+    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    for (String entry : path.split(java.io.File.pathSeparator)) {
+      Path candidate = Path.of(entry, defaultBinary);
+      if (Files.isExecutable(candidate)) {
+        return candidate;
+      }
+    }
+    return Path.of("/usr/bin", defaultBinary);
   }
 
   static boolean call(Callable<Boolean> probe) {

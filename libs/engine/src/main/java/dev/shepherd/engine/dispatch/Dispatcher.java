@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,10 +145,11 @@ public final class Dispatcher {
     publisher.publishAll(messages).forEach(m -> failedIds.add(m.messageId()));
     int confirmedCount = 0;
     for (var partition : reserved.entrySet()) {
-      List<DueEntry> confirmed =
-          partition.getValue().stream().filter(e -> !failedIds.contains(messageId(e))).toList();
-      List<DueEntry> unconfirmed =
-          partition.getValue().stream().filter(e -> failedIds.contains(messageId(e))).toList();
+      Map<Boolean, List<DueEntry>> byConfirm =
+          partition.getValue().stream()
+              .collect(Collectors.partitioningBy(e -> !failedIds.contains(messageId(e))));
+      List<DueEntry> confirmed = byConfirm.get(true);
+      List<DueEntry> unconfirmed = byConfirm.get(false);
       store.markDispatched(
           partition.getKey(),
           confirmed,
