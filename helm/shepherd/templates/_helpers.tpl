@@ -66,6 +66,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.store.leaseTtl | quote }}
 - name: SHEPHERD_STORE_RETENTION
   value: {{ .Values.store.retention | quote }}
+- name: SHEPHERD_STORE_DEAD_RETENTION
+  value: {{ .Values.store.deadRetention | quote }}
 {{- range .Values.workers }}
 - name: SHEPHERD_MESSAGING_POOLS_{{ .pool | upper | replace "-" "_" }}
   value: {{ join "," .jobTypes | quote }}

@@ -1,5 +1,6 @@
 -- Shared by every script. The store prepends `local T = {...}`: the transition table rendered from
--- dev.shepherd.model.Transitions, so Lua and Java obey one table.
+-- dev.shepherd.model.Transitions, so Lua and Java obey one table; and `local DEAD_RETENTION_MS`,
+-- the store's dead-job retention in milliseconds (0 keeps dead jobs and their records).
 -- KEYS[1] is the partition's key base, e.g. "shepherd:{p07}:". Every key a script touches starts
 -- with it, so all of them share one hash tag and one Redis Cluster slot.
 local base = KEYS[1]
@@ -11,9 +12,13 @@ local function leaseKey(id) return base .. 'lease:' .. id end
 local function stateKey(state) return base .. 'state:' .. state end
 local dueKey = base .. 'due'
 local leasesKey = base .. 'leases'
+-- deadlines of running attempts that have a startToClose or stall timeout (timeout.lua, ADR 18)
+local timeoutsKey = base .. 'timeouts'
 local jobsKey = base .. 'jobs'
 local deadKey = base .. 'dead'
 local function deadRecordKey(id) return base .. 'deadrec:' .. id end
+local discardedKey = base .. 'discarded'
+local function idemKey(key) return base .. 'idem:' .. key end
 
 -- Integers as exact decimal strings: tostring() and cjson print doubles with 14 digits, which
 -- would round fencing tokens (microseconds since the epoch) and millisecond timestamps.
@@ -25,26 +30,51 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
                         LEASE_EXPIRED = true, ATTEMPTS_EXHAUSTED = true}
 
 -- Applies `event` to the job if the table allows it, records the change in the history and the
--- state indexes, and returns the new state (nil when the change is illegal).
-local function transition(id, event, now, reason)
+-- state indexes, and returns the new state (nil when the change is illegal). `by` ({token, worker},
+-- optional) names the attempt an attempt event comes from, e.g. the reporter of an outcome; without
+-- it the line carries the job's stored token and worker.
+local function transition(id, event, now, reason, by)
   local key = jobKey(id)
   local from = redis.call('HGET', key, 'state')
   local to = from and T[from] and T[from][event]
   if not to then return nil end
   redis.call('HSET', key, 'state', to)
   redis.call('ZREM', stateKey(from), id)
+  -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
+  -- (scheduleToStart); a job without timeouts pays one read
+  if (from == 'RUNNING' or from == 'QUEUED' or to == 'QUEUED') and to ~= from then
+    local limits = redis.call('HMGET', key, 'startToCloseMs', 'stallMs', 'phaseLimits',
+                              'scheduleToStartMs')
+    if limits[1] or limits[2] or limits[3] or limits[4] then
+      redis.call('ZREM', timeoutsKey, id)
+    end
+    if to == 'QUEUED' and limits[4] then
+      redis.call('ZADD', timeoutsKey, now + tonumber(limits[4]), id)
+    end
+  end
   redis.call('ZADD', stateKey(to), now, id)
-  -- per-pool index of waiting jobs, for queue depth and oldest-job age
+  -- per-pool indexes of waiting jobs: `queued` keeps when each began to wait (queue depth and
+  -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
   if to == 'QUEUED' or from == 'QUEUED' then
-    local queued = base .. 'queued:' .. redis.call('HGET', key, 'pool')
-    if to == 'QUEUED' then redis.call('ZADD', queued, now, id) else redis.call('ZREM', queued, id) end
+    local pool = redis.call('HGET', key, 'pool')
+    local queued, requeued = base .. 'queued:' .. pool, base .. 'requeued:' .. pool
+    if to == 'QUEUED' then
+      redis.call('ZADD', queued, now, id)
+      redis.call('ZADD', requeued, now, id)
+    else
+      redis.call('ZREM', queued, id)
+      redis.call('ZREM', requeued, id)
+    end
   end
   local entry = {at = int(now), from = from, to = to, event = event,
                  attempt = tonumber(redis.call('HGET', key, 'attempt'))}
   if reason and reason ~= '' then entry.reason = reason end
-  -- what an attempt did carries that attempt's fencing token, so anyone can check that an outcome
-  -- came from the attempt holding the current one
-  if ATTEMPT_EVENTS[event] then entry.fencingToken = redis.call('HGET', key, 'token') end
+  -- what an attempt did carries that attempt's fencing token and worker (for an outcome, the
+  -- reporter's), so anyone can check that an outcome came from the attempt holding the current one
+  if ATTEMPT_EVENTS[event] then
+    entry.fencingToken = (by and by.token) or redis.call('HGET', key, 'token')
+    entry.workerId = (by and by.worker) or redis.call('HGET', key, 'worker') or nil
+  end
   redis.call('RPUSH', historyKey(id), cjson.encode(entry))
   return to
 end
@@ -65,16 +95,30 @@ local function releaseLease(id)
   redis.call('ZREM', leasesKey, id)
 end
 
--- Finished jobs expire after the retention period so Redis does not grow without bound; the
--- partition's indexes drop them lazily when a listing meets a missing job.
+-- Finished jobs expire after the retention period so Redis does not grow without bound; a DEAD
+-- job lives as long as its dead-job record (DEAD_RETENTION_MS, rendered from the store settings,
+-- so an operator can redrive it while the record is listed). The partition's indexes are trimmed
+-- to match by trim_indexes.lua. A retention of zero keeps them.
 local function retain(id, retentionMs)
-  if tonumber(retentionMs) > 0 then
-    redis.call('PEXPIRE', jobKey(id), retentionMs)
-    redis.call('PEXPIRE', historyKey(id), retentionMs)
-    redis.call('PEXPIRE', phasesKey(id), retentionMs)
+  local ttl = tonumber(retentionMs)
+  if redis.call('HGET', jobKey(id), 'state') == 'DEAD' then ttl = DEAD_RETENTION_MS end
+  if ttl > 0 then
+    redis.call('PEXPIRE', jobKey(id), ttl)
+    redis.call('PEXPIRE', historyKey(id), ttl)
+    redis.call('PEXPIRE', phasesKey(id), ttl)
     local idem = redis.call('HGET', jobKey(id), 'idempotencyKey')
-    if idem then redis.call('PEXPIRE', base .. 'idem:' .. idem, retentionMs) end
+    if idem then redis.call('PEXPIRE', idemKey(idem), ttl) end
   end
+end
+
+-- A dead-job record expires after DEAD_RETENTION_MS, with its DEAD job (retain).
+local function storeDeadRecord(id, json, now)
+  if DEAD_RETENTION_MS > 0 then
+    redis.call('SET', deadRecordKey(id), json, 'PX', DEAD_RETENTION_MS)
+  else
+    redis.call('SET', deadRecordKey(id), json)
+  end
+  redis.call('ZADD', deadKey, now, id)
 end
 
 local function recordDeadJob(id, reason, now, retentionMs)
@@ -82,27 +126,53 @@ local function recordDeadJob(id, reason, now, retentionMs)
   local record = {id = id, jobId = id, type = redis.call('HGET', key, 'type'), reason = reason,
                   source = 'job', attempts = tonumber(redis.call('HGET', key, 'attempt')),
                   at = int(now)}
-  redis.call('SET', deadRecordKey(id), cjson.encode(record))
-  redis.call('ZADD', deadKey, now, id)
+  storeDeadRecord(id, cjson.encode(record), now)
 end
 
--- Ends the running attempt: a retry when attempts remain, DEAD otherwise.
-local function retryOrDie(id, retryEvent, error, now, backoffMs, retentionMs)
+-- The job's attempts are used up: DEAD, with a dead-job record naming the last error.
+local function exhaust(id, error, now, retentionMs, by)
   local key = jobKey(id)
-  local attempt = tonumber(redis.call('HGET', key, 'attempt'))
-  local maxAttempts = tonumber(redis.call('HGET', key, 'maxAttempts'))
-  releaseLease(id)
-  redis.call('HSET', key, 'lastError', error)
-  if attempt < maxAttempts then
-    transition(id, retryEvent, now, error)
-    redis.call('HSET', key, 'attempt', attempt + 1, 'seq', 0)
-    redis.call('HDEL', key, 'worker')
-    redis.call('ZADD', dueKey, now + tonumber(backoffMs), id)
-    return 'RETRY_WAIT'
-  end
-  transition(id, 'ATTEMPTS_EXHAUSTED', now, error)
+  local maxAttempts = redis.call('HGET', key, 'maxAttempts')
+  transition(id, 'ATTEMPTS_EXHAUSTED', now, error, by)
   redis.call('HSET', key, 'finishedAt', int(now))
+  redis.call('HDEL', key, 'releasedAttempt', 'leaseExpiredAt')
   recordDeadJob(id, 'attempts exhausted (' .. maxAttempts .. '): ' .. error, now, retentionMs)
   retain(id, retentionMs)
   return 'DEAD'
+end
+
+-- Ends the running attempt: a retry when attempts remain, DEAD otherwise. A lease taken away
+-- (LEASE_EXPIRED: expired, released, abandoned) is not an outcome: that attempt's outcome may be
+-- on its way, and is applied if it comes before a new claim (ADR 14). The job remembers the
+-- released attempt (`releasedAttempt`); re-dispatch waits `graceMs` when the worker had already
+-- published the outcome (`outcomeAt`), and a released last attempt waits that long in RETRY_WAIT
+-- for its outcome before the dispatcher declares it DEAD.
+local function retryOrDie(id, retryEvent, error, now, backoffMs, retentionMs, by, graceMs)
+  local key = jobKey(id)
+  local attempt = tonumber(redis.call('HGET', key, 'attempt'))
+  local maxAttempts = tonumber(redis.call('HGET', key, 'maxAttempts'))
+  local released = retryEvent == 'LEASE_EXPIRED'
+  local published = released and redis.call('HGET', key, 'outcomeAt')
+  local grace = tonumber(graceMs or 0)
+  releaseLease(id)
+  redis.call('HSET', key, 'lastError', error)
+  if attempt < maxAttempts then
+    transition(id, retryEvent, now, error, by)
+    redis.call('HSET', key, 'attempt', attempt + 1, 'seq', 0)
+    redis.call('HDEL', key, 'worker')
+    local due = now + tonumber(backoffMs)
+    if released then
+      redis.call('HSET', key, 'releasedAttempt', attempt)
+      if published then due = math.max(due, now + grace) end
+    end
+    redis.call('ZADD', dueKey, due, id)
+    return 'RETRY_WAIT'
+  end
+  if released then
+    transition(id, retryEvent, now, error, by)
+    redis.call('HSET', key, 'releasedAttempt', attempt, 'seq', 0)
+    redis.call('ZADD', dueKey, now + grace, id)
+    return 'RETRY_WAIT'
+  end
+  return exhaust(id, error, now, retentionMs, by)
 end

@@ -1,6 +1,7 @@
 -- Puts a DEAD job back for one more attempt: REDRIVE (DEAD -> QUEUED), a new attempt number that
 -- its maxAttempts allows, an outbox entry due now, and its dead-job record moved to the redriven
--- index. Keys expire no more (retention starts again when it finishes).
+-- index. Its keys and its idempotency key expire no more (retention starts again when it
+-- finishes); its record goes from whichever index holds it.
 -- ARGV: id, now, by
 local id, now, by = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local key = jobKey(id)
@@ -13,7 +14,10 @@ redis.call('HSET', key, 'attempt', attempt, 'maxAttempts', maxAttempts, 'seq', 0
 redis.call('HDEL', key, 'finishedAt', 'worker', 'progress', 'progressMessage')
 transition(id, 'REDRIVE', now, 'redriven by ' .. by)
 for _, k in ipairs({key, historyKey(id), phasesKey(id)}) do redis.call('PERSIST', k) end
+local idem = redis.call('HGET', key, 'idempotencyKey')
+if idem then redis.call('PERSIST', idemKey(idem)) end
 redis.call('ZADD', dueKey, now, id)
 redis.call('ZREM', deadKey, id)
+redis.call('ZREM', discardedKey, id)
 redis.call('DEL', deadRecordKey(id))
 return reply({outcome = 'REDRIVEN', state = 'QUEUED', attempt = attempt})

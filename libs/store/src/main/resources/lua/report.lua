@@ -1,41 +1,84 @@
 -- Applies one status event of the attempt holding the current fencing token. Stale tokens are
 -- refused; duplicates and late arrivals (sequence not above the last applied) change nothing.
+-- The outcome (SUCCEEDED or FAILED) of an attempt whose lease was released before the outcome
+-- came (RETRY_WAIT or QUEUED, token unchanged: no new claim yet) is still applied, as the outcome
+-- of that attempt (ADR 14); its other events are refused as FINISHED.
 -- ARGV: id, token, sequence, event, atMs, phase, percent, message, error, retryable, now,
---       backoffMs, retentionMs
+--       backoffMs, retentionMs, workerId (the reporter, recorded in the history)
+-- Replies: MISSING | STALE | FINISHED | DUPLICATE | APPLIED, with the job's state.
 local id, token, seq, event = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local at, phase, percent, message = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local error, retryable, now = ARGV[9], ARGV[10] == 'true', tonumber(ARGV[11])
 local backoffMs, retentionMs = ARGV[12], ARGV[13]
+local by = {token = token, worker = ARGV[14] ~= '' and ARGV[14] or nil}
 local key = jobKey(id)
-local job = redis.call('HMGET', key, 'state', 'token', 'seq', 'attempt')
+local job = redis.call('HMGET', key, 'state', 'token', 'seq', 'attempt', 'releasedAttempt',
+                      'stallMs', 'phaseLimits')
 if not job[1] then return reply({outcome = 'MISSING'}) end
 if job[2] ~= token then return reply({outcome = 'STALE', state = job[1]}) end
-if job[1] ~= 'RUNNING' then return reply({outcome = 'FINISHED', state = job[1]}) end
+
+-- SUCCEEDED or FAILED of the attempt holding the token: ends it, whatever its state now.
+local function applyOutcome(reason)
+  if event == 'SUCCEEDED' then
+    releaseLease(id)
+    transition(id, 'SUCCEED', now, reason, by)
+    redis.call('HSET', key, 'finishedAt', at)
+    retain(id, retentionMs)
+    return 'SUCCEEDED'
+  end
+  if retryable then
+    return retryOrDie(id, 'FAIL_RETRYABLE', error, now, backoffMs, retentionMs, by, 0)
+  end
+  releaseLease(id)
+  redis.call('HSET', key, 'lastError', error, 'finishedAt', at)
+  transition(id, 'FAIL_PERMANENT', now, error, by)
+  recordDeadJob(id, 'permanent failure: ' .. error, now, retentionMs)
+  retain(id, retentionMs)
+  return 'DEAD'
+end
+
+if job[1] ~= 'RUNNING' then
+  local outcome = event == 'SUCCEEDED' or event == 'FAILED'
+  if outcome and job[5] and (job[1] == 'RETRY_WAIT' or job[1] == 'QUEUED') then
+    -- The lease went (drain, over capacity, lost worker, expiry) but no attempt claimed the job
+    -- since: the outcome is that attempt's. Its number comes back, and the re-dispatch is
+    -- cancelled; a work message already published for the next attempt is refused at claim.
+    redis.call('HSET', key, 'attempt', job[5], 'seq', seq)
+    redis.call('HDEL', key, 'releasedAttempt', 'leaseExpiredAt')
+    redis.call('ZREM', dueKey, id)
+    local state = applyOutcome('outcome of attempt ' .. job[5] .. ' after its lease was released')
+    return reply({outcome = 'APPLIED', state = state})
+  end
+  return reply({outcome = 'FINISHED', state = job[1]})
+end
 if seq <= tonumber(job[3]) then return reply({outcome = 'DUPLICATE', state = job[1]}) end
 redis.call('HSET', key, 'seq', seq)
 local attempt = job[4]
 
 if event == 'PHASE_STARTED' then
   redis.call('HSETNX', phasesKey(id), attempt .. '|' .. phase .. '|start', at)
+  -- a phase with its own limit: the attempt's timeout deadline comes no later than its end
+  local limit = job[7] and cjson.decode(job[7])[phase]
+  if limit then
+    redis.call('HSET', key, 'currentPhase', phase, 'currentPhaseAt', int(now))
+    redis.call('ZADD', timeoutsKey, 'LT', now + tonumber(limit), id)
+  end
 elseif event == 'PHASE_ENDED' then
   redis.call('HSETNX', phasesKey(id), attempt .. '|' .. phase .. '|end', at)
+  if job[7] and redis.call('HGET', key, 'currentPhase') == phase then
+    redis.call('HDEL', key, 'currentPhase', 'currentPhaseAt')
+  end
 elseif event == 'PROGRESS' then
   redis.call('HSET', key, 'progress', percent, 'progressMessage', message)
-elseif event == 'SUCCEEDED' then
-  releaseLease(id)
-  transition(id, 'SUCCEED', now, nil)
-  redis.call('HSET', key, 'finishedAt', at)
-  retain(id, retentionMs)
-elseif event == 'FAILED' then
-  if retryable then
-    return reply({outcome = 'APPLIED', state = retryOrDie(id, 'FAIL_RETRYABLE', error, now, backoffMs, retentionMs)})
-  end
-  releaseLease(id)
-  redis.call('HSET', key, 'lastError', error, 'finishedAt', at)
-  transition(id, 'FAIL_PERMANENT', now, error)
-  recordDeadJob(id, 'permanent failure: ' .. error, now, retentionMs)
-  retain(id, retentionMs)
+elseif event == 'HEARTBEAT' then
+  -- the details (JSON, in `message`) outlive the attempt: the next one's claim hands them over
+  if message ~= '' then redis.call('HSET', key, 'heartbeatDetails', message) end
+elseif event == 'SUCCEEDED' or event == 'FAILED' then
+  return reply({outcome = 'APPLIED', state = applyOutcome(nil)})
 else
   return redis.error_reply('unknown status event ' .. event)
 end
+-- a phase, progress or heartbeat report shows the attempt moves: its stall deadline starts again
+-- (ADR 18)
+if job[6] then redis.call('HSET', key, 'lastReportAt', int(now)) end
 return reply({outcome = 'APPLIED', state = redis.call('HGET', key, 'state')})

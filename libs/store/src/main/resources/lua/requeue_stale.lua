@@ -1,21 +1,23 @@
 -- Start-up and periodic recovery: jobs QUEUED in a pool for longer than their schedule-to-start
 -- timeout (the work message was lost, or never confirmed) go back into the outbox to be published
--- again. Their wait restarts, so a second recovery instance running the same pass finds nothing
--- to do: each job is requeued once per timeout.
+-- again. Their wait for the next requeue restarts (index `requeued`), so a second recovery
+-- instance running the same pass finds nothing to do: each job is requeued once per timeout. The
+-- `queued` index keeps when the job began to wait, so the backlog's age stays true.
 -- ARGV: pool, cutoffMs, limit, now
 local pool, cutoff, limit, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local queued = base .. 'queued:' .. pool
-local ids = redis.call('ZRANGEBYSCORE', queued, '-inf', cutoff, 'LIMIT', 0, limit)
+local requeued = base .. 'requeued:' .. pool
+local ids = redis.call('ZRANGEBYSCORE', requeued, '-inf', cutoff, 'LIMIT', 0, limit)
 local out = {}
 for _, id in ipairs(ids) do
   if redis.call('HGET', jobKey(id), 'state') == 'QUEUED' then
-    redis.call('ZADD', queued, now, id)
+    redis.call('ZADD', requeued, now, id)
     if not redis.call('ZSCORE', dueKey, id) then
       redis.call('ZADD', dueKey, now, id)
       out[#out + 1] = id
     end
   else
-    redis.call('ZREM', queued, id)
+    redis.call('ZREM', requeued, id)
+    redis.call('ZREM', base .. 'queued:' .. pool, id)
   end
 end
 return reply({requeued = out})

@@ -1,15 +1,22 @@
 -- Takes up to `limit` due outbox entries for publishing and hides them for `visibilityMs`, so a
 -- second scheduler does not publish them too; an entry whose publish is never confirmed shows up
--- again after that time. Entries of jobs that no longer wait for dispatch are dropped.
--- ARGV: now, limit, visibilityMs
+-- again after that time. Entries of jobs that no longer wait for dispatch are dropped. A released
+-- last attempt whose outcome did not come within its grace (ADR 14) is not published: the job
+-- goes DEAD, its attempts used up, and is named in `exhausted`.
+-- ARGV: now, limit, visibilityMs, retentionMs
 local now, limit, visibility = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local retentionMs = ARGV[4] or '0'
 local ids = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
-local out = {}
+local out, exhausted = {}, {}
 for _, id in ipairs(ids) do
   local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool',
-    'traceparent')
+    'traceparent', 'releasedAttempt', 'lastError')
   local state = job[1]
-  if state == 'SUBMITTED' or state == 'SCHEDULED' or state == 'RETRY_WAIT' or state == 'QUEUED' then
+  if state == 'RETRY_WAIT' and job[8] == job[3] then
+    redis.call('ZREM', dueKey, id)
+    exhaust(id, job[9] or 'lease released', now, retentionMs, nil)
+    exhausted[#exhausted + 1] = {id = id, type = job[2], pool = job[6]}
+  elseif state == 'SUBMITTED' or state == 'SCHEDULED' or state == 'RETRY_WAIT' or state == 'QUEUED' then
     redis.call('ZADD', dueKey, now + visibility, id)
     out[#out + 1] = {id = id, type = job[2], attempt = tonumber(job[3]), payload = job[4],
                      submittedAt = job[5], pool = job[6], traceparent = job[7] or nil}
@@ -17,4 +24,4 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', dueKey, id)
   end
 end
-return reply({entries = out})
+return reply({entries = out, exhausted = exhausted})

@@ -66,6 +66,18 @@ public final class Contracts {
   /** Every REST error, as problem+json (RFC 9457). */
   public static final String PROBLEM = "problem";
 
+  /**
+   * A producer's cancel request on {@code shepherd.control}, key {@code cancel}: {@link
+   * dev.shepherd.model.CancelRequest}.
+   */
+  public static final String CANCEL_REQUEST = "cancel-request";
+
+  /**
+   * An order to one worker on {@code shepherd.control}, key {@code worker.<workerId>}: {@link
+   * dev.shepherd.model.WorkerControl}.
+   */
+  public static final String WORKER_CONTROL = "worker-control";
+
   /** Every schema {@link #validate} knows, by name. */
   public static final List<String> SCHEMAS =
       List.of(
@@ -76,7 +88,9 @@ public final class Contracts {
           JOB_SUMMARY,
           DEAD_JOB,
           SUBMIT_RECEIPT,
-          PROBLEM);
+          PROBLEM,
+          CANCEL_REQUEST,
+          WORKER_CONTROL);
 
   /** The job types that ship a payload schema, {@code contracts/payloads/<type>.schema.json}. */
   public static final List<String> PAYLOAD_TYPES =
@@ -348,7 +362,11 @@ public final class Contracts {
         case "maxLength" -> "must be at most " + rule + " characters long";
         case "minItems" -> "must have at least " + rule + " items";
         case "maxItems" -> "must have at most " + rule + " items";
-        case "pattern" -> "must match the pattern " + rule.asString();
+        case "pattern" ->
+            String.valueOf(error.getSchemaLocation()).contains("/positiveDuration/")
+                ? "must be a positive ISO-8601 duration in days, hours, minutes and seconds,"
+                    + " such as PT30S or PT10M"
+                : "must match the pattern " + rule.asString();
         case "enum" -> "must be one of " + values(rule);
         case "const" -> "must be " + rule;
         case "type" ->

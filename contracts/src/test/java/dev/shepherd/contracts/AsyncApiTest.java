@@ -19,6 +19,12 @@ class AsyncApiTest {
 
   private static final Path FILE = Examples.RESOURCES.resolve("asyncapi.yaml");
 
+  /**
+   * The one queue that is not a durable quorum queue: each worker's own queue of orders, which goes
+   * with the worker (see Topology.workerControlQueue).
+   */
+  private static final String WORKER_CONTROL_QUEUE = "shepherd.control.worker.{workerId}";
+
   private static JsonNode doc;
 
   @BeforeAll
@@ -46,45 +52,89 @@ class AsyncApiTest {
   }
 
   @Test
-  void declaresEveryQueueAsAQuorumQueueAndDeadLettersAtLeastOnce() {
+  void declaresEveryQueueButTheWorkerControlQueueAsAQuorumQueueAndDeadLettersAtLeastOnce() {
     Map<String, JsonNode> queues = queues();
     assertThat(queues.keySet())
         .containsExactlyInAnyOrder(
-            "shepherd.submit", "shepherd.work.{pool}", "shepherd.status.tracker", "shepherd.dead");
+            "shepherd.submit",
+            "shepherd.cancel",
+            "shepherd.work.{pool}",
+            "shepherd.status.tracker",
+            "shepherd.dead",
+            "shepherd.dead.unrecorded",
+            WORKER_CONTROL_QUEUE);
+    // The worker control queue is the one exception, checked on its own below.
     queues.forEach(
-        (name, arguments) ->
-            assertThat(arguments.path("x-queue-type").asString()).as(name).isEqualTo("quorum"));
+        (name, arguments) -> {
+          if (!name.equals(WORKER_CONTROL_QUEUE)) {
+            assertThat(arguments.path("x-queue-type").asString()).as(name).isEqualTo("quorum");
+            assertThat(queueBinding(name).path("durable").asBoolean()).as(name).isTrue();
+            assertThat(queueBinding(name).path("autoDelete").asBoolean()).as(name).isFalse();
+          }
+        });
     for (String consumed :
-        List.of("shepherd.submit", "shepherd.work.{pool}", "shepherd.status.tracker")) {
+        List.of(
+            "shepherd.submit",
+            "shepherd.cancel",
+            "shepherd.work.{pool}",
+            "shepherd.status.tracker")) {
       JsonNode arguments = queues.get(consumed);
       assertThat(arguments.path("x-delivery-limit").isInt()).as(consumed).isTrue();
       assertThat(arguments.path("x-dead-letter-exchange").asString()).isEqualTo("shepherd.dlx");
       assertThat(arguments.path("x-dead-letter-strategy").asString()).isEqualTo("at-least-once");
       assertThat(arguments.path("x-overflow").asString()).isEqualTo("reject-publish");
     }
+    JsonNode dead = queues.get("shepherd.dead");
+    assertThat(dead.path("x-delivery-limit").isInt()).isTrue();
+    assertThat(dead.path("x-dead-letter-exchange").asString()).isEmpty();
+    assertThat(dead.path("x-dead-letter-routing-key").asString())
+        .isEqualTo("shepherd.dead.unrecorded");
+  }
+
+  @Test
+  void workerControlQueueIsTheOneClassicAutoDeleteQueueAndIsNotDeadLettered() {
+    // Deliberately not a quorum queue: it is declared by its worker and goes with it, and losing
+    // an order loses nothing (the job record changed first; the lease renewal tells the worker).
+    JsonNode arguments = queues().get(WORKER_CONTROL_QUEUE);
+    assertThat(arguments.path("x-queue-type").asString()).isEqualTo("classic");
+    assertThat(arguments.has("x-delivery-limit")).isFalse();
+    assertThat(arguments.has("x-dead-letter-exchange")).isFalse();
+    JsonNode queue = queueBinding(WORKER_CONTROL_QUEUE);
+    assertThat(queue.path("durable").asBoolean()).isFalse();
+    assertThat(queue.path("exclusive").asBoolean()).isFalse();
+    assertThat(queue.path("autoDelete").asBoolean()).isTrue();
+    assertThat(doc.at("/channels/workerControlQueue/parameters/workerId").isObject()).isTrue();
   }
 
   @Test
   void saysWhoSendsAndWhoReceivesEachMessage() {
-    Map<String, String> flows = new TreeMap<>();
+    // A list, not a map: the control exchange carries two messages, each with its own sender.
+    List<String> flows = new ArrayList<>();
     doc.path("operations")
         .forEach(
             op -> {
               JsonNode channel = resolve(op.path("channel").path("$ref").asString());
-              flows.put(
-                  op.path("action").asString() + " " + channel.path("address").asString(),
-                  payloadSchemaOf(resolve(op.path("messages").get(0).path("$ref").asString())));
+              flows.add(
+                  op.path("action").asString()
+                      + " "
+                      + channel.path("address").asString()
+                      + " "
+                      + payloadSchemaOf(
+                          resolve(op.path("messages").get(0).path("$ref").asString())));
             });
     assertThat(flows)
-        .containsExactlyInAnyOrderEntriesOf(
-            Map.of(
-                "send shepherd.submit", "schemas/job-submission.schema.json",
-                "receive shepherd.submit", "schemas/job-submission.schema.json",
-                "send shepherd.work", "schemas/work-message.schema.json",
-                "receive shepherd.work.{pool}", "schemas/work-message.schema.json",
-                "send shepherd.status", "schemas/status-event.schema.json",
-                "receive shepherd.status.tracker", "schemas/status-event.schema.json",
-                "receive shepherd.dead", "(any body)"));
+        .containsExactlyInAnyOrder(
+            "send shepherd.submit schemas/job-submission.schema.json",
+            "receive shepherd.submit schemas/job-submission.schema.json",
+            "send shepherd.work schemas/work-message.schema.json",
+            "receive shepherd.work.{pool} schemas/work-message.schema.json",
+            "send shepherd.status schemas/status-event.schema.json",
+            "receive shepherd.status.tracker schemas/status-event.schema.json",
+            "send shepherd.control schemas/cancel-request.schema.json",
+            "receive shepherd.cancel schemas/cancel-request.schema.json",
+            "send shepherd.control schemas/worker-control.schema.json",
+            "receive shepherd.control.worker.{workerId} schemas/worker-control.schema.json",
+            "receive shepherd.dead (any body)");
   }
 
   @Test
@@ -152,6 +202,17 @@ class AsyncApiTest {
               }
             });
     return out;
+  }
+
+  /** The AMQP binding of the queue channel named {@code name}: durable, autoDelete and so on. */
+  private static JsonNode queueBinding(String name) {
+    for (JsonNode c : doc.path("channels")) {
+      JsonNode queue = c.path("bindings").path("amqp").path("queue");
+      if (queue.path("name").asString().equals(name)) {
+        return queue;
+      }
+    }
+    throw new AssertionError("no queue channel named " + name);
   }
 
   private static String payloadSchemaOf(JsonNode message) {

@@ -3,6 +3,7 @@ package dev.shepherd.contracts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.contracts.Examples.Example;
+import dev.shepherd.model.CancelRequest;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobSummary;
@@ -11,6 +12,7 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.SubmitReceipt;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.model.WorkerControl;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,7 +42,9 @@ class ContractExamplesTest {
           Contracts.JOB_VIEW, JobView.class,
           Contracts.JOB_SUMMARY, JobSummary.class,
           Contracts.DEAD_JOB, DeadJob.class,
-          Contracts.SUBMIT_RECEIPT, SubmitReceipt.class);
+          Contracts.SUBMIT_RECEIPT, SubmitReceipt.class,
+          Contracts.CANCEL_REQUEST, CancelRequest.class,
+          Contracts.WORKER_CONTROL, WorkerControl.class);
 
   /** JSON equality: 1500 read into an int and written from a long is the same number. */
   private static final Comparator<JsonNode> SAME_JSON =
@@ -134,7 +138,7 @@ class ContractExamplesTest {
         .forEach(e -> kinds.add(e.json().path("event").asString()));
     assertThat(kinds)
         .containsExactlyInAnyOrder(
-            "PHASE_STARTED", "PHASE_ENDED", "PROGRESS", "SUCCEEDED", "FAILED");
+            "PHASE_STARTED", "PHASE_ENDED", "PROGRESS", "HEARTBEAT", "SUCCEEDED", "FAILED");
   }
 
   private static Map<String, Integer> count(List<Example> examples) {

@@ -71,6 +71,28 @@ class ContractsTest {
   }
 
   @Test
+  void aTimeoutThatIsNotAPositiveDurationSaysWhatADurationLooksLike() {
+    for (String bad : List.of("PT0S", "-PT5S", "5s", "P1M", "PT")) {
+      assertThat(
+              submission(
+                  "{\"type\":\"demo.noop\",\"payload\":{},\"timeouts\":{\"stall\":\""
+                      + bad
+                      + "\"}}"))
+          .as(bad)
+          .containsExactly(
+              new Violation(
+                  "/timeouts/stall",
+                  "/timeouts/stall: must be a positive ISO-8601 duration in days, hours, minutes"
+                      + " and seconds, such as PT30S or PT10M"));
+    }
+    assertThat(
+            submission(
+                "{\"type\":\"demo.noop\",\"payload\":{},"
+                    + "\"timeouts\":{\"startToClose\":\"P1DT2H3M4.5S\",\"stall\":\"PT0.5S\"}}"))
+        .isEmpty();
+  }
+
+  @Test
   void theWholeDocumentIsTheEmptyPointer() {
     assertThat(submission("[]"))
         .containsExactly(new Violation("", "(root): must be an object, not an array"));
@@ -103,7 +125,8 @@ class ContractsTest {
         .containsExactly(
             new Violation(
                 "/event",
-                "/event: must be one of PHASE_STARTED, PHASE_ENDED, PROGRESS, SUCCEEDED, FAILED"));
+                "/event: must be one of PHASE_STARTED, PHASE_ENDED, PROGRESS, HEARTBEAT, SUCCEEDED,"
+                    + " FAILED"));
   }
 
   @Test

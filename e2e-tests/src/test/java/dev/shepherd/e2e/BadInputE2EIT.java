@@ -30,7 +30,8 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
 /**
  * A corpus of bad inputs over REST and AMQP while good jobs flow: every bad one gets a clear error
  * (problem+json with a 4xx status) or a dead-job record with the reason, no service crashes, and
- * every good job succeeds.
+ * every good job succeeds. Forged outcomes are sent against finished jobs, unknown jobs and jobs
+ * still RUNNING ({@link ForgedReports}); every one is refused.
  */
 @WithRealServices
 class BadInputE2EIT {
@@ -195,6 +196,10 @@ class BadInputE2EIT {
             "demo.noop",
             MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8)).build());
       }
+      // forged outcomes with a wrong fencing token against jobs still RUNNING: refused, and each
+      // job ends from its real attempt
+      assertThat(ForgedReports.againstRunningJobs(e2e, client)).isEmpty();
+
       // a duplicate submission over REST and over AMQP makes one job each
       var dup =
           JobSubmission.of("demo.noop", Json.mapper().createObjectNode())

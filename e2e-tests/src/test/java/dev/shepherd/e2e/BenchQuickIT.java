@@ -51,6 +51,14 @@ class BenchQuickIT {
       assertThat(k.path("jobs").asInt()).as(rogue).isPositive();
       assertThat(k.path("redispatched").asInt()).as(rogue).isEqualTo(k.path("jobs").asInt());
     }
+    // The deleted pod's worker held a 10 minute lease and kept renewing it: its jobs can only
+    // have been released by the pod watch, and each one's history says so.
+    JsonNode podDeleted = r.at("/rogueRecovery/podDeleted");
+    assertThat(podDeleted.path("leaseTtlSeconds").asDouble())
+        .isGreaterThan(podDeleted.path("maxSeconds").asDouble() * 10);
+    assertThat(podDeleted.path("releasedByPodWatch").asInt())
+        .as("jobs released by the pod watch")
+        .isEqualTo(podDeleted.path("jobs").asInt());
     assertThat(Path.of(results.get("resultsFile").toString())).isRegularFile();
     assertThat(out.resolve("throughput-quick.png")).isRegularFile();
     assertThat(out.resolve("latency-quick.png")).isRegularFile();

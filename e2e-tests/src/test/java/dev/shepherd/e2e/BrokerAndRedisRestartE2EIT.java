@@ -50,7 +50,7 @@ class BrokerAndRedisRestartE2EIT {
 
       List<String> accepted = submitter.accepted();
       OutcomeAudit.awaitAllTerminal(client, accepted, Duration.ofMinutes(4));
-      OutcomeAudit audit = OutcomeAudit.of(client, accepted);
+      OutcomeAudit audit = OutcomeAudit.of(e2e.cluster.schedulerUri(), accepted);
       System.out.println(
           "broker and Redis restarts: "
               + audit.summary()

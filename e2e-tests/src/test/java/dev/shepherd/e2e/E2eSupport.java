@@ -10,9 +10,16 @@ import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ScanOptions;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /** What every end-to-end test needs: a cluster under a unique prefix, and its clean-up. */
@@ -25,6 +32,19 @@ final class E2eSupport implements AutoCloseable {
   final LettuceConnectionFactory redis;
 
   E2eSupport(ServiceEndpoints endpoints, String prefix, int workers, Map<String, String> extra) {
+    this(endpoints, prefix, workers, extra, null);
+  }
+
+  /**
+   * @param classpathFirst a directory whose files replace the services' resources of the same name
+   *     (see {@link Cluster#start(Cluster.Spec, java.util.List, Path)}), or null
+   */
+  E2eSupport(
+      ServiceEndpoints endpoints,
+      String prefix,
+      int workers,
+      Map<String, String> extra,
+      Path classpathFirst) {
     this.prefix = prefix;
     this.topology = new Topology(prefix, MessagingProperties.DEFAULT_POOLS, 5);
     this.rabbit = endpoints.newRabbitConnectionFactory();
@@ -39,7 +59,9 @@ final class E2eSupport implements AutoCloseable {
                 workers,
                 4,
                 extra,
-                logs));
+                logs),
+            Cluster.TEST_JVM_ARGS,
+            classpathFirst);
   }
 
   long messagesIn(String queue) {
@@ -67,6 +89,60 @@ final class E2eSupport implements AutoCloseable {
       }
     }
     return held;
+  }
+
+  /**
+   * The jobs under this test's prefix, read from Redis: every job hash ({@code <prefix>:{pNN}:job:
+   * <id>}), however it was created, so a second job made by a retried submission is counted too.
+   */
+  Set<String> jobsInRedis() {
+    var template = new StringRedisTemplate(redis);
+    Pattern jobKey = Pattern.compile(Pattern.quote(prefix) + ":\\{p\\d+\\}:job:([^:]+)");
+    Set<String> ids = new TreeSet<>();
+    try (var keys =
+        template.scan(ScanOptions.scanOptions().match(prefix + ":*:job:*").count(1000).build())) {
+      while (keys.hasNext()) {
+        Matcher m = jobKey.matcher(keys.next());
+        if (m.matches()) {
+          ids.add(m.group(1));
+        }
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * The jobs this worker is running now, under its lease, that started at most {@code
+   * startedWithin} ago and whose outcome it has not published yet (a published outcome keeps its
+   * lease until the status-tracker applies it, so RUNNING alone does not mean work remains).
+   */
+  List<String> runningOn(String workerId, Duration startedWithin) {
+    var template = new StringRedisTemplate(redis);
+    long since = System.currentTimeMillis() - startedWithin.toMillis();
+    List<String> running = new ArrayList<>();
+    try (var keys =
+        template.scan(ScanOptions.scanOptions().match(prefix + ":*:leases").count(1000).build())) {
+      while (keys.hasNext()) {
+        String leases = keys.next();
+        String base = leases.substring(0, leases.length() - "leases".length());
+        Set<String> held = template.opsForZSet().range(leases, 0, -1);
+        for (String id : held == null ? Set.<String>of() : held) {
+          List<Object> job =
+              template
+                  .<String, Object>opsForHash()
+                  .multiGet(
+                      base + "job:" + id, List.of("state", "worker", "startedAt", "outcomeAt"));
+          if ("RUNNING".equals(job.get(0))
+              && workerId.equals(job.get(1))
+              && job.get(2) != null
+              && Long.parseLong((String) job.get(2)) >= since
+              && job.get(3) == null) {
+            running.add(id);
+          }
+        }
+      }
+    }
+    return running;
   }
 
   /** Every queue of the topology drains to empty and no lease is left. */

@@ -70,17 +70,34 @@ class HelmChartTest {
       assertThat(container.at("/resources/requests/memory").asString()).as(name).isNotBlank();
       assertThat(container.at("/securityContext/runAsNonRoot").asBoolean()).as(name).isTrue();
       JsonNode podLabels = deployment.at("/spec/template/metadata/labels");
+      assertThat(podLabels.properties()).as(name + " pod labels").isNotEmpty();
+      // A budget with no labels selects every pod of the namespace (or none, for a missing
+      // selector); one whose labels another deployment's pods also carry limits the wrong pods.
       assertThat(budgets)
-          .as("a PodDisruptionBudget selects " + name)
+          .as("a PodDisruptionBudget selects the pods of " + name + " and no other deployment's")
           .anySatisfy(
-              pdb ->
-                  pdb.at("/spec/selector/matchLabels")
-                      .properties()
-                      .forEach(
-                          label ->
-                              assertThat(podLabels.path(label.getKey()).asString())
-                                  .isEqualTo(label.getValue().asString())));
+              pdb -> {
+                assertThat(pdb.at("/spec/selector/matchLabels").properties())
+                    .as("labels of " + pdb.at("/metadata/name").asString())
+                    .isNotEmpty();
+                assertThat(selects(pdb, podLabels)).isTrue();
+                for (JsonNode other : deployments) {
+                  if (other != deployment) {
+                    assertThat(selects(pdb, other.at("/spec/template/metadata/labels")))
+                        .as("also selects the pods of " + other.at("/metadata/name").asString())
+                        .isFalse();
+                  }
+                }
+              });
     }
+  }
+
+  /** Whether the budget's selector has labels and the pod carries every one of them. */
+  private static boolean selects(JsonNode budget, JsonNode podLabels) {
+    JsonNode labels = budget.at("/spec/selector/matchLabels");
+    return !labels.properties().isEmpty()
+        && labels.properties().stream()
+            .allMatch(l -> l.getValue().asString().equals(podLabels.path(l.getKey()).asString()));
   }
 
   @Test

@@ -7,6 +7,7 @@ import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.PhaseView;
@@ -204,6 +205,38 @@ class JobPathE2EIT {
             JobSubmission.of("demo.poison", Json.mapper().createObjectNode()))) {
       runs.add(client.await(client.submit(s).jobId(), AWAIT));
     }
+    // A job that stalls and times out, and one cancelled while it runs. The stalled handler
+    // ignores interrupts, so the worker's own timeout cannot end it and recovery's pass must
+    // (each counts in its own service's metric).
+    runs.add(
+        client.await(
+            client
+                .submit(
+                    JobSubmission.of(
+                            "site.generate",
+                            Json.mapper()
+                                .createObjectNode()
+                                .put("site", "stalled.example")
+                                .put("phaseMillis", 8_000)
+                                .put("ignoreCancel", true))
+                        .withMaxAttempts(1)
+                        .withTimeouts(new JobTimeouts(null, Duration.ofSeconds(1))))
+                .jobId(),
+            AWAIT));
+    String cancelled =
+        client
+            .submit(
+                JobSubmission.of(
+                    "site.generate",
+                    Json.mapper()
+                        .createObjectNode()
+                        .put("site", "cancelled.example")
+                        .put("phaseMillis", 600_000)))
+            .jobId();
+    await()
+        .atMost(AWAIT)
+        .until(() -> client.get(cancelled).orElseThrow().state() == JobState.RUNNING);
+    client.cancel(cancelled, "metrics", null);
     CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get();
 
     java.util.Set<String> exposed = new java.util.TreeSet<>();

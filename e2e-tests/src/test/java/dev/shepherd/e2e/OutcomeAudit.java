@@ -3,23 +3,35 @@ package dev.shepherd.e2e;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.client.ShepherdClient;
-import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
-import dev.shepherd.model.JobView;
-import dev.shepherd.model.TransitionRecord;
+import dev.shepherd.model.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
 
 /**
  * What became of a set of accepted jobs, read back through the scheduler's API: how many ended in
  * each state, and every job that breaks a promise (not exactly one terminal transition, or a
  * SUCCEEDED outcome not reported by the attempt holding the job's newest fencing token).
+ *
+ * <p>The history is read as JSON rather than through {@code TransitionRecord}, so that the audit
+ * reads the reporter's {@code workerId} on the SUCCEED line by name: history lines of an outcome
+ * carry the reporter's token and worker, and a SUCCEED line without a {@code workerId} is a
+ * violation ({@link #reporterUnknown} stays 0 for a store that writes it).
  */
 record OutcomeAudit(
     int jobs,
@@ -28,7 +40,49 @@ record OutcomeAudit(
     int reRun,
     int leaseExpiries,
     int succeededWithCurrentToken,
+    int reporterUnknown,
+    Map<String, List<Line>> histories,
     List<String> violations) {
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  /**
+   * One line of a job's history as the API returns it.
+   *
+   * @param workerId who reported the outcome (SUCCEED and FAIL lines) or claimed the attempt (CLAIM
+   *     lines, whose {@code reason} names the worker too); null when the line has none
+   */
+  record Line(
+      String event, String to, int attempt, Long fencingToken, String workerId, String reason) {
+
+    static Line of(JsonNode h) {
+      return new Line(
+          h.path("event").asString(null),
+          h.path("to").asString(null),
+          h.path("attempt").asInt(0),
+          h.hasNonNull("fencingToken") ? h.path("fencingToken").asLong() : null,
+          h.path("workerId").asString(null),
+          h.path("reason").asString(null));
+    }
+
+    boolean terminal() {
+      return to != null && JobState.valueOf(to).isTerminal();
+    }
+
+    /** The worker of a CLAIM line: its {@code workerId}, else its reason (the claimant). */
+    String claimant() {
+      return workerId != null ? workerId : reason;
+    }
+
+    /** Whether this line's reason names that worker ("lease expired (worker worker-1, ..."). */
+    boolean names(String worker) {
+      return reason != null
+          && Pattern.compile("\\bworker " + Pattern.quote(worker) + "(?![\\w-])")
+              .matcher(reason)
+              .find();
+    }
+  }
 
   /** Waits until every job is in a terminal state, polling only those that are not yet. */
   static void awaitAllTerminal(ShepherdClient client, List<String> ids, Duration timeout) {
@@ -56,77 +110,132 @@ record OutcomeAudit(
             });
   }
 
-  static OutcomeAudit of(ShepherdClient client, List<String> ids) {
+  /** Reads every job through {@code GET /api/v1/jobs/{id}} of the scheduler and audits it. */
+  static OutcomeAudit of(URI scheduler, List<String> ids) {
     Map<JobState, Integer> byState = new EnumMap<>(JobState.class);
+    Map<String, List<Line>> histories = new LinkedHashMap<>();
     List<String> violations = new ArrayList<>();
     int reRun = 0;
     int expiries = 0;
     int currentToken = 0;
+    int reporterUnknown = 0;
     int oneTerminal = 0;
     for (String id : ids) {
-      JobView job = client.get(id).orElse(null);
+      JsonNode job = fetch(scheduler, id);
       if (job == null) {
         violations.add(id + ": accepted but unknown");
         continue;
       }
-      byState.merge(job.state(), 1, Integer::sum);
-      List<TransitionRecord> history = job.history();
-      long terminal = history.stream().filter(h -> h.to().isTerminal()).count();
-      if (job.state().isTerminal() && terminal == 1) {
+      JobState state = JobState.valueOf(job.path("state").asString());
+      byState.merge(state, 1, Integer::sum);
+      List<Line> history = new ArrayList<>();
+      job.path("history").forEach(h -> history.add(Line.of(h)));
+      histories.put(id, history);
+      long terminal = history.stream().filter(Line::terminal).count();
+      if (state.isTerminal() && terminal == 1) {
         oneTerminal++;
       } else {
-        violations.add(id + ": " + job.state() + " with " + terminal + " terminal transitions");
+        violations.add(id + ": " + state + " with " + terminal + " terminal transitions");
       }
-      List<TransitionRecord> claims =
-          history.stream().filter(h -> h.event() == JobEvent.CLAIM).toList();
+      List<Line> claims = history.stream().filter(h -> "CLAIM".equals(h.event())).toList();
       if (claims.size() > 1) {
         reRun++;
       }
-      expiries += (int) history.stream().filter(h -> h.event() == JobEvent.LEASE_EXPIRED).count();
-      if (job.state() == JobState.SUCCEEDED) {
-        TransitionRecord succeeded = history.getLast();
-        TransitionRecord lastClaim = claims.isEmpty() ? null : claims.getLast();
-        boolean fromCurrent =
-            succeeded.event() == JobEvent.SUCCEED
-                && lastClaim != null
-                && succeeded.fencingToken() != null
-                && Objects.equals(succeeded.fencingToken(), lastClaim.fencingToken())
-                && succeeded.attempt() == job.attempt()
-                && claims.stream()
-                    .allMatch(
-                        c ->
-                            c.fencingToken() != null
-                                && c.fencingToken() <= succeeded.fencingToken());
-        if (fromCurrent) {
-          currentToken++;
-        } else {
-          violations.add(
-              id
-                  + ": SUCCEEDED by token "
-                  + succeeded.fencingToken()
-                  + " but the newest claim holds "
-                  + (lastClaim == null ? null : lastClaim.fencingToken()));
+      expiries += (int) history.stream().filter(h -> "LEASE_EXPIRED".equals(h.event())).count();
+      if (state != JobState.SUCCEEDED) {
+        continue;
+      }
+      Line succeeded = history.getLast();
+      Line lastClaim = claims.isEmpty() ? null : claims.getLast();
+      // The SUCCEED line carries the token and worker of the report that was applied; the newest
+      // CLAIM line those of the attempt allowed to report. Any difference is a stale outcome.
+      boolean sameToken =
+          "SUCCEED".equals(succeeded.event())
+              && lastClaim != null
+              && succeeded.fencingToken() != null
+              && Objects.equals(succeeded.fencingToken(), lastClaim.fencingToken())
+              && succeeded.attempt() == job.path("attempt").asInt()
+              && claims.stream()
+                  .allMatch(
+                      c ->
+                          c.fencingToken() != null && c.fencingToken() <= succeeded.fencingToken());
+      boolean sameWorker =
+          succeeded.workerId() != null
+              && lastClaim != null
+              && succeeded.workerId().equals(lastClaim.claimant());
+      if (sameToken && sameWorker) {
+        currentToken++;
+        if (succeeded.workerId() == null) {
+          reporterUnknown++;
         }
+      } else {
+        violations.add(
+            id
+                + ": SUCCEEDED by token "
+                + succeeded.fencingToken()
+                + " of worker "
+                + succeeded.workerId()
+                + " but the newest claim holds "
+                + (lastClaim == null ? null : lastClaim.fencingToken())
+                + " of worker "
+                + (lastClaim == null ? null : lastClaim.claimant()));
       }
     }
     return new OutcomeAudit(
-        ids.size(), byState, oneTerminal, reRun, expiries, currentToken, violations);
+        ids.size(),
+        byState,
+        oneTerminal,
+        reRun,
+        expiries,
+        currentToken,
+        reporterUnknown,
+        histories,
+        violations);
+  }
+
+  /** The job as JSON, or null when the scheduler does not know it. */
+  static JsonNode fetch(URI scheduler, String id) {
+    var request =
+        HttpRequest.newBuilder(scheduler.resolve("/api/v1/jobs/" + id))
+            .timeout(Duration.ofSeconds(10))
+            .GET()
+            .build();
+    try {
+      HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 404) {
+        return null;
+      }
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException(request.uri() + ": HTTP " + response.statusCode());
+      }
+      return Json.mapper().readTree(response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   int count(JobState state) {
     return byState.getOrDefault(state, 0);
   }
 
+  List<Line> history(String id) {
+    return histories.getOrDefault(id, List.of());
+  }
+
   String summary() {
     return String.format(
         "%d accepted jobs %s; %d in exactly one terminal state; %d of %d SUCCEEDED reported by the"
-            + " attempt holding the current fencing token; %d ran more than once; %d lease"
-            + " expiries; %d violations",
+            + " attempt holding the current fencing token (%d of them checked on the token alone:"
+            + " no reporter in history); %d ran more than once; %d lease expiries; %d violations",
         jobs,
         byState,
         exactlyOneTerminal,
         succeededWithCurrentToken,
         count(JobState.SUCCEEDED),
+        reporterUnknown,
         reRun,
         leaseExpiries,
         violations.size());

@@ -9,13 +9,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Submits {@code total} jobs at a steady pace while a test breaks the cluster. Each job has its own
  * idempotency key and is retried with it until the scheduler accepts it, so a submission whose
  * answer was lost (scheduler killed, Redis restarting) is never counted twice: a job counts as
- * accepted once a 200 or 202 names its id.
+ * accepted once a 200 or 202 names its id. A script that breaks things step by step can hold it
+ * back ({@link #allowUpTo(int)}), so that jobs are still to come when its last steps fire.
  */
 final class SteadySubmitter implements AutoCloseable {
 
@@ -25,10 +28,14 @@ final class SteadySubmitter implements AutoCloseable {
   private final Duration pace;
   private final int phaseMillis;
   private final int maxAttempts;
+  private final int longEvery;
+  private final int longPhaseMillis;
+  private final Set<String> longJobs = ConcurrentHashMap.newKeySet();
   private final List<String> accepted = Collections.synchronizedList(new ArrayList<>());
   private final AtomicLong refusedTries = new AtomicLong();
   private final Thread thread;
   private volatile boolean running = true;
+  private int allowed; // guarded by this: jobs [0, allowed) may be submitted
 
   SteadySubmitter(
       ShepherdClient client,
@@ -37,6 +44,28 @@ final class SteadySubmitter implements AutoCloseable {
       Duration pace,
       int phaseMillis,
       int maxAttempts) {
+    this(client, keyPrefix, total, pace, phaseMillis, maxAttempts, 0, phaseMillis, total);
+  }
+
+  /**
+   * @param longEvery every so many jobs (0 for none) is a long one, so that a fault can be aimed at
+   *     a worker while it is surely running something
+   * @param longPhaseMillis how long each of a long job's three phases takes
+   * @param allowed how many it submits before it waits for {@link #allowUpTo(int)}
+   */
+  SteadySubmitter(
+      ShepherdClient client,
+      String keyPrefix,
+      int total,
+      Duration pace,
+      int phaseMillis,
+      int maxAttempts,
+      int longEvery,
+      int longPhaseMillis,
+      int allowed) {
+    this.allowed = allowed;
+    this.longEvery = longEvery;
+    this.longPhaseMillis = longPhaseMillis;
     this.client = client;
     this.keyPrefix = keyPrefix;
     this.total = total;
@@ -48,15 +77,26 @@ final class SteadySubmitter implements AutoCloseable {
 
   private void run() {
     for (int i = 0; i < total && running; i++) {
+      if (!awaitAllowed(i)) {
+        return;
+      }
+      boolean isLong = longEvery > 0 && i % longEvery == longEvery - 1;
       var payload =
-          Json.mapper().createObjectNode().put("site", "s" + i).put("phaseMillis", phaseMillis);
+          Json.mapper()
+              .createObjectNode()
+              .put("site", "s" + i)
+              .put("phaseMillis", isLong ? longPhaseMillis : phaseMillis);
       var submission =
           JobSubmission.of("site.generate", payload)
               .withIdempotencyKey(keyPrefix + "-" + i)
               .withMaxAttempts(maxAttempts);
       while (running) {
         try {
-          accepted.add(client.submit(submission).jobId());
+          String id = client.submit(submission).jobId();
+          if (isLong) {
+            longJobs.add(id);
+          }
+          accepted.add(id);
           break;
         } catch (RuntimeException e) {
           refusedTries.incrementAndGet(); // scheduler down or Redis restarting: same key again
@@ -65,6 +105,24 @@ final class SteadySubmitter implements AutoCloseable {
       }
       pause(pace);
     }
+  }
+
+  /** Lets it submit jobs up to {@code count} in all (never fewer than it was allowed before). */
+  synchronized void allowUpTo(int count) {
+    allowed = Math.max(allowed, count);
+    notifyAll();
+  }
+
+  private synchronized boolean awaitAllowed(int index) {
+    try {
+      while (running && index >= allowed) {
+        wait();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      running = false;
+    }
+    return running;
   }
 
   private void pause(Duration duration) {
@@ -93,6 +151,11 @@ final class SteadySubmitter implements AutoCloseable {
     synchronized (accepted) {
       return List.copyOf(accepted);
     }
+  }
+
+  /** Whether this accepted job is one of the long ones. */
+  boolean isLong(String jobId) {
+    return longJobs.contains(jobId);
   }
 
   /** Tries refused or unanswered (and retried with the same key). */

@@ -6,11 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What the bench ran on: cores, memory, CPU, JVM, broker and Redis versions. */
-final class Machine {
+public final class Machine {
 
   private Machine() {}
 
-  static Map<String, Object> describe() {
+  public static Map<String, Object> describe() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("cores", Runtime.getRuntime().availableProcessors());
     m.put("memoryGiB", Math.round(memoryKib() / 1024.0 / 1024.0));

@@ -12,7 +12,7 @@ import java.net.URI;
  * Submits jobs as fast as a producer can over AMQP: persistent messages to the submit exchange,
  * confirmed in batches, as a bulk producer would.
  */
-final class Submitter implements AutoCloseable {
+public final class Submitter implements AutoCloseable {
 
   private static final AMQP.BasicProperties JSON_PERSISTENT =
       new AMQP.BasicProperties.Builder().contentType("application/json").deliveryMode(2).build();
@@ -22,7 +22,7 @@ final class Submitter implements AutoCloseable {
   private final String exchange;
   private int unconfirmed;
 
-  Submitter(URI amqp, String prefix) throws Exception {
+  public Submitter(URI amqp, String prefix) throws Exception {
     var factory = new ConnectionFactory();
     factory.setUri(amqp);
     connection = factory.newConnection("bench-submitter");
@@ -31,7 +31,8 @@ final class Submitter implements AutoCloseable {
     exchange = prefix + ".submit";
   }
 
-  void submit(JobSubmission job) throws Exception {
+  /** Publishes one submission; every batch of them waits for the broker's confirms. */
+  public void submit(JobSubmission job) throws Exception {
     channel.basicPublish(
         exchange, "submit", true, JSON_PERSISTENT, Json.mapper().writeValueAsBytes(job));
     if (++unconfirmed >= RawBroker.CONFIRM_BATCH) {
@@ -39,7 +40,8 @@ final class Submitter implements AutoCloseable {
     }
   }
 
-  void flush() throws Exception {
+  /** Waits for the confirms of everything published so far. */
+  public void flush() throws Exception {
     if (unconfirmed > 0) {
       channel.waitForConfirmsOrDie(30_000);
       unconfirmed = 0;

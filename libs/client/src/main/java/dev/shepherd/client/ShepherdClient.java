@@ -4,6 +4,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import dev.shepherd.model.CancelRequest;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
@@ -62,6 +63,13 @@ public final class ShepherdClient implements AutoCloseable {
   private Connection amqp;
   private Channel channel;
 
+  /**
+   * Message ids the broker handed back as unroutable. The broker sends basic.return before the
+   * basic.ack of the same publish, and the connection thread runs the listener before it records
+   * the ack, so once the confirm is in, a returned submission is in this set.
+   */
+  private final java.util.Set<String> returned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private ShepherdClient(Builder b) {
     this.base = b.httpBaseUri;
     this.amqpUri = b.amqpUri;
@@ -94,34 +102,112 @@ public final class ShepherdClient implements AutoCloseable {
   }
 
   /**
-   * Publishes the submission to the submit exchange and waits for the broker's confirm. The job is
-   * created asynchronously; find it with {@link #jobIdForKey}.
+   * Publishes the submission to the submit exchange ({@code mandatory}) and waits for the broker's
+   * confirm. The job is created asynchronously; find it with {@link #jobIdForKey}. A call that
+   * returns has handed the submission to a queue; one the broker could not route (no submit queue
+   * bound) or did not confirm throws, and may be repeated with the returned key's submission.
    *
    * @return the idempotency key: the submission's own, or a new UUID when it had none
+   * @throws ShepherdClientException when the broker returned the message as unroutable, nacked it,
+   *     did not confirm it within the request timeout, or could not be reached
    */
   public synchronized String submitViaAmqp(JobSubmission submission) {
-    if (amqpUri == null) {
-      throw new IllegalStateException("no AMQP URI configured: use builder().amqpUri(...)");
-    }
     JobSubmission keyed =
         submission.idempotencyKey() == null
             ? submission.withIdempotencyKey(UUID.randomUUID().toString())
             : submission;
+    publishConfirmed(
+        prefix + ".submit",
+        "submit",
+        keyed.idempotencyKey(),
+        Json.mapper().writeValueAsBytes(keyed),
+        "AMQP submission " + keyed.idempotencyKey());
+    return keyed.idempotencyKey();
+  }
+
+  /**
+   * Cancels a job over HTTP: a waiting job never runs, a running one's handler is told to stop, and
+   * the job ends CANCELLED with {@code by} and {@code reason} on it.
+   *
+   * @param by who cancels (null: "anonymous")
+   * @param reason why, kept on the job's history (may be null)
+   * @return the job's state before the cancel, or empty when it was already CANCELLED
+   * @throws ShepherdClientException 409 when the job already SUCCEEDED or is DEAD, 404 when there
+   *     is no such job
+   */
+  public Optional<JobState> cancel(String jobId, String by, String reason) {
+    StringBuilder path =
+        new StringBuilder("/api/v1/jobs/").append(encode(jobId)).append("/cancel?");
+    if (by != null) {
+      path.append("by=").append(encode(by)).append('&');
+    }
+    if (reason != null) {
+      path.append("reason=").append(encode(reason));
+    }
+    HttpResponse<String> response =
+        send(request(path.toString()).POST(HttpRequest.BodyPublishers.noBody()).build());
+    if (response.statusCode() != 202) {
+      throw problem(response);
+    }
+    JsonNode body = Json.mapper().readTree(response.body());
+    return Optional.ofNullable(body.path("previousState").asString(null)).map(JobState::valueOf);
+  }
+
+  /** Cancels a job over HTTP, anonymously and without a reason. */
+  public Optional<JobState> cancel(String jobId) {
+    return cancel(jobId, null, null);
+  }
+
+  /**
+   * Publishes a cancel request to the control exchange (routing key {@code cancel}) and waits for
+   * the broker's confirm; the scheduler applies it asynchronously. A request that names no job
+   * becomes a dead-job record with the reason.
+   *
+   * @throws ShepherdClientException when the broker returned it as unroutable, nacked it, did not
+   *     confirm it within the request timeout, or could not be reached
+   */
+  public synchronized void cancelViaAmqp(String jobId, String by, String reason) {
+    publishConfirmed(
+        prefix + ".control",
+        "cancel",
+        UUID.randomUUID().toString(),
+        Json.mapper().writeValueAsBytes(new CancelRequest(jobId, by, reason)),
+        "AMQP cancel request for job " + jobId);
+  }
+
+  /** Publishes with {@code mandatory} and waits for the confirm; a returned message throws. */
+  private synchronized void publishConfirmed(
+      String exchange, String routingKey, String messageId, byte[] body, String what) {
+    if (amqpUri == null) {
+      throw new IllegalStateException("no AMQP URI configured: use builder().amqpUri(...)");
+    }
     try {
       Channel ch = channel();
       var props =
           new AMQP.BasicProperties.Builder()
               .contentType("application/json")
               .deliveryMode(2)
-              .messageId(keyed.idempotencyKey())
+              .messageId(messageId)
               .build();
-      ch.basicPublish(
-          prefix + ".submit", "submit", true, props, Json.mapper().writeValueAsBytes(keyed));
+      returned.remove(messageId);
+      ch.basicPublish(exchange, routingKey, true, props, body);
       ch.waitForConfirmsOrDie(requestTimeout.toMillis());
-      return keyed.idempotencyKey();
+      // A confirm alone does not mean a queue took it: an unroutable message is confirmed too.
+      if (returned.remove(messageId)) {
+        throw new ShepherdClientException(
+            what
+                + " was returned by the broker as unroutable: no queue is bound to "
+                + exchange
+                + " with key '"
+                + routingKey
+                + "' (is the scheduler's topology declared, and is the prefix '"
+                + prefix
+                + "' right?)",
+            null);
+      }
     } catch (IOException | TimeoutException e) {
       closeAmqp();
-      throw new ShepherdClientException("AMQP submission was not confirmed: " + e, e);
+      throw new ShepherdClientException(what + " was not confirmed: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ShepherdClientException("interrupted while waiting for the confirm", e);
@@ -277,6 +363,7 @@ public final class ShepherdClient implements AutoCloseable {
         amqp = factory.newConnection("shepherd-client");
       }
       channel = amqp.createChannel();
+      channel.addReturnListener(r -> returned.add(r.getProperties().getMessageId()));
       channel.confirmSelect();
     }
     return channel;

@@ -1,6 +1,7 @@
 package dev.shepherd.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -42,6 +43,43 @@ class ShepherdClientAmqpIT {
         assertThat(received.idempotencyKey()).isEqualTo(key).isNotBlank();
       } finally {
         channel.queueDelete(queue);
+        channel.exchangeDelete(exchange);
+      }
+    }
+  }
+
+  @Test
+  void anAmqpSubmissionTheBrokerCannotRouteFailsTheCall(ServiceEndpoints endpoints, TestNames names)
+      throws Exception {
+    // The exchange exists but nothing is bound to it: the broker confirms the publish all the
+    // same, and only the mandatory flag's basic.return tells that the submission went nowhere.
+    String exchange = names.prefix() + ".submit";
+    var factory = new ConnectionFactory();
+    factory.setUri(endpoints.rabbitmq());
+    try (Connection connection = factory.newConnection();
+        Channel channel = connection.createChannel();
+        ShepherdClient client =
+            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build()) {
+      channel.exchangeDeclare(exchange, "direct", true);
+      try {
+        var submission =
+            JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
+                .withIdempotencyKey("unroutable-1");
+        assertThatThrownBy(() -> client.submitViaAmqp(submission))
+            .isInstanceOf(ShepherdClientException.class)
+            .hasMessageContaining("unroutable-1")
+            .hasMessageContaining("returned");
+        // The client stays usable: once the queue is bound, the same key goes through.
+        String queue = names.prefix() + ".submit";
+        channel.queueDeclare(queue, true, false, false, null);
+        channel.queueBind(queue, exchange, "submit");
+        try {
+          assertThat(client.submitViaAmqp(submission)).isEqualTo("unroutable-1");
+          assertThat(channel.basicGet(queue, true)).isNotNull();
+        } finally {
+          channel.queueDelete(queue);
+        }
+      } finally {
         channel.exchangeDelete(exchange);
       }
     }

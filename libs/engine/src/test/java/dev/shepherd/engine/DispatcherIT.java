@@ -3,32 +3,45 @@ package dev.shepherd.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.engine.dispatch.Dispatcher;
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
+import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.StoreSettings;
+import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.core.Message;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
 
 @WithRealServices
 class DispatcherIT {
 
   private EngineFixture fixture;
+  private ServiceEndpoints endpoints;
 
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
+    this.endpoints = endpoints;
     fixture = new EngineFixture(endpoints, names);
   }
 
@@ -92,30 +105,45 @@ class DispatcherIT {
               .submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3))
               .jobId());
     }
-    List<Dispatcher> schedulers = List.of(dispatcher(), dispatcher());
-    var start = new java.util.concurrent.CountDownLatch(1);
-    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    // Two schedulers as in production: each with its own Redis connections, store and broker
+    // connection, so neither is serialised behind the other's commands or confirms.
+    List<SchedulerConnections> schedulers =
+        List.of(
+            new SchedulerConnections(endpoints, fixture),
+            new SchedulerConnections(endpoints, fixture));
+    // Every pass starts together, so both reserve from the same outbox at the same moment.
+    var together = new java.util.concurrent.Phaser(schedulers.size());
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(schedulers.size());
     try {
       List<java.util.concurrent.Future<Integer>> counts = new ArrayList<>();
-      for (Dispatcher d : schedulers) {
+      for (SchedulerConnections s : schedulers) {
         counts.add(
             pool.submit(
                 () -> {
-                  start.await();
                   int published = 0;
-                  for (int pass = 0; pass < 100 && fixture.store.outboxSize() > 0; pass++) {
-                    published += d.dispatchOnce();
+                  try {
+                    for (int pass = 0; pass < 100; pass++) {
+                      together.arriveAndAwaitAdvance();
+                      if (s.store.outboxSize() == 0) {
+                        break;
+                      }
+                      published += s.dispatcher.dispatchOnce();
+                    }
+                  } finally {
+                    together.arriveAndDeregister();
                   }
                   return published;
                 }));
       }
-      start.countDown();
       int first = counts.get(0).get();
       int second = counts.get(1).get();
+      assertThat(first).as("published by the first scheduler").isPositive();
+      assertThat(second).as("published by the second scheduler").isPositive();
       assertThat(first + second).isEqualTo(200);
       assertThat(fixture.store.outboxSize()).isZero();
     } finally {
       pool.shutdownNow();
+      schedulers.forEach(SchedulerConnections::close);
     }
 
     var template = new RabbitTemplate(fixture.rabbitConnections);
@@ -125,6 +153,38 @@ class DispatcherIT {
       received.add(Json.mapper().readValue(m.getBody(), WorkMessage.class).jobId());
     }
     assertThat(received).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  /** One scheduler's own Redis connections, store, broker connection and dispatcher. */
+  private static final class SchedulerConnections implements AutoCloseable {
+    final LettuceConnectionFactory redis;
+    final CachingConnectionFactory rabbit;
+    final JobStore store;
+    final Dispatcher dispatcher;
+
+    SchedulerConnections(ServiceEndpoints endpoints, EngineFixture fixture) {
+      redis = endpoints.newRedisConnectionFactory();
+      rabbit = endpoints.newRabbitConnectionFactory();
+      store =
+          new JobStore(
+              new StringRedisTemplate(redis),
+              new StoreSettings(fixture.prefix, 4, Duration.ofDays(7)),
+              fixture.clock);
+      dispatcher =
+          new Dispatcher(
+              store,
+              fixture.topology,
+              new ConfirmingPublisher(rabbit, Duration.ofSeconds(5)),
+              7,
+              Duration.ofSeconds(30),
+              new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
+
+    @Override
+    public void close() {
+      rabbit.destroy();
+      redis.destroy();
+    }
   }
 
   @Test
@@ -156,11 +216,27 @@ class DispatcherIT {
 
   @Test
   void anEntryWhosePublishIsNotConfirmedStaysInTheOutboxAndIsTriedAgainWithinASecond() {
-    // No pool consumes this type: the broker returns the message as unroutable.
+    // The broker cannot be reached: nothing is confirmed.
+    var unreachable = new CachingConnectionFactory("127.0.0.1", ManagedProcess.freePort());
+    unreachable.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
+    unreachable.setPublisherReturns(true);
+    var dispatcher =
+        new Dispatcher(
+            fixture.store,
+            fixture.topology,
+            new ConfirmingPublisher(unreachable, Duration.ofSeconds(2)),
+            7,
+            Duration.ofSeconds(30),
+            new SimpleMeterRegistry());
     String id =
-        fixture.store.submit(new NewJob("unrouted.type", "nowhere", "{}", null, null, 3)).jobId();
-    assertThat(dispatcher().dispatchOnce()).isZero();
+        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+    try {
+      assertThat(dispatcher.dispatchOnce()).isZero();
+    } finally {
+      unreachable.destroy();
+    }
     assertThat(fixture.store.outboxSize()).isEqualTo(1);
+    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.SUBMITTED);
 
     // Not reserved for the whole visibility (30 s) as a crashed dispatcher's entry would be.
     int partition = fixture.store.partitionOf(id);
@@ -169,5 +245,56 @@ class DispatcherIT {
     assertThat(fixture.store.reserveDue(partition, 10, Duration.ofSeconds(30)))
         .extracting(DueEntry::jobId)
         .containsExactly(id);
+  }
+
+  @Test
+  void aJobWhoseTypeNoPoolTakesAnyMoreGoesDeadWithTheReasonInsteadOfBeingRetriedForever() {
+    // Accepted while a pool took the type; the scheduler's topology no longer names one.
+    String id =
+        fixture.store.submit(new NewJob("retired.type", "default", "{}", null, null, 3)).jobId();
+    String fine =
+        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+
+    assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
+
+    assertDeadBecause(id, "no handler for job type retired.type");
+    assertThat(fixture.store.find(fine).orElseThrow().state()).isEqualTo(JobState.QUEUED);
+    assertThat(fixture.store.outboxSize()).isZero();
+    assertThat(fixture.messagesIn(fixture.topology.workQueue("default"))).isEqualTo(1);
+  }
+
+  @Test
+  void aWorkMessageTheBrokerReturnsAsUnroutableEndsItsJobDeadWithTheReason() {
+    // This scheduler believes a pool takes the type, but no queue on the broker is bound to it
+    // (a pool removed in a rolling deploy): the broker returns the message.
+    var stale =
+        new Topology(
+            fixture.prefix,
+            Map.of("default", List.of("demo.noop", "site.generate", "demo.poison", "gone.type")),
+            3);
+    var dispatcher =
+        new Dispatcher(
+            fixture.store,
+            stale,
+            fixture.publisher,
+            7,
+            Duration.ofSeconds(30),
+            new SimpleMeterRegistry());
+    String id =
+        fixture.store.submit(new NewJob("gone.type", "default", "{}", null, null, 3)).jobId();
+
+    assertThat(dispatcher.dispatchOnce()).isZero();
+
+    assertDeadBecause(id, "no handler for job type gone.type");
+    assertThat(fixture.store.outboxSize()).isZero();
+  }
+
+  private void assertDeadBecause(String id, String reason) {
+    var job = fixture.store.find(id).orElseThrow();
+    assertThat(job.state()).isEqualTo(JobState.DEAD);
+    assertThat(job.lastError()).startsWith(reason);
+    assertThat(job.history().getLast().event()).isEqualTo(JobEvent.UNROUTABLE);
+    assertThat(fixture.store.findDead(id))
+        .hasValueSatisfying(dead -> assertThat(dead.reason()).startsWith(reason));
   }
 }

@@ -17,6 +17,7 @@ import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.ReportResult;
+import dev.shepherd.store.StoreSettings;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
@@ -108,15 +109,14 @@ class StatusAndRecoveryIT {
     assertThat(fixture.store.claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
     fixture.clock.advance(TTL.plusSeconds(1));
     assertThat(reaper.reapOnce()).isEqualTo(1);
+    // the last attempt's outcome may still come (ADR 14): DEAD only once the grace ran out
+    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(fixture.store.leasesHeld()).isZero();
+    fixture.clock.advance(StoreSettings.DEFAULT_LATE_OUTCOME_GRACE.plusSeconds(1));
+    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
     assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.DEAD);
     assertThat(fixture.store.listDead(10)).extracting(DeadJob::jobId).containsExactly(id);
-    assertThat(fixture.store.leasesHeld()).isZero();
     assertThat(meters.counter("shepherd.leases.expired").count()).isEqualTo(2.0);
-    assertThat(
-            meters.counter("shepherd.jobs.retried", "type", "demo.noop", "pool", "default").count())
-        .isEqualTo(1.0);
-    assertThat(meters.counter("shepherd.jobs.dead", "type", "demo.noop", "pool", "default").count())
-        .isEqualTo(1.0);
   }
 
   private WorkerRegistry registry(Duration lostAfter) {

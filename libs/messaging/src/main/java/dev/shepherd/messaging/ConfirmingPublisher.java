@@ -26,6 +26,9 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
  */
 public final class ConfirmingPublisher {
 
+  /** The AMQP reply code of a mandatory message that no queue is bound to take. */
+  private static final int NO_ROUTE = 312;
+
   private final RabbitTemplate template;
   private final Duration confirmTimeout;
   private final Timer confirmLatency;
@@ -63,8 +66,24 @@ public final class ConfirmingPublisher {
    * @return the messages that were not confirmed (empty when all were)
    */
   public List<OutgoingMessage> publishAll(List<OutgoingMessage> messages) {
+    return publishBatch(messages).failed();
+  }
+
+  /**
+   * What became of a batch.
+   *
+   * @param failed every message the broker did not confirm: nacked, returned, not confirmed in
+   *     time, or not sent at all; publishing it again later may succeed
+   * @param unroutable those of {@code failed} the broker returned because no queue is bound to
+   *     their routing key: publishing them again cannot help until the topology changes
+   */
+  public record Published(List<OutgoingMessage> failed, List<OutgoingMessage> unroutable) {}
+
+  /** Publishes a batch, then waits for every confirm, telling unroutable messages apart. */
+  public Published publishBatch(List<OutgoingMessage> messages) {
     List<CorrelationData> pending = new ArrayList<>(messages.size());
     List<OutgoingMessage> failed = new ArrayList<>();
+    List<OutgoingMessage> unroutable = new ArrayList<>();
     for (OutgoingMessage m : messages) {
       CorrelationData correlation = new CorrelationData(m.messageId());
       try {
@@ -80,15 +99,22 @@ public final class ConfirmingPublisher {
     }
     long deadline = System.nanoTime() + confirmTimeout.toNanos();
     for (int i = 0; i < messages.size(); i++) {
-      if (!confirmed(pending.get(i), deadline)) {
+      CorrelationData correlation = pending.get(i);
+      if (!confirmed(correlation, deadline)) {
         failed.add(messages.get(i));
+        // with returns on, the broker returns a message before it confirms it
+        if (correlation != null
+            && correlation.getReturned() != null
+            && correlation.getReturned().getReplyCode() == NO_ROUTE) {
+          unroutable.add(messages.get(i));
+        }
       } else {
         meters
             .counter(MetricNames.MESSAGES_PUBLISHED, "exchange", messages.get(i).exchange())
             .increment();
       }
     }
-    return failed;
+    return new Published(failed, unroutable);
   }
 
   private static boolean confirmed(CorrelationData correlation, long deadlineNanos) {

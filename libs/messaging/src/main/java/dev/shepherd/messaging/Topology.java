@@ -66,6 +66,47 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
     return "submit";
   }
 
+  /** Where producers' cancel requests wait for the scheduler (bound to the control exchange). */
+  public String cancelQueue() {
+    return prefix + ".cancel";
+  }
+
+  /** The routing key of a cancel request on the control exchange. */
+  public String cancelRoutingKey() {
+    return "cancel";
+  }
+
+  /** The routing key of orders to one worker on the control exchange. */
+  public String workerControlRoutingKey(String workerId) {
+    return "worker." + workerId;
+  }
+
+  /**
+   * One worker's queue of orders (cancel, abandon): a classic, auto-delete queue the worker
+   * declares and binds itself; it goes with the worker, and what it held is safe without it (the
+   * job record changed first, and the lease renewal tells the worker too).
+   */
+  public String workerControlQueue(String workerId) {
+    return prefix + ".control.worker." + workerId;
+  }
+
+  /**
+   * What a worker declares for its orders, each time it subscribes (an auto-delete queue is gone
+   * once its consumer is): its classic, non-durable, auto-delete queue, and the queue's binding to
+   * the control exchange with {@link #workerControlRoutingKey}. The exchange itself is in {@link
+   * #declarables()}.
+   */
+  public Declarables workerControlDeclarables(String workerId) {
+    Queue queue =
+        QueueBuilder.nonDurable(workerControlQueue(workerId))
+            .autoDelete()
+            .withArgument("x-queue-type", "classic")
+            .build();
+    TopicExchange control = ExchangeBuilder.topicExchange(controlExchange()).durable(true).build();
+    return new Declarables(
+        queue, BindingBuilder.bind(queue).to(control).with(workerControlRoutingKey(workerId)));
+  }
+
   public String workQueue(String pool) {
     return prefix + ".work." + pool;
   }
@@ -76,6 +117,15 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
 
   public String deadQueue() {
     return prefix + ".dead";
+  }
+
+  /**
+   * The last resort: dead letters the dead-letter consumer could not record as dead jobs (it failed
+   * on them {@code deliveryLimit} times). Nothing consumes it; an operator reads it (see
+   * OPERATIONS).
+   */
+  public String deadUnrecordedQueue() {
+    return prefix + ".dead.unrecorded";
   }
 
   /** Status events are routed by job type and event, so a consumer can bind to what it needs. */
@@ -94,7 +144,10 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
   }
 
   public List<String> queueNames() {
-    List<String> names = new ArrayList<>(List.of(submitQueue(), statusQueue(), deadQueue()));
+    List<String> names =
+        new ArrayList<>(
+            List.of(
+                submitQueue(), cancelQueue(), statusQueue(), deadQueue(), deadUnrecordedQueue()));
     pools.keySet().forEach(pool -> names.add(workQueue(pool)));
     return names;
   }
@@ -122,6 +175,10 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
     all.add(submitQueue);
     all.add(BindingBuilder.bind(submitQueue).to(submit).with(submitRoutingKey()));
 
+    Queue cancelQueue = deadLettered(cancelQueue());
+    all.add(cancelQueue);
+    all.add(BindingBuilder.bind(cancelQueue).to(control).with(cancelRoutingKey()));
+
     for (var pool : pools.entrySet()) {
       Queue queue = deadLettered(workQueue(pool.getKey()));
       all.add(queue);
@@ -135,9 +192,21 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
     Binding allStatus = BindingBuilder.bind(statusQueue).to(status).with("#");
     all.add(allStatus);
 
-    Queue dead = QueueBuilder.durable(deadQueue()).quorum().build();
+    // The dead-letter consumer has a delivery limit too, so a dead letter it cannot record does not
+    // spin forever; what passes the limit goes, through the default exchange (not the dlx, which
+    // routes everything back here), to a queue nobody consumes.
+    Queue dead =
+        QueueBuilder.durable(deadQueue())
+            .quorum()
+            .deliveryLimit(deliveryLimit)
+            .deadLetterExchange("")
+            .deadLetterRoutingKey(deadUnrecordedQueue())
+            .overflow(QueueBuilder.Overflow.rejectPublish)
+            .withArgument("x-dead-letter-strategy", "at-least-once")
+            .build();
     all.add(dead);
     all.add(BindingBuilder.bind(dead).to(dlx).with("#"));
+    all.add(QueueBuilder.durable(deadUnrecordedQueue()).quorum().build());
     return new Declarables(all);
   }
 

@@ -84,4 +84,34 @@ class TopologyIT {
     assertThat(dead.getMessageProperties().getMessageId()).isEqualTo("poison");
     assertThat(RabbitCleanup.messageCount(connections, topology.workQueue("default"))).isZero();
   }
+
+  @Test
+  void aDeadLetterTheDeadLetterConsumerKeepsFailingOnEndsInTheUnrecordedQueue() {
+    publisher.publish(
+        new OutgoingMessage(
+            topology.deadLetterExchange(),
+            topology.workQueue("default"),
+            "undead",
+            "{}".getBytes(StandardCharsets.UTF_8),
+            Map.of()));
+    var template = new RabbitTemplate(connections);
+    // The dead-letter consumer fails on it (a bug) every time: past the limit it moves on, once.
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> {
+              template.execute(
+                  channel -> {
+                    var delivery = channel.basicGet(topology.deadQueue(), false);
+                    if (delivery != null) {
+                      channel.basicNack(delivery.getEnvelope().getDeliveryTag(), false, true);
+                    }
+                    return null;
+                  });
+              return RabbitCleanup.messageCount(connections, topology.deadUnrecordedQueue()) == 1;
+            });
+    Message unrecorded = template.receive(topology.deadUnrecordedQueue(), 5_000);
+    assertThat(unrecorded.getMessageProperties().getMessageId()).isEqualTo("undead");
+    assertThat(RabbitCleanup.messageCount(connections, topology.deadQueue())).isZero();
+  }
 }

@@ -21,6 +21,11 @@ public enum JobEvent {
   LEASE_EXPIRED,
   /** A retryable failure or an expired lease, but the last attempt is used up. */
   ATTEMPTS_EXHAUSTED,
+  /**
+   * No worker pool takes the job's type any more (the scheduler knows no pool for it, or the broker
+   * returned its work message as unroutable): publishing it again cannot help.
+   */
+  UNROUTABLE,
   /** An operator put a dead job back for a new attempt. */
   REDRIVE,
   /** An operator or producer cancelled the job. */

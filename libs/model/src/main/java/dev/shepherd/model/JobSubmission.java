@@ -12,24 +12,36 @@ import tools.jackson.databind.JsonNode;
  * @param idempotencyKey optional; a second submission with the same key returns the first job
  * @param notBefore optional; the job is not dispatched before this instant
  * @param maxAttempts optional; overrides the job type's default number of attempts
+ * @param timeouts optional; each attempt's startToClose and stall timeouts, each overriding the job
+ *     type's (ADR 18)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobSubmission(
-    String type, JsonNode payload, String idempotencyKey, Instant notBefore, Integer maxAttempts) {
+    String type,
+    JsonNode payload,
+    String idempotencyKey,
+    Instant notBefore,
+    Integer maxAttempts,
+    JobTimeouts timeouts) {
 
   public static JobSubmission of(String type, JsonNode payload) {
-    return new JobSubmission(type, payload, null, null, null);
+    return new JobSubmission(type, payload, null, null, null, null);
   }
 
   public JobSubmission withIdempotencyKey(String key) {
-    return new JobSubmission(type, payload, key, notBefore, maxAttempts);
+    return new JobSubmission(type, payload, key, notBefore, maxAttempts, timeouts);
   }
 
   public JobSubmission withNotBefore(Instant instant) {
-    return new JobSubmission(type, payload, idempotencyKey, instant, maxAttempts);
+    return new JobSubmission(type, payload, idempotencyKey, instant, maxAttempts, timeouts);
   }
 
   public JobSubmission withMaxAttempts(Integer attempts) {
-    return new JobSubmission(type, payload, idempotencyKey, notBefore, attempts);
+    return new JobSubmission(type, payload, idempotencyKey, notBefore, attempts, timeouts);
+  }
+
+  public JobSubmission withTimeouts(JobTimeouts attemptTimeouts) {
+    return new JobSubmission(
+        type, payload, idempotencyKey, notBefore, maxAttempts, attemptTimeouts);
   }
 }

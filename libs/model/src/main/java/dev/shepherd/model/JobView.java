@@ -5,7 +5,10 @@ import java.time.Instant;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
 
-/** Everything known about one job, as {@code GET /api/v1/jobs/{id}} shows it. */
+/**
+ * Everything known about one job, as {@code GET /api/v1/jobs/{id}} shows it. {@code cancelledBy}
+ * and {@code cancelledAt} are set on a CANCELLED job only.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(
     String id,
@@ -23,6 +26,8 @@ public record JobView(
     Integer progressPercent,
     String progressMessage,
     String lastError,
+    String cancelledBy,
+    Instant cancelledAt,
     String traceId,
     List<PhaseView> phases,
     List<TransitionRecord> history) {}

@@ -37,6 +37,15 @@ public final class MetricNames {
   /** Counter {type, pool}: jobs that ended DEAD. Status-tracker and recovery. */
   public static final String JOBS_DEAD = "shepherd.jobs.dead";
 
+  /** Counter {type, from}: jobs cancelled, by the state they left. Scheduler. */
+  public static final String JOBS_CANCELLED = "shepherd.jobs.cancelled";
+
+  /**
+   * Counter {type}: deliveries a worker handed back unclaimed because it has no handler for their
+   * type (a rolling deploy), for another worker of the pool. Worker.
+   */
+  public static final String DELIVERIES_GIVEN_BACK = "shepherd.worker.deliveries.given.back";
+
   /** Gauge {pool}: jobs QUEUED and not yet claimed. Recovery. */
   public static final String QUEUE_DEPTH = "shepherd.queue.depth";
 
@@ -73,11 +82,37 @@ public final class MetricNames {
   /** Counter: attempts declared abandoned (greedy or stalled worker). */
   public static final String ABANDONED_ATTEMPTS = "shepherd.attempts.abandoned";
 
+  /** Tag: which timeout an attempt passed ({@code startToClose}, {@code stall}, {@code phase}). */
+  public static final String TAG_TIMEOUT = "timeout";
+
+  /**
+   * Counter {type, timeout}: running attempts the recovery service ended because they passed their
+   * startToClose or stall timeout (ADR 18). Recovery.
+   */
+  public static final String ATTEMPTS_TIMED_OUT = "shepherd.attempts.timed.out";
+
+  /**
+   * Counter {type, timeout}: running attempts a worker stopped itself because they passed their
+   * startToClose, stall or a phase's timeout, reporting FAILED {@code timeout:<name>}; usually
+   * before recovery's pass (ATTEMPTS_TIMED_OUT) would have. Worker.
+   */
+  public static final String WORKER_ATTEMPTS_TIMED_OUT = "shepherd.worker.attempts.timed.out";
+
   /** Counter: work deliveries acked without running (attempt held or finished). Worker. */
   public static final String DUPLICATE_DELIVERIES = "shepherd.worker.duplicate.deliveries";
 
   /** Counter: attempts whose lease renewal was refused. Worker. */
   public static final String LEASES_LOST = "shepherd.worker.leases.lost";
+
+  /** Tag: what stopped an attempt by order ({@code cancel}, {@code abandon}). */
+  public static final String TAG_KIND = "kind";
+
+  /**
+   * Counter {type, kind}: running attempts a worker stopped because their job was cancelled ({@code
+   * cancel}: by a control order or a renewal refused as CANCELLED) or because recovery abandoned
+   * them past a timeout ({@code abandon}); once per attempt, not counted as leases lost. Worker.
+   */
+  public static final String ATTEMPTS_CANCELLED = "shepherd.worker.attempts.cancelled";
 
   /** Counter {source}: messages that could not be read and became dead-job records. */
   public static final String UNREADABLE_MESSAGES = "shepherd.unreadable.messages";
@@ -102,6 +137,12 @@ public final class MetricNames {
 
   /** Counter {queue}: messages delivered to a Shepherd consumer. */
   public static final String MESSAGES_CONSUMED = "shepherd.messages.consumed";
+
+  /** Gauge {queue}: consumers paused by a Redis or broker failure, holding their delivery. */
+  public static final String CONSUMERS_PAUSED = "shepherd.consumers.paused";
+
+  /** Counter {queue}: deliveries processed again in place after a Redis or broker failure. */
+  public static final String INFRASTRUCTURE_RETRIES = "shepherd.infrastructure.retries";
 
   /** Gauge {state}: workers active, draining or lost. Recovery. */
   public static final String WORKERS = "shepherd.workers";

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Instant;
+import tools.jackson.databind.JsonNode;
 
 /**
  * What a worker reports about the attempt it holds. Every event carries the fencing token of the
@@ -15,6 +16,7 @@ import java.time.Instant;
   @JsonSubTypes.Type(value = StatusEvent.PhaseStarted.class, name = "PHASE_STARTED"),
   @JsonSubTypes.Type(value = StatusEvent.PhaseEnded.class, name = "PHASE_ENDED"),
   @JsonSubTypes.Type(value = StatusEvent.Progress.class, name = "PROGRESS"),
+  @JsonSubTypes.Type(value = StatusEvent.Heartbeat.class, name = "HEARTBEAT"),
   @JsonSubTypes.Type(value = StatusEvent.Succeeded.class, name = "SUCCEEDED"),
   @JsonSubTypes.Type(value = StatusEvent.Failed.class, name = "FAILED")
 })
@@ -41,6 +43,7 @@ public sealed interface StatusEvent {
       case PhaseStarted e -> "PHASE_STARTED";
       case PhaseEnded e -> "PHASE_ENDED";
       case Progress e -> "PROGRESS";
+      case Heartbeat e -> "HEARTBEAT";
       case Succeeded e -> "SUCCEEDED";
       case Failed e -> "FAILED";
     };
@@ -78,6 +81,22 @@ public sealed interface StatusEvent {
       Instant at,
       int percent,
       String message)
+      implements StatusEvent {}
+
+  /**
+   * The handler proves it moves without a phase or progress ({@code JobContext.heartbeat}): it
+   * counts against the stall timeout like a phase or progress report, and its details (any JSON,
+   * small) are kept on the job and handed to the next attempt, so a retry can resume.
+   */
+  record Heartbeat(
+      String jobId,
+      String type,
+      int attempt,
+      long fencingToken,
+      long sequence,
+      String workerId,
+      Instant at,
+      JsonNode details)
       implements StatusEvent {}
 
   record Succeeded(

@@ -2,6 +2,7 @@ package dev.shepherd.model;
 
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -30,7 +31,21 @@ public final class Transitions {
     allow(table, JobState.RUNNING, JobEvent.FAIL_PERMANENT, JobState.DEAD);
     allow(table, JobState.RUNNING, JobEvent.LEASE_EXPIRED, JobState.RETRY_WAIT);
     allow(table, JobState.RUNNING, JobEvent.ATTEMPTS_EXHAUSTED, JobState.DEAD);
+    // The outcome of an attempt whose lease was released (worker drained, over capacity, lost)
+    // arrives after the release, before any new claim: it is still that attempt's outcome (ADR 14).
+    for (JobState released : new JobState[] {JobState.RETRY_WAIT, JobState.QUEUED}) {
+      allow(table, released, JobEvent.SUCCEED, JobState.SUCCEEDED);
+      allow(table, released, JobEvent.FAIL_RETRYABLE, JobState.RETRY_WAIT);
+      allow(table, released, JobEvent.FAIL_PERMANENT, JobState.DEAD);
+    }
+    // A released last attempt waits for its outcome in RETRY_WAIT; none came within the grace.
+    allow(table, JobState.RETRY_WAIT, JobEvent.ATTEMPTS_EXHAUSTED, JobState.DEAD);
     allow(table, JobState.DEAD, JobEvent.REDRIVE, JobState.QUEUED);
+    // a job waiting in the outbox whose type no pool takes: DEAD, not published every second
+    for (JobState waiting :
+        List.of(JobState.SUBMITTED, JobState.SCHEDULED, JobState.RETRY_WAIT, JobState.QUEUED)) {
+      allow(table, waiting, JobEvent.UNROUTABLE, JobState.DEAD);
+    }
     for (JobState state : JobState.values()) {
       if (!state.isTerminal()) {
         allow(table, state, JobEvent.CANCEL, JobState.CANCELLED);

@@ -5,6 +5,7 @@ import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobIds;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.PhaseView;
@@ -14,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -39,12 +41,13 @@ public final class JobStore {
   private final StringRedisTemplate redis;
   private final StoreSettings settings;
   private final Clock clock;
-  private final Scripts scripts = new Scripts();
+  private final Scripts scripts;
 
   public JobStore(StringRedisTemplate redis, StoreSettings settings, Clock clock) {
     this.redis = redis;
     this.settings = settings;
     this.clock = clock;
+    this.scripts = new Scripts(settings);
   }
 
   public StoreSettings settings() {
@@ -81,7 +84,12 @@ public final class JobStore {
             Long.toString(notBefore),
             Integer.toString(job.maxAttempts()),
             Long.toString(now),
-            job.traceparent() == null ? "" : job.traceparent());
+            job.traceparent() == null ? "" : job.traceparent(),
+            millisOrEmpty(job.timeouts().startToClose()),
+            millisOrEmpty(job.timeouts().stall()),
+            phaseLimits(job.timeouts()),
+            millisOrEmpty(job.timeouts().scheduleToStart()),
+            job.timeouts().failAtScheduleToStart() ? "1" : "");
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     return "DUPLICATE".equals(reply.get("outcome").asString())
@@ -94,13 +102,37 @@ public final class JobStore {
    * hidden from other dispatchers for {@code visibility} and reappear if never marked dispatched.
    */
   public List<DueEntry> reserveDue(int partition, int limit, Duration visibility) {
+    return reserveDue(partition, limit, visibility, exhausted -> {});
+  }
+
+  /** A job whose released last attempt sent no outcome within its grace: now DEAD. */
+  public record ExhaustedJob(String jobId, String type, String pool) {}
+
+  /**
+   * As {@link #reserveDue(int, int, Duration)}, telling {@code exhausted} of each job found waiting
+   * past the late-outcome grace ({@link StoreSettings#lateOutcomeGrace()}) for the outcome of its
+   * released last attempt: such a job is not published but goes DEAD (ADR 14).
+   */
+  public List<DueEntry> reserveDue(
+      int partition,
+      int limit,
+      Duration visibility,
+      java.util.function.Consumer<ExhaustedJob> exhausted) {
     JsonNode reply =
         call(
             scripts.reserveDue,
             partition,
             Long.toString(clock.millis()),
             Integer.toString(limit),
-            Long.toString(visibility.toMillis()));
+            Long.toString(visibility.toMillis()),
+            Long.toString(settings.retention().toMillis()));
+    for (JsonNode e : list(reply.get("exhausted"))) {
+      exhausted.accept(
+          new ExhaustedJob(
+              e.get("id").asString(),
+              e.path("type").asString(null),
+              e.path("pool").asString(null)));
+    }
     List<DueEntry> entries = new ArrayList<>();
     for (JsonNode e : list(reply.get("entries"))) {
       entries.add(
@@ -129,6 +161,36 @@ public final class JobStore {
     args.add(Long.toString(delay.toMillis()));
     unpublished.forEach(entry -> args.add(entry.jobId()));
     return call(scripts.deferDue, partition, args.toArray(String[]::new)).get("deferred").asInt();
+  }
+
+  /** An outbox entry that no worker pool takes, and why. */
+  public record Unroutable(DueEntry entry, String reason) {}
+
+  /**
+   * Ends the jobs of reserved outbox entries that no worker pool takes any more: each goes DEAD
+   * with its reason and a dead-job record, instead of being published again forever. An entry no
+   * longer in the outbox for the same attempt is left alone.
+   *
+   * @return the ids of the jobs that went DEAD
+   */
+  public List<String> endUnroutable(int partition, List<Unroutable> unroutable) {
+    if (unroutable.isEmpty()) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>();
+    args.add(Long.toString(clock.millis()));
+    args.add(Long.toString(settings.retention().toMillis()));
+    for (Unroutable u : unroutable) {
+      args.add(u.entry().jobId());
+      args.add(Integer.toString(u.entry().attempt()));
+      args.add(u.reason());
+    }
+    List<String> ended = new ArrayList<>();
+    for (JsonNode id :
+        list(call(scripts.unroutable, partition, args.toArray(String[]::new)).get("ended"))) {
+      ended.add(id.asString());
+    }
+    return ended;
   }
 
   /** Removes confirmed entries from the outbox of one partition; returns how many were current. */
@@ -171,7 +233,18 @@ public final class JobStore {
             Long.toString(clock.millis()));
     String outcome = reply.get("outcome").asString();
     if ("CLAIMED".equals(outcome)) {
-      return new ClaimResult.Claimed(Long.parseLong(reply.get("token").asString()));
+      Map<String, Duration> phases = new HashMap<>();
+      reply
+          .path("phaseLimits")
+          .properties()
+          .forEach(e -> phases.put(e.getKey(), Duration.ofMillis(e.getValue().asLong())));
+      return new ClaimResult.Claimed(
+          Long.parseLong(reply.get("token").asString()),
+          new JobTimeouts(
+              millisOrNull(reply.path("startToCloseMs").asString(null)),
+              millisOrNull(reply.path("stallMs").asString(null)),
+              phases),
+          reply.path("heartbeatDetails").asString(null));
     }
     return new ClaimResult.Refused(
         ClaimResult.Reason.valueOf(outcome), reply.path("state").asString(null));
@@ -179,6 +252,21 @@ public final class JobStore {
 
   /** Extends the lease; false when the token is no longer the job's (the lease was lost). */
   public boolean renew(String jobId, long fencingToken, Duration leaseTtl) {
+    return renewLease(jobId, fencingToken, leaseTtl) == LeaseRenewal.RENEWED;
+  }
+
+  /** What a renewal found. */
+  public enum LeaseRenewal {
+    /** The attempt still holds the job: its lease runs one more TTL. */
+    RENEWED,
+    /** The job was cancelled while the attempt ran: stop it, with the cancel's grace. */
+    CANCELLED,
+    /** Another attempt owns the job, or it ended otherwise: stop at once. */
+    LOST
+  }
+
+  /** Extends the lease, and says why when it may not. */
+  public LeaseRenewal renewLease(String jobId, long fencingToken, Duration leaseTtl) {
     JsonNode reply =
         call(
             scripts.renew,
@@ -187,8 +275,43 @@ public final class JobStore {
             Long.toString(fencingToken),
             Long.toString(leaseTtl.toMillis()),
             Long.toString(clock.millis()));
-    return "RENEWED".equals(reply.get("outcome").asString());
+    if ("RENEWED".equals(reply.get("outcome").asString())) {
+      return LeaseRenewal.RENEWED;
+    }
+    return "CANCELLED".equals(reply.path("state").asString(null))
+        ? LeaseRenewal.CANCELLED
+        : LeaseRenewal.LOST;
   }
+
+  /**
+   * Cancels the job at once, whatever it is doing, unless it already ended (see cancel.lua): a
+   * waiting job never runs, a running attempt's renewals and reports are refused from here on.
+   *
+   * @param by who cancels, kept on the job
+   * @param reason why, kept on the job's history (may be null)
+   */
+  public CancelResult cancel(String jobId, String by, String reason) {
+    JsonNode reply =
+        call(
+            scripts.cancel,
+            partitionOf(jobId),
+            jobId,
+            Long.toString(clock.millis()),
+            by,
+            reason == null ? "" : reason,
+            Long.toString(settings.retention().toMillis()));
+    var outcome = CancelResult.Outcome.valueOf(reply.get("outcome").asString());
+    String state = reply.path("state").asString(null);
+    return new CancelResult(
+        outcome,
+        state == null ? null : JobState.valueOf(state),
+        reply.path("worker").asString(null),
+        reply.path("token").isMissingNode() ? 0 : Long.parseLong(reply.get("token").asString()),
+        reply.path("type").asString(null));
+  }
+
+  /** One attempt of a job, named by the fencing token of its claim. */
+  public record AttemptToken(String jobId, long fencingToken) {}
 
   /** An attempt whose outcome is published and waits to be applied. */
   public record WaitingOutcome(String jobId, long fencingToken) {}
@@ -244,6 +367,8 @@ public final class JobStore {
         percent = Integer.toString(e.percent());
         message = e.message() == null ? "" : e.message();
       }
+      case StatusEvent.Heartbeat e ->
+          message = e.details() == null || e.details().isNull() ? "" : e.details().toString();
       case StatusEvent.Succeeded e -> {}
       case StatusEvent.Failed e -> {
         error = e.error() == null ? "" : e.error();
@@ -270,10 +395,62 @@ public final class JobStore {
             Boolean.toString(retryable),
             Long.toString(clock.millis()),
             Long.toString(retryBackoff.toMillis()),
-            Long.toString(settings.retention().toMillis()));
+            Long.toString(settings.retention().toMillis()),
+            event.workerId() == null ? "" : event.workerId());
     return new ReportResult(
         ReportResult.Outcome.valueOf(reply.get("outcome").asString()),
         reply.path("state").asString(null));
+  }
+
+  /**
+   * Ends up to {@code limit} running attempts of one partition that passed their startToClose or
+   * stall timeout (ADR 18), each as a retryable failure named {@code timeout:<name>}: the job waits
+   * {@code retryBackoff} for its next attempt, or goes DEAD after its last.
+   */
+  public List<TimedOutAttempt> timeOutAttempts(int partition, int limit, Duration retryBackoff) {
+    JsonNode reply =
+        call(
+            scripts.timeout,
+            partition,
+            Long.toString(clock.millis()),
+            Integer.toString(limit),
+            Long.toString(retryBackoff.toMillis()),
+            Long.toString(settings.retention().toMillis()));
+    List<TimedOutAttempt> out = new ArrayList<>();
+    for (JsonNode t : list(reply.get("timedOut"))) {
+      out.add(
+          new TimedOutAttempt(
+              t.get("id").asString(),
+              t.path("worker").asString(null),
+              t.get("attempt").asInt(),
+              JobState.valueOf(t.get("state").asString()),
+              t.path("type").asString(null),
+              t.path("pool").asString(null),
+              TimedOutAttempt.Timeout.ofLabel(t.get("timeout").asString()),
+              t.hasNonNull("token") ? Long.parseLong(t.get("token").asString()) : 0,
+              t.get("timeout").asString().startsWith("phase:")
+                  ? t.get("timeout").asString().substring("phase:".length())
+                  : null));
+    }
+    return out;
+  }
+
+  /** The phase limits as the scripts read them, {@code {"render": 120000}}; '' for none. */
+  private static String phaseLimits(JobTimeouts timeouts) {
+    if (timeouts.phases().isEmpty()) {
+      return "";
+    }
+    var limits = Json.mapper().createObjectNode();
+    timeouts.phases().forEach((phase, limit) -> limits.put(phase, limit.toMillis()));
+    return limits.toString();
+  }
+
+  private static Duration millisOrNull(String millis) {
+    return millis == null ? null : Duration.ofMillis(Long.parseLong(millis));
+  }
+
+  private static String millisOrEmpty(Duration duration) {
+    return duration == null ? "" : Long.toString(duration.toMillis());
   }
 
   /** Takes back up to {@code limit} expired leases of one partition. */
@@ -285,12 +462,15 @@ public final class JobStore {
             Long.toString(clock.millis()),
             Integer.toString(limit),
             Long.toString(retryBackoff.toMillis()),
-            Long.toString(settings.retention().toMillis())));
+            Long.toString(settings.retention().toMillis()),
+            Long.toString(settings.lateOutcomeGrace().toMillis())));
   }
 
   /**
    * Releases every lease {@code workerId} holds, at once, without waiting for their TTLs: its pod
-   * is gone or it was declared lost. Each job goes to RETRY_WAIT (due now) or DEAD.
+   * is gone or it was declared lost. Each job goes to RETRY_WAIT (due now); a last attempt waits
+   * there the late-outcome grace ({@link StoreSettings#lateOutcomeGrace()}) for its outcome, then
+   * goes DEAD.
    */
   public List<ReapedLease> releaseLeasesOf(String workerId, String reason) {
     List<ReapedLease> released = new ArrayList<>();
@@ -303,8 +483,40 @@ public final class JobStore {
                   workerId,
                   reason,
                   Long.toString(clock.millis()),
-                  Long.toString(settings.retention().toMillis()))));
+                  Long.toString(settings.retention().toMillis()),
+                  Long.toString(settings.lateOutcomeGrace().toMillis()))));
     }
+    return released;
+  }
+
+  /**
+   * Releases the leases of the given attempts at once, each only while its job still runs under
+   * that token: a draining worker gives back what it could not finish, and keeps the leases of
+   * attempts whose outcome it published. Each job goes to RETRY_WAIT (due now).
+   */
+  public List<ReapedLease> releaseAttempts(List<AttemptToken> attempts, String reason) {
+    Map<Integer, List<String>> byPartition = new TreeMap<>();
+    for (AttemptToken a : attempts) {
+      int partition = partitionOf(a.jobId());
+      if (partition >= 0) {
+        byPartition
+            .computeIfAbsent(
+                partition,
+                p ->
+                    new ArrayList<>(
+                        List.of(
+                            reason,
+                            Long.toString(clock.millis()),
+                            Long.toString(settings.retention().toMillis()),
+                            Long.toString(settings.lateOutcomeGrace().toMillis()))))
+            .addAll(List.of(a.jobId(), Long.toString(a.fencingToken())));
+      }
+    }
+    List<ReapedLease> released = new ArrayList<>();
+    byPartition.forEach(
+        (partition, args) ->
+            released.addAll(
+                reaped(call(scripts.releaseAttempts, partition, args.toArray(String[]::new)))));
     return released;
   }
 
@@ -353,7 +565,8 @@ public final class JobStore {
                 workerId,
                 reason,
                 Long.toString(clock.millis()),
-                Long.toString(settings.retention().toMillis())))
+                Long.toString(settings.retention().toMillis()),
+                Long.toString(settings.lateOutcomeGrace().toMillis())))
         .stream()
         .findFirst();
   }
@@ -426,6 +639,84 @@ public final class JobStore {
       ids.add(id.asString());
     }
     return ids;
+  }
+
+  /**
+   * One index of a partition and how a trim pass finds its members that point at nothing.
+   *
+   * @param name the key after the partition's base ({@code state:SUCCEEDED}, {@code jobs}, ...)
+   * @param byScore the score is when the retention of what the member points at began, so every
+   *     member scored more than {@code retention} ago goes; otherwise such members go only when
+   *     their job is gone
+   * @param records the members are dead-job record ids, and their records go with them
+   */
+  public record Index(String name, boolean byScore, Duration retention, boolean records) {}
+
+  /** What one trim batch did: members removed, where the next batch starts, whether to go on. */
+  public record TrimBatch(int removed, int next, boolean more) {}
+
+  /**
+   * The indexes of every partition that a trim pass walks, each with the retention of what it
+   * points at. Finished jobs leave their terminal state's index, DEAD jobs and dead-job records the
+   * dead, discarded and DEAD indexes, by score; the job index and the indexes of unfinished jobs
+   * (which should never name a missing job) are checked member by member. Leases, the outbox and
+   * the timeout deadlines are not here: the lease reaper, the dispatcher and the timeout pass drop
+   * their members of finished jobs (and a job leaving RUNNING leaves the timeout set at once).
+   *
+   * @param pools the worker pools, whose {@code queued:<pool>} and {@code requeued:<pool>} indexes
+   *     are walked too
+   */
+  public List<Index> trimmedIndexes(java.util.Collection<String> pools) {
+    Duration retention = settings.retention();
+    Duration dead = settings.deadRetention();
+    List<Index> indexes = new ArrayList<>();
+    if (!retention.isZero()) {
+      for (JobState state : List.of(JobState.SUCCEEDED, JobState.CANCELLED)) {
+        indexes.add(new Index("state:" + state.name(), true, retention, false));
+      }
+    }
+    if (!dead.isZero()) {
+      indexes.add(new Index("state:" + JobState.DEAD.name(), true, dead, false));
+      indexes.add(new Index("dead", true, dead, true));
+      indexes.add(new Index("discarded", true, dead, true));
+    }
+    // a job is gone at the earliest this long after its last change
+    Duration shortest =
+        retention.isZero()
+            ? dead
+            : dead.isZero() ? retention : Collections.min(List.of(retention, dead));
+    if (!shortest.isZero()) {
+      indexes.add(new Index("jobs", false, shortest, false));
+      for (JobState state : JobState.values()) {
+        if (!state.isTerminal()) {
+          indexes.add(new Index("state:" + state.name(), false, shortest, false));
+        }
+      }
+      for (String pool : pools) {
+        indexes.add(new Index("queued:" + pool, false, shortest, false));
+        indexes.add(new Index("requeued:" + pool, false, shortest, false));
+      }
+    }
+    return indexes;
+  }
+
+  /**
+   * Trims one batch of one index of one partition: up to {@code limit} members, starting at {@code
+   * offset} among the members older than the index's retention.
+   */
+  public TrimBatch trimIndex(int partition, Index index, int offset, int limit) {
+    JsonNode reply =
+        call(
+            scripts.trimIndexes,
+            partition,
+            index.name(),
+            index.byScore() ? "score" : "exists",
+            Long.toString(clock.millis() - index.retention().toMillis()),
+            Integer.toString(offset),
+            Integer.toString(limit),
+            Boolean.toString(index.records()));
+    return new TrimBatch(
+        reply.get("removed").asInt(), reply.get("next").asInt(), reply.get("more").asBoolean());
   }
 
   /** What a redrive did. */
@@ -526,9 +817,8 @@ public final class JobStore {
                   : JobEvent.valueOf(h.get("event").asString()),
               h.path("attempt").asInt(),
               h.path("reason").asString(null),
-              h.hasNonNull("fencingToken")
-                  ? Long.valueOf(h.get("fencingToken").asString())
-                  : null));
+              h.hasNonNull("fencingToken") ? Long.valueOf(h.get("fencingToken").asString()) : null,
+              h.path("workerId").asString(null)));
     }
     return Optional.of(
         new JobView(
@@ -547,6 +837,8 @@ public final class JobStore {
             job.containsKey("progress") ? Integer.valueOf(job.get("progress")) : null,
             job.get("progressMessage"),
             job.get("lastError"),
+            job.get("cancelledBy"),
+            millis(job.get("cancelledAt")),
             dev.shepherd.model.TraceParent.parse(job.get("traceparent"))
                 .map(dev.shepherd.model.TraceParent::traceId)
                 .orElse(null),
@@ -602,6 +894,19 @@ public final class JobStore {
       total += n == null ? 0 : n;
     }
     return total;
+  }
+
+  /**
+   * Whether Redis takes a write now: sets an installation-wide probe key that expires by itself.
+   * False while Redis is unreachable, loading, out of memory or read-only.
+   */
+  public boolean acceptsWrites() {
+    try {
+      redis.opsForValue().set(settings.prefix() + ":probe", "1", Duration.ofSeconds(10));
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   /** How many leases are held, across partitions. */

@@ -11,51 +11,70 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.springframework.data.redis.core.script.RedisScript;
 
-/** Loads the Lua scripts once, each with the transition table and the shared prelude in front. */
+/**
+ * Loads the Lua scripts once per store, each with the transition table, the store's dead-job
+ * retention and the shared prelude in front.
+ */
 final class Scripts {
 
-  final RedisScript<String> submit = load("submit");
-  final RedisScript<String> reserveDue = load("reserve_due");
-  final RedisScript<String> markDispatched = load("mark_dispatched");
-  final RedisScript<String> claim = load("claim");
-  final RedisScript<String> renew = load("renew");
-  final RedisScript<String> report = load("report");
-  final RedisScript<String> reap = load("reap");
-  final RedisScript<String> view = load("view");
-  final RedisScript<String> recordDead = load("record_dead");
-  final RedisScript<String> releaseWorker = load("release_worker");
-  final RedisScript<String> abandon = load("abandon");
-  final RedisScript<String> redrive = load("redrive");
-  final RedisScript<String> discard = load("discard");
-  final RedisScript<String> requeueStale = load("requeue_stale");
-  final RedisScript<String> deferDue = load("defer_due");
-  final RedisScript<String> holdOutcomes = load("hold_outcomes");
+  final RedisScript<String> submit;
+  final RedisScript<String> reserveDue;
+  final RedisScript<String> markDispatched;
+  final RedisScript<String> claim;
+  final RedisScript<String> renew;
+  final RedisScript<String> report;
+  final RedisScript<String> reap;
+  final RedisScript<String> view;
+  final RedisScript<String> recordDead;
+  final RedisScript<String> releaseWorker;
+  final RedisScript<String> abandon;
+  final RedisScript<String> redrive;
+  final RedisScript<String> discard;
+  final RedisScript<String> requeueStale;
+  final RedisScript<String> deferDue;
+  final RedisScript<String> holdOutcomes;
+  final RedisScript<String> trimIndexes;
+  final RedisScript<String> releaseAttempts;
+  final RedisScript<String> unroutable;
+  final RedisScript<String> timeout;
+  final RedisScript<String> cancel;
 
   private final java.util.Map<RedisScript<String>, String> names =
       new java.util.IdentityHashMap<>();
 
-  private static RedisScript<String> load(String name) {
-    String source = transitionTable() + "\n" + read("prelude") + "\n" + read(name);
-    return RedisScript.of(source, String.class);
+  private final String header;
+
+  private RedisScript<String> load(String name) {
+    String source = header + "\n" + read("prelude") + "\n" + read(name);
+    RedisScript<String> script = RedisScript.of(source, String.class);
+    names.put(script, name);
+    return script;
   }
 
-  Scripts() {
-    names.put(submit, "submit");
-    names.put(reserveDue, "reserve_due");
-    names.put(markDispatched, "mark_dispatched");
-    names.put(claim, "claim");
-    names.put(renew, "renew");
-    names.put(report, "report");
-    names.put(reap, "reap");
-    names.put(view, "view");
-    names.put(recordDead, "record_dead");
-    names.put(releaseWorker, "release_worker");
-    names.put(abandon, "abandon");
-    names.put(redrive, "redrive");
-    names.put(discard, "discard");
-    names.put(requeueStale, "requeue_stale");
-    names.put(deferDue, "defer_due");
-    names.put(holdOutcomes, "hold_outcomes");
+  Scripts(StoreSettings settings) {
+    header =
+        transitionTable() + "\nlocal DEAD_RETENTION_MS = " + settings.deadRetention().toMillis();
+    submit = load("submit");
+    reserveDue = load("reserve_due");
+    markDispatched = load("mark_dispatched");
+    claim = load("claim");
+    renew = load("renew");
+    report = load("report");
+    reap = load("reap");
+    view = load("view");
+    recordDead = load("record_dead");
+    releaseWorker = load("release_worker");
+    abandon = load("abandon");
+    redrive = load("redrive");
+    discard = load("discard");
+    requeueStale = load("requeue_stale");
+    deferDue = load("defer_due");
+    holdOutcomes = load("hold_outcomes");
+    trimIndexes = load("trim_indexes");
+    releaseAttempts = load("release_attempts");
+    unroutable = load("unroutable");
+    timeout = load("timeout");
+    cancel = load("cancel");
   }
 
   String nameOf(RedisScript<String> script) {

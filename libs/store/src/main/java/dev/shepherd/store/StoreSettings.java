@@ -6,10 +6,22 @@ import java.time.Duration;
  * @param prefix the first part of every key (tests use a unique one each)
  * @param partitions how many partitions the keyspace is split into; fixed for the life of the data
  * @param retention how long finished jobs are kept before Redis expires them (zero keeps them)
+ * @param deadRetention how long dead-job records, and the DEAD jobs they name, are kept (zero keeps
+ *     them); a discarded record is kept this long from its discard
+ * @param lateOutcomeGrace how long a job whose last attempt was released (drain, over capacity,
+ *     lost worker) waits for that attempt's published outcome before it goes DEAD (ADR 14)
  */
-public record StoreSettings(String prefix, int partitions, Duration retention) {
+public record StoreSettings(
+    String prefix,
+    int partitions,
+    Duration retention,
+    Duration deadRetention,
+    Duration lateOutcomeGrace) {
 
   public static final int DEFAULT_PARTITIONS = 16;
+  public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+  public static final Duration DEFAULT_DEAD_RETENTION = Duration.ofDays(30);
+  public static final Duration DEFAULT_LATE_OUTCOME_GRACE = Duration.ofMinutes(1);
 
   public StoreSettings {
     if (prefix == null || prefix.isBlank() || prefix.contains("{") || prefix.contains("}")) {
@@ -21,10 +33,26 @@ public record StoreSettings(String prefix, int partitions, Duration retention) {
     if (retention == null || retention.isNegative()) {
       throw new IllegalArgumentException("retention must be zero or positive");
     }
+    if (deadRetention == null || deadRetention.isNegative()) {
+      throw new IllegalArgumentException("dead-retention must be zero or positive");
+    }
+    if (lateOutcomeGrace == null || lateOutcomeGrace.isNegative() || lateOutcomeGrace.isZero()) {
+      throw new IllegalArgumentException("late-outcome-grace must be positive");
+    }
+  }
+
+  /** Settings with the default grace for a released last attempt's outcome. */
+  public StoreSettings(String prefix, int partitions, Duration retention, Duration deadRetention) {
+    this(prefix, partitions, retention, deadRetention, DEFAULT_LATE_OUTCOME_GRACE);
+  }
+
+  /** Settings with the default dead-job retention. */
+  public StoreSettings(String prefix, int partitions, Duration retention) {
+    this(prefix, partitions, retention, DEFAULT_DEAD_RETENTION);
   }
 
   public static StoreSettings defaults(String prefix) {
-    return new StoreSettings(prefix, DEFAULT_PARTITIONS, Duration.ofDays(7));
+    return new StoreSettings(prefix, DEFAULT_PARTITIONS, DEFAULT_RETENTION);
   }
 
   /** The key base of a partition; its {@code {pNN}} hash tag keeps the partition in one slot. */

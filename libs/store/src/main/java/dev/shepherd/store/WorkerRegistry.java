@@ -4,6 +4,7 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkerView;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -94,6 +95,23 @@ public final class WorkerRegistry {
     redis
         .opsForHash()
         .put(key, worker.id(), Json.mapper().writeValueAsString(worker.withState(WorkerView.LOST)));
+  }
+
+  /**
+   * Forgets workers silent for longer than {@code retention}: each worker process registers under a
+   * new id, so without this every restart would leave an entry behind for good. A worker that comes
+   * back re-registers on its next heartbeat. Returns how many were forgotten.
+   */
+  public int forgetLost(Duration retention) {
+    Instant cutoff = clock.instant().minus(retention);
+    int forgotten = 0;
+    for (Map.Entry<Object, Object> e : redis.opsForHash().entries(key).entrySet()) {
+      WorkerView stored = Json.mapper().readValue((String) e.getValue(), WorkerView.class);
+      if (stored.lastHeartbeat() == null || stored.lastHeartbeat().isBefore(cutoff)) {
+        forgotten += redis.opsForHash().delete(key, e.getKey()).intValue();
+      }
+    }
+    return forgotten;
   }
 
   private WorkerView withLiveness(WorkerView worker) {

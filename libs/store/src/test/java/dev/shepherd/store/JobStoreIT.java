@@ -1,6 +1,7 @@
 package dev.shepherd.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
@@ -34,6 +35,10 @@ import org.springframework.data.redis.core.script.RedisScript;
 class JobStoreIT {
 
   private static final Duration TTL = Duration.ofSeconds(30);
+
+  /** Not the default minute, so a store that ignored its setting would fail the grace tests. */
+  private static final Duration GRACE = Duration.ofSeconds(20);
+
   private static final Duration NO_BACKOFF = Duration.ZERO;
 
   private final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -47,7 +52,12 @@ class JobStoreIT {
     factory = endpoints.newRedisConnectionFactory();
     redis = new StringRedisTemplate(factory);
     prefix = names.prefix();
-    store = new JobStore(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock);
+    store =
+        new JobStore(
+            redis,
+            new StoreSettings(
+                prefix, 4, Duration.ofDays(7), StoreSettings.DEFAULT_DEAD_RETENTION, GRACE),
+            clock);
   }
 
   @AfterEach
@@ -75,7 +85,16 @@ class JobStoreIT {
   }
 
   private StatusEvent succeeded(String jobId, int attempt, long token, long seq) {
-    return new StatusEvent.Succeeded(jobId, "demo.noop", attempt, token, seq, "w", clock.instant());
+    return succeeded(jobId, attempt, token, seq, "w");
+  }
+
+  private StatusEvent succeeded(String jobId, int attempt, long token, long seq, String worker) {
+    return new StatusEvent.Succeeded(
+        jobId, "demo.noop", attempt, token, seq, worker, clock.instant());
+  }
+
+  private int partition(String jobId) {
+    return store.partitionOf(jobId);
   }
 
   private JobView view(String jobId) {
@@ -306,22 +325,28 @@ class JobStoreIT {
     store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
     dispatch(id);
     long second = claim(id, 2, "w2");
-    store.report(succeeded(id, 2, second, 1), NO_BACKOFF);
+    // the outcome line names the worker of the status event, not the one the job remembers
+    store.report(succeeded(id, 2, second, 1, "reporter"), NO_BACKOFF);
 
     List<TransitionRecord> history = view(id).history();
     assertThat(history)
         .filteredOn(h -> h.event() == JobEvent.CLAIM)
-        .extracting(TransitionRecord::fencingToken)
-        .containsExactly(first, second);
+        .extracting(TransitionRecord::fencingToken, TransitionRecord::workerId)
+        .containsExactly(tuple(first, "w1"), tuple(second, "w2"));
     assertThat(history)
         .filteredOn(h -> h.event() == JobEvent.LEASE_EXPIRED)
-        .extracting(TransitionRecord::fencingToken)
-        .containsExactly(first);
+        .extracting(TransitionRecord::fencingToken, TransitionRecord::workerId)
+        .containsExactly(tuple(first, "w1"));
     assertThat(history.getLast().event()).isEqualTo(JobEvent.SUCCEED);
     assertThat(history.getLast().fencingToken()).isEqualTo(second);
+    assertThat(history.getLast().workerId()).isEqualTo("reporter");
     assertThat(history)
         .filteredOn(h -> h.event() == JobEvent.DISPATCH)
-        .allSatisfy(h -> assertThat(h.fencingToken()).isNull());
+        .allSatisfy(
+            h -> {
+              assertThat(h.fencingToken()).isNull();
+              assertThat(h.workerId()).isNull();
+            });
   }
 
   @Test
@@ -383,6 +408,247 @@ class JobStoreIT {
               assertThat(d.rawMessage()).isEqualTo("{oops");
             });
     assertThat(store.discardDead("00-nosuchrecord", "bob")).isFalse();
+  }
+
+  // ---- a published outcome survives the release of its lease (ADR 14) --------------------------
+
+  @Test
+  void theLateOutcomeOfAReleasedAttemptIsAppliedAsThatAttempt() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    assertThat(store.releaseLeasesOf("w1", "worker stopped"))
+        .extracting(ReapedLease::newState)
+        .containsExactly("RETRY_WAIT");
+
+    ReportResult late = store.report(succeeded(id, 1, token, 7, "w1"), NO_BACKOFF);
+
+    assertThat(late).isEqualTo(new ReportResult(ReportResult.Outcome.APPLIED, "SUCCEEDED"));
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(job.attempt()).isEqualTo(1);
+    assertThat(job.history().getLast())
+        .extracting(
+            TransitionRecord::from,
+            TransitionRecord::event,
+            TransitionRecord::attempt,
+            TransitionRecord::fencingToken,
+            TransitionRecord::workerId)
+        .containsExactly(JobState.RETRY_WAIT, JobEvent.SUCCEED, 1, token, "w1");
+    assertThat(store.outboxSize()).isZero();
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.claim(id, 2, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "SUCCEEDED"));
+  }
+
+  @Test
+  void theLateOutcomeOfAReleasedAttemptWinsOverANextAttemptAlreadyPublished() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store.abandon(id, "w1", "over capacity");
+    DueEntry next = dispatch(id);
+    assertThat(next.attempt()).isEqualTo(2);
+    assertThat(store.backlog("default").depth()).isEqualTo(1);
+
+    var failed =
+        new StatusEvent.Failed(id, "demo.noop", 1, token, 3, "w1", clock.instant(), "bad", false);
+    assertThat(store.report(failed, NO_BACKOFF).state()).isEqualTo("DEAD");
+
+    JobView job = view(id);
+    assertThat(job.attempt()).isEqualTo(1);
+    assertThat(job.lastError()).isEqualTo("bad");
+    assertThat(store.backlog("default").depth()).isZero();
+    assertThat(store.listDead(10)).extracting(DeadJob::attempts).containsExactly(1);
+    assertThat(store.claim(id, 2, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "DEAD"));
+  }
+
+  @Test
+  void aLateRetryableFailureIsCountedOnceAndADuplicateChangesNothing() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store.releaseLeasesOf("w1", "worker lost");
+    var failed =
+        new StatusEvent.Failed(id, "demo.noop", 1, token, 4, "w1", clock.instant(), "flaky", true);
+
+    assertThat(store.report(failed, Duration.ofSeconds(5)).state()).isEqualTo("RETRY_WAIT");
+    assertThat(store.report(failed, Duration.ofSeconds(5)).outcome())
+        .isEqualTo(ReportResult.Outcome.FINISHED);
+
+    JobView job = view(id);
+    assertThat(job.attempt()).isEqualTo(2);
+    assertThat(job.lastError()).isEqualTo("flaky");
+    assertThat(job.history())
+        .filteredOn(h -> h.event() == JobEvent.FAIL_RETRYABLE)
+        .singleElement()
+        .extracting(TransitionRecord::attempt)
+        .isEqualTo(1);
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty(); // the failure's backoff
+    clock.advance(Duration.ofSeconds(6));
+    assertThat(dispatch(id).attempt()).isEqualTo(2);
+  }
+
+  @Test
+  void aReportFromATokenOlderThanTheLatestClaimIsStillStale() {
+    String id = submit(3);
+    dispatch(id);
+    long first = claim(id, 1, "w1");
+    store.releaseLeasesOf("w1", "worker stopped");
+    dispatch(id);
+    long second = claim(id, 2, "w2");
+
+    assertThat(store.report(succeeded(id, 1, first, 9, "w1"), NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.STALE);
+
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.RUNNING);
+    assertThat(job.attempt()).isEqualTo(2);
+    store.report(succeeded(id, 2, second, 1, "w2"), NO_BACKOFF);
+    assertThat(view(id).history())
+        .filteredOn(h -> h.event() == JobEvent.SUCCEED)
+        .extracting(TransitionRecord::attempt, TransitionRecord::fencingToken)
+        .containsExactly(tuple(2, second));
+  }
+
+  @Test
+  void aReleasedLastAttemptWaitsForItsOutcomeInsteadOfDyingAtOnce() {
+    String id = submit(1);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    clock.advance(TTL.plusSeconds(1));
+    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF))
+        .extracting(ReapedLease::newState)
+        .containsExactly("RETRY_WAIT");
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.claim(id, 1, "w2", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "RETRY_WAIT"));
+
+    assertThat(store.report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).state())
+        .isEqualTo("SUCCEEDED");
+
+    assertThat(view(id).attempt()).isEqualTo(1);
+    assertThat(store.listDead(10)).isEmpty();
+    clock.advance(GRACE.plusSeconds(1));
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(view(id).state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
+  @Test
+  void aReleasedLastAttemptWithoutOutcomeIsDeadAfterTheGrace() {
+    String id = submit(1);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store.abandon(id, "w1", "over capacity");
+    clock.advance(GRACE.minusSeconds(1));
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
+
+    clock.advance(Duration.ofSeconds(2));
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.DEAD);
+    assertThat(job.history().getLast())
+        .extracting(TransitionRecord::from, TransitionRecord::event, TransitionRecord::fencingToken)
+        .containsExactly(JobState.RETRY_WAIT, JobEvent.ATTEMPTS_EXHAUSTED, token);
+    assertThat(store.listDead(10))
+        .extracting(DeadJob::reason)
+        .containsExactly("attempts exhausted (1): over capacity");
+    assertThat(store.outboxSize()).isZero();
+    assertThat(store.report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.FINISHED);
+    assertThat(view(id).state()).isEqualTo(JobState.DEAD);
+  }
+
+  @Test
+  void anOverCapacityCheckRacingAFinishedAttemptKeepsItsOutcome() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    // the worker published the outcome and holds the lease for it (ADR 11)
+    assertThat(store.holdForOutcome(id, token, TTL)).isTrue();
+
+    store.abandon(id, "w1", "over capacity");
+
+    // the outcome is known to be on its way: no next attempt within the grace
+    clock.advance(GRACE.minusSeconds(1));
+    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.report(succeeded(id, 1, token, 5, "w1"), NO_BACKOFF).state())
+        .isEqualTo("SUCCEEDED");
+    assertThat(view(id).attempt()).isEqualTo(1);
+  }
+
+  @Test
+  void aDrainingWorkerReleasesOnlyTheAttemptsItNames() {
+    String unfinished = submit(3);
+    String published = submit(3);
+    long unfinishedToken = claim(unfinished, 1, "w1");
+    long publishedToken = claim(published, 1, "w1");
+
+    List<ReapedLease> released =
+        store.releaseAttempts(
+            List.of(
+                new JobStore.AttemptToken(unfinished, unfinishedToken),
+                new JobStore.AttemptToken(published, publishedToken + 1)),
+            "worker stopped");
+
+    assertThat(released)
+        .containsExactly(
+            new ReapedLease(unfinished, "w1", 1, "RETRY_WAIT", "demo.noop", "default"));
+    assertThat(view(unfinished).state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(view(published).state()).isEqualTo(JobState.RUNNING);
+    assertThat(store.leasesOf("w1"))
+        .extracting(JobStore.HeldLease::jobId)
+        .containsExactly(published);
+  }
+
+  // ---- claims are idempotent ---------------------------------------------------------------
+
+  @Test
+  void aRepeatedClaimBySameWorkerForSameAttemptGetsSameToken() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    clock.advance(Duration.ofSeconds(20));
+
+    assertThat(store.claim(id, 1, "w1", TTL)).isEqualTo(new ClaimResult.Claimed(token));
+
+    assertThat(store.claim(id, 1, "w2", TTL)).isInstanceOf(ClaimResult.Refused.class);
+    assertThat(view(id).history()).filteredOn(h -> h.event() == JobEvent.CLAIM).hasSize(1);
+    // the repeated claim renewed the lease: it outlives the first claim's TTL
+    clock.advance(Duration.ofSeconds(15));
+    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF)).isEmpty();
+    clock.advance(Duration.ofSeconds(16));
+    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF)).hasSize(1);
+    assertThat(store.claim(id, 1, "w1", TTL))
+        .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "RETRY_WAIT"));
+  }
+
+  // ---- backlog age stays true --------------------------------------------------------------
+
+  @Test
+  void aRequeuedJobKeepsItsQueuedTimeAndIsRequeuedOncePerTimeout() {
+    String id = submit(3);
+    dispatch(id);
+    Instant queuedAt = clock.instant();
+    Duration timeout = Duration.ofMinutes(1);
+    clock.advance(Duration.ofSeconds(61));
+
+    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).containsExactly(id);
+    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, queuedAt));
+    // a second recovery instance in the same pass finds nothing to do
+    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    dispatch(id);
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    clock.advance(Duration.ofSeconds(31));
+    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).containsExactly(id);
+    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, queuedAt));
+    claim(id, 1, "w1");
+    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(0, null));
+    assertThat(store.requeueStale(partition(id), "default", Duration.ZERO, 10)).isEmpty();
   }
 
   /** Runs the Lua side of the transition table over every (state, event) pair. */

@@ -42,11 +42,36 @@ public final class ManagedProcess implements AutoCloseable {
       List<String> appArgs,
       Map<String, String> env,
       Path logDir) {
+    return startJava(name, jar, null, jvmArgs, appArgs, env, logDir);
+  }
+
+  /**
+   * Starts a Spring Boot jar with a directory in front of its classpath, so that a test can serve
+   * the service a changed resource (a mutated Lua script) without a hook in production code. Spring
+   * Boot's PropertiesLauncher puts {@code loader.path} before the jar's own classes and libraries.
+   *
+   * @param classpathFirst the directory, or null to start the jar as {@code java -jar} does
+   */
+  public static ManagedProcess startJava(
+      String name,
+      Path jar,
+      Path classpathFirst,
+      List<String> jvmArgs,
+      List<String> appArgs,
+      Map<String, String> env,
+      Path logDir) {
     List<String> command = new ArrayList<>();
     command.add(javaExecutable());
     command.addAll(jvmArgs);
-    command.add("-jar");
-    command.add(jar.toString());
+    if (classpathFirst == null) {
+      command.add("-jar");
+      command.add(jar.toString());
+    } else {
+      command.add("-Dloader.path=" + classpathFirst);
+      command.add("-cp");
+      command.add(jar.toString());
+      command.add("org.springframework.boot.loader.launch.PropertiesLauncher");
+    }
     command.addAll(appArgs);
     try {
       Files.createDirectories(logDir);
@@ -118,10 +143,15 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   private void signal(String signal) {
+    signal(pid(), signal);
+  }
+
+  /** Sends {@code signal} (STOP, CONT, ...) to process {@code pid}; also for private servers. */
+  static void signal(long pid, String signal) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).start();
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start();
       if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + pid() + " failed");
+        throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -24,6 +24,7 @@ import java.util.List;
 public final class PrivateRedis extends PrivateServer {
 
   private final int port = ManagedProcess.freePort();
+  private volatile Duration keyLoadDelay;
 
   private PrivateRedis() {
     super("redis", "SHEPHERD_REDIS_SERVER", "redis-server");
@@ -70,6 +71,144 @@ public final class PrivateRedis extends PrivateServer {
     }
   }
 
+  /**
+   * Sends one command over a connection of its own and returns the reply as text: a status ({@code
+   * +OK}), an error ({@code -OOM ...}), an integer ({@code :1}) or a bulk string's content (null
+   * when nil). Enough for {@code CONFIG SET}, {@code INFO}, {@code DBSIZE}.
+   */
+  public String command(String... arguments) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      socket.setSoTimeout(10_000);
+      var request = new StringBuilder("*").append(arguments.length).append("\r\n");
+      for (String argument : arguments) {
+        byte[] bytes = argument.getBytes(StandardCharsets.UTF_8);
+        request.append('$').append(bytes.length).append("\r\n").append(argument).append("\r\n");
+      }
+      OutputStream out = socket.getOutputStream();
+      out.write(request.toString().getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+      String line = readLine(in);
+      if (!line.startsWith("$")) {
+        return line;
+      }
+      int length = Integer.parseInt(line.substring(1));
+      if (length < 0) {
+        return null;
+      }
+      String bulk = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+      in.readNBytes(2);
+      return bulk;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    var line = new java.io.ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) != '\n') {
+      if (b < 0) {
+        throw new IOException("Redis closed the connection mid-reply");
+      }
+      if (b != '\r') {
+        line.write(b);
+      }
+    }
+    return line.toString(StandardCharsets.UTF_8);
+  }
+
+  /** True while Redis loads its data set at start and answers {@code LOADING} to commands. */
+  public boolean loading() {
+    String info = command("INFO", "persistence");
+    return info != null && info.contains("\nloading:1");
+  }
+
+  /**
+   * Redis refuses every write with {@code -OOM} ({@code maxmemory} of one byte, {@code noeviction})
+   * until {@link #acceptWrites()}: what a full Redis does to its clients.
+   */
+  public void refuseWrites() {
+    command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+    command("CONFIG", "SET", "maxmemory", "1");
+    String reply = command("SET", "private-redis:probe", "1");
+    if (reply == null || !reply.startsWith("-OOM")) {
+      throw new IllegalStateException("Redis on port " + port + " still takes writes: " + reply);
+    }
+  }
+
+  /** Ends {@link #refuseWrites()}. */
+  public void acceptWrites() {
+    String reply = command("CONFIG", "SET", "maxmemory", "0");
+    if (!"+OK".equals(reply)) {
+      throw new IllegalStateException("Redis on port " + port + " kept its memory cap: " + reply);
+    }
+  }
+
+  /**
+   * {@link #restartLoadingSlowly(Duration)}, watched: returns whether Redis was seen answering
+   * {@code LOADING} meanwhile, so a test can show its clients met that state.
+   */
+  public boolean restartIntoLoading(Duration perKey) {
+    var sawLoading = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread watch =
+        Thread.ofPlatform()
+            .name("redis-loading-watch")
+            .daemon()
+            .start(
+                () -> {
+                  while (!sawLoading.get() && !Thread.currentThread().isInterrupted()) {
+                    try {
+                      sawLoading.set(loading());
+                    } catch (RuntimeException e) {
+                      // stopped or starting: ask again
+                    }
+                    try {
+                      // a sampler of a passing state while the restart blocks the caller; what
+                      // it saw is read after the restart, so there is nothing to await here
+                      Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                });
+    try {
+      restartLoadingSlowly(perKey);
+    } finally {
+      watch.interrupt();
+    }
+    return sawLoading.get();
+  }
+
+  /**
+   * A restart after which Redis answers {@code -LOADING} for about {@code perKey} times the number
+   * of keys, as a Redis with a large data set does: the AOF is rewritten so every key is in its RDB
+   * base, and the new process loads each key {@code perKey} slowly ({@code key-load-delay}, the
+   * knob Redis's own test suite uses for this). A test gets the LOADING phase of gigabytes without
+   * writing them on a shared machine. Returns once Redis answers PING again, that is once loading
+   * is over; clients see the refused connections and the LOADING replies meanwhile.
+   */
+  public void restartLoadingSlowly(Duration perKey) {
+    command("BGREWRITEAOF");
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              String info = command("INFO", "persistence");
+              return info.contains("aof_rewrite_in_progress:0")
+                  && info.contains("aof_rewrite_scheduled:0");
+            });
+    stop();
+    keyLoadDelay = perKey;
+    try {
+      start();
+    } finally {
+      keyLoadDelay = null;
+    }
+  }
+
   /** Redis 7 keeps a base file and numbered incremental files; the newest is written now. */
   private Path currentAppendOnlyLog() {
     try (var files = Files.list(dir.resolve("appendonlydir"))) {
@@ -86,6 +225,14 @@ public final class PrivateRedis extends PrivateServer {
 
   @Override
   List<String> arguments() {
+    List<String> arguments = new java.util.ArrayList<>(baseArguments());
+    if (keyLoadDelay != null) {
+      arguments.addAll(List.of("--key-load-delay", Long.toString(keyLoadDelay.toNanos() / 1000)));
+    }
+    return arguments;
+  }
+
+  private List<String> baseArguments() {
     return List.of(
         "--port",
         Integer.toString(port),
@@ -124,6 +271,6 @@ public final class PrivateRedis extends PrivateServer {
 
   @Override
   Duration startTimeout() {
-    return Duration.ofSeconds(30);
+    return Duration.ofSeconds(60); // a slow load (restartLoadingSlowly) counts towards the start
   }
 }

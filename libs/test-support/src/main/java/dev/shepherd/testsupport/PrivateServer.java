@@ -129,6 +129,26 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     signalAll(true);
   }
 
+  /**
+   * SIGSTOP: the server freezes with its connections open, as a paused VM or a stalled disk would
+   * leave it; clients wait for replies that do not come. {@link #thaw()} resumes it.
+   */
+  public final synchronized void freeze() {
+    ManagedProcess.signal(running().pid(), "STOP");
+  }
+
+  /** SIGCONT: a frozen server answers again, including what it was asked meanwhile. */
+  public final synchronized void thaw() {
+    ManagedProcess.signal(running().pid(), "CONT");
+  }
+
+  private Process running() {
+    if (process == null || !process.isAlive()) {
+      throw new IllegalStateException(name + " is not running");
+    }
+    return process;
+  }
+
   /** Graceful stop, then start again on the same ports with the same data. */
   public final void restart() {
     stop();

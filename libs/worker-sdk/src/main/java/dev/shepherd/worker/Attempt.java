@@ -1,21 +1,42 @@
 package dev.shepherd.worker;
 
 import dev.shepherd.messaging.PublishException;
+import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 
 /**
  * One claimed attempt while it runs: the handler's {@link JobContext}, the source of the attempt's
- * sequence numbers (1, 2, 3, ... over phases, progress and the outcome), and the flag that says the
- * lease is lost. Once cancelled it publishes nothing more.
+ * sequence numbers (1, 2, 3, ... over phases, progress and the outcome), and the flag that says it
+ * is cancelled. Once cancelled it publishes nothing more.
+ *
+ * <p>Two kinds of cancel differ in when the handler's thread is interrupted. One that leaves the
+ * job to another attempt (the lease lost, the attempt abandoned past a timeout, the worker stopped
+ * past its grace) interrupts at once. A cancel by request (the job was cancelled) only sets the
+ * flag, and interrupts after a grace if the handler still runs then: a cooperative handler checks
+ * {@link #isCancelled()} and cleans up without an interrupt breaking its I/O. The job is already
+ * CANCELLED in Redis, so nobody else runs it meanwhile; a lease renewal refused during the grace
+ * (as it will be) must not cut it short, and only a stop of the worker past its drain grace does.
+ *
+ * <p>An attempt the worker times out itself ({@link LocalTimeouts}) is not cancelled: its handler
+ * is interrupted at once and {@link #isCancelled()} is true, its phases, progress and heartbeats
+ * are no longer published, but its outcome is, and it is the timeout's failure whatever the handler
+ * does then. A cancel that comes afterwards (the server timed it out too and sent ABANDON) still
+ * withdraws the outcome.
  */
 final class Attempt<P> implements JobContext<P> {
 
@@ -26,10 +47,16 @@ final class Attempt<P> implements JobContext<P> {
   private final Clock clock;
   private final Consumer<StatusEvent> publisher;
   private final BiConsumer<String, Duration> phaseTimer;
+  private final JsonNode lastHeartbeatDetails;
   private final AtomicLong sequence = new AtomicLong();
+  private volatile Activity activity = Activity.NONE;
   private volatile boolean cancelled;
+  private volatile Failure timedOut;
   private volatile String cancelledBecause;
+  private boolean finished; // guarded by this: the handler returned, nothing can time it out
   private Thread runner; // guarded by this: the thread to interrupt on cancel, while it runs us
+  private boolean interruptDue; // guarded by this: the handler's thread is to be interrupted
+  private ScheduledFuture<?> graceEnds; // guarded by this: a cancel by request's grace, running
 
   /**
    * @param publisher publishes one event with confirms; throws {@link PublishException}
@@ -41,11 +68,56 @@ final class Attempt<P> implements JobContext<P> {
       Clock clock,
       Consumer<StatusEvent> publisher,
       BiConsumer<String, Duration> phaseTimer) {
+    this(claim, payload, clock, publisher, phaseTimer, null);
+  }
+
+  /**
+   * @param lastHeartbeatDetails what the last heartbeat of an earlier attempt carried (from the
+   *     claim); null when none
+   */
+  Attempt(
+      Claim claim,
+      P payload,
+      Clock clock,
+      Consumer<StatusEvent> publisher,
+      BiConsumer<String, Duration> phaseTimer,
+      JsonNode lastHeartbeatDetails) {
     this.claim = claim;
     this.payload = payload;
     this.clock = clock;
     this.publisher = publisher;
     this.phaseTimer = phaseTimer;
+    this.lastHeartbeatDetails =
+        lastHeartbeatDetails == null || lastHeartbeatDetails.isNull() ? null : lastHeartbeatDetails;
+  }
+
+  /** What the handler did that counts against its timeouts; told as it happens. */
+  interface Activity {
+
+    /** Tells nobody. */
+    Activity NONE =
+        new Activity() {
+          @Override
+          public void phaseStarted(String name, Instant at) {}
+
+          @Override
+          public void phaseEnded(String name, Instant at) {}
+
+          @Override
+          public void reported(Instant at) {}
+        };
+
+    void phaseStarted(String name, Instant at);
+
+    void phaseEnded(String name, Instant at);
+
+    /** Progress or a heartbeat. */
+    void reported(Instant at);
+  }
+
+  /** From now on, the handler's phases, progress and heartbeats are told to {@code activity}. */
+  void reportActivityTo(Activity activity) {
+    this.activity = activity;
   }
 
   Claim claim() {
@@ -83,6 +155,7 @@ final class Attempt<P> implements JobContext<P> {
       throw new IllegalArgumentException("a phase needs a name");
     }
     Instant started = clock.instant();
+    activity.phaseStarted(name, started);
     report(
         new StatusEvent.PhaseStarted(
             claim.jobId(),
@@ -97,6 +170,7 @@ final class Attempt<P> implements JobContext<P> {
       return body.call();
     } finally {
       Instant ended = clock.instant();
+      activity.phaseEnded(name, ended);
       phaseTimer.accept(name, Duration.between(started, ended));
       report(
           new StatusEvent.PhaseEnded(
@@ -123,6 +197,8 @@ final class Attempt<P> implements JobContext<P> {
 
   @Override
   public void progress(int percent, String message) {
+    Instant at = clock.instant();
+    activity.reported(at);
     report(
         new StatusEvent.Progress(
             claim.jobId(),
@@ -131,19 +207,72 @@ final class Attempt<P> implements JobContext<P> {
             claim.fencingToken(),
             next(),
             claim.workerId(),
-            clock.instant(),
+            at,
             Math.clamp(percent, 0, 100),
             message));
   }
 
   @Override
+  public void heartbeat(Object details) {
+    JsonNode tree = null;
+    if (details != null) {
+      byte[] json = Json.mapper().writeValueAsBytes(details);
+      if (json.length > MAX_HEARTBEAT_DETAILS_BYTES) {
+        throw new IllegalArgumentException(
+            "heartbeat details are "
+                + json.length
+                + " bytes of JSON; at most 16 KiB ("
+                + MAX_HEARTBEAT_DETAILS_BYTES
+                + " bytes) are kept: send where to resume from, not the work itself");
+      }
+      tree = Json.mapper().readTree(json);
+    }
+    Instant at = clock.instant();
+    activity.reported(at);
+    report(
+        new StatusEvent.Heartbeat(
+            claim.jobId(),
+            claim.type(),
+            claim.attempt(),
+            claim.fencingToken(),
+            next(),
+            claim.workerId(),
+            at,
+            tree));
+  }
+
+  @Override
+  public Optional<JsonNode> lastHeartbeatDetails() {
+    return Optional.ofNullable(lastHeartbeatDetails).map(JsonNode::deepCopy);
+  }
+
+  @Override
   public boolean isCancelled() {
+    return cancelled || timedOut != null;
+  }
+
+  /**
+   * True once the attempt is withdrawn: cancelled, abandoned, its lease lost, or the worker stopped
+   * past its grace. Nothing more it reports is published, its outcome included. An attempt only
+   * timed out by the worker is not withdrawn: it reports its failure.
+   */
+  boolean isWithdrawn() {
     return cancelled;
+  }
+
+  /** The failure the worker timed the attempt out with, once it did. */
+  Optional<Failure> timedOut() {
+    return Optional.ofNullable(timedOut);
   }
 
   /** Why the attempt was cancelled; null while it was not. */
   String cancelledBecause() {
     return cancelledBecause;
+  }
+
+  @Override
+  public Optional<String> cancellationReason() {
+    return Optional.ofNullable(cancelledBecause);
   }
 
   /** The SUCCEEDED event of this attempt, with the next sequence number. */
@@ -189,8 +318,8 @@ final class Attempt<P> implements JobContext<P> {
    * is what the job's state depends on, and the status-tracker tolerates gaps in sequence numbers.
    */
   private void report(StatusEvent event) {
-    if (cancelled) {
-      return;
+    if (cancelled || timedOut != null) {
+      return; // withdrawn, or its outcome is decided: the failure is all it has left to say
     }
     try {
       publisher.accept(event);
@@ -204,10 +333,13 @@ final class Attempt<P> implements JobContext<P> {
     }
   }
 
-  /** Called on the handler's thread before it runs: a cancel now interrupts that thread. */
+  /**
+   * Called on the handler's thread before it runs: a cancel now interrupts that thread (or, after a
+   * cancel by request, the end of its grace does).
+   */
   synchronized void attach(Thread thread) {
     runner = thread;
-    if (cancelled) {
+    if (interruptDue) {
       thread.interrupt();
     }
   }
@@ -215,24 +347,112 @@ final class Attempt<P> implements JobContext<P> {
   /**
    * Called on the handler's thread once the handler returned. Clears an interrupt meant for the
    * handler, so it cannot break the outcome's publishing or the consumer's next delivery; holding
-   * the lock means no cancel can interrupt this thread after it moved on.
+   * the lock means no cancel, and no end of a grace, can interrupt this thread after it moved on.
    */
   synchronized void detach() {
     runner = null;
+    finished = true;
+    if (graceEnds != null) {
+      graceEnds.cancel(false); // the handler is over: nothing left to interrupt
+      graceEnds = null;
+    }
     Thread.interrupted();
   }
 
   /**
-   * The lease is lost, or the worker stops past its grace period: nothing more is published and the
-   * handler is interrupted.
+   * The lease is lost or the attempt was abandoned: nothing more is published and the handler is
+   * interrupted now; unless a cancel by request gave it a grace that has not ended, whose end then
+   * interrupts it (the job is cancelled either way, and the handler was promised the time).
    *
    * @param because why, for the log line that ends the attempt
+   * @return true when this call cancelled the attempt, false when it was cancelled already
    */
-  synchronized void cancel(String because) {
-    if (!cancelled) {
-      cancelledBecause = because;
+  synchronized boolean cancel(String because) {
+    boolean first = markCancelled(because);
+    if (graceEnds == null) {
+      interrupt();
+    }
+    return first;
+  }
+
+  /**
+   * The worker found the attempt past one of its timeouts: the handler is interrupted now, sees
+   * {@link #isCancelled()}, and whatever it does the attempt's outcome is {@code failure}. Nothing
+   * happens to an attempt already withdrawn, timed out, or whose handler returned.
+   *
+   * @param because what {@link #cancellationReason()} says
+   * @return true when this call timed the attempt out
+   */
+  synchronized boolean timeOut(Failure failure, String because) {
+    if (cancelled || timedOut != null || finished) {
+      return false;
+    }
+    cancelledBecause = because; // before the flag: whoever sees the flag sees why
+    timedOut = failure;
+    interrupt();
+    return true;
+  }
+
+  /**
+   * The worker stops past its drain grace: like {@link #cancel(String)}, but the handler is
+   * interrupted now even within the grace of a cancel by request, since its lease is released.
+   */
+  synchronized boolean cancelAtShutdown(String because) {
+    boolean first = markCancelled(because);
+    if (graceEnds != null) {
+      graceEnds.cancel(false);
+      graceEnds = null;
+    }
+    interrupt();
+    return first;
+  }
+
+  /**
+   * The job was cancelled by request: {@link #isCancelled()} is true and nothing more is published
+   * from now on; the handler's thread is interrupted when {@code grace} has passed, if the handler
+   * still runs then (at once for a zero grace). An attempt cancelled already keeps its cancel.
+   *
+   * @param timer runs the interrupt at the grace's end
+   * @return true when this call cancelled the attempt
+   */
+  synchronized boolean cancelGracefully(
+      String because, Duration grace, ScheduledExecutorService timer) {
+    if (cancelled) {
+      return false; // its interrupt, or its grace, stands
+    }
+    markCancelled(because);
+    if (grace.isZero() || grace.isNegative()) {
+      interrupt();
+      return true;
+    }
+    try {
+      graceEnds = timer.schedule(this::graceEnded, grace.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      interrupt(); // the worker is stopping: nobody would end the grace
+    }
+    return true;
+  }
+
+  /** On the timer's thread: the grace is over; interrupt the handler if it still runs. */
+  private synchronized void graceEnded() {
+    if (graceEnds == null) {
+      return; // the handler returned, or the worker stopped, first
+    }
+    graceEnds = null;
+    interrupt();
+  }
+
+  private boolean markCancelled(String because) {
+    boolean first = !cancelled;
+    if (first) {
+      cancelledBecause = because; // before the flag: whoever sees the flag sees why
     }
     cancelled = true;
+    return first;
+  }
+
+  private void interrupt() {
+    interruptDue = true;
     if (runner != null) {
       runner.interrupt();
     }

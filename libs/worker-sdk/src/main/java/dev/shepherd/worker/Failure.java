@@ -36,15 +36,35 @@ record Failure(String error, boolean retryable) {
     };
   }
 
-  /** No handler for the job's type at this worker: retrying on the same pool cannot help. */
+  /**
+   * No worker of the pool took the job's type within the queue's delivery limit (each gave the
+   * delivery back), and this one, with the last delivery, has no handler either: another attempt on
+   * the same pool cannot help.
+   */
   static Failure noHandler(String type, String workerId) {
-    return new Failure("no handler for job type '" + type + "' at worker " + workerId, false);
+    return new Failure(
+        "no handler for job type "
+            + type
+            + ": no worker of the pool took it within the queue's delivery limit (the last"
+            + " delivery went to worker "
+            + workerId
+            + ")",
+        false);
   }
 
   /** The payload does not fit the handler's payload type: the same payload never will. */
   static Failure unboundPayload(Class<?> payloadType, String problem) {
     return new Failure(
         "payload does not bind to " + payloadType.getSimpleName() + ": " + problem, false);
+  }
+
+  /**
+   * The worker stopped the attempt past one of its timeouts ({@code startToClose}, {@code stall} or
+   * {@code phase:<name>}): named as the recovery service names it, so the job's {@code lastError}
+   * reads the same whichever of the two was first. Retryable: another attempt may be quicker.
+   */
+  static Failure timedOut(String timeout) {
+    return new Failure("timeout:" + timeout, true);
   }
 
   private static String messageOf(Throwable e) {

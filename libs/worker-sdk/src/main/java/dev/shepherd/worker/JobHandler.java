@@ -20,6 +20,11 @@ package dev.shepherd.worker;
  * runs elsewhere. Make side effects idempotent, or fence them with {@link
  * JobContext#fencingToken()}.
  *
+ * <p>A job can be cancelled while it runs. {@link JobContext#isCancelled()} then turns true at
+ * once, and the thread is interrupted only if {@code handle} has not returned within the worker's
+ * cancel grace (10 s by default): check the flag between steps and return. Whatever {@code handle}
+ * returns or throws after a cancel is not reported; the job stays CANCELLED.
+ *
  * <pre>{@code
  * @Component
  * class ResizeHandler implements JobHandler<ResizeRequest> {
@@ -44,7 +49,8 @@ public interface JobHandler<P> {
 
   /**
    * Runs one attempt. Stop promptly when interrupted or when {@link JobContext#isCancelled()} turns
-   * true: the attempt has lost its lease and nothing it reports is accepted any more.
+   * true: the job was cancelled, or the attempt abandoned or its lease lost, and nothing it reports
+   * is accepted any more.
    */
   void handle(JobContext<P> context) throws Exception;
 }

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,11 +19,27 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Renews the lease of each running attempt every third of its TTL, so two renewals can fail before
- * it expires. A refused renewal means another attempt owns the job now (the reaper or recovery took
- * the lease back): the attempt is cancelled and its handler interrupted. A renewal that fails
- * because Redis is unreachable is tried again at the next beat; if that lasts a whole TTL the lease
- * expires by itself and the next renewal is refused.
+ * Renews the lease of each running attempt every third of its TTL, and stops the attempt once its
+ * lease can no longer be trusted:
+ *
+ * <ul>
+ *   <li>A renewal refused because the job was cancelled is a cancel order that came this way rather
+ *       than from the control exchange (the order was lost, or has not arrived yet): the attempt is
+ *       cancelled gracefully, as {@link Cancellations#cancel} does, its handler interrupted only
+ *       after the cancel grace. It is not a lost lease.
+ *   <li>Any other refused renewal means another attempt owns the job now (the reaper or recovery
+ *       took the lease back): the attempt is cancelled and its handler interrupted at once.
+ *   <li>A renewal that fails (Redis unreachable, a time-out) is tried again at the next beat. But
+ *       if no renewal is confirmed for the TTL less a safety margin, counted from the moment the
+ *       last confirmed renewal (or the claim) was sent, the lease may already have run out in Redis
+ *       and another worker may be running the job: the attempt is cancelled and its handler
+ *       interrupted before that can happen, so two handlers never run the same job knowingly. Redis
+ *       command time-outs are kept below a third of the TTL (the store configuration caps them), so
+ *       a hung call cannot hide a lost lease for longer.
+ * </ul>
+ *
+ * <p>Renewals run on a thread of their own, and the deadlines on another, so neither a heartbeat
+ * nor a renewal stuck in a time-out delays the moment a handler is stopped.
  *
  * <p>Once the attempt's outcome is published (confirmed by the broker) the lease is still renewed
  * until the status-tracker applies the outcome and releases it. Those leases are renewed together,
@@ -31,28 +49,58 @@ import org.slf4j.MDC;
  * a finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
  * outcome that is never applied (its message dead-lettered) lets the lease expire after all.
  */
-final class LeaseKeeper {
+final class LeaseKeeper implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
 
   private final JobStore store;
-  private final ScheduledExecutorService scheduler;
+  private final ScheduledExecutorService renewals;
+  private final ScheduledExecutorService deadlines;
   private final Duration leaseTtl;
+  private final Duration trustedFor;
   private final Counter leasesLost;
+  private final Cancellations cancellations;
 
   /** Attempts whose outcome is published, by job id, with when to stop waiting (nanoTime). */
   private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
 
   private record Waiting(Claim claim, long untilNanos, Duration hold) {}
 
-  LeaseKeeper(
-      JobStore store, ScheduledExecutorService scheduler, Duration leaseTtl, Counter leasesLost) {
+  /**
+   * @param leasesLost counts attempts stopped because their lease was refused or went unconfirmed
+   * @param cancellations stops an attempt whose renewal says its job was cancelled
+   */
+  LeaseKeeper(JobStore store, Duration leaseTtl, Counter leasesLost, Cancellations cancellations) {
     this.store = store;
-    this.scheduler = scheduler;
     this.leaseTtl = leaseTtl;
+    this.trustedFor = trustedFor(leaseTtl);
     this.leasesLost = leasesLost;
+    this.cancellations = cancellations;
+    this.renewals =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("shepherd-lease-renewal").daemon().unstarted(r));
+    this.deadlines =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("shepherd-lease-deadline").daemon().unstarted(r));
     long every = renewEveryMillis();
-    scheduler.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
+    renewals.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * How long after the last confirmed renewal was sent an attempt still trusts its lease: the TTL
+   * less a sixth of it (5 s of a 30 s lease). The margin covers what lies between this worker and
+   * the reaper: the two clocks' rates, the time a handler takes to notice the interrupt, and the
+   * reaper's poll, which may find the lease expired as early as one TTL after the call was sent.
+   */
+  static Duration trustedFor(Duration leaseTtl) {
+    return leaseTtl.minus(leaseTtl.dividedBy(6));
+  }
+
+  /** Stops renewing every lease; called when the worker stops. */
+  @Override
+  public void close() {
+    renewals.shutdownNow();
+    deadlines.shutdownNow();
   }
 
   private long renewEveryMillis() {
@@ -62,6 +110,12 @@ final class LeaseKeeper {
   /** How many published outcomes wait for the status-tracker (their leases still held). */
   int waitingCount() {
     return waiting.size();
+  }
+
+  /** True while the attempt holding {@code fencingToken} on {@code jobId} waits for its outcome. */
+  boolean isWaitingFor(String jobId, long fencingToken) {
+    Waiting w = waiting.get(jobId);
+    return w != null && w.claim().fencingToken() == fencingToken;
   }
 
   /** One beat for every lease that waits for its outcome: one call per partition. */
@@ -102,11 +156,14 @@ final class LeaseKeeper {
         });
   }
 
-  /** The renewal of one attempt's lease. */
+  /** The renewal of one attempt's lease, and the deadline by which one must be confirmed. */
   final class Renewal {
 
     private final Attempt<?> attempt;
     private volatile ScheduledFuture<?> future;
+    private ScheduledFuture<?> deadline; // guarded by this
+    private long confirmedSentAt; // guarded by this: nanoTime the last confirmed call was sent
+    private boolean stopped; // guarded by this
 
     private Renewal(Attempt<?> attempt) {
       this.attempt = attempt;
@@ -114,9 +171,40 @@ final class LeaseKeeper {
 
     /** Stops renewing: the lease expires after its TTL unless something releases it first. */
     void stop() {
+      end();
+    }
+
+    /** Stops renewing and the deadline; true if this call stopped them (not an earlier one). */
+    private boolean end() {
       ScheduledFuture<?> f = future;
       if (f != null) {
         f.cancel(false);
+      }
+      synchronized (this) {
+        boolean first = !stopped;
+        stopped = true;
+        if (deadline != null) {
+          deadline.cancel(false);
+        }
+        return first;
+      }
+    }
+
+    /**
+     * The handler is done and its outcome is about to be published: mark the lease as waiting for
+     * it now (and renew it), not at the next beat, so there is no moment at which the outcome is on
+     * its way and the lease unmarked. Best effort: if Redis fails, the beats after the publish mark
+     * it, as before.
+     */
+    void markOutcomeComing() {
+      Claim claim = attempt.claim();
+      try {
+        store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl);
+      } catch (RuntimeException e) {
+        log.warn(
+            "could not mark the lease of {} as waiting for its outcome; the next beat will: {}",
+            claim,
+            e.toString());
       }
     }
 
@@ -130,18 +218,76 @@ final class LeaseKeeper {
       waiting.put(claim.jobId(), new Waiting(claim, System.nanoTime() + hold.toNanos(), hold));
     }
 
+    /** A call sent at {@code sentAt} extended the lease: the deadline moves to one trust later. */
+    private synchronized void confirmed(long sentAt) {
+      if (stopped || sentAt - confirmedSentAt < 0) {
+        return;
+      }
+      confirmedSentAt = sentAt;
+      if (deadline != null) {
+        deadline.cancel(false);
+      }
+      long delay = sentAt + trustedFor.toNanos() - System.nanoTime();
+      try {
+        deadline = deadlines.schedule(this::expire, delay, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // the worker is stopping: it cancels and releases what still runs itself
+      }
+    }
+
+    /** On the deadline thread: no renewal was confirmed in time, the lease is no longer ours. */
+    private void expire() {
+      synchronized (this) {
+        if (stopped || System.nanoTime() - confirmedSentAt < trustedFor.toNanos()) {
+          return; // stopped, or a renewal was confirmed meanwhile
+        }
+        stopped = true;
+      }
+      ScheduledFuture<?> f = future;
+      if (f != null) {
+        f.cancel(false);
+      }
+      Claim claim = attempt.claim();
+      MDC.setContextMap(claim.mdc());
+      try {
+        leasesLost.increment();
+        log.warn(
+            "no renewal of the lease of job {} attempt {} (token {}) was confirmed for {}: it may"
+                + " have expired and the job may run elsewhere; interrupting the handler and"
+                + " reporting nothing more",
+            claim.jobId(),
+            claim.attempt(),
+            claim.fencingToken(),
+            trustedFor);
+        attempt.cancel(
+            "its lease could not be renewed: no renewal was confirmed for " + trustedFor);
+      } finally {
+        MDC.clear();
+      }
+    }
+
     private void renew() {
-      if (attempt.isCancelled()) {
+      if (attempt.isWithdrawn()) {
         stop();
         return;
       }
       Claim claim = attempt.claim();
       MDC.setContextMap(claim.mdc());
       try {
-        if (store.renew(claim.jobId(), claim.fencingToken(), leaseTtl)) {
+        long sentAt = System.nanoTime();
+        JobStore.LeaseRenewal renewal =
+            store.renewLease(claim.jobId(), claim.fencingToken(), leaseTtl);
+        if (renewal == JobStore.LeaseRenewal.RENEWED) {
+          confirmed(sentAt);
           return;
         }
-        stop();
+        if (!end()) {
+          return; // the deadline stopped the attempt first
+        }
+        if (renewal == JobStore.LeaseRenewal.CANCELLED) {
+          cancellations.cancel(attempt, "cancelled"); // logs and counts, unless an order did first
+          return;
+        }
         leasesLost.increment();
         log.warn(
             "lost the lease of job {} attempt {} (token {}): another attempt owns the job;"
@@ -149,13 +295,15 @@ final class LeaseKeeper {
             claim.jobId(),
             claim.attempt(),
             claim.fencingToken());
-        attempt.cancel("its lease was lost");
+        attempt.cancel("its lease was lost: another attempt owns the job");
       } catch (RuntimeException e) {
         log.warn(
-            "could not renew the lease of job {} attempt {}; trying again in {}: {}",
+            "could not renew the lease of job {} attempt {}; trying again in {}, and stopping the"
+                + " handler if none is confirmed within {} of the last: {}",
             claim.jobId(),
             claim.attempt(),
             leaseTtl.dividedBy(3),
+            trustedFor,
             e.toString());
       } finally {
         MDC.clear();
@@ -163,12 +311,21 @@ final class LeaseKeeper {
     }
   }
 
-  /** Starts renewing; {@link Renewal#stop()} stops. */
-  Renewal keep(Attempt<?> attempt) {
+  /**
+   * Starts renewing; {@link Renewal#stop()} stops.
+   *
+   * @param claimSentAt {@link System#nanoTime()} when the claim that took the lease was sent: the
+   *     lease is trusted for {@link #trustedFor} from then until a renewal is confirmed
+   */
+  Renewal keep(Attempt<?> attempt, long claimSentAt) {
     long every = renewEveryMillis();
     var renewal = new Renewal(attempt);
+    synchronized (renewal) {
+      renewal.confirmedSentAt = claimSentAt - 1; // so the claim itself counts as confirmed
+    }
+    renewal.confirmed(claimSentAt);
     renewal.future =
-        scheduler.scheduleAtFixedRate(renewal::renew, every, every, TimeUnit.MILLISECONDS);
+        renewals.scheduleAtFixedRate(renewal::renew, every, every, TimeUnit.MILLISECONDS);
     return renewal;
   }
 }

@@ -1,9 +1,10 @@
 package dev.shepherd.worker;
 
-import com.rabbitmq.client.Channel;
 import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.StatusEvent;
@@ -26,40 +27,66 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.springframework.amqp.core.AcknowledgeMode;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
-import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
-import org.springframework.amqp.rabbit.listener.api.ChannelAwareMessageListener;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
 
 /**
  * A worker: takes work from its pool's queue, claims each attempt, runs the handler and reports.
  *
- * <p>It consumes with {@code capacity} consumers and a prefetch of one each, and runs the handler
- * on the consumer's own thread, so at most {@code capacity} jobs run at once. Per delivery:
+ * <p>It consumes through {@code capacity} slots (see {@link Slots}), each a consumer with a
+ * prefetch of one that runs the handler on its own thread, so at most {@code capacity} jobs run at
+ * once. A slot running a job takes no delivery: a busy worker holds no delivery that another worker
+ * could run now (ADR 17). Per delivery:
  *
  * <ol>
  *   <li>Read the work message; one that cannot be read becomes a dead-job record and is acked.
+ *   <li>A job type this worker has no handler for (a rolling deploy) goes back to the queue
+ *       unclaimed, for another worker of the pool; on the last delivery the queue allows, the job
+ *       is claimed and ends DEAD with "no handler for job type X".
  *   <li>Claim the attempt in Redis (lease, fencing token, RUNNING). A refused claim is a duplicate
  *       or late delivery: ack it, count it, do not run it.
- *   <li>Ack the delivery: from here on the lease, not an unacked delivery, says who owns the job,
- *       so a long job never meets the broker's consumer timeout.
+ *   <li>Hold the delivery unacked while the job runs (with a prefetch of one, the slot then gets
+ *       nothing else), for at most the ack hold ({@link WorkerSettings#ackHold()}, 1 s by default):
+ *       a job over within it is acked then and the slot is free at once. Past the hold the slot
+ *       cancels its consumer, then acks: from here on the lease, not an unacked delivery, says who
+ *       owns the job, so a long job never meets the broker's consumer timeout, and with no consumer
+ *       the slot takes no delivery it could not start. It subscribes again when the job is over. A
+ *       worker that dies within the hold has its delivery requeued; the claim of the worker that
+ *       gets it is refused (the lease is held) and it acks it as a duplicate.
  *   <li>Run the handler while the lease is renewed every third of its TTL, reporting phases and
  *       progress; then publish SUCCEEDED or FAILED (retrying with backoff).
  * </ol>
  *
- * <p>An attempt whose renewal is refused has lost the job: its handler is interrupted and nothing
- * it reports any more is published. {@link #stop(Duration)} stops taking work, lets running jobs
- * finish within the grace period, and releases the leases of those that did not.
+ * <p>An attempt whose renewal is refused has lost the job, and one whose renewals go unconfirmed
+ * for most of a TTL (Redis unreachable) may have: either way its handler is interrupted before
+ * another worker can take the job, and nothing it reports any more is published. {@link
+ * #stop(Duration)} stops taking work, lets running jobs finish within the grace period, and
+ * releases the leases of those that did not.
+ *
+ * <p>A job cancelled while it runs (ADR 20) is CANCELLED in Redis before the worker hears of it,
+ * from an order on its own control queue ({@link ControlOrders}) or, if the order is lost, from its
+ * next lease renewal. The handler then sees {@link JobContext#isCancelled()} at once; it is
+ * interrupted only if it still runs after {@link WorkerSettings#cancelGrace()} (10 s by default),
+ * so a handler that checks the flag ends cleanly. An attempt recovery abandoned past a timeout is
+ * interrupted at once. Either way nothing it reports is published, and its slot takes new work as
+ * soon as the handler returns.
+ *
+ * <p>The worker keeps each attempt's timeouts too ({@link LocalTimeouts}), from the claim and from
+ * what the handler reports: past one, the handler is interrupted at once and the attempt ends as
+ * FAILED {@code timeout:<name>}, retryable, before recovery's pass would end it (ADR 18).
  *
  * <pre>{@code
  * var runtime = new WorkerRuntime(
@@ -76,11 +103,15 @@ public final class WorkerRuntime implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WorkerRuntime.class);
 
   /**
-   * How long a consumer waits before handing back a delivery it could not claim because Redis
-   * failed. Without the pause a short Redis outage would spin each message through the queue's
-   * delivery limit in milliseconds and dead-letter jobs that are fine.
+   * How long a consumer holds a delivery it has no handler for before giving it back. Given back at
+   * once, it could come straight back to this worker while the others are busy, and use up the
+   * queue's delivery limit in milliseconds; held, it lets a worker that has the handler free a
+   * slot.
    */
-  private static final Duration STORE_FAILURE_PAUSE = Duration.ofSeconds(1);
+  private static final Duration NO_HANDLER_PAUSE = Duration.ofSeconds(2);
+
+  /** The header in which a quorum queue counts the earlier deliveries of a message. */
+  private static final String DELIVERY_COUNT = "x-delivery-count";
 
   private final WorkerSettings settings;
   private final JobStore store;
@@ -91,10 +122,22 @@ public final class WorkerRuntime implements AutoCloseable {
   private final MeterRegistry meters;
   private final Map<String, JobHandler<?>> handlers = new HashMap<>();
   private final String queue;
-  private final SimpleMessageListenerContainer container;
+  private final Slots slots;
   private final ScheduledExecutorService scheduler;
   private final LeaseKeeper leases;
+  private final Cancellations cancellations;
+  private final ControlOrders orders;
+  private final LocalTimeouts timeouts;
+  private final InfrastructurePause claimPause;
   private final Set<Attempt<?>> running = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Tokens of the attempts this worker claimed and still handles (running, or publishing their
+   * outcome). A claim repeated for one of them returns the same token (its first reply may have
+   * been lost): that is a second delivery of work in hand, not a second run.
+   */
+  private final Set<Long> inHand = ConcurrentHashMap.newKeySet();
+
   private final Counter consumed;
   private final Counter duplicates;
   private final Counter unreadable;
@@ -145,6 +188,10 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     this.queue = topology.workQueue(settings.pool());
     this.consumed = meters.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
+    // a claim that failed because Redis did is retried in place until the worker stops
+    this.claimPause =
+        new InfrastructurePause(
+            queue, InfrastructurePause.Backoff.DEFAULT, stopped::get, clock, meters);
     this.duplicates =
         Counter.builder(MetricNames.DUPLICATE_DELIVERIES)
             .description("deliveries acked without running: the attempt was held or finished")
@@ -156,24 +203,36 @@ public final class WorkerRuntime implements AutoCloseable {
             .register(meters);
     Counter leasesLost =
         Counter.builder(MetricNames.LEASES_LOST)
-            .description("attempts whose lease renewal was refused: another attempt owns the job")
+            .description(
+                "attempts stopped because their lease renewal was refused, or not confirmed in"
+                    + " time")
             .register(meters);
+    // Heartbeats only: lease renewals have threads of their own (LeaseKeeper), so a heartbeat
+    // stuck in a Redis time-out never delays a renewal or the stop of a handler.
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-lease-renewal").daemon().unstarted(r));
-    this.leases = new LeaseKeeper(store, scheduler, settings.leaseTtl(), leasesLost);
-    this.container = new SimpleMessageListenerContainer(connectionFactory);
-    container.setBeanName("shepherd-worker"); // names the consumer threads in thread dumps and logs
-    container.setQueueNames(queue);
-    container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
-    container.setConcurrentConsumers(settings.capacity());
-    container.setPrefetchCount(1);
-    // At the end of the grace the worker cancels its jobs itself (and releases their leases); the
-    // container must not close the channels of consumers still running a job, since that
-    // interrupts the handler behind the worker's back. (So no forceStop either: it closes them
-    // too. What a stopping consumer still had prefetched is handed back by onMessage.)
-    container.setForceCloseChannel(false);
-    container.setMessageListener((ChannelAwareMessageListener) this::onMessage);
+            r -> Thread.ofPlatform().name("shepherd-heartbeat").daemon().unstarted(r));
+    this.cancellations = new Cancellations(settings.cancelGrace(), meters);
+    this.leases = new LeaseKeeper(store, settings.leaseTtl(), leasesLost, cancellations);
+    this.timeouts = new LocalTimeouts(clock, meters);
+    this.orders =
+        new ControlOrders(
+            connectionFactory,
+            topology,
+            settings.workerId(),
+            running,
+            cancellations,
+            meters,
+            InfrastructurePause.Backoff.DEFAULT);
+    this.slots =
+        new Slots(
+            connectionFactory,
+            queue,
+            settings.capacity(),
+            "shepherd-worker",
+            settings.ackHold(),
+            this::onMessage,
+            InfrastructurePause.Backoff.DEFAULT);
   }
 
   /** The settings this worker runs with. */
@@ -186,7 +245,7 @@ public final class WorkerRuntime implements AutoCloseable {
     return Set.copyOf(handlers.keySet());
   }
 
-  /** Announces the worker and starts consuming. */
+  /** Announces the worker and starts consuming its pool's queue and its orders. */
   public void start() {
     if (stopped.get() || !started.compareAndSet(false, true)) {
       return;
@@ -194,7 +253,8 @@ public final class WorkerRuntime implements AutoCloseable {
     beat();
     long every = Math.max(1, settings.heartbeat().toMillis());
     scheduler.scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
-    container.start();
+    orders.start();
+    slots.start();
     log.info(
         "worker {} consuming {} with capacity {} (lease TTL {}), job types {}",
         settings.workerId(),
@@ -219,18 +279,25 @@ public final class WorkerRuntime implements AutoCloseable {
     if (!stopped.compareAndSet(false, true)) {
       return;
     }
+    slots.stopConsuming(); // before anything slow: no delivery is claimed from here on
     state = WorkerView.DRAINING;
     beat();
     log.info(
         "worker {} draining: {} running, grace {}", settings.workerId(), running.size(), grace);
-    container.setShutdownTimeout(Math.max(1, grace.toMillis()));
-    container.stop(); // returns once every consumer finished its job, or the grace ran out
+    slots.stopConsuming();
+    slots.awaitStopped(grace); // every slot finished its job, or the grace ran out
     List<Attempt<?>> unfinished = List.copyOf(running);
-    unfinished.forEach(a -> a.cancel("the worker stopped past its grace period"));
+    // at once, even within the grace of a cancel by request: the worker is going
+    unfinished.forEach(a -> a.cancelAtShutdown("the worker stopped past its grace period"));
     if (!unfinished.isEmpty()) {
       releaseLeases(unfinished);
     }
+    orders.close(); // only now: a job cancelled while the worker drained still hears of it
+    slots.close();
     scheduler.shutdownNow();
+    leases.close();
+    timeouts.close();
+    cancellations.close();
     try {
       registry.remove(settings.workerId());
     } catch (RuntimeException e) {
@@ -251,11 +318,18 @@ public final class WorkerRuntime implements AutoCloseable {
     return running.size();
   }
 
+  /**
+   * Releases the leases of the attempts that did not finish, and only those: an attempt whose
+   * outcome is published keeps its lease until the outcome is applied (ADR 11, 14).
+   */
   private void releaseLeases(List<Attempt<?>> unfinished) {
     try {
       List<ReapedLease> released =
-          store.releaseLeasesOf(
-              settings.workerId(), "worker stopped before the job finished its grace period");
+          store.releaseAttempts(
+              unfinished.stream()
+                  .map(a -> new JobStore.AttemptToken(a.claim().jobId(), a.claim().fencingToken()))
+                  .toList(),
+              "worker stopped before the job finished its grace period");
       for (ReapedLease lease : released) {
         log.info(
             "released job {} attempt {} at shutdown: now {}",
@@ -301,36 +375,90 @@ public final class WorkerRuntime implements AutoCloseable {
 
   // ---- one delivery ----------------------------------------------------------------------------
 
-  private void onMessage(Message message, Channel channel) throws IOException {
+  private void onMessage(Slots.Held held) {
     consumed.increment();
-    long tag = message.getMessageProperties().getDeliveryTag();
-    if (stopped.get()) {
-      channel.basicNack(tag, false, true); // draining: another worker takes it
+    Message message = held.message();
+    if (givesBack(message)) {
+      pause(NO_HANDLER_PAUSE);
+      held.giveBack(); // unclaimed: another worker of the pool may run it
       return;
     }
     ClaimedWork claimed;
     try {
       claimed = claim(message);
     } catch (RuntimeException e) {
-      // Redis failed before the attempt was claimed: hand the delivery back, after a pause.
-      log.warn("could not claim a work message; it will be delivered again: {}", e.toString());
-      pause(STORE_FAILURE_PAUSE);
-      channel.basicNack(tag, false, true);
+      // Redis failed before the attempt was claimed. Handing the delivery back would spend the
+      // message's delivery limit on the outage (five returns take milliseconds), so the slot keeps
+      // it and claims again once Redis answers; a repeated claim of the same attempt by this
+      // worker returns the same token. A bug goes back to the queue, towards the limit.
+      var retried = new AtomicReference<ClaimedWork>();
+      try {
+        if (!claimPause.retry(e, held::isHeld, () -> retried.set(claim(message)))) {
+          held.giveBack(); // stopping: another worker takes it (if it is still held)
+          return;
+        }
+      } catch (RuntimeException bug) {
+        log.warn("could not claim a work message; it will be delivered again: {}", bug.toString());
+        held.giveBack();
+        return;
+      }
+      claimed = retried.get();
+    }
+    if (claimed == null) {
+      held.ack(); // nothing to run: a duplicate, or an unreadable message now recorded
       return;
     }
+    held.claimed(); // held unacked for the ack hold, then acked: no delivery waits behind this job
     try {
-      channel.basicAck(tag, false);
-    } catch (IOException | RuntimeException e) {
-      // The claim holds: run the job anyway. A redelivery will be refused as a duplicate.
-      log.warn("could not ack a claimed delivery; running the job anyway: {}", e.toString());
-    }
-    if (claimed != null) {
       run(claimed, trace(message));
+    } finally {
+      inHand.remove(claimed.fencingToken());
     }
   }
 
-  /** A claimed attempt, ready to run. */
-  private record ClaimedWork(WorkMessage work, long fencingToken) {}
+  /**
+   * True when this worker has no handler for the delivery's job type and the queue will deliver it
+   * again: during a rolling deploy another worker of the pool may have the handler, so the delivery
+   * goes back unclaimed. On the last delivery the queue allows, it is claimed instead and the job
+   * ends DEAD with "no handler for job type X", rather than being dead-lettered by the broker with
+   * a reason that hides why.
+   */
+  private boolean givesBack(Message message) {
+    if (!(Delivery.read(message.getBody()) instanceof Delivery.Readable readable)
+        || handlers.containsKey(readable.work().type())) {
+      return false;
+    }
+    // absent on the first delivery; the queue dead-letters a message returned more times than this
+    Object earlier = message.getMessageProperties().getHeader(DELIVERY_COUNT);
+    long deliveries = earlier instanceof Number n ? n.longValue() : 0;
+    if (deliveries >= topology.deliveryLimit()) {
+      return false;
+    }
+    String type = readable.work().type();
+    meters.counter(MetricNames.DELIVERIES_GIVEN_BACK, MetricNames.TAG_TYPE, type).increment();
+    log.debug(
+        "no handler for job type {} (job {}); giving delivery {} of {} back",
+        type,
+        readable.work().jobId(),
+        deliveries + 1,
+        topology.deliveryLimit() + 1);
+    return true;
+  }
+
+  /**
+   * A claimed attempt, ready to run.
+   *
+   * @param claimSentAt {@link System#nanoTime()} when the claim was sent, for the lease's trust
+   * @param claimedAt the clock's time when the claim was sent, for the attempt's timeouts
+   * @param heartbeatDetails what an earlier attempt's last heartbeat carried, as JSON; or null
+   */
+  private record ClaimedWork(
+      WorkMessage work,
+      long fencingToken,
+      long claimSentAt,
+      Instant claimedAt,
+      JobTimeouts timeouts,
+      String heartbeatDetails) {}
 
   /**
    * Reads and claims one delivery. Returns null when there is nothing to run (unreadable, or a
@@ -352,6 +480,8 @@ public final class WorkerRuntime implements AutoCloseable {
       recordUnreadable("work message names '" + work.jobId() + "', not a Shepherd job id", message);
       return null;
     }
+    long claimSentAt = System.nanoTime(); // the lease is trusted for less than a TTL from here
+    Instant claimedAt = clock.instant(); // and timeouts run from here: never later than the server
     return switch (store.claim(
         work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl())) {
       case ClaimResult.Refused refused -> {
@@ -364,7 +494,19 @@ public final class WorkerRuntime implements AutoCloseable {
             refused.state());
         yield null;
       }
-      case ClaimResult.Claimed c -> new ClaimedWork(work, c.fencingToken());
+      case ClaimResult.Claimed c
+          when !inHand.add(c.fencingToken())
+              || leases.isWaitingFor(work.jobId(), c.fencingToken()) -> {
+        duplicates.increment();
+        log.debug(
+            "duplicate delivery of job {} attempt {}: this worker already runs it",
+            work.jobId(),
+            work.attempt());
+        yield null;
+      }
+      case ClaimResult.Claimed c ->
+          new ClaimedWork(
+              work, c.fencingToken(), claimSentAt, claimedAt, c.timeouts(), c.heartbeatDetails());
     };
   }
 
@@ -389,10 +531,10 @@ public final class WorkerRuntime implements AutoCloseable {
       recordClaim(work);
       JobHandler<?> handler = handlers.get(work.type());
       if (handler == null) {
-        var attempt = attempt(claim, null, trace);
+        var attempt = attempt(claim, null, trace, null);
         finish(attempt, attempt.failed(Failure.noHandler(work.type(), settings.workerId())));
       } else {
-        runWith(handler, claim, work, trace);
+        runWith(handler, claim, claimed, trace);
       }
     } finally {
       MDC.clear();
@@ -400,28 +542,39 @@ public final class WorkerRuntime implements AutoCloseable {
   }
 
   private <P> void runWith(
-      JobHandler<P> handler, Claim claim, WorkMessage work, TraceParent trace) {
+      JobHandler<P> handler, Claim claim, ClaimedWork claimed, TraceParent trace) {
+    WorkMessage work = claimed.work();
     switch (PayloadBinding.bind(work.payload(), handler.payloadType())) {
       case PayloadBinding.Unbound<P> unbound -> {
-        Attempt<P> attempt = attempt(claim, null, trace);
+        Attempt<P> attempt = attempt(claim, null, trace, null);
         finish(
             attempt,
             attempt.failed(Failure.unboundPayload(handler.payloadType(), unbound.problem())));
       }
       case PayloadBinding.Bound<P> bound -> {
-        Attempt<P> attempt = attempt(claim, bound.payload(), trace);
-        LeaseKeeper.Renewal renewal = leases.keep(attempt);
+        Attempt<P> attempt =
+            attempt(claim, bound.payload(), trace, heartbeatDetails(claimed.heartbeatDetails()));
+        LeaseKeeper.Renewal renewal = leases.keep(attempt, claimed.claimSentAt());
         boolean published = false;
         try {
           Instant began = clock.instant();
-          StatusEvent outcome = execute(handler, attempt);
+          StatusEvent outcome;
+          try (var watch = timeouts.watch(attempt, claimed.timeouts(), claimed.claimedAt())) {
+            outcome = execute(handler, attempt);
+          }
           Timer.builder(MetricNames.START_TO_FINISH)
               .tag(MetricNames.TAG_TYPE, work.type())
               .tag("outcome", outcome.eventName())
               .publishPercentileHistogram()
               .register(meters)
               .record(Duration.between(began, clock.instant()));
-          // the lease is renewed while the outcome is published, and then until it is applied
+          // The lease is marked as waiting for its outcome before the outcome is published, so a
+          // worker that dies right after publishing never leaves an unmarked lease that recovery
+          // would release and re-dispatch at once, refusing the outcome when it comes (ADR 14).
+          // It is renewed while the outcome is published, and then until it is applied.
+          if (!attempt.isWithdrawn()) {
+            renewal.markOutcomeComing();
+          }
           published = finish(attempt, outcome);
           if (published) {
             renewal.holdUntilApplied(settings.outcomeHold());
@@ -437,27 +590,54 @@ public final class WorkerRuntime implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs the handler and reads its outcome. An attempt the worker timed out ends as its timeout's
+   * failure whatever the handler threw (most likely the interrupt's exception) or returned.
+   */
   private <P> StatusEvent execute(JobHandler<P> handler, Attempt<P> attempt) {
     running.add(attempt);
     attempt.attach(Thread.currentThread());
+    Throwable thrown = null;
     try {
       handler.handle(attempt);
-      return attempt.succeeded();
-    } catch (RetryableJobException | PermanentJobException e) {
-      log.debug("handler of {} threw", attempt.claim(), e);
-      return attempt.failed(Failure.of(e));
-    } catch (Exception e) {
-      // not a failure the handler declared: the stack trace is what its author needs
-      log.warn("handler of {} threw {}", attempt.claim(), e.toString(), e);
-      return attempt.failed(Failure.of(e));
-    } catch (Error e) {
-      // A handler's bug (a missing class, a stack overflow) must not kill the consumer thread and
-      // leave the lease renewed forever: report it like any other failure.
-      log.error("handler of {} failed with {}", attempt.claim(), e.toString(), e);
-      return attempt.failed(Failure.of(e));
+    } catch (Exception | Error e) {
+      // An Error too: a handler's bug (a missing class, a stack overflow) must not kill the
+      // consumer thread and leave the lease renewed forever; it is reported like any failure.
+      thrown = e;
     } finally {
-      attempt.detach();
+      attempt.detach(); // from here on, no time-out or cancel reaches the handler
       running.remove(attempt);
+    }
+    Optional<Failure> timedOut = attempt.timedOut();
+    if (timedOut.isPresent()) {
+      log.debug("handler of {} ended after it timed out", attempt.claim(), thrown);
+      return attempt.failed(timedOut.get());
+    }
+    switch (thrown) {
+      case null -> {
+        return attempt.succeeded();
+      }
+      case RetryableJobException e -> log.debug("handler of {} threw", attempt.claim(), e);
+      case PermanentJobException e -> log.debug("handler of {} threw", attempt.claim(), e);
+      case Exception e ->
+          // not a failure the handler declared: the stack trace is what its author needs
+          log.warn("handler of {} threw {}", attempt.claim(), e.toString(), e);
+      default -> log.error("handler of {} failed with {}", attempt.claim(), thrown, thrown);
+    }
+    return attempt.failed(Failure.of(thrown));
+  }
+
+  /** The details an earlier attempt's heartbeat left, read from the claim's JSON; or null. */
+  private static JsonNode heartbeatDetails(String json) {
+    if (json == null || json.isBlank()) {
+      return null;
+    }
+    try {
+      return Json.mapper().readTree(json);
+    } catch (JacksonException e) {
+      // the status-tracker stored what a worker sent; the job itself can still run
+      log.warn("ignoring unreadable heartbeat details of an earlier attempt: {}", e.getMessage());
+      return null;
     }
   }
 
@@ -467,7 +647,7 @@ public final class WorkerRuntime implements AutoCloseable {
    * @return true once the broker confirmed the outcome
    */
   private boolean finish(Attempt<?> attempt, StatusEvent outcome) {
-    if (attempt.isCancelled()) {
+    if (attempt.isWithdrawn()) {
       log.info(
           "{} ended after {}; its outcome is not reported",
           attempt.claim(),
@@ -476,10 +656,10 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     boolean published =
         OutcomePublisher.withDefaults(attempt::publishOutcome)
-            .publish(outcome, () -> !attempt.isCancelled());
+            .publish(outcome, () -> !attempt.isWithdrawn());
     if (published) {
       log.info("finished {}: {}", attempt.claim(), describe(outcome));
-    } else if (attempt.isCancelled()) {
+    } else if (attempt.isWithdrawn()) {
       log.info(
           "{} was cancelled while reporting ({}); its outcome is not reported",
           attempt.claim(),
@@ -502,7 +682,8 @@ public final class WorkerRuntime implements AutoCloseable {
     };
   }
 
-  private <P> Attempt<P> attempt(Claim claim, P payload, TraceParent trace) {
+  private <P> Attempt<P> attempt(
+      Claim claim, P payload, TraceParent trace, JsonNode lastHeartbeatDetails) {
     return new Attempt<>(
         claim,
         payload,
@@ -514,7 +695,8 @@ public final class WorkerRuntime implements AutoCloseable {
                 .tag("phase", phase)
                 .publishPercentileHistogram()
                 .register(meters)
-                .record(took));
+                .record(took),
+        lastHeartbeatDetails);
   }
 
   private void recordClaim(WorkMessage work) {

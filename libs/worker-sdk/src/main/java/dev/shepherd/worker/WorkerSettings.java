@@ -16,6 +16,14 @@ import java.time.Duration;
  * @param leaseTtl how long a claim holds without renewal; renewed every third of it
  * @param podName the Kubernetes pod this worker runs in, or null off Kubernetes
  * @param heartbeat how often the worker writes its registry entry
+ * @param outcomeHold how long a published outcome keeps its lease while waiting to be applied
+ * @param ackHold how long a claimed delivery stays unacked while its job runs (ADR 17): a job over
+ *     within it costs no cancel and no new subscription; a longer one has its consumer cancelled
+ *     and its delivery acked when it passes. Positive, and at most {@link #MAX_ACK_HOLD}, far below
+ *     the broker's consumer timeout (30 min by default)
+ * @param cancelGrace how long a handler whose job was cancelled by request may go on after {@link
+ *     JobContext#isCancelled()} turned true before its thread is interrupted: a cooperative handler
+ *     cleans up without an interrupt breaking its I/O. Zero interrupts at once; not negative
  */
 public record WorkerSettings(
     String workerId,
@@ -24,14 +32,37 @@ public record WorkerSettings(
     Duration leaseTtl,
     String podName,
     Duration heartbeat,
-    Duration outcomeHold) {
+    Duration outcomeHold,
+    Duration ackHold,
+    Duration cancelGrace) {
 
   /** How long a published outcome keeps its lease while waiting to be applied, by default. */
   public static final Duration DEFAULT_OUTCOME_HOLD = Duration.ofMinutes(5);
 
+  /** How long a claimed delivery stays unacked while its job runs, by default. */
+  public static final Duration DEFAULT_ACK_HOLD = Duration.ofSeconds(1);
+
+  /**
+   * The longest ack hold allowed: a delivery unacked past the broker's consumer timeout (30 min by
+   * default) closes its channel, and the lease, not the delivery, owns a running job.
+   */
+  public static final Duration MAX_ACK_HOLD = Duration.ofMinutes(5);
+
+  /** How long a handler cancelled by request may go on before it is interrupted, by default. */
+  public static final Duration DEFAULT_CANCEL_GRACE = Duration.ofSeconds(10);
+
   /** Settings off Kubernetes, with a five-second heartbeat. */
   public WorkerSettings(String workerId, String pool, int capacity, Duration leaseTtl) {
-    this(workerId, pool, capacity, leaseTtl, null, Duration.ofSeconds(5), DEFAULT_OUTCOME_HOLD);
+    this(
+        workerId,
+        pool,
+        capacity,
+        leaseTtl,
+        null,
+        Duration.ofSeconds(5),
+        DEFAULT_OUTCOME_HOLD,
+        DEFAULT_ACK_HOLD,
+        DEFAULT_CANCEL_GRACE);
   }
 
   public WorkerSettings {
@@ -54,6 +85,28 @@ public record WorkerSettings(
     if (outcomeHold == null || outcomeHold.isNegative()) {
       throw new IllegalArgumentException("outcomeHold must not be negative, was " + outcomeHold);
     }
+    if (ackHold == null
+        || ackHold.isNegative()
+        || ackHold.isZero()
+        || ackHold.compareTo(MAX_ACK_HOLD) > 0) {
+      throw new IllegalArgumentException(
+          "ackHold must be positive and at most " + MAX_ACK_HOLD + ", was " + ackHold);
+    }
+    if (cancelGrace == null || cancelGrace.isNegative()) {
+      throw new IllegalArgumentException("cancelGrace must not be negative, was " + cancelGrace);
+    }
+  }
+
+  /** The same settings with another ack hold. */
+  public WorkerSettings withAckHold(Duration hold) {
+    return new WorkerSettings(
+        workerId, pool, capacity, leaseTtl, podName, heartbeat, outcomeHold, hold, cancelGrace);
+  }
+
+  /** The same settings with another cancel grace. */
+  public WorkerSettings withCancelGrace(Duration grace) {
+    return new WorkerSettings(
+        workerId, pool, capacity, leaseTtl, podName, heartbeat, outcomeHold, ackHold, grace);
   }
 
   /** How often a running job's lease is renewed: a third of its TTL, so two renewals may fail. */

@@ -15,6 +15,30 @@ class WorkerSettingsTest {
     assertThat(settings.renewEvery()).isEqualTo(Duration.ofSeconds(10));
     assertThat(settings.heartbeat()).isEqualTo(Duration.ofSeconds(5));
     assertThat(settings.podName()).isNull();
+    assertThat(settings.ackHold()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(settings.cancelGrace()).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void theAckHoldIsPositiveAndFarBelowTheConsumerTimeout() {
+    var settings = new WorkerSettings("w", "default", 1, Duration.ofSeconds(30));
+    assertThatThrownBy(() -> settings.withAckHold(Duration.ZERO)).hasMessageContaining("ackHold");
+    assertThatThrownBy(() -> settings.withAckHold(Duration.ofMinutes(5).plusMillis(1)))
+        .hasMessageContaining("ackHold");
+    assertThat(settings.withAckHold(Duration.ofMillis(1)).ackHold())
+        .isEqualTo(Duration.ofMillis(1));
+  }
+
+  @Test
+  void theCancelGraceMayBeZeroButNotNegative() {
+    var settings = new WorkerSettings("w", "default", 1, Duration.ofSeconds(30));
+    assertThatThrownBy(() -> settings.withCancelGrace(Duration.ofMillis(-1)))
+        .hasMessageContaining("cancelGrace");
+    assertThatThrownBy(() -> settings.withCancelGrace(null)).hasMessageContaining("cancelGrace");
+    assertThat(settings.withCancelGrace(Duration.ZERO).cancelGrace()).isZero();
+    assertThat(settings.withCancelGrace(Duration.ZERO).withAckHold(Duration.ofSeconds(2)))
+        .extracting(WorkerSettings::cancelGrace)
+        .isEqualTo(Duration.ZERO);
   }
 
   @Test

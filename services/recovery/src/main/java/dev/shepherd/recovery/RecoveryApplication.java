@@ -1,11 +1,16 @@
 package dev.shepherd.recovery;
 
 import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.recovery.BacklogGauges;
 import dev.shepherd.engine.recovery.DeadLetterIntake;
+import dev.shepherd.engine.recovery.IndexTrim;
 import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.recovery.StaleQueued;
+import dev.shepherd.engine.recovery.Timeouts;
+import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
@@ -13,6 +18,7 @@ import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.JobStore;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
+import dev.shepherd.store.config.StoreProperties;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -44,12 +50,65 @@ public class RecoveryApplication {
       JobStore store,
       RetryPolicy retryPolicy,
       MeterRegistry meters,
-      RecoveryProperties properties) {
+      RecoveryProperties properties,
+      StoreProperties storeProperties) {
     var reaper =
         new LeaseReaper(
             store, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);
     return new WorkLoop(
-        "lease-reaper", reaper::reapOnce, properties.reapInterval(), Duration.ofSeconds(1));
+        "lease-reaper",
+        reaper::reapOnce,
+        properties.reapInterval(),
+        Duration.ofSeconds(1),
+        settleAfterOutage(store, storeProperties));
+  }
+
+  /**
+   * Attempts past their startToClose or stall timeout end as retryable failures naming the timeout
+   * (ADR 18). It settles after a Redis outage like the reaper: reports the outage kept from being
+   * applied must not count as a stall.
+   */
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop timeoutLoop(
+      JobStore store,
+      RetryPolicy retryPolicy,
+      MeterRegistry meters,
+      RecoveryProperties properties,
+      StoreProperties storeProperties,
+      Topology topology,
+      ConfirmingPublisher publisher) {
+    var timeouts =
+        new Timeouts(
+            store,
+            retryPolicy,
+            new SplittableRandom(),
+            properties.reapBatchSize(),
+            meters,
+            new WorkerOrders(topology, publisher));
+    return new WorkLoop(
+        "timeouts",
+        timeouts::timeOutOnce,
+        properties.reapInterval(),
+        Duration.ofSeconds(1),
+        settleAfterOutage(store, storeProperties));
+  }
+
+  /**
+   * After Redis failed, the passes that judge workers by their leases wait until it takes writes
+   * and then long enough for every worker to renew and mark its leases (a third of the TTL), beat
+   * (its heartbeat) and for the status-tracker's paused consumer to retry (its longest backoff):
+   * otherwise the first pass would take back leases that only the outage left unrenewed or
+   * unmarked, and jobs whose outcome is already published would run again.
+   */
+  static WorkLoop.Settle settleAfterOutage(JobStore store, StoreProperties storeProperties) {
+    Duration period = storeProperties.leaseTtl().dividedBy(3);
+    for (Duration other :
+        new Duration[] {
+          storeProperties.workerHeartbeat(), InfrastructurePause.Backoff.DEFAULT.max()
+        }) {
+      period = other.compareTo(period) > 0 ? other : period;
+    }
+    return new WorkLoop.Settle(store::acceptsWrites, period.plusSeconds(1));
   }
 
   @Bean
@@ -68,12 +127,17 @@ public class RecoveryApplication {
    * more than their capacity lose their oldest attempts.
    */
   @Bean(initMethod = "start", destroyMethod = "close")
-  WorkLoop lostWorkerLoop(LostWorkers lostWorkers, RecoveryProperties properties) {
+  WorkLoop lostWorkerLoop(
+      LostWorkers lostWorkers,
+      JobStore store,
+      RecoveryProperties properties,
+      StoreProperties storeProperties) {
     return new WorkLoop(
         "lost-workers",
         () -> lostWorkers.releaseSilentWorkers() + lostWorkers.abandonOverCapacity(),
         properties.reapInterval(),
-        Duration.ofSeconds(1));
+        Duration.ofSeconds(1),
+        settleAfterOutage(store, storeProperties));
   }
 
   /** Off Kubernetes the watch is off, and says so: leases of dead workers then wait for the TTL. */
@@ -104,6 +168,23 @@ public class RecoveryApplication {
         "stale-queued",
         stale::requeueOnce,
         properties.staleQueuedInterval(),
+        Duration.ofSeconds(5));
+  }
+
+  /** Index entries of jobs and records that expired go, so Redis memory stays bounded. */
+  @Bean(initMethod = "start", destroyMethod = "close")
+  WorkLoop indexTrimLoop(
+      JobStore store, WorkerRegistry registry, Topology topology, RecoveryProperties properties) {
+    var trim = new IndexTrim(store, registry, topology.pools().keySet(), 500);
+    // a pass goes through every index to its end, so the next waits for the interval even when
+    // this one removed entries
+    return new WorkLoop(
+        "index-trim",
+        () -> {
+          trim.trimOnce();
+          return 0;
+        },
+        properties.trimInterval(),
         Duration.ofSeconds(5));
   }
 

@@ -6,12 +6,15 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * The recovery service's settings ({@code shepherd.recovery.*}).
  *
- * @param reapInterval how often the reaper looks for expired leases when it found none last time
- * @param reapBatchSize expired leases taken back per partition per pass
+ * @param reapInterval how often the reaper looks for expired leases, and the timeout pass for
+ *     attempts past their timeouts, when it found none last time
+ * @param reapBatchSize expired leases taken back, and attempts timed out, per partition per pass
  * @param podWatch the Kubernetes pod watch that releases the leases of gone worker pods at once
  * @param scheduleToStartTimeout a job QUEUED longer than this without a worker starting it is
  *     published again (its work message was lost)
  * @param staleQueuedInterval how often recovery looks for such jobs (also once at start-up)
+ * @param trimInterval how often recovery drops index entries of jobs and dead-job records that
+ *     their retention expired (also once at start-up)
  */
 @ConfigurationProperties("shepherd.recovery")
 public record RecoveryProperties(
@@ -19,7 +22,8 @@ public record RecoveryProperties(
     Integer reapBatchSize,
     PodWatchSettings podWatch,
     Duration scheduleToStartTimeout,
-    Duration staleQueuedInterval) {
+    Duration staleQueuedInterval,
+    Duration trimInterval) {
 
   /**
    * @param enabled on in Kubernetes (the chart turns it on); off elsewhere
@@ -40,6 +44,10 @@ public record RecoveryProperties(
         scheduleToStartTimeout == null ? Duration.ofMinutes(5) : scheduleToStartTimeout;
     staleQueuedInterval =
         staleQueuedInterval == null ? Duration.ofSeconds(30) : staleQueuedInterval;
+    trimInterval = trimInterval == null ? Duration.ofMinutes(1) : trimInterval;
+    if (!trimInterval.isPositive()) {
+      throw new IllegalArgumentException("shepherd.recovery.trim-interval must be positive");
+    }
     reapInterval = reapInterval == null ? Duration.ofMillis(500) : reapInterval;
     reapBatchSize = reapBatchSize == null ? 100 : reapBatchSize;
   }

@@ -31,8 +31,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/api/v1/dead-jobs")
 class DeadJobsController {
 
-  private static final String ACTOR = "X-Shepherd-Actor";
-
   private final JobStore store;
   private final Dispatcher dispatcher;
   private final WorkLoop dispatchLoop;
@@ -46,14 +44,14 @@ class DeadJobsController {
   @PostMapping("/{id}/redrive")
   ResponseEntity<?> redrive(
       @PathVariable String id,
-      @RequestHeader(name = ACTOR, required = false) String actor,
+      @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
     DeadJob record = store.findDead(id).orElse(null);
     if (record == null) {
       return Problems.notFound("no dead-job record with id '" + id + "'");
     }
     String jobId = record.jobId();
-    return switch (store.redrive(id, who(actor, by))) {
+    return switch (store.redrive(id, Actors.who(actor, by))) {
       case REDRIVEN -> {
         dispatcher.markDirty(jobId);
         dispatchLoop.wakeUp();
@@ -76,7 +74,7 @@ class DeadJobsController {
   @PostMapping("/redrive")
   ResponseEntity<?> redriveByType(
       @RequestParam String type,
-      @RequestHeader(name = ACTOR, required = false) String actor,
+      @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
     int redriven = 0;
     int skipped = 0;
@@ -84,7 +82,7 @@ class DeadJobsController {
       if (!type.equals(record.type()) || record.jobId() == null) {
         continue;
       }
-      if (store.redrive(record.id(), who(actor, by)) == JobStore.RedriveOutcome.REDRIVEN) {
+      if (store.redrive(record.id(), Actors.who(actor, by)) == JobStore.RedriveOutcome.REDRIVEN) {
         dispatcher.markDirty(record.jobId());
         redriven++;
       } else {
@@ -104,9 +102,9 @@ class DeadJobsController {
   @DeleteMapping("/{id}")
   ResponseEntity<?> discard(
       @PathVariable String id,
-      @RequestHeader(name = ACTOR, required = false) String actor,
+      @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
-    return store.discardDead(id, who(actor, by))
+    return store.discardDead(id, Actors.who(actor, by))
         ? ResponseEntity.noContent().build()
         : Problems.notFound("no dead-job record with id '" + id + "'");
   }
@@ -120,11 +118,6 @@ class DeadJobsController {
     return ResponseEntity.ok()
         .contentType(MediaType.APPLICATION_JSON)
         .body(Json.mapper().writeValueAsString(records));
-  }
-
-  private static String who(String actor, String by) {
-    String who = actor != null && !actor.isBlank() ? actor : by;
-    return who == null || who.isBlank() ? "anonymous" : who.trim();
   }
 
   private static ResponseEntity<Object> conflict(String detail) {

@@ -1,8 +1,12 @@
 package dev.shepherd.scheduler;
 
+import dev.shepherd.model.JobTimeouts;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.convert.DurationStyle;
 
 /**
  * The scheduler's settings ({@code shepherd.scheduler.*}).
@@ -15,6 +19,15 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param dispatchVisibility how long a reserved outbox entry is hidden from other schedulers
  * @param submitConsumers consumers of the AMQP submit queue
  * @param submitPrefetch unacked submissions per consumer
+ * @param timeouts each job type's attempt timeouts (ADR 18), as {@code
+ *     shepherd.scheduler.timeouts.<type>.start-to-close}, {@code ...<type>.stall}, {@code
+ *     ...<type>.phase.<phase>} (one phase's own limit) and {@code ...<type>.schedule-to-start}:
+ *     positive durations; a submission's own {@code timeouts} override them. {@code
+ *     ...<type>.on-schedule-to-start} says what a job waiting past it becomes: {@code republish}
+ *     (the default: published again) or {@code fail} (DEAD, {@code timeout:scheduleToStart}). Bound
+ *     as one flat map of text because job types contain dots ({@code site.generate}): Spring splits
+ *     the key of a map whose values are objects or {@code Duration}s at the first dot, and keeps it
+ *     whole only for {@code java.lang} values; {@link #timeoutsByType()} reads it.
  */
 @ConfigurationProperties("shepherd.scheduler")
 public record SchedulerProperties(
@@ -24,7 +37,14 @@ public record SchedulerProperties(
     Duration dispatchIdlePoll,
     Duration dispatchVisibility,
     Integer submitConsumers,
-    Integer submitPrefetch) {
+    Integer submitPrefetch,
+    Map<String, String> timeouts) {
+
+  private static final String START_TO_CLOSE = "start-to-close";
+  private static final String STALL = "stall";
+  private static final String PHASE = ".phase.";
+  private static final String SCHEDULE_TO_START = "schedule-to-start";
+  private static final String ON_SCHEDULE_TO_START = "on-schedule-to-start";
 
   public SchedulerProperties {
     defaultMaxAttempts = defaultMaxAttempts == null ? 3 : defaultMaxAttempts;
@@ -44,5 +64,90 @@ public record SchedulerProperties(
                 "shepherd.scheduler.max-attempts." + type + " must be 1..100, was " + n);
           }
         });
+    timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
+    byType(timeouts); // fails at start-up on a bad name or value
+  }
+
+  /** The attempt timeouts of each job type that sets any. */
+  public Map<String, JobTimeouts> timeoutsByType() {
+    return byType(timeouts);
+  }
+
+  private static Map<String, JobTimeouts> byType(Map<String, String> flat) {
+    Map<String, JobTimeouts> byType = new HashMap<>();
+    flat.forEach(
+        (key, text) -> {
+          String property = "shepherd.scheduler.timeouts." + key;
+          // <type>.phase.<phase>: phase names have no dots, job types do
+          int phaseAt = key.lastIndexOf(PHASE);
+          String phase = null;
+          String type;
+          String name;
+          if (phaseAt > 0 && key.indexOf('.', phaseAt + PHASE.length()) < 0) {
+            type = key.substring(0, phaseAt);
+            phase = key.substring(phaseAt + PHASE.length());
+            name = "phase";
+          } else {
+            int dot = key.lastIndexOf('.');
+            type = dot < 0 ? "" : key.substring(0, dot);
+            name = key.substring(dot + 1);
+          }
+          if (type.isEmpty()
+              || (phase == null
+                  && !List.of(START_TO_CLOSE, STALL, SCHEDULE_TO_START, ON_SCHEDULE_TO_START)
+                      .contains(name))
+              || (phase != null && phase.isBlank())) {
+            throw new IllegalArgumentException(
+                property
+                    + " is not a timeout: use shepherd.scheduler.timeouts.<type>. followed by "
+                    + START_TO_CLOSE
+                    + ", "
+                    + STALL
+                    + ", phase.<phase>, "
+                    + SCHEDULE_TO_START
+                    + " or "
+                    + ON_SCHEDULE_TO_START);
+          }
+          JobTimeouts set = byType.getOrDefault(type, JobTimeouts.NONE);
+          if (name.equals(ON_SCHEDULE_TO_START)) {
+            if (!text.equals("fail") && !text.equals("republish")) {
+              throw new IllegalArgumentException(
+                  property + " must be fail or republish, was '" + text + "'");
+            }
+            byType.put(
+                type,
+                new JobTimeouts(
+                    set.startToClose(),
+                    set.stall(),
+                    set.phases(),
+                    set.scheduleToStart(),
+                    text.equals("fail")));
+            return;
+          }
+          Duration value;
+          try {
+            value = DurationStyle.detectAndParse(text);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                property + " must be a duration (30s, 10m, PT30S), was '" + text + "'", e);
+          }
+          if (!value.isPositive()) {
+            throw new IllegalArgumentException(
+                property + " must be a positive duration, was '" + text + "'");
+          }
+          Map<String, Duration> phases = new HashMap<>(set.phases());
+          if (phase != null) {
+            phases.put(phase, value);
+          }
+          byType.put(
+              type,
+              new JobTimeouts(
+                  name.equals(START_TO_CLOSE) ? value : set.startToClose(),
+                  name.equals(STALL) ? value : set.stall(),
+                  phases,
+                  name.equals(SCHEDULE_TO_START) ? value : set.scheduleToStart(),
+                  set.failAtScheduleToStart()));
+        });
+    return Map.copyOf(byType);
   }
 }

@@ -2,6 +2,8 @@ package dev.shepherd.scheduler;
 
 import dev.shepherd.contracts.Contracts;
 import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.cancel.Cancellations;
+import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
 import dev.shepherd.engine.intake.IntakeResult;
@@ -21,7 +23,10 @@ import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Builds the intake, the dispatcher loop and the AMQP submit listener from the properties. */
+/**
+ * Builds the intake, the dispatcher loop, cancellation and the AMQP submit and cancel listeners
+ * from the properties.
+ */
 @Configuration(proxyBeanMethods = false)
 class SchedulerWiring {
 
@@ -32,7 +37,11 @@ class SchedulerWiring {
 
   @Bean
   JobTypeCatalog jobTypeCatalog(Topology topology, SchedulerProperties properties) {
-    return new JobTypeCatalog(topology, properties.maxAttempts(), properties.defaultMaxAttempts());
+    return new JobTypeCatalog(
+        topology,
+        properties.maxAttempts(),
+        properties.defaultMaxAttempts(),
+        properties.timeoutsByType());
   }
 
   @Bean
@@ -108,5 +117,26 @@ class SchedulerWiring {
                 new String(body, StandardCharsets.UTF_8));
           }
         });
+  }
+
+  @Bean
+  Cancellations cancellations(
+      JobStore store, Topology topology, ConfirmingPublisher publisher, MeterRegistry meters) {
+    return new Cancellations(store, new WorkerOrders(topology, publisher), meters);
+  }
+
+  /**
+   * AMQP cancel requests (the control exchange, routing key {@code cancel}): one that cannot be
+   * read or names no job becomes a dead-job record with the reason, and is acked.
+   */
+  @Bean(destroyMethod = "stop")
+  SimpleMessageListenerContainer cancelListener(
+      ConnectionFactory connectionFactory, Topology topology, Cancellations cancellations) {
+    return Listeners.manualAck(
+        connectionFactory,
+        topology.cancelQueue(),
+        1,
+        10,
+        message -> cancellations.apply(message.getBody(), topology.cancelQueue()));
   }
 }

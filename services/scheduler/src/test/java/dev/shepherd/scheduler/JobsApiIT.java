@@ -50,6 +50,8 @@ class JobsApiIT {
     props.put("server.port", "0");
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
+    props.put("shepherd.scheduler.timeouts.site.generate.start-to-close", "20m");
+    props.put("shepherd.scheduler.timeouts.site.generate.stall", "PT45S");
     app =
         new SpringApplicationBuilder(SchedulerApplication.class)
             .run(
@@ -66,6 +68,10 @@ class JobsApiIT {
     var rabbit = app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class);
     app.getBean(
             "submitListener",
+            org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class)
+        .stop();
+    app.getBean(
+            "cancelListener",
             org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class)
         .stop();
     RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
@@ -170,6 +176,67 @@ class JobsApiIT {
     assertProblem(get("/api/v1/jobs/00-nosuchjob"), 404, "00-nosuchjob");
     assertProblem(get("/api/v1/jobs?state=WAITING"), 400, "state");
     assertProblem(get("/api/v1/jobs?limit=0"), 400, "limit");
+  }
+
+  /** The attempt timeouts stored on a job's record, in milliseconds (absent: none). */
+  private Map<Object, Object> storedTimeouts(String id) {
+    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    var redis =
+        new org.springframework.data.redis.core.StringRedisTemplate(
+            app.getBean(RedisConnectionFactory.class));
+    String key = store.settings().base(store.partitionOf(id)) + "job:" + id;
+    Map<Object, Object> stored = new HashMap<>();
+    for (String field : List.of("startToCloseMs", "stallMs")) {
+      Object value = redis.opsForHash().get(key, field);
+      if (value != null) {
+        stored.put(field, value);
+      }
+    }
+    return stored;
+  }
+
+  @Test
+  void aJobTakesItsTypesTimeoutsAndItsSubmissionOverridesEachOne() throws Exception {
+    String typeOnly =
+        json(post("{\"type\":\"site.generate\",\"payload\":{\"site\":\"a.example\"}}"))
+            .get("jobId")
+            .asString();
+    assertThat(storedTimeouts(typeOnly))
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("startToCloseMs", "1200000", "stallMs", "45000"));
+
+    var overridden =
+        post(
+            "{\"type\":\"site.generate\",\"payload\":{\"site\":\"a.example\"},"
+                + "\"timeouts\":{\"stall\":\"PT3S\"}}");
+    assertThat(overridden.statusCode()).isEqualTo(202);
+    assertThat(storedTimeouts(json(overridden).get("jobId").asString()))
+        .containsExactlyInAnyOrderEntriesOf(Map.of("startToCloseMs", "1200000", "stallMs", "3000"));
+
+    String own =
+        json(post(
+                "{\"type\":\"demo.noop\",\"payload\":{},"
+                    + "\"timeouts\":{\"startToClose\":\"PT10M\",\"stall\":\"PT0.5S\"}}"))
+            .get("jobId")
+            .asString();
+    assertThat(storedTimeouts(own))
+        .containsExactlyInAnyOrderEntriesOf(Map.of("startToCloseMs", "600000", "stallMs", "500"));
+
+    String none = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    assertThat(storedTimeouts(none)).isEmpty();
+  }
+
+  @Test
+  void aTimeoutThatIsNotAPositiveDurationGetsProblemJsonNamingIt() throws Exception {
+    for (String bad : List.of("PT0S", "-PT10S", "10s", "P1M", "PT")) {
+      var response =
+          post("{\"type\":\"demo.noop\",\"payload\":{},\"timeouts\":{\"stall\":\"" + bad + "\"}}");
+      assertProblem(response, 422, "/timeouts/stall");
+    }
+    assertProblem(
+        post("{\"type\":\"demo.noop\",\"payload\":{},\"timeouts\":{\"stal\":\"PT1S\"}}"),
+        422,
+        "stal");
   }
 
   @Test
@@ -285,5 +352,186 @@ class JobsApiIT {
               assertThat(dead).extracting(DeadJob::rawMessage).containsAll(bad);
               assertThat(dead).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
             });
+  }
+
+  // ---- cancel ----------------------------------------------------------------------------------
+
+  private HttpResponse<String> cancel(String id, String query) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(base.resolve("/api/v1/jobs/" + id + "/cancel" + query))
+            .header("X-Shepherd-Actor", "ops")
+            .POST(HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JobView view(String id) throws Exception {
+    return Json.mapper().readValue(get("/api/v1/jobs/" + id).body(), JobView.class);
+  }
+
+  /** Waits until the job is dispatched, and claims it for {@code worker}; returns the token. */
+  private long claimed(String id, String worker) {
+    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> store.find(id).orElseThrow().state() == JobState.QUEUED);
+    return ((dev.shepherd.store.ClaimResult.Claimed)
+            store.claim(id, 1, worker, Duration.ofSeconds(30)))
+        .fencingToken();
+  }
+
+  @Test
+  void aWaitingJobIsCancelledWithWhoAndWhyAndASecondCancelIsStill202() throws Exception {
+    String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+
+    var first = cancel(id, "?reason=not%20needed");
+
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+    assertThat(json(first).get("state").asString()).isEqualTo("CANCELLED");
+    assertThat(json(first).get("previousState").asString()).isIn("SUBMITTED", "QUEUED");
+    JobView job = view(id);
+    assertThat(job.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(job.cancelledBy()).isEqualTo("ops");
+    assertThat(job.cancelledAt()).isNotNull();
+    assertThat(job.history().getLast().reason()).isEqualTo("cancelled by ops: not needed");
+
+    var again = cancel(id, "");
+    assertThat(again.statusCode()).isEqualTo(202);
+    assertThat(json(again).has("previousState")).isFalse();
+    assertThat(view(id).history()).hasSize(job.history().size());
+  }
+
+  @Test
+  void aFinishedJobCannotBeCancelledAndAnUnknownOneIsNotFound() throws Exception {
+    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    long token = claimed(id, "w");
+    store.report(
+        new dev.shepherd.model.StatusEvent.Succeeded(
+            id, "demo.noop", 1, token, 1, "w", java.time.Instant.now()),
+        Duration.ZERO);
+
+    assertProblem(cancel(id, ""), 409, "SUCCEEDED");
+    assertThat(view(id).state()).isEqualTo(JobState.SUCCEEDED);
+    assertProblem(cancel("01-00000000000000000000000000000000", ""), 404, "no job");
+    assertProblem(cancel("nonsense", ""), 404, "nonsense");
+  }
+
+  @Test
+  void aRunningJobsWorkerIsToldThroughTheControlExchange() throws Exception {
+    Topology topology = app.getBean(Topology.class);
+    var admin =
+        new org.springframework.amqp.rabbit.core.RabbitAdmin(
+            app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    String worker = "w-" + prefix;
+    var queue =
+        new org.springframework.amqp.core.Queue(
+            topology.workerControlQueue(worker), false, false, true);
+    admin.declareQueue(queue);
+    admin.declareBinding(
+        org.springframework.amqp.core.BindingBuilder.bind(queue)
+            .to(new org.springframework.amqp.core.TopicExchange(topology.controlExchange()))
+            .with(topology.workerControlRoutingKey(worker)));
+    try {
+      String id = json(post("{\"type\":\"demo.poison\",\"payload\":{}}")).get("jobId").asString();
+      long token = claimed(id, worker);
+
+      var response = cancel(id, "?reason=flood");
+
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+      assertThat(json(response).get("previousState").asString()).isEqualTo("RUNNING");
+      var template = admin.getRabbitTemplate();
+      var received = template.receive(queue.getName(), 10_000);
+      assertThat(received).as("a control message for " + worker).isNotNull();
+      var order =
+          Json.mapper().readValue(received.getBody(), dev.shepherd.model.WorkerControl.class);
+      assertThat(order)
+          .isEqualTo(
+              new dev.shepherd.model.WorkerControl(
+                  dev.shepherd.model.WorkerControl.Kind.CANCEL, id, token, "ops", "flood"));
+      assertThat(
+              app.getBean(dev.shepherd.store.JobStore.class)
+                  .renewLease(id, token, Duration.ofSeconds(30)))
+          .isEqualTo(dev.shepherd.store.JobStore.LeaseRenewal.CANCELLED);
+    } finally {
+      admin.deleteQueue(queue.getName());
+    }
+  }
+
+  @Test
+  void amqpCancelRequestsCancelAndBadOnesBecomeDeadRecords() throws Exception {
+    Topology topology = app.getBean(Topology.class);
+    var template =
+        new RabbitTemplate(
+            app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    String missing = "01-0000000000000000000000000000beef";
+    List<String> bad = List.of("{oops", "{\"by\":\"x\"}", "{\"jobId\":\"" + missing + "\"}");
+    for (String body :
+        List.of(
+            bad.get(0),
+            bad.get(1),
+            bad.get(2),
+            "{\"jobId\":\"" + id + "\",\"by\":\"amqp-producer\",\"reason\":\"dup\"}")) {
+      template.send(
+          topology.controlExchange(),
+          topology.cancelRoutingKey(),
+          MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8)).build());
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JobView job = view(id);
+              assertThat(job.state()).isEqualTo(JobState.CANCELLED);
+              assertThat(job.cancelledBy()).isEqualTo("amqp-producer");
+              List<DeadJob> dead =
+                  List.of(
+                      Json.mapper()
+                          .readValue(get("/api/v1/dead-jobs?limit=100").body(), DeadJob[].class));
+              assertThat(dead).extracting(DeadJob::rawMessage).containsAll(bad);
+              assertThat(dead)
+                  .filteredOn(d -> bad.get(2).equals(d.rawMessage()))
+                  .singleElement()
+                  .satisfies(d -> assertThat(d.reason()).contains("names no job"));
+            });
+  }
+
+  @Test
+  void anOperatorCancelsAFloodByTypeAndStateAndBadFiltersAreRefused() throws Exception {
+    List<String> flood = new java.util.ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      flood.add(json(post("{\"type\":\"demo.flaky\",\"payload\":{}}")).get("jobId").asString());
+    }
+    String other = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> view(flood.getLast()).state() == JobState.QUEUED);
+
+    var response =
+        http.send(
+            HttpRequest.newBuilder(
+                    base.resolve("/api/v1/jobs/cancel?type=demo.flaky&by=ops&reason=flood"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    assertThat(json(response).get("cancelled").asInt()).isEqualTo(5);
+    assertThat(json(response).get("more").asBoolean()).isFalse();
+    for (String id : flood) {
+      assertThat(view(id).state()).isEqualTo(JobState.CANCELLED);
+    }
+    assertThat(view(other).state()).isNotEqualTo(JobState.CANCELLED);
+    for (String query : List.of("", "?state=SUCCEEDED", "?state=LOST", "?type=&state=")) {
+      assertProblem(
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/api/v1/jobs/cancel" + query))
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()),
+          400,
+          query.contains("state=S") || query.contains("LOST") ? "state" : "type");
+    }
   }
 }

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,12 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Moves due outbox entries to the work exchange, one partition at a time. */
+/**
+ * Moves due outbox entries to the work exchange, one partition at a time. An entry whose job type
+ * no worker pool takes any more (the topology names no pool for it, or the broker returns its
+ * message as unroutable) ends its job DEAD with the reason, instead of being published again every
+ * second forever; a redrive gives it another attempt once a pool takes the type again.
+ */
 public final class Dispatcher {
 
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
@@ -131,25 +137,67 @@ public final class Dispatcher {
   private int dispatch(List<Integer> partitions) {
     Map<Integer, List<DueEntry>> reserved = new java.util.LinkedHashMap<>();
     List<OutgoingMessage> messages = new ArrayList<>();
+    Map<String, String> unroutable = new HashMap<>(); // message id -> why
     for (int partition : partitions) {
-      List<DueEntry> due = store.reserveDue(partition, batchSize, visibility);
+      List<DueEntry> due =
+          store.reserveDue(
+              partition,
+              batchSize,
+              visibility,
+              // a released last attempt whose outcome never came (ADR 14)
+              dead ->
+                  meters
+                      .counter(
+                          MetricNames.JOBS_DEAD,
+                          MetricNames.TAG_TYPE,
+                          String.valueOf(dead.type()),
+                          MetricNames.TAG_POOL,
+                          String.valueOf(dead.pool()))
+                      .increment());
       if (!due.isEmpty()) {
         reserved.put(partition, due);
-        due.forEach(entry -> messages.add(toMessage(entry)));
+        for (DueEntry entry : due) {
+          if (topology.poolOf(entry.type()) == null) {
+            unroutable.put(messageId(entry), noHandler(entry.type(), "no worker pool takes it"));
+          } else {
+            messages.add(toMessage(entry));
+          }
+        }
       }
     }
-    if (messages.isEmpty()) {
+    if (reserved.isEmpty()) {
       return 0;
     }
-    Set<String> failedIds = new HashSet<>();
-    publisher.publishAll(messages).forEach(m -> failedIds.add(m.messageId()));
+    Set<String> failedIds = new HashSet<>(unroutable.keySet());
+    ConfirmingPublisher.Published published =
+        messages.isEmpty()
+            ? new ConfirmingPublisher.Published(List.of(), List.of())
+            : publisher.publishBatch(messages);
+    published.failed().forEach(m -> failedIds.add(m.messageId()));
+    published
+        .unroutable()
+        .forEach(
+            m ->
+                unroutable.put(
+                    m.messageId(),
+                    noHandler(m.routingKey(), "the broker has no queue bound to it (unroutable)")));
     int confirmedCount = 0;
     for (var partition : reserved.entrySet()) {
       Map<Boolean, List<DueEntry>> byConfirm =
           partition.getValue().stream()
               .collect(Collectors.partitioningBy(e -> !failedIds.contains(messageId(e))));
       List<DueEntry> confirmed = byConfirm.get(true);
-      List<DueEntry> unconfirmed = byConfirm.get(false);
+      List<JobStore.Unroutable> nowhere = new ArrayList<>();
+      List<DueEntry> unconfirmed = new ArrayList<>();
+      for (DueEntry entry : byConfirm.get(false)) {
+        String why = unroutable.get(messageId(entry));
+        if (why == null) {
+          unconfirmed.add(entry);
+        } else {
+          nowhere.add(new JobStore.Unroutable(entry, why));
+        }
+      }
+      endUnroutable(partition.getKey(), nowhere);
       store.markDispatched(
           partition.getKey(),
           confirmed,
@@ -168,14 +216,40 @@ public final class Dispatcher {
             .increment();
       }
     }
-    if (!failedIds.isEmpty()) {
+    int notConfirmed = failedIds.size() - unroutable.size();
+    if (notConfirmed > 0) {
       log.warn(
           "{} work messages were not confirmed by the broker; they stay in the outbox and are"
               + " published again in {}",
-          failedIds.size(),
+          notConfirmed,
           RETRY_UNCONFIRMED);
     }
     return confirmedCount;
+  }
+
+  private static String noHandler(String type, String because) {
+    return "no handler for job type " + type + ": " + because;
+  }
+
+  /** Ends the jobs no pool takes: DEAD with the reason, counted as dead jobs. */
+  private void endUnroutable(int partition, List<JobStore.Unroutable> nowhere) {
+    if (nowhere.isEmpty()) {
+      return;
+    }
+    Set<String> ended = new HashSet<>(store.endUnroutable(partition, nowhere));
+    for (JobStore.Unroutable u : nowhere) {
+      if (ended.contains(u.entry().jobId())) {
+        log.warn("job {} is DEAD: {}", u.entry().jobId(), u.reason());
+        meters
+            .counter(
+                MetricNames.JOBS_DEAD,
+                MetricNames.TAG_TYPE,
+                u.entry().type(),
+                MetricNames.TAG_POOL,
+                String.valueOf(u.entry().pool()))
+            .increment();
+      }
+    }
   }
 
   private OutgoingMessage toMessage(DueEntry entry) {

@@ -1,17 +1,27 @@
 package dev.shepherd.engine.intake;
 
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.JobTimeouts;
 import java.util.Map;
 
 /**
  * The job types this installation accepts: a type is known when a worker pool consumes it, and each
- * may set its own default number of attempts.
+ * may set its own default number of attempts and its attempts' timeouts.
  */
 public record JobTypeCatalog(
-    Topology topology, Map<String, Integer> maxAttempts, int defaultMaxAttempts) {
+    Topology topology,
+    Map<String, Integer> maxAttempts,
+    int defaultMaxAttempts,
+    Map<String, JobTimeouts> timeouts) {
 
   public JobTypeCatalog {
     maxAttempts = Map.copyOf(maxAttempts);
+    timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
+  }
+
+  public JobTypeCatalog(
+      Topology topology, Map<String, Integer> maxAttempts, int defaultMaxAttempts) {
+    this(topology, maxAttempts, defaultMaxAttempts, Map.of());
   }
 
   public boolean isKnown(String type) {
@@ -24,5 +34,10 @@ public record JobTypeCatalog(
 
   public int maxAttemptsOf(String type) {
     return maxAttempts.getOrDefault(type, defaultMaxAttempts);
+  }
+
+  /** The type's attempt timeouts ({@link JobTimeouts#NONE} when it sets none). */
+  public JobTimeouts timeoutsOf(String type) {
+    return timeouts.getOrDefault(type, JobTimeouts.NONE);
   }
 }

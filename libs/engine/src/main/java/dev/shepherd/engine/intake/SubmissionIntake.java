@@ -3,6 +3,7 @@ package dev.shepherd.engine.intake;
 import dev.shepherd.contracts.Contracts;
 import dev.shepherd.engine.intake.IntakeResult.Problem;
 import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.SubmitReceipt;
@@ -134,6 +135,11 @@ public final class SubmissionIntake {
         submission.maxAttempts() != null
             ? submission.maxAttempts()
             : catalog.maxAttemptsOf(submission.type());
+    // the submission's own timeouts win, each one falling back to the type's
+    JobTimeouts timeouts =
+        submission.timeouts() == null
+            ? catalog.timeoutsOf(submission.type())
+            : submission.timeouts().orElse(catalog.timeoutsOf(submission.type()));
     SubmitOutcome outcome =
         store.submit(
             new NewJob(
@@ -143,7 +149,8 @@ public final class SubmissionIntake {
                 submission.idempotencyKey(),
                 submission.notBefore(),
                 maxAttempts,
-                TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString()));
+                TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
+                timeouts));
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
         onAccepted.accept(a.jobId());

@@ -11,27 +11,40 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param prefix first part of every Redis key
  * @param partitions partitions of the keyspace; must be the same for every service of one install
  * @param retention how long finished jobs are kept
+ * @param deadRetention how long dead-job records, and the DEAD jobs they name, are kept (a
+ *     discarded record from its discard); zero keeps them
  * @param leaseTtl how long a claim holds without renewal; workers renew every third of it
  * @param retryInitialBackoff the ceiling of the first retry's wait (doubles per attempt)
  * @param retryMaxBackoff the largest ceiling of a retry's wait
  * @param workerHeartbeat how often workers write their registry entry
  * @param workerLostAfter a worker silent this long is lost and its leases are released
+ * @param lateOutcomeGrace how long a job whose last attempt was released waits for that attempt's
+ *     published outcome before it goes DEAD (1 minute)
  */
 @ConfigurationProperties("shepherd.store")
 public record StoreProperties(
     String prefix,
     Integer partitions,
     Duration retention,
+    Duration deadRetention,
     Duration leaseTtl,
     Duration retryInitialBackoff,
     Duration retryMaxBackoff,
     Duration workerHeartbeat,
-    Duration workerLostAfter) {
+    Duration workerLostAfter,
+    Duration lateOutcomeGrace) {
 
   public StoreProperties {
     prefix = prefix == null ? "shepherd" : prefix;
     partitions = partitions == null ? StoreSettings.DEFAULT_PARTITIONS : partitions;
-    retention = retention == null ? Duration.ofDays(7) : retention;
+    retention = retention == null ? StoreSettings.DEFAULT_RETENTION : retention;
+    deadRetention = deadRetention == null ? StoreSettings.DEFAULT_DEAD_RETENTION : deadRetention;
+    if (retention.isNegative() || deadRetention.isNegative()) {
+      throw new IllegalArgumentException(
+          "shepherd.store.retention and shepherd.store.dead-retention must be zero or positive");
+    }
+    lateOutcomeGrace =
+        lateOutcomeGrace == null ? StoreSettings.DEFAULT_LATE_OUTCOME_GRACE : lateOutcomeGrace;
     leaseTtl = leaseTtl == null ? Duration.ofSeconds(30) : leaseTtl;
     retryInitialBackoff = retryInitialBackoff == null ? Duration.ofSeconds(1) : retryInitialBackoff;
     retryMaxBackoff = retryMaxBackoff == null ? Duration.ofMinutes(5) : retryMaxBackoff;
@@ -42,8 +55,20 @@ public record StoreProperties(
     }
   }
 
+  /**
+   * The longest a Redis command may take before it fails: a quarter of the lease TTL, or {@code
+   * configured} when that is shorter. A worker renews its leases every third of the TTL; a renewal
+   * that hung for Lettuce's default minute would outlive the lease it renews, and the worker would
+   * learn too late that another one runs its job. (Null {@code configured} means Lettuce's
+   * default.)
+   */
+  public Duration redisCommandTimeout(Duration configured) {
+    Duration cap = leaseTtl.dividedBy(4);
+    return configured == null || configured.compareTo(cap) > 0 ? cap : configured;
+  }
+
   public StoreSettings settings() {
-    return new StoreSettings(prefix, partitions, retention);
+    return new StoreSettings(prefix, partitions, retention, deadRetention, lateOutcomeGrace);
   }
 
   public RetryPolicy retryPolicy() {

@@ -1,5 +1,6 @@
 package dev.shepherd.worker.config;
 
+import dev.shepherd.worker.WorkerSettings;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.SecureRandom;
@@ -29,6 +30,12 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param outcomeHold how long a job's lease is still renewed after its outcome was published, while
  *     the status-tracker has not applied it yet (default 5m): a lagging or restarting tracker does
  *     not make finished jobs run again
+ * @param ackHold how long a claimed delivery stays unacked while its job runs (default 1s;
+ *     positive, at most 5m): a job over within it costs no consumer cancel and no new subscription,
+ *     a longer one has its delivery acked when the hold passes (ADR 17)
+ * @param cancelGrace how long a handler whose job was cancelled may go on after {@code
+ *     isCancelled()} turned true before its thread is interrupted (default 10s; 0 interrupts at
+ *     once, not negative)
  */
 @ConfigurationProperties("shepherd.worker")
 public record WorkerProperties(
@@ -37,7 +44,9 @@ public record WorkerProperties(
     Integer capacity,
     Duration shutdownGrace,
     String podName,
-    Duration outcomeHold) {
+    Duration outcomeHold,
+    Duration ackHold,
+    Duration cancelGrace) {
 
   private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -48,6 +57,8 @@ public record WorkerProperties(
     capacity = capacity == null ? 4 : capacity;
     shutdownGrace = shutdownGrace == null ? Duration.ofSeconds(30) : shutdownGrace;
     outcomeHold = outcomeHold == null ? Duration.ofMinutes(5) : outcomeHold;
+    ackHold = ackHold == null ? WorkerSettings.DEFAULT_ACK_HOLD : ackHold;
+    cancelGrace = cancelGrace == null ? WorkerSettings.DEFAULT_CANCEL_GRACE : cancelGrace;
     if (capacity < 1) {
       throw new IllegalArgumentException("shepherd.worker.capacity must be >= 1, was " + capacity);
     }
@@ -57,6 +68,19 @@ public record WorkerProperties(
     if (shutdownGrace.isNegative()) {
       throw new IllegalArgumentException(
           "shepherd.worker.shutdown-grace must not be negative, was " + shutdownGrace);
+    }
+    if (ackHold.isNegative()
+        || ackHold.isZero()
+        || ackHold.compareTo(WorkerSettings.MAX_ACK_HOLD) > 0) {
+      throw new IllegalArgumentException(
+          "shepherd.worker.ack-hold must be positive and at most "
+              + WorkerSettings.MAX_ACK_HOLD
+              + " (far below the broker's consumer timeout), was "
+              + ackHold);
+    }
+    if (cancelGrace.isNegative()) {
+      throw new IllegalArgumentException(
+          "shepherd.worker.cancel-grace must not be negative, was " + cancelGrace);
     }
   }
 

@@ -12,13 +12,21 @@ import org.springframework.stereotype.Component;
 /**
  * {@code demo.flaky}: works for {@code workMillis}, then fails transiently with {@code
  * failureProbability}, and always on its first {@code failFirstAttempts} attempts (a deterministic
- * flake for tests).
+ * flake for tests). On its first {@code hangFirstAttempts} attempts it hangs instead (ten minutes,
+ * reporting nothing, until interrupted): the handler a stall timeout is for.
  */
 @Component
 class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
 
   /** Every field is optional; the defaults come from {@link DemoProperties}. */
-  record Payload(Double failureProbability, Integer failFirstAttempts, Integer workMillis) {}
+  record Payload(
+      Double failureProbability,
+      Integer failFirstAttempts,
+      Integer workMillis,
+      Integer hangFirstAttempts) {}
+
+  /** How long a hanging attempt hangs: far past any stall timeout a test sets. */
+  private static final Duration HANG = Duration.ofMinutes(10);
 
   private final DemoProperties demo;
   private final DoubleSupplier random;
@@ -49,6 +57,9 @@ class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
   @Override
   public void handle(JobContext<Payload> job) throws Exception {
     Payload p = job.payload();
+    if (p.hangFirstAttempts() != null && job.attempt() <= p.hangFirstAttempts()) {
+      Work.take(HANG);
+    }
     Work.take(p.workMillis() == null ? demo.workTime() : Duration.ofMillis(p.workMillis()));
     int failFirst = p.failFirstAttempts() == null ? 0 : p.failFirstAttempts();
     double probability =

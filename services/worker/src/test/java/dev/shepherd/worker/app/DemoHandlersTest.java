@@ -15,8 +15,36 @@ class DemoHandlersTest {
   private static final DemoProperties FAST = new DemoProperties(Duration.ZERO, 0.5, Duration.ZERO);
 
   @Test
+  void siteGenerateCancelledDuringAPhaseStartsNoOther() throws Exception {
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload("bugs.example", 0, null), 1);
+    job.cancelOnProgress = true;
+
+    new SiteGenerateHandler(FAST).handle(job);
+
+    assertThat(job.reports)
+        .containsExactly(
+            "start bug_list_download",
+            "end bug_list_download",
+            "33% bug_list_download done for bugs.example");
+  }
+
+  @Test
+  void siteGenerateThatIgnoresCancelRunsEveryPhaseAndKeepsTheInterrupt() throws Exception {
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload("bugs.example", 30, true), 1);
+    job.cancelled = true;
+    Thread.currentThread().interrupt();
+    try {
+      new SiteGenerateHandler(FAST).handle(job);
+      assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+    assertThat(job.reports).contains("100% publish done for bugs.example");
+  }
+
+  @Test
   void siteGenerateRunsItsThreePhasesInOrderWithProgressAfterEach() throws Exception {
-    var job = new RecordingContext<>(new SiteGenerateHandler.Payload("bugs.example", 0), 1);
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload("bugs.example", 0, null), 1);
 
     new SiteGenerateHandler(FAST).handle(job);
 
@@ -35,7 +63,7 @@ class DemoHandlersTest {
 
   @Test
   void siteGenerateWithoutASiteFailsPermanently() {
-    var job = new RecordingContext<>(new SiteGenerateHandler.Payload(" ", 0), 1);
+    var job = new RecordingContext<>(new SiteGenerateHandler.Payload(" ", 0, null), 1);
 
     assertThatThrownBy(() -> new SiteGenerateHandler(FAST).handle(job))
         .isInstanceOf(PermanentJobException.class)
@@ -44,7 +72,7 @@ class DemoHandlersTest {
 
   @Test
   void flakyFailsRetryablyWhenTheDrawIsBelowTheProbability() {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null), 1);
 
     assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.29).handle(job))
         .isInstanceOf(RetryableJobException.class);
@@ -52,14 +80,14 @@ class DemoHandlersTest {
 
   @Test
   void flakySucceedsWhenTheDrawIsAtOrAboveTheProbability() throws Exception {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null), 1);
 
     new FlakyHandler(FAST, () -> 0.3).handle(job);
   }
 
   @Test
   void flakyTakesTheProbabilityFromThePropertiesWhenThePayloadHasNone() throws Exception {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(null, null, null), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(null, null, null, null), 1);
 
     assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.49).handle(job))
         .isInstanceOf(RetryableJobException.class);
@@ -68,7 +96,7 @@ class DemoHandlersTest {
 
   @Test
   void flakyAlwaysFailsItsFirstAttemptsWhenAsked() throws Exception {
-    var payload = new FlakyHandler.Payload(0.0, 2, 0);
+    var payload = new FlakyHandler.Payload(0.0, 2, 0, null);
 
     assertThatThrownBy(
             () -> new FlakyHandler(FAST, () -> 0.99).handle(new RecordingContext<>(payload, 2)))

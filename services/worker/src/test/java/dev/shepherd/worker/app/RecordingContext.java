@@ -9,6 +9,13 @@ import java.util.concurrent.Callable;
 final class RecordingContext<P> implements JobContext<P> {
 
   final List<String> reports = new ArrayList<>();
+
+  /** Set to make {@link #isCancelled()} true, e.g. from inside a phase. */
+  volatile boolean cancelled;
+
+  /** Set to have the first progress report cancel the job (as if a cancel came during it). */
+  boolean cancelOnProgress;
+
   private final P payload;
   private final int attempt;
 
@@ -65,10 +72,11 @@ final class RecordingContext<P> implements JobContext<P> {
   @Override
   public void progress(int percent, String message) {
     reports.add(percent + "% " + message);
+    cancelled |= cancelOnProgress;
   }
 
   @Override
   public boolean isCancelled() {
-    return false;
+    return cancelled;
   }
 }

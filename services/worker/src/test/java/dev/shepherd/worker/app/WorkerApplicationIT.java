@@ -63,6 +63,14 @@ class WorkerApplicationIT {
       assertThat(runtime.settings().workerId()).isEqualTo("app-it-worker");
       assertThat(runtime.settings().capacity()).isEqualTo(4);
       assertThat(runtime.settings().leaseTtl()).isEqualTo(Duration.ofSeconds(30));
+      // Lettuce would wait 60 s for a reply: longer than the lease a renewal is meant to keep
+      assertThat(
+              app.getBean(
+                      org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory
+                          .class)
+                  .getClientConfiguration()
+                  .getCommandTimeout())
+          .isEqualTo(Duration.ofMillis(7_500));
       await().atMost(Duration.ofSeconds(10)).until(runtime::isRunning);
       assertThat(app.getBean(WorkerRegistry.class).find("app-it-worker")).isPresent();
 

@@ -1,0 +1,118 @@
+package dev.shepherd.engine.recovery;
+
+import dev.shepherd.engine.cancel.WorkerOrders;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.MetricNames;
+import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.model.WorkerControl;
+import dev.shepherd.store.JobStore;
+import dev.shepherd.store.TimedOutAttempt;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Ends running attempts that passed their startToClose timeout (ran too long) or their stall
+ * timeout (reported no phase or progress for too long), from every partition's set of timeout
+ * deadlines (ADR 18). Enforced here, not in the worker, so a frozen or lying worker is caught too:
+ * the attempt ends as a retryable failure naming the timeout, and its lease goes. Its worker is
+ * told at once ({@link WorkerControl.Kind#ABANDON} through the control exchange), and its next
+ * renewal is refused in any case; either interrupts the handler (ADR 16). Several recovery
+ * instances may run it at once: each partition's batch is one atomic script.
+ */
+public final class Timeouts {
+
+  private static final Logger log = LoggerFactory.getLogger(Timeouts.class);
+
+  private final JobStore store;
+  private final RetryPolicy retryPolicy;
+  private final RandomGenerator random;
+  private final int batchSize;
+  private final MeterRegistry meters;
+  private final WorkerOrders orders;
+
+  /**
+   * @param orders tells a timed-out attempt's worker to stop; null leaves it to the worker's next
+   *     lease renewal
+   */
+  public Timeouts(
+      JobStore store,
+      RetryPolicy retryPolicy,
+      RandomGenerator random,
+      int batchSize,
+      MeterRegistry meters,
+      WorkerOrders orders) {
+    this.orders = orders;
+    this.store = store;
+    this.retryPolicy = retryPolicy;
+    this.random = random;
+    this.batchSize = batchSize;
+    this.meters = meters;
+  }
+
+  /** One pass over every partition; returns how many attempts were ended. */
+  public int timeOutOnce() {
+    int total = 0;
+    for (int partition = 0; partition < store.partitions(); partition++) {
+      // The backoff of a first retry: a batch mixes attempts, and a hung attempt says nothing
+      // about how loaded the job's downstream is.
+      List<TimedOutAttempt> ended =
+          store.timeOutAttempts(partition, batchSize, retryPolicy.backoff(1, random));
+      ended.forEach(this::record);
+      if (orders != null) {
+        ended.stream().filter(a -> a.workerId() != null).forEach(this::tellWorker);
+      }
+      total += ended.size();
+    }
+    return total;
+  }
+
+  private void record(TimedOutAttempt attempt) {
+    String type = String.valueOf(attempt.type());
+    meters
+        .counter(
+            MetricNames.ATTEMPTS_TIMED_OUT,
+            MetricNames.TAG_TYPE,
+            type,
+            MetricNames.TAG_TIMEOUT,
+            attempt.timeout().label())
+        .increment();
+    if (attempt.newState() == JobState.DEAD || attempt.newState() == JobState.RETRY_WAIT) {
+      meters
+          .counter(
+              attempt.newState() == JobState.DEAD
+                  ? MetricNames.JOBS_DEAD
+                  : MetricNames.JOBS_RETRIED,
+              MetricNames.TAG_TYPE,
+              type,
+              MetricNames.TAG_POOL,
+              String.valueOf(attempt.pool()))
+          .increment();
+    }
+    try (var jobId = MDC.putCloseable("jobId", attempt.jobId());
+        var number = MDC.putCloseable("attempt", Integer.toString(attempt.attempt()));
+        var workerId = MDC.putCloseable("workerId", String.valueOf(attempt.workerId()))) {
+      log.warn(
+          "attempt {} of job {} (worker {}) passed its {} timeout; job is now {}",
+          attempt.attempt(),
+          attempt.jobId(),
+          attempt.workerId(),
+          attempt.which(),
+          attempt.newState());
+    }
+  }
+
+  private void tellWorker(TimedOutAttempt attempt) {
+    orders.send(
+        attempt.workerId(),
+        new WorkerControl(
+            WorkerControl.Kind.ABANDON,
+            attempt.jobId(),
+            attempt.fencingToken(),
+            attempt.reason(),
+            "attempt " + attempt.attempt() + " passed its " + attempt.which() + " timeout"));
+  }
+}

@@ -1,0 +1,184 @@
+package dev.shepherd.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * After an outage a settling loop passes again only once Redis takes writes and the settle period
+ * has gone by: the lease reaper and the over-capacity check must not judge workers by leases they
+ * could not mark while Redis was down.
+ */
+class WorkLoopTest {
+
+  private static final Duration PERIOD = Duration.ofMillis(600);
+  private static final Duration BACKOFF = Duration.ofMillis(20);
+
+  @Test
+  void noPassRunsWhileRedisRefusesWritesAndTheFirstWaitsForTheSettlePeriod() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    var writable = new AtomicBoolean(false);
+    var writableSince = new AtomicLong();
+    var probes = new AtomicInteger();
+    var settle =
+        new WorkLoop.Settle(
+            () -> {
+              // Redis is out of memory until the fifth probe: a pass could still read and delete
+              if (probes.incrementAndGet() == 5) {
+                writableSince.set(System.nanoTime());
+                writable.set(true);
+              }
+              return writable.get();
+            },
+            PERIOD);
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF,
+            settle)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
+    }
+    assertThat(probes).as("probes of Redis").hasValueGreaterThanOrEqualTo(5);
+    assertThat(passes.get(0) - writableSince.get())
+        .as("nanoseconds from Redis taking writes to the first pass")
+        .isGreaterThanOrEqualTo(PERIOD.toNanos());
+  }
+
+  @Test
+  void aProbeHeldUpByAFrozenRedisCountsAsAnOutage() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    var probes = new AtomicInteger();
+    var thawed = new AtomicLong();
+    var settle =
+        new WorkLoop.Settle(
+            () -> {
+              if (probes.incrementAndGet() == 1) {
+                try {
+                  // The probe itself is slow on purpose: this is the frozen Redis under test (a
+                  // write that returns late), not a wait for a result; the assertions measure
+                  // what the loop did after it returned.
+                  Thread.sleep(WorkLoop.Settle.SLOW_WRITE.plusMillis(200));
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                thawed.set(System.nanoTime());
+              }
+              return true;
+            },
+            PERIOD);
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF,
+            settle)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> !passes.isEmpty());
+    }
+    assertThat(passes.get(0) - thawed.get())
+        .as("nanoseconds from the thaw to the first pass")
+        .isGreaterThanOrEqualTo(PERIOD.toNanos());
+  }
+
+  @Test
+  void afterAFailedPassTheNextWaitsForTheSettlePeriod() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    var settle = new WorkLoop.Settle(() -> true, PERIOD);
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              if (passes.size() == 1) {
+                throw new IllegalStateException("Redis is down");
+              }
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF,
+            settle)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
+    }
+    assertThat(passes.get(1) - passes.get(0))
+        .as("nanoseconds from the failed pass to the next")
+        .isGreaterThanOrEqualTo(PERIOD.toNanos());
+  }
+
+  @Test
+  void aPassThatHungLongerThanThePeriodIsFollowedByASettle() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    var probes = new AtomicInteger();
+    var settle =
+        new WorkLoop.Settle(
+            () -> {
+              probes.incrementAndGet();
+              return true;
+            },
+            PERIOD);
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              if (passes.size() == 1) {
+                try {
+                  // The pass itself hangs on purpose (a pass stuck on a frozen Redis): the fault
+                  // under test, not a wait for a result.
+                  Thread.sleep(PERIOD.plusMillis(100));
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF,
+            settle)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
+    }
+    assertThat(probes).as("a probe before each pass").hasValueGreaterThanOrEqualTo(2);
+    assertThat(passes.get(1) - passes.get(0))
+        .as("nanoseconds between the hung pass's start and the next pass")
+        .isGreaterThanOrEqualTo(PERIOD.multipliedBy(2).plusMillis(100).toNanos());
+  }
+
+  @Test
+  void aLoopWithoutSettleRetriesAFailedPassAfterItsBackoff() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              if (passes.size() == 1) {
+                throw new IllegalStateException("Redis is down");
+              }
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
+    }
+    assertThat(passes.get(1) - passes.get(0)).isGreaterThanOrEqualTo(BACKOFF.toNanos());
+  }
+}

@@ -1,0 +1,22 @@
+-- Ends jobs waiting in the outbox that no worker pool takes any more: the scheduler knows no pool
+-- for their type, or the broker returned their work message as unroutable. Publishing them again
+-- every second would never end, so each goes DEAD (UNROUTABLE) with its reason and a dead-job
+-- record; a redrive, once a pool takes the type again, gives it one more attempt.
+-- Only an entry still in the outbox for the same attempt is ended (another dispatcher may have
+-- published it meanwhile, or a worker claimed it).
+-- ARGV: now, retentionMs, then triples of (id, attempt, reason)
+-- Reply: {ended = {id, ...}}
+local now, retentionMs = tonumber(ARGV[1]), ARGV[2]
+local ended = {}
+for i = 3, #ARGV, 3 do
+  local id, attempt, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('HGET', jobKey(id), 'attempt') == attempt and redis.call('ZSCORE', dueKey, id)
+      and transition(id, 'UNROUTABLE', now, reason) then
+    redis.call('ZREM', dueKey, id)
+    redis.call('HSET', jobKey(id), 'lastError', reason, 'finishedAt', int(now))
+    recordDeadJob(id, reason, now, retentionMs)
+    retain(id, retentionMs)
+    ended[#ended + 1] = id
+  end
+end
+return reply({ended = ended})

@@ -1,0 +1,88 @@
+package dev.shepherd.store;
+
+import dev.shepherd.model.JobTimeouts;
+import dev.shepherd.model.JobView;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.SettableClock;
+import dev.shepherd.testsupport.TestNames;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * A job store on the shared Redis under the test's own prefix, on a settable clock, with the steps
+ * most store tests take a job through; {@link #close()} deletes every key under the prefix.
+ *
+ * <pre>{@code
+ * fixture = new StoreFixture(endpoints, names);
+ * String id = fixture.claimed(JobTimeouts.NONE, "w1");
+ * }</pre>
+ */
+final class StoreFixture implements AutoCloseable {
+
+  static final Duration TTL = Duration.ofSeconds(30);
+
+  final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final LettuceConnectionFactory factory;
+  final StringRedisTemplate redis;
+  final String prefix;
+  final JobStore store;
+
+  StoreFixture(ServiceEndpoints endpoints, TestNames names) {
+    factory = endpoints.newRedisConnectionFactory();
+    redis = new StringRedisTemplate(factory);
+    prefix = names.prefix();
+    store = new JobStore(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock);
+  }
+
+  /** A demo.noop job of three attempts with these timeouts, SUBMITTED. */
+  String submitted(JobTimeouts timeouts) {
+    return submitted(3, timeouts);
+  }
+
+  String submitted(int maxAttempts, JobTimeouts timeouts) {
+    return store
+        .submit(new NewJob("demo.noop", "default", "{}", null, null, maxAttempts, null, timeouts))
+        .jobId();
+  }
+
+  /** The job's due outbox entry published and confirmed: QUEUED. */
+  String dispatched(String id) {
+    int partition = store.partitionOf(id);
+    store.markDispatched(partition, store.reserveDue(partition, 100, TTL));
+    return id;
+  }
+
+  /** A new job with these timeouts, QUEUED and claimed (attempt 1) by {@code worker}. */
+  String claimed(int maxAttempts, JobTimeouts timeouts, String worker) {
+    String id = dispatched(submitted(maxAttempts, timeouts));
+    claim(id, 1, worker);
+    return id;
+  }
+
+  long claim(String id, int attempt, String worker) {
+    return ((ClaimResult.Claimed) store.claim(id, attempt, worker, TTL)).fencingToken();
+  }
+
+  /** The job's current fencing token, as stored. */
+  long token(String id) {
+    return Long.parseLong((String) redis.opsForHash().get(base(id) + "job:" + id, "token"));
+  }
+
+  /** The key base of the job's partition, e.g. {@code <prefix>:{p03}:}. */
+  String base(String id) {
+    return store.settings().base(store.partitionOf(id));
+  }
+
+  JobView view(String id) {
+    return store.find(id).orElseThrow();
+  }
+
+  @Override
+  public void close() {
+    RedisCleanup.deleteByPrefix(factory, prefix);
+    factory.destroy();
+  }
+}

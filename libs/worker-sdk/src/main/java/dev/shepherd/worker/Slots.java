@@ -1,0 +1,521 @@
+package dev.shepherd.worker;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import dev.shepherd.messaging.InfrastructurePause;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.core.MessageProperties;
+import org.springframework.amqp.rabbit.connection.ChannelProxy;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.connection.RabbitUtils;
+import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
+
+/**
+ * A worker's slots on its pool's queue: one thread and one channel each, and a consumer with a
+ * prefetch of one (ADR 17).
+ *
+ * <p>A slot holds at most one delivery. Once the delivery's attempt is claimed the slot keeps it
+ * unacked while the job runs, for at most the <em>ack hold</em>: with a prefetch of one, the
+ * unacked delivery takes the consumer's only credit, so the broker sends the slot nothing else. A
+ * job over within the hold is acked then, and the slot, still subscribed, is free at once. A job
+ * still running when the hold passes has its consumer cancelled (the slot waits for the broker's
+ * cancel-ok) and only then its delivery acked, so the ack frees no credit the broker could fill
+ * while the job runs; the slot subscribes again once the job is over. So, per worker, deliveries
+ * held but not claimed plus attempts running never exceed the slots: no delivery waits behind a
+ * running job while another worker could take it, and no delivery is handed back to achieve that (a
+ * quorum queue would count every return towards the delivery limit). And the ack of a long job
+ * still comes within the hold, far below the broker's consumer timeout: the lease owns the job.
+ *
+ * <p>The channel of a slot is used by one thread at a time: the slot's own, except while a claimed
+ * delivery is held, when the job runs on the slot's thread and the channel is left to whoever ends
+ * the hold first under the slot's lock: the slot's thread when the job is over, the hold timer when
+ * the hold passes, or {@link #close()}, which acks what a busy slot still holds before its channel
+ * closes.
+ *
+ * <p>A slot whose channel or connection closes, or whose consumer the broker cancels, subscribes
+ * again on a new channel, backing off from 100 ms to 5 s while the broker is away. {@link
+ * #stopConsuming()} makes every free slot cancel its consumer and hand back what it held; busy
+ * slots finish their delivery, then stop.
+ */
+final class Slots {
+
+  private static final Logger log = LoggerFactory.getLogger(Slots.class);
+
+  /** How long a slot waits for the cancel-ok after the broker answered its basic.cancel. */
+  private static final Duration CANCEL_OK_WAIT = Duration.ofSeconds(10);
+
+  private static final DefaultMessagePropertiesConverter PROPERTIES =
+      new DefaultMessagePropertiesConverter();
+
+  /** One delivery a slot holds: exactly one of its three ends is taken. */
+  interface Held {
+
+    /** The delivery as Spring AMQP shapes it (body, headers, delivery tag). */
+    Message message();
+
+    /**
+     * False once the delivery is no longer this slot's (its channel closed): the broker gives it to
+     * a consumer again, so processing it here as well would process it twice.
+     */
+    boolean isHeld();
+
+    /** Nothing to run (a duplicate, or an unreadable message now recorded): ack it. */
+    void ack();
+
+    /** Hands the delivery back to the queue unclaimed, for another consumer. */
+    void giveBack();
+
+    /**
+     * The delivery's attempt is claimed: the slot holds it unacked while the callback runs the job,
+     * and acks it when the callback returns; if the callback still runs when the ack hold passes,
+     * the slot cancels its consumer, then acks, and subscribes again when the callback returns.
+     * Either way the slot takes no other delivery until the callback returns. If the ack fails (the
+     * channel closed) the claim still holds, so the job runs anyway: the broker's redelivery is
+     * refused as a duplicate.
+     */
+    void claimed();
+  }
+
+  private final ConnectionFactory connectionFactory;
+  private final String queue;
+  private final Consumer<Held> work;
+  private final InfrastructurePause.Backoff backoff;
+  private final Duration ackHold;
+  private final ScheduledThreadPoolExecutor holds;
+  private final List<Slot> slots = new ArrayList<>();
+  private final CountDownLatch finished;
+  private volatile boolean stopping;
+
+  /**
+   * @param threadName the slots' threads are named {@code threadName-1} to {@code -capacity}
+   * @param ackHold how long a claimed delivery stays unacked while its job runs (positive)
+   * @param work what a slot does with a delivery, on the slot's own thread; it ends the delivery
+   *     through {@link Held}, and when it called {@link Held#claimed()} it runs the job before it
+   *     returns
+   */
+  Slots(
+      ConnectionFactory connectionFactory,
+      String queue,
+      int capacity,
+      String threadName,
+      Duration ackHold,
+      Consumer<Held> work,
+      InfrastructurePause.Backoff backoff) {
+    if (ackHold == null || ackHold.isNegative() || ackHold.isZero()) {
+      throw new IllegalArgumentException("ackHold must be positive, was " + ackHold);
+    }
+    this.connectionFactory = connectionFactory;
+    this.queue = queue;
+    this.work = work;
+    this.backoff = backoff;
+    this.ackHold = ackHold;
+    // one thread ends every slot's hold: each end is a cancel and an ack, milliseconds
+    this.holds =
+        new ScheduledThreadPoolExecutor(
+            1, r -> Thread.ofPlatform().name(threadName + "-hold").daemon().unstarted(r));
+    this.holds.setRemoveOnCancelPolicy(true); // most holds end with their job, long before
+    this.finished = new CountDownLatch(capacity);
+    for (int i = 1; i <= capacity; i++) {
+      slots.add(new Slot(threadName + "-" + i));
+    }
+  }
+
+  void start() {
+    slots.forEach(s -> s.thread.start());
+  }
+
+  /** How many slots have a consumer on the queue right now. */
+  int subscribed() {
+    return (int) slots.stream().filter(s -> s.consumer != null).count();
+  }
+
+  /**
+   * Stops taking deliveries at once: free slots cancel their consumers and hand back what they
+   * hold; a slot running a job stops once it is over.
+   */
+  void stopConsuming() {
+    stopping = true;
+    slots.forEach(s -> s.inbox.add(Signal.WAKE));
+  }
+
+  /** Waits up to {@code timeout} for every slot to stop; true when all did. */
+  boolean awaitStopped(Duration timeout) {
+    try {
+      return finished.await(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Closes every slot's channel, whatever it is doing; a claimed delivery a busy slot still holds
+   * is acked first (its consumer cancelled before), not returned to the queue: the lease owns its
+   * job.
+   */
+  void close() {
+    stopping = true;
+    slots.forEach(Slot::endHold);
+    holds.shutdownNow();
+    slots.forEach(Slot::closeChannel);
+  }
+
+  /** What wakes a slot besides a delivery. */
+  private enum Signal {
+    WAKE
+  }
+
+  /** The consumer of {@code channel} is gone: the channel closed or the broker cancelled it. */
+  private record Lost(Channel channel, String why) {}
+
+  /** A delivery as it arrived on {@code channel}. */
+  private record Incoming(Channel channel, long tag, Message message) {}
+
+  private final class Slot implements Runnable {
+
+    private final Thread thread;
+    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+    private volatile Channel proxy; // what the connection factory handed out; closed physically
+    private volatile Channel channel; // its target: never reopened behind the slot's back
+    private volatile SlotConsumer consumer;
+    private volatile HeldDelivery holding; // the delivery whose job runs now, if any
+    private int failures;
+
+    Slot(String name) {
+      this.thread = Thread.ofPlatform().name(name).unstarted(this);
+    }
+
+    @Override
+    public void run() {
+      try {
+        while (!stopping) {
+          if (consumer == null && !subscribe()) {
+            continue;
+          }
+          switch (next()) {
+            case Incoming in -> take(in);
+            case Lost lost when lost.channel() == channel -> {
+              log.warn("a slot on {} lost its consumer ({}); subscribing again", queue, lost.why());
+              consumer = null;
+              closeChannel();
+              pause(backoff.before(++failures));
+            }
+            default -> {} // a wake-up, or news of a channel closed already
+          }
+        }
+      } finally {
+        unsubscribe();
+        closeChannel();
+        finished.countDown();
+      }
+    }
+
+    /** Subscribes with a prefetch of one, on a new channel if the last one closed. */
+    private boolean subscribe() {
+      try {
+        if (channel == null || !channel.isOpen()) {
+          closeChannel();
+          proxy = connectionFactory.createConnection().createChannel(false);
+          proxy.basicQos(1);
+          channel = proxy instanceof ChannelProxy p ? p.getTargetChannel() : proxy;
+        }
+        var subscribing = new SlotConsumer(channel);
+        // the tag as the broker's consume-ok gave it: the consumer learns it only later, on the
+        // connection's dispatch thread
+        subscribing.subscribedAs = channel.basicConsume(queue, false, subscribing);
+        consumer = subscribing;
+        if (failures > 0) {
+          log.info("a slot on {} consumes again", queue);
+          failures = 0;
+        }
+        return true;
+      } catch (IOException | RuntimeException e) {
+        if (failures == 0) {
+          log.warn("a slot could not subscribe to {}; retrying: {}", queue, e.toString());
+        }
+        closeChannel();
+        pause(backoff.before(++failures));
+        return false;
+      }
+    }
+
+    private void take(Incoming in) {
+      if (in.channel() != channel || !in.channel().isOpen()) {
+        return; // its channel closed: the broker has it back already
+      }
+      var held = new HeldDelivery(in);
+      if (stopping) {
+        held.giveBack();
+        return;
+      }
+      holding = held;
+      try {
+        work.accept(held);
+      } catch (RuntimeException e) {
+        log.error("processing a delivery from {} failed", queue, e);
+        if (!held.ended) {
+          held.giveBack(); // towards the delivery limit, as any bug's delivery
+        }
+      } finally {
+        // an interrupt meant for a cancelled handler must reach neither the hold's end (it may
+        // wait for a cancel-ok) nor the next delivery
+        Thread.interrupted();
+        held.endHold();
+        holding = null;
+      }
+    }
+
+    /** Acks the claimed delivery this slot still holds, if any (see {@link Slots#close()}). */
+    private void endHold() {
+      HeldDelivery held = holding;
+      if (held != null) {
+        held.endHold();
+      }
+    }
+
+    private Object next() {
+      try {
+        return inbox.take();
+      } catch (InterruptedException e) {
+        return Signal.WAKE; // slots are stopped through stopConsuming, not by interrupts
+      }
+    }
+
+    /** Waits, unless the slots stop first. */
+    private void pause(Duration wait) {
+      try {
+        long until = System.nanoTime() + wait.toNanos();
+        for (long left = wait.toNanos(); left > 0 && !stopping; left = until - System.nanoTime()) {
+          inbox.poll(left, TimeUnit.NANOSECONDS); // a wake-up ends it early
+        }
+      } catch (InterruptedException e) {
+        // ends the wait; not kept, or every later wait would end at once (see next())
+      }
+    }
+
+    /** Cancels the consumer and waits for its cancel-ok, after which nothing more arrives. */
+    private void unsubscribe() {
+      SlotConsumer current = consumer;
+      consumer = null;
+      if (current == null) {
+        return;
+      }
+      try {
+        current.channel.basicCancel(current.subscribedAs);
+        if (!current.cancelled.await(CANCEL_OK_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new IOException("no cancel-ok within " + CANCEL_OK_WAIT);
+        }
+      } catch (IOException | RuntimeException | InterruptedException e) {
+        // closing the channel ends the consumer for certain (and returns what it held)
+        log.warn(
+            "a slot could not cancel its consumer on {}; closing its channel: {}",
+            queue,
+            e.toString());
+        closeChannel();
+      }
+      handBackAll();
+    }
+
+    /** Hands back whatever arrived unclaimed (nothing, with a prefetch of one and one unacked). */
+    private void handBackAll() {
+      for (Object o; (o = inbox.poll()) != null; ) {
+        if (o instanceof Incoming in && in.channel() == channel && in.channel().isOpen()) {
+          new HeldDelivery(in).giveBack();
+        }
+      }
+    }
+
+    private synchronized void closeChannel() {
+      Channel closing = proxy;
+      proxy = null;
+      channel = null;
+      if (closing != null) {
+        // a physical close: a cached channel would keep its consumer, or reopen by itself
+        RabbitUtils.setPhysicalCloseRequired(closing, true);
+        RabbitUtils.closeChannel(closing);
+      }
+    }
+
+    /** The consumer of one subscription: hands deliveries to the slot's thread. */
+    private final class SlotConsumer extends DefaultConsumer {
+
+      private final Channel channel;
+      private final CountDownLatch cancelled = new CountDownLatch(1);
+      private volatile String subscribedAs;
+
+      SlotConsumer(Channel channel) {
+        super(channel);
+        this.channel = channel;
+      }
+
+      @Override
+      public void handleDelivery(
+          String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        MessageProperties props =
+            PROPERTIES.toMessageProperties(properties, envelope, StandardCharsets.UTF_8.name());
+        props.setConsumerQueue(queue);
+        props.setConsumerTag(tag);
+        inbox.add(new Incoming(channel, envelope.getDeliveryTag(), new Message(body, props)));
+      }
+
+      @Override
+      public void handleCancelOk(String tag) {
+        cancelled.countDown();
+      }
+
+      @Override
+      public void handleCancel(String tag) {
+        cancelled.countDown();
+        inbox.add(new Lost(channel, "the broker cancelled it"));
+      }
+
+      @Override
+      public void handleShutdownSignal(String tag, ShutdownSignalException signal) {
+        cancelled.countDown();
+        inbox.add(new Lost(channel, signal.getMessage()));
+      }
+    }
+
+    /** A delivery held by this slot. */
+    private final class HeldDelivery implements Held {
+
+      private final Incoming in;
+      private boolean ended;
+
+      /** Claimed and not acked yet; guarded by the slot's lock, as the channel is meanwhile. */
+      private boolean held;
+
+      private ScheduledFuture<?> holdEnds;
+
+      HeldDelivery(Incoming in) {
+        this.in = in;
+      }
+
+      @Override
+      public Message message() {
+        return in.message();
+      }
+
+      @Override
+      public boolean isHeld() {
+        return in.channel().isOpen();
+      }
+
+      @Override
+      public void ack() {
+        end(() -> in.channel().basicAck(in.tag(), false), "ack");
+      }
+
+      @Override
+      public void giveBack() {
+        end(() -> in.channel().basicNack(in.tag(), false, true), "give back");
+      }
+
+      @Override
+      public void claimed() {
+        // No other delivery can come while this one is unacked: the prefetch is one.
+        synchronized (Slot.this) {
+          ended = true;
+          held = true;
+          try {
+            holdEnds = holds.schedule(this::holdPassed, ackHold.toNanos(), TimeUnit.NANOSECONDS);
+          } catch (RejectedExecutionException e) {
+            holdPassed(); // the slots are closing: do at once what the timer would have done
+          }
+        }
+      }
+
+      /**
+       * On the hold timer's thread (the job runs on the slot's): cancel the consumer and wait for
+       * its cancel-ok, after which nothing can arrive, then ack; the ack frees no credit.
+       */
+      private void holdPassed() {
+        synchronized (Slot.this) {
+          if (!held) {
+            return; // the job was over first
+          }
+          held = false;
+          unsubscribe();
+          ackClaimed("past the ack hold");
+        }
+      }
+
+      /**
+       * The job is over (on the slot's thread), or the slots close: ack if the hold has not passed
+       * yet. The consumer stays, so the next delivery comes at once, unless the slots stop: then it
+       * is cancelled first, so nothing comes that would have to be handed back.
+       */
+      void endHold() {
+        synchronized (Slot.this) {
+          if (!held) {
+            return;
+          }
+          held = false;
+          holdEnds.cancel(false);
+          if (stopping) {
+            unsubscribe();
+          }
+          ackClaimed("within the ack hold");
+        }
+      }
+
+      private void ackClaimed(String when) {
+        if (!in.channel().isOpen()) {
+          // the broker has put it back; the lease owns the job, so the next claim is refused
+          log.warn(
+              "the channel of claimed delivery {} from {} closed before its ack ({}); the queue"
+                  + " delivers it again and the claim refuses it as a duplicate",
+              in.tag(),
+              queue,
+              when);
+          return;
+        }
+        try {
+          in.channel().basicAck(in.tag(), false);
+        } catch (IOException | RuntimeException e) {
+          log.warn(
+              "could not ack claimed delivery {} from {} ({}); the lease owns the job: {}",
+              in.tag(),
+              queue,
+              when,
+              e.toString());
+        }
+      }
+
+      private void end(ChannelCall call, String what) {
+        ended = true;
+        if (!in.channel().isOpen()) {
+          return; // the broker has it back already
+        }
+        try {
+          call.run();
+        } catch (IOException | RuntimeException e) {
+          log.warn("could not {} delivery {} from {}: {}", what, in.tag(), queue, e.toString());
+        }
+      }
+    }
+  }
+
+  @FunctionalInterface
+  private interface ChannelCall {
+    void run() throws IOException;
+  }
+}

@@ -1,0 +1,97 @@
+package dev.shepherd.scheduler;
+
+import dev.shepherd.engine.cancel.Cancellations;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.Json;
+import dev.shepherd.store.CancelResult;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Cancels jobs: one by id ({@code POST /api/v1/jobs/{id}/cancel}: 202, also for a job already
+ * CANCELLED; 409 for one that SUCCEEDED or is DEAD; 404 for none), or the newest of a type and
+ * state ({@code POST /api/v1/jobs/cancel?type=&state=}, at most {@value
+ * Cancellations#MAX_BY_FILTER} a call, saying whether more matched). Who cancels comes from {@code
+ * X-Shepherd-Actor} or {@code by}; {@code reason} goes on the job's history.
+ */
+@RestController
+@RequestMapping("/api/v1/jobs")
+class CancelController {
+
+  private final Cancellations cancellations;
+
+  CancelController(Cancellations cancellations) {
+    this.cancellations = cancellations;
+  }
+
+  @PostMapping("/{id}/cancel")
+  ResponseEntity<?> cancel(
+      @PathVariable String id,
+      @RequestHeader(name = Actors.HEADER, required = false) String actor,
+      @RequestParam(required = false) String by,
+      @RequestParam(required = false) String reason) {
+    CancelResult result = cancellations.cancel(id, Actors.who(actor, by), reason);
+    if (result.outcome() == CancelResult.Outcome.MISSING) {
+      return Problems.notFound("no job with id '" + id + "'");
+    }
+    if (result.outcome() == CancelResult.Outcome.FINISHED
+        && result.previous() != JobState.CANCELLED) {
+      ProblemDetail problem =
+          ProblemDetail.forStatusAndDetail(
+              HttpStatus.CONFLICT,
+              "job '" + id + "' already ended " + result.previous() + "; it cannot be cancelled");
+      problem.setTitle("Job already finished");
+      problem.setProperty("state", result.previous().name());
+      return Problems.response(problem);
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("jobId", id);
+    body.put("state", JobState.CANCELLED.name());
+    if (result.outcome() == CancelResult.Outcome.CANCELLED) {
+      body.put("previousState", result.previous().name()); // absent: it was cancelled before
+    }
+    return ResponseEntity.accepted()
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(Json.mapper().writeValueAsString(body));
+  }
+
+  @PostMapping("/cancel")
+  ResponseEntity<?> cancelMatching(
+      @RequestParam(required = false) String type,
+      @RequestParam(required = false) String state,
+      @RequestHeader(name = Actors.HEADER, required = false) String actor,
+      @RequestParam(required = false) String by,
+      @RequestParam(required = false) String reason) {
+    if ((type == null || type.isBlank()) && (state == null || state.isBlank())) {
+      return Problems.badRequest("type", "name a type or a state (or both) of the jobs to cancel");
+    }
+    JobState jobState = null;
+    if (state != null && !state.isBlank()) {
+      try {
+        jobState = JobState.valueOf(state);
+      } catch (IllegalArgumentException e) {
+        return Problems.badRequest("state", "must be one of " + Arrays.toString(JobState.values()));
+      }
+      if (jobState.isTerminal()) {
+        return Problems.badRequest("state", jobState + " is terminal: nothing to cancel");
+      }
+    }
+    var batch =
+        cancellations.cancelMatching(
+            type == null || type.isBlank() ? null : type, jobState, Actors.who(actor, by), reason);
+    return ResponseEntity.ok()
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(Json.mapper().writeValueAsString(batch));
+  }
+}

@@ -1,0 +1,95 @@
+package dev.shepherd.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.shepherd.model.JobTimeouts;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+
+/** How {@code shepherd.scheduler.*} binds, as Spring binds it at start-up. */
+class SchedulerPropertiesTest {
+
+  private static SchedulerProperties bind(Map<String, String> properties) {
+    return new Binder(new MapConfigurationPropertySource(properties))
+        .bindOrCreate("shepherd.scheduler", SchedulerProperties.class);
+  }
+
+  @Test
+  void eachJobTypeMaySetItsAttemptTimeoutsThoughItsNameHasDots() {
+    var properties =
+        bind(
+            Map.of(
+                "shepherd.scheduler.timeouts.site.generate.start-to-close", "10m",
+                "shepherd.scheduler.timeouts.site.generate.stall", "PT30S",
+                "shepherd.scheduler.timeouts.demo.noop.stall", "2s"));
+    assertThat(properties.timeoutsByType())
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "site.generate",
+                new JobTimeouts(Duration.ofMinutes(10), Duration.ofSeconds(30)),
+                "demo.noop",
+                new JobTimeouts(null, Duration.ofSeconds(2))));
+  }
+
+  @Test
+  void aJobTypeMayLimitEachOfItsPhases() {
+    var properties =
+        bind(
+            Map.of(
+                "shepherd.scheduler.timeouts.site.generate.phase.dashboard_render", "2m",
+                "shepherd.scheduler.timeouts.site.generate.phase.publish", "PT30S",
+                "shepherd.scheduler.timeouts.site.generate.stall", "1m"));
+    assertThat(properties.timeoutsByType())
+        .containsExactly(
+            Map.entry(
+                "site.generate",
+                new JobTimeouts(
+                    null,
+                    Duration.ofMinutes(1),
+                    Map.of(
+                        "dashboard_render", Duration.ofMinutes(2),
+                        "publish", Duration.ofSeconds(30)))));
+  }
+
+  @Test
+  void aPhaseTimeoutWithoutAPhaseNameStopsTheStart() {
+    assertThatThrownBy(
+            () -> bind(Map.of("shepherd.scheduler.timeouts.site.generate.phase.", "10s")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("is not a timeout");
+  }
+
+  @Test
+  void withoutTimeoutsNoTypeHasAny() {
+    assertThat(bind(Map.of()).timeoutsByType()).isEmpty();
+  }
+
+  @Test
+  void aTimeoutThatIsNotPositiveStopsTheStartNamingTheProperty() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.timeouts.demo.noop.stall", "0s")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("shepherd.scheduler.timeouts.demo.noop.stall must be a positive");
+  }
+
+  @Test
+  void aTimeoutThatIsNotADurationStopsTheStartNamingTheProperty() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.timeouts.demo.noop.stall", "soon")))
+        .isInstanceOf(BindException.class)
+        .hasStackTraceContaining("shepherd.scheduler.timeouts.demo.noop.stall must be a duration");
+  }
+
+  @Test
+  void anUnknownTimeoutNameStopsTheStart() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.timeouts.demo.noop.heartbeat", "10s")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("shepherd.scheduler.timeouts.demo.noop.heartbeat is not a timeout");
+  }
+}
