@@ -47,12 +47,14 @@ class FrozenWorkerE2EIT {
                     "shepherd.store.lease-ttl", "3000ms",
                     "shepherd.store.retry-initial-backoff", "50ms"));
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
-      // Eight jobs of three 2 s phases, for two workers of capacity 4: both run some, and each
-      // attempt outlives the 3 s lease.
+      // Eight jobs of three 4 s phases, for two workers of capacity 4: both run some, and each
+      // attempt outlives the 3 s lease. A new attempt runs 12 s, so the frozen worker's late
+      // reports land while it runs even when a loaded machine thaws the worker slowly (with 6 s
+      // attempts a CI run saw every new attempt finish first).
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
         var payload =
-            Json.mapper().createObjectNode().put("site", "f" + i).put("phaseMillis", 2000);
+            Json.mapper().createObjectNode().put("site", "f" + i).put("phaseMillis", 4000);
         ids.add(client.submit(JobSubmission.of("site.generate", payload)).jobId());
       }
       ManagedProcess frozen = e2e.cluster.workers().get(0);
