@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.model.JobMdc;
 import java.util.Map;
 
 /**
@@ -8,17 +9,9 @@ import java.util.Map;
  */
 record Claim(String jobId, String type, int attempt, long fencingToken, String workerId) {
 
-  /** The SLF4J MDC entries of the attempt, for every log line while it runs. */
+  /** The SLF4J MDC entries of the attempt ({@link JobMdc}), for every log line while it runs. */
   Map<String, String> mdc() {
-    return Map.of(
-        "jobId",
-        jobId,
-        "attempt",
-        Integer.toString(attempt),
-        "workerId",
-        workerId,
-        "fencingToken",
-        Long.toString(fencingToken));
+    return JobMdc.of(jobId, attempt, workerId, fencingToken);
   }
 
   @Override

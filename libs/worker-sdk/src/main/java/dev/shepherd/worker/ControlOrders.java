@@ -8,18 +8,12 @@ import com.rabbitmq.client.ShutdownSignalException;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
-import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerControl;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -27,9 +21,7 @@ import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.Declarable;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.core.Queue;
-import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
-import org.springframework.amqp.rabbit.connection.RabbitUtils;
 
 /**
  * A worker's orders from the control exchange ({@link WorkerControl}): its own classic,
@@ -37,7 +29,7 @@ import org.springframework.amqp.rabbit.connection.RabbitUtils;
  * Topology#workerControlRoutingKey}, consumed with manual acks on one channel of its own.
  *
  * <p>An order names an attempt by job id and fencing token. One for an attempt this worker runs is
- * applied through {@link Cancellations}: CANCEL gracefully, ABANDON at once. One for an attempt it
+ * applied through {@link CancelGrace}: CANCEL gracefully, ABANDON at once. One for an attempt it
  * does not run (finished, or another attempt of the job) is acked and ignored; so is one that
  * cannot be read, which is logged and counted. The consumer never stops for a bad message: the job
  * record changed before the order was sent, and the attempt's next lease renewal would stop it
@@ -46,10 +38,10 @@ import org.springframework.amqp.rabbit.connection.RabbitUtils;
  * <p>The queue and its binding are declared each time the consumer subscribes: an auto-delete queue
  * is gone once its consumer is (the connection dropped, the broker restarted). A consumer that
  * loses its channel, or that the broker cancels, subscribes again on a new channel, backing off
- * from 100 ms to 5 s while the broker is away, as {@link Slots} do. Orders published while no queue
- * exists are dropped by the broker; the lease renewal covers them.
+ * while the broker is away, as {@link Slots} do ({@link Resubscriber}). Orders published while no
+ * queue exists are dropped by the broker; the lease renewal covers them.
  */
-final class ControlOrders implements AutoCloseable {
+final class ControlOrders extends Resubscriber implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ControlOrders.class);
 
@@ -58,20 +50,13 @@ final class ControlOrders implements AutoCloseable {
 
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
-  private final ConnectionFactory connectionFactory;
   private final Declarables declarables;
   private final String queue;
   private final Collection<Attempt<?>> running;
-  private final Cancellations cancellations;
-  private final InfrastructurePause.Backoff backoff;
-  private final Counter consumed;
-  private final Counter unreadable;
+  private final CancelGrace cancelGrace;
+  private final WorkerMeters meters;
   private final Thread thread;
-  private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
   private volatile boolean closed;
-  private volatile Channel proxy; // what the connection factory handed out; closed physically
-  private volatile Channel channel; // its target: never reopened behind our back
-  private int failures; // on the thread only
 
   /**
    * @param running the attempts this worker runs now; an order applies to one of them or to none
@@ -81,22 +66,16 @@ final class ControlOrders implements AutoCloseable {
       Topology topology,
       String workerId,
       Collection<Attempt<?>> running,
-      Cancellations cancellations,
-      MeterRegistry meters,
+      CancelGrace cancelGrace,
+      WorkerMeters meters,
       InfrastructurePause.Backoff backoff) {
-    this.connectionFactory = connectionFactory;
+    super(connectionFactory, backoff, "control queue " + topology.workerControlQueue(workerId));
     this.declarables = topology.workerControlDeclarables(workerId);
     this.queue = topology.workerControlQueue(workerId);
     this.running = running;
-    this.cancellations = cancellations;
-    this.backoff = backoff;
-    this.consumed = meters.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
-    this.unreadable =
-        Counter.builder(MetricNames.UNREADABLE_MESSAGES)
-            .tag("source", "control")
-            .description("control orders that could not be read; acked and ignored")
-            .register(meters);
-    this.thread = Thread.ofPlatform().name("shepherd-control").daemon().unstarted(this::run);
+    this.cancelGrace = cancelGrace;
+    this.meters = meters;
+    this.thread = Thread.ofPlatform().name("shepherd-control").daemon().unstarted(this);
   }
 
   /** Declares the queue and starts consuming, on a thread of its own. */
@@ -106,7 +85,7 @@ final class ControlOrders implements AutoCloseable {
 
   /** True while a consumer is subscribed (for tests and health). */
   boolean isSubscribed() {
-    Channel c = channel;
+    Channel c = channel();
     return c != null && c.isOpen();
   }
 
@@ -114,7 +93,7 @@ final class ControlOrders implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    inbox.add(Signal.WAKE);
+    wake();
     try {
       thread.join(CLOSE_WAIT);
     } catch (InterruptedException e) {
@@ -122,55 +101,20 @@ final class ControlOrders implements AutoCloseable {
     }
   }
 
-  private enum Signal {
-    WAKE
+  @Override
+  boolean stopping() {
+    return closed;
   }
 
-  /** The consumer of {@code channel} is gone: the channel closed or the broker cancelled it. */
-  private record Lost(Channel channel, String why) {}
-
-  private void run() {
-    try {
-      while (!closed) {
-        if (channel == null && !subscribe()) {
-          continue;
-        }
-        if (next() instanceof Lost lost && lost.channel() == channel) {
-          log.warn("the consumer of {} is gone ({}); subscribing again", queue, lost.why());
-          closeChannel();
-          pause(backoff.before(++failures));
-        }
-      }
-    } finally {
-      closeChannel(); // ends the consumer; the auto-delete queue goes with it
-    }
+  /** The channel is the consumer's: a new one each time, after the old one was closed. */
+  @Override
+  boolean hasConsumer() {
+    return channel() != null;
   }
 
-  private boolean subscribe() {
-    try {
-      proxy = connectionFactory.createConnection().createChannel(false);
-      channel = proxy instanceof ChannelProxy p ? p.getTargetChannel() : proxy;
-      declare(channel);
-      channel.basicQos(PREFETCH);
-      channel.basicConsume(queue, false, new OrderConsumer(channel));
-      if (failures > 0) {
-        log.info("consuming {} again", queue);
-      } else {
-        log.debug("consuming {}", queue);
-      }
-      failures = 0;
-      return true;
-    } catch (IOException | RuntimeException e) {
-      if (failures == 0) {
-        log.warn("could not subscribe to {}; retrying: {}", queue, e.toString());
-      }
-      closeChannel();
-      pause(backoff.before(++failures));
-      return false;
-    }
-  }
-
-  private void declare(Channel on) throws IOException {
+  /** Declares the queue and its binding (an auto-delete queue is gone with its last consumer). */
+  @Override
+  void prepare(Channel on) throws IOException {
     for (Declarable d : declarables.getDeclarables()) {
       switch (d) {
         case Queue q ->
@@ -180,46 +124,26 @@ final class ControlOrders implements AutoCloseable {
         default -> throw new IllegalStateException("a worker does not declare " + d);
       }
     }
+    on.basicQos(PREFETCH);
   }
 
-  private Object next() {
-    try {
-      return inbox.take();
-    } catch (InterruptedException e) {
-      return Signal.WAKE; // stopped through close(), not by interrupts
-    }
+  @Override
+  void consume(Channel on) throws IOException {
+    on.basicConsume(queue, false, new OrderConsumer(on));
   }
 
-  /** Waits, unless closed first. */
-  private void pause(Duration wait) {
-    try {
-      long until = System.nanoTime() + wait.toNanos();
-      for (long left = wait.toNanos(); left > 0 && !closed; left = until - System.nanoTime()) {
-        if (inbox.poll(left, TimeUnit.NANOSECONDS) == Signal.WAKE) {
-          return;
-        }
-      }
-    } catch (InterruptedException e) {
-      // ends the wait
-    }
-  }
+  /** Nothing but wake-ups and lost consumers comes here: orders are applied as they arrive. */
+  @Override
+  void take(Object item) {}
 
-  private synchronized void closeChannel() {
-    Channel closing = proxy;
-    proxy = null;
-    channel = null;
-    if (closing != null) {
-      // a physical close: a cached channel would keep its consumer, or reopen by itself
-      RabbitUtils.setPhysicalCloseRequired(closing, true);
-      RabbitUtils.closeChannel(closing);
-    }
-  }
+  @Override
+  void forgetConsumer() {}
 
   // ---- one order -------------------------------------------------------------------------------
 
   /** Applies one order's body; never throws. */
   private void apply(byte[] body) {
-    consumed.increment();
+    meters.orderConsumed();
     WorkerControl order;
     try {
       order = Json.mapper().readValue(body, WorkerControl.class);
@@ -227,7 +151,7 @@ final class ControlOrders implements AutoCloseable {
         throw new IllegalArgumentException("an order needs a kind and a job id");
       }
     } catch (RuntimeException e) {
-      unreadable.increment();
+      meters.orderUnreadable();
       log.warn(
           "ignoring an unreadable order from {}: {}; it was: {}",
           queue,
@@ -253,8 +177,8 @@ final class ControlOrders implements AutoCloseable {
     MDC.setContextMap(attempt.claim().mdc());
     try {
       switch (order.kind()) {
-        case CANCEL -> cancellations.cancel(attempt, describe(order));
-        case ABANDON -> cancellations.abandon(attempt, describe(order));
+        case CANCEL -> cancelGrace.cancel(attempt, describe(order));
+        case ABANDON -> cancelGrace.abandon(attempt, describe(order));
       }
     } finally {
       MDC.clear();
@@ -301,12 +225,12 @@ final class ControlOrders implements AutoCloseable {
 
     @Override
     public void handleCancel(String tag) {
-      inbox.add(new Lost(on, "the broker cancelled it"));
+      lost(on, "the broker cancelled it");
     }
 
     @Override
     public void handleShutdownSignal(String tag, ShutdownSignalException signal) {
-      inbox.add(new Lost(on, signal.getMessage()));
+      lost(on, signal.getMessage());
     }
   }
 }

@@ -1,7 +1,6 @@
 package dev.shepherd.worker;
 
 import dev.shepherd.store.JobStore;
-import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,7 +24,7 @@ import org.slf4j.MDC;
  * <ul>
  *   <li>A renewal refused because the job was cancelled is a cancel order that came this way rather
  *       than from the control exchange (the order was lost, or has not arrived yet): the attempt is
- *       cancelled gracefully, as {@link Cancellations#cancel} does, its handler interrupted only
+ *       cancelled gracefully, as {@link CancelGrace#cancel} does, its handler interrupted only
  *       after the cancel grace. It is not a lost lease.
  *   <li>Any other refused renewal means another attempt owns the job now (the reaper or recovery
  *       took the lease back): the attempt is cancelled and its handler interrupted at once.
@@ -58,8 +57,8 @@ final class LeaseKeeper implements AutoCloseable {
   private final ScheduledExecutorService deadlines;
   private final Duration leaseTtl;
   private final Duration trustedFor;
-  private final Counter leasesLost;
-  private final Cancellations cancellations;
+  private final WorkerMeters meters;
+  private final CancelGrace cancelGrace;
 
   /** Attempts whose outcome is published, by job id, with when to stop waiting (nanoTime). */
   private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
@@ -67,15 +66,15 @@ final class LeaseKeeper implements AutoCloseable {
   private record Waiting(Claim claim, long untilNanos, Duration hold) {}
 
   /**
-   * @param leasesLost counts attempts stopped because their lease was refused or went unconfirmed
-   * @param cancellations stops an attempt whose renewal says its job was cancelled
+   * @param meters counts attempts stopped because their lease was refused or went unconfirmed
+   * @param cancelGrace stops an attempt whose renewal says its job was cancelled
    */
-  LeaseKeeper(JobStore store, Duration leaseTtl, Counter leasesLost, Cancellations cancellations) {
+  LeaseKeeper(JobStore store, Duration leaseTtl, WorkerMeters meters, CancelGrace cancelGrace) {
     this.store = store;
     this.leaseTtl = leaseTtl;
     this.trustedFor = trustedFor(leaseTtl);
-    this.leasesLost = leasesLost;
-    this.cancellations = cancellations;
+    this.meters = meters;
+    this.cancelGrace = cancelGrace;
     this.renewals =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("shepherd-lease-renewal").daemon().unstarted(r));
@@ -250,7 +249,7 @@ final class LeaseKeeper implements AutoCloseable {
       Claim claim = attempt.claim();
       MDC.setContextMap(claim.mdc());
       try {
-        leasesLost.increment();
+        meters.leaseLost();
         log.warn(
             "no renewal of the lease of job {} attempt {} (token {}) was confirmed for {}: it may"
                 + " have expired and the job may run elsewhere; interrupting the handler and"
@@ -285,10 +284,10 @@ final class LeaseKeeper implements AutoCloseable {
           return; // the deadline stopped the attempt first
         }
         if (renewal == JobStore.LeaseRenewal.CANCELLED) {
-          cancellations.cancel(attempt, "cancelled"); // logs and counts, unless an order did first
+          cancelGrace.cancel(attempt, "cancelled"); // logs and counts, unless an order did first
           return;
         }
-        leasesLost.increment();
+        meters.leaseLost();
         log.warn(
             "lost the lease of job {} attempt {} (token {}): another attempt owns the job;"
                 + " interrupting the handler and reporting nothing more",

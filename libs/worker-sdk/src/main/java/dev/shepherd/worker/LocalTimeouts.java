@@ -2,8 +2,6 @@ package dev.shepherd.worker;
 
 import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.MetricNames;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,10 +37,10 @@ final class LocalTimeouts implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalTimeouts.class);
 
   private final Clock clock;
-  private final MeterRegistry meters;
+  private final WorkerMeters meters;
   private final ScheduledExecutorService timer;
 
-  LocalTimeouts(Clock clock, MeterRegistry meters) {
+  LocalTimeouts(Clock clock, WorkerMeters meters) {
     this.clock = clock;
     this.meters = meters;
     this.timer =
@@ -162,12 +160,7 @@ final class LocalTimeouts implements AutoCloseable {
         if (!attempt.timeOut(due.failure(), because)) {
           return; // cancelled, abandoned or finished first: that outcome stands
         }
-        Counter.builder(MetricNames.WORKER_ATTEMPTS_TIMED_OUT)
-            .description("running attempts a worker stopped because they passed a timeout")
-            .tag(MetricNames.TAG_TYPE, attempt.claim().type())
-            .tag(MetricNames.TAG_TIMEOUT, due.label())
-            .register(meters)
-            .increment();
+        meters.timedOut(attempt.claim().type(), due.label());
         log.info(
             "{} {}; interrupting its handler and reporting the failure", attempt.claim(), because);
       } finally {

@@ -48,12 +48,60 @@ final class OutcomePublisher {
   }
 
   /**
-   * Twenty tries over about a minute, while the lease is renewed: long enough for a broker to
-   * restart (about ten seconds) or fail over, so the work already done is not thrown away.
+   * The tries and backoffs of {@code settings} ({@link WorkerSettings#outcomePublishTries()}; by
+   * default twenty tries over about a minute while the lease is renewed, long enough for a broker
+   * to restart or fail over, so the work already done is not thrown away).
    */
-  static OutcomePublisher withDefaults(Consumer<StatusEvent> publisher) {
+  static OutcomePublisher of(WorkerSettings settings, Consumer<StatusEvent> publisher) {
     return new OutcomePublisher(
-        publisher, 20, Duration.ofMillis(250), Duration.ofSeconds(4), Thread::sleep);
+        publisher,
+        settings.outcomePublishTries(),
+        settings.outcomePublishBackoff(),
+        settings.outcomePublishMaxBackoff(),
+        Thread::sleep);
+  }
+
+  /**
+   * Publishes an attempt's outcome with the tries and backoffs of {@code settings}, unless the
+   * attempt was withdrawn (cancelled, abandoned, its lease lost) before or meanwhile, and logs what
+   * became of it.
+   *
+   * @return true once the broker confirmed the outcome
+   */
+  static boolean finish(WorkerSettings settings, Attempt<?> attempt, StatusEvent outcome) {
+    if (attempt.isWithdrawn()) {
+      log.info(
+          "{} ended after {}; its outcome is not reported",
+          attempt.claim(),
+          attempt.cancelledBecause());
+      return false;
+    }
+    boolean published =
+        OutcomePublisher.of(settings, attempt::publishOutcome)
+            .publish(outcome, () -> !attempt.isWithdrawn());
+    if (published) {
+      log.info("finished {}: {}", attempt.claim(), describe(outcome));
+    } else if (attempt.isWithdrawn()) {
+      log.info(
+          "{} was cancelled while reporting ({}); its outcome is not reported",
+          attempt.claim(),
+          attempt.cancelledBecause());
+    } else {
+      log.error(
+          "gave up publishing {} of {}; its lease expires within {} and the job runs again",
+          outcome.eventName(),
+          attempt.claim(),
+          settings.leaseTtl());
+    }
+    return published;
+  }
+
+  private static String describe(StatusEvent outcome) {
+    return switch (outcome) {
+      case StatusEvent.Failed f ->
+          "FAILED (" + (f.retryable() ? "retryable" : "permanent") + "): " + f.error();
+      default -> outcome.eventName();
+    };
   }
 
   /**

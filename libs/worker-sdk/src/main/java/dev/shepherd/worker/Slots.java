@@ -11,9 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -23,9 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageProperties;
-import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
-import org.springframework.amqp.rabbit.connection.RabbitUtils;
 import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
 
 /**
@@ -51,7 +47,7 @@ import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter
  * closes.
  *
  * <p>A slot whose channel or connection closes, or whose consumer the broker cancels, subscribes
- * again on a new channel, backing off from 100 ms to 5 s while the broker is away. {@link
+ * again on a new channel, backing off while the broker is away ({@link Resubscriber}). {@link
  * #stopConsuming()} makes every free slot cancel its consumer and hand back what it held; busy
  * slots finish their delivery, then stop.
  */
@@ -153,7 +149,7 @@ final class Slots {
    */
   void stopConsuming() {
     stopping = true;
-    slots.forEach(s -> s.inbox.add(Signal.WAKE));
+    slots.forEach(Slot::wake);
   }
 
   /** Waits up to {@code timeout} for every slot to stop; true when all did. */
@@ -178,87 +174,69 @@ final class Slots {
     slots.forEach(Slot::closeChannel);
   }
 
-  /** What wakes a slot besides a delivery. */
-  private enum Signal {
-    WAKE
-  }
-
-  /** The consumer of {@code channel} is gone: the channel closed or the broker cancelled it. */
-  private record Lost(Channel channel, String why) {}
-
   /** A delivery as it arrived on {@code channel}. */
   private record Incoming(Channel channel, long tag, Message message) {}
 
-  private final class Slot implements Runnable {
+  private final class Slot extends Resubscriber {
 
     private final Thread thread;
-    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
-    private volatile Channel proxy; // what the connection factory handed out; closed physically
-    private volatile Channel channel; // its target: never reopened behind the slot's back
     private volatile SlotConsumer consumer;
     private volatile HeldDelivery holding; // the delivery whose job runs now, if any
-    private int failures;
 
     Slot(String name) {
+      super(connectionFactory, backoff, "a slot on " + queue);
       this.thread = Thread.ofPlatform().name(name).unstarted(this);
     }
 
     @Override
-    public void run() {
-      try {
-        while (!stopping) {
-          if (consumer == null && !subscribe()) {
-            continue;
-          }
-          switch (next()) {
-            case Incoming in -> take(in);
-            case Lost lost when lost.channel() == channel -> {
-              log.warn("a slot on {} lost its consumer ({}); subscribing again", queue, lost.why());
-              consumer = null;
-              closeChannel();
-              pause(backoff.before(++failures));
-            }
-            default -> {} // a wake-up, or news of a channel closed already
-          }
-        }
-      } finally {
-        unsubscribe();
-        closeChannel();
-        finished.countDown();
+    boolean stopping() {
+      return stopping;
+    }
+
+    @Override
+    boolean hasConsumer() {
+      return consumer != null;
+    }
+
+    /** A prefetch of one: the claimed delivery held unacked takes the consumer's only credit. */
+    @Override
+    void prepare(Channel on) throws IOException {
+      on.basicQos(1);
+    }
+
+    @Override
+    void consume(Channel on) throws IOException {
+      var subscribing = new SlotConsumer(on);
+      // the tag as the broker's consume-ok gave it: the consumer learns it only later, on the
+      // connection's dispatch thread
+      subscribing.subscribedAs = on.basicConsume(queue, false, subscribing);
+      consumer = subscribing;
+    }
+
+    @Override
+    void take(Object item) {
+      if (item instanceof Incoming in) {
+        take(in);
       }
     }
 
-    /** Subscribes with a prefetch of one, on a new channel if the last one closed. */
-    private boolean subscribe() {
-      try {
-        if (channel == null || !channel.isOpen()) {
-          closeChannel();
-          proxy = connectionFactory.createConnection().createChannel(false);
-          proxy.basicQos(1);
-          channel = proxy instanceof ChannelProxy p ? p.getTargetChannel() : proxy;
-        }
-        var subscribing = new SlotConsumer(channel);
-        // the tag as the broker's consume-ok gave it: the consumer learns it only later, on the
-        // connection's dispatch thread
-        subscribing.subscribedAs = channel.basicConsume(queue, false, subscribing);
-        consumer = subscribing;
-        if (failures > 0) {
-          log.info("a slot on {} consumes again", queue);
-          failures = 0;
-        }
-        return true;
-      } catch (IOException | RuntimeException e) {
-        if (failures == 0) {
-          log.warn("a slot could not subscribe to {}; retrying: {}", queue, e.toString());
-        }
-        closeChannel();
-        pause(backoff.before(++failures));
-        return false;
-      }
+    @Override
+    void forgetConsumer() {
+      consumer = null;
+    }
+
+    @Override
+    void ending() {
+      unsubscribe();
+    }
+
+    @Override
+    void ended() {
+      finished.countDown();
     }
 
     private void take(Incoming in) {
-      if (in.channel() != channel || !in.channel().isOpen()) {
+      if (in.channel() != channel() || !in.channel().isOpen()) {
         return; // its channel closed: the broker has it back already
       }
       var held = new HeldDelivery(in);
@@ -291,26 +269,6 @@ final class Slots {
       }
     }
 
-    private Object next() {
-      try {
-        return inbox.take();
-      } catch (InterruptedException e) {
-        return Signal.WAKE; // slots are stopped through stopConsuming, not by interrupts
-      }
-    }
-
-    /** Waits, unless the slots stop first. */
-    private void pause(Duration wait) {
-      try {
-        long until = System.nanoTime() + wait.toNanos();
-        for (long left = wait.toNanos(); left > 0 && !stopping; left = until - System.nanoTime()) {
-          inbox.poll(left, TimeUnit.NANOSECONDS); // a wake-up ends it early
-        }
-      } catch (InterruptedException e) {
-        // ends the wait; not kept, or every later wait would end at once (see next())
-      }
-    }
-
     /** Cancels the consumer and waits for its cancel-ok, after which nothing more arrives. */
     private void unsubscribe() {
       SlotConsumer current = consumer;
@@ -337,20 +295,9 @@ final class Slots {
     /** Hands back whatever arrived unclaimed (nothing, with a prefetch of one and one unacked). */
     private void handBackAll() {
       for (Object o; (o = inbox.poll()) != null; ) {
-        if (o instanceof Incoming in && in.channel() == channel && in.channel().isOpen()) {
+        if (o instanceof Incoming in && in.channel() == channel() && in.channel().isOpen()) {
           new HeldDelivery(in).giveBack();
         }
-      }
-    }
-
-    private synchronized void closeChannel() {
-      Channel closing = proxy;
-      proxy = null;
-      channel = null;
-      if (closing != null) {
-        // a physical close: a cached channel would keep its consumer, or reopen by itself
-        RabbitUtils.setPhysicalCloseRequired(closing, true);
-        RabbitUtils.closeChannel(closing);
       }
     }
 
@@ -384,13 +331,13 @@ final class Slots {
       @Override
       public void handleCancel(String tag) {
         cancelled.countDown();
-        inbox.add(new Lost(channel, "the broker cancelled it"));
+        lost(channel, "the broker cancelled it");
       }
 
       @Override
       public void handleShutdownSignal(String tag, ShutdownSignalException signal) {
         cancelled.countDown();
-        inbox.add(new Lost(channel, signal.getMessage()));
+        lost(channel, signal.getMessage());
       }
     }
 

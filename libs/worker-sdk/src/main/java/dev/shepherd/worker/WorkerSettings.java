@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.messaging.InfrastructurePause;
 import java.time.Duration;
 
 /**
@@ -24,6 +25,20 @@ import java.time.Duration;
  * @param cancelGrace how long a handler whose job was cancelled by request may go on after {@link
  *     JobContext#isCancelled()} turned true before its thread is interrupted: a cooperative handler
  *     cleans up without an interrupt breaking its I/O. Zero interrupts at once; not negative
+ * @param noHandlerPause how long a slot holds a delivery whose job type it has no handler for
+ *     before giving it back: given back at once, it could come straight back to this worker while
+ *     the others are busy and use up the queue's delivery limit in milliseconds; held, it lets a
+ *     worker that has the handler free a slot. Not negative
+ * @param outcomePublishTries how many times an attempt's outcome is published before the worker
+ *     gives up and lets the lease expire (at least 1)
+ * @param outcomePublishBackoff the wait after the first failed publish of an outcome, doubled after
+ *     each further one (positive)
+ * @param outcomePublishMaxBackoff the longest wait between two publishes of an outcome (at least
+ *     {@code outcomePublishBackoff})
+ * @param errorBackoff the first wait before a consumer subscribes again after losing its channel,
+ *     or claims again after Redis failed, doubled after each further failure (positive)
+ * @param errorMaxBackoff the longest such wait, so the worker notices within it that the broker or
+ *     Redis is back (at least {@code errorBackoff})
  */
 public record WorkerSettings(
     String workerId,
@@ -34,7 +49,13 @@ public record WorkerSettings(
     Duration heartbeat,
     Duration outcomeHold,
     Duration ackHold,
-    Duration cancelGrace) {
+    Duration cancelGrace,
+    Duration noHandlerPause,
+    int outcomePublishTries,
+    Duration outcomePublishBackoff,
+    Duration outcomePublishMaxBackoff,
+    Duration errorBackoff,
+    Duration errorMaxBackoff) {
 
   /** How long a published outcome keeps its lease while waiting to be applied, by default. */
   public static final Duration DEFAULT_OUTCOME_HOLD = Duration.ofMinutes(5);
@@ -51,6 +72,28 @@ public record WorkerSettings(
   /** How long a handler cancelled by request may go on before it is interrupted, by default. */
   public static final Duration DEFAULT_CANCEL_GRACE = Duration.ofSeconds(10);
 
+  /** How long a delivery with no handler is held before it goes back, by default. */
+  public static final Duration DEFAULT_NO_HANDLER_PAUSE = Duration.ofSeconds(2);
+
+  /**
+   * Tries of an outcome's publish, by default: with the default backoffs about a minute while the
+   * lease is renewed, long enough for a broker to restart (about ten seconds) or fail over, so the
+   * work already done is not thrown away.
+   */
+  public static final int DEFAULT_OUTCOME_PUBLISH_TRIES = 20;
+
+  /** The first wait between two publishes of an outcome, by default. */
+  public static final Duration DEFAULT_OUTCOME_PUBLISH_BACKOFF = Duration.ofMillis(250);
+
+  /** The longest wait between two publishes of an outcome, by default. */
+  public static final Duration DEFAULT_OUTCOME_PUBLISH_MAX_BACKOFF = Duration.ofSeconds(4);
+
+  /** The first wait after a lost consumer or a failed claim, by default. */
+  public static final Duration DEFAULT_ERROR_BACKOFF = Duration.ofMillis(100);
+
+  /** The longest wait after a lost consumer or a failed claim, by default. */
+  public static final Duration DEFAULT_ERROR_MAX_BACKOFF = Duration.ofSeconds(5);
+
   /** Settings off Kubernetes, with a five-second heartbeat. */
   public WorkerSettings(String workerId, String pool, int capacity, Duration leaseTtl) {
     this(
@@ -62,7 +105,13 @@ public record WorkerSettings(
         Duration.ofSeconds(5),
         DEFAULT_OUTCOME_HOLD,
         DEFAULT_ACK_HOLD,
-        DEFAULT_CANCEL_GRACE);
+        DEFAULT_CANCEL_GRACE,
+        DEFAULT_NO_HANDLER_PAUSE,
+        DEFAULT_OUTCOME_PUBLISH_TRIES,
+        DEFAULT_OUTCOME_PUBLISH_BACKOFF,
+        DEFAULT_OUTCOME_PUBLISH_MAX_BACKOFF,
+        DEFAULT_ERROR_BACKOFF,
+        DEFAULT_ERROR_MAX_BACKOFF);
   }
 
   public WorkerSettings {
@@ -95,18 +144,78 @@ public record WorkerSettings(
     if (cancelGrace == null || cancelGrace.isNegative()) {
       throw new IllegalArgumentException("cancelGrace must not be negative, was " + cancelGrace);
     }
+    if (noHandlerPause == null || noHandlerPause.isNegative()) {
+      throw new IllegalArgumentException(
+          "noHandlerPause must not be negative, was " + noHandlerPause);
+    }
+    if (outcomePublishTries < 1) {
+      throw new IllegalArgumentException(
+          "outcomePublishTries must be >= 1, was " + outcomePublishTries);
+    }
+    requireBackoff(
+        "outcomePublishBackoff",
+        outcomePublishBackoff,
+        "outcomePublishMaxBackoff",
+        outcomePublishMaxBackoff);
+    requireBackoff("errorBackoff", errorBackoff, "errorMaxBackoff", errorMaxBackoff);
+  }
+
+  /**
+   * Checks a backoff, naming its settings in the message: the first wait positive, the longest at
+   * least the first. For {@code WorkerProperties}, which names the properties.
+   *
+   * @throws IllegalArgumentException when the backoff is null or not so
+   */
+  public static void requireBackoff(
+      String firstName, Duration first, String maxName, Duration max) {
+    if (first == null
+        || max == null
+        || first.isNegative()
+        || first.isZero()
+        || max.compareTo(first) < 0) {
+      throw new IllegalArgumentException(
+          firstName
+              + " must be positive and at most "
+              + maxName
+              + ", was "
+              + first
+              + " and "
+              + max);
+    }
   }
 
   /** The same settings with another ack hold. */
   public WorkerSettings withAckHold(Duration hold) {
-    return new WorkerSettings(
-        workerId, pool, capacity, leaseTtl, podName, heartbeat, outcomeHold, hold, cancelGrace);
+    return with(hold, cancelGrace);
   }
 
   /** The same settings with another cancel grace. */
   public WorkerSettings withCancelGrace(Duration grace) {
+    return with(ackHold, grace);
+  }
+
+  private WorkerSettings with(Duration ackHold, Duration cancelGrace) {
     return new WorkerSettings(
-        workerId, pool, capacity, leaseTtl, podName, heartbeat, outcomeHold, ackHold, grace);
+        workerId,
+        pool,
+        capacity,
+        leaseTtl,
+        podName,
+        heartbeat,
+        outcomeHold,
+        ackHold,
+        cancelGrace,
+        noHandlerPause,
+        outcomePublishTries,
+        outcomePublishBackoff,
+        outcomePublishMaxBackoff,
+        errorBackoff,
+        errorMaxBackoff);
+  }
+
+  /** The waits of a consumer that lost its channel, or of a claim that Redis failed. */
+  InfrastructurePause.Backoff errorBackoffs() {
+    return new InfrastructurePause.Backoff(errorBackoff, errorMaxBackoff);
   }
 
   /** How often a running job's lease is renewed: a third of its TTL, so two renewals may fail. */

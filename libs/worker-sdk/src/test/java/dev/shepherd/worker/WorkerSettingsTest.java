@@ -62,4 +62,22 @@ class WorkerSettingsTest {
     assertThatThrownBy(() -> new WorkerSettings("w", "default", 1, null))
         .hasMessageContaining("leaseTtl");
   }
+
+  @Test
+  void theWorkersKnobsDefaultToWhatItUsedToHardCodeAndABackoffMustNotExceedItsMaximum() {
+    var settings = new WorkerSettings("w", "default", 1, Duration.ofSeconds(30));
+
+    assertThat(settings.noHandlerPause()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(settings.outcomePublishTries()).isEqualTo(20);
+    assertThat(settings.errorBackoffs().before(1)).isEqualTo(Duration.ofMillis(100));
+    assertThat(settings.errorBackoffs().before(10)).isEqualTo(Duration.ofSeconds(5));
+    assertThatThrownBy(
+            () ->
+                WorkerSettings.requireBackoff(
+                    "errorBackoff",
+                    Duration.ofSeconds(6),
+                    "errorMaxBackoff",
+                    Duration.ofSeconds(5)))
+        .hasMessageContaining("errorBackoff must be positive and at most errorMaxBackoff");
+  }
 }

@@ -4,6 +4,7 @@ import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
+import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobStore;
@@ -52,11 +53,11 @@ public class StatusTrackerApplication {
         message -> {
           Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
           TraceParent.parse(trace == null ? null : trace.toString())
-              .ifPresent(t -> MDC.put("traceId", t.traceId()));
+              .ifPresent(t -> MDC.put(JobMdc.TRACE_ID, t.traceId()));
           try {
             applier.apply(message.getBody(), topology.statusQueue());
           } finally {
-            MDC.remove("traceId");
+            MDC.remove(JobMdc.TRACE_ID);
           }
         });
   }

@@ -1,6 +1,7 @@
 package dev.shepherd.engine.recovery;
 
 import dev.shepherd.engine.cancel.WorkerOrders;
+import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
@@ -9,6 +10,7 @@ import dev.shepherd.store.JobStore;
 import dev.shepherd.store.TimedOutAttempt;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,9 +94,10 @@ public final class Timeouts {
               String.valueOf(attempt.pool()))
           .increment();
     }
-    try (var jobId = MDC.putCloseable("jobId", attempt.jobId());
-        var number = MDC.putCloseable("attempt", Integer.toString(attempt.attempt()));
-        var workerId = MDC.putCloseable("workerId", String.valueOf(attempt.workerId()))) {
+    Map<String, String> mdc =
+        JobMdc.of(attempt.jobId(), attempt.attempt(), attempt.workerId(), null);
+    mdc.forEach(MDC::put);
+    try {
       log.warn(
           "attempt {} of job {} (worker {}) passed its {} timeout; job is now {}",
           attempt.attempt(),
@@ -102,6 +105,8 @@ public final class Timeouts {
           attempt.workerId(),
           attempt.which(),
           attempt.newState());
+    } finally {
+      mdc.keySet().forEach(MDC::remove);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.shepherd.engine.status;
 
+import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
@@ -10,6 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -84,17 +86,13 @@ public final class StatusApplier {
   }
 
   public ReportResult apply(StatusEvent event) {
-    MDC.put("jobId", event.jobId());
-    MDC.put("attempt", Integer.toString(event.attempt()));
-    MDC.put("workerId", String.valueOf(event.workerId()));
-    MDC.put("fencingToken", Long.toString(event.fencingToken()));
+    Map<String, String> mdc =
+        JobMdc.of(event.jobId(), event.attempt(), event.workerId(), event.fencingToken());
+    mdc.forEach(MDC::put);
     try {
       return applyWithContext(event);
     } finally {
-      MDC.remove("jobId");
-      MDC.remove("attempt");
-      MDC.remove("workerId");
-      MDC.remove("fencingToken");
+      mdc.keySet().forEach(MDC::remove);
     }
   }
 

@@ -71,7 +71,13 @@ public class WorkerConfiguration {
             store.workerHeartbeat(),
             worker.outcomeHold(),
             worker.ackHold(),
-            worker.cancelGrace());
+            worker.cancelGrace(),
+            worker.noHandlerPause(),
+            worker.outcomePublishTries(),
+            worker.outcomePublishBackoff(),
+            worker.outcomePublishMaxBackoff(),
+            worker.errorBackoff(),
+            worker.errorMaxBackoff());
     return new WorkerRuntime(
         settings,
         jobStore,

@@ -36,6 +36,18 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param cancelGrace how long a handler whose job was cancelled may go on after {@code
  *     isCancelled()} turned true before its thread is interrupted (default 10s; 0 interrupts at
  *     once, not negative)
+ * @param noHandlerPause how long a delivery of a job type this worker has no handler for is held
+ *     before it goes back to the queue for another worker of the pool (default 2s, not negative)
+ * @param outcomePublishTries how many times a finished job's outcome is published before the worker
+ *     gives up and lets the lease expire, so the job runs again (default 20, at least 1)
+ * @param outcomePublishBackoff the wait after the first failed publish of an outcome, doubled after
+ *     each further one (default 250ms, positive)
+ * @param outcomePublishMaxBackoff the longest wait between two publishes of an outcome (default 4s,
+ *     at least {@code outcome-publish-backoff})
+ * @param errorBackoff the first wait before a consumer subscribes again after losing its channel,
+ *     or claims again after Redis failed, doubled after each further failure (default 100ms,
+ *     positive)
+ * @param errorMaxBackoff the longest such wait (default 5s, at least {@code error-backoff})
  */
 @ConfigurationProperties("shepherd.worker")
 public record WorkerProperties(
@@ -46,7 +58,13 @@ public record WorkerProperties(
     String podName,
     Duration outcomeHold,
     Duration ackHold,
-    Duration cancelGrace) {
+    Duration cancelGrace,
+    Duration noHandlerPause,
+    Integer outcomePublishTries,
+    Duration outcomePublishBackoff,
+    Duration outcomePublishMaxBackoff,
+    Duration errorBackoff,
+    Duration errorMaxBackoff) {
 
   private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -56,9 +74,26 @@ public record WorkerProperties(
     pool = pool == null || pool.isBlank() ? "default" : pool;
     capacity = capacity == null ? 4 : capacity;
     shutdownGrace = shutdownGrace == null ? Duration.ofSeconds(30) : shutdownGrace;
-    outcomeHold = outcomeHold == null ? Duration.ofMinutes(5) : outcomeHold;
+    outcomeHold = outcomeHold == null ? WorkerSettings.DEFAULT_OUTCOME_HOLD : outcomeHold;
     ackHold = ackHold == null ? WorkerSettings.DEFAULT_ACK_HOLD : ackHold;
     cancelGrace = cancelGrace == null ? WorkerSettings.DEFAULT_CANCEL_GRACE : cancelGrace;
+    noHandlerPause =
+        noHandlerPause == null ? WorkerSettings.DEFAULT_NO_HANDLER_PAUSE : noHandlerPause;
+    outcomePublishTries =
+        outcomePublishTries == null
+            ? WorkerSettings.DEFAULT_OUTCOME_PUBLISH_TRIES
+            : outcomePublishTries;
+    outcomePublishBackoff =
+        outcomePublishBackoff == null
+            ? WorkerSettings.DEFAULT_OUTCOME_PUBLISH_BACKOFF
+            : outcomePublishBackoff;
+    outcomePublishMaxBackoff =
+        outcomePublishMaxBackoff == null
+            ? WorkerSettings.DEFAULT_OUTCOME_PUBLISH_MAX_BACKOFF
+            : outcomePublishMaxBackoff;
+    errorBackoff = errorBackoff == null ? WorkerSettings.DEFAULT_ERROR_BACKOFF : errorBackoff;
+    errorMaxBackoff =
+        errorMaxBackoff == null ? WorkerSettings.DEFAULT_ERROR_MAX_BACKOFF : errorMaxBackoff;
     if (capacity < 1) {
       throw new IllegalArgumentException("shepherd.worker.capacity must be >= 1, was " + capacity);
     }
@@ -82,6 +117,24 @@ public record WorkerProperties(
       throw new IllegalArgumentException(
           "shepherd.worker.cancel-grace must not be negative, was " + cancelGrace);
     }
+    if (noHandlerPause.isNegative()) {
+      throw new IllegalArgumentException(
+          "shepherd.worker.no-handler-pause must not be negative, was " + noHandlerPause);
+    }
+    if (outcomePublishTries < 1) {
+      throw new IllegalArgumentException(
+          "shepherd.worker.outcome-publish-tries must be >= 1, was " + outcomePublishTries);
+    }
+    WorkerSettings.requireBackoff(
+        "shepherd.worker.outcome-publish-backoff",
+        outcomePublishBackoff,
+        "shepherd.worker.outcome-publish-max-backoff",
+        outcomePublishMaxBackoff);
+    WorkerSettings.requireBackoff(
+        "shepherd.worker.error-backoff",
+        errorBackoff,
+        "shepherd.worker.error-max-backoff",
+        errorMaxBackoff);
   }
 
   /** {@code <host>-<pid>-<4 random chars>}. */

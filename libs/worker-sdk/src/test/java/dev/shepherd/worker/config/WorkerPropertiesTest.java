@@ -3,14 +3,34 @@ package dev.shepherd.worker.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class WorkerPropertiesTest {
 
+  /** The properties as Spring binds them with only {@code set} given (by component name). */
+  private static WorkerProperties properties(Map<String, Object> set) {
+    RecordComponent[] components = WorkerProperties.class.getRecordComponents();
+    Object[] values = Arrays.stream(components).map(c -> set.get(c.getName())).toArray();
+    try {
+      return WorkerProperties.class
+          .getDeclaredConstructor(
+              Arrays.stream(components).map(RecordComponent::getType).toArray(Class<?>[]::new))
+          .newInstance(values);
+    } catch (InvocationTargetException e) {
+      throw (RuntimeException) e.getCause(); // what the record's constructor refused
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   @Test
   void defaultsNameTheHostThePidAndFourRandomCharacters() {
-    var properties = new WorkerProperties(null, null, null, null, null, null, null, null);
+    var properties = properties(Map.of());
 
     assertThat(properties.id()).matches(".+-" + ProcessHandle.current().pid() + "-[a-z0-9]{4}");
     assertThat(properties.pool()).isEqualTo("default");
@@ -21,13 +41,25 @@ class WorkerPropertiesTest {
   }
 
   @Test
+  void theWorkersKnobsDefaultToWhatTheWorkerUsedToHardCode() {
+    var properties = properties(Map.of());
+
+    assertThat(properties.noHandlerPause()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(properties.outcomePublishTries()).isEqualTo(20);
+    assertThat(properties.outcomePublishBackoff()).isEqualTo(Duration.ofMillis(250));
+    assertThat(properties.outcomePublishMaxBackoff()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(properties.errorBackoff()).isEqualTo(Duration.ofMillis(100));
+    assertThat(properties.errorMaxBackoff()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
   void twoDefaultIdsDiffer() {
     assertThat(WorkerProperties.defaultId()).isNotEqualTo(WorkerProperties.defaultId());
   }
 
   @Test
   void capacityBelowOneIsRefusedNamingTheProperty() {
-    assertThatThrownBy(() -> new WorkerProperties("w", "default", 0, null, null, null, null, null))
+    assertThatThrownBy(() -> properties(Map.of("capacity", 0)))
         .hasMessageContaining("shepherd.worker.capacity must be >= 1");
   }
 
@@ -35,26 +67,31 @@ class WorkerPropertiesTest {
   void anAckHoldThatIsNotPositiveOrNearTheConsumerTimeoutIsRefusedNamingTheProperty() {
     for (Duration hold :
         new Duration[] {Duration.ZERO, Duration.ofMillis(-1), Duration.ofMinutes(6)}) {
-      assertThatThrownBy(
-              () -> new WorkerProperties("w", "default", 1, null, null, null, hold, null))
+      assertThatThrownBy(() -> properties(Map.of("ackHold", hold)))
           .hasMessageContaining("shepherd.worker.ack-hold must be positive and at most PT5M");
     }
-    assertThat(
-            new WorkerProperties("w", "default", 1, null, null, null, Duration.ofMinutes(5), null)
-                .ackHold())
+    assertThat(properties(Map.of("ackHold", Duration.ofMinutes(5))).ackHold())
         .isEqualTo(Duration.ofMinutes(5));
   }
 
   @Test
   void aNegativeCancelGraceIsRefusedNamingThePropertyAndZeroMeansInterruptAtOnce() {
-    assertThatThrownBy(
-            () ->
-                new WorkerProperties(
-                    "w", "default", 1, null, null, null, null, Duration.ofMillis(-1)))
+    assertThatThrownBy(() -> properties(Map.of("cancelGrace", Duration.ofMillis(-1))))
         .hasMessageContaining("shepherd.worker.cancel-grace must not be negative");
-    assertThat(
-            new WorkerProperties("w", "default", 1, null, null, null, null, Duration.ZERO)
-                .cancelGrace())
-        .isZero();
+    assertThat(properties(Map.of("cancelGrace", Duration.ZERO)).cancelGrace()).isZero();
+  }
+
+  @Test
+  void outcomePublishTriesBelowOneAreRefusedNamingTheProperty() {
+    assertThatThrownBy(() -> properties(Map.of("outcomePublishTries", 0)))
+        .hasMessageContaining("shepherd.worker.outcome-publish-tries must be >= 1");
+  }
+
+  @Test
+  void aBackoffLongerThanItsMaximumIsRefusedNamingBothProperties() {
+    assertThatThrownBy(() -> properties(Map.of("errorBackoff", Duration.ofSeconds(10))))
+        .hasMessageContaining(
+            "shepherd.worker.error-backoff must be positive and at most"
+                + " shepherd.worker.error-max-backoff");
   }
 }

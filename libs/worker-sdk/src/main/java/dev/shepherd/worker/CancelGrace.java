@@ -1,8 +1,6 @@
 package dev.shepherd.worker;
 
 import dev.shepherd.model.MetricNames;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,23 +8,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stops running attempts whose job ended elsewhere: cancelled (by a control order, or found so by a
- * lease renewal) or abandoned by recovery past a timeout. It holds the cancel grace and the timer
- * that interrupts a cancelled handler when the grace ends, and counts each attempt it stops once
- * ({@link MetricNames#ATTEMPTS_CANCELLED}). Nothing the attempt reports afterwards is published.
+ * Stops running attempts whose job ended elsewhere: one cancelled (by a control order, or found so
+ * by a lease renewal) is told at once and interrupted only when the cancel grace ends; one
+ * abandoned by recovery past a timeout is interrupted at once. It holds the grace and the timer
+ * that ends it, and counts each attempt it stops once ({@link MetricNames#ATTEMPTS_CANCELLED}).
+ * Nothing the attempt reports afterwards is published.
  */
-final class Cancellations implements AutoCloseable {
+final class CancelGrace implements AutoCloseable {
 
-  private static final Logger log = LoggerFactory.getLogger(Cancellations.class);
+  private static final Logger log = LoggerFactory.getLogger(CancelGrace.class);
 
   private final Duration grace;
-  private final MeterRegistry meters;
+  private final WorkerMeters meters;
   private final ScheduledExecutorService timer;
 
   /**
    * @param grace how long a handler whose job was cancelled may go on before it is interrupted
    */
-  Cancellations(Duration grace, MeterRegistry meters) {
+  CancelGrace(Duration grace, WorkerMeters meters) {
     this.grace = grace;
     this.meters = meters;
     this.timer =
@@ -64,12 +63,7 @@ final class Cancellations implements AutoCloseable {
   }
 
   private void stopped(Attempt<?> attempt, String kind, String because, Duration interruptAfter) {
-    Counter.builder(MetricNames.ATTEMPTS_CANCELLED)
-        .description("running attempts stopped because their job was cancelled or abandoned")
-        .tag(MetricNames.TAG_TYPE, attempt.claim().type())
-        .tag(MetricNames.TAG_KIND, kind)
-        .register(meters)
-        .increment();
+    meters.attemptStopped(attempt.claim().type(), kind);
     // the caller has put the attempt's MDC in place
     log.info(
         "stopping {}: {}; its handler is interrupted {}",

@@ -1,0 +1,192 @@
+package dev.shepherd.worker;
+
+import dev.shepherd.model.JobMdc;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.WorkMessage;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Runs one claimed attempt to its end, on the slot's thread, with the attempt's MDC: binds the work
+ * to its handler and payload (a missing handler or a payload that does not fit fails the attempt at
+ * once), runs the handler while its lease is renewed ({@link LeaseKeeper}) and its timeouts kept
+ * ({@link LocalTimeouts}), classifies what the handler threw into a {@link Failure}, and finishes:
+ * marks the lease as waiting for the outcome, publishes the outcome ({@link OutcomePublisher}) and
+ * holds the lease until the status-tracker applied it. An attempt withdrawn meanwhile (cancelled,
+ * abandoned, its lease lost) reports nothing.
+ */
+final class AttemptExecution {
+
+  private static final Logger log = LoggerFactory.getLogger(AttemptExecution.class);
+
+  private final WorkerSettings settings;
+  private final Handlers handlers;
+  private final LeaseKeeper leases;
+  private final LocalTimeouts timeouts;
+  private final StatusPublisher statuses;
+  private final Set<Attempt<?>> running;
+  private final Clock clock;
+  private final WorkerMeters meters;
+
+  /**
+   * @param running the attempts whose handler runs now; this adds and removes them
+   */
+  AttemptExecution(
+      WorkerSettings settings,
+      Handlers handlers,
+      LeaseKeeper leases,
+      LocalTimeouts timeouts,
+      StatusPublisher statuses,
+      Set<Attempt<?>> running,
+      Clock clock,
+      WorkerMeters meters) {
+    this.settings = settings;
+    this.handlers = handlers;
+    this.leases = leases;
+    this.timeouts = timeouts;
+    this.statuses = statuses;
+    this.running = running;
+    this.clock = clock;
+    this.meters = meters;
+  }
+
+  void run(ClaimedWork claimed) {
+    WorkMessage work = claimed.work();
+    var claim =
+        new Claim(
+            work.jobId(), work.type(), work.attempt(), claimed.fencingToken(), settings.workerId());
+    MDC.setContextMap(claim.mdc());
+    MDC.put(JobMdc.TRACE_ID, claimed.trace().traceId());
+    try {
+      log.info("claimed {}", claim);
+      meters.claimed(
+          work.type(),
+          work.submittedAt() == null
+              ? null
+              : Duration.between(work.submittedAt(), clock.instant()));
+      switch (handlers.bind(work)) {
+        case Handlers.Missing missing -> {
+          var attempt = attempt(claim, null, claimed, null);
+          OutcomePublisher.finish(
+              settings,
+              attempt,
+              attempt.failed(Failure.noHandler(missing.type(), settings.workerId())));
+        }
+        case Handlers.Unbound unbound -> {
+          var attempt = attempt(claim, null, claimed, null);
+          OutcomePublisher.finish(
+              settings,
+              attempt,
+              attempt.failed(
+                  Failure.unboundPayload(unbound.handler().payloadType(), unbound.problem())));
+        }
+        case Handlers.Bound<?> bound -> run(bound, claim, claimed);
+      }
+    } finally {
+      MDC.clear();
+    }
+  }
+
+  private <P> void run(Handlers.Bound<P> bound, Claim claim, ClaimedWork claimed) {
+    Attempt<P> attempt =
+        attempt(claim, bound.payload(), claimed, heartbeatDetails(claimed.heartbeatDetails()));
+    LeaseKeeper.Renewal renewal = leases.keep(attempt, claimed.claimSentAt());
+    boolean published = false;
+    try {
+      Instant began = clock.instant();
+      StatusEvent outcome;
+      try (var watch = timeouts.watch(attempt, claimed.timeouts(), claimed.claimedAt())) {
+        outcome = execute(bound.handler(), attempt);
+      }
+      meters.ran(claim.type(), outcome.eventName(), Duration.between(began, clock.instant()));
+      // The lease is marked as waiting for its outcome before the outcome is published, so a
+      // worker that dies right after publishing never leaves an unmarked lease that recovery
+      // would release and re-dispatch at once, refusing the outcome when it comes (ADR 14).
+      // It is renewed while the outcome is published, and then until it is applied.
+      if (!attempt.isWithdrawn()) {
+        renewal.markOutcomeComing();
+      }
+      published = OutcomePublisher.finish(settings, attempt, outcome);
+      if (published) {
+        renewal.holdUntilApplied(settings.outcomeHold());
+      }
+    } finally {
+      // After SUCCEEDED or FAILED the status-tracker releases the lease; after giving up (or
+      // after anything unforeseen) the lease expires and the job runs again elsewhere.
+      if (!published) {
+        renewal.stop();
+      }
+    }
+  }
+
+  /**
+   * Runs the handler and reads its outcome. An attempt the worker timed out ends as its timeout's
+   * failure whatever the handler threw (most likely the interrupt's exception) or returned.
+   */
+  private <P> StatusEvent execute(JobHandler<P> handler, Attempt<P> attempt) {
+    running.add(attempt);
+    attempt.attach(Thread.currentThread());
+    Throwable thrown = null;
+    try {
+      handler.handle(attempt);
+    } catch (Exception | Error e) {
+      // An Error too: a handler's bug (a missing class, a stack overflow) must not kill the
+      // consumer thread and leave the lease renewed forever; it is reported like any failure.
+      thrown = e;
+    } finally {
+      attempt.detach(); // from here on, no time-out or cancel reaches the handler
+      running.remove(attempt);
+    }
+    Optional<Failure> timedOut = attempt.timedOut();
+    if (timedOut.isPresent()) {
+      log.debug("handler of {} ended after it timed out", attempt.claim(), thrown);
+      return attempt.failed(timedOut.get());
+    }
+    switch (thrown) {
+      case null -> {
+        return attempt.succeeded();
+      }
+      case RetryableJobException e -> log.debug("handler of {} threw", attempt.claim(), e);
+      case PermanentJobException e -> log.debug("handler of {} threw", attempt.claim(), e);
+      case Exception e ->
+          // not a failure the handler declared: the stack trace is what its author needs
+          log.warn("handler of {} threw {}", attempt.claim(), e.toString(), e);
+      default -> log.error("handler of {} failed with {}", attempt.claim(), thrown, thrown);
+    }
+    return attempt.failed(Failure.of(thrown));
+  }
+
+  /** The details an earlier attempt's heartbeat left, read from the claim's JSON; or null. */
+  private static JsonNode heartbeatDetails(String json) {
+    if (json == null || json.isBlank()) {
+      return null;
+    }
+    try {
+      return Json.mapper().readTree(json);
+    } catch (JacksonException e) {
+      // the status-tracker stored what a worker sent; the job itself can still run
+      log.warn("ignoring unreadable heartbeat details of an earlier attempt: {}", e.getMessage());
+      return null;
+    }
+  }
+
+  private <P> Attempt<P> attempt(
+      Claim claim, P payload, ClaimedWork claimed, JsonNode lastHeartbeatDetails) {
+    return new Attempt<>(
+        claim,
+        payload,
+        clock,
+        event -> statuses.publish(event, claimed.trace()),
+        (phase, took) -> meters.phase(claim.type(), phase, took),
+        lastHeartbeatDetails);
+  }
+}
