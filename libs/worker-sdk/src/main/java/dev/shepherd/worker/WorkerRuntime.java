@@ -12,7 +12,8 @@ import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Leases;
 import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.Counter;
@@ -91,7 +92,8 @@ import tools.jackson.databind.JsonNode;
  * <pre>{@code
  * var runtime = new WorkerRuntime(
  *     new WorkerSettings("worker-1", "default", 4, Duration.ofSeconds(30)),
- *     store, topology, publisher, connectionFactory, List.of(new ResizeHandler()),
+ *     store.leases(), store.deadJobs(), topology, publisher, connectionFactory,
+ *     List.of(new ResizeHandler()),
  *     registry, Clock.systemUTC(), meterRegistry);
  * runtime.start();
  * ...
@@ -114,7 +116,8 @@ public final class WorkerRuntime implements AutoCloseable {
   private static final String DELIVERY_COUNT = "x-delivery-count";
 
   private final WorkerSettings settings;
-  private final JobStore store;
+  private final Leases leaseStore;
+  private final DeadJobs deadJobs;
   private final Topology topology;
   private final ConfirmingPublisher publisher;
   private final WorkerRegistry registry;
@@ -154,7 +157,8 @@ public final class WorkerRuntime implements AutoCloseable {
    */
   public WorkerRuntime(
       WorkerSettings settings,
-      JobStore store,
+      Leases leaseStore,
+      DeadJobs deadJobs,
       Topology topology,
       ConfirmingPublisher publisher,
       ConnectionFactory connectionFactory,
@@ -163,7 +167,8 @@ public final class WorkerRuntime implements AutoCloseable {
       Clock clock,
       MeterRegistry meters) {
     this.settings = settings;
-    this.store = store;
+    this.leaseStore = leaseStore;
+    this.deadJobs = deadJobs;
     this.topology = topology;
     this.publisher = publisher;
     this.registry = registry;
@@ -213,7 +218,7 @@ public final class WorkerRuntime implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("shepherd-heartbeat").daemon().unstarted(r));
     this.cancellations = new Cancellations(settings.cancelGrace(), meters);
-    this.leases = new LeaseKeeper(store, settings.leaseTtl(), leasesLost, cancellations);
+    this.leases = new LeaseKeeper(leaseStore, settings.leaseTtl(), leasesLost, cancellations);
     this.timeouts = new LocalTimeouts(clock, meters);
     this.orders =
         new ControlOrders(
@@ -325,9 +330,9 @@ public final class WorkerRuntime implements AutoCloseable {
   private void releaseLeases(List<Attempt<?>> unfinished) {
     try {
       List<ReapedLease> released =
-          store.releaseAttempts(
+          leaseStore.releaseAttempts(
               unfinished.stream()
-                  .map(a -> new JobStore.AttemptToken(a.claim().jobId(), a.claim().fencingToken()))
+                  .map(a -> new Leases.AttemptToken(a.claim().jobId(), a.claim().fencingToken()))
                   .toList(),
               "worker stopped before the job finished its grace period");
       for (ReapedLease lease : released) {
@@ -476,13 +481,13 @@ public final class WorkerRuntime implements AutoCloseable {
     if (work == null) {
       return null;
     }
-    if (store.partitionOf(work.jobId()) < 0) {
+    if (leaseStore.partitionOf(work.jobId()) < 0) {
       recordUnreadable("work message names '" + work.jobId() + "', not a Shepherd job id", message);
       return null;
     }
     long claimSentAt = System.nanoTime(); // the lease is trusted for less than a TTL from here
     Instant claimedAt = clock.instant(); // and timeouts run from here: never later than the server
-    return switch (store.claim(
+    return switch (leaseStore.claim(
         work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl())) {
       case ClaimResult.Refused refused -> {
         duplicates.increment();
@@ -512,7 +517,7 @@ public final class WorkerRuntime implements AutoCloseable {
 
   private void recordUnreadable(String problem, Message message) {
     String raw = new String(message.getBody(), StandardCharsets.UTF_8);
-    var dead = store.recordDead(null, null, problem, queue, raw);
+    var dead = deadJobs.recordDead(null, null, problem, queue, raw);
     unreadable.increment();
     log.warn("work message from {} recorded as dead job {}: {}", queue, dead.id(), problem);
   }
