@@ -10,8 +10,8 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -52,7 +52,7 @@ class DispatcherIT {
 
   private Dispatcher dispatcher() {
     return new Dispatcher(
-        fixture.store,
+        fixture.store.outbox(),
         fixture.topology,
         fixture.publisher,
         7,
@@ -67,6 +67,7 @@ class DispatcherIT {
       ids.add(
           fixture
               .store
+              .submissions()
               .submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3))
               .jobId());
     }
@@ -77,11 +78,11 @@ class DispatcherIT {
     }
     assertThat(published).isEqualTo(40);
     assertThat(dispatcher.dispatchOnce()).isZero();
-    assertThat(fixture.store.outboxSize()).isZero();
+    assertThat(fixture.store.queries().outboxSize()).isZero();
     assertThat(ids)
         .allSatisfy(
             id ->
-                assertThat(fixture.store.find(id).orElseThrow().state())
+                assertThat(fixture.store.queries().find(id).orElseThrow().state())
                     .isEqualTo(JobState.QUEUED));
 
     var template = new RabbitTemplate(fixture.rabbitConnections);
@@ -102,6 +103,7 @@ class DispatcherIT {
       ids.add(
           fixture
               .store
+              .submissions()
               .submit(new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3))
               .jobId());
     }
@@ -124,7 +126,7 @@ class DispatcherIT {
                   try {
                     for (int pass = 0; pass < 100; pass++) {
                       together.arriveAndAwaitAdvance();
-                      if (s.store.outboxSize() == 0) {
+                      if (s.store.queries().outboxSize() == 0) {
                         break;
                       }
                       published += s.dispatcher.dispatchOnce();
@@ -140,7 +142,7 @@ class DispatcherIT {
       assertThat(first).as("published by the first scheduler").isPositive();
       assertThat(second).as("published by the second scheduler").isPositive();
       assertThat(first + second).isEqualTo(200);
-      assertThat(fixture.store.outboxSize()).isZero();
+      assertThat(fixture.store.queries().outboxSize()).isZero();
     } finally {
       pool.shutdownNow();
       schedulers.forEach(SchedulerConnections::close);
@@ -159,20 +161,21 @@ class DispatcherIT {
   private static final class SchedulerConnections implements AutoCloseable {
     final LettuceConnectionFactory redis;
     final CachingConnectionFactory rabbit;
-    final JobStore store;
+    final Store store;
     final Dispatcher dispatcher;
 
     SchedulerConnections(ServiceEndpoints endpoints, EngineFixture fixture) {
       redis = endpoints.newRedisConnectionFactory();
       rabbit = endpoints.newRabbitConnectionFactory();
       store =
-          new JobStore(
+          Store.of(
               new StringRedisTemplate(redis),
               new StoreSettings(fixture.prefix, 4, Duration.ofDays(7)),
-              fixture.clock);
+              fixture.clock,
+              new SimpleMeterRegistry());
       dispatcher =
           new Dispatcher(
-              store,
+              store.outbox(),
               fixture.topology,
               new ConfirmingPublisher(rabbit, Duration.ofSeconds(5)),
               7,
@@ -190,7 +193,10 @@ class DispatcherIT {
   @Test
   void theWorkMessageCarriesTheJobsTraceAsAChildContext() {
     String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3, trace));
+    fixture
+        .store
+        .submissions()
+        .submit(new NewJob("demo.noop", "default", "{}", null, null, 3, trace));
     assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
     Message m =
         new RabbitTemplate(fixture.rabbitConnections)
@@ -204,11 +210,20 @@ class DispatcherIT {
   @Test
   void aDelayedJobIsPublishedOnlyOnceItsTimeCame() {
     var job =
-        fixture.store.submit(
-            new NewJob(
-                "demo.noop", "default", "{}", null, fixture.clock.instant().plusSeconds(30), 3));
+        fixture
+            .store
+            .submissions()
+            .submit(
+                new NewJob(
+                    "demo.noop",
+                    "default",
+                    "{}",
+                    null,
+                    fixture.clock.instant().plusSeconds(30),
+                    3));
     assertThat(dispatcher().dispatchOnce()).isZero();
-    assertThat(fixture.store.find(job.jobId()).orElseThrow().state()).isEqualTo(JobState.SCHEDULED);
+    assertThat(fixture.store.queries().find(job.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.SCHEDULED);
     fixture.clock.advance(Duration.ofSeconds(31));
     assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
     assertThat(fixture.messagesIn(fixture.topology.workQueue("default"))).isEqualTo(1);
@@ -222,27 +237,32 @@ class DispatcherIT {
     unreachable.setPublisherReturns(true);
     var dispatcher =
         new Dispatcher(
-            fixture.store,
+            fixture.store.outbox(),
             fixture.topology,
             new ConfirmingPublisher(unreachable, Duration.ofSeconds(2)),
             7,
             Duration.ofSeconds(30),
             new SimpleMeterRegistry());
     String id =
-        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
+            .jobId();
     try {
       assertThat(dispatcher.dispatchOnce()).isZero();
     } finally {
       unreachable.destroy();
     }
-    assertThat(fixture.store.outboxSize()).isEqualTo(1);
-    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.SUBMITTED);
+    assertThat(fixture.store.queries().outboxSize()).isEqualTo(1);
+    assertThat(fixture.store.queries().find(id).orElseThrow().state())
+        .isEqualTo(JobState.SUBMITTED);
 
     // Not reserved for the whole visibility (30 s) as a crashed dispatcher's entry would be.
-    int partition = fixture.store.partitionOf(id);
-    assertThat(fixture.store.reserveDue(partition, 10, Duration.ofSeconds(30))).isEmpty();
+    int partition = fixture.store.keys().partitionOf(id);
+    assertThat(fixture.store.outbox().reserveDue(partition, 10, Duration.ofSeconds(30))).isEmpty();
     fixture.clock.advance(Dispatcher.RETRY_UNCONFIRMED);
-    assertThat(fixture.store.reserveDue(partition, 10, Duration.ofSeconds(30)))
+    assertThat(fixture.store.outbox().reserveDue(partition, 10, Duration.ofSeconds(30)))
         .extracting(DueEntry::jobId)
         .containsExactly(id);
   }
@@ -251,15 +271,23 @@ class DispatcherIT {
   void aJobWhoseTypeNoPoolTakesAnyMoreGoesDeadWithTheReasonInsteadOfBeingRetriedForever() {
     // Accepted while a pool took the type; the scheduler's topology no longer names one.
     String id =
-        fixture.store.submit(new NewJob("retired.type", "default", "{}", null, null, 3)).jobId();
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("retired.type", "default", "{}", null, null, 3))
+            .jobId();
     String fine =
-        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
+            .jobId();
 
     assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
 
     assertDeadBecause(id, "no handler for job type retired.type");
-    assertThat(fixture.store.find(fine).orElseThrow().state()).isEqualTo(JobState.QUEUED);
-    assertThat(fixture.store.outboxSize()).isZero();
+    assertThat(fixture.store.queries().find(fine).orElseThrow().state()).isEqualTo(JobState.QUEUED);
+    assertThat(fixture.store.queries().outboxSize()).isZero();
     assertThat(fixture.messagesIn(fixture.topology.workQueue("default"))).isEqualTo(1);
   }
 
@@ -274,27 +302,31 @@ class DispatcherIT {
             3);
     var dispatcher =
         new Dispatcher(
-            fixture.store,
+            fixture.store.outbox(),
             stale,
             fixture.publisher,
             7,
             Duration.ofSeconds(30),
             new SimpleMeterRegistry());
     String id =
-        fixture.store.submit(new NewJob("gone.type", "default", "{}", null, null, 3)).jobId();
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("gone.type", "default", "{}", null, null, 3))
+            .jobId();
 
     assertThat(dispatcher.dispatchOnce()).isZero();
 
     assertDeadBecause(id, "no handler for job type gone.type");
-    assertThat(fixture.store.outboxSize()).isZero();
+    assertThat(fixture.store.queries().outboxSize()).isZero();
   }
 
   private void assertDeadBecause(String id, String reason) {
-    var job = fixture.store.find(id).orElseThrow();
+    var job = fixture.store.queries().find(id).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.DEAD);
     assertThat(job.lastError()).startsWith(reason);
     assertThat(job.history().getLast().event()).isEqualTo(JobEvent.UNROUTABLE);
-    assertThat(fixture.store.findDead(id))
+    assertThat(fixture.store.deadJobs().findDead(id))
         .hasValueSatisfying(dead -> assertThat(dead.reason()).startsWith(reason));
   }
 }

@@ -2,13 +2,14 @@ package dev.shepherd.engine;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TestNames;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -25,7 +26,7 @@ final class EngineFixture implements AutoCloseable {
   final Topology topology;
   final LettuceConnectionFactory redisConnections;
   final CachingConnectionFactory rabbitConnections;
-  final JobStore store;
+  final Store store;
   final ConfirmingPublisher publisher;
 
   EngineFixture(ServiceEndpoints endpoints, TestNames names) {
@@ -36,10 +37,11 @@ final class EngineFixture implements AutoCloseable {
     redisConnections = endpoints.newRedisConnectionFactory();
     rabbitConnections = endpoints.newRabbitConnectionFactory();
     store =
-        new JobStore(
+        Store.of(
             new StringRedisTemplate(redisConnections),
             new StoreSettings(prefix, 4, Duration.ofDays(7)),
-            clock);
+            clock,
+            new SimpleMeterRegistry());
     publisher = new ConfirmingPublisher(rabbitConnections, Duration.ofSeconds(5));
     RabbitCleanup.declare(rabbitConnections, topology.declarables());
   }

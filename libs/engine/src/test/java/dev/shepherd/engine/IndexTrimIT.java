@@ -8,9 +8,10 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
+import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.RedisCleanup;
@@ -18,6 +19,7 @@ import dev.shepherd.testsupport.RedisOrphans;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,7 +47,7 @@ class IndexTrimIT {
   private final Clock clock = Clock.systemUTC();
   private LettuceConnectionFactory factory;
   private StringRedisTemplate redis;
-  private JobStore store;
+  private Store store;
   private WorkerRegistry workers;
   private String prefix;
 
@@ -55,7 +57,7 @@ class IndexTrimIT {
     redis = new StringRedisTemplate(factory);
     prefix = names.prefix();
     var settings = new StoreSettings(prefix, 4, RETENTION, DEAD_RETENTION);
-    store = new JobStore(redis, settings, clock);
+    store = Store.of(redis, settings, clock, new SimpleMeterRegistry());
     workers = new WorkerRegistry(redis, settings, clock, Duration.ofMillis(500));
   }
 
@@ -73,19 +75,22 @@ class IndexTrimIT {
       gone.add(failPermanently(run("dead-" + i + "-" + prefix, 1)));
     }
     String discarded = failPermanently(run(null, 1));
-    assertThat(store.discardDead(discarded, "ops")).isTrue();
+    assertThat(store.deadJobs().discardDead(discarded, "ops")).isTrue();
     gone.add(discarded);
-    String malformed = store.recordDead(null, null, "malformed", "submit", "{oops").id();
-    String discardedInput = store.recordDead(null, null, "malformed", "submit", "{oops").id();
-    assertThat(store.discardDead(discardedInput, "ops")).isTrue();
+    String malformed = store.deadJobs().recordDead(null, null, "malformed", "submit", "{oops").id();
+    String discardedInput =
+        store.deadJobs().recordDead(null, null, "malformed", "submit", "{oops").id();
+    assertThat(store.deadJobs().discardDead(discardedInput, "ops")).isTrue();
     gone.addAll(List.of(malformed, discardedInput));
     String redriven = failPermanently(run("redriven-" + prefix, 1));
-    assertThat(store.redrive(redriven, "ops")).isEqualTo(JobStore.RedriveOutcome.REDRIVEN);
-    String waiting = store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+    assertThat(store.deadJobs().redrive(redriven, "ops"))
+        .isEqualTo(DeadJobs.RedriveOutcome.REDRIVEN);
+    String waiting =
+        store.submissions().submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
     workers.heartbeat(
         new WorkerView(
             "silent-worker", "h", null, "default", 1, "v", WorkerView.ACTIVE, null, null, null));
-    var trim = new IndexTrim(store, workers, List.of("default"), 3);
+    var trim = new IndexTrim(store.indexes(), workers, List.of("default"), 3);
 
     await()
         .atMost(Duration.ofSeconds(60))
@@ -98,10 +103,12 @@ class IndexTrimIT {
               assertThat(workers.list()).isEmpty();
             });
     // what is alive stays, and a redriven job's idempotency key keeps naming it
-    assertThat(store.find(redriven).orElseThrow().state()).isEqualTo(JobState.QUEUED);
-    assertThat(store.find(waiting).orElseThrow().state()).isEqualTo(JobState.SUBMITTED);
-    assertThat(store.findIdByIdempotencyKey("redriven-" + prefix)).contains(redriven);
-    assertThat(store.list(JobState.QUEUED, null, 10)).extracting("id").containsExactly(redriven);
+    assertThat(store.queries().find(redriven).orElseThrow().state()).isEqualTo(JobState.QUEUED);
+    assertThat(store.queries().find(waiting).orElseThrow().state()).isEqualTo(JobState.SUBMITTED);
+    assertThat(store.queries().findIdByIdempotencyKey("redriven-" + prefix)).contains(redriven);
+    assertThat(store.queries().list(JobState.QUEUED, null, 10))
+        .extracting("id")
+        .containsExactly(redriven);
   }
 
   /** Every key under the prefix, and every sorted-set member, that names one of {@code ids}. */
@@ -131,19 +138,20 @@ class IndexTrimIT {
   private String[] run(String idempotencyKey, int maxAttempts) {
     String id =
         store
+            .submissions()
             .submit(new NewJob("demo.noop", "default", "{}", idempotencyKey, null, maxAttempts))
             .jobId();
-    int partition = store.partitionOf(id);
+    int partition = store.keys().partitionOf(id);
     DueEntry entry =
-        store.reserveDue(partition, 1000, TTL).stream()
+        store.outbox().reserveDue(partition, 1000, TTL).stream()
             .filter(e -> e.jobId().equals(id))
             .findFirst()
             .orElseThrow();
-    store.markDispatched(partition, List.of(entry));
-    long token = ((ClaimResult.Claimed) store.claim(id, 1, "w", TTL)).fencingToken();
+    store.outbox().markDispatched(partition, List.of(entry));
+    long token = ((ClaimResult.Claimed) store.leases().claim(id, 1, "w", TTL)).fencingToken();
     var phase =
         new StatusEvent.PhaseStarted(id, "demo.noop", 1, token, 1, "w", clock.instant(), "p");
-    store.report(phase, Duration.ZERO);
+    store.reports().report(phase, Duration.ZERO);
     return new String[] {id, Long.toString(token)};
   }
 
@@ -151,7 +159,7 @@ class IndexTrimIT {
     var done =
         new StatusEvent.Succeeded(
             job[0], "demo.noop", 1, Long.parseLong(job[1]), 2, "w", clock.instant());
-    store.report(done, Duration.ZERO);
+    store.reports().report(done, Duration.ZERO);
     return job[0];
   }
 
@@ -159,7 +167,7 @@ class IndexTrimIT {
     var failed =
         new StatusEvent.Failed(
             job[0], "demo.noop", 1, Long.parseLong(job[1]), 2, "w", clock.instant(), "no", false);
-    store.report(failed, Duration.ZERO);
+    store.reports().report(failed, Duration.ZERO);
     return job[0];
   }
 }

@@ -148,7 +148,7 @@ class RedisOutageIT {
         .until(
             () -> submissionsStored(submissions) == submissions && succeeded(running) == OUTCOMES);
     assertThat(fixture.messagesIn(fixture.topology.deadQueue())).as("dead-lettered").isZero();
-    assertThat(fixture.store.listDead(10)).as("dead-job records").isEmpty();
+    assertThat(fixture.store.deadJobs().listDead(10)).as("dead-job records").isEmpty();
     assertThat(submissionsStored(submissions)).isEqualTo(submissions);
     assertThat(succeeded(running)).isEqualTo(OUTCOMES);
   }
@@ -160,10 +160,18 @@ class RedisOutageIT {
     List<Running> running = new ArrayList<>();
     for (int i = 0; i < OUTCOMES; i++) {
       String id =
-          fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 2)).jobId();
-      fixture.store.reserveDue(fixture.store.partitionOf(id), 10, Duration.ofMinutes(10));
+          fixture
+              .store
+              .submissions()
+              .submit(new NewJob("demo.noop", "default", "{}", null, null, 2))
+              .jobId();
+      fixture
+          .store
+          .outbox()
+          .reserveDue(fixture.store.keys().partitionOf(id), 10, Duration.ofMinutes(10));
       var claimed =
-          (ClaimResult.Claimed) fixture.store.claim(id, 1, "w-outage", Duration.ofMinutes(10));
+          (ClaimResult.Claimed)
+              fixture.store.leases().claim(id, 1, "w-outage", Duration.ofMinutes(10));
       running.add(new Running(id, claimed.fencingToken()));
     }
     return running;
@@ -176,12 +184,13 @@ class RedisOutageIT {
         new SubmissionIntake(
             new Contracts(),
             new JobTypeCatalog(topology, Map.of(), 3),
-            fixture.store,
+            fixture.store.submissions(),
             id -> {},
             meters);
     var applier =
         new StatusApplier(
-            fixture.store,
+            fixture.store.reports(),
+            fixture.store.deadJobs(),
             new RetryPolicy(Duration.ZERO, Duration.ZERO),
             new SplittableRandom(1),
             meters,
@@ -194,12 +203,15 @@ class RedisOutageIT {
             10,
             message -> {
               if (intake.submit(message.getBody()) instanceof IntakeResult.Rejected rejected) {
-                fixture.store.recordDead(
-                    null,
-                    null,
-                    rejected.detail(),
-                    topology.submitQueue(),
-                    new String(message.getBody(), StandardCharsets.UTF_8));
+                fixture
+                    .store
+                    .deadJobs()
+                    .recordDead(
+                        null,
+                        null,
+                        rejected.detail(),
+                        topology.submitQueue(),
+                        new String(message.getBody(), StandardCharsets.UTF_8));
               }
             }));
     containers.add(
@@ -268,7 +280,7 @@ class RedisOutageIT {
   private long submissionsStored(int submissions) {
     long stored = 0;
     for (int n = 0; n < submissions; n++) {
-      if (fixture.store.findIdByIdempotencyKey(fixture.prefix + "-" + n).isPresent()) {
+      if (fixture.store.queries().findIdByIdempotencyKey(fixture.prefix + "-" + n).isPresent()) {
         stored++;
       }
     }
@@ -277,7 +289,9 @@ class RedisOutageIT {
 
   private long succeeded(List<Running> running) {
     return running.stream()
-        .filter(r -> fixture.store.find(r.jobId()).orElseThrow().state() == JobState.SUCCEEDED)
+        .filter(
+            r ->
+                fixture.store.queries().find(r.jobId()).orElseThrow().state() == JobState.SUCCEEDED)
         .count();
   }
 

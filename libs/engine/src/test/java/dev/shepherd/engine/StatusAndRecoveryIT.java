@@ -47,7 +47,12 @@ class StatusAndRecoveryIT {
     fixture = new EngineFixture(endpoints, names);
     applier =
         new StatusApplier(
-            fixture.store, noWait, new SplittableRandom(1), meters, fixture.topology::poolOf);
+            fixture.store.reports(),
+            fixture.store.deadJobs(),
+            noWait,
+            new SplittableRandom(1),
+            meters,
+            fixture.topology::poolOf);
   }
 
   @AfterEach
@@ -57,16 +62,20 @@ class StatusAndRecoveryIT {
 
   private String runningJob(String worker) {
     String id =
-        fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 2)).jobId();
-    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
-    fixture.store.claim(id, 1, worker, TTL);
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("demo.noop", "default", "{}", null, null, 2))
+            .jobId();
+    fixture.store.outbox().reserveDue(fixture.store.keys().partitionOf(id), 10, TTL);
+    fixture.store.leases().claim(id, 1, worker, TTL);
     return id;
   }
 
   @Test
   void anUnreadableStatusMessageBecomesADeadRecordAndTheNextOneStillApplies() {
     assertThat(applier.apply("{not json".getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
-    List<DeadJob> dead = fixture.store.listDead(10);
+    List<DeadJob> dead = fixture.store.deadJobs().listDead(10);
     assertThat(dead)
         .singleElement()
         .satisfies(
@@ -79,7 +88,7 @@ class StatusAndRecoveryIT {
         "{\"event\":\"SUCCEEDED\",\"jobId\":\"00-x\",\"type\":\"demo.noop\",\"attempt\":1,"
             + "\"sequence\":1,\"workerId\":\"w\",\"at\":\"2026-01-01T00:00:00Z\"}";
     assertThat(applier.apply(missingToken.getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
-    assertThat(fixture.store.listDead(10)).hasSize(2);
+    assertThat(fixture.store.deadJobs().listDead(10)).hasSize(2);
   }
 
   @Test
@@ -90,32 +99,38 @@ class StatusAndRecoveryIT {
     byte[] body = Json.mapper().writeValueAsBytes(stale);
     assertThat(applier.apply(body, "q").outcome()).isEqualTo(ReportResult.Outcome.STALE);
     assertThat(meters.counter("shepherd.status.stale.reports").count()).isEqualTo(1.0);
-    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
   }
 
   @Test
   void theReaperSendsAnExpiredAttemptBackAndTheLastOneToDead() {
     String id = runningJob("w1");
-    var reaper = new LeaseReaper(fixture.store, noWait, new SplittableRandom(1), 100, meters);
+    var reaper =
+        new LeaseReaper(
+            fixture.store.leaseRecovery(), noWait, new SplittableRandom(1), 100, meters);
     assertThat(reaper.reapOnce()).isZero();
     fixture.clock.advance(TTL.plusSeconds(1));
     assertThat(reaper.reapOnce()).isEqualTo(1);
-    var job = fixture.store.find(id).orElseThrow();
+    var job = fixture.store.queries().find(id).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(job.attempt()).isEqualTo(2);
     assertThat(job.lastError()).contains("lease expired").contains("w1");
 
-    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
-    assertThat(fixture.store.claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    fixture.store.outbox().reserveDue(fixture.store.keys().partitionOf(id), 10, TTL);
+    assertThat(fixture.store.leases().claim(id, 2, "w2", TTL))
+        .isInstanceOf(ClaimResult.Claimed.class);
     fixture.clock.advance(TTL.plusSeconds(1));
     assertThat(reaper.reapOnce()).isEqualTo(1);
     // the last attempt's outcome may still come (ADR 14): DEAD only once the grace ran out
-    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.RETRY_WAIT);
-    assertThat(fixture.store.leasesHeld()).isZero();
+    assertThat(fixture.store.queries().find(id).orElseThrow().state())
+        .isEqualTo(JobState.RETRY_WAIT);
+    assertThat(fixture.store.queries().leasesHeld()).isZero();
     fixture.clock.advance(StoreSettings.DEFAULT_LATE_OUTCOME_GRACE.plusSeconds(1));
-    fixture.store.reserveDue(fixture.store.partitionOf(id), 10, TTL);
-    assertThat(fixture.store.find(id).orElseThrow().state()).isEqualTo(JobState.DEAD);
-    assertThat(fixture.store.listDead(10)).extracting(DeadJob::jobId).containsExactly(id);
+    fixture.store.outbox().reserveDue(fixture.store.keys().partitionOf(id), 10, TTL);
+    assertThat(fixture.store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.DEAD);
+    assertThat(fixture.store.deadJobs().listDead(10))
+        .extracting(DeadJob::jobId)
+        .containsExactly(id);
     assertThat(meters.counter("shepherd.leases.expired").count()).isEqualTo(2.0);
   }
 
@@ -136,17 +151,19 @@ class StatusAndRecoveryIT {
     fixture.clock.advance(Duration.ofSeconds(1));
     String newer = runningJob("greedy");
     var lostWorkers =
-        new LostWorkers(fixture.store, registry, meters, fixture.clock, Duration.ofSeconds(5));
+        new LostWorkers(
+            fixture.store.leaseRecovery(), registry, meters, fixture.clock, Duration.ofSeconds(5));
 
     // A lease younger than the grace does not count yet (an outcome may be on its way).
     assertThat(lostWorkers.abandonOverCapacity()).isZero();
     fixture.clock.advance(Duration.ofSeconds(6));
     assertThat(lostWorkers.abandonOverCapacity()).isEqualTo(1);
-    JobView abandoned = fixture.store.find(older).orElseThrow();
+    JobView abandoned = fixture.store.queries().find(older).orElseThrow();
     assertThat(abandoned.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(abandoned.attempt()).isEqualTo(2);
     assertThat(abandoned.lastError()).contains("abandoned").contains("greedy");
-    assertThat(fixture.store.find(newer).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(newer).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
     assertThat(meters.counter("shepherd.attempts.abandoned").count()).isEqualTo(1.0);
     assertThat(lostWorkers.abandonOverCapacity()).isZero();
   }
@@ -157,17 +174,21 @@ class StatusAndRecoveryIT {
     registry.heartbeat(
         new WorkerView("busy", "host", null, "default", 1, "test", "active", null, null, null));
     String finished = runningJob("busy");
-    long token = fixture.store.find(finished).orElseThrow().history().getLast().fencingToken();
+    long token =
+        fixture.store.queries().find(finished).orElseThrow().history().getLast().fencingToken();
     fixture.clock.advance(Duration.ofSeconds(1));
     String next = runningJob("busy");
-    assertThat(fixture.store.holdForOutcome(finished, token, TTL)).isTrue();
+    assertThat(fixture.store.leases().holdForOutcome(finished, token, TTL)).isTrue();
     var lostWorkers =
-        new LostWorkers(fixture.store, registry, meters, fixture.clock, Duration.ofSeconds(5));
+        new LostWorkers(
+            fixture.store.leaseRecovery(), registry, meters, fixture.clock, Duration.ofSeconds(5));
 
     fixture.clock.advance(Duration.ofSeconds(6));
     assertThat(lostWorkers.abandonOverCapacity()).isZero();
-    assertThat(fixture.store.find(finished).orElseThrow().state()).isEqualTo(JobState.RUNNING);
-    assertThat(fixture.store.find(next).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(finished).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(next).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
   }
 
   @Test
@@ -176,12 +197,12 @@ class StatusAndRecoveryIT {
     registry.heartbeat(
         new WorkerView("quiet", "host", null, "default", 4, "test", "active", null, null, null));
     String id = runningJob("quiet");
-    var lostWorkers = new LostWorkers(fixture.store, registry, meters);
+    var lostWorkers = new LostWorkers(fixture.store.leaseRecovery(), registry, meters);
     assertThat(lostWorkers.releaseSilentWorkers()).isZero();
 
     fixture.clock.advance(Duration.ofSeconds(11)); // silent, while the 30 s lease still runs
     assertThat(lostWorkers.releaseSilentWorkers()).isEqualTo(1);
-    JobView job = fixture.store.find(id).orElseThrow();
+    JobView job = fixture.store.queries().find(id).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(job.lastError()).contains("worker lost");
     assertThat(registry.find("quiet"))
@@ -195,14 +216,21 @@ class StatusAndRecoveryIT {
     List<String> ids = new java.util.ArrayList<>();
     for (int i = 0; i < 40; i++) {
       String id =
-          fixture.store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
-      int partition = fixture.store.partitionOf(id);
-      fixture.store.markDispatched(partition, fixture.store.reserveDue(partition, 100, TTL));
+          fixture
+              .store
+              .submissions()
+              .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
+              .jobId();
+      int partition = fixture.store.keys().partitionOf(id);
+      fixture
+          .store
+          .outbox()
+          .markDispatched(partition, fixture.store.outbox().reserveDue(partition, 100, TTL));
       ids.add(id);
     }
-    assertThat(fixture.store.outboxSize()).isZero();
-    var first = new StaleQueued(fixture.store, List.of("default"), Duration.ofMinutes(5));
-    var second = new StaleQueued(fixture.store, List.of("default"), Duration.ofMinutes(5));
+    assertThat(fixture.store.queries().outboxSize()).isZero();
+    var first = new StaleQueued(fixture.store.outbox(), List.of("default"), Duration.ofMinutes(5));
+    var second = new StaleQueued(fixture.store.outbox(), List.of("default"), Duration.ofMinutes(5));
     assertThat(first.requeueOnce()).isZero();
 
     fixture.clock.advance(Duration.ofMinutes(6)); // their work messages were lost
@@ -211,18 +239,18 @@ class StatusAndRecoveryIT {
     var b = pool.submit(second::requeueOnce);
     assertThat(a.get() + b.get()).isEqualTo(ids.size());
     pool.shutdown();
-    assertThat(fixture.store.outboxSize()).isEqualTo(ids.size());
+    assertThat(fixture.store.queries().outboxSize()).isEqualTo(ids.size());
     assertThat(first.requeueOnce()).isZero();
     assertThat(ids)
         .allSatisfy(
             id ->
-                assertThat(fixture.store.find(id).orElseThrow().state())
+                assertThat(fixture.store.queries().find(id).orElseThrow().state())
                     .isEqualTo(JobState.QUEUED));
   }
 
   @Test
   void aDeadLetterBecomesARecordWithTheBrokersReason() {
-    var intake = new DeadLetterIntake(fixture.store, meters);
+    var intake = new DeadLetterIntake(fixture.store.deadJobs(), meters);
     byte[] body = "{\"jobId\":\"03-abc\",\"type\":\"demo.noop\"}".getBytes(StandardCharsets.UTF_8);
     DeadJob record =
         intake.record(
@@ -233,6 +261,6 @@ class StatusAndRecoveryIT {
                 "x-death", List.of(Map.of("count", 1L))));
     assertThat(record.jobId()).isEqualTo("03-abc");
     assertThat(record.reason()).contains("delivery limit").contains("shepherd.work.default");
-    assertThat(fixture.store.listDead(10)).containsExactly(record);
+    assertThat(fixture.store.deadJobs().listDead(10)).containsExactly(record);
   }
 }

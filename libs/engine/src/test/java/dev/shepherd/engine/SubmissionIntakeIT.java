@@ -33,7 +33,11 @@ class SubmissionIntakeIT {
     var catalog = new JobTypeCatalog(fixture.topology, Map.of("site.generate", 5), 3);
     intake =
         new SubmissionIntake(
-            new Contracts(), catalog, fixture.store, id -> wakeUps.incrementAndGet(), meters);
+            new Contracts(),
+            catalog,
+            fixture.store.submissions(),
+            id -> wakeUps.incrementAndGet(),
+            meters);
   }
 
   @AfterEach
@@ -56,7 +60,7 @@ class SubmissionIntakeIT {
     var result = submit("{\"type\":\"site.generate\",\"payload\":{\"site\":\"bugs.example\"}}");
     assertThat(result).isInstanceOf(IntakeResult.Accepted.class);
     String id = ((IntakeResult.Accepted) result).receipt().jobId();
-    var job = fixture.store.find(id).orElseThrow();
+    var job = fixture.store.queries().find(id).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.SUBMITTED);
     assertThat(job.maxAttempts()).isEqualTo(5);
     assertThat(job.pool()).isEqualTo("default");
@@ -129,6 +133,6 @@ class SubmissionIntakeIT {
     var r = rejected("{\"type\":\"demo.noop\",\"payload\":{\"blob\":\"" + big + "\"}}");
     assertThat(r.problem()).isEqualTo(Problem.PAYLOAD_TOO_LARGE);
     assertThat(r.problem().httpStatus()).isEqualTo(413);
-    assertThat(fixture.store.outboxSize()).isZero();
+    assertThat(fixture.store.queries().outboxSize()).isZero();
   }
 }

@@ -44,7 +44,7 @@ class TimeoutsIT {
     fixture = new EngineFixture(endpoints, names);
     timeouts =
         new Timeouts(
-            fixture.store,
+            fixture.store.leaseRecovery(),
             new RetryPolicy(Duration.ZERO, Duration.ZERO),
             new SplittableRandom(1),
             100,
@@ -85,17 +85,19 @@ class TimeoutsIT {
     String id =
         fixture
             .store
+            .submissions()
             .submit(new NewJob(type, "default", "{}", null, null, maxAttempts, null, limits))
             .jobId();
-    int partition = fixture.store.partitionOf(id);
-    List<DueEntry> due = fixture.store.reserveDue(partition, 100, TTL);
-    fixture.store.markDispatched(partition, due);
-    assertThat(fixture.store.claim(id, 1, worker, TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    int partition = fixture.store.keys().partitionOf(id);
+    List<DueEntry> due = fixture.store.outbox().reserveDue(partition, 100, TTL);
+    fixture.store.outbox().markDispatched(partition, due);
+    assertThat(fixture.store.leases().claim(id, 1, worker, TTL))
+        .isInstanceOf(ClaimResult.Claimed.class);
     return id;
   }
 
   private long token(String id) {
-    return fixture.store.find(id).orElseThrow().history().stream()
+    return fixture.store.queries().find(id).orElseThrow().history().stream()
         .filter(h -> h.event() == dev.shepherd.model.JobEvent.CLAIM)
         .reduce((a, b) -> b)
         .orElseThrow()
@@ -123,10 +125,14 @@ class TimeoutsIT {
     assertThat(timeouts.timeOutOnce()).isEqualTo(2);
     assertThat(timeouts.timeOutOnce()).isZero();
 
-    assertThat(fixture.store.find(stalled).orElseThrow().state()).isEqualTo(JobState.RETRY_WAIT);
-    assertThat(fixture.store.find(tooLong).orElseThrow().state()).isEqualTo(JobState.DEAD);
-    assertThat(fixture.store.find(patient).orElseThrow().state()).isEqualTo(JobState.RUNNING);
-    assertThat(fixture.store.find(unbounded).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(stalled).orElseThrow().state())
+        .isEqualTo(JobState.RETRY_WAIT);
+    assertThat(fixture.store.queries().find(tooLong).orElseThrow().state())
+        .isEqualTo(JobState.DEAD);
+    assertThat(fixture.store.queries().find(patient).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.queries().find(unbounded).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
     assertThat(timedOut("demo.noop", "stall")).isEqualTo(1.0);
     // each timed-out attempt's worker is told to stop it, naming the attempt by its token
     WorkerControl toStalled = receive(toW1);

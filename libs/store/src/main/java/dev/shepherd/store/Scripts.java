@@ -7,78 +7,31 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.springframework.data.redis.core.script.RedisScript;
 
 /**
- * Loads the Lua scripts once per store, each with the transition table, the store's dead-job
+ * Loads every {@link Script} once per store, each with the transition table, the store's dead-job
  * retention and the shared prelude in front.
  */
 final class Scripts {
 
-  final RedisScript<String> submit;
-  final RedisScript<String> reserveDue;
-  final RedisScript<String> markDispatched;
-  final RedisScript<String> claim;
-  final RedisScript<String> renew;
-  final RedisScript<String> report;
-  final RedisScript<String> reap;
-  final RedisScript<String> view;
-  final RedisScript<String> recordDead;
-  final RedisScript<String> releaseWorker;
-  final RedisScript<String> abandon;
-  final RedisScript<String> redrive;
-  final RedisScript<String> discard;
-  final RedisScript<String> requeueStale;
-  final RedisScript<String> deferDue;
-  final RedisScript<String> holdOutcomes;
-  final RedisScript<String> trimIndexes;
-  final RedisScript<String> releaseAttempts;
-  final RedisScript<String> unroutable;
-  final RedisScript<String> timeout;
-  final RedisScript<String> cancel;
-
-  private final java.util.Map<RedisScript<String>, String> names =
-      new java.util.IdentityHashMap<>();
-
-  private final String header;
-
-  private RedisScript<String> load(String name) {
-    String source = header + "\n" + read("prelude") + "\n" + read(name);
-    RedisScript<String> script = RedisScript.of(source, String.class);
-    names.put(script, name);
-    return script;
-  }
+  private final Map<Script, RedisScript<String>> loaded = new EnumMap<>(Script.class);
 
   Scripts(StoreSettings settings) {
-    header =
+    String header =
         transitionTable() + "\nlocal DEAD_RETENTION_MS = " + settings.deadRetention().toMillis();
-    submit = load("submit");
-    reserveDue = load("reserve_due");
-    markDispatched = load("mark_dispatched");
-    claim = load("claim");
-    renew = load("renew");
-    report = load("report");
-    reap = load("reap");
-    view = load("view");
-    recordDead = load("record_dead");
-    releaseWorker = load("release_worker");
-    abandon = load("abandon");
-    redrive = load("redrive");
-    discard = load("discard");
-    requeueStale = load("requeue_stale");
-    deferDue = load("defer_due");
-    holdOutcomes = load("hold_outcomes");
-    trimIndexes = load("trim_indexes");
-    releaseAttempts = load("release_attempts");
-    unroutable = load("unroutable");
-    timeout = load("timeout");
-    cancel = load("cancel");
+    String prelude = read("prelude");
+    for (Script script : Script.values()) {
+      loaded.put(
+          script, RedisScript.of(header + "\n" + prelude + "\n" + read(script.file), String.class));
+    }
   }
 
-  String nameOf(RedisScript<String> script) {
-    return names.getOrDefault(script, "unknown");
+  RedisScript<String> get(Script script) {
+    return loaded.get(script);
   }
 
   /** Renders {@link Transitions} as a Lua table literal: {@code T['RUNNING']['SUCCEED']}. */

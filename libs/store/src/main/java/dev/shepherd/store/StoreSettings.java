@@ -54,9 +54,4 @@ public record StoreSettings(
   public static StoreSettings defaults(String prefix) {
     return new StoreSettings(prefix, DEFAULT_PARTITIONS, DEFAULT_RETENTION);
   }
-
-  /** The key base of a partition; its {@code {pNN}} hash tag keeps the partition in one slot. */
-  public String base(int partition) {
-    return "%s:{p%02d}:".formatted(prefix, partition);
-  }
 }

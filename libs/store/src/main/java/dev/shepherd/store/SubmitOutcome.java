@@ -2,7 +2,7 @@ package dev.shepherd.store;
 
 import dev.shepherd.model.JobState;
 
-/** What {@link JobStore#submit} did: made a new job, or found the one the key already named. */
+/** What {@link Submissions#submit} did: made a new job, or found the one the key already named. */
 public sealed interface SubmitOutcome {
 
   String jobId();

@@ -28,7 +28,7 @@ public final class WorkerRegistry {
   public WorkerRegistry(
       StringRedisTemplate redis, StoreSettings settings, Clock clock, Duration lostAfter) {
     this.redis = redis;
-    this.key = settings.prefix() + ":workers";
+    this.key = new Keys(settings).workers();
     this.clock = clock;
     this.lostAfter = lostAfter;
   }

@@ -35,7 +35,7 @@ class AttemptTimeoutsIT {
   private StoreFixture fixture;
   private SettableClock clock;
   private StringRedisTemplate redis;
-  private JobStore store;
+  private Store store;
 
   @BeforeEach
   void connect(ServiceEndpoints endpoints, TestNames names) {
@@ -68,7 +68,7 @@ class AttemptTimeoutsIT {
   }
 
   private List<TimedOutAttempt> pass(String id) {
-    return store.timeOutAttempts(store.partitionOf(id), 100, NO_BACKOFF);
+    return store.leaseRecovery().timeOutAttempts(store.keys().partitionOf(id), 100, NO_BACKOFF);
   }
 
   private Long timeoutsPending(String id) {
@@ -77,6 +77,7 @@ class AttemptTimeoutsIT {
 
   private ReportResult.Outcome progress(String id, long seq) {
     return store
+        .reports()
         .report(
             new StatusEvent.Progress(
                 id, "demo.noop", 1, token(id), seq, "w1", clock.instant(), 10, "moving"),
@@ -119,12 +120,13 @@ class AttemptTimeoutsIT {
     assertThat(line.fencingToken()).isEqualTo(token);
     assertThat(line.workerId()).isEqualTo("w1");
     assertThat(redis.hasKey(base(id) + "lease:" + id)).isFalse();
-    assertThat(store.leasesHeld()).isZero();
+    assertThat(store.queries().leasesHeld()).isZero();
     assertThat(timeoutsPending(id)).isZero();
 
-    assertThat(store.renew(id, token, TTL)).isFalse();
+    assertThat(store.leases().renew(id, token, TTL)).isFalse();
     var late = new StatusEvent.Succeeded(id, "demo.noop", 1, token, 1, "w1", clock.instant());
-    assertThat(store.report(late, NO_BACKOFF).outcome()).isNotEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.reports().report(late, NO_BACKOFF).outcome())
+        .isNotEqualTo(ReportResult.Outcome.APPLIED);
     assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
   }
 
@@ -171,10 +173,10 @@ class AttemptTimeoutsIT {
         .extracting(TimedOutAttempt::newState)
         .isEqualTo(JobState.RETRY_WAIT);
 
-    int partition = store.partitionOf(id);
-    DueEntry second = store.reserveDue(partition, 100, TTL).getFirst();
+    int partition = store.keys().partitionOf(id);
+    DueEntry second = store.outbox().reserveDue(partition, 100, TTL).getFirst();
     assertThat(second.attempt()).isEqualTo(2);
-    store.markDispatched(partition, List.of(second));
+    store.outbox().markDispatched(partition, List.of(second));
     claim(id, 2, "w2");
     clock.advance(Duration.ofSeconds(3));
     assertThat(pass(id))
@@ -194,7 +196,7 @@ class AttemptTimeoutsIT {
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple(JobEvent.FAIL_RETRYABLE, 1),
             org.assertj.core.groups.Tuple.tuple(JobEvent.ATTEMPTS_EXHAUSTED, 2));
-    assertThat(store.findDead(id).orElseThrow().reason())
+    assertThat(store.deadJobs().findDead(id).orElseThrow().reason())
         .isEqualTo("attempts exhausted (2): timeout:startToClose");
     assertThat(timeoutsPending(id)).isZero();
   }
@@ -217,7 +219,7 @@ class AttemptTimeoutsIT {
     assertThat(timeoutsPending(id)).isEqualTo(1);
     clock.advance(Duration.ofSeconds(1));
     var done = new StatusEvent.Succeeded(id, "demo.noop", 1, token(id), 1, "w1", clock.instant());
-    assertThat(store.report(done, NO_BACKOFF).state()).isEqualTo("SUCCEEDED");
+    assertThat(store.reports().report(done, NO_BACKOFF).state()).isEqualTo("SUCCEEDED");
     assertThat(timeoutsPending(id)).isZero();
     clock.advance(Duration.ofSeconds(30));
     assertThat(pass(id)).isEmpty();
@@ -227,7 +229,7 @@ class AttemptTimeoutsIT {
   @Test
   void anAttemptWhoseLeaseWasTakenAwayLeavesNothingBehind() {
     String id = running(3, null, Duration.ofSeconds(5));
-    assertThat(store.abandon(id, "w1", "over capacity")).isPresent();
+    assertThat(store.leaseRecovery().abandon(id, "w1", "over capacity")).isPresent();
     assertThat(timeoutsPending(id)).isZero();
   }
 
@@ -236,15 +238,15 @@ class AttemptTimeoutsIT {
     String id = running(3, null, Duration.ofSeconds(5));
     long token = token(id);
     clock.advance(Duration.ofSeconds(2));
-    assertThat(store.holdForOutcome(id, token, TTL)).isTrue();
+    assertThat(store.leases().holdForOutcome(id, token, TTL)).isTrue();
     clock.advance(Duration.ofSeconds(10));
     // the worker renews its hold while the tracker lags: the mark moves past the stall deadline
-    assertThat(store.holdForOutcome(id, token, TTL)).isTrue();
+    assertThat(store.leases().holdForOutcome(id, token, TTL)).isTrue();
     assertThat(pass(id)).isEmpty();
     assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
     assertThat(timeoutsPending(id)).isZero();
     var done = new StatusEvent.Succeeded(id, "demo.noop", 1, token, 1, "w1", clock.instant());
-    assertThat(store.report(done, NO_BACKOFF).state()).isEqualTo("SUCCEEDED");
+    assertThat(store.reports().report(done, NO_BACKOFF).state()).isEqualTo("SUCCEEDED");
   }
 
   private ReportResult.Outcome phase(String id, long seq, String name, boolean start) {
@@ -254,7 +256,7 @@ class AttemptTimeoutsIT {
                 id, "demo.noop", 1, token(id), seq, "w1", clock.instant(), name)
             : new StatusEvent.PhaseEnded(
                 id, "demo.noop", 1, token(id), seq, "w1", clock.instant(), name);
-    return store.report(event, NO_BACKOFF).outcome();
+    return store.reports().report(event, NO_BACKOFF).outcome();
   }
 
   /** A job with only phase limits, dispatched and claimed by {@code w1}. */
@@ -352,7 +354,7 @@ class AttemptTimeoutsIT {
               assertThat(t.workerId()).isNull();
             });
     assertThat(view(id).state()).isEqualTo(JobState.QUEUED);
-    assertThat(store.reserveDue(store.partitionOf(id), 100, TTL))
+    assertThat(store.outbox().reserveDue(store.keys().partitionOf(id), 100, TTL))
         .extracting(DueEntry::jobId)
         .containsExactly(id);
     clock.advance(Duration.ofSeconds(4));
@@ -369,9 +371,9 @@ class AttemptTimeoutsIT {
     assertThat(job.state()).isEqualTo(JobState.DEAD);
     assertThat(job.lastError()).isEqualTo("timeout:scheduleToStart");
     assertThat(job.history().getLast().reason()).isEqualTo("timeout:scheduleToStart");
-    assertThat(store.findDead(id))
+    assertThat(store.deadJobs().findDead(id))
         .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo("timeout:scheduleToStart"));
-    assertThat(store.claim(id, 1, "w1", TTL)).isInstanceOf(ClaimResult.Refused.class);
+    assertThat(store.leases().claim(id, 1, "w1", TTL)).isInstanceOf(ClaimResult.Refused.class);
     assertThat(timeoutsPending(id)).isZero();
   }
 
@@ -393,6 +395,7 @@ class AttemptTimeoutsIT {
     var details = dev.shepherd.model.Json.mapper().createObjectNode().put("lastPage", 412);
     assertThat(
             store
+                .reports()
                 .report(
                     new StatusEvent.Heartbeat(
                         id, "demo.noop", 1, token(id), 1, "w1", clock.instant(), details),
@@ -404,9 +407,9 @@ class AttemptTimeoutsIT {
     clock.advance(Duration.ofSeconds(2));
     assertThat(pass(id)).extracting(TimedOutAttempt::which).containsExactly("stall");
 
-    int partition = store.partitionOf(id);
-    store.markDispatched(partition, store.reserveDue(partition, 100, TTL));
-    assertThat(store.claim(id, 2, "w2", TTL))
+    int partition = store.keys().partitionOf(id);
+    store.outbox().markDispatched(partition, store.outbox().reserveDue(partition, 100, TTL));
+    assertThat(store.leases().claim(id, 2, "w2", TTL))
         .isInstanceOfSatisfying(
             ClaimResult.Claimed.class,
             c -> {
@@ -419,7 +422,8 @@ class AttemptTimeoutsIT {
   @Test
   void aClaimCarriesThePhaseLimitsAndNoDetailsWhenNoHeartbeatCame() {
     String id = runningWithPhaseLimits(Map.of("render", Duration.ofSeconds(5)));
-    assertThat(store.claim(id, 1, "w1", TTL)) // the same worker again: same token, same terms
+    assertThat(
+            store.leases().claim(id, 1, "w1", TTL)) // the same worker again: same token, same terms
         .isInstanceOfSatisfying(
             ClaimResult.Claimed.class,
             c -> {

@@ -31,7 +31,7 @@ class JobCancelIT {
   private StoreFixture fixture;
   private SettableClock clock;
   private StringRedisTemplate redis;
-  private JobStore store;
+  private Store store;
 
   @BeforeEach
   void connect(ServiceEndpoints endpoints, TestNames names) {
@@ -74,12 +74,12 @@ class JobCancelIT {
   void aSubmittedJobIsCancelledAtOnceAndNeverHandedToTheDispatcher() {
     String id = submitted(null);
 
-    CancelResult result = store.cancel(id, "ops", "not needed");
+    CancelResult result = store.cancels().cancel(id, "ops", "not needed");
 
     assertThat(result.outcome()).isEqualTo(CancelResult.Outcome.CANCELLED);
     assertThat(result.previous()).isEqualTo(JobState.SUBMITTED);
     assertThat(result.wasRunning()).isFalse();
-    assertThat(store.reserveDue(store.partitionOf(id), 100, TTL)).isEmpty();
+    assertThat(store.outbox().reserveDue(store.keys().partitionOf(id), 100, TTL)).isEmpty();
     JobView view = view(id);
     assertThat(view.state()).isEqualTo(JobState.CANCELLED);
     assertThat(view.cancelledBy()).isEqualTo("ops");
@@ -95,9 +95,9 @@ class JobCancelIT {
   void aQueuedJobsWorkMessageIsRefusedAtClaim() {
     String id = queued();
 
-    assertThat(store.cancel(id, "ops", null).previous()).isEqualTo(JobState.QUEUED);
+    assertThat(store.cancels().cancel(id, "ops", null).previous()).isEqualTo(JobState.QUEUED);
 
-    assertThat(store.claim(id, 1, "w1", TTL))
+    assertThat(store.leases().claim(id, 1, "w1", TTL))
         .isInstanceOfSatisfying(
             ClaimResult.Refused.class,
             r -> assertThat(r.state()).isEqualTo(JobState.CANCELLED.name()));
@@ -108,12 +108,12 @@ class JobCancelIT {
   @Test
   void aRunningAttemptLosesItsLeaseItsRenewalsSayCancelledAndItsOutcomeIsRefused() {
     String id = submitted(Duration.ofMinutes(5));
-    int partition = store.partitionOf(id);
-    store.markDispatched(partition, store.reserveDue(partition, 100, TTL));
+    int partition = store.keys().partitionOf(id);
+    store.outbox().markDispatched(partition, store.outbox().reserveDue(partition, 100, TTL));
     long token = running(id, "w1");
     assertThat(redis.opsForZSet().score(base(id) + "timeouts", id)).isNotNull();
 
-    CancelResult result = store.cancel(id, "ops", "stop the flood");
+    CancelResult result = store.cancels().cancel(id, "ops", "stop the flood");
 
     assertThat(result.wasRunning()).isTrue();
     assertThat(result.workerId()).isEqualTo("w1");
@@ -122,13 +122,15 @@ class JobCancelIT {
     assertThat(redis.hasKey(base(id) + "lease:" + id)).isFalse();
     assertThat(redis.opsForZSet().score(base(id) + "leases", id)).isNull();
     assertThat(redis.opsForZSet().score(base(id) + "timeouts", id)).isNull();
-    assertThat(store.renewLease(id, token, TTL)).isEqualTo(JobStore.LeaseRenewal.CANCELLED);
-    assertThat(store.renew(id, token, TTL)).isFalse();
+    assertThat(store.leases().renewLease(id, token, TTL)).isEqualTo(Leases.LeaseRenewal.CANCELLED);
+    assertThat(store.leases().renew(id, token, TTL)).isFalse();
 
     ReportResult late =
-        store.report(
-            new StatusEvent.Succeeded(id, "demo.noop", 1, token, 5, "w1", clock.instant()),
-            Duration.ZERO);
+        store
+            .reports()
+            .report(
+                new StatusEvent.Succeeded(id, "demo.noop", 1, token, 5, "w1", clock.instant()),
+                Duration.ZERO);
     assertThat(late.outcome()).isEqualTo(ReportResult.Outcome.FINISHED);
     assertThat(view(id).state()).isEqualTo(JobState.CANCELLED);
     assertThat(view(id).history())
@@ -141,24 +143,26 @@ class JobCancelIT {
   void aRenewalOfAnAttemptThatLostItsJobToAnotherIsLostNotCancelled() {
     String id = queued();
     long token = running(id, "w1");
-    assertThat(store.renewLease(id, token, TTL)).isEqualTo(JobStore.LeaseRenewal.RENEWED);
-    assertThat(store.renewLease(id, token + 1, TTL)).isEqualTo(JobStore.LeaseRenewal.LOST);
+    assertThat(store.leases().renewLease(id, token, TTL)).isEqualTo(Leases.LeaseRenewal.RENEWED);
+    assertThat(store.leases().renewLease(id, token + 1, TTL)).isEqualTo(Leases.LeaseRenewal.LOST);
   }
 
   @Test
   void aJobWaitingToRetryIsCancelledAndItsRetryNeverDispatched() {
     String id = queued();
     long token = running(id, "w1");
-    store.report(
-        new StatusEvent.Failed(
-            id, "demo.noop", 1, token, 1, "w1", clock.instant(), "upstream 503", true),
-        Duration.ofMinutes(1));
+    store
+        .reports()
+        .report(
+            new StatusEvent.Failed(
+                id, "demo.noop", 1, token, 1, "w1", clock.instant(), "upstream 503", true),
+            Duration.ofMinutes(1));
     assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
 
-    assertThat(store.cancel(id, "ops", null).previous()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(store.cancels().cancel(id, "ops", null).previous()).isEqualTo(JobState.RETRY_WAIT);
 
     clock.advance(Duration.ofMinutes(2));
-    assertThat(store.reserveDue(store.partitionOf(id), 100, TTL)).isEmpty();
+    assertThat(store.outbox().reserveDue(store.keys().partitionOf(id), 100, TTL)).isEmpty();
     assertThat(view(id).state()).isEqualTo(JobState.CANCELLED);
   }
 
@@ -166,15 +170,17 @@ class JobCancelIT {
   void aFinishedJobIsLeftAsItIsAndASecondCancelSaysSo() {
     String done = queued();
     long token = running(done, "w1");
-    store.report(
-        new StatusEvent.Succeeded(done, "demo.noop", 1, token, 1, "w1", clock.instant()),
-        Duration.ZERO);
+    store
+        .reports()
+        .report(
+            new StatusEvent.Succeeded(done, "demo.noop", 1, token, 1, "w1", clock.instant()),
+            Duration.ZERO);
     String cancelled = submitted(null);
-    store.cancel(cancelled, "ops", null);
+    store.cancels().cancel(cancelled, "ops", null);
     int historyBefore = view(cancelled).history().size();
 
-    CancelResult ofDone = store.cancel(done, "ops", null);
-    CancelResult again = store.cancel(cancelled, "someone else", null);
+    CancelResult ofDone = store.cancels().cancel(done, "ops", null);
+    CancelResult again = store.cancels().cancel(cancelled, "someone else", null);
 
     assertThat(ofDone.outcome()).isEqualTo(CancelResult.Outcome.FINISHED);
     assertThat(ofDone.previous()).isEqualTo(JobState.SUCCEEDED);
@@ -187,9 +193,9 @@ class JobCancelIT {
 
   @Test
   void anUnknownJobIsMissing() {
-    assertThat(store.cancel("01-00000000000000000000000000000000", "ops", null).outcome())
+    assertThat(store.cancels().cancel("01-00000000000000000000000000000000", "ops", null).outcome())
         .isEqualTo(CancelResult.Outcome.MISSING);
-    assertThat(store.cancel("not-an-id", "ops", null).outcome())
+    assertThat(store.cancels().cancel("not-an-id", "ops", null).outcome())
         .isEqualTo(CancelResult.Outcome.MISSING);
   }
 
@@ -211,16 +217,18 @@ class JobCancelIT {
             pool.submit(
                 () -> {
                   start.await();
-                  return store.cancel(id, "ops", "race");
+                  return store.cancels().cancel(id, "ops", "race");
                 });
         var report =
             pool.submit(
                 () -> {
                   start.await();
-                  return store.report(
-                      new StatusEvent.Succeeded(
-                          id, "demo.noop", 1, token, 1, "w1", clock.instant()),
-                      Duration.ZERO);
+                  return store
+                      .reports()
+                      .report(
+                          new StatusEvent.Succeeded(
+                              id, "demo.noop", 1, token, 1, "w1", clock.instant()),
+                          Duration.ZERO);
                 });
         start.countDown();
         CancelResult cancelled = cancel.get();

@@ -10,7 +10,6 @@ import dev.shepherd.model.JobView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.model.Transitions;
-import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TestNames;
@@ -27,7 +26,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 
@@ -41,47 +39,49 @@ class JobStoreIT {
 
   private static final Duration NO_BACKOFF = Duration.ZERO;
 
-  private final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
-  private LettuceConnectionFactory factory;
+  private StoreFixture fixture;
+  private SettableClock clock;
   private StringRedisTemplate redis;
-  private JobStore store;
+  private Store store;
   private String prefix;
 
   @BeforeEach
   void connect(ServiceEndpoints endpoints, TestNames names) {
-    factory = endpoints.newRedisConnectionFactory();
-    redis = new StringRedisTemplate(factory);
-    prefix = names.prefix();
-    store =
-        new JobStore(
-            redis,
-            new StoreSettings(
-                prefix, 4, Duration.ofDays(7), StoreSettings.DEFAULT_DEAD_RETENTION, GRACE),
-            clock);
+    fixture =
+        new StoreFixture(
+            endpoints,
+            names,
+            prefix ->
+                new StoreSettings(
+                    prefix, 4, Duration.ofDays(7), StoreSettings.DEFAULT_DEAD_RETENTION, GRACE));
+    clock = fixture.clock;
+    redis = fixture.redis;
+    store = fixture.store;
+    prefix = fixture.prefix;
   }
 
   @AfterEach
   void cleanUp() {
-    RedisCleanup.deleteByPrefix(factory, prefix);
-    factory.destroy();
+    fixture.close();
   }
 
   private String submit(int maxAttempts) {
     return store
+        .submissions()
         .submit(new NewJob("demo.noop", "default", "{\"n\":1}", null, null, maxAttempts))
         .jobId();
   }
 
   private DueEntry dispatch(String jobId) {
-    int partition = store.partitionOf(jobId);
-    List<DueEntry> due = store.reserveDue(partition, 100, Duration.ofSeconds(30));
+    int partition = store.keys().partitionOf(jobId);
+    List<DueEntry> due = store.outbox().reserveDue(partition, 100, Duration.ofSeconds(30));
     DueEntry entry = due.stream().filter(e -> e.jobId().equals(jobId)).findFirst().orElseThrow();
-    store.markDispatched(partition, List.of(entry));
+    store.outbox().markDispatched(partition, List.of(entry));
     return entry;
   }
 
   private long claim(String jobId, int attempt, String worker) {
-    return ((ClaimResult.Claimed) store.claim(jobId, attempt, worker, TTL)).fencingToken();
+    return fixture.claim(jobId, attempt, worker);
   }
 
   private StatusEvent succeeded(String jobId, int attempt, long token, long seq) {
@@ -94,33 +94,34 @@ class JobStoreIT {
   }
 
   private int partition(String jobId) {
-    return store.partitionOf(jobId);
+    return store.keys().partitionOf(jobId);
   }
 
   private JobView view(String jobId) {
-    return store.find(jobId).orElseThrow();
+    return fixture.view(jobId);
   }
 
   @Test
   void aRepeatedIdempotencyKeyReturnsTheFirstJob() {
     var job = new NewJob("demo.noop", "default", "{}", "order-42", null, 3);
-    SubmitOutcome first = store.submit(job);
-    SubmitOutcome second = store.submit(job);
+    SubmitOutcome first = store.submissions().submit(job);
+    SubmitOutcome second = store.submissions().submit(job);
     assertThat(first).isInstanceOf(SubmitOutcome.Accepted.class);
     assertThat(second).isInstanceOf(SubmitOutcome.Duplicate.class);
     assertThat(second.jobId()).isEqualTo(first.jobId());
-    assertThat(store.outboxSize()).isEqualTo(1);
+    assertThat(store.queries().outboxSize()).isEqualTo(1);
   }
 
   @Test
   void aDelayedJobIsScheduledAndNotDueBeforeItsTime() {
     Instant later = clock.instant().plusSeconds(60);
-    var outcome = store.submit(new NewJob("demo.noop", "default", "{}", "k-delay", later, 3));
+    var outcome =
+        store.submissions().submit(new NewJob("demo.noop", "default", "{}", "k-delay", later, 3));
     assertThat(outcome.state()).isEqualTo(JobState.SCHEDULED);
-    int partition = store.partitionOf(outcome.jobId());
-    assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
+    int partition = store.keys().partitionOf(outcome.jobId());
+    assertThat(store.outbox().reserveDue(partition, 10, TTL)).isEmpty();
     clock.advance(Duration.ofSeconds(61));
-    assertThat(store.reserveDue(partition, 10, TTL))
+    assertThat(store.outbox().reserveDue(partition, 10, TTL))
         .extracting(DueEntry::jobId)
         .containsExactly(outcome.jobId());
   }
@@ -128,26 +129,27 @@ class JobStoreIT {
   @Test
   void aReservedEntryIsHiddenFromOtherDispatchersUntilItsVisibilityRunsOut() {
     String id = submit(3);
-    int partition = store.partitionOf(id);
-    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
-    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).isEmpty();
+    int partition = store.keys().partitionOf(id);
+    assertThat(store.outbox().reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
+    assertThat(store.outbox().reserveDue(partition, 10, Duration.ofSeconds(10))).isEmpty();
     clock.advance(Duration.ofSeconds(11));
-    assertThat(store.reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
+    assertThat(store.outbox().reserveDue(partition, 10, Duration.ofSeconds(10))).hasSize(1);
   }
 
   @Test
   void anEntryLeavesTheOutboxOnlyWhenMarkedDispatched() {
     String id = submit(3);
-    int partition = store.partitionOf(id);
-    List<DueEntry> reserved = store.reserveDue(partition, 10, Duration.ofSeconds(10));
-    assertThat(store.outboxSize()).isEqualTo(1);
+    int partition = store.keys().partitionOf(id);
+    List<DueEntry> reserved = store.outbox().reserveDue(partition, 10, Duration.ofSeconds(10));
+    assertThat(store.queries().outboxSize()).isEqualTo(1);
     assertThat(view(id).state()).isEqualTo(JobState.SUBMITTED);
-    assertThat(store.markDispatched(partition, reserved)).isEqualTo(1);
-    assertThat(store.outboxSize()).isZero();
+    assertThat(store.outbox().markDispatched(partition, reserved)).isEqualTo(1);
+    assertThat(store.queries().outboxSize()).isZero();
     assertThat(view(id).state()).isEqualTo(JobState.QUEUED);
-    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, clock.instant()));
+    assertThat(store.queries().backlog("default"))
+        .isEqualTo(new JobQueries.PoolBacklog(1, clock.instant()));
     claim(id, 1, "w1");
-    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(0, null));
+    assertThat(store.queries().backlog("default")).isEqualTo(new JobQueries.PoolBacklog(0, null));
   }
 
   @Test
@@ -163,7 +165,7 @@ class JobStoreIT {
       Callable<ClaimResult> race =
           () -> {
             start.await();
-            return store.claim(id, 1, worker, TTL);
+            return store.leases().claim(id, 1, worker, TTL);
           };
       results.add(pool.submit(race));
     }
@@ -177,18 +179,18 @@ class JobStoreIT {
     pool.shutdown();
     assertThat(wins).isEqualTo(1);
     assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
-    assertThat(store.leasesHeld()).isEqualTo(1);
+    assertThat(store.queries().leasesHeld()).isEqualTo(1);
   }
 
   @Test
   void aWorkMessageThatOvertakesTheDispatchConfirmCanStillBeClaimed() {
     String id = submit(3);
-    store.reserveDue(store.partitionOf(id), 10, TTL);
-    assertThat(store.claim(id, 1, "w1", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    store.outbox().reserveDue(store.keys().partitionOf(id), 10, TTL);
+    assertThat(store.leases().claim(id, 1, "w1", TTL)).isInstanceOf(ClaimResult.Claimed.class);
     assertThat(view(id).history())
         .extracting(h -> h.event())
         .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM);
-    assertThat(store.outboxSize()).isZero();
+    assertThat(store.queries().outboxSize()).isZero();
   }
 
   @Test
@@ -196,14 +198,14 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    assertThat(store.claim(id, 1, "w2", TTL))
+    assertThat(store.leases().claim(id, 1, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "RUNNING"));
-    store.report(succeeded(id, 1, token, 1), NO_BACKOFF);
-    assertThat(store.claim(id, 1, "w2", TTL))
+    store.reports().report(succeeded(id, 1, token, 1), NO_BACKOFF);
+    assertThat(store.leases().claim(id, 1, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "SUCCEEDED"));
-    assertThat(store.claim(id, 2, "w2", TTL))
+    assertThat(store.leases().claim(id, 2, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "SUCCEEDED"));
-    assertThat(store.claim("00-nosuchjob", 1, "w2", TTL))
+    assertThat(store.leases().claim("00-nosuchjob", 1, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.MISSING, null));
   }
 
@@ -213,34 +215,36 @@ class JobStoreIT {
     dispatch(id);
     long staleToken = claim(id, 1, "rogue");
     clock.advance(TTL.plusSeconds(1));
-    List<ReapedLease> reaped = store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+    List<ReapedLease> reaped =
+        store.leaseRecovery().reapExpiredLeases(store.keys().partitionOf(id), 10, NO_BACKOFF);
     assertThat(reaped)
         .containsExactly(new ReapedLease(id, "rogue", 1, "RETRY_WAIT", "demo.noop", "default"));
-    assertThat(store.renew(id, staleToken, TTL)).isFalse();
+    assertThat(store.leases().renew(id, staleToken, TTL)).isFalse();
 
-    int partition = store.partitionOf(id);
+    int partition = store.keys().partitionOf(id);
     DueEntry second =
-        store.reserveDue(partition, 10, TTL).stream()
+        store.outbox().reserveDue(partition, 10, TTL).stream()
             .filter(e -> e.jobId().equals(id))
             .findFirst()
             .orElseThrow();
     List<Instant> expiries = new ArrayList<>();
-    store.markDispatched(partition, List.of(second), expiries::add);
+    store.outbox().markDispatched(partition, List.of(second), expiries::add);
     assertThat(expiries).containsExactly(Instant.parse("2026-01-01T00:00:30Z")); // claim + TTL
     assertThat(second.attempt()).isEqualTo(2);
     long token = claim(id, 2, "good");
     assertThat(token).isGreaterThan(staleToken);
 
-    ReportResult late = store.report(succeeded(id, 1, staleToken, 9), NO_BACKOFF);
+    ReportResult late = store.reports().report(succeeded(id, 1, staleToken, 9), NO_BACKOFF);
     assertThat(late.outcome()).isEqualTo(ReportResult.Outcome.STALE);
     assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
 
     var failed =
         new StatusEvent.Failed(
             id, "demo.noop", 2, token, 1, "good", clock.instant(), "boom", false);
-    assertThat(store.report(failed, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.reports().report(failed, NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.APPLIED);
     assertThat(view(id).state()).isEqualTo(JobState.DEAD);
-    assertThat(store.report(succeeded(id, 1, staleToken, 10), NO_BACKOFF).outcome())
+    assertThat(store.reports().report(succeeded(id, 1, staleToken, 10), NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.STALE);
     assertThat(view(id).state()).isEqualTo(JobState.DEAD);
   }
@@ -255,12 +259,14 @@ class JobStoreIT {
     var ended =
         new StatusEvent.PhaseEnded(
             id, "demo.noop", 1, token, 2, "w1", t0.plusMillis(250), "render");
-    assertThat(store.report(started, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
-    assertThat(store.report(ended, NO_BACKOFF).outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
-    assertThat(store.report(started, NO_BACKOFF).outcome())
+    assertThat(store.reports().report(started, NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.reports().report(ended, NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(store.reports().report(started, NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.DUPLICATE);
     var lateProgress = new StatusEvent.Progress(id, "demo.noop", 1, token, 1, "w1", t0, 50, "half");
-    assertThat(store.report(lateProgress, NO_BACKOFF).outcome())
+    assertThat(store.reports().report(lateProgress, NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.DUPLICATE);
     JobView job = view(id);
     assertThat(job.progressPercent()).isNull();
@@ -276,24 +282,25 @@ class JobStoreIT {
     long t1 = claim(id, 1, "w1");
     var fail1 =
         new StatusEvent.Failed(id, "demo.noop", 1, t1, 1, "w1", clock.instant(), "e1", true);
-    assertThat(store.report(fail1, Duration.ofSeconds(5)).state()).isEqualTo("RETRY_WAIT");
-    int partition = store.partitionOf(id);
-    assertThat(store.reserveDue(partition, 10, TTL)).isEmpty();
+    assertThat(store.reports().report(fail1, Duration.ofSeconds(5)).state())
+        .isEqualTo("RETRY_WAIT");
+    int partition = store.keys().partitionOf(id);
+    assertThat(store.outbox().reserveDue(partition, 10, TTL)).isEmpty();
     clock.advance(Duration.ofSeconds(6));
     dispatch(id);
     long t2 = claim(id, 2, "w1");
     var fail2 =
         new StatusEvent.Failed(id, "demo.noop", 2, t2, 1, "w1", clock.instant(), "e2", true);
-    assertThat(store.report(fail2, NO_BACKOFF).state()).isEqualTo("DEAD");
+    assertThat(store.reports().report(fail2, NO_BACKOFF).state()).isEqualTo("DEAD");
     JobView job = view(id);
     assertThat(job.attempt()).isEqualTo(2);
     assertThat(job.lastError()).isEqualTo("e2");
     assertThat(job.finishedAt()).isNotNull();
-    assertThat(store.listDead(10))
+    assertThat(store.deadJobs().listDead(10))
         .extracting(DeadJob::jobId, DeadJob::attempts)
         .containsExactly(org.assertj.core.groups.Tuple.tuple(id, 2));
-    assertThat(store.leasesHeld()).isZero();
-    assertThat(store.outboxSize()).isZero();
+    assertThat(store.queries().leasesHeld()).isZero();
+    assertThat(store.queries().outboxSize()).isZero();
   }
 
   @Test
@@ -301,19 +308,19 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    store.report(succeeded(id, 1, token, 1), NO_BACKOFF);
+    store.reports().report(succeeded(id, 1, token, 1), NO_BACKOFF);
     JobView job = view(id);
     assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(job.history())
         .extracting(h -> h.to())
         .containsExactly(JobState.SUBMITTED, JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
-    Long ttl = redis.getExpire(store.settings().base(store.partitionOf(id)) + "job:" + id);
+    Long ttl = redis.getExpire(store.keys().base(store.keys().partitionOf(id)) + "job:" + id);
     assertThat(ttl)
         .isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
-    assertThat(store.list(JobState.SUCCEEDED, null, 10))
+    assertThat(store.queries().list(JobState.SUCCEEDED, null, 10))
         .extracting(s -> s.id())
         .containsExactly(id);
-    assertThat(store.list(null, "other.type", 10)).isEmpty();
+    assertThat(store.queries().list(null, "other.type", 10)).isEmpty();
   }
 
   @Test
@@ -322,11 +329,11 @@ class JobStoreIT {
     dispatch(id);
     long first = claim(id, 1, "w1");
     clock.advance(TTL.plusSeconds(1));
-    store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+    store.leaseRecovery().reapExpiredLeases(store.keys().partitionOf(id), 10, NO_BACKOFF);
     dispatch(id);
     long second = claim(id, 2, "w2");
     // the outcome line names the worker of the status event, not the one the job remembers
-    store.report(succeeded(id, 2, second, 1, "reporter"), NO_BACKOFF);
+    store.reports().report(succeeded(id, 2, second, 1, "reporter"), NO_BACKOFF);
 
     List<TransitionRecord> history = view(id).history();
     assertThat(history)
@@ -360,7 +367,7 @@ class JobStoreIT {
       assertThat(token).isGreaterThan(1_700_000_000_000_000L); // microseconds since the epoch
       previous = token;
       clock.advance(TTL.plusSeconds(1));
-      store.reapExpiredLeases(store.partitionOf(id), 10, NO_BACKOFF);
+      store.leaseRecovery().reapExpiredLeases(store.keys().partitionOf(id), 10, NO_BACKOFF);
     }
   }
 
@@ -371,10 +378,10 @@ class JobStoreIT {
     long token = claim(id, 1, "w1");
     var failed =
         new StatusEvent.Failed(id, "demo.noop", 1, token, 1, "w1", clock.instant(), "bad", false);
-    store.report(failed, NO_BACKOFF);
+    store.reports().report(failed, NO_BACKOFF);
     assertThat(view(id).state()).isEqualTo(JobState.DEAD);
 
-    assertThat(store.redrive(id, "ann")).isEqualTo(JobStore.RedriveOutcome.REDRIVEN);
+    assertThat(store.deadJobs().redrive(id, "ann")).isEqualTo(DeadJobs.RedriveOutcome.REDRIVEN);
     JobView job = view(id);
     assertThat(job.state()).isEqualTo(JobState.QUEUED);
     assertThat(job.attempt()).isEqualTo(2);
@@ -386,20 +393,21 @@ class JobStoreIT {
               assertThat(h.event()).isEqualTo(JobEvent.REDRIVE);
               assertThat(h.reason()).isEqualTo("redriven by ann");
             });
-    assertThat(store.listDead(10)).isEmpty();
-    assertThat(store.redrive(id, "ann")).isEqualTo(JobStore.RedriveOutcome.NOT_DEAD);
+    assertThat(store.deadJobs().listDead(10)).isEmpty();
+    assertThat(store.deadJobs().redrive(id, "ann")).isEqualTo(DeadJobs.RedriveOutcome.NOT_DEAD);
     DueEntry again = dispatch(id);
     assertThat(again.attempt()).isEqualTo(2);
-    assertThat(store.claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
+    assertThat(store.leases().claim(id, 2, "w2", TTL)).isInstanceOf(ClaimResult.Claimed.class);
   }
 
   @Test
   void aDiscardedDeadRecordKeepsWhoAndWhen() {
-    DeadJob record = store.recordDead(null, null, "malformed", "q.submit", "{oops");
-    assertThat(store.redrive(record.id(), "ann")).isEqualTo(JobStore.RedriveOutcome.NO_JOB);
-    assertThat(store.discardDead(record.id(), "bob")).isTrue();
-    assertThat(store.listDead(10)).isEmpty();
-    assertThat(store.listDiscarded(10))
+    DeadJob record = store.deadJobs().recordDead(null, null, "malformed", "q.submit", "{oops");
+    assertThat(store.deadJobs().redrive(record.id(), "ann"))
+        .isEqualTo(DeadJobs.RedriveOutcome.NO_JOB);
+    assertThat(store.deadJobs().discardDead(record.id(), "bob")).isTrue();
+    assertThat(store.deadJobs().listDead(10)).isEmpty();
+    assertThat(store.deadJobs().listDiscarded(10))
         .singleElement()
         .satisfies(
             d -> {
@@ -407,7 +415,7 @@ class JobStoreIT {
               assertThat(d.discardedAt()).isEqualTo(clock.instant());
               assertThat(d.rawMessage()).isEqualTo("{oops");
             });
-    assertThat(store.discardDead("00-nosuchrecord", "bob")).isFalse();
+    assertThat(store.deadJobs().discardDead("00-nosuchrecord", "bob")).isFalse();
   }
 
   // ---- a published outcome survives the release of its lease (ADR 14) --------------------------
@@ -417,11 +425,11 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    assertThat(store.releaseLeasesOf("w1", "worker stopped"))
+    assertThat(store.leaseRecovery().releaseLeasesOf("w1", "worker stopped"))
         .extracting(ReapedLease::newState)
         .containsExactly("RETRY_WAIT");
 
-    ReportResult late = store.report(succeeded(id, 1, token, 7, "w1"), NO_BACKOFF);
+    ReportResult late = store.reports().report(succeeded(id, 1, token, 7, "w1"), NO_BACKOFF);
 
     assertThat(late).isEqualTo(new ReportResult(ReportResult.Outcome.APPLIED, "SUCCEEDED"));
     JobView job = view(id);
@@ -435,9 +443,9 @@ class JobStoreIT {
             TransitionRecord::fencingToken,
             TransitionRecord::workerId)
         .containsExactly(JobState.RETRY_WAIT, JobEvent.SUCCEED, 1, token, "w1");
-    assertThat(store.outboxSize()).isZero();
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
-    assertThat(store.claim(id, 2, "w2", TTL))
+    assertThat(store.queries().outboxSize()).isZero();
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.leases().claim(id, 2, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "SUCCEEDED"));
   }
 
@@ -446,21 +454,21 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    store.abandon(id, "w1", "over capacity");
+    store.leaseRecovery().abandon(id, "w1", "over capacity");
     DueEntry next = dispatch(id);
     assertThat(next.attempt()).isEqualTo(2);
-    assertThat(store.backlog("default").depth()).isEqualTo(1);
+    assertThat(store.queries().backlog("default").depth()).isEqualTo(1);
 
     var failed =
         new StatusEvent.Failed(id, "demo.noop", 1, token, 3, "w1", clock.instant(), "bad", false);
-    assertThat(store.report(failed, NO_BACKOFF).state()).isEqualTo("DEAD");
+    assertThat(store.reports().report(failed, NO_BACKOFF).state()).isEqualTo("DEAD");
 
     JobView job = view(id);
     assertThat(job.attempt()).isEqualTo(1);
     assertThat(job.lastError()).isEqualTo("bad");
-    assertThat(store.backlog("default").depth()).isZero();
-    assertThat(store.listDead(10)).extracting(DeadJob::attempts).containsExactly(1);
-    assertThat(store.claim(id, 2, "w2", TTL))
+    assertThat(store.queries().backlog("default").depth()).isZero();
+    assertThat(store.deadJobs().listDead(10)).extracting(DeadJob::attempts).containsExactly(1);
+    assertThat(store.leases().claim(id, 2, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "DEAD"));
   }
 
@@ -469,12 +477,13 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    store.releaseLeasesOf("w1", "worker lost");
+    store.leaseRecovery().releaseLeasesOf("w1", "worker lost");
     var failed =
         new StatusEvent.Failed(id, "demo.noop", 1, token, 4, "w1", clock.instant(), "flaky", true);
 
-    assertThat(store.report(failed, Duration.ofSeconds(5)).state()).isEqualTo("RETRY_WAIT");
-    assertThat(store.report(failed, Duration.ofSeconds(5)).outcome())
+    assertThat(store.reports().report(failed, Duration.ofSeconds(5)).state())
+        .isEqualTo("RETRY_WAIT");
+    assertThat(store.reports().report(failed, Duration.ofSeconds(5)).outcome())
         .isEqualTo(ReportResult.Outcome.FINISHED);
 
     JobView job = view(id);
@@ -485,7 +494,8 @@ class JobStoreIT {
         .singleElement()
         .extracting(TransitionRecord::attempt)
         .isEqualTo(1);
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty(); // the failure's backoff
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL))
+        .isEmpty(); // the failure's backoff
     clock.advance(Duration.ofSeconds(6));
     assertThat(dispatch(id).attempt()).isEqualTo(2);
   }
@@ -495,17 +505,17 @@ class JobStoreIT {
     String id = submit(3);
     dispatch(id);
     long first = claim(id, 1, "w1");
-    store.releaseLeasesOf("w1", "worker stopped");
+    store.leaseRecovery().releaseLeasesOf("w1", "worker stopped");
     dispatch(id);
     long second = claim(id, 2, "w2");
 
-    assertThat(store.report(succeeded(id, 1, first, 9, "w1"), NO_BACKOFF).outcome())
+    assertThat(store.reports().report(succeeded(id, 1, first, 9, "w1"), NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.STALE);
 
     JobView job = view(id);
     assertThat(job.state()).isEqualTo(JobState.RUNNING);
     assertThat(job.attempt()).isEqualTo(2);
-    store.report(succeeded(id, 2, second, 1, "w2"), NO_BACKOFF);
+    store.reports().report(succeeded(id, 2, second, 1, "w2"), NO_BACKOFF);
     assertThat(view(id).history())
         .filteredOn(h -> h.event() == JobEvent.SUCCEED)
         .extracting(TransitionRecord::attempt, TransitionRecord::fencingToken)
@@ -518,20 +528,20 @@ class JobStoreIT {
     dispatch(id);
     long token = claim(id, 1, "w1");
     clock.advance(TTL.plusSeconds(1));
-    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF))
+    assertThat(store.leaseRecovery().reapExpiredLeases(partition(id), 10, NO_BACKOFF))
         .extracting(ReapedLease::newState)
         .containsExactly("RETRY_WAIT");
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
-    assertThat(store.claim(id, 1, "w2", TTL))
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.leases().claim(id, 1, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "RETRY_WAIT"));
 
-    assertThat(store.report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).state())
+    assertThat(store.reports().report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).state())
         .isEqualTo("SUCCEEDED");
 
     assertThat(view(id).attempt()).isEqualTo(1);
-    assertThat(store.listDead(10)).isEmpty();
+    assertThat(store.deadJobs().listDead(10)).isEmpty();
     clock.advance(GRACE.plusSeconds(1));
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
     assertThat(view(id).state()).isEqualTo(JobState.SUCCEEDED);
   }
 
@@ -540,24 +550,24 @@ class JobStoreIT {
     String id = submit(1);
     dispatch(id);
     long token = claim(id, 1, "w1");
-    store.abandon(id, "w1", "over capacity");
+    store.leaseRecovery().abandon(id, "w1", "over capacity");
     clock.advance(GRACE.minusSeconds(1));
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
     assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
 
     clock.advance(Duration.ofSeconds(2));
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
 
     JobView job = view(id);
     assertThat(job.state()).isEqualTo(JobState.DEAD);
     assertThat(job.history().getLast())
         .extracting(TransitionRecord::from, TransitionRecord::event, TransitionRecord::fencingToken)
         .containsExactly(JobState.RETRY_WAIT, JobEvent.ATTEMPTS_EXHAUSTED, token);
-    assertThat(store.listDead(10))
+    assertThat(store.deadJobs().listDead(10))
         .extracting(DeadJob::reason)
         .containsExactly("attempts exhausted (1): over capacity");
-    assertThat(store.outboxSize()).isZero();
-    assertThat(store.report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).outcome())
+    assertThat(store.queries().outboxSize()).isZero();
+    assertThat(store.reports().report(succeeded(id, 1, token, 2, "w1"), NO_BACKOFF).outcome())
         .isEqualTo(ReportResult.Outcome.FINISHED);
     assertThat(view(id).state()).isEqualTo(JobState.DEAD);
   }
@@ -568,14 +578,14 @@ class JobStoreIT {
     dispatch(id);
     long token = claim(id, 1, "w1");
     // the worker published the outcome and holds the lease for it (ADR 11)
-    assertThat(store.holdForOutcome(id, token, TTL)).isTrue();
+    assertThat(store.leases().holdForOutcome(id, token, TTL)).isTrue();
 
-    store.abandon(id, "w1", "over capacity");
+    store.leaseRecovery().abandon(id, "w1", "over capacity");
 
     // the outcome is known to be on its way: no next attempt within the grace
     clock.advance(GRACE.minusSeconds(1));
-    assertThat(store.reserveDue(partition(id), 10, TTL)).isEmpty();
-    assertThat(store.report(succeeded(id, 1, token, 5, "w1"), NO_BACKOFF).state())
+    assertThat(store.outbox().reserveDue(partition(id), 10, TTL)).isEmpty();
+    assertThat(store.reports().report(succeeded(id, 1, token, 5, "w1"), NO_BACKOFF).state())
         .isEqualTo("SUCCEEDED");
     assertThat(view(id).attempt()).isEqualTo(1);
   }
@@ -588,19 +598,21 @@ class JobStoreIT {
     long publishedToken = claim(published, 1, "w1");
 
     List<ReapedLease> released =
-        store.releaseAttempts(
-            List.of(
-                new JobStore.AttemptToken(unfinished, unfinishedToken),
-                new JobStore.AttemptToken(published, publishedToken + 1)),
-            "worker stopped");
+        store
+            .leases()
+            .releaseAttempts(
+                List.of(
+                    new Leases.AttemptToken(unfinished, unfinishedToken),
+                    new Leases.AttemptToken(published, publishedToken + 1)),
+                "worker stopped");
 
     assertThat(released)
         .containsExactly(
             new ReapedLease(unfinished, "w1", 1, "RETRY_WAIT", "demo.noop", "default"));
     assertThat(view(unfinished).state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(view(published).state()).isEqualTo(JobState.RUNNING);
-    assertThat(store.leasesOf("w1"))
-        .extracting(JobStore.HeldLease::jobId)
+    assertThat(store.leaseRecovery().leasesOf("w1"))
+        .extracting(LeaseRecovery.HeldLease::jobId)
         .containsExactly(published);
   }
 
@@ -613,16 +625,16 @@ class JobStoreIT {
     long token = claim(id, 1, "w1");
     clock.advance(Duration.ofSeconds(20));
 
-    assertThat(store.claim(id, 1, "w1", TTL)).isEqualTo(new ClaimResult.Claimed(token));
+    assertThat(store.leases().claim(id, 1, "w1", TTL)).isEqualTo(new ClaimResult.Claimed(token));
 
-    assertThat(store.claim(id, 1, "w2", TTL)).isInstanceOf(ClaimResult.Refused.class);
+    assertThat(store.leases().claim(id, 1, "w2", TTL)).isInstanceOf(ClaimResult.Refused.class);
     assertThat(view(id).history()).filteredOn(h -> h.event() == JobEvent.CLAIM).hasSize(1);
     // the repeated claim renewed the lease: it outlives the first claim's TTL
     clock.advance(Duration.ofSeconds(15));
-    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF)).isEmpty();
+    assertThat(store.leaseRecovery().reapExpiredLeases(partition(id), 10, NO_BACKOFF)).isEmpty();
     clock.advance(Duration.ofSeconds(16));
-    assertThat(store.reapExpiredLeases(partition(id), 10, NO_BACKOFF)).hasSize(1);
-    assertThat(store.claim(id, 1, "w1", TTL))
+    assertThat(store.leaseRecovery().reapExpiredLeases(partition(id), 10, NO_BACKOFF)).hasSize(1);
+    assertThat(store.leases().claim(id, 1, "w1", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "RETRY_WAIT"));
   }
 
@@ -636,19 +648,23 @@ class JobStoreIT {
     Duration timeout = Duration.ofMinutes(1);
     clock.advance(Duration.ofSeconds(61));
 
-    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).containsExactly(id);
-    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, queuedAt));
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
+        .containsExactly(id);
+    assertThat(store.queries().backlog("default"))
+        .isEqualTo(new JobQueries.PoolBacklog(1, queuedAt));
     // a second recovery instance in the same pass finds nothing to do
-    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
     dispatch(id);
     clock.advance(Duration.ofSeconds(30));
-    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
     clock.advance(Duration.ofSeconds(31));
-    assertThat(store.requeueStale(partition(id), "default", timeout, 10)).containsExactly(id);
-    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(1, queuedAt));
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
+        .containsExactly(id);
+    assertThat(store.queries().backlog("default"))
+        .isEqualTo(new JobQueries.PoolBacklog(1, queuedAt));
     claim(id, 1, "w1");
-    assertThat(store.backlog("default")).isEqualTo(new JobStore.PoolBacklog(0, null));
-    assertThat(store.requeueStale(partition(id), "default", Duration.ZERO, 10)).isEmpty();
+    assertThat(store.queries().backlog("default")).isEqualTo(new JobQueries.PoolBacklog(0, null));
+    assertThat(store.outbox().requeueStale(partition(id), "default", Duration.ZERO, 10)).isEmpty();
   }
 
   /** Runs the Lua side of the transition table over every (state, event) pair. */
@@ -665,7 +681,7 @@ class JobStoreIT {
     for (JobState state : JobState.values()) {
       for (JobEvent event : JobEvent.values()) {
         String lua =
-            redis.execute(script, List.of(store.settings().base(0)), state.name(), event.name());
+            redis.execute(script, List.of(store.keys().base(0)), state.name(), event.name());
         String java = Transitions.next(state, event).map(Enum::name).orElse("REFUSED");
         assertThat(lua).as(state + " + " + event).isEqualTo(java);
       }

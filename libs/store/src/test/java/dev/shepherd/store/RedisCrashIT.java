@@ -8,6 +8,7 @@ import dev.shepherd.model.StatusEvent;
 import dev.shepherd.testsupport.PrivateRedis;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,38 +38,43 @@ class RedisCrashIT {
       var factory = endpoints.newRedisConnectionFactory();
       try {
         var store =
-            new JobStore(
+            Store.of(
                 new StringRedisTemplate(factory),
                 new StoreSettings("crash", 2, Duration.ofDays(1)),
-                clock);
-        String id = store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
-        int partition = store.partitionOf(id);
-        List<DueEntry> due = store.reserveDue(partition, 10, Duration.ofSeconds(30));
-        store.markDispatched(partition, due);
+                clock,
+                new SimpleMeterRegistry());
+        String id =
+            store
+                .submissions()
+                .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
+                .jobId();
+        int partition = store.keys().partitionOf(id);
+        List<DueEntry> due = store.outbox().reserveDue(partition, 10, Duration.ofSeconds(30));
+        store.outbox().markDispatched(partition, due);
         redis.restart(); // a clean stop: the queued job is on disk
 
         long onDisk = redis.appendOnlyLogSize();
         long lostToken =
-            ((ClaimResult.Claimed) store.claim(id, 1, "worker-lost", TTL)).fencingToken();
+            ((ClaimResult.Claimed) store.leases().claim(id, 1, "worker-lost", TTL)).fencingToken();
         assertThat(redis.appendOnlyLogSize()).as("the claim reached the log").isGreaterThan(onDisk);
         redis.kill();
         redis.loseAppendOnlyLogAfter(onDisk);
         redis.start();
 
-        var job = store.find(id).orElseThrow();
+        var job = store.queries().find(id).orElseThrow();
         assertThat(job.state()).as("the claim was lost").isEqualTo(JobState.QUEUED);
         assertThat(job.history()).noneMatch(h -> h.event() == JobEvent.CLAIM);
 
         long newToken =
-            ((ClaimResult.Claimed) store.claim(id, 1, "worker-new", TTL)).fencingToken();
+            ((ClaimResult.Claimed) store.leases().claim(id, 1, "worker-new", TTL)).fencingToken();
         assertThat(newToken).isGreaterThan(lostToken);
 
         var lateReport =
             new StatusEvent.Succeeded(
                 id, "demo.noop", 1, lostToken, 1, "worker-lost", clock.instant());
-        assertThat(store.report(lateReport, Duration.ZERO).outcome())
+        assertThat(store.reports().report(lateReport, Duration.ZERO).outcome())
             .isEqualTo(ReportResult.Outcome.STALE);
-        assertThat(store.find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+        assertThat(store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
       } finally {
         factory.destroy();
       }

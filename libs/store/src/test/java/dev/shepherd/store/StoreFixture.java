@@ -6,8 +6,11 @@ import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TestNames;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Function;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
@@ -28,13 +31,25 @@ final class StoreFixture implements AutoCloseable {
   final LettuceConnectionFactory factory;
   final StringRedisTemplate redis;
   final String prefix;
-  final JobStore store;
+  final Store store;
 
+  /** Four partitions, finished jobs kept seven days. */
   StoreFixture(ServiceEndpoints endpoints, TestNames names) {
+    this(endpoints, names, prefix -> new StoreSettings(prefix, 4, Duration.ofDays(7)));
+  }
+
+  /** A store with the settings {@code settings} makes for the test's prefix. */
+  StoreFixture(
+      ServiceEndpoints endpoints, TestNames names, Function<String, StoreSettings> settings) {
     factory = endpoints.newRedisConnectionFactory();
     redis = new StringRedisTemplate(factory);
     prefix = names.prefix();
-    store = new JobStore(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock);
+    store = store(settings.apply(prefix), clock);
+  }
+
+  /** Another store on the same Redis, for tests that vary the settings or need the real clock. */
+  Store store(StoreSettings settings, Clock clock) {
+    return Store.of(redis, settings, clock, new SimpleMeterRegistry());
   }
 
   /** A demo.noop job of three attempts with these timeouts, SUBMITTED. */
@@ -44,14 +59,15 @@ final class StoreFixture implements AutoCloseable {
 
   String submitted(int maxAttempts, JobTimeouts timeouts) {
     return store
+        .submissions()
         .submit(new NewJob("demo.noop", "default", "{}", null, null, maxAttempts, null, timeouts))
         .jobId();
   }
 
   /** The job's due outbox entry published and confirmed: QUEUED. */
   String dispatched(String id) {
-    int partition = store.partitionOf(id);
-    store.markDispatched(partition, store.reserveDue(partition, 100, TTL));
+    int partition = store.keys().partitionOf(id);
+    store.outbox().markDispatched(partition, store.outbox().reserveDue(partition, 100, TTL));
     return id;
   }
 
@@ -63,21 +79,21 @@ final class StoreFixture implements AutoCloseable {
   }
 
   long claim(String id, int attempt, String worker) {
-    return ((ClaimResult.Claimed) store.claim(id, attempt, worker, TTL)).fencingToken();
+    return ((ClaimResult.Claimed) store.leases().claim(id, attempt, worker, TTL)).fencingToken();
   }
 
   /** The job's current fencing token, as stored. */
   long token(String id) {
-    return Long.parseLong((String) redis.opsForHash().get(base(id) + "job:" + id, "token"));
+    return Long.parseLong((String) redis.opsForHash().get(store.keys().job(id), "token"));
   }
 
   /** The key base of the job's partition, e.g. {@code <prefix>:{p03}:}. */
   String base(String id) {
-    return store.settings().base(store.partitionOf(id));
+    return store.keys().base(store.keys().partitionOf(id));
   }
 
   JobView view(String id) {
-    return store.find(id).orElseThrow();
+    return store.queries().find(id).orElseThrow();
   }
 
   @Override

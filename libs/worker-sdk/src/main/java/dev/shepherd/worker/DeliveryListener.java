@@ -5,7 +5,8 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.ClaimResult;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Leases;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -30,7 +31,8 @@ final class DeliveryListener implements Consumer<Slots.Held> {
   private static final Logger log = LoggerFactory.getLogger(DeliveryListener.class);
 
   private final WorkerSettings settings;
-  private final JobStore store;
+  private final Leases leaseStore;
+  private final DeadJobs deadJobs;
   private final String queue;
   private final NoHandlerGiveBack noHandler;
   private final LeaseKeeper leases;
@@ -51,7 +53,8 @@ final class DeliveryListener implements Consumer<Slots.Held> {
    */
   DeliveryListener(
       WorkerSettings settings,
-      JobStore store,
+      Leases leaseStore,
+      DeadJobs deadJobs,
       Topology topology,
       Handlers handlers,
       LeaseKeeper leases,
@@ -60,7 +63,8 @@ final class DeliveryListener implements Consumer<Slots.Held> {
       Clock clock,
       WorkerMeters meters) {
     this.settings = settings;
-    this.store = store;
+    this.leaseStore = leaseStore;
+    this.deadJobs = deadJobs;
     this.queue = topology.workQueue(settings.pool());
     this.noHandler = new NoHandlerGiveBack(handlers, topology, settings.noHandlerPause(), meters);
     this.leases = leases;
@@ -126,13 +130,13 @@ final class DeliveryListener implements Consumer<Slots.Held> {
     if (work == null) {
       return null;
     }
-    if (store.partitionOf(work.jobId()) < 0) {
+    if (leaseStore.partitionOf(work.jobId()) < 0) {
       recordUnreadable("work message names '" + work.jobId() + "', not a Shepherd job id", message);
       return null;
     }
     long claimSentAt = System.nanoTime(); // the lease is trusted for less than a TTL from here
     Instant claimedAt = clock.instant(); // and timeouts run from here: never later than the server
-    return switch (store.claim(
+    return switch (leaseStore.claim(
         work.jobId(), work.attempt(), settings.workerId(), settings.leaseTtl())) {
       case ClaimResult.Refused refused -> {
         meters.duplicate();
@@ -168,7 +172,7 @@ final class DeliveryListener implements Consumer<Slots.Held> {
 
   private void recordUnreadable(String problem, Message message) {
     String raw = new String(message.getBody(), StandardCharsets.UTF_8);
-    var dead = store.recordDead(null, null, problem, queue, raw);
+    var dead = deadJobs.recordDead(null, null, problem, queue, raw);
     meters.unreadable();
     log.warn("work message from {} recorded as dead job {}: {}", queue, dead.id(), problem);
   }

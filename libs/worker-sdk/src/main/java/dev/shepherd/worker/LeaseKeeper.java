@@ -1,6 +1,6 @@
 package dev.shepherd.worker;
 
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Leases;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,7 +52,7 @@ final class LeaseKeeper implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
 
-  private final JobStore store;
+  private final Leases leases;
   private final ScheduledExecutorService renewals;
   private final ScheduledExecutorService deadlines;
   private final Duration leaseTtl;
@@ -69,8 +69,8 @@ final class LeaseKeeper implements AutoCloseable {
    * @param meters counts attempts stopped because their lease was refused or went unconfirmed
    * @param cancelGrace stops an attempt whose renewal says its job was cancelled
    */
-  LeaseKeeper(JobStore store, Duration leaseTtl, WorkerMeters meters, CancelGrace cancelGrace) {
-    this.store = store;
+  LeaseKeeper(Leases leases, Duration leaseTtl, WorkerMeters meters, CancelGrace cancelGrace) {
+    this.leases = leases;
     this.leaseTtl = leaseTtl;
     this.trustedFor = trustedFor(leaseTtl);
     this.meters = meters;
@@ -123,7 +123,7 @@ final class LeaseKeeper implements AutoCloseable {
       return;
     }
     long now = System.nanoTime();
-    Map<Integer, List<JobStore.WaitingOutcome>> byPartition = new HashMap<>();
+    Map<Integer, List<Leases.WaitingOutcome>> byPartition = new HashMap<>();
     for (Waiting w : waiting.values()) {
       if (now - w.untilNanos() > 0) {
         waiting.remove(w.claim().jobId());
@@ -134,15 +134,15 @@ final class LeaseKeeper implements AutoCloseable {
         continue;
       }
       byPartition
-          .computeIfAbsent(store.partitionOf(w.claim().jobId()), p -> new ArrayList<>())
-          .add(new JobStore.WaitingOutcome(w.claim().jobId(), w.claim().fencingToken()));
+          .computeIfAbsent(leases.partitionOf(w.claim().jobId()), p -> new ArrayList<>())
+          .add(new Leases.WaitingOutcome(w.claim().jobId(), w.claim().fencingToken()));
     }
     byPartition.forEach(
         (partition, outcomes) -> {
           try {
-            Set<String> held = store.holdForOutcomes(partition, outcomes, leaseTtl);
+            Set<String> held = leases.holdForOutcomes(partition, outcomes, leaseTtl);
             outcomes.stream()
-                .map(JobStore.WaitingOutcome::jobId)
+                .map(Leases.WaitingOutcome::jobId)
                 .filter(id -> !held.contains(id))
                 .forEach(waiting::remove); // applied: the tracker released the lease
           } catch (RuntimeException e) {
@@ -198,7 +198,7 @@ final class LeaseKeeper implements AutoCloseable {
     void markOutcomeComing() {
       Claim claim = attempt.claim();
       try {
-        store.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl);
+        leases.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl);
       } catch (RuntimeException e) {
         log.warn(
             "could not mark the lease of {} as waiting for its outcome; the next beat will: {}",
@@ -274,16 +274,16 @@ final class LeaseKeeper implements AutoCloseable {
       MDC.setContextMap(claim.mdc());
       try {
         long sentAt = System.nanoTime();
-        JobStore.LeaseRenewal renewal =
-            store.renewLease(claim.jobId(), claim.fencingToken(), leaseTtl);
-        if (renewal == JobStore.LeaseRenewal.RENEWED) {
+        Leases.LeaseRenewal renewal =
+            leases.renewLease(claim.jobId(), claim.fencingToken(), leaseTtl);
+        if (renewal == Leases.LeaseRenewal.RENEWED) {
           confirmed(sentAt);
           return;
         }
         if (!end()) {
           return; // the deadline stopped the attempt first
         }
-        if (renewal == JobStore.LeaseRenewal.CANCELLED) {
+        if (renewal == Leases.LeaseRenewal.CANCELLED) {
           cancelGrace.cancel(attempt, "cancelled"); // logs and counts, unless an order did first
           return;
         }

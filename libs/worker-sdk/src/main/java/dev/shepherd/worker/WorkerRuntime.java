@@ -3,7 +3,8 @@ package dev.shepherd.worker;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Topology;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Leases;
 import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -82,7 +83,7 @@ public final class WorkerRuntime implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WorkerRuntime.class);
 
   private final WorkerSettings settings;
-  private final JobStore store;
+  private final Leases leaseStore;
   private final Handlers handlers;
   private final String queue;
   private final Slots slots;
@@ -103,7 +104,8 @@ public final class WorkerRuntime implements AutoCloseable {
    */
   public WorkerRuntime(
       WorkerSettings settings,
-      JobStore store,
+      Leases leaseStore,
+      DeadJobs deadJobs,
       Topology topology,
       ConfirmingPublisher publisher,
       ConnectionFactory connectionFactory,
@@ -112,7 +114,7 @@ public final class WorkerRuntime implements AutoCloseable {
       Clock clock,
       MeterRegistry meters) {
     this.settings = settings;
-    this.store = store;
+    this.leaseStore = leaseStore;
     this.handlers = new Handlers(handlers);
     this.queue = topology.workQueue(settings.pool());
     var workerMeters =
@@ -120,7 +122,7 @@ public final class WorkerRuntime implements AutoCloseable {
             meters, settings.pool(), queue, topology.workerControlQueue(settings.workerId()));
     this.heartbeat = new WorkerHeartbeat(settings, registry, clock);
     this.cancelGrace = new CancelGrace(settings.cancelGrace(), workerMeters);
-    this.leases = new LeaseKeeper(store, settings.leaseTtl(), workerMeters, cancelGrace);
+    this.leases = new LeaseKeeper(leaseStore, settings.leaseTtl(), workerMeters, cancelGrace);
     this.timeouts = new LocalTimeouts(clock, workerMeters);
     this.orders =
         new ControlOrders(
@@ -147,7 +149,8 @@ public final class WorkerRuntime implements AutoCloseable {
     var deliveries =
         new DeliveryListener(
             settings,
-            store,
+            leaseStore,
+            deadJobs,
             topology,
             this.handlers,
             leases,
@@ -247,9 +250,9 @@ public final class WorkerRuntime implements AutoCloseable {
   private void releaseLeases(List<Attempt<?>> unfinished) {
     try {
       List<ReapedLease> released =
-          store.releaseAttempts(
+          leaseStore.releaseAttempts(
               unfinished.stream()
-                  .map(a -> new JobStore.AttemptToken(a.claim().jobId(), a.claim().fencingToken()))
+                  .map(a -> new Leases.AttemptToken(a.claim().jobId(), a.claim().fencingToken()))
                   .toList(),
               "worker stopped before the job finished its grace period");
       for (ReapedLease lease : released) {

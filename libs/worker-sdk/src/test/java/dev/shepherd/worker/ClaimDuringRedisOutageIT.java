@@ -11,8 +11,8 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.PrivateRedis;
@@ -53,14 +53,19 @@ class ClaimDuringRedisOutageIT {
       var redisConnections = endpoints.newRedisConnectionFactory();
       var settings = new StoreSettings(names.prefix(), 4, Duration.ofDays(1));
       var store =
-          new JobStore(new StringRedisTemplate(redisConnections), settings, Clock.systemUTC());
+          Store.of(
+              new StringRedisTemplate(redisConnections),
+              settings,
+              Clock.systemUTC(),
+              new SimpleMeterRegistry());
       var publisher = new ConfirmingPublisher(rabbit, Duration.ofSeconds(5));
       RabbitCleanup.declare(rabbit, topology.declarables());
       var runs = new AtomicInteger();
       var runtime =
           new WorkerRuntime(
               new WorkerSettings("w-outage", "default", 1, Duration.ofSeconds(30)),
-              store,
+              store.leases(),
+              store.deadJobs(),
               topology,
               publisher,
               rabbit,
@@ -73,10 +78,15 @@ class ClaimDuringRedisOutageIT {
               Clock.systemUTC(),
               meters);
       try {
-        String id = store.submit(new NewJob("test.once", "default", "{}", null, null, 3)).jobId();
-        int partition = store.partitionOf(id);
-        DueEntry entry = store.reserveDue(partition, 10, Duration.ofSeconds(30)).getFirst();
-        store.markDispatched(partition, List.of(entry));
+        String id =
+            store
+                .submissions()
+                .submit(new NewJob("test.once", "default", "{}", null, null, 3))
+                .jobId();
+        int partition = store.keys().partitionOf(id);
+        DueEntry entry =
+            store.outbox().reserveDue(partition, 10, Duration.ofSeconds(30)).getFirst();
+        store.outbox().markDispatched(partition, List.of(entry));
         runtime.start();
 
         redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
@@ -113,8 +123,10 @@ class ClaimDuringRedisOutageIT {
         await()
             .atMost(Duration.ofSeconds(30))
             .until(
-                () -> store.find(id).orElseThrow().state() == JobState.RUNNING && runs.get() == 1);
-        assertThat(store.find(id).orElseThrow().attempt()).isEqualTo(1);
+                () ->
+                    store.queries().find(id).orElseThrow().state() == JobState.RUNNING
+                        && runs.get() == 1);
+        assertThat(store.queries().find(id).orElseThrow().attempt()).isEqualTo(1);
         assertThat(RabbitCleanup.messageCount(rabbit, topology.deadQueue())).isZero();
         assertThat(RabbitCleanup.messageCount(rabbit, topology.workQueue("default"))).isZero();
       } finally {

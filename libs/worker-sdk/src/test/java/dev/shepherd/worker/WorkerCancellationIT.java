@@ -132,7 +132,8 @@ class WorkerCancellationIT extends WorkerRuntimeFixture {
         .containsExactly("SUCCEEDED");
     assertThat(nextInterrupted).isFalse();
     assertThat(eventsOf(work.jobId())).isEmpty();
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.CANCELLED);
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.CANCELLED);
     assertThat(meters.counter(MetricNames.LEASES_LOST).count()).isZero();
   }
 
@@ -255,7 +256,7 @@ class WorkerCancellationIT extends WorkerRuntimeFixture {
     WorkMessage work = dispatch("test.block", "{}");
     run.await(run.started);
 
-    CancelResult cancel = store.cancel(work.jobId(), "alice", "no order sent");
+    CancelResult cancel = store.cancels().cancel(work.jobId(), "alice", "no order sent");
     assertThat(cancel.wasRunning()).isTrue();
 
     run.await(run.ended);
@@ -306,7 +307,7 @@ class WorkerCancellationIT extends WorkerRuntimeFixture {
 
   /** What the server's cancel does: the job record first, then the order to its worker. */
   private void cancelAsTheServerDoes(String jobId, String by, String reason) {
-    CancelResult result = store.cancel(jobId, by, reason);
+    CancelResult result = store.cancels().cancel(jobId, by, reason);
     assertThat(result.wasRunning()).isTrue();
     order(result.workerId(), WorkerControl.Kind.CANCEL, jobId, result.fencingToken(), by, reason);
   }

@@ -11,8 +11,8 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreProperties;
@@ -61,7 +61,7 @@ abstract class WorkerRuntimeFixture {
   Topology topology;
   CachingConnectionFactory rabbit;
   LettuceConnectionFactory redis;
-  JobStore store;
+  Store store;
   ConfirmingPublisher publisher;
   ServiceEndpoints endpoints;
   final List<AutoCloseable> closeLast = new ArrayList<>();
@@ -113,18 +113,19 @@ abstract class WorkerRuntimeFixture {
   }
 
   String leaseKey(String jobId) {
-    return new StoreSettings(prefix, 4, Duration.ofDays(1)).base(store.partitionOf(jobId))
-        + "lease:"
-        + jobId;
+    return store.keys().base(store.keys().partitionOf(jobId)) + "lease:" + jobId;
   }
 
-  JobStore store(Clock clock) {
+  Store store(Clock clock) {
     return store(redis, clock);
   }
 
-  JobStore store(LettuceConnectionFactory redis, Clock clock) {
-    return new JobStore(
-        new StringRedisTemplate(redis), new StoreSettings(prefix, 4, Duration.ofDays(1)), clock);
+  Store store(LettuceConnectionFactory redis, Clock clock) {
+    return Store.of(
+        new StringRedisTemplate(redis),
+        new StoreSettings(prefix, 4, Duration.ofDays(1)),
+        clock,
+        new SimpleMeterRegistry());
   }
 
   WorkerRegistry registry() {
@@ -148,7 +149,7 @@ abstract class WorkerRuntimeFixture {
   }
 
   WorkerRuntime start(
-      WorkerSettings settings, JobStore store, WorkerRegistry registry, JobHandler<?>... handlers) {
+      WorkerSettings settings, Store store, WorkerRegistry registry, JobHandler<?>... handlers) {
     return start(settings, store, registry, rabbit, handlers);
   }
 
@@ -161,14 +162,15 @@ abstract class WorkerRuntimeFixture {
 
   WorkerRuntime start(
       WorkerSettings settings,
-      JobStore store,
+      Store store,
       WorkerRegistry registry,
       org.springframework.amqp.rabbit.connection.ConnectionFactory connection,
       JobHandler<?>... handlers) {
     var runtime =
         new WorkerRuntime(
             settings,
-            store,
+            store.leases(),
+            store.deadJobs(),
             topology,
             publisher,
             connection,
@@ -183,7 +185,8 @@ abstract class WorkerRuntimeFixture {
 
   /** Stores a job and publishes its work message the way the scheduler's dispatcher does. */
   WorkMessage dispatch(String type, String payloadJson) {
-    String id = store.submit(new NewJob(type, "default", payloadJson, null, null, 3)).jobId();
+    String id =
+        store.submissions().submit(new NewJob(type, "default", payloadJson, null, null, 3)).jobId();
     return publishDue(id);
   }
 
@@ -191,6 +194,7 @@ abstract class WorkerRuntimeFixture {
   WorkMessage dispatch(String type, int maxAttempts, JobTimeouts timeouts) {
     String id =
         store
+            .submissions()
             .submit(new NewJob(type, "default", "{}", null, null, maxAttempts, null, timeouts))
             .jobId();
     return publishDue(id);
@@ -198,9 +202,9 @@ abstract class WorkerRuntimeFixture {
 
   /** Publishes the job's due outbox entry (its first attempt or a retry) as the dispatcher does. */
   WorkMessage publishDue(String id) {
-    int partition = store.partitionOf(id);
+    int partition = store.keys().partitionOf(id);
     DueEntry entry =
-        store.reserveDue(partition, 100, Duration.ofSeconds(30)).stream()
+        store.outbox().reserveDue(partition, 100, Duration.ofSeconds(30)).stream()
             .filter(e -> e.jobId().equals(id))
             .findFirst()
             .orElseThrow();
@@ -212,7 +216,7 @@ abstract class WorkerRuntimeFixture {
             Json.mapper().readTree(entry.payloadJson()),
             entry.submittedAt());
     publishWork(Json.mapper().writeValueAsBytes(work), entry.type());
-    store.markDispatched(partition, List.of(entry));
+    store.outbox().markDispatched(partition, List.of(entry));
     return work;
   }
 

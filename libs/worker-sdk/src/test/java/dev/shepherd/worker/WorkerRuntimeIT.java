@@ -12,8 +12,8 @@ import dev.shepherd.model.PhaseView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.model.WorkMessage;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.ReportResult;
+import dev.shepherd.store.Store;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TcpProxy;
@@ -93,9 +93,9 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
             });
     // The store applies every event: its fencing check proves the token is the job's own claim.
     assertThat(events)
-        .extracting(r -> store.report(r.event(), Duration.ZERO).outcome())
+        .extracting(r -> store.reports().report(r.event(), Duration.ZERO).outcome())
         .containsOnly(ReportResult.Outcome.APPLIED);
-    var job = store.find(work.jobId()).orElseThrow();
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(job.phases()).extracting(PhaseView::name).containsExactly("download", "render");
     assertThat(runs).hasValue(1);
@@ -112,22 +112,25 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
 
     // Nobody applies the outcome for several TTLs (a status-tracker restarting): the finished
     // attempt still holds its lease, so the reaper has nothing to take back.
-    int partition = store.partitionOf(work.jobId());
+    int partition = store.keys().partitionOf(work.jobId());
     await()
         .during(ttl.multipliedBy(4))
         .atMost(ttl.multipliedBy(8))
-        .until(() -> store.reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.RUNNING);
-    assertThat(store.leasesOf("w-0"))
+        .until(
+            () -> store.leaseRecovery().reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
+    assertThat(store.leaseRecovery().leasesOf("w-0"))
         .singleElement()
         .satisfies(lease -> assertThat(lease.outcomePublished()).as("marked as waiting").isTrue());
 
     // The tracker catches up: the outcome is the claim's own, and the worker stops renewing
     // without taking the refused renewal for a lost lease.
     assertThat(events)
-        .extracting(r -> store.report(r.event(), Duration.ZERO).outcome())
+        .extracting(r -> store.reports().report(r.event(), Duration.ZERO).outcome())
         .containsOnly(ReportResult.Outcome.APPLIED);
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
     await()
         .during(ttl)
         .atMost(ttl.multipliedBy(3))
@@ -201,7 +204,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
         .extracting(r -> r.event().eventName())
         .containsExactly("SUCCEEDED");
     assertThat(runs).hasValue(1);
-    assertThat(store.find(work.jobId()).orElseThrow().history())
+    assertThat(store.queries().find(work.jobId()).orElseThrow().history())
         .filteredOn(h -> h.event() == JobEvent.CLAIM)
         .hasSize(1);
   }
@@ -231,7 +234,8 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
         .during(Duration.ofMillis(800))
         .atMost(WAIT)
         .until(() -> RabbitCleanup.messageCount(rabbit, topology.workQueue("default")) == 0);
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.RETRY_WAIT);
   }
 
   @Test
@@ -248,7 +252,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
         .atMost(WAIT)
         .until(() -> meters.counter("shepherd.worker.duplicate.deliveries").count() == 1.0);
     assertThat(runs).hasValue(1);
-    assertThat(store.find(work.jobId()).orElseThrow().history())
+    assertThat(store.queries().find(work.jobId()).orElseThrow().history())
         .filteredOn(h -> h.event() == dev.shepherd.model.JobEvent.CLAIM)
         .hasSize(1);
   }
@@ -263,7 +267,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     assertThat(awaitEvents(good.jobId(), this::hasOutcome))
         .extracting(r -> r.event().eventName())
         .containsExactly("SUCCEEDED");
-    List<DeadJob> dead = store.listDead(10);
+    List<DeadJob> dead = store.deadJobs().listDead(10);
     assertThat(dead).hasSize(1);
     assertThat(dead.get(0).rawMessage()).isEqualTo("not json at all");
     assertThat(dead.get(0).reason()).startsWith("unreadable work message:");
@@ -305,7 +309,10 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
 
     // Another recovery instance, whose clock is past the TTL, takes the lease back.
     var later = new SettableClock(Clock.systemUTC().instant().plusSeconds(5));
-    assertThat(store(later).reapExpiredLeases(store.partitionOf(work.jobId()), 10, Duration.ZERO))
+    assertThat(
+            store(later)
+                .leaseRecovery()
+                .reapExpiredLeases(store.keys().partitionOf(work.jobId()), 10, Duration.ZERO))
         .hasSize(1);
 
     assertThat(stopped.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
@@ -348,7 +355,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
 
     await().atMost(WAIT).until(() -> runtime.runningCount() == 2);
     // the claims, not only the handler calls, are bounded: the other jobs wait unclaimed
-    assertThat(store.countInState(JobState.RUNNING)).isEqualTo(2);
+    assertThat(store.queries().countInState(JobState.RUNNING)).isEqualTo(2);
     gate.countDown();
     for (String id : ids) {
       assertThat(awaitEvents(id, this::hasOutcome))
@@ -416,9 +423,9 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
       List<Received> events = awaitEvents(id, this::hasOutcome, Duration.ofSeconds(60));
       assertThat(events.getLast().event().eventName()).isEqualTo("SUCCEEDED");
       assertThat(events.getLast().event().workerId()).isEqualTo("w-1");
-      events.forEach(r -> store.report(r.event(), Duration.ZERO));
+      events.forEach(r -> store.reports().report(r.event(), Duration.ZERO));
       // never claimed by the worker without the handler: one attempt, one claim, by w-1
-      assertThat(store.find(id).orElseThrow().history())
+      assertThat(store.queries().find(id).orElseThrow().history())
           .filteredOn(h -> h.event() == JobEvent.CLAIM)
           .singleElement()
           .satisfies(h -> assertThat(h.reason()).isEqualTo("w-1"));
@@ -444,9 +451,10 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
               assertThat(f.retryable()).isFalse();
               assertThat(f.error()).startsWith("no handler for job type test.unhandled");
             });
-    events.forEach(r -> store.report(r.event(), Duration.ZERO));
-    assertThat(store.find(unhandled.jobId()).orElseThrow().state()).isEqualTo(JobState.DEAD);
-    assertThat(store.findDead(unhandled.jobId()))
+    events.forEach(r -> store.reports().report(r.event(), Duration.ZERO));
+    assertThat(store.queries().find(unhandled.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.DEAD);
+    assertThat(store.deadJobs().findDead(unhandled.jobId()))
         .hasValueSatisfying(
             dead -> assertThat(dead.reason()).contains("no handler for job type test.unhandled"));
     // given back on every delivery but the last one the queue allows, which it claimed
@@ -542,7 +550,8 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
 
     await().atMost(WAIT).untilTrue(interrupted);
     // released, not left to its 30 s TTL: the job can run again elsewhere right away
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.RETRY_WAIT);
     assertThat(eventsOf(work.jobId())).isEmpty();
     assertThat(registry().find("w-0")).isEmpty();
   }
@@ -586,7 +595,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     closeLast.add(proxy);
     LettuceConnectionFactory cutOffRedis = redisThrough(proxy, ttl);
     closeLast.add(cutOffRedis::destroy);
-    JobStore cutOffStore = store(cutOffRedis, Clock.systemUTC());
+    Store cutOffStore = store(cutOffRedis, Clock.systemUTC());
     WorkerRuntime a =
         start(
             new WorkerSettings("w-0", "default", 1, ttl),
@@ -596,7 +605,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     WorkMessage work = dispatch("test.block", "{}");
     assertThat(startedOnA.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
     long tokenOnA =
-        store.find(work.jobId()).orElseThrow().history().stream()
+        store.queries().find(work.jobId()).orElseThrow().history().stream()
             .filter(h -> h.event() == JobEvent.CLAIM)
             .toList()
             .getLast()
@@ -618,19 +627,21 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     await().atMost(WAIT).until(() -> !a.isRunning());
     start(new WorkerSettings("w-1", "default", 1, ttl), store, registry(), longJob);
     // The recovery service's reaper takes the expired lease back and the job is dispatched again.
-    int partition = store.partitionOf(work.jobId());
+    int partition = store.keys().partitionOf(work.jobId());
     await()
         .atMost(WAIT)
         .pollInterval(Duration.ofMillis(200))
-        .until(() -> !store.reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
+        .until(
+            () -> !store.leaseRecovery().reapExpiredLeases(partition, 10, Duration.ZERO).isEmpty());
     publishDue(work.jobId());
 
     List<Received> events =
         awaitEvents(
             work.jobId(),
             es -> es.stream().anyMatch(r -> r.event() instanceof StatusEvent.Succeeded));
-    events.forEach(r -> store.report(r.event(), Duration.ZERO)); // as the status-tracker does
-    var job = store.find(work.jobId()).orElseThrow();
+    events.forEach(
+        r -> store.reports().report(r.event(), Duration.ZERO)); // as the status-tracker does
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(runsOnB).hasValue(1);
     assertThat(events)
@@ -662,7 +673,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     closeLast.add(proxy);
     LettuceConnectionFactory flakyRedis = redisThrough(proxy, Duration.ofSeconds(4));
     closeLast.add(flakyRedis::destroy);
-    JobStore flakyStore = store(flakyRedis, Clock.systemUTC());
+    Store flakyStore = store(flakyRedis, Clock.systemUTC());
     AtomicInteger runs = new AtomicInteger();
     start(
         new WorkerSettings("w-0", "default", 1, ttl),
@@ -674,13 +685,13 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     WorkMessage work = dispatch("test.phases", "{}");
     await()
         .atMost(WAIT)
-        .until(() -> store.find(work.jobId()).orElseThrow().state() == JobState.RUNNING);
+        .until(() -> store.queries().find(work.jobId()).orElseThrow().state() == JobState.RUNNING);
     proxy.pass(); // the worker's claim has failed (time-out) or will; its connection is reset
 
     List<Received> events = awaitEvents(work.jobId(), this::hasOutcome);
     assertThat(events.getLast().event().eventName()).isEqualTo("SUCCEEDED");
-    events.forEach(r -> store.report(r.event(), Duration.ZERO));
-    var job = store.find(work.jobId()).orElseThrow();
+    events.forEach(r -> store.reports().report(r.event(), Duration.ZERO));
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(runs).hasValue(1);
     var claims = job.history().stream().filter(h -> h.event() == JobEvent.CLAIM).toList();
@@ -757,7 +768,7 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
         new StringRedisTemplate(redis)
             .opsForHash()
             .get(
-                store.settings().base(store.partitionOf(work.jobId())) + "job:" + work.jobId(),
+                store.keys().base(store.keys().partitionOf(work.jobId())) + "job:" + work.jobId(),
                 "outcomeAt");
     assertThat(outcomeAt)
         .as("the lease's outcome mark when the outcome was on the queue")

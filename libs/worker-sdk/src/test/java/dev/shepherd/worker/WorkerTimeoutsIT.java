@@ -68,8 +68,9 @@ class WorkerTimeoutsIT extends WorkerRuntimeFixture {
         .singleElement()
         .extracting(Received::event)
         .isEqualTo(failed(events, "timeout:stall", true)); // not the InterruptedException
-    events.forEach(r -> store.report(r.event(), Duration.ofMinutes(1))); // as the tracker does
-    var job = store.find(work.jobId()).orElseThrow();
+    events.forEach(
+        r -> store.reports().report(r.event(), Duration.ofMinutes(1))); // as the tracker does
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(job.lastError()).isEqualTo("timeout:stall");
     // counted just after the attempt is stopped, which its outcome may beat
@@ -101,8 +102,9 @@ class WorkerTimeoutsIT extends WorkerRuntimeFixture {
         .filteredOn(r -> r.event() instanceof StatusEvent.Heartbeat)
         .hasSize(beats.get())
         .hasSizeGreaterThanOrEqualTo(9);
-    events.forEach(r -> store.report(r.event(), Duration.ofMinutes(1)));
-    assertThat(store.find(work.jobId()).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+    events.forEach(r -> store.reports().report(r.event(), Duration.ofMinutes(1)));
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
     assertThat(meters.find(MetricNames.WORKER_ATTEMPTS_TIMED_OUT).counters()).isEmpty();
   }
 
@@ -140,8 +142,8 @@ class WorkerTimeoutsIT extends WorkerRuntimeFixture {
         .extracting(r -> r.event().eventName())
         .containsExactly("PHASE_STARTED", "PHASE_ENDED", "PHASE_STARTED", "FAILED");
     assertFailedAs(events, "timeout:phase:render");
-    events.forEach(r -> store.report(r.event(), Duration.ofMinutes(1)));
-    var job = store.find(work.jobId()).orElseThrow();
+    events.forEach(r -> store.reports().report(r.event(), Duration.ofMinutes(1)));
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.DEAD);
     assertThat(job.lastError()).isEqualTo("timeout:phase:render");
     // counted just after the attempt is stopped, which its outcome may beat
@@ -185,8 +187,8 @@ class WorkerTimeoutsIT extends WorkerRuntimeFixture {
         .as("progress after the time-out is not published")
         .filteredOn(r -> r.event() instanceof StatusEvent.Progress)
         .hasSizeLessThan(progressCalls.get());
-    events.forEach(r -> store.report(r.event(), Duration.ofMinutes(1)));
-    var job = store.find(work.jobId()).orElseThrow();
+    events.forEach(r -> store.reports().report(r.event(), Duration.ofMinutes(1)));
+    var job = store.queries().find(work.jobId()).orElseThrow();
     assertThat(job.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(job.lastError()).isEqualTo("timeout:startToClose");
     // counted just after the attempt is stopped, which its outcome may beat
@@ -215,7 +217,7 @@ class WorkerTimeoutsIT extends WorkerRuntimeFixture {
 
     WorkMessage work = dispatch("test.typed", 3, JobTimeouts.NONE);
     List<Received> first = awaitEvents(work.jobId(), this::hasOutcome);
-    first.forEach(r -> store.report(r.event(), Duration.ZERO)); // RETRY_WAIT, due at once
+    first.forEach(r -> store.reports().report(r.event(), Duration.ZERO)); // RETRY_WAIT, due at once
     await().atMost(WAIT).ignoreExceptions().until(() -> publishDue(work.jobId()) != null);
 
     awaitEvents(

@@ -15,7 +15,11 @@ import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
 import dev.shepherd.model.RetryPolicy;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Indexes;
+import dev.shepherd.store.JobQueries;
+import dev.shepherd.store.LeaseRecovery;
+import dev.shepherd.store.Outbox;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
 import dev.shepherd.store.config.StoreProperties;
@@ -47,20 +51,21 @@ public class RecoveryApplication {
 
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop leaseReaperLoop(
-      JobStore store,
+      LeaseRecovery recovery,
+      JobQueries queries,
       RetryPolicy retryPolicy,
       MeterRegistry meters,
       RecoveryProperties properties,
       StoreProperties storeProperties) {
     var reaper =
         new LeaseReaper(
-            store, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);
+            recovery, retryPolicy, new SplittableRandom(), properties.reapBatchSize(), meters);
     return new WorkLoop(
         "lease-reaper",
         reaper::reapOnce,
         properties.reapInterval(),
         Duration.ofSeconds(1),
-        settleAfterOutage(store, storeProperties));
+        settleAfterOutage(queries, storeProperties));
   }
 
   /**
@@ -70,7 +75,8 @@ public class RecoveryApplication {
    */
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop timeoutLoop(
-      JobStore store,
+      LeaseRecovery recovery,
+      JobQueries queries,
       RetryPolicy retryPolicy,
       MeterRegistry meters,
       RecoveryProperties properties,
@@ -79,7 +85,7 @@ public class RecoveryApplication {
       ConfirmingPublisher publisher) {
     var timeouts =
         new Timeouts(
-            store,
+            recovery,
             retryPolicy,
             new SplittableRandom(),
             properties.reapBatchSize(),
@@ -90,7 +96,7 @@ public class RecoveryApplication {
         timeouts::timeOutOnce,
         properties.reapInterval(),
         Duration.ofSeconds(1),
-        settleAfterOutage(store, storeProperties));
+        settleAfterOutage(queries, storeProperties));
   }
 
   /**
@@ -100,7 +106,7 @@ public class RecoveryApplication {
    * otherwise the first pass would take back leases that only the outage left unrenewed or
    * unmarked, and jobs whose outcome is already published would run again.
    */
-  static WorkLoop.Settle settleAfterOutage(JobStore store, StoreProperties storeProperties) {
+  static WorkLoop.Settle settleAfterOutage(JobQueries queries, StoreProperties storeProperties) {
     Duration period = storeProperties.leaseTtl().dividedBy(3);
     for (Duration other :
         new Duration[] {
@@ -108,18 +114,19 @@ public class RecoveryApplication {
         }) {
       period = other.compareTo(period) > 0 ? other : period;
     }
-    return new WorkLoop.Settle(store::acceptsWrites, period.plusSeconds(1));
+    return new WorkLoop.Settle(queries::acceptsWrites, period.plusSeconds(1));
   }
 
   @Bean
   LostWorkers lostWorkers(
-      JobStore store,
+      LeaseRecovery recovery,
+      JobQueries queries,
       WorkerRegistry registry,
       Topology topology,
       Clock clock,
       MeterRegistry meters) {
-    BacklogGauges.register(store, registry, topology.pools().keySet(), clock, meters);
-    return new LostWorkers(store, registry, meters);
+    BacklogGauges.register(queries, registry, topology.pools().keySet(), clock, meters);
+    return new LostWorkers(recovery, registry, meters);
   }
 
   /**
@@ -129,7 +136,7 @@ public class RecoveryApplication {
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop lostWorkerLoop(
       LostWorkers lostWorkers,
-      JobStore store,
+      JobQueries queries,
       RecoveryProperties properties,
       StoreProperties storeProperties) {
     return new WorkLoop(
@@ -137,7 +144,7 @@ public class RecoveryApplication {
         () -> lostWorkers.releaseSilentWorkers() + lostWorkers.abandonOverCapacity(),
         properties.reapInterval(),
         Duration.ofSeconds(1),
-        settleAfterOutage(store, storeProperties));
+        settleAfterOutage(queries, storeProperties));
   }
 
   /** Off Kubernetes the watch is off, and says so: leases of dead workers then wait for the TTL. */
@@ -161,9 +168,9 @@ public class RecoveryApplication {
 
   /** Start-up and periodic recovery of jobs dispatched but never started. */
   @Bean(initMethod = "start", destroyMethod = "close")
-  WorkLoop staleQueuedLoop(JobStore store, Topology topology, RecoveryProperties properties) {
+  WorkLoop staleQueuedLoop(Outbox outbox, Topology topology, RecoveryProperties properties) {
     var stale =
-        new StaleQueued(store, topology.pools().keySet(), properties.scheduleToStartTimeout());
+        new StaleQueued(outbox, topology.pools().keySet(), properties.scheduleToStartTimeout());
     return new WorkLoop(
         "stale-queued",
         stale::requeueOnce,
@@ -174,8 +181,8 @@ public class RecoveryApplication {
   /** Index entries of jobs and records that expired go, so Redis memory stays bounded. */
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop indexTrimLoop(
-      JobStore store, WorkerRegistry registry, Topology topology, RecoveryProperties properties) {
-    var trim = new IndexTrim(store, registry, topology.pools().keySet(), 500);
+      Indexes indexes, WorkerRegistry registry, Topology topology, RecoveryProperties properties) {
+    var trim = new IndexTrim(indexes, registry, topology.pools().keySet(), 500);
     // a pass goes through every index to its end, so the next waits for the interval even when
     // this one removed entries
     return new WorkLoop(
@@ -189,8 +196,8 @@ public class RecoveryApplication {
   }
 
   @Bean
-  DeadLetterIntake deadLetterIntake(JobStore store, MeterRegistry meters) {
-    return new DeadLetterIntake(store, meters);
+  DeadLetterIntake deadLetterIntake(DeadJobs deadJobs, MeterRegistry meters) {
+    return new DeadLetterIntake(deadJobs, meters);
   }
 
   @Bean(destroyMethod = "stop")

@@ -13,8 +13,8 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.RabbitCleanup;
@@ -59,7 +59,7 @@ class PodWatchIT {
   private Topology topology;
   private CachingConnectionFactory rabbit;
   private LettuceConnectionFactory redis;
-  private JobStore store;
+  private Store store;
   private WorkerRegistry registry;
   private PodWatch watch;
   private WorkLoop dispatch;
@@ -73,11 +73,11 @@ class PodWatchIT {
     RabbitCleanup.declare(rabbit, topology.declarables());
     var template = new StringRedisTemplate(redis);
     var settings = new StoreSettings(prefix, 4, Duration.ofDays(1));
-    store = new JobStore(template, settings, Clock.systemUTC());
+    store = Store.of(template, settings, Clock.systemUTC(), new SimpleMeterRegistry());
     registry = new WorkerRegistry(template, settings, Clock.systemUTC(), Duration.ofSeconds(30));
     var dispatcher =
         new Dispatcher(
-            store,
+            store.outbox(),
             topology,
             new ConfirmingPublisher(rabbit, Duration.ofSeconds(5), meters),
             100,
@@ -86,7 +86,9 @@ class PodWatchIT {
     dispatch =
         new WorkLoop(
             "dispatch", dispatcher::dispatchOnce, Duration.ofMillis(50), Duration.ofSeconds(1));
-    watch = new PodWatch(client, NAMESPACE, SELECTOR, new LostWorkers(store, registry, meters));
+    watch =
+        new PodWatch(
+            client, NAMESPACE, SELECTOR, new LostWorkers(store.leaseRecovery(), registry, meters));
   }
 
   @AfterEach
@@ -120,9 +122,10 @@ class PodWatchIT {
     registry.heartbeat(
         new WorkerView(
             worker, "node-1", podName, "default", 4, "test", "active", null, null, null));
-    String id = store.submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
-    store.reserveDue(store.partitionOf(id), 10, Duration.ofSeconds(30));
-    assertThat(store.claim(id, 1, worker, Duration.ofSeconds(30)))
+    String id =
+        store.submissions().submit(new NewJob("demo.noop", "default", "{}", null, null, 3)).jobId();
+    store.outbox().reserveDue(store.keys().partitionOf(id), 10, Duration.ofSeconds(30));
+    assertThat(store.leases().claim(id, 1, worker, Duration.ofSeconds(30)))
         .isInstanceOf(ClaimResult.Claimed.class);
     dispatch.start();
     watch.start();
@@ -135,7 +138,7 @@ class PodWatchIT {
         .atMost(Duration.ofSeconds(2))
         .pollInterval(Duration.ofMillis(20))
         .until(() -> template.receive(topology.workQueue("default")) != null);
-    JobView job = store.find(id).orElseThrow();
+    JobView job = store.queries().find(id).orElseThrow();
     assertThat(job.attempt()).isEqualTo(2);
     assertThat(job.state()).isIn(JobState.QUEUED, JobState.RETRY_WAIT);
   }
@@ -145,7 +148,7 @@ class PodWatchIT {
     String id = jobHeldOn("worker-7f9c");
     client.pods().inNamespace(NAMESPACE).withName("worker-7f9c").delete();
     awaitRedispatched(id);
-    JobView job = store.find(id).orElseThrow();
+    JobView job = store.queries().find(id).orElseThrow();
     assertThat(job.history())
         .anySatisfy(
             h -> {
@@ -176,7 +179,8 @@ class PodWatchIT {
                     .build()));
     client.pods().inNamespace(NAMESPACE).resource(pod).updateStatus();
     awaitRedispatched(id);
-    assertThat(store.find(id).orElseThrow().lastError()).contains("OOMKilled (exit code 137)");
+    assertThat(store.queries().find(id).orElseThrow().lastError())
+        .contains("OOMKilled (exit code 137)");
   }
 
   @Test
@@ -188,6 +192,6 @@ class PodWatchIT {
     await()
         .during(Duration.ofMillis(500))
         .atMost(Duration.ofSeconds(2))
-        .until(() -> store.find(id).orElseThrow().state() == JobState.RUNNING);
+        .until(() -> store.queries().find(id).orElseThrow().state() == JobState.RUNNING);
   }
 }

@@ -4,7 +4,7 @@ import dev.shepherd.engine.WorkLoop;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.Json;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,12 +31,12 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/api/v1/dead-jobs")
 class DeadJobsController {
 
-  private final JobStore store;
+  private final DeadJobs deadJobs;
   private final Dispatcher dispatcher;
   private final WorkLoop dispatchLoop;
 
-  DeadJobsController(JobStore store, Dispatcher dispatcher, WorkLoop dispatchLoop) {
-    this.store = store;
+  DeadJobsController(DeadJobs deadJobs, Dispatcher dispatcher, WorkLoop dispatchLoop) {
+    this.deadJobs = deadJobs;
     this.dispatcher = dispatcher;
     this.dispatchLoop = dispatchLoop;
   }
@@ -46,12 +46,12 @@ class DeadJobsController {
       @PathVariable String id,
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
-    DeadJob record = store.findDead(id).orElse(null);
+    DeadJob record = deadJobs.findDead(id).orElse(null);
     if (record == null) {
       return Problems.notFound("no dead-job record with id '" + id + "'");
     }
     String jobId = record.jobId();
-    return switch (store.redrive(id, Actors.who(actor, by))) {
+    return switch (deadJobs.redrive(id, Actors.who(actor, by))) {
       case REDRIVEN -> {
         dispatcher.markDirty(jobId);
         dispatchLoop.wakeUp();
@@ -78,11 +78,12 @@ class DeadJobsController {
       @RequestParam(required = false) String by) {
     int redriven = 0;
     int skipped = 0;
-    for (DeadJob record : store.listDead(1000)) {
+    for (DeadJob record : deadJobs.listDead(1000)) {
       if (!type.equals(record.type()) || record.jobId() == null) {
         continue;
       }
-      if (store.redrive(record.id(), Actors.who(actor, by)) == JobStore.RedriveOutcome.REDRIVEN) {
+      if (deadJobs.redrive(record.id(), Actors.who(actor, by))
+          == DeadJobs.RedriveOutcome.REDRIVEN) {
         dispatcher.markDirty(record.jobId());
         redriven++;
       } else {
@@ -104,7 +105,7 @@ class DeadJobsController {
       @PathVariable String id,
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
-    return store.discardDead(id, Actors.who(actor, by))
+    return deadJobs.discardDead(id, Actors.who(actor, by))
         ? ResponseEntity.noContent().build()
         : Problems.notFound("no dead-job record with id '" + id + "'");
   }
@@ -114,7 +115,7 @@ class DeadJobsController {
     if (limit < 1 || limit > 1000) {
       return Problems.badRequest("limit", "must be between 1 and 1000");
     }
-    List<DeadJob> records = store.listDiscarded(limit);
+    List<DeadJob> records = deadJobs.listDiscarded(limit);
     return ResponseEntity.ok()
         .contentType(MediaType.APPLICATION_JSON)
         .body(Json.mapper().writeValueAsString(records));

@@ -7,7 +7,8 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.TraceParent;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.JobQueries;
 import java.net.URI;
 import java.util.Arrays;
 import java.util.List;
@@ -33,11 +34,13 @@ class JobsController {
   private static final int MAX_LIST = 1000;
 
   private final SubmissionIntake intake;
-  private final JobStore store;
+  private final JobQueries queries;
+  private final DeadJobs deadJobs;
 
-  JobsController(SubmissionIntake intake, JobStore store) {
+  JobsController(SubmissionIntake intake, JobQueries queries, DeadJobs deadJobs) {
     this.intake = intake;
-    this.store = store;
+    this.queries = queries;
+    this.deadJobs = deadJobs;
   }
 
   @PostMapping(path = "/jobs", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -73,7 +76,7 @@ class JobsController {
 
   @GetMapping("/jobs/{id}")
   ResponseEntity<?> get(@PathVariable String id) {
-    return store
+    return queries
         .find(id)
         .<ResponseEntity<?>>map(job -> okJson(job))
         .orElseGet(() -> Problems.notFound("no job with id '" + id + "'"));
@@ -81,9 +84,9 @@ class JobsController {
 
   @GetMapping("/jobs/by-key/{key}")
   ResponseEntity<?> byIdempotencyKey(@PathVariable String key) {
-    return store
+    return queries
         .findIdByIdempotencyKey(key)
-        .flatMap(store::find)
+        .flatMap(queries::find)
         .<ResponseEntity<?>>map(job -> okJson(job))
         .orElseGet(() -> Problems.notFound("no job with idempotency key '" + key + "'"));
   }
@@ -104,7 +107,8 @@ class JobsController {
         return Problems.badRequest("state", "must be one of " + Arrays.toString(JobState.values()));
       }
     }
-    List<JobSummary> jobs = store.list(parsed, type == null || type.isBlank() ? null : type, limit);
+    List<JobSummary> jobs =
+        queries.list(parsed, type == null || type.isBlank() ? null : type, limit);
     return okJson(jobs);
   }
 
@@ -113,7 +117,7 @@ class JobsController {
     if (limit < 1 || limit > MAX_LIST) {
       return Problems.badRequest("limit", "must be between 1 and " + MAX_LIST);
     }
-    List<DeadJob> dead = store.listDead(limit);
+    List<DeadJob> dead = deadJobs.listDead(limit);
     return okJson(dead);
   }
 

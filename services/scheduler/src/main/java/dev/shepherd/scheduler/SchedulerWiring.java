@@ -13,7 +13,11 @@ import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.TraceParent;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Cancels;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.JobQueries;
+import dev.shepherd.store.Outbox;
+import dev.shepherd.store.Submissions;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -46,15 +50,16 @@ class SchedulerWiring {
 
   @Bean
   Dispatcher dispatcher(
-      JobStore store,
+      Outbox outbox,
+      JobQueries queries,
       Topology topology,
       ConfirmingPublisher publisher,
       SchedulerProperties properties,
       Clock clock,
       MeterRegistry meters) {
-    OutboxGauges.register(store, clock, meters);
+    OutboxGauges.register(queries, clock, meters);
     return new Dispatcher(
-        store,
+        outbox,
         topology,
         publisher,
         properties.dispatchBatchSize(),
@@ -73,14 +78,14 @@ class SchedulerWiring {
   SubmissionIntake submissionIntake(
       Contracts contracts,
       JobTypeCatalog catalog,
-      JobStore store,
+      Submissions submissions,
       Dispatcher dispatcher,
       WorkLoop dispatchLoop,
       MeterRegistry meters) {
     return new SubmissionIntake(
         contracts,
         catalog,
-        store,
+        submissions,
         jobId -> {
           dispatcher.markDirty(jobId);
           dispatchLoop.wakeUp();
@@ -97,7 +102,7 @@ class SchedulerWiring {
       ConnectionFactory connectionFactory,
       Topology topology,
       SubmissionIntake intake,
-      JobStore store,
+      DeadJobs deadJobs,
       SchedulerProperties properties) {
     return Listeners.manualAck(
         connectionFactory,
@@ -109,7 +114,7 @@ class SchedulerWiring {
           Object traceparent = message.getMessageProperties().getHeader(TraceParent.HEADER);
           if (intake.submit(body, traceparent == null ? null : traceparent.toString())
               instanceof IntakeResult.Rejected rejected) {
-            store.recordDead(
+            deadJobs.recordDead(
                 null,
                 null,
                 rejected.problem().title() + ": " + rejected.detail(),
@@ -121,8 +126,14 @@ class SchedulerWiring {
 
   @Bean
   Cancellations cancellations(
-      JobStore store, Topology topology, ConfirmingPublisher publisher, MeterRegistry meters) {
-    return new Cancellations(store, new WorkerOrders(topology, publisher), meters);
+      Cancels cancels,
+      JobQueries queries,
+      DeadJobs deadJobs,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      MeterRegistry meters) {
+    return new Cancellations(
+        cancels, queries, deadJobs, new WorkerOrders(topology, publisher), meters);
   }
 
   /**

@@ -2,7 +2,7 @@ package dev.shepherd.scheduler;
 
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkerView;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.WorkerRegistry;
 import java.util.List;
 import java.util.Map;
@@ -18,16 +18,16 @@ import org.springframework.web.bind.annotation.RestController;
 class WorkersController {
 
   private final WorkerRegistry registry;
-  private final JobStore store;
+  private final LeaseRecovery recovery;
 
-  WorkersController(WorkerRegistry registry, JobStore store) {
+  WorkersController(WorkerRegistry registry, LeaseRecovery recovery) {
     this.registry = registry;
-    this.store = store;
+    this.recovery = recovery;
   }
 
   @GetMapping("/workers")
   ResponseEntity<String> workers() {
-    Map<String, Integer> leases = store.leasesByWorker();
+    Map<String, Integer> leases = recovery.leasesByWorker();
     List<WorkerView> workers =
         registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();
     return ResponseEntity.ok()

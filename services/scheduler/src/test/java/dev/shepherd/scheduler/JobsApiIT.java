@@ -180,11 +180,11 @@ class JobsApiIT {
 
   /** The attempt timeouts stored on a job's record, in milliseconds (absent: none). */
   private Map<Object, Object> storedTimeouts(String id) {
-    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
     var redis =
         new org.springframework.data.redis.core.StringRedisTemplate(
             app.getBean(RedisConnectionFactory.class));
-    String key = store.settings().base(store.partitionOf(id)) + "job:" + id;
+    String key = store.keys().base(store.keys().partitionOf(id)) + "job:" + id;
     Map<Object, Object> stored = new HashMap<>();
     for (String field : List.of("startToCloseMs", "stallMs")) {
       Object value = redis.opsForHash().get(key, field);
@@ -254,18 +254,21 @@ class JobsApiIT {
 
   @Test
   void aDeadJobCanBeRedrivenAndAMalformedRecordDiscardedWithWhoAndWhen() throws Exception {
-    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
     String id = json(post("{\"type\":\"demo.poison\",\"payload\":{}}")).get("jobId").asString();
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> store.find(id).orElseThrow().state() == JobState.QUEUED);
+        .until(() -> store.queries().find(id).orElseThrow().state() == JobState.QUEUED);
     long token =
-        ((dev.shepherd.store.ClaimResult.Claimed) store.claim(id, 1, "w", Duration.ofSeconds(30)))
+        ((dev.shepherd.store.ClaimResult.Claimed)
+                store.leases().claim(id, 1, "w", Duration.ofSeconds(30)))
             .fencingToken();
-    store.report(
-        new dev.shepherd.model.StatusEvent.Failed(
-            id, "demo.poison", 1, token, 1, "w", java.time.Instant.now(), "poison", false),
-        Duration.ZERO);
+    store
+        .reports()
+        .report(
+            new dev.shepherd.model.StatusEvent.Failed(
+                id, "demo.poison", 1, token, 1, "w", java.time.Instant.now(), "poison", false),
+            Duration.ZERO);
     var redrive =
         http.send(
             HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
@@ -292,7 +295,7 @@ class JobsApiIT {
         404,
         id);
 
-    DeadJob malformed = store.recordDead(null, null, "Malformed JSON", "q", "{oops");
+    DeadJob malformed = store.deadJobs().recordDead(null, null, "Malformed JSON", "q", "{oops");
     var noJob =
         http.send(
             HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "/redrive"))
@@ -371,12 +374,12 @@ class JobsApiIT {
 
   /** Waits until the job is dispatched, and claims it for {@code worker}; returns the token. */
   private long claimed(String id, String worker) {
-    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> store.find(id).orElseThrow().state() == JobState.QUEUED);
+        .until(() -> store.queries().find(id).orElseThrow().state() == JobState.QUEUED);
     return ((dev.shepherd.store.ClaimResult.Claimed)
-            store.claim(id, 1, worker, Duration.ofSeconds(30)))
+            store.leases().claim(id, 1, worker, Duration.ofSeconds(30)))
         .fencingToken();
   }
 
@@ -403,13 +406,15 @@ class JobsApiIT {
 
   @Test
   void aFinishedJobCannotBeCancelledAndAnUnknownOneIsNotFound() throws Exception {
-    var store = app.getBean(dev.shepherd.store.JobStore.class);
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
     String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
     long token = claimed(id, "w");
-    store.report(
-        new dev.shepherd.model.StatusEvent.Succeeded(
-            id, "demo.noop", 1, token, 1, "w", java.time.Instant.now()),
-        Duration.ZERO);
+    store
+        .reports()
+        .report(
+            new dev.shepherd.model.StatusEvent.Succeeded(
+                id, "demo.noop", 1, token, 1, "w", java.time.Instant.now()),
+            Duration.ZERO);
 
     assertProblem(cancel(id, ""), 409, "SUCCEEDED");
     assertThat(view(id).state()).isEqualTo(JobState.SUCCEEDED);
@@ -450,9 +455,9 @@ class JobsApiIT {
               new dev.shepherd.model.WorkerControl(
                   dev.shepherd.model.WorkerControl.Kind.CANCEL, id, token, "ops", "flood"));
       assertThat(
-              app.getBean(dev.shepherd.store.JobStore.class)
+              app.getBean(dev.shepherd.store.Leases.class)
                   .renewLease(id, token, Duration.ofSeconds(30)))
-          .isEqualTo(dev.shepherd.store.JobStore.LeaseRenewal.CANCELLED);
+          .isEqualTo(dev.shepherd.store.Leases.LeaseRenewal.CANCELLED);
     } finally {
       admin.deleteQueue(queue.getName());
     }

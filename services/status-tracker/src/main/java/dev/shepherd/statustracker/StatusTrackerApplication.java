@@ -7,7 +7,8 @@ import dev.shepherd.messaging.config.MessagingConfiguration;
 import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.TraceParent;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Reports;
 import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.SplittableRandom;
@@ -31,8 +32,13 @@ public class StatusTrackerApplication {
 
   @Bean
   StatusApplier statusApplier(
-      JobStore store, RetryPolicy retryPolicy, MeterRegistry meters, Topology topology) {
-    return new StatusApplier(store, retryPolicy, new SplittableRandom(), meters, topology::poolOf);
+      Reports reports,
+      DeadJobs deadJobs,
+      RetryPolicy retryPolicy,
+      MeterRegistry meters,
+      Topology topology) {
+    return new StatusApplier(
+        reports, deadJobs, retryPolicy, new SplittableRandom(), meters, topology::poolOf);
   }
 
   /**

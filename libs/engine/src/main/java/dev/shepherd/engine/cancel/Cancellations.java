@@ -7,7 +7,9 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerControl;
 import dev.shepherd.store.CancelResult;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Cancels;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.JobQueries;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,7 +19,7 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.core.JacksonException;
 
 /**
- * Cancels jobs. The job record changes first, in one Lua call ({@link JobStore#cancel}): a waiting
+ * Cancels jobs. The job record changes first, in one Lua call ({@link Cancels#cancel}): a waiting
  * job is CANCELLED and never handed out, a running one is CANCELLED and its attempt's renewals and
  * reports are refused. Then the worker that runs it is told through the control exchange ({@link
  * WorkerControl.Kind#CANCEL}), so its handler sees {@code isCancelled()} now rather than at its
@@ -25,7 +27,8 @@ import tools.jackson.core.JacksonException;
  * queue is gone) the renewal tells the worker within a third of the lease TTL.
  *
  * <pre>{@code
- * var cancellations = new Cancellations(store, new WorkerOrders(topology, publisher), meters);
+ * var cancellations = new Cancellations(store.cancels(), store.queries(), store.deadJobs(),
+ *     new WorkerOrders(topology, publisher), meters);
  * cancellations.cancel(jobId, "ops@example.org", "duplicate of 01-...");
  * }</pre>
  */
@@ -36,12 +39,25 @@ public final class Cancellations {
   /** The most jobs one cancel by filter touches; the caller is told when more matched. */
   public static final int MAX_BY_FILTER = 1_000;
 
-  private final JobStore store;
+  private final Cancels cancels;
+  private final JobQueries queries;
+  private final DeadJobs deadJobs;
   private final WorkerOrders orders;
   private final MeterRegistry meters;
 
-  public Cancellations(JobStore store, WorkerOrders orders, MeterRegistry meters) {
-    this.store = store;
+  /**
+   * @param queries finds the jobs a cancel by filter names
+   * @param deadJobs records cancel requests that cannot be read or name no job
+   */
+  public Cancellations(
+      Cancels cancels,
+      JobQueries queries,
+      DeadJobs deadJobs,
+      WorkerOrders orders,
+      MeterRegistry meters) {
+    this.cancels = cancels;
+    this.queries = queries;
+    this.deadJobs = deadJobs;
     this.orders = orders;
     this.meters = meters;
   }
@@ -54,7 +70,7 @@ public final class Cancellations {
    */
   public CancelResult cancel(String jobId, String by, String reason) {
     String who = by == null || by.isBlank() ? "anonymous" : by.trim();
-    CancelResult result = store.cancel(jobId, who, reason);
+    CancelResult result = cancels.cancel(jobId, who, reason);
     if (result.outcome() == CancelResult.Outcome.CANCELLED) {
       meters
           .counter(
@@ -90,11 +106,11 @@ public final class Cancellations {
     }
     List<JobSummary> found = new ArrayList<>();
     if (state != null) {
-      found.addAll(store.list(state, type, MAX_BY_FILTER + 1));
+      found.addAll(queries.list(state, type, MAX_BY_FILTER + 1));
     } else {
       for (JobState s : JobState.values()) {
         if (!s.isTerminal() && found.size() <= MAX_BY_FILTER) {
-          found.addAll(store.list(s, type, MAX_BY_FILTER + 1 - found.size()));
+          found.addAll(queries.list(s, type, MAX_BY_FILTER + 1 - found.size()));
         }
       }
     }
@@ -144,7 +160,7 @@ public final class Cancellations {
   }
 
   private Requested refuse(String reason, String source, String raw) {
-    var dead = store.recordDead(null, null, reason, source, raw);
+    var dead = deadJobs.recordDead(null, null, reason, source, raw);
     meters.counter(MetricNames.UNREADABLE_MESSAGES, "source", "cancel").increment();
     log.warn("cancel request from {} recorded as dead job {}: {}", source, dead.id(), reason);
     return new Requested.Refused(reason);

@@ -8,7 +8,7 @@ import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Outbox;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -39,7 +39,7 @@ public final class Dispatcher {
    */
   public static final Duration RETRY_UNCONFIRMED = Duration.ofSeconds(1);
 
-  private final JobStore store;
+  private final Outbox outbox;
   private final Topology topology;
   private final ConfirmingPublisher publisher;
   private final int batchSize;
@@ -57,13 +57,13 @@ public final class Dispatcher {
    *     given back after {@link #RETRY_UNCONFIRMED})
    */
   public Dispatcher(
-      JobStore store,
+      Outbox outbox,
       Topology topology,
       ConfirmingPublisher publisher,
       int batchSize,
       Duration visibility,
       MeterRegistry meters) {
-    this(store, topology, publisher, batchSize, visibility, Duration.ofMillis(100), meters);
+    this(outbox, topology, publisher, batchSize, visibility, Duration.ofMillis(100), meters);
   }
 
   /**
@@ -72,7 +72,7 @@ public final class Dispatcher {
    *     this scheduler just wrote to
    */
   public Dispatcher(
-      JobStore store,
+      Outbox outbox,
       Topology topology,
       ConfirmingPublisher publisher,
       int batchSize,
@@ -86,7 +86,7 @@ public final class Dispatcher {
             .description("from a lease's expiry to the publish of the job's next attempt")
             .publishPercentileHistogram()
             .register(meters);
-    this.store = store;
+    this.outbox = outbox;
     this.topology = topology;
     this.publisher = publisher;
     this.batchSize = batchSize;
@@ -100,7 +100,7 @@ public final class Dispatcher {
    */
   public int dispatchOnce() {
     List<Integer> all = new ArrayList<>();
-    for (int partition = 0; partition < store.partitions(); partition++) {
+    for (int partition = 0; partition < outbox.partitions(); partition++) {
       all.add(partition);
     }
     return dispatch(all);
@@ -108,7 +108,7 @@ public final class Dispatcher {
 
   /** Notes that a job was just written to this partition's outbox. */
   public void markDirty(String jobId) {
-    int partition = store.partitionOf(jobId);
+    int partition = outbox.partitionOf(jobId);
     if (partition >= 0) {
       dirty.add(partition);
     }
@@ -140,7 +140,7 @@ public final class Dispatcher {
     Map<String, String> unroutable = new HashMap<>(); // message id -> why
     for (int partition : partitions) {
       List<DueEntry> due =
-          store.reserveDue(
+          outbox.reserveDue(
               partition,
               batchSize,
               visibility,
@@ -187,23 +187,23 @@ public final class Dispatcher {
           partition.getValue().stream()
               .collect(Collectors.partitioningBy(e -> !failedIds.contains(messageId(e))));
       List<DueEntry> confirmed = byConfirm.get(true);
-      List<JobStore.Unroutable> nowhere = new ArrayList<>();
+      List<Outbox.Unroutable> nowhere = new ArrayList<>();
       List<DueEntry> unconfirmed = new ArrayList<>();
       for (DueEntry entry : byConfirm.get(false)) {
         String why = unroutable.get(messageId(entry));
         if (why == null) {
           unconfirmed.add(entry);
         } else {
-          nowhere.add(new JobStore.Unroutable(entry, why));
+          nowhere.add(new Outbox.Unroutable(entry, why));
         }
       }
       endUnroutable(partition.getKey(), nowhere);
-      store.markDispatched(
+      outbox.markDispatched(
           partition.getKey(),
           confirmed,
           expiredAt ->
-              expiryToRedispatch.record(Duration.between(expiredAt, store.clock().instant())));
-      store.deferDue(partition.getKey(), unconfirmed, RETRY_UNCONFIRMED);
+              expiryToRedispatch.record(Duration.between(expiredAt, outbox.clock().instant())));
+      outbox.deferDue(partition.getKey(), unconfirmed, RETRY_UNCONFIRMED);
       confirmedCount += confirmed.size();
       for (DueEntry entry : confirmed) {
         meters
@@ -232,12 +232,12 @@ public final class Dispatcher {
   }
 
   /** Ends the jobs no pool takes: DEAD with the reason, counted as dead jobs. */
-  private void endUnroutable(int partition, List<JobStore.Unroutable> nowhere) {
+  private void endUnroutable(int partition, List<Outbox.Unroutable> nowhere) {
     if (nowhere.isEmpty()) {
       return;
     }
-    Set<String> ended = new HashSet<>(store.endUnroutable(partition, nowhere));
-    for (JobStore.Unroutable u : nowhere) {
+    Set<String> ended = new HashSet<>(outbox.endUnroutable(partition, nowhere));
+    for (Outbox.Unroutable u : nowhere) {
       if (ended.contains(u.entry().jobId())) {
         log.warn("job {} is DEAD: {}", u.entry().jobId(), u.reason());
         meters

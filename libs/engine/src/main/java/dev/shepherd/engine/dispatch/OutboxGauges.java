@@ -1,7 +1,7 @@
 package dev.shepherd.engine.dispatch;
 
 import dev.shepherd.model.MetricNames;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.JobQueries;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -13,11 +13,11 @@ public final class OutboxGauges {
 
   private OutboxGauges() {}
 
-  public static void register(JobStore store, Clock clock, MeterRegistry meters) {
-    Gauge.builder(MetricNames.OUTBOX_SIZE, store, JobStore::outboxSize)
+  public static void register(JobQueries queries, Clock clock, MeterRegistry meters) {
+    Gauge.builder(MetricNames.OUTBOX_SIZE, queries, JobQueries::outboxSize)
         .description("outbox entries waiting: due, delayed or reserved by a dispatcher")
         .register(meters);
-    Gauge.builder(MetricNames.OUTBOX_OLDEST_AGE, store, s -> lateness(s.earliestDue(), clock))
+    Gauge.builder(MetricNames.OUTBOX_OLDEST_AGE, queries, s -> lateness(s.earliestDue(), clock))
         .description("how far the earliest outbox entry is past its due time")
         .baseUnit("seconds")
         .register(meters);

@@ -8,8 +8,8 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.SubmitReceipt;
 import dev.shepherd.model.TraceParent;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Submissions;
 import dev.shepherd.store.SubmitOutcome;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
@@ -31,7 +31,7 @@ public final class SubmissionIntake {
 
   private final Contracts contracts;
   private final JobTypeCatalog catalog;
-  private final JobStore store;
+  private final Submissions submissions;
   private final java.util.function.Consumer<String> onAccepted;
   private final MeterRegistry meters;
 
@@ -42,13 +42,13 @@ public final class SubmissionIntake {
   public SubmissionIntake(
       Contracts contracts,
       JobTypeCatalog catalog,
-      JobStore store,
+      Submissions submissions,
       java.util.function.Consumer<String> onAccepted,
       MeterRegistry meters) {
     this.meters = meters;
     this.contracts = contracts;
     this.catalog = catalog;
-    this.store = store;
+    this.submissions = submissions;
     this.onAccepted = onAccepted;
   }
 
@@ -141,7 +141,7 @@ public final class SubmissionIntake {
             ? catalog.timeoutsOf(submission.type())
             : submission.timeouts().orElse(catalog.timeoutsOf(submission.type()));
     SubmitOutcome outcome =
-        store.submit(
+        submissions.submit(
             new NewJob(
                 submission.type(),
                 catalog.poolOf(submission.type()),

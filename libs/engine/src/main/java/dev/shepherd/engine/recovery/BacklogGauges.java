@@ -2,7 +2,7 @@ package dev.shepherd.engine.recovery;
 
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerView;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.JobQueries;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,13 +21,13 @@ public final class BacklogGauges {
   private BacklogGauges() {}
 
   public static void register(
-      JobStore store,
+      JobQueries queries,
       WorkerRegistry workers,
       Collection<String> pools,
       Clock clock,
       MeterRegistry meters) {
     for (String pool : pools) {
-      var backlog = new Cached<>(() -> store.backlog(pool), clock);
+      var backlog = new Cached<>(() -> queries.backlog(pool), clock);
       Gauge.builder(MetricNames.QUEUE_DEPTH, backlog, b -> b.get().depth())
           .description("jobs QUEUED in the pool and not yet claimed")
           .strongReference(true) // the cache lives only in the gauge
@@ -35,7 +35,7 @@ public final class BacklogGauges {
           .register(meters);
       Gauge.builder(
               MetricNames.QUEUE_OLDEST_AGE,
-              store,
+              queries,
               s -> age(s.backlog(pool).oldestQueuedAt(), clock))
           .description("how long the oldest QUEUED job of the pool has waited")
           .strongReference(true)
@@ -43,7 +43,7 @@ public final class BacklogGauges {
           .baseUnit("seconds")
           .register(meters);
     }
-    Gauge.builder(MetricNames.LEASES_HELD, store, JobStore::leasesHeld)
+    Gauge.builder(MetricNames.LEASES_HELD, queries, JobQueries::leasesHeld)
         .description("leases held right now")
         .register(meters);
     var registered = new Cached<>(workers::list, clock);

@@ -3,7 +3,7 @@ package dev.shepherd.engine.recovery;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -18,11 +18,11 @@ import tools.jackson.databind.JsonNode;
  */
 public final class DeadLetterIntake {
 
-  private final JobStore store;
+  private final DeadJobs deadJobs;
   private final Counter recorded;
 
-  public DeadLetterIntake(JobStore store, MeterRegistry meters) {
-    this.store = store;
+  public DeadLetterIntake(DeadJobs deadJobs, MeterRegistry meters) {
+    this.deadJobs = deadJobs;
     this.recorded =
         Counter.builder(MetricNames.DEAD_LETTERS)
             .description("dead-lettered messages recorded as dead jobs")
@@ -65,7 +65,7 @@ public final class DeadLetterIntake {
       why += " (dead-lettered " + count + " times)";
     }
     recorded.increment();
-    return store.recordDead(jobId, type, why, queue, raw);
+    return deadJobs.recordDead(jobId, type, why, queue, raw);
   }
 
   private static long deathCount(Object xDeath) {

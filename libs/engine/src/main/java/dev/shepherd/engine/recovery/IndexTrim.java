@@ -1,6 +1,6 @@
 package dev.shepherd.engine.recovery;
 
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Indexes;
 import dev.shepherd.store.WorkerRegistry;
 import java.time.Duration;
 import java.util.Collection;
@@ -19,9 +19,9 @@ public final class IndexTrim {
 
   private static final Logger log = LoggerFactory.getLogger(IndexTrim.class);
 
-  private final JobStore store;
+  private final Indexes indexes;
   private final WorkerRegistry workers;
-  private final List<JobStore.Index> indexes;
+  private final List<Indexes.Index> trimmed;
   private final int batchSize;
 
   /**
@@ -29,28 +29,28 @@ public final class IndexTrim {
    * @param batchSize index members looked at per script call
    */
   public IndexTrim(
-      JobStore store, WorkerRegistry workers, Collection<String> pools, int batchSize) {
-    this.store = store;
+      Indexes indexes, WorkerRegistry workers, Collection<String> pools, int batchSize) {
+    this.indexes = indexes;
     this.workers = workers;
-    this.indexes = store.trimmedIndexes(pools);
+    this.trimmed = indexes.trimmedIndexes(pools);
     this.batchSize = batchSize;
   }
 
   /** One pass over every index of every partition; returns how many entries went. */
   public int trimOnce() {
     int removed = 0;
-    for (int partition = 0; partition < store.partitions(); partition++) {
-      for (JobStore.Index index : indexes) {
-        JobStore.TrimBatch batch;
+    for (int partition = 0; partition < indexes.partitions(); partition++) {
+      for (Indexes.Index index : trimmed) {
+        Indexes.TrimBatch batch;
         int offset = 0;
         do {
-          batch = store.trimIndex(partition, index, offset, batchSize);
+          batch = indexes.trimIndex(partition, index, offset, batchSize);
           removed += batch.removed();
           offset = batch.next();
         } while (batch.more());
       }
     }
-    Duration retention = store.settings().retention();
+    Duration retention = indexes.retention();
     if (!retention.isZero()) {
       removed += workers.forgetLost(retention);
     }

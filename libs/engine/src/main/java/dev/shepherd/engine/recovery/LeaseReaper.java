@@ -2,7 +2,7 @@ package dev.shepherd.engine.recovery;
 
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.ReapedLease;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,7 +20,7 @@ public final class LeaseReaper {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseReaper.class);
 
-  private final JobStore store;
+  private final LeaseRecovery recovery;
   private final RetryPolicy retryPolicy;
   private final RandomGenerator random;
   private final int batchSize;
@@ -28,12 +28,12 @@ public final class LeaseReaper {
   private final MeterRegistry meters;
 
   public LeaseReaper(
-      JobStore store,
+      LeaseRecovery recovery,
       RetryPolicy retryPolicy,
       RandomGenerator random,
       int batchSize,
       MeterRegistry meters) {
-    this.store = store;
+    this.recovery = recovery;
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.batchSize = batchSize;
@@ -47,11 +47,11 @@ public final class LeaseReaper {
   /** One pass over every partition; returns how many leases were taken back. */
   public int reapOnce() {
     int total = 0;
-    for (int partition = 0; partition < store.partitions(); partition++) {
+    for (int partition = 0; partition < recovery.partitions(); partition++) {
       // A lease that expired is retried after a short backoff: the job did not fail, its worker
       // did.
       List<ReapedLease> reaped =
-          store.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
+          recovery.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
       for (ReapedLease lease : reaped) {
         expired.increment();
         meters

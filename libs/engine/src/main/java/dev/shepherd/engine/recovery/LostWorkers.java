@@ -2,7 +2,7 @@ package dev.shepherd.engine.recovery;
 
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerView;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,14 +20,14 @@ public final class LostWorkers {
 
   private static final Logger log = LoggerFactory.getLogger(LostWorkers.class);
 
-  private final JobStore store;
+  private final LeaseRecovery recovery;
   private final WorkerRegistry registry;
   private final MeterRegistry meters;
   private final java.time.Clock clock;
   private final java.time.Duration greedGrace;
 
-  public LostWorkers(JobStore store, WorkerRegistry registry, MeterRegistry meters) {
-    this(store, registry, meters, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(10));
+  public LostWorkers(LeaseRecovery recovery, WorkerRegistry registry, MeterRegistry meters) {
+    this(recovery, registry, meters, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(10));
   }
 
   /**
@@ -36,12 +36,12 @@ public final class LostWorkers {
    *     and released the lease, so it briefly holds one more
    */
   public LostWorkers(
-      JobStore store,
+      LeaseRecovery recovery,
       WorkerRegistry registry,
       MeterRegistry meters,
       java.time.Clock clock,
       java.time.Duration greedGrace) {
-    this.store = store;
+    this.recovery = recovery;
     this.registry = registry;
     this.meters = meters;
     this.clock = clock;
@@ -69,7 +69,7 @@ public final class LostWorkers {
    * abandoned and re-dispatched at once. Returns how many were abandoned.
    */
   public synchronized int abandonOverCapacity() {
-    Map<String, Integer> held = store.leasesByWorker();
+    Map<String, Integer> held = recovery.leasesByWorker();
     int abandoned = 0;
     java.time.Instant now = clock.instant();
     for (WorkerView worker : registry.list()) {
@@ -81,12 +81,12 @@ public final class LostWorkers {
       // attempt whose outcome the status-tracker has not applied yet (the worker said so, or it
       // is younger than the grace), plus the next job its consumer just claimed, is not greed.
       java.time.Instant settled = now.minus(greedGrace);
-      List<JobStore.HeldLease> leases =
-          store.leasesOf(worker.id()).stream()
+      List<LeaseRecovery.HeldLease> leases =
+          recovery.leasesOf(worker.id()).stream()
               .filter(l -> !l.outcomePublished())
               .filter(l -> l.since() != null && !l.since().isAfter(settled))
               .toList();
-      for (JobStore.HeldLease lease :
+      for (LeaseRecovery.HeldLease lease :
           leases.subList(0, Math.max(0, leases.size() - worker.capacity()))) {
         String reason =
             "abandoned: worker "
@@ -95,7 +95,7 @@ public final class LostWorkers {
                 + leases.size()
                 + " leases, more than its capacity "
                 + worker.capacity();
-        var released = store.abandon(lease.jobId(), worker.id(), reason);
+        var released = recovery.abandon(lease.jobId(), worker.id(), reason);
         if (released.isPresent()) {
           abandoned++;
           meters.counter(MetricNames.ABANDONED_ATTEMPTS).increment();
@@ -116,7 +116,7 @@ public final class LostWorkers {
   }
 
   private int release(WorkerView worker, String reason, String tag) {
-    List<ReapedLease> leases = store.releaseLeasesOf(worker.id(), reason);
+    List<ReapedLease> leases = recovery.releaseLeasesOf(worker.id(), reason);
     registry.markLost(worker);
     if (!leases.isEmpty()) {
       meters.counter(MetricNames.LEASES_RELEASED, "reason", tag).increment(leases.size());

@@ -1,6 +1,6 @@
 package dev.shepherd.engine.recovery;
 
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.Outbox;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -18,12 +18,12 @@ public final class StaleQueued {
 
   private static final Logger log = LoggerFactory.getLogger(StaleQueued.class);
 
-  private final JobStore store;
+  private final Outbox outbox;
   private final Collection<String> pools;
   private final Duration scheduleToStartTimeout;
 
-  public StaleQueued(JobStore store, Collection<String> pools, Duration scheduleToStartTimeout) {
-    this.store = store;
+  public StaleQueued(Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout) {
+    this.outbox = outbox;
     this.pools = List.copyOf(pools);
     this.scheduleToStartTimeout = scheduleToStartTimeout;
   }
@@ -31,9 +31,9 @@ public final class StaleQueued {
   /** One pass over every partition and pool; returns how many jobs were requeued. */
   public int requeueOnce() {
     int total = 0;
-    for (int partition = 0; partition < store.partitions(); partition++) {
+    for (int partition = 0; partition < outbox.partitions(); partition++) {
       for (String pool : pools) {
-        List<String> ids = store.requeueStale(partition, pool, scheduleToStartTimeout, 500);
+        List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, 500);
         if (!ids.isEmpty()) {
           log.warn(
               "{} job(s) of pool {} were QUEUED longer than {}; published again: {}",

@@ -6,7 +6,7 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.WorkerControl;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.TimedOutAttempt;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
@@ -29,7 +29,7 @@ public final class Timeouts {
 
   private static final Logger log = LoggerFactory.getLogger(Timeouts.class);
 
-  private final JobStore store;
+  private final LeaseRecovery recovery;
   private final RetryPolicy retryPolicy;
   private final RandomGenerator random;
   private final int batchSize;
@@ -41,14 +41,14 @@ public final class Timeouts {
    *     lease renewal
    */
   public Timeouts(
-      JobStore store,
+      LeaseRecovery recovery,
       RetryPolicy retryPolicy,
       RandomGenerator random,
       int batchSize,
       MeterRegistry meters,
       WorkerOrders orders) {
     this.orders = orders;
-    this.store = store;
+    this.recovery = recovery;
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.batchSize = batchSize;
@@ -58,11 +58,11 @@ public final class Timeouts {
   /** One pass over every partition; returns how many attempts were ended. */
   public int timeOutOnce() {
     int total = 0;
-    for (int partition = 0; partition < store.partitions(); partition++) {
+    for (int partition = 0; partition < recovery.partitions(); partition++) {
       // The backoff of a first retry: a batch mixes attempts, and a hung attempt says nothing
       // about how loaded the job's downstream is.
       List<TimedOutAttempt> ended =
-          store.timeOutAttempts(partition, batchSize, retryPolicy.backoff(1, random));
+          recovery.timeOutAttempts(partition, batchSize, retryPolicy.backoff(1, random));
       ended.forEach(this::record);
       if (orders != null) {
         ended.stream().filter(a -> a.workerId() != null).forEach(this::tellWorker);

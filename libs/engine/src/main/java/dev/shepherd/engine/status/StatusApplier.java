@@ -5,8 +5,9 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.StatusEvent;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.ReportResult;
+import dev.shepherd.store.Reports;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +25,8 @@ public final class StatusApplier {
 
   private static final Logger log = LoggerFactory.getLogger(StatusApplier.class);
 
-  private final JobStore store;
+  private final Reports reports;
+  private final DeadJobs deadJobs;
   private final RetryPolicy retryPolicy;
   private final RandomGenerator random;
   private final Counter staleReports;
@@ -34,17 +36,20 @@ public final class StatusApplier {
   private final Function<String, String> poolOf;
 
   /**
+   * @param deadJobs records status messages that cannot be read
    * @param poolOf the pool of a job type, for the metrics' pool tag
    */
   public StatusApplier(
-      JobStore store,
+      Reports reports,
+      DeadJobs deadJobs,
       RetryPolicy retryPolicy,
       RandomGenerator random,
       MeterRegistry meters,
       Function<String, String> poolOf) {
     this.meters = meters;
     this.poolOf = poolOf;
-    this.store = store;
+    this.reports = reports;
+    this.deadJobs = deadJobs;
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.staleReports =
@@ -74,7 +79,7 @@ public final class StatusApplier {
       requireFields(event);
     } catch (JacksonException | IllegalArgumentException e) {
       deadMessages.increment();
-      store.recordDead(
+      deadJobs.recordDead(
           null,
           null,
           "unreadable status event: " + message(e),
@@ -98,7 +103,7 @@ public final class StatusApplier {
 
   private ReportResult applyWithContext(StatusEvent event) {
     Duration backoff = retryPolicy.backoff(event.attempt(), random);
-    ReportResult result = store.report(event, backoff);
+    ReportResult result = reports.report(event, backoff);
     switch (result.outcome()) {
       case STALE -> {
         staleReports.increment();

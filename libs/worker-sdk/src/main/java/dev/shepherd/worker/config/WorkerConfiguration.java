@@ -2,7 +2,8 @@ package dev.shepherd.worker.config;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
-import dev.shepherd.store.JobStore;
+import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.Leases;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreProperties;
 import dev.shepherd.worker.JobHandler;
@@ -31,8 +32,8 @@ import org.springframework.context.annotation.Configuration;
  * application is ready (topology declared, every bean up) and drains first on shutdown, before the
  * Redis and broker connections close, so running jobs can finish and report within the grace.
  *
- * <p>Import it next to the store and messaging configurations (they provide the job store, the
- * worker registry, the clock, the topology and the publisher):
+ * <p>Import it next to the store and messaging configurations (they provide the leases and dead
+ * jobs of the store, the worker registry, the clock, the topology and the publisher):
  *
  * <pre>{@code
  * @SpringBootApplication
@@ -53,7 +54,8 @@ public class WorkerConfiguration {
   WorkerRuntime workerRuntime(
       WorkerProperties worker,
       StoreProperties store,
-      JobStore jobStore,
+      Leases leases,
+      DeadJobs deadJobs,
       Topology topology,
       ConfirmingPublisher publisher,
       ConnectionFactory connectionFactory,
@@ -80,7 +82,8 @@ public class WorkerConfiguration {
             worker.errorMaxBackoff());
     return new WorkerRuntime(
         settings,
-        jobStore,
+        leases,
+        deadJobs,
         topology,
         publisher,
         connectionFactory,

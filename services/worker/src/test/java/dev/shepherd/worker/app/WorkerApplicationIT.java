@@ -10,8 +10,8 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
-import dev.shepherd.store.JobStore;
 import dev.shepherd.store.NewJob;
+import dev.shepherd.store.Store;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.RedisCleanup;
@@ -92,12 +92,13 @@ class WorkerApplicationIT {
 
   /** Stores a job and publishes its work message the way the scheduler's dispatcher does. */
   private static String dispatch(ConfigurableApplicationContext app, String type) {
-    JobStore store = app.getBean(JobStore.class);
+    Store store = app.getBean("shepherdStore", Store.class);
     Topology topology = app.getBean(Topology.class);
-    String id = store.submit(new NewJob(type, "default", "{}", null, null, 3)).jobId();
-    int partition = store.partitionOf(id);
+    String id =
+        store.submissions().submit(new NewJob(type, "default", "{}", null, null, 3)).jobId();
+    int partition = store.keys().partitionOf(id);
     DueEntry entry =
-        store.reserveDue(partition, 10, Duration.ofSeconds(30)).stream()
+        store.outbox().reserveDue(partition, 10, Duration.ofSeconds(30)).stream()
             .filter(e -> e.jobId().equals(id))
             .findFirst()
             .orElseThrow();
@@ -112,7 +113,7 @@ class WorkerApplicationIT {
                 id + ":" + entry.attempt(),
                 Json.mapper().writeValueAsBytes(work),
                 Map.of()));
-    store.markDispatched(partition, List.of(entry));
+    store.outbox().markDispatched(partition, List.of(entry));
     return id;
   }
 

@@ -1,0 +1,146 @@
+package dev.shepherd.store;
+
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobView;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.IntFunction;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Reads that change nothing: a job's whole record, listings, and the counts the gauges and health
+ * checks show. Counts are summed over every partition.
+ */
+public final class JobQueries {
+
+  /** Jobs waiting in one pool (QUEUED, not yet claimed) and when the oldest began to wait. */
+  public record PoolBacklog(long depth, Instant oldestQueuedAt) {}
+
+  private final StoreContext store;
+
+  JobQueries(StoreContext store) {
+    this.store = store;
+  }
+
+  /** A job's whole record: state, attempts, phases and history. */
+  public Optional<JobView> find(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    JsonNode reply = store.run(Script.VIEW, partition, jobId);
+    return reply.get("found").asBoolean()
+        ? Optional.of(Replies.jobView(jobId, reply))
+        : Optional.empty();
+  }
+
+  /** The id of the job an idempotency key made, if any. */
+  public Optional<String> findIdByIdempotencyKey(String idempotencyKey) {
+    return Optional.ofNullable(
+        store.redis().opsForValue().get(store.keys().idempotencyKey(idempotencyKey)));
+  }
+
+  /** The newest jobs, optionally only those in one state and of one type. */
+  public List<JobSummary> list(JobState state, String type, int limit) {
+    String index = state == null ? Keys.JOBS : Keys.stateIndex(state);
+    List<JobSummary> out = new ArrayList<>();
+    // Over-fetch when filtering by type: the index is per state, not per type.
+    int fetch = type == null ? limit : Math.min(limit * 10, 10_000);
+    for (NewestMembers.Member m : NewestMembers.of(store, index, fetch)) {
+      List<Object> fields =
+          store
+              .redis()
+              .opsForHash()
+              .multiGet(
+                  store.keys().job(m.partition(), m.id()),
+                  List.of("type", "state", "attempt", "submittedAt"));
+      if (fields.get(0) == null) {
+        // expired by retention
+        store.redis().opsForZSet().remove(store.keys().of(m.partition(), index), m.id());
+        continue;
+      }
+      if (type != null && !type.equals(fields.get(0))) {
+        continue;
+      }
+      out.add(
+          new JobSummary(
+              m.id(),
+              (String) fields.get(0),
+              JobState.valueOf((String) fields.get(1)),
+              Integer.parseInt((String) fields.get(2)),
+              Replies.millis((String) fields.get(3))));
+      if (out.size() == limit) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** How many jobs of one state the indexes hold, across partitions. */
+  public long countInState(JobState state) {
+    return sizeAcross(p -> store.keys().of(p, Keys.stateIndex(state)));
+  }
+
+  /** How many leases are held, across partitions. */
+  public long leasesHeld() {
+    return sizeAcross(p -> store.keys().of(p, Keys.LEASES));
+  }
+
+  /** How many entries wait in the outbox (due or reserved), across partitions. */
+  public long outboxSize() {
+    return sizeAcross(p -> store.keys().of(p, Keys.DUE));
+  }
+
+  /**
+   * Whether Redis takes a write now: sets an installation-wide probe key that expires by itself.
+   * False while Redis is unreachable, loading, out of memory or read-only.
+   */
+  public boolean acceptsWrites() {
+    try {
+      store.redis().opsForValue().set(store.keys().probe(), "1", Duration.ofSeconds(10));
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  public PoolBacklog backlog(String pool) {
+    Double oldest = earliestAcross(p -> store.keys().of(p, Keys.queuedIndex(pool)));
+    return new PoolBacklog(
+        sizeAcross(p -> store.keys().of(p, Keys.queuedIndex(pool))),
+        oldest == null ? null : Instant.ofEpochMilli(oldest.longValue()));
+  }
+
+  /** The due time of the earliest outbox entry, or null when the outbox is empty. */
+  public Instant earliestDue() {
+    Double earliest = earliestAcross(p -> store.keys().of(p, Keys.DUE));
+    return earliest == null ? null : Instant.ofEpochMilli(earliest.longValue());
+  }
+
+  /** The sum of the sizes of one sorted set in every partition. */
+  private long sizeAcross(IntFunction<String> key) {
+    long total = 0;
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      Long n = store.redis().opsForZSet().zCard(key.apply(p));
+      total += n == null ? 0 : n;
+    }
+    return total;
+  }
+
+  /** The lowest score of one sorted set over every partition; null when all are empty. */
+  private Double earliestAcross(IntFunction<String> key) {
+    Double earliest = null;
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      var first = store.redis().opsForZSet().rangeWithScores(key.apply(p), 0, 0);
+      if (first != null && !first.isEmpty()) {
+        double score = first.iterator().next().getScore();
+        earliest = earliest == null ? score : Math.min(earliest, score);
+      }
+    }
+    return earliest;
+  }
+}

@@ -1,0 +1,70 @@
+package dev.shepherd.store;
+
+import dev.shepherd.model.JobIds;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobTimeouts;
+import dev.shepherd.model.Json;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * New jobs: each is stored with its outbox entry and its idempotency key in one script, so a job is
+ * never stored without being dispatched later, and a repeated key returns the first job.
+ */
+public final class Submissions {
+
+  private final StoreContext store;
+
+  Submissions(StoreContext store) {
+    this.store = store;
+  }
+
+  /** Stores a new job with its outbox entry, or returns the job its idempotency key names. */
+  public SubmitOutcome submit(NewJob job) {
+    int partition =
+        job.idempotencyKey() == null
+            ? ThreadLocalRandom.current().nextInt(store.keys().partitions())
+            : store.keys().partitionOfKey(job.idempotencyKey());
+    String id = JobIds.newId(partition);
+    long now = store.clock().millis();
+    long notBefore = job.notBefore() == null ? now : job.notBefore().toEpochMilli();
+    JsonNode reply =
+        store.run(
+            Script.SUBMIT,
+            partition,
+            id,
+            job.type(),
+            job.pool(),
+            job.payloadJson(),
+            job.idempotencyKey() == null ? "" : job.idempotencyKey(),
+            Long.toString(notBefore),
+            Integer.toString(job.maxAttempts()),
+            Long.toString(now),
+            job.traceparent() == null ? "" : job.traceparent(),
+            millisOrEmpty(job.timeouts().startToClose()),
+            millisOrEmpty(job.timeouts().stall()),
+            phaseLimits(job.timeouts()),
+            millisOrEmpty(job.timeouts().scheduleToStart()),
+            job.timeouts().failAtScheduleToStart() ? "1" : "");
+    String jobId = reply.get("id").asString();
+    JobState state = JobState.valueOf(reply.get("state").asString());
+    return "DUPLICATE".equals(reply.get("outcome").asString())
+        ? new SubmitOutcome.Duplicate(jobId, state)
+        : new SubmitOutcome.Accepted(jobId, state);
+  }
+
+  /** The phase limits as the scripts read them, {@code {"render": 120000}}; '' for none. */
+  private static String phaseLimits(JobTimeouts timeouts) {
+    if (timeouts.phases().isEmpty()) {
+      return "";
+    }
+    var limits = Json.mapper().createObjectNode();
+    timeouts.phases().forEach((phase, limit) -> limits.put(phase, limit.toMillis()));
+    return limits.toString();
+  }
+
+  private static String millisOrEmpty(Duration duration) {
+    return duration == null ? "" : Long.toString(duration.toMillis());
+  }
+}
