@@ -1,14 +1,11 @@
 package dev.shepherd.scheduler;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.model.JobState;
-import dev.shepherd.model.Json;
 import dev.shepherd.store.CancelResult;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -28,6 +25,14 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 @RequestMapping("/api/v1/jobs")
 class CancelController {
+
+  /**
+   * A job cancelled, or found cancelled already.
+   *
+   * @param previousState the state the cancel ended; absent when the job was cancelled before
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Cancelled(String jobId, JobState state, JobState previousState) {}
 
   private final Cancellations cancellations;
 
@@ -55,15 +60,9 @@ class CancelController {
       problem.setProperty("state", result.previous().name());
       return Problems.response(problem);
     }
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("jobId", id);
-    body.put("state", JobState.CANCELLED.name());
-    if (result.outcome() == CancelResult.Outcome.CANCELLED) {
-      body.put("previousState", result.previous().name()); // absent: it was cancelled before
-    }
-    return ResponseEntity.accepted()
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(Json.mapper().writeValueAsString(body));
+    JobState previous =
+        result.outcome() == CancelResult.Outcome.CANCELLED ? result.previous() : null;
+    return JsonResponses.accepted(null, new Cancelled(id, JobState.CANCELLED, previous));
   }
 
   @PostMapping("/cancel")
@@ -90,8 +89,6 @@ class CancelController {
     var batch =
         cancellations.cancelMatching(
             type == null || type.isBlank() ? null : type, jobState, Actors.who(actor, by), reason);
-    return ResponseEntity.ok()
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(Json.mapper().writeValueAsString(batch));
+    return JsonResponses.ok(batch);
   }
 }

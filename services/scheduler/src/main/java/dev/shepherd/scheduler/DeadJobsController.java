@@ -3,14 +3,9 @@ package dev.shepherd.scheduler;
 import dev.shepherd.engine.WorkLoop;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.model.DeadJob;
-import dev.shepherd.model.Json;
+import dev.shepherd.model.JobState;
 import dev.shepherd.store.DeadJobs;
-import java.net.URI;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -23,13 +18,19 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * Redrive and discard of dead jobs. Who acts is taken from the {@code X-Shepherd-Actor} header (or
- * {@code by}), and kept: a redrive is a line in the job's history, a discard stays in the discarded
- * records with who and when.
+ * Dead jobs: the list of records, redrive and discard. Who acts is taken from the {@code
+ * X-Shepherd-Actor} header (or {@code by}), and kept: a redrive is a line in the job's history, a
+ * discard stays in the discarded records with who and when.
  */
 @RestController
 @RequestMapping("/api/v1/dead-jobs")
 class DeadJobsController {
+
+  /** A dead job put back: it is QUEUED again. */
+  record Redriven(String jobId, JobState state) {}
+
+  /** What a redrive of every dead job of one type did. */
+  record RedrivenOfType(String type, int redriven, int skipped) {}
 
   private final DeadJobs deadJobs;
   private final Dispatcher dispatcher;
@@ -39,6 +40,15 @@ class DeadJobsController {
     this.deadJobs = deadJobs;
     this.dispatcher = dispatcher;
     this.dispatchLoop = dispatchLoop;
+  }
+
+  /** The dead-job records, newest first. */
+  @GetMapping
+  ResponseEntity<?> list(@RequestParam(defaultValue = "100") int limit) {
+    if (limit < 1 || limit > Problems.MAX_LIST) {
+      return Problems.limitOutOfRange();
+    }
+    return JsonResponses.ok(deadJobs.listDead(limit));
   }
 
   @PostMapping("/{id}/redrive")
@@ -55,10 +65,8 @@ class DeadJobsController {
       case REDRIVEN -> {
         dispatcher.markDirty(jobId);
         dispatchLoop.wakeUp();
-        yield ResponseEntity.accepted()
-            .location(URI.create("/api/v1/jobs/" + jobId))
-            .contentType(MediaType.APPLICATION_JSON)
-            .body(Json.mapper().writeValueAsString(Map.of("jobId", jobId, "state", "QUEUED")));
+        yield JsonResponses.accepted(
+            JsonResponses.jobLocation(jobId), new Redriven(jobId, JobState.QUEUED));
       }
       case NO_JOB ->
           conflict(
@@ -78,7 +86,7 @@ class DeadJobsController {
       @RequestParam(required = false) String by) {
     int redriven = 0;
     int skipped = 0;
-    for (DeadJob record : deadJobs.listDead(1000)) {
+    for (DeadJob record : deadJobs.listDead(Problems.MAX_LIST)) {
       if (!type.equals(record.type()) || record.jobId() == null) {
         continue;
       }
@@ -91,13 +99,7 @@ class DeadJobsController {
       }
     }
     dispatchLoop.wakeUp();
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("type", type);
-    body.put("redriven", redriven);
-    body.put("skipped", skipped);
-    return ResponseEntity.ok()
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(Json.mapper().writeValueAsString(body));
+    return JsonResponses.ok(new RedrivenOfType(type, redriven, skipped));
   }
 
   @DeleteMapping("/{id}")
@@ -112,13 +114,10 @@ class DeadJobsController {
 
   @GetMapping("/discarded")
   ResponseEntity<?> discarded(@RequestParam(defaultValue = "100") int limit) {
-    if (limit < 1 || limit > 1000) {
-      return Problems.badRequest("limit", "must be between 1 and 1000");
+    if (limit < 1 || limit > Problems.MAX_LIST) {
+      return Problems.limitOutOfRange();
     }
-    List<DeadJob> records = deadJobs.listDiscarded(limit);
-    return ResponseEntity.ok()
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(Json.mapper().writeValueAsString(records));
+    return JsonResponses.ok(deadJobs.listDiscarded(limit));
   }
 
   private static ResponseEntity<Object> conflict(String detail) {

@@ -2,7 +2,6 @@ package dev.shepherd.scheduler;
 
 import java.net.URI;
 import java.util.List;
-import java.util.Map;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -21,6 +20,17 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 @RestControllerAdvice
 class Problems extends ResponseEntityExceptionHandler {
 
+  /** The most entries one listing answers ({@code limit}). */
+  static final int MAX_LIST = 1000;
+
+  /**
+   * One broken rule in a problem's {@code errors} (problem.schema.json).
+   *
+   * @param field the request field or parameter that breaks it
+   * @param message the rule it breaks
+   */
+  record FieldError(String field, String message) {}
+
   static ResponseEntity<Object> response(ProblemDetail problem) {
     return ResponseEntity.status(problem.getStatus())
         .contentType(MediaType.APPLICATION_PROBLEM_JSON)
@@ -37,8 +47,13 @@ class Problems extends ResponseEntityExceptionHandler {
     ProblemDetail problem =
         ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, field + ": " + message);
     problem.setTitle("Invalid parameter");
-    problem.setProperty("errors", List.of(Map.of("field", field, "message", message)));
+    problem.setProperty("errors", List.of(new FieldError(field, message)));
     return response(problem);
+  }
+
+  /** A listing's {@code limit} outside 1 to {@link #MAX_LIST}. */
+  static ResponseEntity<Object> limitOutOfRange() {
+    return badRequest("limit", "must be between 1 and " + MAX_LIST);
   }
 
   @Override

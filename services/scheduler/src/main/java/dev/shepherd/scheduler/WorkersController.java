@@ -1,12 +1,10 @@
 package dev.shepherd.scheduler;
 
-import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.WorkerRegistry;
 import java.util.List;
 import java.util.Map;
-import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
@@ -30,8 +28,6 @@ class WorkersController {
     Map<String, Integer> leases = recovery.leasesByWorker();
     List<WorkerView> workers =
         registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();
-    return ResponseEntity.ok()
-        .contentType(MediaType.APPLICATION_JSON)
-        .body(Json.mapper().writeValueAsString(workers));
+    return JsonResponses.ok(workers);
   }
 }
