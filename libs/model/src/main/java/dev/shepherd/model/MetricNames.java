@@ -31,10 +31,18 @@ public final class MetricNames {
   /** Counter {type, pool}: attempts that failed (retryable or not). Status-tracker. */
   public static final String JOBS_FAILED = "shepherd.jobs.failed";
 
-  /** Counter {type, pool}: attempts sent back for another try (failure or lost lease). */
+  /**
+   * Counter {type, pool}: attempts sent back for another try (failure or lost lease): jobs a
+   * transition left in RETRY_WAIT, counted by the engine's {@code JobOutcomeMeters}. Status-tracker
+   * and recovery.
+   */
   public static final String JOBS_RETRIED = "shepherd.jobs.retried";
 
-  /** Counter {type, pool}: jobs that ended DEAD. Status-tracker and recovery. */
+  /**
+   * Counter {type, pool}: jobs that ended DEAD, counted by the engine's {@code JobOutcomeMeters}.
+   * Status-tracker, recovery, and the scheduler (a released last attempt whose outcome never came,
+   * a type no pool takes).
+   */
   public static final String JOBS_DEAD = "shepherd.jobs.dead";
 
   /** Counter {type, from}: jobs cancelled, by the state they left. Scheduler. */

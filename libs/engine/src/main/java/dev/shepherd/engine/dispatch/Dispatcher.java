@@ -1,5 +1,6 @@
 package dev.shepherd.engine.dispatch;
 
+import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
@@ -45,6 +46,7 @@ public final class Dispatcher {
   private final int batchSize;
   private final Duration visibility;
   private final MeterRegistry meters;
+  private final JobOutcomeMeters outcomes;
   private final Set<Integer> dirty = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Duration sweepEvery;
   private final Timer expiryToRedispatch;
@@ -80,6 +82,7 @@ public final class Dispatcher {
       Duration sweepEvery,
       MeterRegistry meters) {
     this.meters = meters;
+    this.outcomes = new JobOutcomeMeters(meters);
     this.sweepEvery = sweepEvery;
     this.expiryToRedispatch =
         Timer.builder(MetricNames.LEASE_EXPIRY_TO_REDISPATCH)
@@ -145,15 +148,7 @@ public final class Dispatcher {
               batchSize,
               visibility,
               // a released last attempt whose outcome never came (ADR 14)
-              dead ->
-                  meters
-                      .counter(
-                          MetricNames.JOBS_DEAD,
-                          MetricNames.TAG_TYPE,
-                          String.valueOf(dead.type()),
-                          MetricNames.TAG_POOL,
-                          String.valueOf(dead.pool()))
-                      .increment());
+              dead -> outcomes.dead(dead.type(), dead.pool()));
       if (!due.isEmpty()) {
         reserved.put(partition, due);
         for (DueEntry entry : due) {
@@ -240,14 +235,7 @@ public final class Dispatcher {
     for (Outbox.Unroutable u : nowhere) {
       if (ended.contains(u.entry().jobId())) {
         log.warn("job {} is DEAD: {}", u.entry().jobId(), u.reason());
-        meters
-            .counter(
-                MetricNames.JOBS_DEAD,
-                MetricNames.TAG_TYPE,
-                u.entry().type(),
-                MetricNames.TAG_POOL,
-                String.valueOf(u.entry().pool()))
-            .increment();
+        outcomes.dead(u.entry().type(), u.entry().pool());
       }
     }
   }

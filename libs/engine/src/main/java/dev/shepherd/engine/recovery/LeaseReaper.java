@@ -1,5 +1,6 @@
 package dev.shepherd.engine.recovery;
 
+import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.LeaseRecovery;
@@ -25,7 +26,7 @@ public final class LeaseReaper {
   private final RandomGenerator random;
   private final int batchSize;
   private final Counter expired;
-  private final MeterRegistry meters;
+  private final JobOutcomeMeters outcomes;
 
   public LeaseReaper(
       LeaseRecovery recovery,
@@ -37,7 +38,7 @@ public final class LeaseReaper {
     this.retryPolicy = retryPolicy;
     this.random = random;
     this.batchSize = batchSize;
-    this.meters = meters;
+    this.outcomes = new JobOutcomeMeters(meters);
     this.expired =
         Counter.builder(MetricNames.LEASES_EXPIRED)
             .description("leases taken back by the reaper because their deadline passed")
@@ -54,14 +55,7 @@ public final class LeaseReaper {
           recovery.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
       for (ReapedLease lease : reaped) {
         expired.increment();
-        meters
-            .counter(
-                "DEAD".equals(lease.newState()) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
-                MetricNames.TAG_TYPE,
-                String.valueOf(lease.type()),
-                MetricNames.TAG_POOL,
-                String.valueOf(lease.pool()))
-            .increment();
+        outcomes.count(lease.newState(), lease.type(), lease.pool());
         log.warn(
             "lease of job {} attempt {} expired (worker {}); job is now {}",
             lease.jobId(),

@@ -1,5 +1,6 @@
 package dev.shepherd.engine.recovery;
 
+import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.LeaseRecovery;
@@ -23,6 +24,7 @@ public final class LostWorkers {
   private final LeaseRecovery recovery;
   private final WorkerRegistry registry;
   private final MeterRegistry meters;
+  private final JobOutcomeMeters outcomes;
   private final java.time.Clock clock;
   private final java.time.Duration greedGrace;
 
@@ -44,6 +46,7 @@ public final class LostWorkers {
     this.recovery = recovery;
     this.registry = registry;
     this.meters = meters;
+    this.outcomes = new JobOutcomeMeters(meters);
     this.clock = clock;
     this.greedGrace = greedGrace;
     meters.counter(MetricNames.ABANDONED_ATTEMPTS); // exposed from the start at 0
@@ -121,14 +124,7 @@ public final class LostWorkers {
     if (!leases.isEmpty()) {
       meters.counter(MetricNames.LEASES_RELEASED, "reason", tag).increment(leases.size());
       for (ReapedLease lease : leases) {
-        meters
-            .counter(
-                "DEAD".equals(lease.newState()) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
-                MetricNames.TAG_TYPE,
-                String.valueOf(lease.type()),
-                MetricNames.TAG_POOL,
-                String.valueOf(lease.pool()))
-            .increment();
+        outcomes.count(lease.newState(), lease.type(), lease.pool());
       }
       log.warn(
           "released {} lease(s) of worker {} at once: {} (jobs {})",

@@ -1,8 +1,8 @@
 package dev.shepherd.engine.recovery;
 
+import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.model.JobMdc;
-import dev.shepherd.model.JobState;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.WorkerControl;
@@ -34,6 +34,7 @@ public final class Timeouts {
   private final RandomGenerator random;
   private final int batchSize;
   private final MeterRegistry meters;
+  private final JobOutcomeMeters outcomes;
   private final WorkerOrders orders;
 
   /**
@@ -53,6 +54,7 @@ public final class Timeouts {
     this.random = random;
     this.batchSize = batchSize;
     this.meters = meters;
+    this.outcomes = new JobOutcomeMeters(meters);
   }
 
   /** One pass over every partition; returns how many attempts were ended. */
@@ -82,18 +84,7 @@ public final class Timeouts {
             MetricNames.TAG_TIMEOUT,
             attempt.timeout().label())
         .increment();
-    if (attempt.newState() == JobState.DEAD || attempt.newState() == JobState.RETRY_WAIT) {
-      meters
-          .counter(
-              attempt.newState() == JobState.DEAD
-                  ? MetricNames.JOBS_DEAD
-                  : MetricNames.JOBS_RETRIED,
-              MetricNames.TAG_TYPE,
-              type,
-              MetricNames.TAG_POOL,
-              String.valueOf(attempt.pool()))
-          .increment();
-    }
+    outcomes.count(attempt.newState(), type, attempt.pool());
     Map<String, String> mdc =
         JobMdc.of(attempt.jobId(), attempt.attempt(), attempt.workerId(), null);
     mdc.forEach(MDC::put);

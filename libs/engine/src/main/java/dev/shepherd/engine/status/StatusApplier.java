@@ -1,5 +1,6 @@
 package dev.shepherd.engine.status;
 
+import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
@@ -33,6 +34,7 @@ public final class StatusApplier {
   private final Counter duplicateReports;
   private final Counter deadMessages;
   private final MeterRegistry meters;
+  private final JobOutcomeMeters outcomes;
   private final Function<String, String> poolOf;
 
   /**
@@ -47,6 +49,7 @@ public final class StatusApplier {
       MeterRegistry meters,
       Function<String, String> poolOf) {
     this.meters = meters;
+    this.outcomes = new JobOutcomeMeters(meters);
     this.poolOf = poolOf;
     this.reports = reports;
     this.deadJobs = deadJobs;
@@ -139,10 +142,7 @@ public final class StatusApplier {
       case StatusEvent.Succeeded e -> count(MetricNames.JOBS_SUCCEEDED, e.type(), pool);
       case StatusEvent.Failed e -> {
         count(MetricNames.JOBS_FAILED, e.type(), pool);
-        count(
-            "DEAD".equals(state) ? MetricNames.JOBS_DEAD : MetricNames.JOBS_RETRIED,
-            e.type(),
-            pool);
+        outcomes.count(state, e.type(), pool);
       }
       default -> {}
     }
