@@ -64,7 +64,7 @@ public class RecoveryApplication {
         "lease-reaper",
         reaper::reapOnce,
         properties.reapInterval(),
-        Duration.ofSeconds(1),
+        properties.errorBackoff(),
         settleAfterOutage(queries, storeProperties));
   }
 
@@ -95,7 +95,7 @@ public class RecoveryApplication {
         "timeouts",
         timeouts::timeOutOnce,
         properties.reapInterval(),
-        Duration.ofSeconds(1),
+        properties.errorBackoff(),
         settleAfterOutage(queries, storeProperties));
   }
 
@@ -124,9 +124,10 @@ public class RecoveryApplication {
       WorkerRegistry registry,
       Topology topology,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      RecoveryProperties properties) {
     BacklogGauges.register(queries, registry, topology.pools().keySet(), clock, meters);
-    return new LostWorkers(recovery, registry, meters);
+    return new LostWorkers(recovery, registry, meters, clock, properties.overCapacityGrace());
   }
 
   /**
@@ -143,7 +144,7 @@ public class RecoveryApplication {
         "lost-workers",
         () -> lostWorkers.releaseSilentWorkers() + lostWorkers.abandonOverCapacity(),
         properties.reapInterval(),
-        Duration.ofSeconds(1),
+        properties.errorBackoff(),
         settleAfterOutage(queries, storeProperties));
   }
 
@@ -170,19 +171,24 @@ public class RecoveryApplication {
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop staleQueuedLoop(Outbox outbox, Topology topology, RecoveryProperties properties) {
     var stale =
-        new StaleQueued(outbox, topology.pools().keySet(), properties.scheduleToStartTimeout());
+        new StaleQueued(
+            outbox,
+            topology.pools().keySet(),
+            properties.scheduleToStartTimeout(),
+            properties.staleQueuedBatchSize());
     return new WorkLoop(
         "stale-queued",
         stale::requeueOnce,
         properties.staleQueuedInterval(),
-        Duration.ofSeconds(5));
+        properties.housekeepingErrorBackoff());
   }
 
   /** Index entries of jobs and records that expired go, so Redis memory stays bounded. */
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop indexTrimLoop(
       Indexes indexes, WorkerRegistry registry, Topology topology, RecoveryProperties properties) {
-    var trim = new IndexTrim(indexes, registry, topology.pools().keySet(), 500);
+    var trim =
+        new IndexTrim(indexes, registry, topology.pools().keySet(), properties.trimBatchSize());
     // a pass goes through every index to its end, so the next waits for the interval even when
     // this one removed entries
     return new WorkLoop(
@@ -192,7 +198,7 @@ public class RecoveryApplication {
           return 0;
         },
         properties.trimInterval(),
-        Duration.ofSeconds(5));
+        properties.housekeepingErrorBackoff());
   }
 
   @Bean
@@ -202,12 +208,15 @@ public class RecoveryApplication {
 
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer deadLetterListener(
-      ConnectionFactory connectionFactory, Topology topology, DeadLetterIntake intake) {
+      ConnectionFactory connectionFactory,
+      Topology topology,
+      DeadLetterIntake intake,
+      RecoveryProperties properties) {
     return Listeners.manualAck(
         connectionFactory,
         topology.deadQueue(),
         1,
-        50,
+        properties.deadLetterPrefetch(),
         message -> intake.record(message.getBody(), message.getMessageProperties().getHeaders()));
   }
 }

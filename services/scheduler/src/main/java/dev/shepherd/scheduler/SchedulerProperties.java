@@ -1,5 +1,6 @@
 package dev.shepherd.scheduler;
 
+import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.model.JobTimeouts;
 import java.time.Duration;
 import java.util.HashMap;
@@ -17,8 +18,13 @@ import org.springframework.boot.convert.DurationStyle;
  * @param dispatchIdlePoll how often an idle dispatcher looks for due entries (delayed jobs and
  *     retries; new submissions to this scheduler wake it at once)
  * @param dispatchVisibility how long a reserved outbox entry is hidden from other schedulers
+ * @param dispatchUnconfirmedRetry how much later an outbox entry the broker refused, or did not
+ *     confirm in time, is published again
+ * @param dispatchErrorBackoff the wait after a failed dispatch pass (Redis or the broker down)
+ *     before the next one
  * @param submitConsumers consumers of the AMQP submit queue
  * @param submitPrefetch unacked submissions per consumer
+ * @param cancelPrefetch unacked AMQP cancel requests the cancel consumer holds
  * @param timeouts each job type's attempt timeouts (ADR 18), as {@code
  *     shepherd.scheduler.timeouts.<type>.start-to-close}, {@code ...<type>.stall}, {@code
  *     ...<type>.phase.<phase>} (one phase's own limit) and {@code ...<type>.schedule-to-start}:
@@ -36,8 +42,11 @@ public record SchedulerProperties(
     Integer dispatchBatchSize,
     Duration dispatchIdlePoll,
     Duration dispatchVisibility,
+    Duration dispatchUnconfirmedRetry,
+    Duration dispatchErrorBackoff,
     Integer submitConsumers,
     Integer submitPrefetch,
+    Integer cancelPrefetch,
     Map<String, String> timeouts) {
 
   private static final String START_TO_CLOSE = "start-to-close";
@@ -54,6 +63,21 @@ public record SchedulerProperties(
     dispatchVisibility = dispatchVisibility == null ? Duration.ofSeconds(30) : dispatchVisibility;
     submitConsumers = submitConsumers == null ? 2 : submitConsumers;
     submitPrefetch = submitPrefetch == null ? 50 : submitPrefetch;
+    dispatchUnconfirmedRetry =
+        positive(
+            "dispatch-unconfirmed-retry",
+            dispatchUnconfirmedRetry == null
+                ? Dispatcher.RETRY_UNCONFIRMED
+                : dispatchUnconfirmedRetry);
+    dispatchErrorBackoff =
+        positive(
+            "dispatch-error-backoff",
+            dispatchErrorBackoff == null ? Duration.ofSeconds(1) : dispatchErrorBackoff);
+    cancelPrefetch = cancelPrefetch == null ? 10 : cancelPrefetch;
+    if (cancelPrefetch < 1) {
+      throw new IllegalArgumentException(
+          "shepherd.scheduler.cancel-prefetch must be >= 1, was " + cancelPrefetch);
+    }
     if (defaultMaxAttempts < 1 || defaultMaxAttempts > 100) {
       throw new IllegalArgumentException("shepherd.scheduler.default-max-attempts must be 1..100");
     }
@@ -66,6 +90,14 @@ public record SchedulerProperties(
         });
     timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
     byType(timeouts); // fails at start-up on a bad name or value
+  }
+
+  private static Duration positive(String name, Duration value) {
+    if (!value.isPositive()) {
+      throw new IllegalArgumentException(
+          "shepherd.scheduler." + name + " must be positive, was " + value);
+    }
+    return value;
   }
 
   /** The attempt timeouts of each job type that sets any. */

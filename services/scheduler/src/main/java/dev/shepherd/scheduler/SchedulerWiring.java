@@ -21,7 +21,6 @@ import dev.shepherd.store.Submissions;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.context.annotation.Bean;
@@ -65,13 +64,17 @@ class SchedulerWiring {
         properties.dispatchBatchSize(),
         properties.dispatchVisibility(),
         properties.dispatchIdlePoll(),
+        properties.dispatchUnconfirmedRetry(),
         meters);
   }
 
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop dispatchLoop(Dispatcher dispatcher, SchedulerProperties properties) {
     return new WorkLoop(
-        "dispatch", dispatcher::dispatchNext, properties.dispatchIdlePoll(), Duration.ofSeconds(1));
+        "dispatch",
+        dispatcher::dispatchNext,
+        properties.dispatchIdlePoll(),
+        properties.dispatchErrorBackoff());
   }
 
   @Bean
@@ -142,12 +145,15 @@ class SchedulerWiring {
    */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer cancelListener(
-      ConnectionFactory connectionFactory, Topology topology, Cancellations cancellations) {
+      ConnectionFactory connectionFactory,
+      Topology topology,
+      Cancellations cancellations,
+      SchedulerProperties properties) {
     return Listeners.manualAck(
         connectionFactory,
         topology.cancelQueue(),
         1,
-        10,
+        properties.cancelPrefetch(),
         message -> cancellations.apply(message.getBody(), topology.cancelQueue()));
   }
 }

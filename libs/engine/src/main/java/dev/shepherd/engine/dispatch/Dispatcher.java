@@ -36,7 +36,7 @@ public final class Dispatcher {
   /**
    * An entry the broker refused, or did not confirm in time, is due again this much later: soon
    * enough that a restarted broker gets the backlog at once, late enough not to spin while it is
-   * down.
+   * down. The default of {@code shepherd.scheduler.dispatch-unconfirmed-retry}.
    */
   public static final Duration RETRY_UNCONFIRMED = Duration.ofSeconds(1);
 
@@ -49,6 +49,7 @@ public final class Dispatcher {
   private final JobOutcomeMeters outcomes;
   private final Set<Integer> dirty = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Duration sweepEvery;
+  private final Duration retryUnconfirmed;
   private final Timer expiryToRedispatch;
   private long lastSweep = Long.MIN_VALUE;
 
@@ -81,9 +82,26 @@ public final class Dispatcher {
       Duration visibility,
       Duration sweepEvery,
       MeterRegistry meters) {
+    this(outbox, topology, publisher, batchSize, visibility, sweepEvery, RETRY_UNCONFIRMED, meters);
+  }
+
+  /**
+   * @param retryUnconfirmed how much later an entry the broker refused, or did not confirm in time,
+   *     is due again
+   */
+  public Dispatcher(
+      Outbox outbox,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      int batchSize,
+      Duration visibility,
+      Duration sweepEvery,
+      Duration retryUnconfirmed,
+      MeterRegistry meters) {
     this.meters = meters;
     this.outcomes = new JobOutcomeMeters(meters);
     this.sweepEvery = sweepEvery;
+    this.retryUnconfirmed = retryUnconfirmed;
     this.expiryToRedispatch =
         Timer.builder(MetricNames.LEASE_EXPIRY_TO_REDISPATCH)
             .description("from a lease's expiry to the publish of the job's next attempt")
@@ -198,7 +216,7 @@ public final class Dispatcher {
           confirmed,
           expiredAt ->
               expiryToRedispatch.record(Duration.between(expiredAt, outbox.clock().instant())));
-      outbox.deferDue(partition.getKey(), unconfirmed, RETRY_UNCONFIRMED);
+      outbox.deferDue(partition.getKey(), unconfirmed, retryUnconfirmed);
       confirmedCount += confirmed.size();
       for (DueEntry entry : confirmed) {
         meters
@@ -217,7 +235,7 @@ public final class Dispatcher {
           "{} work messages were not confirmed by the broker; they stay in the outbox and are"
               + " published again in {}",
           notConfirmed,
-          RETRY_UNCONFIRMED);
+          retryUnconfirmed);
     }
     return confirmedCount;
   }

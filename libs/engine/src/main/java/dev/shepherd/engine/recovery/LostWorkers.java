@@ -7,6 +7,9 @@ import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.ReapedLease;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -21,34 +24,40 @@ public final class LostWorkers {
 
   private static final Logger log = LoggerFactory.getLogger(LostWorkers.class);
 
+  /**
+   * The default of {@code shepherd.recovery.over-capacity-grace}: well above the time the
+   * status-tracker takes to apply a published outcome, well below a lease TTL.
+   */
+  public static final Duration DEFAULT_OVER_CAPACITY_GRACE = Duration.ofSeconds(10);
+
   private final LeaseRecovery recovery;
   private final WorkerRegistry registry;
   private final MeterRegistry meters;
   private final JobOutcomeMeters outcomes;
-  private final java.time.Clock clock;
-  private final java.time.Duration greedGrace;
+  private final Clock clock;
+  private final Duration overCapacityGrace;
 
   public LostWorkers(LeaseRecovery recovery, WorkerRegistry registry, MeterRegistry meters) {
-    this(recovery, registry, meters, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(10));
+    this(recovery, registry, meters, Clock.systemUTC(), DEFAULT_OVER_CAPACITY_GRACE);
   }
 
   /**
-   * @param greedGrace only leases held longer than this count against a worker's capacity: a worker
-   *     that published an outcome claims its next job before the status-tracker applied the outcome
-   *     and released the lease, so it briefly holds one more
+   * @param overCapacityGrace only leases held longer than this count against a worker's capacity: a
+   *     worker that published an outcome claims its next job before the status-tracker applied the
+   *     outcome and released the lease, so it briefly holds one more
    */
   public LostWorkers(
       LeaseRecovery recovery,
       WorkerRegistry registry,
       MeterRegistry meters,
-      java.time.Clock clock,
-      java.time.Duration greedGrace) {
+      Clock clock,
+      Duration overCapacityGrace) {
     this.recovery = recovery;
     this.registry = registry;
     this.meters = meters;
     this.outcomes = new JobOutcomeMeters(meters);
     this.clock = clock;
-    this.greedGrace = greedGrace;
+    this.overCapacityGrace = overCapacityGrace;
     meters.counter(MetricNames.ABANDONED_ATTEMPTS); // exposed from the start at 0
     for (String reason : java.util.List.of("worker_lost", "pod_gone")) {
       meters.counter(MetricNames.LEASES_RELEASED, "reason", reason); // exposed from the start at 0
@@ -74,7 +83,7 @@ public final class LostWorkers {
   public synchronized int abandonOverCapacity() {
     Map<String, Integer> held = recovery.leasesByWorker();
     int abandoned = 0;
-    java.time.Instant now = clock.instant();
+    Instant now = clock.instant();
     for (WorkerView worker : registry.list()) {
       int count = held.getOrDefault(worker.id(), 0);
       if (worker.capacity() < 1 || count <= worker.capacity()) {
@@ -83,7 +92,7 @@ public final class LostWorkers {
       // Count only leases of attempts still running, held longer than the grace: a finished
       // attempt whose outcome the status-tracker has not applied yet (the worker said so, or it
       // is younger than the grace), plus the next job its consumer just claimed, is not greed.
-      java.time.Instant settled = now.minus(greedGrace);
+      Instant settled = now.minus(overCapacityGrace);
       List<LeaseRecovery.HeldLease> leases =
           recovery.leasesOf(worker.id()).stream()
               .filter(l -> !l.outcomePublished())

@@ -18,14 +18,27 @@ public final class StaleQueued {
 
   private static final Logger log = LoggerFactory.getLogger(StaleQueued.class);
 
+  /** The default of {@code shepherd.recovery.stale-queued-batch-size}. */
+  public static final int DEFAULT_BATCH_SIZE = 500;
+
   private final Outbox outbox;
   private final Collection<String> pools;
   private final Duration scheduleToStartTimeout;
+  private final int batchSize;
 
   public StaleQueued(Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout) {
+    this(outbox, pools, scheduleToStartTimeout, DEFAULT_BATCH_SIZE);
+  }
+
+  /**
+   * @param batchSize jobs requeued per partition and pool per pass
+   */
+  public StaleQueued(
+      Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout, int batchSize) {
     this.outbox = outbox;
     this.pools = List.copyOf(pools);
     this.scheduleToStartTimeout = scheduleToStartTimeout;
+    this.batchSize = batchSize;
   }
 
   /** One pass over every partition and pool; returns how many jobs were requeued. */
@@ -33,7 +46,7 @@ public final class StaleQueued {
     int total = 0;
     for (int partition = 0; partition < outbox.partitions(); partition++) {
       for (String pool : pools) {
-        List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, 500);
+        List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, batchSize);
         if (!ids.isEmpty()) {
           log.warn(
               "{} job(s) of pool {} were QUEUED longer than {}; published again: {}",
