@@ -92,4 +92,32 @@ class SchedulerPropertiesTest {
         .rootCause()
         .hasMessageContaining("shepherd.scheduler.timeouts.demo.noop.heartbeat is not a timeout");
   }
+
+  @Test
+  void theDispatchKnobsDefaultToTheValuesTheSchedulerAlwaysUsed() {
+    var properties = bind(Map.of());
+    assertThat(properties.dispatchUnconfirmedRetry()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(properties.dispatchErrorBackoff()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(properties.cancelPrefetch()).isEqualTo(10);
+  }
+
+  @Test
+  void aDispatchWaitThatIsNotPositiveStopsTheStartNamingTheProperty() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.dispatch-error-backoff", "0s")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("shepherd.scheduler.dispatch-error-backoff must be positive");
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.dispatch-unconfirmed-retry", "-1s")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("shepherd.scheduler.dispatch-unconfirmed-retry must be positive");
+  }
+
+  @Test
+  void aCancelPrefetchBelowOneStopsTheStartNamingTheProperty() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.cancel-prefetch", "0")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("shepherd.scheduler.cancel-prefetch must be >= 1");
+  }
 }

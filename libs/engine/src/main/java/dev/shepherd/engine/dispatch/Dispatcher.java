@@ -66,26 +66,21 @@ public final class Dispatcher {
       int batchSize,
       Duration visibility,
       MeterRegistry meters) {
-    this(outbox, topology, publisher, batchSize, visibility, Duration.ofMillis(100), meters);
+    this(
+        outbox,
+        topology,
+        publisher,
+        batchSize,
+        visibility,
+        Duration.ofMillis(100),
+        RETRY_UNCONFIRMED,
+        meters);
   }
 
   /**
    * @param sweepEvery how often {@link #dispatchNext()} looks at every partition (delayed jobs,
    *     retries and other schedulers' submissions); between sweeps it visits only the partitions
    *     this scheduler just wrote to
-   */
-  public Dispatcher(
-      Outbox outbox,
-      Topology topology,
-      ConfirmingPublisher publisher,
-      int batchSize,
-      Duration visibility,
-      Duration sweepEvery,
-      MeterRegistry meters) {
-    this(outbox, topology, publisher, batchSize, visibility, sweepEvery, RETRY_UNCONFIRMED, meters);
-  }
-
-  /**
    * @param retryUnconfirmed how much later an entry the broker refused, or did not confirm in time,
    *     is due again
    */
