@@ -2,7 +2,6 @@ package dev.shepherd.worker;
 
 import dev.shepherd.model.MetricNames;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,9 +27,7 @@ final class CancelGrace implements AutoCloseable {
   CancelGrace(Duration grace, WorkerMeters meters) {
     this.grace = grace;
     this.meters = meters;
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-cancel-grace").daemon().unstarted(r));
+    this.timer = Timers.daemon("shepherd-cancel-grace");
   }
 
   /**

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -75,12 +74,8 @@ final class LeaseKeeper implements AutoCloseable {
     this.trustedFor = trustedFor(leaseTtl);
     this.meters = meters;
     this.cancelGrace = cancelGrace;
-    this.renewals =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-lease-renewal").daemon().unstarted(r));
-    this.deadlines =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-lease-deadline").daemon().unstarted(r));
+    this.renewals = Timers.daemon("shepherd-lease-renewal");
+    this.deadlines = Timers.daemon("shepherd-lease-deadline");
     long every = renewEveryMillis();
     renewals.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
   }

@@ -5,7 +5,6 @@ import dev.shepherd.model.MetricNames;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -43,9 +42,7 @@ final class LocalTimeouts implements AutoCloseable {
   LocalTimeouts(Clock clock, WorkerMeters meters) {
     this.clock = clock;
     this.meters = meters;
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-timeouts").daemon().unstarted(r));
+    this.timer = Timers.daemon("shepherd-timeouts");
   }
 
   /**

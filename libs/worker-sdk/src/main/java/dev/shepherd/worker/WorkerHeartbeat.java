@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -38,9 +37,7 @@ final class WorkerHeartbeat implements AutoCloseable {
     this.settings = settings;
     this.registry = registry;
     this.startedAt = clock.instant();
-    this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().name("shepherd-heartbeat").daemon().unstarted(r));
+    this.scheduler = Timers.daemon("shepherd-heartbeat");
   }
 
   /** Writes the entry now and every heartbeat from now on. */
