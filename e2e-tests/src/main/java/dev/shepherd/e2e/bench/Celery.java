@@ -85,7 +85,10 @@ final class Celery implements AutoCloseable {
 
   /** Imports celery and redis as the workers will; names the Debian packages that are missing. */
   static Check check(Path root) {
-    String python = python();
+    return check(root, python());
+  }
+
+  static Check check(Path root, String python) {
     Result result;
     try {
       result = execute(root.resolve("bench/celery"), python, Map.of(), "check");
