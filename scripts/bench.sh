@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make bench / make bench-quick: build, then run every scenario against the local RabbitMQ and
-# Redis (SHEPHERD_RABBITMQ_URI / SHEPHERD_REDIS_URI to point elsewhere). Full results go to
-# bench/results/ (JSON, table, plots); quick ones to build/bench-quick/.
+# make bench / make bench-quick / make bench-celery: build, then run the scenarios against the
+# local RabbitMQ and Redis (SHEPHERD_RABBITMQ_URI / SHEPHERD_REDIS_URI to point elsewhere). Full
+# and Celery results go to bench/results/ (JSON, table, plots); quick ones to build/bench-quick/.
+# BENCH_MAVEN_ARGS adds arguments to the build (-o to build offline); MAVEN_OPTS reaches mvn as
+# usual. The Celery scenario needs Debian's python3-celery and python3-redis and installs nothing:
+# without them it is skipped, and the results say why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${JAVA_HOME:?JAVA_HOME must point at a JDK >= 21 (the Makefile finds one)}"
@@ -9,7 +12,7 @@ scripts/check-services.sh
 MVN=$(command -v mvn || echo ./mvnw)
 mkdir -p build
 echo "Building (log in build/bench-build.log)..."
-if ! JAVA_HOME="$JAVA_HOME" "$MVN" -B -q -ntp -DskipTests -Dspotless.check.skip=true clean install >build/bench-build.log 2>&1; then
+if ! JAVA_HOME="$JAVA_HOME" "$MVN" -B -q -ntp ${BENCH_MAVEN_ARGS:-} -DskipTests -Dspotless.check.skip=true clean install >build/bench-build.log 2>&1; then
   tail -n 40 build/bench-build.log
   exit 1
 fi

@@ -45,11 +45,21 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 /**
  * {@code make bench} (and {@code make bench-quick}): starts the four services and N workers as
  * separate processes, measures the raw broker first, then Shepherd's throughput, latency, backlog,
- * rogue-worker recovery and cost per job, and writes JSON, a table and plots.
+ * rogue-worker recovery and cost per job, then Celery on the same broker and Redis, and writes
+ * JSON, a table and plots. {@code make bench-celery} runs only what the comparison with Celery
+ * needs.
  */
 public final class Bench {
 
-  /** The sizes of one run. */
+  /**
+   * The sizes of one run.
+   *
+   * @param throughputJobs also the size of the live comparison with Celery
+   * @param celeryBacklogJobs the backlog both Shepherd and Celery drain in the comparison; when it
+   *     equals {@code backlogJobs}, Shepherd's backlog scenario is its side of it
+   * @param onlyAgainstCelery warm-up, the 2-worker throughput run and the comparison with Celery,
+   *     nothing else
+   */
   public record Config(
       String mode,
       int rawMessages,
@@ -59,7 +69,9 @@ public final class Bench {
       int backlogJobs,
       Duration defaultTtl,
       Duration shortTtl,
-      int rogueJobs) {
+      int rogueJobs,
+      int celeryBacklogJobs,
+      boolean onlyAgainstCelery) {
 
     public static Config full() {
       return new Config(
@@ -71,7 +83,9 @@ public final class Bench {
           100_000,
           Duration.ofSeconds(30),
           Duration.ofSeconds(3),
-          6);
+          6,
+          20_000,
+          false);
     }
 
     /** A small version of every scenario, for {@code make bench-quick} and the test. */
@@ -85,9 +99,32 @@ public final class Bench {
           1_000,
           Duration.ofSeconds(3),
           Duration.ofSeconds(2),
-          2);
+          2,
+          1_000,
+          false);
+    }
+
+    /** Shepherd against Celery only, both ways, with {@code jobs} jobs each way. */
+    public static Config againstCelery(int jobs) {
+      return new Config(
+          "celery",
+          0,
+          jobs,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          jobs,
+          true);
     }
   }
+
+  /** Workers and slots per worker of the throughput run compared with Celery, and of Celery. */
+  static final int WORKERS = 2;
+
+  static final int SLOTS_PER_WORKER = 8;
 
   static final List<String> JVM_ARGS =
       List.of("-Xmx384m", "-XX:+UseSerialGC", "-Xss512k", "-XX:+UseStringDeduplication");
@@ -109,8 +146,19 @@ public final class Bench {
     this.endpoints = endpoints;
   }
 
+  /**
+   * {@code --quick} for the small run, {@code --against-celery [jobs]} for the comparison with
+   * Celery alone (20,000 jobs each way unless given), nothing for the full run.
+   */
   public static void main(String[] args) throws Exception {
-    boolean quick = List.of(args).contains("--quick");
+    List<String> arguments = List.of(args);
+    boolean quick = arguments.contains("--quick");
+    int against = arguments.indexOf("--against-celery");
+    Config config = quick ? Config.quick() : Config.full();
+    if (against >= 0) {
+      boolean sized = arguments.size() > against + 1 && arguments.get(against + 1).matches("\\d+");
+      config = Config.againstCelery(sized ? Integer.parseInt(arguments.get(against + 1)) : 20_000);
+    }
     Path root = Cluster.repositoryRoot();
     Path out = quick ? root.resolve("build/bench-quick") : root.resolve("bench/results");
     var endpoints =
@@ -118,7 +166,7 @@ public final class Bench {
             URI.create(env("SHEPHERD_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672")),
             URI.create(env("SHEPHERD_REDIS_URI", "redis://127.0.0.1:6379")),
             "bench");
-    Map<String, Object> results = run(quick ? Config.quick() : Config.full(), out, endpoints);
+    Map<String, Object> results = run(config, out, endpoints);
     System.out.println("Results: " + results.get("resultsFile"));
     System.exit(0);
   }
@@ -135,10 +183,12 @@ public final class Bench {
     results.put("date", Instant.now().toString());
     results.put("commit", command("git", "rev-parse", "--short", "HEAD"));
     results.put("machine", Machine.describe());
-    log("raw broker: %d persistent confirmed messages into a quorum queue", config.rawMessages());
-    double raw = RawBroker.messagesPerSecond(endpoints.rabbitmq(), config.rawMessages(), 300);
-    results.put("rawBrokerMessagesPerSecond", round(raw));
-    log("raw broker: %.0f messages/s", raw);
+    if (!config.onlyAgainstCelery()) {
+      log("raw broker: %d persistent confirmed messages into a quorum queue", config.rawMessages());
+      double raw = RawBroker.messagesPerSecond(endpoints.rabbitmq(), config.rawMessages(), 300);
+      results.put("rawBrokerMessagesPerSecond", round(raw));
+      log("raw broker: %.0f messages/s", raw);
+    }
 
     var kube =
         new KubernetesMockServer(
@@ -167,14 +217,14 @@ public final class Bench {
             Cluster.repositoryRoot(),
             prefix,
             endpoints.asSpringProperties(),
-            2,
-            8,
+            WORKERS,
+            SLOTS_PER_WORKER,
             Map.of(
                 "shepherd.recovery.pod-watch.enabled", "true",
                 "shepherd.recovery.pod-watch.namespace", "bench",
                 "shepherd.recovery.pod-watch.selector", "app.kubernetes.io/component=worker",
                 "shepherd.store.retention", "1h"),
-            out.resolve("logs"));
+            logs());
     log("starting scheduler, status-tracker, recovery and 2 workers");
     var redisFactory = endpoints.newRedisConnectionFactory();
     redis = new StringRedisTemplate(redisFactory);
@@ -183,13 +233,18 @@ public final class Bench {
       client = ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build();
       warmUp();
       double two = throughput("2 workers");
-      cluster.addWorker();
-      cluster.addWorker();
-      double four = throughput("4 workers");
-      double best = Math.max(two, four);
-      latency(best);
-      backlog();
-      rogue(kubeClient);
+      if (!config.onlyAgainstCelery()) {
+        cluster.addWorker();
+        cluster.addWorker();
+        double four = throughput("4 workers");
+        double best = Math.max(two, four);
+        latency(best);
+        backlog();
+      }
+      shepherdBacklogAgainstCelery();
+      if (!config.onlyAgainstCelery()) {
+        rogue(kubeClient);
+      }
     } finally {
       if (client != null) {
         client.close();
@@ -205,6 +260,8 @@ public final class Bench {
       RedisCleanup.deleteByPrefix(redisFactory, prefix);
       redisFactory.destroy();
     }
+    // after Shepherd's processes are gone, so that Celery has the machine as Shepherd had it
+    againstCelery();
     Report.write(results, throughputSeries, latencyByLoad, out);
     return results;
   }
@@ -212,7 +269,7 @@ public final class Bench {
   private void warmUp() throws Exception {
     int n = Math.min(2_000, config.throughputJobs() / 2);
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
-    runJobs(n, null);
+    runJobs(n, null, null);
   }
 
   /** Submits n no-op jobs as fast as the submitter allows and waits for them all to succeed. */
@@ -220,7 +277,8 @@ public final class Bench {
     int n = config.throughputJobs();
     log("throughput, %s: %d no-op jobs", label, n);
     Costs before = Costs.measure(cluster, redis);
-    double seconds = runJobs(n, label);
+    var steady = new SteadyCpu(n, () -> Costs.cpuSecondsByProcess(cluster));
+    double seconds = runJobs(n, label, steady);
     Costs after = Costs.measure(cluster, redis);
     double rate = n / seconds;
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -228,16 +286,22 @@ public final class Bench {
     figures.put("seconds", round(seconds));
     figures.put("jobsPerSecond", round(rate));
     figures.put("cost", after.perJob(before, n));
+    figures.put("steadyCpu", steady.figures());
     @SuppressWarnings("unchecked")
     Map<String, Object> throughput =
         (Map<String, Object>) results.computeIfAbsent("throughput", k -> new LinkedHashMap<>());
     throughput.put(label, figures);
-    log("throughput, %s: %.0f jobs/s", label, rate);
+    log(
+        "throughput, %s: %.0f jobs/s, %s CPU µs per job (all processes, steady window)",
+        label, rate, steady.figures().getOrDefault("cpuMicrosPerJobAllProcesses", "no"));
     return rate;
   }
 
-  /** Seconds from the first submit to the last SUCCEEDED; samples the rate for the plot. */
-  private double runJobs(int n, String seriesName) throws Exception {
+  /**
+   * Seconds from the first submit to the last SUCCEEDED; samples the rate for the plot and, given
+   * one, the steady window's CPU.
+   */
+  private double runJobs(int n, String seriesName, SteadyCpu steady) throws Exception {
     double baseline = succeeded();
     long start = System.nanoTime();
     var submitting =
@@ -258,6 +322,9 @@ public final class Bench {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500)); // the sampling interval
       double t = (System.nanoTime() - start) / 1e9;
       double done = succeeded() - baseline;
+      if (steady != null) {
+        steady.observe(done);
+      }
       series.add(new double[] {t, (done - last) / (t - lastT)});
       last = done;
       lastT = t;
@@ -359,6 +426,31 @@ public final class Bench {
   /** 100,000 jobs queued before any worker runs: drain rate and memory per job. */
   private void backlog() throws Exception {
     int n = config.backlogJobs();
+    Drained d = drain(n);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("jobs", n);
+    figures.put("drainJobsPerSecond", round(d.jobsPerSecond()));
+    figures.put("redisBytesPerQueuedJob", (d.redisQueued() - d.redisBefore()) / n);
+    figures.put("redisBytesPerFinishedJob", (d.redisFinished() - d.redisBefore()) / n);
+    figures.put("rabbitMemoryBytesWithBacklog", d.rabbitQueued());
+    results.put("backlog", figures);
+    log(
+        "backlog: drained %.0f jobs/s; Redis %d B per queued job, %d B per finished job",
+        d.jobsPerSecond(),
+        figures.get("redisBytesPerQueuedJob"),
+        figures.get("redisBytesPerFinishedJob"));
+  }
+
+  /** A drained backlog: its rate, and Redis and RabbitMQ memory before, queued and after. */
+  private record Drained(
+      double jobsPerSecond,
+      long redisBefore,
+      long redisQueued,
+      long rabbitQueued,
+      long redisFinished) {}
+
+  /** Queues n jobs with no worker running, then starts 2 workers and times the drain. */
+  private Drained drain(int n) throws Exception {
     for (ManagedProcess worker : cluster.workers()) {
       cluster.removeWorker(worker);
     }
@@ -384,7 +476,7 @@ public final class Bench {
     long redisQueued = Costs.redisUsedMemory(redis);
     long rabbitQueued = Costs.rabbitMemory();
     double before = succeeded();
-    log("backlog queued; starting 2 workers");
+    log("backlog queued; starting %d workers", WORKERS);
     // The drain is timed from the first job that finishes to the last, sampled every 100 ms, so
     // the workers' start-up does not count.
     var sampling =
@@ -407,23 +499,111 @@ public final class Bench {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // the drain's sampling
               }
             });
-    var first = CompletableFuture.runAsync(() -> cluster.addWorker());
-    cluster.addWorker();
-    first.join();
+    List<CompletableFuture<Void>> starting = new ArrayList<>();
+    for (int i = 0; i < WORKERS; i++) {
+      starting.add(CompletableFuture.runAsync(() -> cluster.addWorker()));
+    }
+    starting.forEach(CompletableFuture::join);
     double drainSeconds = Math.max(sampling.join(), 0.001);
-    long redisFinished = Costs.redisUsedMemory(redis);
+    return new Drained(
+        n / drainSeconds, redisBefore, redisQueued, rabbitQueued, Costs.redisUsedMemory(redis));
+  }
+
+  /**
+   * Shepherd's side of the backlog comparison with Celery: the backlog scenario itself when it had
+   * the comparison's size, else a backlog of that size.
+   */
+  private void shepherdBacklogAgainstCelery() throws Exception {
+    int n = config.celeryBacklogJobs();
+    double rate;
+    if (results.get("backlog") instanceof Map<?, ?> backlog && backlog.get("jobs").equals(n)) {
+      rate = (double) backlog.get("drainJobsPerSecond");
+    } else {
+      log("against Celery: Shepherd's backlog of %d jobs", n);
+      rate = drain(n).jobsPerSecond();
+      log("against Celery: Shepherd drained %.0f jobs/s", rate);
+    }
     Map<String, Object> figures = new LinkedHashMap<>();
     figures.put("jobs", n);
-    figures.put("drainJobsPerSecond", round(n / drainSeconds));
-    figures.put("redisBytesPerQueuedJob", (redisQueued - redisBefore) / n);
-    figures.put("redisBytesPerFinishedJob", (redisFinished - redisBefore) / n);
-    figures.put("rabbitMemoryBytesWithBacklog", rabbitQueued);
-    results.put("backlog", figures);
+    figures.put("drainJobsPerSecond", round(rate));
+    side("shepherd").put("backlog", figures);
+  }
+
+  /**
+   * Celery, measured the same two ways on the same broker and Redis with as many slots: a backlog
+   * drained, and the live run of the 2-worker throughput scenario. Skipped, saying why, where
+   * Debian's python3-celery or python3-redis is missing: {@code make bench} installs nothing.
+   */
+  private void againstCelery() {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> throughputRuns = (Map<String, Object>) results.get("throughput");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> two = (Map<String, Object>) throughputRuns.get("2 workers");
+    Map<String, Object> shepherdLive = new LinkedHashMap<>();
+    shepherdLive.put("jobs", two.get("jobs"));
+    shepherdLive.put("jobsPerSecond", two.get("jobsPerSecond"));
+    shepherdLive.put("steadyCpu", two.get("steadyCpu"));
+    side("shepherd").put("live", shepherdLive);
+    Map<String, Object> celery = side("celery");
+    Celery.Check check = Celery.check(Cluster.repositoryRoot());
+    if (check.skipped() != null) {
+      celery.put("skipped", check.skipped());
+      log("against Celery: SKIPPED. %s", check.skipped());
+      return;
+    }
+    celery.put("versions", check.versions());
     log(
-        "backlog: drained %.0f jobs/s; Redis %d B per queued job, %d B per finished job",
-        n / drainSeconds,
-        figures.get("redisBytesPerQueuedJob"),
-        figures.get("redisBytesPerFinishedJob"));
+        "against Celery %s: %d workers x %d slots, a backlog of %d, then %d live",
+        check.versions().get("celery"),
+        WORKERS,
+        SLOTS_PER_WORKER,
+        config.celeryBacklogJobs(),
+        config.throughputJobs());
+    try (var c = new Celery(Cluster.repositoryRoot(), endpoints, prefix + "-celery", logs())) {
+      celery.put("backlog", c.backlog(config.celeryBacklogJobs(), WORKERS, SLOTS_PER_WORKER));
+      celery.put("live", c.live(config.throughputJobs()));
+    }
+    Map<String, Object> ratio = new LinkedHashMap<>();
+    ratio.put(
+        "backlog",
+        round(
+            rate(side("shepherd"), "backlog", "drainJobsPerSecond")
+                / rate(celery, "backlog", "drainJobsPerSecond")));
+    ratio.put(
+        "live",
+        round(
+            rate(side("shepherd"), "live", "jobsPerSecond")
+                / rate(celery, "live", "jobsPerSecond")));
+    againstCeleryFigures().put("shepherdOverCelery", ratio);
+  }
+
+  private static double rate(Map<String, Object> side, String way, String figure) {
+    return ((Number) ((Map<?, ?>) side.get(way)).get(figure)).doubleValue();
+  }
+
+  /** The comparison's figures: {@code againstCelery}, with its slots. */
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> againstCeleryFigures() {
+    return (Map<String, Object>)
+        results.computeIfAbsent(
+            "againstCelery",
+            k -> {
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("workers", WORKERS);
+              m.put("slotsPerWorker", SLOTS_PER_WORKER);
+              return m;
+            });
+  }
+
+  /** One system's figures in the comparison: shepherd or celery. */
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> side(String system) {
+    return (Map<String, Object>)
+        againstCeleryFigures().computeIfAbsent(system, k -> new LinkedHashMap<>());
+  }
+
+  private Path logs() {
+    return out.resolve("logs");
   }
 
   /** Time from a worker's SIGKILL, or its pod's deletion, to its jobs' re-dispatch. */

@@ -29,9 +29,7 @@ record Costs(
     Map<String, Long> rss = new LinkedHashMap<>();
     for (ManagedProcess p : cluster.processes()) {
       String kind = p.name().startsWith("worker") ? "workers" : p.name();
-      ProcessHandle.of(p.pid())
-          .flatMap(h -> h.info().totalCpuDuration())
-          .ifPresent(d -> cpu.merge(kind, d.toNanos() / 1e9, Double::sum));
+      ProcessHandle.of(p.pid()).ifPresent(h -> cpu.merge(kind, cpuSecondsOf(h), Double::sum));
       rss.merge(kind, rss(p.pid()), Long::sum);
     }
     cluster
@@ -71,6 +69,23 @@ record Costs(
     rssBytes.forEach((k, v) -> rssMiB.put(k, Bench.round(v / 1048576.0)));
     m.put("rssMiBAtEnd", rssMiB);
     return m;
+  }
+
+  /**
+   * CPU seconds a process has used so far, user and system, as the OS counts them (on Linux the JDK
+   * reads utime + stime from /proc/&lt;pid&gt;/stat); 0 once it is gone.
+   */
+  static double cpuSecondsOf(ProcessHandle process) {
+    return process.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
+  }
+
+  /** Each process's CPU seconds so far, by name: the samples of {@link SteadyCpu}. */
+  static Map<String, Double> cpuSecondsByProcess(Cluster cluster) {
+    Map<String, Double> cpu = new LinkedHashMap<>();
+    for (ManagedProcess p : cluster.processes()) {
+      ProcessHandle.of(p.pid()).ifPresent(h -> cpu.put(p.name(), cpuSecondsOf(h)));
+    }
+    return cpu;
   }
 
   static double redisCalls(StringRedisTemplate redis) {

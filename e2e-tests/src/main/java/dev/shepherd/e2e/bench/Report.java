@@ -36,11 +36,22 @@ final class Report {
     Files.writeString(out.resolve("latest-" + mode + ".json"), text);
     Files.writeString(out.resolve("table-" + mode + ".md"), table);
     plotThroughput(throughput, out.resolve("throughput-" + mode + ".png"));
-    plotLatency(latencyByLoad, out.resolve("latency-" + mode + ".png"));
+    if (!latencyByLoad.isEmpty()) {
+      plotLatency(latencyByLoad, out.resolve("latency-" + mode + ".png"));
+    }
     System.out.println(table);
   }
 
+  /**
+   * Shepherd's figures against their targets (not in a run against Celery alone), then the
+   * comparison with Celery and the CPU per job in the steady window.
+   */
   static String table(JsonNode r) {
+    String shepherd = r.has("rawBrokerMessagesPerSecond") ? shepherdTable(r) + "\n" : "";
+    return shepherd + againstCeleryTable(r) + "\n" + steadyCpuTable(r);
+  }
+
+  private static String shepherdTable(JsonNode r) {
     double raw = r.path("rawBrokerMessagesPerSecond").asDouble();
     JsonNode two = r.at("/throughput/2 workers");
     JsonNode four = r.at("/throughput/4 workers");
@@ -171,6 +182,95 @@ final class Report {
             e ->
                 row(t, "RSS at end: " + e.getKey(), fmt(e.getValue().asDouble()) + " MiB", "", ""));
     return t.toString();
+  }
+
+  /** Both systems' jobs/s and the ratio, both ways; Celery's reason where it was skipped. */
+  static String againstCeleryTable(JsonNode r) {
+    JsonNode against = r.path("againstCelery");
+    JsonNode shepherd = against.path("shepherd");
+    JsonNode celery = against.path("celery");
+    String skipped = celery.path("skipped").asString("");
+    StringBuilder t = new StringBuilder();
+    t.append(
+        String.format(
+            "Against Celery, as many slots (%d workers x %d), the same RabbitMQ and Redis:%n%n",
+            against.path("workers").asInt(), against.path("slotsPerWorker").asInt()));
+    t.append("| way | jobs | Shepherd jobs/s | Celery jobs/s | Shepherd / Celery |\n");
+    t.append("| --- | --- | --- | --- | --- |\n");
+    String[][] ways = {
+      {"backlog", "drainJobsPerSecond", "backlog: queued first, drained from first to last finish"},
+      {"live", "jobsPerSecond", "live: submitted as fast as the producer can while workers run"}
+    };
+    for (String[] way : ways) {
+      JsonNode s = shepherd.path(way[0]);
+      JsonNode c = celery.path(way[0]);
+      t.append("| ")
+          .append(way[2])
+          .append(" | ")
+          .append(fmt(s.path("jobs").asDouble()))
+          .append(" | ")
+          .append(fmt(s.path(way[1]).asDouble()))
+          .append(" | ")
+          .append(skipped.isEmpty() ? fmt(c.path(way[1]).asDouble()) : "skipped")
+          .append(" | ")
+          .append(
+              skipped.isEmpty() ? fmt2(against.at("/shepherdOverCelery/" + way[0]).asDouble()) : "")
+          .append(" |\n");
+    }
+    if (!skipped.isEmpty()) {
+      t.append("\nCelery ").append(skipped).append('\n');
+    }
+    return t.toString();
+  }
+
+  /**
+   * CPU microseconds per job of each process between 20 % and 90 % of a run's jobs finished:
+   * Shepherd's throughput runs against the target, and Celery's live run.
+   */
+  static String steadyCpuTable(JsonNode r) {
+    StringBuilder t = new StringBuilder();
+    t.append("CPU per job in the steady window (from 20 % to 90 % of the jobs finished):\n\n");
+    t.append(
+        "| run | process | CPU µs per job | target | met |\n| --- | --- | --- | --- | --- |\n");
+    r.path("throughput")
+        .properties()
+        .forEach(
+            e -> steadyRows(t, "Shepherd, " + e.getKey(), e.getValue().path("steadyCpu"), true));
+    JsonNode celery = r.at("/againstCelery/celery/live/steadyCpu");
+    if (!celery.isMissingNode()) {
+      steadyRows(t, "Celery, live (main process and prefork children)", celery, false);
+    }
+    return t.toString();
+  }
+
+  private static void steadyRows(StringBuilder t, String run, JsonNode steady, boolean target) {
+    if (steady.has("skipped")) {
+      t.append("| ").append(run).append(" | ").append(steady.path("skipped").asString());
+      t.append(" | | | |\n");
+      return;
+    }
+    steady
+        .path("cpuMicrosPerJob")
+        .properties()
+        .forEach(
+            e ->
+                t.append("| ")
+                    .append(run)
+                    .append(" | ")
+                    .append(e.getKey())
+                    .append(" | ")
+                    .append(fmt(e.getValue().asDouble()))
+                    .append(" | | |\n"));
+    double all = steady.path("cpuMicrosPerJobAllProcesses").asDouble();
+    t.append("| ")
+        .append(run)
+        .append(" | **all processes** | ")
+        .append(fmt(all))
+        .append(" | ")
+        .append(target ? "<= " + fmt(SteadyCpu.TARGET_MICROS_PER_JOB) : "")
+        .append(" | ")
+        .append(target ? ok(all <= SteadyCpu.TARGET_MICROS_PER_JOB) : "")
+        .append(" |\n");
   }
 
   private static String ms(JsonNode p) {

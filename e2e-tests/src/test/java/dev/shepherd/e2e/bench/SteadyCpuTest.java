@@ -1,0 +1,42 @@
+package dev.shepherd.e2e.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SteadyCpuTest {
+
+  private final Map<String, Double> cpu = new HashMap<>();
+
+  @Test
+  void countsOnlyTheCpuSpentBetweenTwentyAndNinetyPercentFinished() {
+    var steady = new SteadyCpu(1_000, () -> Map.copyOf(cpu));
+    cpu.put("scheduler", 5.0); // start-up, not counted
+    cpu.put("worker-1", 7.0);
+    steady.observe(100);
+    steady.observe(250); // the window opens
+    cpu.put("scheduler", 5.3);
+    cpu.put("worker-1", 7.6);
+    steady.observe(900); // and closes: 650 jobs, 0.3 s and 0.6 s
+    cpu.put("scheduler", 9.0); // the tail, not counted
+    steady.observe(1_000);
+
+    Map<String, Object> f = steady.figures();
+    assertThat(f.get("fromJobsFinished")).isEqualTo(250L);
+    assertThat(f.get("toJobsFinished")).isEqualTo(900L);
+    assertThat(f.get("cpuMicrosPerJob"))
+        .isEqualTo(
+            Map.of("scheduler", Math.round(0.3e6 / 650), "worker-1", Math.round(0.6e6 / 650)));
+    assertThat(f.get("cpuMicrosPerJobAllProcesses")).isEqualTo(Math.round(0.9e6 / 650));
+  }
+
+  @Test
+  void saysSoWhenTheRunWasTooShortForAWindow() {
+    var steady = new SteadyCpu(100, () -> Map.copyOf(cpu));
+    steady.observe(100); // 20 % and 90 % passed in one sample
+
+    assertThat(steady.figures()).containsKey("skipped").doesNotContainKey("cpuMicrosPerJob");
+  }
+}
