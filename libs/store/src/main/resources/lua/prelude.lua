@@ -1,24 +1,8 @@
--- Shared by every script. The store prepends `local T = {...}`: the transition table rendered from
--- dev.shepherd.model.Transitions, so Lua and Java obey one table; and `local DEAD_RETENTION_MS`,
--- the store's dead-job retention in milliseconds (0 keeps dead jobs and their records).
--- KEYS[1] is the partition's key base, e.g. "shepherd:{p07}:". Every key a script touches starts
--- with it, so all of them share one hash tag and one Redis Cluster slot.
-local base = KEYS[1]
-
-local function jobKey(id) return base .. 'job:' .. id end
-local function historyKey(id) return base .. 'job:' .. id .. ':history' end
-local function phasesKey(id) return base .. 'job:' .. id .. ':phases' end
-local function leaseKey(id) return base .. 'lease:' .. id end
-local function stateKey(state) return base .. 'state:' .. state end
-local dueKey = base .. 'due'
-local leasesKey = base .. 'leases'
--- deadlines of running attempts that have a startToClose or stall timeout (timeout.lua, ADR 18)
-local timeoutsKey = base .. 'timeouts'
-local jobsKey = base .. 'jobs'
-local deadKey = base .. 'dead'
-local function deadRecordKey(id) return base .. 'deadrec:' .. id end
-local discardedKey = base .. 'discarded'
-local function idemKey(key) return base .. 'idem:' .. key end
+-- Shared by every script. The store puts in front of it `local T = {...}`, the transition table
+-- rendered from dev.shepherd.model.Transitions, so Lua and Java obey one table; `local
+-- DEAD_RETENTION_MS`, the store's dead-job retention in milliseconds (0 keeps dead jobs and their
+-- records); and the key helpers rendered from dev.shepherd.store.Keys (`base` = KEYS[1], the
+-- partition's key base, `jobKey(id)`, `dueKey`, ...). No script builds a key name of its own.
 
 -- Integers as exact decimal strings: tostring() and cjson print doubles with 14 digits, which
 -- would round fencing tokens (microseconds since the epoch) and millisecond timestamps.
@@ -57,7 +41,7 @@ local function transition(id, event, now, reason, by)
   -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
   if to == 'QUEUED' or from == 'QUEUED' then
     local pool = redis.call('HGET', key, 'pool')
-    local queued, requeued = base .. 'queued:' .. pool, base .. 'requeued:' .. pool
+    local queued, requeued = queuedKey(pool), requeuedKey(pool)
     if to == 'QUEUED' then
       redis.call('ZADD', queued, now, id)
       redis.call('ZADD', requeued, now, id)

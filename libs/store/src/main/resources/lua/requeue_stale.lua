@@ -5,7 +5,7 @@
 -- `queued` index keeps when the job began to wait, so the backlog's age stays true.
 -- ARGV: pool, cutoffMs, limit, now
 local pool, cutoff, limit, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local requeued = base .. 'requeued:' .. pool
+local requeued = requeuedKey(pool)
 local ids = redis.call('ZRANGEBYSCORE', requeued, '-inf', cutoff, 'LIMIT', 0, limit)
 local out = {}
 for _, id in ipairs(ids) do
@@ -17,7 +17,7 @@ for _, id in ipairs(ids) do
     end
   else
     redis.call('ZREM', requeued, id)
-    redis.call('ZREM', base .. 'queued:' .. pool, id)
+    redis.call('ZREM', queuedKey(pool), id)
   end
 end
 return reply({requeued = out})

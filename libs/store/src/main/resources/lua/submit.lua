@@ -8,13 +8,13 @@ local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARG
 local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 
 if idem ~= '' then
-  local existing = redis.call('GET', base .. 'idem:' .. idem)
+  local existing = redis.call('GET', idemKey(idem))
   local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
   if existingState then
     return reply({outcome = 'DUPLICATE', id = existing, state = existingState})
   end
   -- a key whose job has expired (retention) is free again: this submission makes a new job
-  redis.call('SET', base .. 'idem:' .. idem, id)
+  redis.call('SET', idemKey(idem), id)
 end
 
 local key = jobKey(id)

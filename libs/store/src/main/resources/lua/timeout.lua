@@ -25,7 +25,7 @@ local timedOut, rescheduled, dropped = {}, 0, 0
 -- timeout:scheduleToStart (FAIL_PERMANENT, the same path as a permanent failure), or published
 -- again with a fresh wait (state QUEUED in the reply).
 local function waitedTooLong(id, job)
-  local requeued = base .. 'requeued:' .. job[10]
+  local requeued = requeuedKey(job[10])
   local since = tonumber(redis.call('ZSCORE', requeued, id) or now)
   local deadline = job[15] and since + tonumber(job[15])
   if not deadline then

@@ -9,7 +9,7 @@
 --            of its changes, so newer members are not looked at.
 -- ARGV: index (the key after the partition's base), mode, cutoffMs, offset, limit, records
 -- Reply: {removed = n, next = offset of the next batch, more = true when the batch was full}
-local index, mode, cutoff = base .. ARGV[1], ARGV[2], ARGV[3]
+local index, mode, cutoff = partitionKey(ARGV[1]), ARGV[2], ARGV[3]
 local offset, limit, records = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == 'true'
 local removed = 0
 local ids
