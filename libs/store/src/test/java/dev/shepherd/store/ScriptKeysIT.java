@@ -12,6 +12,7 @@ import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.data.redis.core.RedisCallback;
 import org.springframework.data.redis.core.script.RedisScript;
 
 /**
@@ -61,6 +63,19 @@ class ScriptKeysIT {
 
   @Test
   void everyKeyAScriptTouchesStartsWithTheKeyBaseItWasGiven() throws Exception {
+    // loaded before, so that no call is an EVALSHA refused as NOSCRIPT and sent again as EVAL
+    Scripts scripts = new Scripts(store.settings());
+    for (Script script : Script.values()) {
+      fixture.redis.execute(
+          (RedisCallback<String>)
+              c ->
+                  c.scriptingCommands()
+                      .scriptLoad(
+                          scripts
+                              .get(script)
+                              .getScriptAsString()
+                              .getBytes(StandardCharsets.UTF_8)));
+    }
     List<ScriptMonitor.Call> calls;
     try (var monitor =
         ScriptMonitor.start(
@@ -98,6 +113,9 @@ class ScriptKeysIT {
       client.shutdown();
     }
 
+    // a script's commands follow its EVALSHA line: were they shown before it, the last call would
+    // have none
+    assertThat(calls).as("calls that ran no command").allMatch(c -> !c.commands().isEmpty());
     assertThat(keyless).as("commands without keys").isSubsetOf("TIME");
     assertThat(outside).as("commands on keys outside the call's partition").isEmpty();
     assertThat(keysTouched.keySet())
