@@ -2,7 +2,9 @@
 -- was unreachable or did not confirm): they are due again after `delayMs` instead of when their
 -- reservation runs out, so a broker that comes back gets the backlog within the delay. Entries
 -- already marked dispatched are no longer in the outbox and are left alone.
+-- KEYS: [1] the partition's key base
 -- ARGV: now, delayMs, id...
+-- Replies: {deferred = n}, the entries still in the outbox that were deferred.
 local now, delay = tonumber(ARGV[1]), tonumber(ARGV[2])
 local deferred = 0
 for i = 3, #ARGV do

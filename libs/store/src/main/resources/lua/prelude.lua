@@ -1,30 +1,26 @@
--- Shared by every script. The store prepends `local T = {...}`: the transition table rendered from
--- dev.shepherd.model.Transitions, so Lua and Java obey one table; and `local DEAD_RETENTION_MS`,
--- the store's dead-job retention in milliseconds (0 keeps dead jobs and their records).
--- KEYS[1] is the partition's key base, e.g. "shepherd:{p07}:". Every key a script touches starts
--- with it, so all of them share one hash tag and one Redis Cluster slot.
-local base = KEYS[1]
-
-local function jobKey(id) return base .. 'job:' .. id end
-local function historyKey(id) return base .. 'job:' .. id .. ':history' end
-local function phasesKey(id) return base .. 'job:' .. id .. ':phases' end
-local function leaseKey(id) return base .. 'lease:' .. id end
-local function stateKey(state) return base .. 'state:' .. state end
-local dueKey = base .. 'due'
-local leasesKey = base .. 'leases'
--- deadlines of running attempts that have a startToClose or stall timeout (timeout.lua, ADR 18)
-local timeoutsKey = base .. 'timeouts'
-local jobsKey = base .. 'jobs'
-local deadKey = base .. 'dead'
-local function deadRecordKey(id) return base .. 'deadrec:' .. id end
-local discardedKey = base .. 'discarded'
-local function idemKey(key) return base .. 'idem:' .. key end
+-- Shared by every script. The store puts in front of it `local T = {...}`, the transition table
+-- rendered from dev.shepherd.model.Transitions, so Lua and Java obey one table; `local
+-- DEAD_RETENTION_MS`, the store's dead-job retention in milliseconds (0 keeps dead jobs and their
+-- records); and the key helpers rendered from dev.shepherd.store.Keys (`base` = KEYS[1], the
+-- partition's key base, `jobKey(id)`, `dueKey`, ...). No script builds a key name of its own.
 
 -- Integers as exact decimal strings: tostring() and cjson print doubles with 14 digits, which
 -- would round fencing tokens (microseconds since the epoch) and millisecond timestamps.
 local function int(n) return string.format('%d', n) end
 
 local function reply(t) return cjson.encode(t) end
+
+-- What the transition table lets happen next. Scripts ask it, or the names below, instead of
+-- naming states: `allows(state, 'CANCEL')`, not a list of the states a cancel may leave.
+local function allows(state, event)
+  return not not (state and T[state] and T[state][event])
+end
+-- An attempt runs: its lease may still be taken away (RUNNING).
+local function running(state) return allows(state, 'LEASE_EXPIRED') end
+-- Published, waiting for a worker's claim (QUEUED).
+local function published(state) return allows(state, 'CLAIM') end
+-- Waiting for a worker: published, or to be published first (SUBMITTED, SCHEDULED, RETRY_WAIT).
+local function awaitsWorker(state) return published(state) or allows(state, 'DISPATCH') end
 
 local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAIL_PERMANENT = true,
                         LEASE_EXPIRED = true, ATTEMPTS_EXHAUSTED = true}
@@ -42,23 +38,23 @@ local function transition(id, event, now, reason, by)
   redis.call('ZREM', stateKey(from), id)
   -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
   -- (scheduleToStart); a job without timeouts pays one read
-  if (from == 'RUNNING' or from == 'QUEUED' or to == 'QUEUED') and to ~= from then
+  if (running(from) or published(from) or published(to)) and to ~= from then
     local limits = redis.call('HMGET', key, 'startToCloseMs', 'stallMs', 'phaseLimits',
                               'scheduleToStartMs')
     if limits[1] or limits[2] or limits[3] or limits[4] then
       redis.call('ZREM', timeoutsKey, id)
     end
-    if to == 'QUEUED' and limits[4] then
+    if published(to) and limits[4] then
       redis.call('ZADD', timeoutsKey, now + tonumber(limits[4]), id)
     end
   end
   redis.call('ZADD', stateKey(to), now, id)
   -- per-pool indexes of waiting jobs: `queued` keeps when each began to wait (queue depth and
   -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
-  if to == 'QUEUED' or from == 'QUEUED' then
+  if published(to) or published(from) then
     local pool = redis.call('HGET', key, 'pool')
-    local queued, requeued = base .. 'queued:' .. pool, base .. 'requeued:' .. pool
-    if to == 'QUEUED' then
+    local queued, requeued = queuedKey(pool), requeuedKey(pool)
+    if published(to) then
       redis.call('ZADD', queued, now, id)
       redis.call('ZADD', requeued, now, id)
     else
@@ -90,9 +86,34 @@ local function nextToken(id)
   return token
 end
 
+-- Holds the running attempt's lease `ttl` longer: the lease names its worker and fencing token,
+-- and the partition's lease deadlines (what the reaper reads) move with it.
+local function holdLease(id, worker, token, ttl, now)
+  redis.call('SET', leaseKey(id), worker .. '|' .. token, 'PX', ttl)
+  redis.call('ZADD', leasesKey, now + ttl, id)
+end
+
 local function releaseLease(id)
   redis.call('DEL', leaseKey(id))
   redis.call('ZREM', leasesKey, id)
+end
+
+-- The job's current attempt as the lease scripts read it: `running` when the table says an attempt
+-- runs (only then is there a lease to hold or take), with its worker, token, number, type and pool.
+local function attemptOf(id)
+  local job = redis.call('HMGET', jobKey(id), 'state', 'worker', 'token', 'attempt', 'type', 'pool')
+  return {state = job[1], running = running(job[1]), worker = job[2] or nil, token = job[3],
+          attempt = tonumber(job[4]), type = job[5], pool = job[6]}
+end
+
+-- The from-state checks of the lease scripts: the attempt runs under this fencing token, or on
+-- this worker.
+local function holds(attempt, token) return attempt.running and attempt.token == token end
+local function runsOn(attempt, worker) return attempt.running and attempt.worker == worker end
+
+-- ' (worker w1, attempt 3)': which attempt a reason speaks of.
+local function whose(attempt)
+  return ' (worker ' .. (attempt.worker or '?') .. ', attempt ' .. attempt.attempt .. ')'
 end
 
 -- Finished jobs expire after the retention period so Redis does not grow without bound; a DEAD
@@ -101,7 +122,8 @@ end
 -- to match by trim_indexes.lua. A retention of zero keeps them.
 local function retain(id, retentionMs)
   local ttl = tonumber(retentionMs)
-  if redis.call('HGET', jobKey(id), 'state') == 'DEAD' then ttl = DEAD_RETENTION_MS end
+  -- a job an operator may still redrive (DEAD) is kept as long as its dead-job record
+  if allows(redis.call('HGET', jobKey(id), 'state'), 'REDRIVE') then ttl = DEAD_RETENTION_MS end
   if ttl > 0 then
     redis.call('PEXPIRE', jobKey(id), ttl)
     redis.call('PEXPIRE', historyKey(id), ttl)
@@ -111,13 +133,19 @@ local function retain(id, retentionMs)
   end
 end
 
--- A dead-job record expires after DEAD_RETENTION_MS, with its DEAD job (retain).
-local function storeDeadRecord(id, json, now)
+-- A dead-job record expires after DEAD_RETENTION_MS, with its DEAD job (retain); a discarded one
+-- that long after its discard.
+local function writeDeadRecord(id, json)
   if DEAD_RETENTION_MS > 0 then
     redis.call('SET', deadRecordKey(id), json, 'PX', DEAD_RETENTION_MS)
   else
     redis.call('SET', deadRecordKey(id), json)
   end
+end
+
+-- A new dead-job record, listed in the dead index.
+local function storeDeadRecord(id, json, now)
+  writeDeadRecord(id, json)
   redis.call('ZADD', deadKey, now, id)
 end
 
@@ -127,6 +155,18 @@ local function recordDeadJob(id, reason, now, retentionMs)
                   source = 'job', attempts = tonumber(redis.call('HGET', key, 'attempt')),
                   at = int(now)}
   storeDeadRecord(id, cjson.encode(record), now)
+end
+
+-- Ends the job DEAD by `event` (FAIL_PERMANENT, UNROUTABLE) when the table allows it: its last
+-- error, when it finished, a dead-job record saying `why`, and its retention. Returns the new state,
+-- or nil (and changes nothing) when the table refuses.
+local function endDead(id, event, error, why, now, finishedAt, retentionMs, by)
+  local to = transition(id, event, now, error, by)
+  if not to then return nil end
+  redis.call('HSET', jobKey(id), 'lastError', error, 'finishedAt', finishedAt)
+  recordDeadJob(id, why, now, retentionMs)
+  retain(id, retentionMs)
+  return to
 end
 
 -- The job's attempts are used up: DEAD, with a dead-job record naming the last error.
@@ -175,4 +215,19 @@ local function retryOrDie(id, retryEvent, error, now, backoffMs, retentionMs, by
     return 'RETRY_WAIT'
   end
   return exhaust(id, error, now, retentionMs, by)
+end
+
+-- Takes a running attempt's lease away (expired, abandoned, released with its worker or by it):
+-- LEASE_EXPIRED through retryOrDie. Returns what the reply of those scripts lists about it.
+local function takeLease(id, attempt, reason, now, backoffMs, retentionMs, graceMs)
+  local state = retryOrDie(id, 'LEASE_EXPIRED', reason, now, backoffMs, retentionMs, nil, graceMs)
+  return {id = id, worker = attempt.worker, attempt = attempt.attempt, state = state,
+          type = attempt.type, pool = attempt.pool}
+end
+
+-- The reply of reap, abandon, release_worker and release_attempts: {reaped = [takeLease entries]}
+-- (an empty list as [], where cjson would write {}).
+local function reapedReply(reaped)
+  if #reaped == 0 then return '{"reaped":[]}' end
+  return reply({reaped = reaped})
 end

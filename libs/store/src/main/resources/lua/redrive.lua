@@ -1,13 +1,16 @@
 -- Puts a DEAD job back for one more attempt: REDRIVE (DEAD -> QUEUED), a new attempt number that
--- its maxAttempts allows, an outbox entry due now, and its dead-job record moved to the redriven
--- index. Its keys and its idempotency key expire no more (retention starts again when it
--- finishes); its record goes from whichever index holds it.
+-- its maxAttempts allows, and an outbox entry due now. Its dead-job record is deleted and leaves
+-- whichever index lists it (dead or discarded). Its keys and its idempotency key expire no more
+-- (retention starts again when it finishes).
+-- KEYS: [1] the partition's key base
 -- ARGV: id, now, by
+-- Replies: MISSING | NOT_DEAD (with the job's state: the table allows no REDRIVE from it) |
+--   REDRIVEN (state QUEUED, attempt: the new attempt number).
 local id, now, by = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local key = jobKey(id)
 local state = redis.call('HGET', key, 'state')
 if not state then return reply({outcome = 'MISSING'}) end
-if state ~= 'DEAD' then return reply({outcome = 'NOT_DEAD', state = state}) end
+if not allows(state, 'REDRIVE') then return reply({outcome = 'NOT_DEAD', state = state}) end
 local attempt = tonumber(redis.call('HGET', key, 'attempt')) + 1
 local maxAttempts = math.max(tonumber(redis.call('HGET', key, 'maxAttempts')), attempt)
 redis.call('HSET', key, 'attempt', attempt, 'maxAttempts', maxAttempts, 'seq', 0)

@@ -1,10 +1,12 @@
 -- Extends the lease of the attempt that holds the current token; refuses everyone else.
+-- KEYS: [1] the partition's key base
 -- ARGV: id, token, ttlMs, now
+-- Replies: RENEWED | STALE, with the job's state (MISSING for no job): the job runs no attempt any
+--   more (finished, cancelled, released) or another one.
 local id, token, ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local job = redis.call('HMGET', jobKey(id), 'state', 'token', 'worker')
-if job[1] ~= 'RUNNING' or job[2] ~= token then
-  return reply({outcome = 'STALE', state = job[1] or 'MISSING'})
+local attempt = attemptOf(id)
+if not (holds(attempt, token)) then
+  return reply({outcome = 'STALE', state = attempt.state or 'MISSING'})
 end
-redis.call('SET', leaseKey(id), job[3] .. '|' .. token, 'PX', ttl)
-redis.call('ZADD', leasesKey, now + ttl, id)
+holdLease(id, attempt.worker, token, ttl, now)
 return reply({outcome = 'RENEWED'})

@@ -3,14 +3,22 @@
 -- The outcome (SUCCEEDED or FAILED) of an attempt whose lease was released before the outcome
 -- came (RETRY_WAIT or QUEUED, token unchanged: no new claim yet) is still applied, as the outcome
 -- of that attempt (ADR 14); its other events are refused as FINISHED.
--- ARGV: id, token, sequence, event, atMs, phase, percent, message, error, retryable, now,
---       backoffMs, retentionMs, workerId (the reporter, recorded in the history)
--- Replies: MISSING | STALE | FINISHED | DUPLICATE | APPLIED, with the job's state.
+-- KEYS: [1] the partition's key base
+-- ARGV: id, token, sequence, event (PHASE_STARTED, PHASE_ENDED, PROGRESS, HEARTBEAT, SUCCEEDED,
+--       FAILED), atMs, phase, percent, message, error, retryable, now, backoffMs, retentionMs,
+--       workerId (the reporter, recorded in the history)
+-- Replies: MISSING | STALE (another attempt's token) | FINISHED (the job runs no attempt, and this
+--   is no late outcome) | DUPLICATE (sequence not above the last applied) | APPLIED, with the job's
+--   state; a Redis error for an unknown event.
 local id, token, seq, event = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local at, phase, percent, message = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local error, retryable, now = ARGV[9], ARGV[10] == 'true', tonumber(ARGV[11])
 local backoffMs, retentionMs = ARGV[12], ARGV[13]
 local by = {token = token, worker = ARGV[14] ~= '' and ARGV[14] or nil}
+local outcome = event == 'SUCCEEDED' or event == 'FAILED'
+-- the event an outcome applies
+local ending = (event == 'SUCCEEDED' and 'SUCCEED') or (retryable and 'FAIL_RETRYABLE')
+               or 'FAIL_PERMANENT'
 local key = jobKey(id)
 local job = redis.call('HMGET', key, 'state', 'token', 'seq', 'attempt', 'releasedAttempt',
                       'stallMs', 'phaseLimits')
@@ -30,16 +38,12 @@ local function applyOutcome(reason)
     return retryOrDie(id, 'FAIL_RETRYABLE', error, now, backoffMs, retentionMs, by, 0)
   end
   releaseLease(id)
-  redis.call('HSET', key, 'lastError', error, 'finishedAt', at)
-  transition(id, 'FAIL_PERMANENT', now, error, by)
-  recordDeadJob(id, 'permanent failure: ' .. error, now, retentionMs)
-  retain(id, retentionMs)
+  endDead(id, 'FAIL_PERMANENT', error, 'permanent failure: ' .. error, now, at, retentionMs, by)
   return 'DEAD'
 end
 
-if job[1] ~= 'RUNNING' then
-  local outcome = event == 'SUCCEEDED' or event == 'FAILED'
-  if outcome and job[5] and (job[1] == 'RETRY_WAIT' or job[1] == 'QUEUED') then
+if not running(job[1]) then
+  if outcome and job[5] and allows(job[1], ending) then
     -- The lease went (drain, over capacity, lost worker, expiry) but no attempt claimed the job
     -- since: the outcome is that attempt's. Its number comes back, and the re-dispatch is
     -- cancelled; a work message already published for the next attempt is refused at claim.
@@ -73,7 +77,7 @@ elseif event == 'PROGRESS' then
 elseif event == 'HEARTBEAT' then
   -- the details (JSON, in `message`) outlive the attempt: the next one's claim hands them over
   if message ~= '' then redis.call('HSET', key, 'heartbeatDetails', message) end
-elseif event == 'SUCCEEDED' or event == 'FAILED' then
+elseif outcome then
   return reply({outcome = 'APPLIED', state = applyOutcome(nil)})
 else
   return redis.error_reply('unknown status event ' .. event)

@@ -3,7 +3,10 @@
 -- again after that time. Entries of jobs that no longer wait for dispatch are dropped. A released
 -- last attempt whose outcome did not come within its grace (ADR 14) is not published: the job
 -- goes DEAD, its attempts used up, and is named in `exhausted`.
+-- KEYS: [1] the partition's key base
 -- ARGV: now, limit, visibilityMs, retentionMs
+-- Replies: {entries = [{id, type, attempt, payload, submittedAt, pool, traceparent}], the entries
+--   to publish; exhausted = [{id, type, pool}], the jobs that went DEAD}
 local now, limit, visibility = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local retentionMs = ARGV[4] or '0'
 local ids = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
@@ -12,11 +15,11 @@ for _, id in ipairs(ids) do
   local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool',
     'traceparent', 'releasedAttempt', 'lastError')
   local state = job[1]
-  if state == 'RETRY_WAIT' and job[8] == job[3] then
+  if job[8] == job[3] and allows(state, 'ATTEMPTS_EXHAUSTED') then
     redis.call('ZREM', dueKey, id)
     exhaust(id, job[9] or 'lease released', now, retentionMs, nil)
     exhausted[#exhausted + 1] = {id = id, type = job[2], pool = job[6]}
-  elseif state == 'SUBMITTED' or state == 'SCHEDULED' or state == 'RETRY_WAIT' or state == 'QUEUED' then
+  elseif awaitsWorker(state) then
     redis.call('ZADD', dueKey, now + visibility, id)
     out[#out + 1] = {id = id, type = job[2], attempt = tonumber(job[3]), payload = job[4],
                      submittedAt = job[5], pool = job[6], traceparent = job[7] or nil}

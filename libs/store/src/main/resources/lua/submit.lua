@@ -4,17 +4,20 @@
 --       traceparent ('' for none), startToCloseMs ('' for none), stallMs ('' for none),
 --       phaseLimits (JSON {phase: ms}, '' for none), scheduleToStartMs ('' for none),
 --       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again)
+-- KEYS: [1] the partition's key base (the idempotency key's partition when there is one)
+-- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED) | DUPLICATE (id and state of the job the
+--   key made first).
 local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 
 if idem ~= '' then
-  local existing = redis.call('GET', base .. 'idem:' .. idem)
+  local existing = redis.call('GET', idemKey(idem))
   local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
   if existingState then
     return reply({outcome = 'DUPLICATE', id = existing, state = existingState})
   end
   -- a key whose job has expired (retention) is free again: this submission makes a new job
-  redis.call('SET', base .. 'idem:' .. idem, id)
+  redis.call('SET', idemKey(idem), id)
 end
 
 local key = jobKey(id)

@@ -12,6 +12,7 @@
 -- attempt whose worker marked its outcome published (`outcomeAt`, renewed on every hold) is not
 -- hung, its handler is done: it leaves the set and its lease decides (ADR 11), so a status-tracker
 -- that lags does not turn a finished attempt into a re-run.
+-- KEYS: [1] the partition's key base
 -- ARGV: now, limit, backoffMs, retentionMs
 -- Replies: {timedOut = [{id, worker, attempt, state, type, pool, timeout, token}], rescheduled,
 --   dropped}
@@ -20,32 +21,33 @@
 local now, limit, backoffMs, retentionMs = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local timedOut, rescheduled, dropped = {}, 0, 0
 
+-- Nothing bounds the job now: it leaves the set.
+local function drop(id)
+  redis.call('ZREM', timeoutsKey, id)
+  dropped = dropped + 1
+end
+
+-- Reports pushed its deadline on: it moves there.
+local function reschedule(id, deadline)
+  redis.call('ZADD', timeoutsKey, deadline, id)
+  rescheduled = rescheduled + 1
+end
+
 -- A QUEUED job with a scheduleToStart timeout: its wait (since it was queued or last published
 -- again, the `requeued` index) is bounded. Past it the job type decides: DEAD with
 -- timeout:scheduleToStart (FAIL_PERMANENT, the same path as a permanent failure), or published
 -- again with a fresh wait (state QUEUED in the reply).
 local function waitedTooLong(id, job)
-  local requeued = base .. 'requeued:' .. job[10]
+  local requeued = requeuedKey(job[10])
   local since = tonumber(redis.call('ZSCORE', requeued, id) or now)
   local deadline = job[15] and since + tonumber(job[15])
-  if not deadline then
-    redis.call('ZREM', timeoutsKey, id)
-    dropped = dropped + 1
-    return
-  end
-  if deadline > now then
-    redis.call('ZADD', timeoutsKey, deadline, id)
-    rescheduled = rescheduled + 1
-    return
-  end
+  if not deadline then return drop(id) end
+  if deadline > now then return reschedule(id, deadline) end
   local reason = 'timeout:scheduleToStart'
   local state = 'QUEUED'
   if job[16] == '1' then
     redis.call('ZREM', dueKey, id)
-    redis.call('HSET', jobKey(id), 'lastError', reason, 'finishedAt', int(now))
-    state = transition(id, 'FAIL_PERMANENT', now, reason)
-    recordDeadJob(id, reason, now, retentionMs)
-    retain(id, retentionMs)
+    state = endDead(id, 'FAIL_PERMANENT', reason, reason, now, int(now), retentionMs, nil)
   else
     redis.call('ZADD', requeued, now, id)
     redis.call('ZADD', dueKey, now, id)
@@ -75,13 +77,11 @@ local function ranTooLong(id, job)
   end
   -- not running, or done (its outcome published), or nothing bounds it now (only phase limits,
   -- and no limited phase runs: the next one to start puts it back)
-  if job[1] ~= 'RUNNING' or not which or job[6] then
-    redis.call('ZREM', timeoutsKey, id)
-    dropped = dropped + 1
+  if not running(job[1]) or not which or job[6] then
+    drop(id)
   else
     if deadline > now then
-      redis.call('ZADD', timeoutsKey, deadline, id)
-      rescheduled = rescheduled + 1
+      reschedule(id, deadline)
     else
       local reason = 'timeout:' .. which
       local state = retryOrDie(id, 'FAIL_RETRYABLE', reason, now, backoffMs, retentionMs, nil, nil)
@@ -98,6 +98,6 @@ for _, id in ipairs(found) do
                          'startToCloseMs', 'stallMs', 'outcomeAt', 'worker', 'attempt', 'type',
                          'pool', 'token', 'phaseLimits', 'currentPhase', 'currentPhaseAt',
                          'scheduleToStartMs', 'scheduleToStartFails')
-  if job[1] == 'QUEUED' then waitedTooLong(id, job) else ranTooLong(id, job) end
+  if published(job[1]) then waitedTooLong(id, job) else ranTooLong(id, job) end
 end
 return reply({timedOut = timedOut, rescheduled = rescheduled, dropped = dropped})

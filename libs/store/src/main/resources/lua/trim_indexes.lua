@@ -7,9 +7,11 @@
 --   'exists' members scored before `cutoff` whose job hash is gone go; live ones stay, and the
 --            next batch starts after them (`next`). A job can only be gone `retention` after any
 --            of its changes, so newer members are not looked at.
+-- KEYS: [1] the partition's key base
 -- ARGV: index (the key after the partition's base), mode, cutoffMs, offset, limit, records
--- Reply: {removed = n, next = offset of the next batch, more = true when the batch was full}
-local index, mode, cutoff = base .. ARGV[1], ARGV[2], ARGV[3]
+-- Replies: {removed = n, next = offset of the next batch, more = true when the batch was full}; a
+--   Redis error for an unknown mode.
+local index, mode, cutoff = partitionKey(ARGV[1]), ARGV[2], ARGV[3]
 local offset, limit, records = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == 'true'
 local removed = 0
 local ids

@@ -4,18 +4,16 @@
 -- record; a redrive, once a pool takes the type again, gives it one more attempt.
 -- Only an entry still in the outbox for the same attempt is ended (another dispatcher may have
 -- published it meanwhile, or a worker claimed it).
+-- KEYS: [1] the partition's key base
 -- ARGV: now, retentionMs, then triples of (id, attempt, reason)
--- Reply: {ended = {id, ...}}
+-- Replies: {ended = [id, ...]}, the jobs that went DEAD.
 local now, retentionMs = tonumber(ARGV[1]), ARGV[2]
 local ended = {}
 for i = 3, #ARGV, 3 do
   local id, attempt, reason = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('HGET', jobKey(id), 'attempt') == attempt and redis.call('ZSCORE', dueKey, id)
-      and transition(id, 'UNROUTABLE', now, reason) then
+      and endDead(id, 'UNROUTABLE', reason, reason, now, int(now), retentionMs, nil) then
     redis.call('ZREM', dueKey, id)
-    redis.call('HSET', jobKey(id), 'lastError', reason, 'finishedAt', int(now))
-    recordDeadJob(id, reason, now, retentionMs)
-    retain(id, retentionMs)
     ended[#ended + 1] = id
   end
 end

@@ -4,27 +4,113 @@ import dev.shepherd.model.JobIds;
 import dev.shepherd.model.JobState;
 
 /**
- * Every Redis key name the Java side of the store reads or writes, built here and nowhere else (the
- * scripts build the same names in {@code lua/prelude.lua}). A partition's keys start with its base,
- * {@code <prefix>:{pNN}:}, whose hash tag keeps the partition in one Redis Cluster slot; index
- * names such as {@link #JOBS} or {@link #stateIndex} are relative to that base.
+ * Every Redis key name of the store, written here and nowhere else. A partition's keys start with
+ * its base, {@code <prefix>:{pNN}:}, whose hash tag keeps the partition in one Redis Cluster slot;
+ * {@link Name} lists the names after that base once, and both the Java builders below and the Lua
+ * key helpers every script starts with ({@link #luaHelpers()}, rendered by {@link Scripts}) are
+ * made from it. Index names such as {@link #JOBS} or {@link #stateIndex} are relative to the base.
  */
 public final class Keys {
 
+  /**
+   * The key names of a partition, relative to its base: a fixed name, or a name around one part (a
+   * job id, a state, a pool, an idempotency key). Each becomes a Lua helper of the same meaning:
+   * {@code jobKey(id)}, {@code dueKey}, ...
+   */
+  enum Name {
+    /** The hash of one job. */
+    JOB("jobKey", "id", "job:", ""),
+    /** One JSON line per transition of a job. */
+    HISTORY("historyKey", "id", "job:", ":history"),
+    /** When each phase of each attempt of a job started and ended. */
+    PHASES("phasesKey", "id", "job:", ":phases"),
+    /** The lease of a job's running attempt: {@code <workerId>|<token>}. */
+    LEASE("leaseKey", "id", "lease:", ""),
+    /** The jobs in one state. */
+    STATE("stateKey", "state", "state:", ""),
+    /** A pool's QUEUED jobs, scored by when each began to wait. */
+    QUEUED("queuedKey", "pool", "queued:", ""),
+    /** A pool's QUEUED jobs, scored by when each was queued or last published again. */
+    REQUEUED("requeuedKey", "pool", "requeued:", ""),
+    /** The id of the job an idempotency key made. */
+    IDEMPOTENCY("idemKey", "key", "idem:", ""),
+    /** A dead-job record (JSON). */
+    DEAD_RECORD("deadRecordKey", "id", "deadrec:", ""),
+    /** The outbox: entries scored by when they are due. */
+    DUE("dueKey", null, "due", ""),
+    /** Held leases, scored by when they expire. */
+    LEASES("leasesKey", null, "leases", ""),
+    /** Deadlines of running attempts' and queued jobs' timeouts (ADR 18). */
+    TIMEOUTS("timeoutsKey", null, "timeouts", ""),
+    /** Every job of a partition, scored by when it was submitted. */
+    JOBS("jobsKey", null, "jobs", ""),
+    /** Dead-job records, scored by when the job died. */
+    DEAD("deadKey", null, "dead", ""),
+    /** Discarded dead-job records, scored by when they were discarded. */
+    DISCARDED("discardedKey", null, "discarded", "");
+
+    /** The Lua helper's name. */
+    final String lua;
+
+    /** The Lua helper's parameter, or null for a fixed name. */
+    private final String part;
+
+    private final String before;
+    private final String after;
+
+    Name(String lua, String part, String before, String after) {
+      this.lua = lua;
+      this.part = part;
+      this.before = before;
+      this.after = after;
+    }
+
+    /** Whether this is a fixed name ({@code due}) rather than one around a part. */
+    boolean fixed() {
+      return part == null;
+    }
+
+    /** The name of a fixed key, e.g. {@code due}. */
+    String relative() {
+      if (!fixed()) {
+        throw new IllegalStateException(this + " takes a " + part);
+      }
+      return before;
+    }
+
+    /** The name around {@code value}, e.g. {@code job:<id>:history}. */
+    String relative(String value) {
+      if (fixed()) {
+        throw new IllegalStateException(this + " is a fixed name");
+      }
+      return before + value + after;
+    }
+
+    /** This name as a Lua local over {@code base}, e.g. {@code local dueKey = base .. 'due'}. */
+    String luaHelper() {
+      if (fixed()) {
+        return "local %s = base .. '%s'".formatted(lua, before);
+      }
+      String tail = after.isEmpty() ? "" : " .. '" + after + "'";
+      return "local function %s(%s) return base .. '%s' .. %s%s end"
+          .formatted(lua, part, before, part, tail);
+    }
+  }
+
   /** Every job of a partition, scored by when it was submitted. */
-  public static final String JOBS = "jobs";
+  public static final String JOBS = Name.JOBS.relative();
 
   /** Dead-job records, scored by when the job died. */
-  public static final String DEAD = "dead";
+  public static final String DEAD = Name.DEAD.relative();
 
   /** Discarded dead-job records, scored by when they were discarded. */
-  public static final String DISCARDED = "discarded";
+  public static final String DISCARDED = Name.DISCARDED.relative();
 
   /** Held leases, scored by when they expire. */
-  public static final String LEASES = "leases";
+  public static final String LEASES = Name.LEASES.relative();
 
   /** The outbox: entries scored by when they are due. */
-  public static final String DUE = "due";
+  public static final String DUE = Name.DUE.relative();
 
   private final StoreSettings settings;
 
@@ -58,7 +144,7 @@ public final class Keys {
 
   /** The hash of one job. */
   public String job(int partition, String jobId) {
-    return of(partition, "job:" + jobId);
+    return of(partition, Name.JOB.relative(jobId));
   }
 
   /** The hash of one job, in the partition its id names. */
@@ -68,7 +154,7 @@ public final class Keys {
 
   /** A dead-job record (JSON). */
   public String deadRecord(int partition, String recordId) {
-    return of(partition, "deadrec:" + recordId);
+    return of(partition, Name.DEAD_RECORD.relative(recordId));
   }
 
   /** A dead-job record (JSON), in the partition its id names. */
@@ -78,22 +164,42 @@ public final class Keys {
 
   /** The id of the job an idempotency key made. */
   public String idempotencyKey(String key) {
-    return of(partitionOfKey(key), "idem:" + key);
+    return of(partitionOfKey(key), Name.IDEMPOTENCY.relative(key));
   }
 
   /** The index of the jobs in one state. */
   public static String stateIndex(JobState state) {
-    return "state:" + state.name();
+    return Name.STATE.relative(state.name());
   }
 
   /** The jobs of one pool that are QUEUED and not yet claimed, scored by when they were queued. */
   public static String queuedIndex(String pool) {
-    return "queued:" + pool;
+    return Name.QUEUED.relative(pool);
   }
 
   /** The jobs of one pool put back into the outbox after waiting QUEUED too long. */
   public static String requeuedIndex(String pool) {
-    return "requeued:" + pool;
+    return Name.REQUEUED.relative(pool);
+  }
+
+  /**
+   * The Lua that names a partition's keys, in front of every script: {@code base} is {@code
+   * KEYS[1]}, {@code partitionKey(name)} is {@link #of} and each {@link Name} is one helper.
+   */
+  static String luaHelpers() {
+    StringBuilder lua =
+        new StringBuilder(
+            """
+            -- The partition's key names, rendered from dev.shepherd.store.Keys: the only place a
+            -- script gets a key name from. KEYS[1] is the partition's key base, e.g.
+            -- "shepherd:{p07}:"; every key starts with it, so all share its hash tag and slot.
+            local base = KEYS[1]
+            local function partitionKey(name) return base .. name end
+            """);
+    for (Name name : Name.values()) {
+      lua.append(name.luaHelper()).append('\n');
+    }
+    return lua.toString();
   }
 
   /** The installation-wide key a write probe sets. */

@@ -14,20 +14,30 @@ import org.springframework.data.redis.core.script.RedisScript;
 
 /**
  * Loads every {@link Script} once per store, each with the transition table, the store's dead-job
- * retention and the shared prelude in front.
+ * retention, the key helpers rendered from {@link Keys} and the shared prelude in front.
  */
 final class Scripts {
 
   private final Map<Script, RedisScript<String>> loaded = new EnumMap<>(Script.class);
 
   Scripts(StoreSettings settings) {
-    String header =
-        transitionTable() + "\nlocal DEAD_RETENTION_MS = " + settings.deadRetention().toMillis();
-    String prelude = read("prelude");
     for (Script script : Script.values()) {
-      loaded.put(
-          script, RedisScript.of(header + "\n" + prelude + "\n" + read(script.file), String.class));
+      loaded.put(script, RedisScript.of(withPrelude(settings, read(script.file)), String.class));
     }
+  }
+
+  /**
+   * {@code body} as the store runs it: after {@link #transitionTable()}, {@code DEAD_RETENTION_MS},
+   * {@link Keys#luaHelpers()} and {@code prelude.lua}.
+   */
+  static String withPrelude(StoreSettings settings, String body) {
+    return String.join(
+        "\n",
+        transitionTable(),
+        "local DEAD_RETENTION_MS = " + settings.deadRetention().toMillis(),
+        Keys.luaHelpers(),
+        read("prelude"),
+        body);
   }
 
   RedisScript<String> get(Script script) {

@@ -676,7 +676,7 @@ class JobStoreIT {
         local to = transition('x', ARGV[2], 1, nil)
         return to or 'REFUSED'
         """;
-    String source = Scripts.transitionTable() + "\n" + readPrelude() + "\n" + body;
+    String source = Scripts.withPrelude(store.settings(), body);
     RedisScript<String> script = RedisScript.of(source, String.class);
     for (JobState state : JobState.values()) {
       for (JobEvent event : JobEvent.values()) {
@@ -685,14 +685,6 @@ class JobStoreIT {
         String java = Transitions.next(state, event).map(Enum::name).orElse("REFUSED");
         assertThat(lua).as(state + " + " + event).isEqualTo(java);
       }
-    }
-  }
-
-  private static String readPrelude() {
-    try (var in = JobStoreIT.class.getResourceAsStream("/lua/prelude.lua")) {
-      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 }

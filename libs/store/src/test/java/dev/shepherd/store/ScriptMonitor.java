@@ -1,0 +1,218 @@
+package dev.shepherd.store;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.awaitility.Awaitility.await;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.ArrayOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.springframework.data.redis.core.RedisCallback;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * Watches a Redis with {@code MONITOR} on a connection of its own and keeps, for every script call
+ * whose {@code KEYS[1]} starts with a prefix, the commands the script ran. Redis runs a script
+ * atomically and (7.x) shows its {@code EVALSHA} line right before the script's own {@code [n lua]}
+ * lines, so the lua lines that follow a call belong to it; other clients on the shared Redis are
+ * left out by the prefix.
+ *
+ * <pre>{@code
+ * try (var monitor = ScriptMonitor.start(host, port, prefix, shas)) {
+ *   ... drive the store ...
+ *   List<ScriptMonitor.Call> calls = monitor.stop(redis);
+ * }
+ * }</pre>
+ */
+final class ScriptMonitor implements AutoCloseable {
+
+  /**
+   * One script call: which script (null for one the store did not load), the {@code KEYS[1]} it was
+   * given, and the commands it ran.
+   */
+  record Call(Script script, String base, List<List<String>> commands) {}
+
+  private static final Pattern LINE = Pattern.compile("^[0-9.]+ \\[(\\d+) (.*?)\\] (.*)$");
+
+  private final Socket socket;
+  private final String prefix;
+  private final Map<String, Script> bySha;
+  private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final String sentinel = "script-monitor-end-" + UUID.randomUUID();
+  private volatile boolean sawSentinel;
+  private volatile Call current;
+
+  private ScriptMonitor(Socket socket, String prefix, Map<String, Script> bySha) {
+    this.socket = socket;
+    this.prefix = prefix;
+    this.bySha = bySha;
+  }
+
+  /** Starts monitoring; {@code bySha} names each script by the SHA-1 of its source. */
+  static ScriptMonitor start(String host, int port, String prefix, Map<String, Script> bySha)
+      throws IOException {
+    Socket socket = new Socket(host, port);
+    socket.getOutputStream().write("MONITOR\r\n".getBytes(ISO_8859_1));
+    socket.getOutputStream().flush();
+    InputStream in = new BufferedInputStream(socket.getInputStream());
+    String ok = readLine(in);
+    if (!"+OK".equals(ok)) {
+      socket.close();
+      throw new IllegalStateException("MONITOR answered " + ok);
+    }
+    var monitor = new ScriptMonitor(socket, prefix, bySha);
+    Thread reader = new Thread(() -> monitor.read(in), "script-monitor");
+    reader.setDaemon(true);
+    reader.start();
+    return monitor;
+  }
+
+  /** Waits until Redis has shown everything sent before this call, then returns the calls seen. */
+  List<Call> stop(StringRedisTemplate redis) {
+    redis.execute((RedisCallback<Object>) c -> c.echo(sentinel.getBytes(UTF_8)));
+    await().atMost(Duration.ofSeconds(30)).until(() -> sawSentinel);
+    return List.copyOf(calls);
+  }
+
+  /**
+   * The keys Redis says a command touches ({@code COMMAND GETKEYS}), or null when Redis says it
+   * takes none (TIME).
+   */
+  static List<String> keysOf(RedisCommands<String, String> redis, List<String> command) {
+    CommandArgs<String, String> args = new CommandArgs<>(StringCodec.UTF8).add("GETKEYS");
+    command.forEach(args::add);
+    try {
+      List<Object> keys =
+          redis.dispatch(CommandType.COMMAND, new ArrayOutput<>(StringCodec.UTF8), args);
+      return keys.stream().map(String::valueOf).toList();
+    } catch (RedisCommandExecutionException noKeys) {
+      return null;
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+
+  private void read(InputStream in) {
+    try {
+      for (String line = readLine(in); line != null; line = readLine(in)) {
+        accept(line.startsWith("+") ? line.substring(1) : line);
+      }
+    } catch (IOException closed) {
+      // the socket was closed by close()
+    }
+  }
+
+  private void accept(String line) {
+    Matcher m = LINE.matcher(line);
+    if (!m.matches()) {
+      return;
+    }
+    List<byte[]> args = arguments(m.group(3));
+    if (args.isEmpty()) {
+      return;
+    }
+    if (m.group(2).equals("lua")) {
+      if (current != null) {
+        current.commands().add(args.stream().map(a -> new String(a, UTF_8)).toList());
+      }
+      return;
+    }
+    current = null;
+    String command = new String(args.getFirst(), UTF_8).toUpperCase();
+    if (command.equals("ECHO") && args.size() == 2 && sentinel.equals(text(args.get(1)))) {
+      sawSentinel = true;
+    } else if ((command.equals("EVALSHA") || command.equals("EVAL")) && args.size() > 3) {
+      String base = text(args.get(3));
+      if (base.startsWith(prefix)) {
+        String sha = command.equals("EVAL") ? sha1(args.get(1)) : text(args.get(1));
+        // null: a script this store did not load
+        Script script = bySha.get(sha.toLowerCase());
+        current = new Call(script, base, new CopyOnWriteArrayList<>());
+        calls.add(current);
+      }
+    }
+  }
+
+  private static String text(byte[] bytes) {
+    return new String(bytes, UTF_8);
+  }
+
+  /** MONITOR's quoted arguments ({@code "SET" "a\"b" "\xe2\x80\x94"}) as bytes. */
+  static List<byte[]> arguments(String quoted) {
+    List<byte[]> args = new ArrayList<>();
+    ByteArrayOutputStream arg = null;
+    for (int i = 0; i < quoted.length(); i++) {
+      char c = quoted.charAt(i);
+      if (arg == null) {
+        if (c == '"') {
+          arg = new ByteArrayOutputStream();
+        }
+      } else if (c == '"') {
+        args.add(arg.toByteArray());
+        arg = null;
+      } else if (c == '\\') {
+        char e = quoted.charAt(++i);
+        switch (e) {
+          case 'n' -> arg.write('\n');
+          case 'r' -> arg.write('\r');
+          case 't' -> arg.write('\t');
+          case 'a' -> arg.write(7);
+          case 'b' -> arg.write('\b');
+          case 'x' -> {
+            arg.write(Integer.parseInt(quoted.substring(i + 1, i + 3), 16));
+            i += 2;
+          }
+          default -> arg.write(e);
+        }
+      } else {
+        arg.write(c);
+      }
+    }
+    return args;
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) != -1) {
+      if (b == '\n') {
+        byte[] bytes = line.toByteArray();
+        int end =
+            bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        return new String(bytes, 0, end, ISO_8859_1);
+      }
+      line.write(b);
+    }
+    return null;
+  }
+
+  private static String sha1(byte[] source) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(source));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
