@@ -12,8 +12,11 @@ ARG SERVICE
 RUN addgroup -S shepherd && adduser -S -G shepherd -u 10001 shepherd
 WORKDIR /app
 COPY --from=build /src/services/${SERVICE}/target/shepherd-${SERVICE}-*.jar /app/service.jar
+COPY deploy/jvm.options /app/jvm.options
 USER 10001
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError" \
+# The JVM options (C1 only, serial GC, heap from the memory limit: ADR 22). To change one, set
+# JDK_JAVA_OPTIONS="@/app/jvm.options -XX:..." (a later option wins).
+ENV JDK_JAVA_OPTIONS="@/app/jvm.options" \
     LOGGING_STRUCTURED_FORMAT_CONSOLE=ecs
 EXPOSE 8080
 ENTRYPOINT ["java", "-jar", "/app/service.jar", "--server.port=8080"]

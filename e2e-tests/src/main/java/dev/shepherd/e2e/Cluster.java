@@ -25,9 +25,8 @@ public final class Cluster implements AutoCloseable {
   // A 2-core machine running several suites at once took more than 4 min to start a cluster.
   private static final Duration STARTUP = Duration.ofMinutes(6);
 
-  /** Tests favour start-up time (C1 only); benchmarks pass their own through {@link #jvmArgs}. */
-  public static final List<String> TEST_JVM_ARGS =
-      List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+  /** The shipped JVM options ({@link JvmOptions}) with a smaller heap. */
+  public static final List<String> TEST_JVM_ARGS = JvmOptions.deployment("-Xmx256m");
 
   private List<String> jvmArgs = TEST_JVM_ARGS;
   private Path classpathFirst;

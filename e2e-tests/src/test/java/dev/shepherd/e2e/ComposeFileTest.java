@@ -56,4 +56,15 @@ class ComposeFileTest {
     assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:21-jre");
     assertThat(dockerfile).containsPattern("(?m)^USER 10001");
   }
+
+  @Test
+  void theImageRunsWithTheJvmOptionsTheBenchmarksAndTestsUse() throws Exception {
+    String dockerfile = Files.readString(root.resolve("Dockerfile"));
+    assertThat(dockerfile).contains("COPY deploy/jvm.options /app/jvm.options");
+    assertThat(dockerfile).containsPattern("(?m)JDK_JAVA_OPTIONS=\"@/app/jvm.options\"");
+    assertThat(JvmOptions.deployment("-Xmx1m"))
+        .contains("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+        .endsWith("-Xmx1m")
+        .noneMatch(option -> option.isBlank() || option.contains("#"));
+  }
 }

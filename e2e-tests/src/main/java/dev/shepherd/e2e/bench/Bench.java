@@ -2,6 +2,7 @@ package dev.shepherd.e2e.bench;
 
 import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.Cluster;
+import dev.shepherd.e2e.JvmOptions;
 import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingProperties;
@@ -126,8 +127,8 @@ public final class Bench {
 
   static final int SLOTS_PER_WORKER = 8;
 
-  static final List<String> JVM_ARGS =
-      List.of("-Xmx384m", "-XX:+UseSerialGC", "-Xss512k", "-XX:+UseStringDeduplication");
+  /** The shipped JVM options ({@code deploy/jvm.options}) with the heap of the chart's pods. */
+  static final List<String> JVM_ARGS = JvmOptions.deployment("-Xmx384m");
 
   private final Config config;
   private final Path out;

@@ -1,6 +1,7 @@
 package dev.shepherd.e2e.soak;
 
 import dev.shepherd.e2e.Cluster;
+import dev.shepherd.e2e.JvmOptions;
 import dev.shepherd.e2e.bench.Machine;
 import dev.shepherd.e2e.bench.Submitter;
 import dev.shepherd.messaging.Topology;
@@ -77,9 +78,8 @@ public final class Soak {
   /** How far above the baseline {@code used_memory} may end. */
   public static final double MEMORY_TOLERANCE = 0.10;
 
-  /** The tests' options (C1 only, quick to start on a busy machine), with more heap. */
-  private static final List<String> JVM_ARGS =
-      List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+  /** The shipped JVM options ({@code deploy/jvm.options}), with more heap than the tests'. */
+  private static final List<String> JVM_ARGS = JvmOptions.deployment("-Xmx384m");
 
   private final Config config;
   private final URI rabbitmq;
