@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -108,41 +107,35 @@ public final class LeaseRecovery {
 
   /** The leases {@code workerId} holds, oldest first. */
   public List<HeldLease> leasesOf(String workerId) {
-    List<HeldLease> held = new ArrayList<>();
-    for (int p = 0; p < partitions(); p++) {
-      for (String id : leaseHolders(p)) {
-        List<Object> job =
-            store
-                .redis()
-                .opsForHash()
-                .multiGet(store.keys().job(p, id), List.of("worker", "startedAt", "outcomeAt"));
-        if (workerId.equals(job.get(0))) {
-          held.add(new HeldLease(id, Replies.millis((String) job.get(1)), job.get(2) != null));
-        }
-      }
-    }
-    held.sort(Comparator.comparing(h -> h.since() == null ? Instant.MIN : h.since()));
-    return held;
+    return heldLeases().getOrDefault(workerId, List.of());
   }
 
   /** How many leases each worker holds now, across partitions. */
   public Map<String, Integer> leasesByWorker() {
-    Map<String, Integer> held = new HashMap<>();
-    for (int p = 0; p < partitions(); p++) {
-      for (String id : leaseHolders(p)) {
-        Object worker = store.redis().opsForHash().get(store.keys().job(p, id), "worker");
-        if (worker != null) {
-          held.merge((String) worker, 1, Integer::sum);
-        }
-      }
-    }
-    return held;
+    Map<String, Integer> counts = new HashMap<>();
+    heldLeases().forEach((worker, leases) -> counts.put(worker, leases.size()));
+    return counts;
   }
 
-  /** The ids of the jobs whose lease is held in one partition. */
-  private Set<String> leaseHolders(int partition) {
-    Set<String> ids =
-        store.redis().opsForZSet().range(store.keys().of(partition, Keys.LEASES), 0, -1);
-    return ids == null ? Set.of() : ids;
+  /**
+   * Every lease held now, by worker, each worker's oldest first: one call per partition ({@code
+   * lease_holders.lua}), whatever the number of leases.
+   */
+  public Map<String, List<HeldLease>> heldLeases() {
+    Map<String, List<HeldLease>> held = new HashMap<>();
+    for (int p = 0; p < partitions(); p++) {
+      for (JsonNode lease : store.run(Script.LEASE_HOLDERS, p).path("leases")) {
+        held.computeIfAbsent(lease.path("worker").asString(), w -> new ArrayList<>())
+            .add(
+                new HeldLease(
+                    lease.path("id").asString(),
+                    Replies.millis(lease.path("startedAt").asString(null)),
+                    lease.path("outcome").asBoolean()));
+      }
+    }
+    Comparator<HeldLease> oldestFirst =
+        Comparator.comparing(h -> h.since() == null ? Instant.MIN : h.since());
+    held.values().forEach(leases -> leases.sort(oldestFirst));
+    return held;
   }
 }

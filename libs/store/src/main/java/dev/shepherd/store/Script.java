@@ -22,7 +22,8 @@ enum Script {
   RELEASE_ATTEMPTS("release_attempts"),
   UNROUTABLE("unroutable"),
   TIMEOUT("timeout"),
-  CANCEL("cancel");
+  CANCEL("cancel"),
+  LEASE_HOLDERS("lease_holders");
 
   /** The file name without {@code .lua}; also the {@code op} tag of the call counter. */
   final String file;

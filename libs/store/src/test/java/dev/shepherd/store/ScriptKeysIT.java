@@ -196,6 +196,9 @@ class ScriptKeysIT {
     fixture.claim(a, 1, "w1");
     store.leases().renewLease(a, token, TTL);
     store.leases().holdForOutcomes(p, List.of(new Leases.WaitingOutcome(a, token)), TTL);
+    assertThat(store.leaseRecovery().leasesOf("w1"))
+        .extracting(LeaseRecovery.HeldLease::jobId)
+        .contains(a);
     Instant at = clock.instant();
     report(new StatusEvent.PhaseStarted(a, "demo.noop", 1, token, 1, "w1", at, "render"));
     report(new StatusEvent.PhaseEnded(a, "demo.noop", 1, token, 2, "w1", at, "render"));

@@ -81,12 +81,12 @@ public final class LostWorkers {
    * abandoned and re-dispatched at once. Returns how many were abandoned.
    */
   public synchronized int abandonOverCapacity() {
-    Map<String, Integer> held = recovery.leasesByWorker();
+    Map<String, List<LeaseRecovery.HeldLease>> held = recovery.heldLeases();
     int abandoned = 0;
     Instant now = clock.instant();
     for (WorkerView worker : registry.list()) {
-      int count = held.getOrDefault(worker.id(), 0);
-      if (worker.capacity() < 1 || count <= worker.capacity()) {
+      List<LeaseRecovery.HeldLease> ofWorker = held.getOrDefault(worker.id(), List.of());
+      if (worker.capacity() < 1 || ofWorker.size() <= worker.capacity()) {
         continue;
       }
       // Count only leases of attempts still running, held longer than the grace: a finished
@@ -94,7 +94,7 @@ public final class LostWorkers {
       // is younger than the grace), plus the next job its consumer just claimed, is not greed.
       Instant settled = now.minus(overCapacityGrace);
       List<LeaseRecovery.HeldLease> leases =
-          recovery.leasesOf(worker.id()).stream()
+          ofWorker.stream()
               .filter(l -> !l.outcomePublished())
               .filter(l -> l.since() != null && !l.since().isAfter(settled))
               .toList();
