@@ -86,7 +86,7 @@ final class Profiler {
             + ",minwidth="
             + FLAME_MIN_WIDTH
             + ",title="
-            + title.replace(',', ' ').replace(' ', '_')
+            + title.replace(',', ' ')
             + ",file="
             + flameGraph.toAbsolutePath());
   }

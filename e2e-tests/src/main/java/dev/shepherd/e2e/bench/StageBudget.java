@@ -64,12 +64,21 @@ final class StageBudget implements SteadyCpu.Edges {
     for (ManagedProcess p : profiled) {
       threadsAtOpen.put(p.name(), ThreadCpu.snapshot(p.pid()));
     }
+    long began = System.nanoTime();
     forEachProcess(p -> events.put(p.name(), profiler.start(p.pid(), kind)));
+    Bench.log(
+        "  %s: %s profile of %d processes started in %.1f s%s",
+        run, kind, events.size(), (System.nanoTime() - began) / 1e9, failed());
+  }
+
+  private String failed() {
+    return failures.isEmpty() ? "" : " (not profiled: " + failures + ")";
   }
 
   @Override
   public void closed(double finished) {
     closedAt = finished;
+    long began = System.nanoTime();
     for (ManagedProcess p : profiled) {
       Map<Long, ThreadCpu.ThreadTime> before = threadsAtOpen.get(p.name());
       if (before != null && !before.isEmpty()) {
@@ -92,6 +101,9 @@ final class StageBudget implements SteadyCpu.Edges {
           flameGraphs.put(p.name(), flame);
           return null;
         });
+    Bench.log(
+        "  %s: %s profiles written in %.1f s to %s%s",
+        run, kind, (System.nanoTime() - began) / 1e9, flameDir, failed());
   }
 
   private interface ProcessCall {

@@ -97,6 +97,7 @@ final class Stages {
               List.of(
                   "dev.shepherd.worker.DeliveryListener",
                   "dev.shepherd.worker.Slots",
+                  "dev.shepherd.worker.Resubscriber",
                   "dev.shepherd.store.Leases.claim")),
           new Rule(
               SUBMIT_INTAKE,
@@ -138,6 +139,9 @@ final class Stages {
                   "dev.shepherd.engine.dispatch.OutboxGauges",
                   "dev.shepherd.engine.recovery.BacklogGauges",
                   "dev.shepherd.engine.WorkLoop",
+                  "java.util.concurrent.ThreadPoolExecutor.getTask",
+                  "java.util.TimerThread",
+                  "io.netty.util.HashedWheelTimer",
                   "org.springframework.boot.actuate",
                   "io.micrometer.prometheusmetrics",
                   "io.prometheus",

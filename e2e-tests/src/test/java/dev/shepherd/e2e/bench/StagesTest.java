@@ -64,6 +64,17 @@ class StagesTest {
         .isEqualTo(Stages.IDLE);
     assertThat(Stages.classify("dev/shepherd/worker/LeaseKeeper.renewWaiting"))
         .isEqualTo(Stages.IDLE);
+    // a pool thread waking up to find no task, and the timer of Lettuce's Netty
+    assertThat(
+            Stages.classify(
+                "java/util/concurrent/ThreadPoolExecutor.runWorker;"
+                    + "java/util/concurrent/ThreadPoolExecutor.getTask;"
+                    + "java/util/concurrent/ScheduledThreadPoolExecutor$DelayedWorkQueue.take"))
+        .isEqualTo(Stages.IDLE);
+    assertThat(
+            Stages.classify(
+                "io/netty/util/HashedWheelTimer$Worker.run;java/lang/Thread.sleep;__x64_sys_nanosleep_[k]"))
+        .isEqualTo(Stages.IDLE);
     assertThat(
             Stages.classify(
                 "org/apache/tomcat/util/threads/TaskThread.run;"
