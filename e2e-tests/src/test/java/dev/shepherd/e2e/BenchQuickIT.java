@@ -41,7 +41,18 @@ class BenchQuickIT {
       assertThat(cost.path("redisCommandsPerJob").asDouble()).as(workers).isPositive();
       assertThat(cost.path("cpuSecondsPer1000Jobs").size()).as(workers).isGreaterThanOrEqualTo(4);
       assertSteadyCpu(t.path("steadyCpu"), workers);
+      assertRedisPerJob(cost, workers);
     }
+    assertCpuByStage(r.at("/throughput/2 workers"), out);
+    assertAllocationsByStage(r.at("/throughput/4 workers/stageBudget"), out);
+    r.path("startupCpu")
+        .properties()
+        .forEach(
+            e ->
+                assertThat(e.getValue().path("cpuSeconds").asDouble()).as(e.getKey()).isPositive());
+    assertThat(r.path("startupCpu").size())
+        .as("processes with a start-up figure")
+        .isGreaterThanOrEqualTo(6);
     for (String load : new String[] {"25%", "50%", "75%"}) {
       JsonNode l = r.path("latency").path(load);
       assertThat(l.path("jobs").asInt()).as(load).isPositive();
@@ -84,7 +95,104 @@ class BenchQuickIT {
     assertThat(out.resolve("throughput-quick.png")).isRegularFile();
     assertThat(out.resolve("latency-quick.png")).isRegularFile();
     assertThat(Files.readString(out.resolve("table-quick.md")))
-        .contains("ratio", "durable", "Against Celery", "steady window");
+        .contains(
+            "ratio",
+            "durable",
+            "Against Celery",
+            "steady window",
+            "Where the steady window goes",
+            "JIT, GC and start-up",
+            "Redis per job");
+  }
+
+  /** Calls per job by script and commands per job by name, adding up to the totals. */
+  private static void assertRedisPerJob(JsonNode cost, String run) {
+    JsonNode ops = cost.path("redisCallsPerJobByOp");
+    assertThat(ops.properties()).as(run).anySatisfy(e -> assertThat(e.getKey()).contains("claim"));
+    double sum = 0;
+    for (var e : ops.properties()) {
+      sum += e.getValue().asDouble();
+    }
+    assertThat(sum)
+        .as(run + ": calls by script add up to the round trips")
+        .isCloseTo(
+            cost.path("redisRoundTripsPerJob").asDouble(),
+            org.assertj.core.data.Offset.offset(0.1));
+    assertThat(cost.path("redisCommandsPerJobByCommand").path("evalsha").asDouble())
+        .as(run)
+        .isPositive();
+  }
+
+  /**
+   * The 2-worker run's steady window was profiled (CPU) in every process, its stages add up to the
+   * process's measured CPU per job, the JIT and GC were read from the threads, and a flame graph
+   * was written per process; or the window was too short, and it says so.
+   */
+  private static void assertCpuByStage(JsonNode run, Path out) {
+    JsonNode budget = run.path("stageBudget");
+    assertThat(budget.isObject()).as("a stage budget for the 2-worker run").isTrue();
+    if (budget.has("skipped")) {
+      assertThat(run.path("steadyCpu").has("skipped")).isTrue();
+      return;
+    }
+    assertThat(budget.has("failures")).as(budget.path("failures").toString()).isFalse();
+    JsonNode steady = run.path("steadyCpu").path("cpuMicrosPerJob");
+    assertThat(budget.path("events").size()).isEqualTo(steady.size());
+    budget
+        .path("events")
+        .properties()
+        .forEach(e -> assertThat(e.getValue().asString()).isIn("cpu", "ctimer", "itimer"));
+    JsonNode byStage = budget.path("cpuMicrosPerJobByStage");
+    steady
+        .properties()
+        .forEach(
+            e -> {
+              JsonNode stages = byStage.path(e.getKey());
+              assertThat(stages.size()).as(e.getKey()).isEqualTo(12);
+              assertThat(budget.at("/samples/" + e.getKey()).asLong()).as(e.getKey()).isPositive();
+              double sum = 0;
+              for (var s : stages.properties()) {
+                assertThat(s.getValue().asDouble())
+                    .as(e.getKey() + " " + s.getKey())
+                    .isNotNegative();
+                sum += s.getValue().asDouble();
+              }
+              // rounding each of the 12 stages moves the sum by at most 6
+              assertThat(sum)
+                  .as(e.getKey())
+                  .isCloseTo(e.getValue().asDouble(), org.assertj.core.data.Offset.offset(6.0));
+              assertThat(budget.at("/cpuMicrosPerJobWithoutJit/" + e.getKey()).asDouble())
+                  .as(e.getKey())
+                  .isBetween(0.0, e.getValue().asDouble());
+              assertThat(budget.at("/threadCpuMicrosPerJob/" + e.getKey()).has("jit")).isTrue();
+              assertThat(
+                      out.resolve("flame")
+                          .resolve(budget.at("/flameGraphs/" + e.getKey()).asString()))
+                  .as(e.getKey())
+                  .isRegularFile();
+            });
+    // the job's own path shows up: the workers claim and the status-tracker applies
+    assertThat(byStage.at("/all processes/claim").asDouble()).isPositive();
+    assertThat(byStage.at("/all processes/status apply").asDouble()).isPositive();
+  }
+
+  /** The 4-worker run's allocation profile: bytes per job by stage, and its flame graphs. */
+  private static void assertAllocationsByStage(JsonNode budget, Path out) {
+    assertThat(budget.isObject()).as("a stage budget for the 4-worker run").isTrue();
+    if (budget.has("skipped")) {
+      return;
+    }
+    assertThat(budget.path("kind").asString()).isEqualTo("alloc");
+    double all = 0;
+    for (var e : budget.at("/allocatedBytesPerJobByStage/all processes").properties()) {
+      all += e.getValue().asDouble();
+    }
+    assertThat(all).as("bytes allocated per job").isPositive();
+    budget
+        .path("flameGraphs")
+        .properties()
+        .forEach(
+            e -> assertThat(out.resolve("flame").resolve(e.getValue().asString())).isRegularFile());
   }
 
   /** A steady window was sampled, or the run was too short for one, and it says so. */

@@ -231,12 +231,14 @@ public final class Bench {
     redis = new StringRedisTemplate(redisFactory);
     try (KubernetesClient kubeClient = kube.createClient()) {
       cluster = Cluster.start(spec, jvm);
+      recordStartupCpu();
       client = ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build();
       warmUp();
       double two = throughput("2 workers");
       if (!config.onlyAgainstCelery()) {
         cluster.addWorker();
         cluster.addWorker();
+        recordStartupCpu();
         double four = throughput("4 workers");
         double best = Math.max(two, four);
         latency(best);
@@ -279,6 +281,7 @@ public final class Bench {
     log("throughput, %s: %d no-op jobs", label, n);
     Costs before = Costs.measure(cluster, redis);
     var steady = new SteadyCpu(n, () -> Costs.cpuSecondsByProcess(cluster));
+    StageBudget budget = stageBudget(label, steady);
     double seconds = runJobs(n, label, steady);
     Costs after = Costs.measure(cluster, redis);
     double rate = n / seconds;
@@ -288,6 +291,9 @@ public final class Bench {
     figures.put("jobsPerSecond", round(rate));
     figures.put("cost", after.perJob(before, n));
     figures.put("steadyCpu", steady.figures());
+    if (budget != null) {
+      figures.put("stageBudget", budget.figures(steady.figures()));
+    }
     @SuppressWarnings("unchecked")
     Map<String, Object> throughput =
         (Map<String, Object>) results.computeIfAbsent("throughput", k -> new LinkedHashMap<>());
@@ -296,6 +302,52 @@ public final class Bench {
         "throughput, %s: %.0f jobs/s, %s CPU µs per job (all processes, steady window)",
         label, rate, steady.figures().getOrDefault("cpuMicrosPerJobAllProcesses", "no"));
     return rate;
+  }
+
+  /**
+   * What each throughput run profiles in its steady window: CPU in the 2-worker run (the one
+   * compared with Celery), allocations in the 4-worker run (async-profiler takes one event per text
+   * profile); none in any other run.
+   */
+  static final Map<String, String> PROFILES = Map.of("2 workers", "cpu", "4 workers", "alloc");
+
+  private Profiler profiler;
+
+  /**
+   * Profiles the steady window of a throughput run named in {@link #PROFILES}: the budget is fed by
+   * {@code steady}'s edges. Null for a run that is not profiled, or where async-profiler cannot
+   * load (the run goes on and says why).
+   */
+  private StageBudget stageBudget(String label, SteadyCpu steady) {
+    String kind = PROFILES.get(label);
+    if (kind == null) {
+      return null;
+    }
+    try {
+      if (profiler == null) {
+        profiler = Profiler.extract(Files.createTempDirectory("shepherd-bench-profiler"));
+      }
+    } catch (Exception e) {
+      results.put("profilerSkipped", "async-profiler not loaded: " + e.getMessage());
+      log("throughput, %s: no profile (%s)", label, e.getMessage());
+      return null;
+    }
+    StageBudget budget = new StageBudget(label, kind, cluster, profiler, out);
+    steady.withEdges(budget);
+    return budget;
+  }
+
+  /**
+   * Records the CPU each process spent starting (by kind of thread: JIT, GC, other), once per
+   * process, before it runs any job; for the table's start-up rows, apart from the steady window.
+   */
+  @SuppressWarnings("unchecked")
+  private void recordStartupCpu() {
+    Map<String, Object> startup =
+        (Map<String, Object>) results.computeIfAbsent("startupCpu", k -> new LinkedHashMap<>());
+    List<ManagedProcess> fresh =
+        cluster.processes().stream().filter(p -> !startup.containsKey(p.name())).toList();
+    startup.putAll(StageBudget.startup(fresh));
   }
 
   /**

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.springframework.data.redis.core.RedisCallback;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
@@ -16,6 +17,8 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 record Costs(
     double redisCommands,
     double redisRoundTrips,
+    Map<String, Double> redisCallsByOp,
+    Map<String, Double> redisCommandsByName,
     double published,
     double consumed,
     Map<String, Double> cpuSeconds,
@@ -39,9 +42,12 @@ record Costs(
               Scrape one = Scrape.of(java.util.List.of(uri));
               heap.put(name, one.sum("jvm_memory_used_bytes", l -> "heap".equals(l.get("area"))));
             });
+    Map<String, Double> commands = redisCommandsByName(redis);
     return new Costs(
-        redisCalls(redis),
+        commands.values().stream().mapToDouble(Double::doubleValue).sum(),
         scrape.sum("shepherd_redis_calls_total"),
+        scrape.sumBy("shepherd_redis_calls_total", "op"),
+        commands,
         scrape.sum("shepherd_messages_published_total"),
         scrape.sum("shepherd_messages_consumed_total"),
         cpu,
@@ -54,6 +60,10 @@ record Costs(
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("redisCommandsPerJob", Bench.round((redisCommands - before.redisCommands) / n));
     m.put("redisRoundTripsPerJob", Bench.round((redisRoundTrips - before.redisRoundTrips) / n));
+    m.put("redisCallsPerJobByOp", perJobBy(redisCallsByOp, before.redisCallsByOp, n));
+    m.put(
+        "redisCommandsPerJobByCommand",
+        perJobBy(redisCommandsByName, before.redisCommandsByName, n));
     double durable = (published - before.published + n) / n;
     m.put("durableMessagesPerJob", Bench.round(durable));
     m.put("amqpPublishedPerJob", Bench.round(durable));
@@ -88,18 +98,45 @@ record Costs(
     return cpu;
   }
 
-  static double redisCalls(StringRedisTemplate redis) {
+  /**
+   * The growth of each counter per job, largest first, leaving out those that did not grow (a
+   * counter that appeared during the run counts from zero).
+   */
+  static Map<String, Object> perJobBy(
+      Map<String, Double> after, Map<String, Double> before, int n) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), (e.getValue() - before.getOrDefault(e.getKey(), 0.0)) / n))
+        .filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .forEach(e -> m.put(e.getKey(), Bench.round(e.getValue())));
+    return m;
+  }
+
+  /**
+   * Redis's calls per command since its start, from {@code INFO commandstats} (which counts the
+   * commands run inside scripts too, and {@code evalsha} for the scripts themselves).
+   */
+  static Map<String, Double> redisCommandsByName(StringRedisTemplate redis) {
     Properties stats =
         redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("commandstats"));
-    double total = 0;
+    return commandStats(stats);
+  }
+
+  /** {@code cmdstat_<name>: calls=N,usec=...} lines to calls by command name. */
+  static Map<String, Double> commandStats(Properties stats) {
+    Map<String, Double> m = new TreeMap<>();
     for (String key : stats.stringPropertyNames()) {
       String value = stats.getProperty(key);
       int at = value.indexOf("calls=");
       if (key.startsWith("cmdstat_") && at >= 0) {
-        total += Double.parseDouble(value.substring(at + 6, value.indexOf(',', at)));
+        int end = value.indexOf(',', at);
+        m.put(
+            key.substring("cmdstat_".length()),
+            Double.parseDouble(value.substring(at + 6, end < 0 ? value.length() : end).trim()));
       }
     }
-    return total;
+    return m;
   }
 
   static long redisUsedMemory(StringRedisTemplate redis) {

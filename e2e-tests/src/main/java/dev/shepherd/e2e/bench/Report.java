@@ -48,7 +48,7 @@ final class Report {
    */
   static String table(JsonNode r) {
     String shepherd = r.has("rawBrokerMessagesPerSecond") ? shepherdTable(r) + "\n" : "";
-    return shepherd + againstCeleryTable(r) + "\n" + steadyCpuTable(r);
+    return shepherd + againstCeleryTable(r) + "\n" + steadyCpuTable(r) + StageReport.tables(r);
   }
 
   private static String shepherdTable(JsonNode r) {

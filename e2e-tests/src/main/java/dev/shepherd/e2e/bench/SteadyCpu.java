@@ -23,6 +23,14 @@ final class SteadyCpu {
   private final Supplier<Map<String, Double>> cpuSeconds;
   private Sample from;
   private Sample to;
+  private Edges edges = new Edges() {};
+
+  /** What else happens at the window's two edges, right after their CPU samples. */
+  interface Edges {
+    default void opened(double finished) {}
+
+    default void closed(double finished) {}
+  }
 
   private record Sample(double finished, long nanos, Map<String, Double> cpuSeconds) {}
 
@@ -35,12 +43,20 @@ final class SteadyCpu {
     this.cpuSeconds = cpuSeconds;
   }
 
+  /** Calls {@code edges} when the window opens and when it closes. */
+  SteadyCpu withEdges(Edges edges) {
+    this.edges = edges;
+    return this;
+  }
+
   /** Called with every progress sample of the run: jobs finished so far. */
   void observe(double finished) {
     if (from == null && finished >= FROM * jobs) {
       from = sample(finished);
+      edges.opened(finished);
     } else if (from != null && to == null && finished >= TO * jobs) {
       to = sample(finished);
+      edges.closed(finished);
     }
   }
 
