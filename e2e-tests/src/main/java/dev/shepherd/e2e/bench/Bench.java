@@ -239,10 +239,12 @@ public final class Bench {
         double four = throughput("4 workers");
         double best = Math.max(two, four);
         latency(best);
+        curves(best);
         backlog();
       }
       shepherdBacklogAgainstCelery();
       if (!config.onlyAgainstCelery()) {
+        backlogSoakQuick();
         rogue(kubeClient);
       }
     } finally {
@@ -604,6 +606,32 @@ public final class Bench {
 
   private Path logs() {
     return out.resolve("logs");
+  }
+
+  /**
+   * The scaling curve (jobs/s with 1, 2, 4, 8 workers; the 2- and 4-worker runs are the throughput
+   * scenario's) and the load curve (latency at offered loads up to past saturation, with the
+   * workers of the latency scenario). Leaves the fewest workers running.
+   */
+  private void curves(double best) throws Exception {
+    var curves = new Curves(Curves.Plan.of(config.mode()), cluster);
+    results.put("loadCurve", curves.loadCurve(best, this::steady, this::fetchFinished));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> runs = (Map<String, Object>) results.get("throughput");
+    results.put("scaling", curves.scaling(runs, this::throughput));
+  }
+
+  /** Jobs of {@code make bench-soak}'s backlog in the quick run, so its code cannot rot. */
+  static final int QUICK_SOAK_JOBS = 300;
+
+  /** The quick run only: a small {@code make bench-soak} on this cluster (see BacklogSoak). */
+  private void backlogSoakQuick() throws Exception {
+    if (config.mode().equals("quick")) {
+      results.put(
+          "backlogSoak",
+          BacklogSoak.run(
+              cluster, redis, endpoints.rabbitmq(), QUICK_SOAK_JOBS, Duration.ofMillis(500)));
+    }
   }
 
   /** Time from a worker's SIGKILL, or its pod's deletion, to its jobs' re-dispatch. */
