@@ -16,7 +16,7 @@ help:
 	@echo "make test    unit, integration and end-to-end tests against the local RabbitMQ and Redis"
 	@echo "make build   compile and package every module (no tests)"
 	@echo "make unit    unit tests only (no broker needed)"
-	@echo "make bench   the benchmarks (about 15 minutes); make bench-quick: a small run of each"
+	@echo "make bench   the benchmarks (about 25 minutes); make bench-quick: a small run of each"
 	@echo "make bench-celery  Shepherd against Celery alone, both ways (BENCH_JOBS=n, default 20000)"
 	@echo "make bench-soak  500,000 jobs queued, then drained by 2 workers: memory and heap (BENCH_SOAK_JOBS=n)"
 	@echo "make soak    200,000 jobs with a 10 s retention: Redis memory must come back (SOAK_JOBS=n)"
