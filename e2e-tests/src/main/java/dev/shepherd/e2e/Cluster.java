@@ -133,6 +133,26 @@ public final class Cluster implements AutoCloseable {
   }
 
   /**
+   * Starts or stops workers, all at once, until {@code n} run: the newest are stopped first
+   * (SIGTERM, so they drain), new ones are started with the spec's capacity and awaited healthy.
+   */
+  public void scaleWorkers(int n) {
+    List<CompletableFuture<Void>> starting = new ArrayList<>();
+    List<ManagedProcess> running = workers();
+    // one thread per stop: the common pool has a single thread on a 2-core machine
+    try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = running.size() - 1; i >= n; i--) {
+        ManagedProcess worker = running.get(i);
+        stopping.submit(() -> removeWorker(worker));
+      }
+      for (int i = running.size(); i < n; i++) {
+        starting.add(startWorkerAsync());
+      }
+    }
+    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).join();
+  }
+
+  /**
    * Stops a service and starts it again on the same port, so clients keep their address.
    *
    * @param name scheduler, status-tracker or recovery
@@ -247,6 +267,18 @@ public final class Cluster implements AutoCloseable {
   public Map<String, URI> httpUris() {
     Map<String, URI> uris = new java.util.TreeMap<>();
     ports.forEach((name, port) -> uris.put(name, URI.create("http://127.0.0.1:" + port)));
+    return uris;
+  }
+
+  /** The HTTP base URIs of these processes (say, those running now), by name. */
+  public Map<String, URI> httpUris(List<ManagedProcess> processes) {
+    Map<String, URI> uris = new java.util.TreeMap<>();
+    for (ManagedProcess p : processes) {
+      Integer port = ports.get(p.name());
+      if (port != null) {
+        uris.put(p.name(), URI.create("http://127.0.0.1:" + port));
+      }
+    }
     return uris;
   }
 

@@ -58,6 +58,31 @@ class BenchQuickIT {
       assertThat(l.path("jobs").asInt()).as(load).isPositive();
       assertThat(l.at("/submitToFinishMillis/p99").isNumber()).as(load).isTrue();
     }
+    for (String workers : new String[] {"1", "2", "4"}) {
+      assertThat(r.at("/scaling/jobsPerSecondByWorkers/" + workers).asDouble())
+          .as("scaling, %s workers", workers)
+          .isPositive();
+    }
+    JsonNode loadSteps = r.at("/loadCurve/steps");
+    assertThat(loadSteps.size()).as("load curve steps").isEqualTo(3);
+    for (JsonNode step : loadSteps) {
+      assertThat(step.path("jobs").asInt()).as("load curve %s", step).isPositive();
+      assertThat(step.at("/submitToFinishMillis/p99").isNumber()).as("load curve").isTrue();
+    }
+    // the backlog runs make bench-soak's code: every job succeeded, no process out of heap
+    JsonNode soak = r.path("backlog");
+    assertThat(soak.path("succeeded").asInt()).isEqualTo(soak.path("jobs").asInt()).isPositive();
+    assertThat(soak.path("passed").asBoolean()).as("backlog soak: %s", soak).isTrue();
+    assertThat(soak.path("drainJobsPerSecond").asDouble()).isPositive();
+    assertThat(soak.path("rabbitQueueMemoryBytes").size()).isPositive();
+    assertThat(soak.path("processes").size()).isEqualTo(5);
+    soak.path("processes")
+        .properties()
+        .forEach(
+            p ->
+                assertThat(p.getValue().path("heapUsedPeakMiB").asDouble())
+                    .as(p.getKey())
+                    .isPositive());
     assertThat(r.at("/backlog/drainJobsPerSecond").asDouble()).isPositive();
     assertThat(r.at("/backlog/redisBytesPerFinishedJob").asDouble()).isPositive();
     for (String rogue : new String[] {"sigkillDefaultTtl", "sigkillShortTtl", "podDeleted"}) {
@@ -94,6 +119,8 @@ class BenchQuickIT {
     assertThat(Path.of(results.get("resultsFile").toString())).isRegularFile();
     assertThat(out.resolve("throughput-quick.png")).isRegularFile();
     assertThat(out.resolve("latency-quick.png")).isRegularFile();
+    assertThat(out.resolve("scaling-quick.png")).isRegularFile();
+    assertThat(out.resolve("latency-curve-quick.png")).isRegularFile();
     assertThat(Files.readString(out.resolve("table-quick.md")))
         .contains(
             "ratio",
@@ -102,7 +129,9 @@ class BenchQuickIT {
             "steady window",
             "Where the steady window goes",
             "JIT, GC and start-up",
-            "Redis per job");
+            "Redis per job",
+            "Scaling",
+            "Load curve");
   }
 
   /** Calls per job by script and commands per job by name, adding up to the totals. */

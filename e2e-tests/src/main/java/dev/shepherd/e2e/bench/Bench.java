@@ -3,7 +3,6 @@ package dev.shepherd.e2e.bench;
 import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.Cluster;
 import dev.shepherd.e2e.JvmOptions;
-import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingProperties;
 import dev.shepherd.model.JobEvent;
@@ -242,6 +241,7 @@ public final class Bench {
         double four = throughput("4 workers");
         double best = Math.max(two, four);
         latency(best);
+        curves(best);
         backlog();
       }
       shepherdBacklogAgainstCelery();
@@ -476,90 +476,20 @@ public final class Bench {
     return jobs;
   }
 
-  /** 100,000 jobs queued before any worker runs: drain rate and memory per job. */
+  /**
+   * 100,000 jobs queued before any worker runs, then drained by 2 new workers: drain rate, memory
+   * per job, heap (the same code as {@code make bench-soak}, {@link BacklogSoak}).
+   */
   private void backlog() throws Exception {
-    int n = config.backlogJobs();
-    Drained d = drain(n);
-    Map<String, Object> figures = new LinkedHashMap<>();
-    figures.put("jobs", n);
-    figures.put("drainJobsPerSecond", round(d.jobsPerSecond()));
-    figures.put("redisBytesPerQueuedJob", (d.redisQueued() - d.redisBefore()) / n);
-    figures.put("redisBytesPerFinishedJob", (d.redisFinished() - d.redisBefore()) / n);
-    figures.put("rabbitMemoryBytesWithBacklog", d.rabbitQueued());
+    Map<String, Object> figures = drain(config.backlogJobs());
+    figures.put("rabbitMemoryBytesWithBacklog", figures.get("rabbitRssQueued"));
     results.put("backlog", figures);
-    log(
-        "backlog: drained %.0f jobs/s; Redis %d B per queued job, %d B per finished job",
-        d.jobsPerSecond(),
-        figures.get("redisBytesPerQueuedJob"),
-        figures.get("redisBytesPerFinishedJob"));
   }
 
-  /** A drained backlog: its rate, and Redis and RabbitMQ memory before, queued and after. */
-  private record Drained(
-      double jobsPerSecond,
-      long redisBefore,
-      long redisQueued,
-      long rabbitQueued,
-      long redisFinished) {}
-
   /** Queues n jobs with no worker running, then starts 2 workers and times the drain. */
-  private Drained drain(int n) throws Exception {
-    for (ManagedProcess worker : cluster.workers()) {
-      cluster.removeWorker(worker);
-    }
-    long redisBefore = Costs.redisUsedMemory(redis);
-    log("backlog: queueing %d jobs with no worker running", n);
-    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
-      for (int i = 0; i < n; i++) {
-        submitter.submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
-      }
-    }
-    long start = System.nanoTime();
-    while (true) {
-      Scrape s = Scrape.of(cluster.httpUris().values());
-      if (s.sum("shepherd_queue_depth") >= n && s.sum("shepherd_outbox_size") == 0) {
-        break;
-      }
-      if ((System.nanoTime() - start) / 1e9 > 900) {
-        throw new IllegalStateException(
-            "backlog not queued after 15 minutes: " + s.sum("shepherd_queue_depth"));
-      }
-      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1)); // polling the backlog's progress
-    }
-    long redisQueued = Costs.redisUsedMemory(redis);
-    long rabbitQueued = Costs.rabbitMemory();
-    double before = succeeded();
-    log("backlog queued; starting %d workers", WORKERS);
-    // The drain is timed from the first job that finishes to the last, sampled every 100 ms, so
-    // the workers' start-up does not count.
-    var sampling =
-        CompletableFuture.supplyAsync(
-            () -> {
-              long first = 0;
-              long began = System.nanoTime();
-              while (true) {
-                double done = succeeded() - before;
-                long now = System.nanoTime();
-                if (done > 0 && first == 0) {
-                  first = now;
-                }
-                if (done >= n) {
-                  return (now - first) / 1e9;
-                }
-                if ((now - began) / 1e9 > 1800) {
-                  throw new IllegalStateException("backlog not drained after 30 minutes");
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // the drain's sampling
-              }
-            });
-    List<CompletableFuture<Void>> starting = new ArrayList<>();
-    for (int i = 0; i < WORKERS; i++) {
-      starting.add(CompletableFuture.runAsync(() -> cluster.addWorker()));
-    }
-    starting.forEach(CompletableFuture::join);
-    double drainSeconds = Math.max(sampling.join(), 0.001);
-    return new Drained(
-        n / drainSeconds, redisBefore, redisQueued, rabbitQueued, Costs.redisUsedMemory(redis));
+  private Map<String, Object> drain(int n) throws Exception {
+    Duration heapSampling = Duration.ofMillis(config.mode().equals("quick") ? 500 : 2_000);
+    return BacklogSoak.run(cluster, redis, endpoints.rabbitmq(), n, heapSampling);
   }
 
   /**
@@ -573,7 +503,7 @@ public final class Bench {
       rate = (double) backlog.get("drainJobsPerSecond");
     } else {
       log("against Celery: Shepherd's backlog of %d jobs", n);
-      rate = drain(n).jobsPerSecond();
+      rate = ((Number) drain(n).get("drainJobsPerSecond")).doubleValue();
       log("against Celery: Shepherd drained %.0f jobs/s", rate);
     }
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -657,6 +587,19 @@ public final class Bench {
 
   private Path logs() {
     return out.resolve("logs");
+  }
+
+  /**
+   * The scaling curve (jobs/s with 1, 2, 4, 8 workers; the 2- and 4-worker runs are the throughput
+   * scenario's) and the load curve (latency at offered loads up to past saturation, with the
+   * workers of the latency scenario). Leaves the fewest workers running.
+   */
+  private void curves(double best) throws Exception {
+    var curves = new Curves(Curves.Plan.of(config.mode()), cluster);
+    results.put("loadCurve", curves.loadCurve(best, this::steady, this::fetchFinished));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> runs = (Map<String, Object>) results.get("throughput");
+    results.put("scaling", curves.scaling(runs, this::throughput));
   }
 
   /** Time from a worker's SIGKILL, or its pod's deletion, to its jobs' re-dispatch. */

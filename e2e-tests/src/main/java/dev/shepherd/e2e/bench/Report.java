@@ -39,6 +39,7 @@ final class Report {
     if (!latencyByLoad.isEmpty()) {
       plotLatency(latencyByLoad, out.resolve("latency-" + mode + ".png"));
     }
+    plotCurves(tree, mode, out);
     System.out.println(table);
   }
 
@@ -48,7 +49,12 @@ final class Report {
    */
   static String table(JsonNode r) {
     String shepherd = r.has("rawBrokerMessagesPerSecond") ? shepherdTable(r) + "\n" : "";
-    return shepherd + againstCeleryTable(r) + "\n" + steadyCpuTable(r) + StageReport.tables(r);
+    return shepherd
+        + againstCeleryTable(r)
+        + "\n"
+        + steadyCpuTable(r)
+        + StageReport.tables(r)
+        + curvesTable(r);
   }
 
   private static String shepherdTable(JsonNode r) {
@@ -357,5 +363,115 @@ final class Report {
       }
     }
     BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+  }
+
+  /**
+   * The scaling curve ({@code scaling-<mode>.png}: jobs/s against workers) and the load curve
+   * ({@code latency-curve-<mode>.png}: submit-to-finish p50 and p99 against offered load), where
+   * the run measured them.
+   */
+  static void plotCurves(JsonNode r, String mode, Path out) throws IOException {
+    JsonNode scaling = r.at("/scaling/jobsPerSecondByWorkers");
+    if (scaling.size() > 0) {
+      XYChart chart =
+          new XYChartBuilder()
+              .width(900)
+              .height(450)
+              .title("Throughput against workers (each its own process, 8 slots each)")
+              .xAxisTitle("workers")
+              .yAxisTitle("jobs/s")
+              .build();
+      chart.getStyler().setLegendVisible(false);
+      List<Double> xs = new ArrayList<>();
+      List<Double> ys = new ArrayList<>();
+      scaling
+          .properties()
+          .forEach(
+              e -> {
+                xs.add(Double.parseDouble(e.getKey()));
+                ys.add(e.getValue().asDouble());
+              });
+      chart.addSeries("jobs/s", xs, ys);
+      BitmapEncoder.saveBitmap(
+          chart,
+          out.resolve("scaling-" + mode + ".png").toString(),
+          BitmapEncoder.BitmapFormat.PNG);
+    }
+    JsonNode steps = r.at("/loadCurve/steps");
+    if (steps.size() > 0) {
+      XYChart chart =
+          new XYChartBuilder()
+              .width(900)
+              .height(450)
+              .title(
+                  "Submit-to-finish latency against offered load ("
+                      + r.at("/loadCurve/workers").asInt()
+                      + " workers; throughput "
+                      + fmt(r.at("/loadCurve/throughputJobsPerSecond").asDouble())
+                      + " jobs/s)")
+              .xAxisTitle("offered load (jobs/s)")
+              .yAxisTitle("ms (log scale)")
+              .build();
+      chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+      chart.getStyler().setYAxisLogarithmic(true);
+      for (String p : new String[] {"p50", "p99"}) {
+        List<Double> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        for (JsonNode step : steps) {
+          xs.add(step.path("offeredJobsPerSecond").asDouble());
+          // a log axis cannot show 0 ms
+          ys.add(Math.max(1, step.at("/submitToFinishMillis/" + p).asDouble()));
+        }
+        chart.addSeries(p, xs, ys);
+      }
+      BitmapEncoder.saveBitmap(
+          chart,
+          out.resolve("latency-curve-" + mode + ".png").toString(),
+          BitmapEncoder.BitmapFormat.PNG);
+    }
+  }
+
+  /** The scaling and load curves as tables, where the run measured them. */
+  static String curvesTable(JsonNode r) {
+    StringBuilder t = new StringBuilder();
+    JsonNode scaling = r.at("/scaling/jobsPerSecondByWorkers");
+    if (scaling.size() > 0) {
+      t.append("\nScaling: no-op jobs/s against workers (each its own process, ")
+          .append(r.at("/scaling/slotsPerWorker").asInt())
+          .append(" slots each):\n\n| workers | jobs/s |\n| --- | --- |\n");
+      scaling
+          .properties()
+          .forEach(
+              e ->
+                  t.append("| ")
+                      .append(e.getKey())
+                      .append(" | ")
+                      .append(fmt(e.getValue().asDouble()))
+                      .append(" |\n"));
+    }
+    JsonNode steps = r.at("/loadCurve/steps");
+    if (steps.size() > 0) {
+      t.append("\nLoad curve: submit-to-finish latency against offered load (")
+          .append(r.at("/loadCurve/workers").asInt())
+          .append(" workers, ")
+          .append(r.at("/loadCurve/stepSeconds").asInt())
+          .append(" s a step):\n\n")
+          .append("| offered | jobs/s offered | jobs/s completed | p50 / p95 / p99 / max |")
+          .append(" saturated |\n| --- | --- | --- | --- | --- |\n");
+      for (JsonNode step : steps) {
+        t.append("| ")
+            .append(fmt(step.path("fractionOfThroughput").asDouble() * 100))
+            .append(" % | ")
+            .append(fmt(step.path("offeredJobsPerSecond").asDouble()))
+            .append(" | ")
+            .append(fmt(step.path("completedJobsPerSecond").asDouble()))
+            .append(" | ")
+            .append(ms(step.path("submitToFinishMillis")))
+            .append(" | ")
+            .append(step.path("saturated").asBoolean() ? "yes" : "no")
+            .append(" |\n");
+      }
+    }
+    return t.toString();
   }
 }
