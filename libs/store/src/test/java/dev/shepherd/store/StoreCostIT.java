@@ -3,6 +3,7 @@ package dev.shepherd.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
@@ -103,20 +104,27 @@ class StoreCostIT {
   }
 
   /**
-   * One batch of jobs as the services take them: each submitted and its outbox entry reserved for
-   * publishing, claimed by a worker before the dispatcher marks the batch's confirms, held for its
-   * outcome, then its SUCCEEDED applied.
+   * One batch of jobs as the services take them: each submitted with its outbox entry reserved in
+   * the same call (the scheduler publishes it at once, ADR 22), claimed by a worker before the
+   * dispatcher marks the batch's confirms, held for its outcome, then its SUCCEEDED applied.
    */
   private List<String> oneBatch() {
     List<String> ids = new ArrayList<>();
     Map<Integer, List<DueEntry>> confirmed = new HashMap<>();
     for (int i = 0; i < BATCH; i++) {
-      String id = fixture.submitted(dev.shepherd.model.JobTimeouts.NONE);
-      int partition = store.keys().partitionOf(id);
+      var accepted =
+          (SubmitOutcome.Accepted)
+              store
+                  .submissions()
+                  .submit(
+                      new NewJob(
+                          "demo.noop", "default", "{}", null, null, 3, null, JobTimeouts.NONE),
+                      TTL);
+      assertThat(accepted.reserved()).isNotNull();
       confirmed
-          .computeIfAbsent(partition, p -> new ArrayList<>())
-          .addAll(store.outbox().reserveDue(partition, 200, TTL));
-      ids.add(id);
+          .computeIfAbsent(store.keys().partitionOf(accepted.jobId()), p -> new ArrayList<>())
+          .add(accepted.reserved());
+      ids.add(accepted.jobId());
     }
     Map<String, Long> tokens = new HashMap<>();
     for (String id : ids) {
