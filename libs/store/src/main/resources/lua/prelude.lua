@@ -29,7 +29,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- itself reads these too and passes them in (readJob(id, {'seq', ...}) adds its own), so no field
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
-                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey'}
+                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -74,6 +74,13 @@ local function transitions(id, events, now, job, fields)
   if #lines == 0 then return nil end
   local key = jobKey(id)
   local hset = {'state', to}
+  -- the history is the job's `history` field, one JSON line per transition, written with the state
+  -- (a job stored before it moved there keeps its list, `historyKey`)
+  local legacyHistory = not job.history
+  if not legacyHistory then
+    job.history = job.history .. '\n' .. table.concat(lines, '\n')
+    hset[3], hset[4] = 'history', job.history
+  end
   for _, v in ipairs(fields or {}) do hset[#hset + 1] = v end
   redis.call('HSET', key, unpack(hset))
   redis.call('ZADD', stateKey(to), now, id)
@@ -99,7 +106,7 @@ local function transitions(id, events, now, job, fields)
       redis.call('ZREM', requeuedKey(job.pool), id)
     end
   end
-  redis.call('RPUSH', historyKey(id), unpack(lines))
+  if legacyHistory then redis.call('RPUSH', historyKey(id), unpack(lines)) end
   job.state = to
   return to
 end
@@ -155,18 +162,19 @@ end
 -- to match by trim_indexes.lua. A retention of zero keeps them.
 local function retain(id, retentionMs, job)
   local ttl = tonumber(retentionMs)
-  local state, idem
+  local state, idem, history
   if job then
-    state, idem = job.state, job.idempotencyKey
+    state, idem, history = job.state, job.idempotencyKey, job.history
   else
-    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey')
-    state, idem = read[1], read[2]
+    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history')
+    state, idem, history = read[1], read[2], read[3]
   end
   -- a job an operator may still redrive (DEAD) is kept as long as its dead-job record
   if allows(state, 'REDRIVE') then ttl = DEAD_RETENTION_MS end
   if ttl > 0 then
     redis.call('PEXPIRE', jobKey(id), ttl)
-    redis.call('PEXPIRE', historyKey(id), ttl)
+    -- the history of a job stored before it moved into the job's hash
+    if not history then redis.call('PEXPIRE', historyKey(id), ttl) end
     redis.call('PEXPIRE', phasesKey(id), ttl)
     if idem then redis.call('PEXPIRE', idemKey(idem), ttl) end
   end

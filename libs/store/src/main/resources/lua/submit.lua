@@ -24,8 +24,11 @@ if idem ~= '' then
 end
 
 local key = jobKey(id)
+-- the history's first line; the history is the job's `history` field, one JSON line per transition
+local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
 local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
-  'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now)}
+  'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
+  'history', firstLine}
 -- the optional fields, each only when given, in the same HSET
 local function optional(name, value)
   if value and value ~= '' then
@@ -45,13 +48,12 @@ end
 redis.call('HSET', key, unpack(fields))
 redis.call('ZADD', stateKey('SUBMITTED'), now, id)
 redis.call('ZADD', jobsKey, now, id)
-redis.call('RPUSH', historyKey(id),
-  cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1}))
 
 local state = 'SUBMITTED'
 if notBefore > now then
   state = transition(id, 'SCHEDULE', now, nil, nil,
-    {state = 'SUBMITTED', pool = pool, attempt = '1', scheduleToStartMs = ARGV[13] ~= '' or nil},
+    {state = 'SUBMITTED', pool = pool, attempt = '1', scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil,
+     history = firstLine},
     {'notBefore', int(notBefore)})
 end
 local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])
