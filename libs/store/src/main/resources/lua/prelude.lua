@@ -29,7 +29,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- itself reads these too and passes them in (readJob(id, {'seq', ...}) adds its own), so no field
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
-                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history'}
+                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -162,12 +162,12 @@ end
 -- to match by trim_indexes.lua. A retention of zero keeps them.
 local function retain(id, retentionMs, job)
   local ttl = tonumber(retentionMs)
-  local state, idem, history
+  local state, idem, history, phased
   if job then
-    state, idem, history = job.state, job.idempotencyKey, job.history
+    state, idem, history, phased = job.state, job.idempotencyKey, job.history, job.phased
   else
-    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history')
-    state, idem, history = read[1], read[2], read[3]
+    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history', 'phased')
+    state, idem, history, phased = read[1], read[2], read[3], read[4]
   end
   -- a job an operator may still redrive (DEAD) is kept as long as its dead-job record
   if allows(state, 'REDRIVE') then ttl = DEAD_RETENTION_MS end
@@ -175,7 +175,9 @@ local function retain(id, retentionMs, job)
     redis.call('PEXPIRE', jobKey(id), ttl)
     -- the history of a job stored before it moved into the job's hash
     if not history then redis.call('PEXPIRE', historyKey(id), ttl) end
-    redis.call('PEXPIRE', phasesKey(id), ttl)
+    -- the phases, when a report recorded any (`phased`); a job stored before the history moved
+    -- into its hash (no `history` field) never says, so its phases are expired in any case
+    if phased or not history then redis.call('PEXPIRE', phasesKey(id), ttl) end
     if idem then redis.call('PEXPIRE', idemKey(idem), ttl) end
   end
 end

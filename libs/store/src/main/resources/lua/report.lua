@@ -66,6 +66,10 @@ end
 local attempt = job.attempt
 -- the fields this report writes, in one HSET
 local hset = {'seq', seq}
+-- a phase report writes the phases hash: retain() expires it with the job
+if event == 'PHASE_STARTED' or event == 'PHASE_ENDED' then
+  table.insert(hset, 'phased') table.insert(hset, '1')
+end
 
 if event == 'PHASE_STARTED' then
   redis.call('HSETNX', phasesKey(id), attempt .. '|' .. phase .. '|start', at)

@@ -358,6 +358,23 @@ class JobStoreIT {
   }
 
   @Test
+  void theRecordedPhasesOfAFinishedJobExpireWithIt() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store
+        .reports()
+        .report(
+            new StatusEvent.PhaseStarted(
+                id, "demo.noop", 1, token, 1, "w1", clock.instant(), "render"),
+            NO_BACKOFF);
+    store.reports().report(succeeded(id, 1, token, 2), NO_BACKOFF);
+    String phases = store.keys().base(store.keys().partitionOf(id)) + "job:" + id + ":phases";
+    assertThat(redis.getExpire(phases))
+        .isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
+  }
+
+  @Test
   void aSucceededJobKeepsItsHistoryAndExpiresAfterTheRetention() {
     String id = submit(3);
     dispatch(id);
