@@ -9,47 +9,48 @@
 --   released attempt) | HELD (another worker holds the lease); all but MISSING with the job's state.
 local id, attempt, worker, ttl, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = jobKey(id)
-local job = redis.call('HMGET', key, 'state', 'attempt', 'worker', 'token', 'releasedAttempt',
-                      'startToCloseMs', 'stallMs', 'phaseLimits', 'heartbeatDetails')
+local job = readJob(id, {'releasedAttempt', 'heartbeatDetails'})
 -- what the worker enforces locally too, and what an earlier attempt's last heartbeat left
 local function claimed(token)
-  -- HMGET answers false for a missing field: `or nil` leaves it out of the reply
-  local out = {outcome = 'CLAIMED', token = token, startToCloseMs = job[6] or nil,
-               stallMs = job[7] or nil, heartbeatDetails = job[9] or nil}
-  if job[8] then out.phaseLimits = cjson.decode(job[8]) end
+  local out = {outcome = 'CLAIMED', token = token, startToCloseMs = job.startToCloseMs,
+               stallMs = job.stallMs, heartbeatDetails = job.heartbeatDetails}
+  if job.phaseLimits then out.phaseLimits = cjson.decode(job.phaseLimits) end
   return reply(out)
 end
-local state = job[1]
+local state = job.state
 if not state then return reply({outcome = 'MISSING'}) end
-if job[2] ~= attempt then return reply({outcome = 'STALE_ATTEMPT', state = state}) end
-if running(state) and job[3] == worker then
-  if redis.call('GET', leaseKey(id)) == worker .. '|' .. job[4] then
-    holdLease(id, worker, job[4], ttl, now)
-    return claimed(job[4])
+if job.attempt ~= attempt then return reply({outcome = 'STALE_ATTEMPT', state = state}) end
+if running(state) and job.worker == worker then
+  if redis.call('GET', leaseKey(id)) == worker .. '|' .. job.token then
+    holdLease(id, worker, job.token, ttl, now)
+    return claimed(job.token)
   end
 end
 -- a released last attempt waits in RETRY_WAIT for its outcome, not for another run (ADR 14)
-if not awaitsWorker(state) or job[5] == attempt then
+if not awaitsWorker(state) or job.releasedAttempt == attempt then
   return reply({outcome = 'NOT_CLAIMABLE', state = state})
 end
-if redis.call('SET', leaseKey(id), worker, 'NX', 'PX', ttl) == false then
+local token = int(nextToken(job.token))
+if redis.call('SET', leaseKey(id), worker .. '|' .. token, 'NX', 'PX', ttl) == false then
   return reply({outcome = 'HELD', state = state})
 end
--- The work message can overtake the dispatcher's confirm: the claim dispatches first (the table
--- refuses it, changing nothing, when the job was published already).
-transition(id, 'DISPATCH', now, nil)
-local token = nextToken(id)
-holdLease(id, worker, int(token), ttl, now)
+redis.call('ZADD', leasesKey, now + ttl, id)
 redis.call('ZREM', dueKey, id)
-redis.call('HSET', key, 'worker', worker, 'seq', 0, 'startedAt', int(now))
-redis.call('HDEL', key, 'progress', 'progressMessage', 'outcomeAt', 'releasedAttempt',
-           'lastReportAt', 'currentPhase', 'currentPhaseAt')
-transition(id, 'CLAIM', now, worker, {token = int(token), worker = worker})
+-- what an earlier attempt left behind; a job never claimed (token 0) has none of it
+if job.token ~= '0' then
+  redis.call('HDEL', key, 'progress', 'progressMessage', 'outcomeAt', 'releasedAttempt',
+             'lastReportAt', 'currentPhase', 'currentPhaseAt')
+end
+-- The work message can overtake the dispatcher's confirm: the claim dispatches first (the table
+-- refuses it, changing nothing, when the job was published already); both lines go to the history.
+local events = {{'CLAIM', worker, {token = token, worker = worker}}}
+if not published(state) then table.insert(events, 1, {'DISPATCH'}) end
+transitions(id, events, now, job, {'token', token, 'worker', worker, 'seq', 0, 'startedAt', int(now)})
 -- the attempt's first timeout deadline; timeout.lua moves it on as reports come (ADR 18)
-if job[6] or job[7] then
+if job.startToCloseMs or job.stallMs then
   local deadline = math.huge
-  if job[6] then deadline = math.min(deadline, now + tonumber(job[6])) end
-  if job[7] then deadline = math.min(deadline, now + tonumber(job[7])) end
+  if job.startToCloseMs then deadline = math.min(deadline, now + tonumber(job.startToCloseMs)) end
+  if job.stallMs then deadline = math.min(deadline, now + tonumber(job.stallMs)) end
   redis.call('ZADD', timeoutsKey, deadline, id)
 end
-return claimed(int(token))
+return claimed(token)

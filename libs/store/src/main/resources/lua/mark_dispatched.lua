@@ -1,6 +1,6 @@
 -- Called after the broker confirmed the work messages: the entries leave the outbox and the jobs
--- become QUEUED (a worker may already have claimed one; then the table refuses the DISPATCH and
--- only the entry goes). Only an entry of the same attempt is marked.
+-- become QUEUED (a worker may already have claimed one; then the table refuses the DISPATCH, and
+-- the claim took the entry out already). Only an entry of the same attempt is marked.
 -- KEYS: [1] the partition's key base
 -- ARGV: now, then pairs of (id, attempt)
 -- Replies: {marked = n, leaseExpiredAt = [epoch ms, ...]}: how many were marked, and when the
@@ -10,13 +10,17 @@ local done = 0
 local expired = {}
 for i = 2, #ARGV, 2 do
   local id, attempt = ARGV[i], ARGV[i + 1]
-  if redis.call('HGET', jobKey(id), 'attempt') == attempt then
-    redis.call('ZREM', dueKey, id)
-    transition(id, 'DISPATCH', now, nil)
-    local leaseExpiredAt = redis.call('HGET', jobKey(id), 'leaseExpiredAt')
-    if leaseExpiredAt then
+  local job = readJob(id, {'leaseExpiredAt'})
+  if job.attempt == attempt then
+    -- a claimed attempt (the usual case: its work message overtook this confirm) left the outbox
+    -- with its claim, and its job is past QUEUED
+    if not running(job.state) then
+      redis.call('ZREM', dueKey, id)
+      transition(id, 'DISPATCH', now, nil, nil, job)
+    end
+    if job.leaseExpiredAt then
       redis.call('HDEL', jobKey(id), 'leaseExpiredAt')
-      expired[#expired + 1] = leaseExpiredAt
+      expired[#expired + 1] = job.leaseExpiredAt
     end
     done = done + 1
   end

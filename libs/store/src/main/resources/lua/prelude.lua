@@ -25,65 +25,105 @@ local function awaitsWorker(state) return published(state) or allows(state, 'DIS
 local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAIL_PERMANENT = true,
                         LEASE_EXPIRED = true, ATTEMPTS_EXHAUSTED = true}
 
--- Applies `event` to the job if the table allows it, records the change in the history and the
--- state indexes, and returns the new state (nil when the change is illegal). `by` ({token, worker},
--- optional) names the attempt an attempt event comes from, e.g. the reporter of an outcome; without
--- it the line carries the job's stored token and worker.
-local function transition(id, event, now, reason, by)
+-- The job fields transition() and retain() need, read in one HMGET; a script that reads the job
+-- itself reads these too and passes them in (readJob(id, {'seq', ...}) adds its own), so no field
+-- is read twice. Missing fields read as nil.
+local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
+                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased'}
+local function readJob(id, more)
+  local names = {unpack(JOB_FIELDS)}
+  for _, name in ipairs(more or {}) do names[#names + 1] = name end
+  local values = redis.call('HMGET', jobKey(id), unpack(names))
+  local job = {}
+  for i, name in ipairs(names) do job[name] = values[i] or nil end
+  return job
+end
+
+-- Applies `events` ({{event, reason, by}, ...}, in order) to the job while the table allows each,
+-- and returns the state reached (nil, changing nothing, when the table refuses the first). Each
+-- event appends its history line; the state, the state indexes, the timeouts and the per-pool
+-- indexes are written once, for the path's first and last state, so a claim that overtakes the
+-- dispatcher's confirm (DISPATCH then CLAIM) writes no QUEUED index entry only to remove it.
+-- `job` is readJob()'s table (read here when nil) and is updated to the new state; `fields`
+-- (optional {name, value, ...}) are written in the same HSET as the state. `by` ({token, worker})
+-- names the attempt an attempt event comes from, e.g. the reporter of an outcome; without it the
+-- line carries the job's stored token and worker.
+local function transitions(id, events, now, job, fields)
+  job = job or readJob(id)
+  local from, to = job.state, job.state
+  local lines = {}
+  -- whether a step left RUNNING or QUEUED, or entered QUEUED: the timeouts entry changes
+  local timed = false
+  for _, e in ipairs(events) do
+    local event, reason, by = e[1], e[2], e[3]
+    local step = to and T[to] and T[to][event]
+    if not step then break end
+    if step ~= to and (running(to) or published(to) or published(step)) then timed = true end
+    local entry = {at = int(now), from = to, to = step, event = event,
+                   attempt = tonumber(job.attempt)}
+    if reason and reason ~= '' then entry.reason = reason end
+    -- what an attempt did carries that attempt's fencing token and worker (for an outcome, the
+    -- reporter's), so anyone can check that an outcome came from the attempt holding the current one
+    if ATTEMPT_EVENTS[event] then
+      entry.fencingToken = (by and by.token) or job.token
+      entry.workerId = (by and by.worker) or job.worker
+    end
+    lines[#lines + 1] = cjson.encode(entry)
+    to = step
+  end
+  if #lines == 0 then return nil end
   local key = jobKey(id)
-  local from = redis.call('HGET', key, 'state')
-  local to = from and T[from] and T[from][event]
-  if not to then return nil end
-  redis.call('HSET', key, 'state', to)
-  redis.call('ZREM', stateKey(from), id)
-  -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
-  -- (scheduleToStart); a job without timeouts pays one read
-  if (running(from) or published(from) or published(to)) and to ~= from then
-    local limits = redis.call('HMGET', key, 'startToCloseMs', 'stallMs', 'phaseLimits',
-                              'scheduleToStartMs')
-    if limits[1] or limits[2] or limits[3] or limits[4] then
-      redis.call('ZREM', timeoutsKey, id)
-    end
-    if published(to) and limits[4] then
-      redis.call('ZADD', timeoutsKey, now + tonumber(limits[4]), id)
-    end
+  local hset = {'state', to}
+  -- the history is the job's `history` field, one JSON line per transition, written with the state
+  -- (a job stored before it moved there keeps its list, `historyKey`)
+  local legacyHistory = not job.history
+  if not legacyHistory then
+    job.history = job.history .. '\n' .. table.concat(lines, '\n')
+    hset[3], hset[4] = 'history', job.history
   end
+  for _, v in ipairs(fields or {}) do hset[#hset + 1] = v end
+  redis.call('HSET', key, unpack(hset))
   redis.call('ZADD', stateKey(to), now, id)
-  -- per-pool indexes of waiting jobs: `queued` keeps when each began to wait (queue depth and
-  -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
-  if published(to) or published(from) then
-    local pool = redis.call('HGET', key, 'pool')
-    local queued, requeued = queuedKey(pool), requeuedKey(pool)
+  if to ~= from then
+    redis.call('ZREM', stateKey(from), id)
+    -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
+    -- (scheduleToStart); a job without timeouts pays nothing
+    if timed then
+      if job.startToCloseMs or job.stallMs or job.phaseLimits or job.scheduleToStartMs then
+        redis.call('ZREM', timeoutsKey, id)
+      end
+      if published(to) and job.scheduleToStartMs then
+        redis.call('ZADD', timeoutsKey, now + tonumber(job.scheduleToStartMs), id)
+      end
+    end
+    -- per-pool indexes of waiting jobs: `queued` keeps when each began to wait (queue depth and
+    -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
     if published(to) then
-      redis.call('ZADD', queued, now, id)
-      redis.call('ZADD', requeued, now, id)
-    else
-      redis.call('ZREM', queued, id)
-      redis.call('ZREM', requeued, id)
+      redis.call('ZADD', queuedKey(job.pool), now, id)
+      redis.call('ZADD', requeuedKey(job.pool), now, id)
+    elseif published(from) then
+      redis.call('ZREM', queuedKey(job.pool), id)
+      redis.call('ZREM', requeuedKey(job.pool), id)
     end
   end
-  local entry = {at = int(now), from = from, to = to, event = event,
-                 attempt = tonumber(redis.call('HGET', key, 'attempt'))}
-  if reason and reason ~= '' then entry.reason = reason end
-  -- what an attempt did carries that attempt's fencing token and worker (for an outcome, the
-  -- reporter's), so anyone can check that an outcome came from the attempt holding the current one
-  if ATTEMPT_EVENTS[event] then
-    entry.fencingToken = (by and by.token) or redis.call('HGET', key, 'token')
-    entry.workerId = (by and by.worker) or redis.call('HGET', key, 'worker') or nil
-  end
-  redis.call('RPUSH', historyKey(id), cjson.encode(entry))
+  if legacyHistory then redis.call('RPUSH', historyKey(id), unpack(lines)) end
+  job.state = to
   return to
+end
+
+-- Applies one `event` to the job if the table allows it (see transitions()) and returns the new
+-- state, nil when the change is illegal.
+local function transition(id, event, now, reason, by, job, fields)
+  return transitions(id, {{event, reason, by}}, now, job, fields)
 end
 
 -- A new fencing token: greater than every token this job had, and never below the server clock
 -- in microseconds, so a Redis that lost its last writes (AOF everysec) still never reissues one.
-local function nextToken(id)
-  local stored = tonumber(redis.call('HGET', jobKey(id), 'token') or '0')
+-- `stored` is the job's token field as read; the caller stores the new one.
+local function nextToken(stored)
   local t = redis.call('TIME')
   local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local token = math.max(stored + 1, micros)
-  redis.call('HSET', jobKey(id), 'token', int(token))
-  return token
+  return math.max(tonumber(stored or '0') + 1, micros)
 end
 
 -- Holds the running attempt's lease `ttl` longer: the lease names its worker and fencing token,
@@ -120,15 +160,24 @@ end
 -- job lives as long as its dead-job record (DEAD_RETENTION_MS, rendered from the store settings,
 -- so an operator can redrive it while the record is listed). The partition's indexes are trimmed
 -- to match by trim_indexes.lua. A retention of zero keeps them.
-local function retain(id, retentionMs)
+local function retain(id, retentionMs, job)
   local ttl = tonumber(retentionMs)
+  local state, idem, history, phased
+  if job then
+    state, idem, history, phased = job.state, job.idempotencyKey, job.history, job.phased
+  else
+    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history', 'phased')
+    state, idem, history, phased = read[1], read[2], read[3], read[4]
+  end
   -- a job an operator may still redrive (DEAD) is kept as long as its dead-job record
-  if allows(redis.call('HGET', jobKey(id), 'state'), 'REDRIVE') then ttl = DEAD_RETENTION_MS end
+  if allows(state, 'REDRIVE') then ttl = DEAD_RETENTION_MS end
   if ttl > 0 then
     redis.call('PEXPIRE', jobKey(id), ttl)
-    redis.call('PEXPIRE', historyKey(id), ttl)
-    redis.call('PEXPIRE', phasesKey(id), ttl)
-    local idem = redis.call('HGET', jobKey(id), 'idempotencyKey')
+    -- the history of a job stored before it moved into the job's hash
+    if not history then redis.call('PEXPIRE', historyKey(id), ttl) end
+    -- the phases, when a report recorded any (`phased`); a job stored before the history moved
+    -- into its hash (no `history` field) never says, so its phases are expired in any case
+    if phased or not history then redis.call('PEXPIRE', phasesKey(id), ttl) end
     if idem then redis.call('PEXPIRE', idemKey(idem), ttl) end
   end
 end
@@ -151,9 +200,9 @@ end
 
 local function recordDeadJob(id, reason, now, retentionMs)
   local key = jobKey(id)
-  local record = {id = id, jobId = id, type = redis.call('HGET', key, 'type'), reason = reason,
-                  source = 'job', attempts = tonumber(redis.call('HGET', key, 'attempt')),
-                  at = int(now)}
+  local job = redis.call('HMGET', key, 'type', 'attempt')
+  local record = {id = id, jobId = id, type = job[1], reason = reason, source = 'job',
+                  attempts = tonumber(job[2]), at = int(now)}
   storeDeadRecord(id, cjson.encode(record), now)
 end
 
@@ -189,10 +238,10 @@ end
 -- for its outcome before the dispatcher declares it DEAD.
 local function retryOrDie(id, retryEvent, error, now, backoffMs, retentionMs, by, graceMs)
   local key = jobKey(id)
-  local attempt = tonumber(redis.call('HGET', key, 'attempt'))
-  local maxAttempts = tonumber(redis.call('HGET', key, 'maxAttempts'))
+  local read = redis.call('HMGET', key, 'attempt', 'maxAttempts', 'outcomeAt')
+  local attempt, maxAttempts = tonumber(read[1]), tonumber(read[2])
   local released = retryEvent == 'LEASE_EXPIRED'
-  local published = released and redis.call('HGET', key, 'outcomeAt')
+  local published = released and read[3]
   local grace = tonumber(graceMs or 0)
   releaseLease(id)
   redis.call('HSET', key, 'lastError', error)

@@ -20,20 +20,22 @@ local outcome = event == 'SUCCEEDED' or event == 'FAILED'
 local ending = (event == 'SUCCEEDED' and 'SUCCEED') or (retryable and 'FAIL_RETRYABLE')
                or 'FAIL_PERMANENT'
 local key = jobKey(id)
-local job = redis.call('HMGET', key, 'state', 'token', 'seq', 'attempt', 'releasedAttempt',
-                      'stallMs', 'phaseLimits')
-if not job[1] then return reply({outcome = 'MISSING'}) end
-if job[2] ~= token then return reply({outcome = 'STALE', state = job[1]}) end
+local job = readJob(id, {'seq', 'releasedAttempt', 'currentPhase'})
+if not job.state then return reply({outcome = 'MISSING'}) end
+if job.token ~= token then return reply({outcome = 'STALE', state = job.state}) end
 
 -- SUCCEEDED or FAILED of the attempt holding the token: ends it, whatever its state now.
-local function applyOutcome(reason)
+-- `fields` are written with the new state.
+local function applyOutcome(reason, fields)
   if event == 'SUCCEEDED' then
     releaseLease(id)
-    transition(id, 'SUCCEED', now, reason, by)
-    redis.call('HSET', key, 'finishedAt', at)
-    retain(id, retentionMs)
+    local hset = {'finishedAt', at}
+    for _, v in ipairs(fields) do hset[#hset + 1] = v end
+    transition(id, 'SUCCEED', now, reason, by, job, hset)
+    retain(id, retentionMs, job)
     return 'SUCCEEDED'
   end
+  if #fields > 0 then redis.call('HSET', key, unpack(fields)) end
   if retryable then
     return retryOrDie(id, 'FAIL_RETRYABLE', error, now, backoffMs, retentionMs, by, 0)
   end
@@ -42,47 +44,58 @@ local function applyOutcome(reason)
   return 'DEAD'
 end
 
-if not running(job[1]) then
-  if outcome and job[5] and allows(job[1], ending) then
+if not running(job.state) then
+  if outcome and job.releasedAttempt and allows(job.state, ending) then
     -- The lease went (drain, over capacity, lost worker, expiry) but no attempt claimed the job
     -- since: the outcome is that attempt's. Its number comes back, and the re-dispatch is
     -- cancelled; a work message already published for the next attempt is refused at claim.
-    redis.call('HSET', key, 'attempt', job[5], 'seq', seq)
     redis.call('HDEL', key, 'releasedAttempt', 'leaseExpiredAt')
     redis.call('ZREM', dueKey, id)
-    local state = applyOutcome('outcome of attempt ' .. job[5] .. ' after its lease was released')
+    local released = job.releasedAttempt
+    job.attempt = released
+    local state = applyOutcome('outcome of attempt ' .. released .. ' after its lease was released',
+                               {'attempt', released, 'seq', seq})
     return reply({outcome = 'APPLIED', state = state})
   end
-  return reply({outcome = 'FINISHED', state = job[1]})
+  return reply({outcome = 'FINISHED', state = job.state})
 end
-if seq <= tonumber(job[3]) then return reply({outcome = 'DUPLICATE', state = job[1]}) end
-redis.call('HSET', key, 'seq', seq)
-local attempt = job[4]
+if seq <= tonumber(job.seq) then return reply({outcome = 'DUPLICATE', state = job.state}) end
+if outcome then
+  return reply({outcome = 'APPLIED', state = applyOutcome(nil, {'seq', seq})})
+end
+local attempt = job.attempt
+-- the fields this report writes, in one HSET
+local hset = {'seq', seq}
+-- a phase report writes the phases hash: retain() expires it with the job
+if event == 'PHASE_STARTED' or event == 'PHASE_ENDED' then
+  table.insert(hset, 'phased') table.insert(hset, '1')
+end
 
 if event == 'PHASE_STARTED' then
   redis.call('HSETNX', phasesKey(id), attempt .. '|' .. phase .. '|start', at)
   -- a phase with its own limit: the attempt's timeout deadline comes no later than its end
-  local limit = job[7] and cjson.decode(job[7])[phase]
+  local limit = job.phaseLimits and cjson.decode(job.phaseLimits)[phase]
   if limit then
-    redis.call('HSET', key, 'currentPhase', phase, 'currentPhaseAt', int(now))
+    table.insert(hset, 'currentPhase') table.insert(hset, phase)
+    table.insert(hset, 'currentPhaseAt') table.insert(hset, int(now))
     redis.call('ZADD', timeoutsKey, 'LT', now + tonumber(limit), id)
   end
 elseif event == 'PHASE_ENDED' then
   redis.call('HSETNX', phasesKey(id), attempt .. '|' .. phase .. '|end', at)
-  if job[7] and redis.call('HGET', key, 'currentPhase') == phase then
+  if job.phaseLimits and job.currentPhase == phase then
     redis.call('HDEL', key, 'currentPhase', 'currentPhaseAt')
   end
 elseif event == 'PROGRESS' then
-  redis.call('HSET', key, 'progress', percent, 'progressMessage', message)
+  table.insert(hset, 'progress') table.insert(hset, percent)
+  table.insert(hset, 'progressMessage') table.insert(hset, message)
 elseif event == 'HEARTBEAT' then
   -- the details (JSON, in `message`) outlive the attempt: the next one's claim hands them over
-  if message ~= '' then redis.call('HSET', key, 'heartbeatDetails', message) end
-elseif outcome then
-  return reply({outcome = 'APPLIED', state = applyOutcome(nil)})
+  if message ~= '' then table.insert(hset, 'heartbeatDetails') table.insert(hset, message) end
 else
   return redis.error_reply('unknown status event ' .. event)
 end
 -- a phase, progress or heartbeat report shows the attempt moves: its stall deadline starts again
 -- (ADR 18)
-if job[6] then redis.call('HSET', key, 'lastReportAt', int(now)) end
-return reply({outcome = 'APPLIED', state = redis.call('HGET', key, 'state')})
+if job.stallMs then table.insert(hset, 'lastReportAt') table.insert(hset, int(now)) end
+redis.call('HSET', key, unpack(hset))
+return reply({outcome = 'APPLIED', state = job.state})

@@ -3,10 +3,13 @@
 -- ARGV: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs, maxAttempts, now,
 --       traceparent ('' for none), startToCloseMs ('' for none), stallMs ('' for none),
 --       phaseLimits (JSON {phase: ms}, '' for none), scheduleToStartMs ('' for none),
---       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again)
+--       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again),
+--       reserveMs ('' for none: a job due now has its outbox entry reserved for the caller, hidden
+--       from dispatchers this long, as reserve_due.lua would; the caller publishes it and marks it
+--       dispatched, and an entry never marked shows up again after that time)
 -- KEYS: [1] the partition's key base (the idempotency key's partition when there is one)
--- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED) | DUPLICATE (id and state of the job the
---   key made first).
+-- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
+--   reserved for the caller) | DUPLICATE (id and state of the job the key made first).
 local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 
@@ -21,27 +24,42 @@ if idem ~= '' then
 end
 
 local key = jobKey(id)
-redis.call('HSET', key, 'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED',
-  'attempt', 1, 'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload,
-  'submittedAt', int(now))
-if idem ~= '' then redis.call('HSET', key, 'idempotencyKey', idem) end
-if ARGV[9] and ARGV[9] ~= '' then redis.call('HSET', key, 'traceparent', ARGV[9]) end
-if ARGV[10] and ARGV[10] ~= '' then redis.call('HSET', key, 'startToCloseMs', ARGV[10]) end
-if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', key, 'stallMs', ARGV[11]) end
-if ARGV[12] and ARGV[12] ~= '' then redis.call('HSET', key, 'phaseLimits', ARGV[12]) end
-if ARGV[13] and ARGV[13] ~= '' then
-  redis.call('HSET', key, 'scheduleToStartMs', ARGV[13])
-  if ARGV[14] == '1' then redis.call('HSET', key, 'scheduleToStartFails', '1') end
+-- the history's first line; the history is the job's `history` field, one JSON line per transition
+local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
+local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
+  'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
+  'history', firstLine}
+-- the optional fields, each only when given, in the same HSET
+local function optional(name, value)
+  if value and value ~= '' then
+    fields[#fields + 1] = name
+    fields[#fields + 1] = value
+  end
 end
+optional('idempotencyKey', idem)
+optional('traceparent', ARGV[9])
+optional('startToCloseMs', ARGV[10])
+optional('stallMs', ARGV[11])
+optional('phaseLimits', ARGV[12])
+if ARGV[13] and ARGV[13] ~= '' then
+  optional('scheduleToStartMs', ARGV[13])
+  if ARGV[14] == '1' then optional('scheduleToStartFails', '1') end
+end
+redis.call('HSET', key, unpack(fields))
 redis.call('ZADD', stateKey('SUBMITTED'), now, id)
 redis.call('ZADD', jobsKey, now, id)
-redis.call('RPUSH', historyKey(id),
-  cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1}))
 
 local state = 'SUBMITTED'
 if notBefore > now then
-  redis.call('HSET', key, 'notBefore', int(notBefore))
-  state = transition(id, 'SCHEDULE', now, nil)
+  state = transition(id, 'SCHEDULE', now, nil, nil,
+    {state = 'SUBMITTED', pool = pool, attempt = '1', scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil,
+     history = firstLine},
+    {'notBefore', int(notBefore)})
+end
+local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])
+if reserveMs and notBefore <= now then
+  redis.call('ZADD', dueKey, now + reserveMs, id)
+  return reply({outcome = 'ACCEPTED', id = id, state = state, reserved = true})
 end
 redis.call('ZADD', dueKey, math.max(notBefore, now), id)
 return reply({outcome = 'ACCEPTED', id = id, state = state})

@@ -97,6 +97,78 @@ class DispatcherIT {
   }
 
   @Test
+  void aJobReservedAtSubmitIsPublishedFromTheHandOverAndMarkedWithItsWindow() {
+    Dispatcher dispatcher =
+        new Dispatcher(
+            fixture.store.outbox(),
+            fixture.topology,
+            fixture.publisher,
+            7,
+            Duration.ofSeconds(30),
+            Duration.ofHours(1), // no sweep after the first pass: only the hand-over publishes
+            Dispatcher.RETRY_UNCONFIRMED,
+            Duration.ofHours(1), // marks wait for flushMarks
+            new SimpleMeterRegistry());
+    dispatcher.dispatchNext(); // the first pass sweeps the empty outbox
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      var accepted =
+          (dev.shepherd.store.SubmitOutcome.Accepted)
+              fixture
+                  .store
+                  .submissions()
+                  .submit(
+                      new NewJob("demo.noop", "default", "{\"i\":" + i + "}", null, null, 3),
+                      dispatcher.visibility());
+      ids.add(accepted.jobId());
+      dispatcher.handOver(accepted.reserved());
+    }
+    // reserved by the submit: no dispatcher can take them from the outbox meanwhile
+    for (int p = 0; p < fixture.store.outbox().partitions(); p++) {
+      assertThat(fixture.store.outbox().reserveDue(p, 100, Duration.ofSeconds(30))).isEmpty();
+    }
+
+    assertThat(dispatcher.dispatchNext()).isEqualTo(5);
+    // confirmed, not marked yet: still in the outbox, still SUBMITTED
+    assertThat(fixture.store.queries().outboxSize()).isEqualTo(5);
+    assertThat(fixture.store.queries().find(ids.getFirst()).orElseThrow().state())
+        .isEqualTo(JobState.SUBMITTED);
+    dispatcher.flushMarks();
+    assertThat(fixture.store.queries().outboxSize()).isZero();
+    assertThat(ids)
+        .allSatisfy(
+            id ->
+                assertThat(fixture.store.queries().find(id).orElseThrow().state())
+                    .isEqualTo(JobState.QUEUED));
+    var template = new RabbitTemplate(fixture.rabbitConnections);
+    Set<String> received = new HashSet<>();
+    Message m;
+    while ((m = template.receive(fixture.topology.workQueue("default"), 2_000)) != null) {
+      received.add(Json.mapper().readValue(m.getBody(), WorkMessage.class).jobId());
+    }
+    assertThat(received).containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  @Test
+  void aReservedJobWhoseSchedulerDiedBeforePublishingIsPublishedAfterTheReservation() {
+    var accepted =
+        (dev.shepherd.store.SubmitOutcome.Accepted)
+            fixture
+                .store
+                .submissions()
+                .submit(
+                    new NewJob("demo.noop", "default", "{}", null, null, 3),
+                    Duration.ofSeconds(30));
+    // the scheduler that reserved it is gone: nobody hands the entry over
+    Dispatcher another = dispatcher();
+    assertThat(another.dispatchOnce()).isZero();
+    fixture.clock.advance(Duration.ofSeconds(31));
+    assertThat(another.dispatchOnce()).isEqualTo(1);
+    assertThat(fixture.store.queries().find(accepted.jobId()).orElseThrow().state())
+        .isEqualTo(JobState.QUEUED);
+  }
+
+  @Test
   void twoSchedulersDispatchingAtOnceNeverPublishAJobTwice() throws Exception {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 200; i++) {

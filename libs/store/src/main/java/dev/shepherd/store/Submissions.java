@@ -5,6 +5,7 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import tools.jackson.databind.JsonNode;
 
@@ -22,6 +23,18 @@ public final class Submissions {
 
   /** Stores a new job with its outbox entry, or returns the job its idempotency key names. */
   public SubmitOutcome submit(NewJob job) {
+    return submit(job, null);
+  }
+
+  /**
+   * As {@link #submit(NewJob)}, and a new job due now has its outbox entry reserved for the caller
+   * in the same call ({@link SubmitOutcome.Accepted#reserved()}), hidden from dispatchers for
+   * {@code reserveFor} as {@link Outbox#reserveDue} would: the caller publishes it and marks it
+   * dispatched, and if it never does, the entry is published by a dispatcher after that time.
+   *
+   * @param reserveFor how long the entry stays reserved; null to reserve nothing
+   */
+  public SubmitOutcome submit(NewJob job, Duration reserveFor) {
     int partition =
         job.idempotencyKey() == null
             ? ThreadLocalRandom.current().nextInt(store.keys().partitions())
@@ -46,12 +59,25 @@ public final class Submissions {
             millisOrEmpty(job.timeouts().stall()),
             phaseLimits(job.timeouts()),
             millisOrEmpty(job.timeouts().scheduleToStart()),
-            job.timeouts().failAtScheduleToStart() ? "1" : "");
+            job.timeouts().failAtScheduleToStart() ? "1" : "",
+            reserveFor == null ? "" : Long.toString(reserveFor.toMillis()));
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
-    return "DUPLICATE".equals(reply.get("outcome").asString())
-        ? new SubmitOutcome.Duplicate(jobId, state)
-        : new SubmitOutcome.Accepted(jobId, state);
+    if ("DUPLICATE".equals(reply.get("outcome").asString())) {
+      return new SubmitOutcome.Duplicate(jobId, state);
+    }
+    DueEntry reserved =
+        reply.path("reserved").asBoolean(false)
+            ? new DueEntry(
+                jobId,
+                job.type(),
+                job.pool(),
+                1,
+                job.payloadJson(),
+                Instant.ofEpochMilli(now),
+                job.traceparent() == null || job.traceparent().isEmpty() ? null : job.traceparent())
+            : null;
+    return new SubmitOutcome.Accepted(jobId, state, reserved);
   }
 
   /** The phase limits as the scripts read them, {@code {"render": 120000}}; '' for none. */

@@ -9,7 +9,16 @@ public sealed interface SubmitOutcome {
 
   JobState state();
 
-  record Accepted(String jobId, JobState state) implements SubmitOutcome {}
+  /**
+   * A new job. {@code reserved} is its outbox entry when the submission reserved it for the caller
+   * to publish ({@link Submissions#submit(NewJob, java.time.Duration)}), null otherwise.
+   */
+  record Accepted(String jobId, JobState state, DueEntry reserved) implements SubmitOutcome {
+
+    public Accepted(String jobId, JobState state) {
+      this(jobId, state, null);
+    }
+  }
 
   record Duplicate(String jobId, JobState state) implements SubmitOutcome {}
 }

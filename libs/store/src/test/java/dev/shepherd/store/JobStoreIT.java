@@ -137,6 +137,60 @@ class JobStoreIT {
   }
 
   @Test
+  void aSubmitThatReservesHandsBackTheEntryOfAJobDueNowAndHidesItUntilTheReservationRunsOut() {
+    var reserved =
+        (SubmitOutcome.Accepted)
+            store
+                .submissions()
+                .submit(
+                    new NewJob("demo.noop", "default", "{\"a\":1}", null, null, 3),
+                    Duration.ofSeconds(10));
+    assertThat(reserved.reserved())
+        .isEqualTo(
+            new DueEntry(
+                reserved.jobId(), "demo.noop", "default", 1, "{\"a\":1}", clock.instant(), null));
+    int partition = store.keys().partitionOf(reserved.jobId());
+    assertThat(store.outbox().reserveDue(partition, 10, TTL)).isEmpty();
+    clock.advance(Duration.ofSeconds(11));
+    assertThat(store.outbox().reserveDue(partition, 10, TTL))
+        .extracting(DueEntry::jobId)
+        .containsExactly(reserved.jobId());
+
+    var delayed =
+        (SubmitOutcome.Accepted)
+            store
+                .submissions()
+                .submit(
+                    new NewJob(
+                        "demo.noop", "default", "{}", null, clock.instant().plusSeconds(60), 3),
+                    Duration.ofSeconds(10));
+    assertThat(delayed.reserved()).as("a delayed job waits for the dispatcher").isNull();
+    assertThat(delayed.state()).isEqualTo(JobState.SCHEDULED);
+  }
+
+  @Test
+  void aJobWhoseHistoryIsStillAListKeepsItAndGetsItsRetention() {
+    String id = submit(3);
+    // as a job stored before the history moved into its hash: the lines in a list of their own
+    String job = store.keys().job(id);
+    String list = job + ":history";
+    Object first = fixture.redis.opsForHash().get(job, "history");
+    fixture.redis.opsForHash().delete(job, "history");
+    fixture.redis.opsForList().rightPush(list, (String) first);
+
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store.reports().report(succeeded(id, 1, token, 1, "w1"), NO_BACKOFF);
+
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::event)
+        .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM, JobEvent.SUCCEED);
+    assertThat(fixture.redis.opsForList().size(list)).isEqualTo(4);
+    assertThat(fixture.redis.getExpire(list)).isPositive();
+    assertThat(fixture.redis.opsForHash().hasKey(job, "history")).isFalse();
+  }
+
+  @Test
   void anEntryLeavesTheOutboxOnlyWhenMarkedDispatched() {
     String id = submit(3);
     int partition = store.keys().partitionOf(id);
@@ -301,6 +355,23 @@ class JobStoreIT {
         .containsExactly(org.assertj.core.groups.Tuple.tuple(id, 2));
     assertThat(store.queries().leasesHeld()).isZero();
     assertThat(store.queries().outboxSize()).isZero();
+  }
+
+  @Test
+  void theRecordedPhasesOfAFinishedJobExpireWithIt() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    store
+        .reports()
+        .report(
+            new StatusEvent.PhaseStarted(
+                id, "demo.noop", 1, token, 1, "w1", clock.instant(), "render"),
+            NO_BACKOFF);
+    store.reports().report(succeeded(id, 1, token, 2), NO_BACKOFF);
+    String phases = store.keys().base(store.keys().partitionOf(id)) + "job:" + id + ":phases";
+    assertThat(redis.getExpire(phases))
+        .isBetween(Duration.ofDays(7).minusMinutes(1).toSeconds(), Duration.ofDays(7).toSeconds());
   }
 
   @Test

@@ -57,6 +57,7 @@ final class ScriptMonitor implements AutoCloseable {
   private final String prefix;
   private final Map<String, Script> bySha;
   private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final List<List<String>> plain = new CopyOnWriteArrayList<>();
   private final String sentinel = "script-monitor-end-" + UUID.randomUUID();
   private volatile boolean sawSentinel;
   private volatile Call current;
@@ -109,6 +110,14 @@ final class ScriptMonitor implements AutoCloseable {
     }
   }
 
+  /**
+   * The commands outside scripts that named a key under the prefix, as seen until {@link #stop}:
+   * each one is a round trip of its own.
+   */
+  List<List<String>> plainCommands() {
+    return List.copyOf(plain);
+  }
+
   @Override
   public void close() throws IOException {
     socket.close();
@@ -152,6 +161,8 @@ final class ScriptMonitor implements AutoCloseable {
         current = new Call(script, base, new CopyOnWriteArrayList<>());
         calls.add(current);
       }
+    } else if (args.stream().skip(1).anyMatch(a -> text(a).startsWith(prefix))) {
+      plain.add(args.stream().map(ScriptMonitor::text).toList());
     }
   }
 

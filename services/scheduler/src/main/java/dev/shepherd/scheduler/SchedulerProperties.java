@@ -20,6 +20,9 @@ import org.springframework.boot.convert.DurationStyle;
  * @param dispatchVisibility how long a reserved outbox entry is hidden from other schedulers
  * @param dispatchUnconfirmedRetry how much later an outbox entry the broker refused, or did not
  *     confirm in time, is published again
+ * @param dispatchMarkWindow how long the dispatcher collects confirmed work messages before it
+ *     marks them dispatched, in one call per partition for all of them (ADR 24); zero marks every
+ *     pass's at once
  * @param dispatchErrorBackoff the wait after a failed dispatch pass (Redis or the broker down)
  *     before the next one
  * @param submitConsumers consumers of the AMQP submit queue
@@ -43,6 +46,7 @@ public record SchedulerProperties(
     Duration dispatchIdlePoll,
     Duration dispatchVisibility,
     Duration dispatchUnconfirmedRetry,
+    Duration dispatchMarkWindow,
     Duration dispatchErrorBackoff,
     Integer submitConsumers,
     Integer submitPrefetch,
@@ -69,6 +73,12 @@ public record SchedulerProperties(
             dispatchUnconfirmedRetry == null
                 ? Dispatcher.RETRY_UNCONFIRMED
                 : dispatchUnconfirmedRetry);
+    dispatchMarkWindow = dispatchMarkWindow == null ? Duration.ofMillis(200) : dispatchMarkWindow;
+    if (dispatchMarkWindow.isNegative()) {
+      throw new IllegalArgumentException(
+          "shepherd.scheduler.dispatch-mark-window must not be negative, was "
+              + dispatchMarkWindow);
+    }
     dispatchErrorBackoff =
         positive(
             "dispatch-error-backoff",

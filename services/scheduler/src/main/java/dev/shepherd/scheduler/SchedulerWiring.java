@@ -47,7 +47,8 @@ class SchedulerWiring {
         properties.timeoutsByType());
   }
 
-  @Bean
+  /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */
+  @Bean(destroyMethod = "flushMarks")
   Dispatcher dispatcher(
       Outbox outbox,
       JobQueries queries,
@@ -65,6 +66,7 @@ class SchedulerWiring {
         properties.dispatchVisibility(),
         properties.dispatchIdlePoll(),
         properties.dispatchUnconfirmedRetry(),
+        properties.dispatchMarkWindow(),
         meters);
   }
 
@@ -85,12 +87,19 @@ class SchedulerWiring {
       Dispatcher dispatcher,
       WorkLoop dispatchLoop,
       MeterRegistry meters) {
+    // a job due now is reserved in the call that stores it and handed to the dispatcher, which
+    // publishes it without asking Redis for it again (ADR 24)
     return new SubmissionIntake(
         contracts,
         catalog,
         submissions,
-        jobId -> {
-          dispatcher.markDirty(jobId);
+        dispatcher.visibility(),
+        accepted -> {
+          if (accepted.reserved() != null) {
+            dispatcher.handOver(accepted.reserved());
+          } else {
+            dispatcher.markDirty(accepted.jobId());
+          }
           dispatchLoop.wakeUp();
         },
         meters);

@@ -18,7 +18,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +54,10 @@ public final class Dispatcher {
   private final Duration sweepEvery;
   private final Duration retryUnconfirmed;
   private final Timer expiryToRedispatch;
+  private final Duration markWindow;
+  private final Queue<DueEntry> handedOver = new ConcurrentLinkedQueue<>();
+  private final Map<Integer, List<DueEntry>> unmarked = new TreeMap<>(); // guarded by this
+  private long unmarkedSince;
   private long lastSweep = Long.MIN_VALUE;
 
   /**
@@ -93,6 +100,35 @@ public final class Dispatcher {
       Duration sweepEvery,
       Duration retryUnconfirmed,
       MeterRegistry meters) {
+    this(
+        outbox,
+        topology,
+        publisher,
+        batchSize,
+        visibility,
+        sweepEvery,
+        retryUnconfirmed,
+        Duration.ZERO,
+        meters);
+  }
+
+  /**
+   * @param markWindow how long confirmed entries are collected before they are marked dispatched,
+   *     in one call per partition for all of them (zero marks each pass's at once). A worker's
+   *     claim usually comes first and takes the entry out itself; until the mark, an unclaimed job
+   *     reads SUBMITTED and its entry stays hidden for {@code visibility} (ADR 24)
+   */
+  public Dispatcher(
+      Outbox outbox,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      int batchSize,
+      Duration visibility,
+      Duration sweepEvery,
+      Duration retryUnconfirmed,
+      Duration markWindow,
+      MeterRegistry meters) {
+    this.markWindow = markWindow;
     this.meters = meters;
     this.outcomes = new JobOutcomeMeters(meters);
     this.sweepEvery = sweepEvery;
@@ -119,7 +155,24 @@ public final class Dispatcher {
     for (int partition = 0; partition < outbox.partitions(); partition++) {
       all.add(partition);
     }
-    return dispatch(all);
+    int published = dispatch(all, List.of());
+    markConfirmed(true);
+    return published;
+  }
+
+  /**
+   * Takes an outbox entry the intake reserved when it stored the job ({@code
+   * Submissions.submit(job, visibility)}): the next pass publishes it without asking Redis for it.
+   * Should this scheduler stop before the confirm is marked, the entry shows up again after its
+   * reservation and any dispatcher publishes it (ADR 24).
+   */
+  public void handOver(DueEntry entry) {
+    handedOver.add(entry);
+  }
+
+  /** How long {@link #handOver} entries stay hidden from dispatchers: the outbox's visibility. */
+  public Duration visibility() {
+    return visibility;
   }
 
   /** Notes that a job was just written to this partition's outbox. */
@@ -136,24 +189,76 @@ public final class Dispatcher {
    * Redis round trips per pass; a new job costs about one now (see docs/BENCHMARKS.md).
    */
   public int dispatchNext() {
+    List<DueEntry> handed = new ArrayList<>();
+    for (DueEntry entry = handedOver.poll(); entry != null; entry = handedOver.poll()) {
+      handed.add(entry);
+    }
     long now = System.nanoTime();
+    int published;
     if (lastSweep == Long.MIN_VALUE || now - lastSweep >= sweepEvery.toNanos()) {
       lastSweep = now;
       dirty.clear();
-      return dispatchOnce();
+      List<Integer> all = new ArrayList<>();
+      for (int partition = 0; partition < outbox.partitions(); partition++) {
+        all.add(partition);
+      }
+      published = dispatch(all, handed);
+    } else {
+      List<Integer> partitions = new ArrayList<>();
+      for (Integer partition : dirty) {
+        dirty.remove(partition);
+        partitions.add(partition);
+      }
+      published = partitions.isEmpty() && handed.isEmpty() ? 0 : dispatch(partitions, handed);
     }
-    List<Integer> partitions = new ArrayList<>();
-    for (Integer partition : dirty) {
-      dirty.remove(partition);
-      partitions.add(partition);
-    }
-    return partitions.isEmpty() ? 0 : dispatch(partitions);
+    markConfirmed(false);
+    return published;
   }
 
-  private int dispatch(List<Integer> partitions) {
+  /**
+   * Marks every confirmed entry not marked yet, now: for a scheduler that stops, so that its last
+   * window's entries are not published a second time after their reservation.
+   */
+  public void flushMarks() {
+    markConfirmed(true);
+  }
+
+  /** Marks the collected confirms once the window since the first of them has passed. */
+  private synchronized void markConfirmed(boolean now) {
+    if (unmarked.isEmpty() || !now && System.nanoTime() - unmarkedSince < markWindow.toNanos()) {
+      return;
+    }
+    for (var partition : unmarked.entrySet()) {
+      outbox.markDispatched(
+          partition.getKey(),
+          partition.getValue(),
+          expiredAt ->
+              expiryToRedispatch.record(Duration.between(expiredAt, outbox.clock().instant())));
+    }
+    unmarked.clear();
+  }
+
+  private synchronized void collectConfirmed(int partition, List<DueEntry> confirmed) {
+    if (confirmed.isEmpty()) {
+      return;
+    }
+    if (unmarked.isEmpty()) {
+      unmarkedSince = System.nanoTime();
+    }
+    unmarked.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(confirmed);
+  }
+
+  /**
+   * Publishes the {@code handed} entries and the due entries of {@code partitions}, waits for their
+   * confirms once, and collects the confirmed ones for {@link #markConfirmed}.
+   */
+  private int dispatch(List<Integer> partitions, List<DueEntry> handed) {
     Map<Integer, List<DueEntry>> reserved = new java.util.LinkedHashMap<>();
-    List<OutgoingMessage> messages = new ArrayList<>();
-    Map<String, String> unroutable = new HashMap<>(); // message id -> why
+    for (DueEntry entry : handed) {
+      reserved
+          .computeIfAbsent(outbox.partitionOf(entry.jobId()), p -> new ArrayList<>())
+          .add(entry);
+    }
     for (int partition : partitions) {
       List<DueEntry> due =
           outbox.reserveDue(
@@ -163,13 +268,17 @@ public final class Dispatcher {
               // a released last attempt whose outcome never came (ADR 14)
               dead -> outcomes.dead(dead.type(), dead.pool()));
       if (!due.isEmpty()) {
-        reserved.put(partition, due);
-        for (DueEntry entry : due) {
-          if (topology.poolOf(entry.type()) == null) {
-            unroutable.put(messageId(entry), noHandler(entry.type(), "no worker pool takes it"));
-          } else {
-            messages.add(toMessage(entry));
-          }
+        reserved.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(due);
+      }
+    }
+    List<OutgoingMessage> messages = new ArrayList<>();
+    Map<String, String> unroutable = new HashMap<>(); // message id -> why
+    for (List<DueEntry> entries : reserved.values()) {
+      for (DueEntry entry : entries) {
+        if (topology.poolOf(entry.type()) == null) {
+          unroutable.put(messageId(entry), noHandler(entry.type(), "no worker pool takes it"));
+        } else {
+          messages.add(toMessage(entry));
         }
       }
     }
@@ -206,11 +315,7 @@ public final class Dispatcher {
         }
       }
       endUnroutable(partition.getKey(), nowhere);
-      outbox.markDispatched(
-          partition.getKey(),
-          confirmed,
-          expiredAt ->
-              expiryToRedispatch.record(Duration.between(expiredAt, outbox.clock().instant())));
+      collectConfirmed(partition.getKey(), confirmed);
       outbox.deferDue(partition.getKey(), unconfirmed, retryUnconfirmed);
       confirmedCount += confirmed.size();
       for (DueEntry entry : confirmed) {

@@ -16,7 +16,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
@@ -32,7 +34,8 @@ public final class SubmissionIntake {
   private final Contracts contracts;
   private final JobTypeCatalog catalog;
   private final Submissions submissions;
-  private final java.util.function.Consumer<String> onAccepted;
+  private final Consumer<SubmitOutcome.Accepted> onAccepted;
+  private final Duration reserveFor;
   private final MeterRegistry meters;
 
   /**
@@ -43,12 +46,36 @@ public final class SubmissionIntake {
       Contracts contracts,
       JobTypeCatalog catalog,
       Submissions submissions,
-      java.util.function.Consumer<String> onAccepted,
+      Consumer<String> onAccepted,
+      MeterRegistry meters) {
+    this(
+        contracts,
+        catalog,
+        submissions,
+        null,
+        accepted -> onAccepted.accept(accepted.jobId()),
+        meters);
+  }
+
+  /**
+   * @param reserveFor when not null, a new job due now has its outbox entry reserved for this long
+   *     in the call that stores it, and {@code onAccepted} gets it ({@link
+   *     SubmitOutcome.Accepted#reserved()}) to publish at once: the dispatcher's {@code handOver}
+   *     (ADR 24)
+   * @param onAccepted called with each new job
+   */
+  public SubmissionIntake(
+      Contracts contracts,
+      JobTypeCatalog catalog,
+      Submissions submissions,
+      Duration reserveFor,
+      Consumer<SubmitOutcome.Accepted> onAccepted,
       MeterRegistry meters) {
     this.meters = meters;
     this.contracts = contracts;
     this.catalog = catalog;
     this.submissions = submissions;
+    this.reserveFor = reserveFor;
     this.onAccepted = onAccepted;
   }
 
@@ -150,10 +177,11 @@ public final class SubmissionIntake {
                 submission.notBefore(),
                 maxAttempts,
                 TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
-                timeouts));
+                timeouts),
+            reserveFor);
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
-        onAccepted.accept(a.jobId());
+        onAccepted.accept(a);
         meters
             .counter(
                 MetricNames.JOBS_SUBMITTED,
