@@ -63,7 +63,7 @@ public record SchedulerProperties(
     defaultMaxAttempts = defaultMaxAttempts == null ? 3 : defaultMaxAttempts;
     maxAttempts = maxAttempts == null ? Map.of() : Map.copyOf(maxAttempts);
     dispatchBatchSize = dispatchBatchSize == null ? 200 : dispatchBatchSize;
-    dispatchIdlePoll = dispatchIdlePoll == null ? Duration.ofMillis(100) : dispatchIdlePoll;
+    dispatchIdlePoll = dispatchIdlePoll == null ? Duration.ofMillis(500) : dispatchIdlePoll;
     dispatchVisibility = dispatchVisibility == null ? Duration.ofSeconds(30) : dispatchVisibility;
     submitConsumers = submitConsumers == null ? 2 : submitConsumers;
     submitPrefetch = submitPrefetch == null ? 50 : submitPrefetch;
