@@ -13,7 +13,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -40,6 +42,7 @@ public final class StatusApplier {
   private final MeterRegistry meters;
   private final JobOutcomeMeters outcomes;
   private final Function<String, String> poolOf;
+  private final Map<List<String>, Counter> counters = new ConcurrentHashMap<>();
 
   /**
    * @param deadJobs records status messages that cannot be read
@@ -162,7 +165,12 @@ public final class StatusApplier {
   }
 
   private void count(String name, String type, String pool) {
-    meters.counter(name, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool).increment();
+    // looked up once per (name, type, pool): a registry lookup per event costs more than the count
+    counters
+        .computeIfAbsent(
+            List.of(name, type, pool),
+            k -> meters.counter(name, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool))
+        .increment();
   }
 
   private static void requireFields(StatusEvent event) {
