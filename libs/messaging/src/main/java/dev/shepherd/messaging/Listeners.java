@@ -142,12 +142,11 @@ public final class Listeners {
     container.setConcurrentConsumers(1);
     container.setPrefetchCount(Math.max(prefetch, batch.size()));
     container.setDefaultRequeueRejected(true);
-    if (batch.size() > 1) {
-      container.setConsumerBatchEnabled(true);
-      container.setBatchSize(batch.size());
-      container.setReceiveTimeout(batch.maxWait().toMillis());
-      container.setBatchReceiveTimeout(batch.maxWait().toMillis());
-    }
+    // on even for a batch of one: the container hands a batch listener nothing else
+    container.setConsumerBatchEnabled(true);
+    container.setBatchSize(batch.size());
+    container.setReceiveTimeout(batch.maxWait().toMillis());
+    container.setBatchReceiveTimeout(batch.maxWait().toMillis());
     container.setMessageListener(
         (ChannelAwareBatchMessageListener)
             (messages, channel) -> {

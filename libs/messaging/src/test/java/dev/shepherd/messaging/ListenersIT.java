@@ -71,6 +71,17 @@ class ListenersIT {
   }
 
   @Test
+  void batchesOfOneAckEveryDeliveryOnItsOwn() {
+    publishEvents();
+    consume(new Listeners.Batch(1, Duration.ofMillis(20)), this::record);
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> processed.size() == MESSAGES);
+    assertThat(processed).containsExactlyElementsOf(bodies());
+    assertQueueEmptyOnceStopped();
+    assertThat(redelivered).isEmpty();
+  }
+
+  @Test
   void aDeliveryWhoseProcessingHasABugGoesBackAloneAndTheRestOfItsBatchIsAcked() {
     publishEvents();
     var failures = new AtomicInteger();
@@ -108,12 +119,16 @@ class ListenersIT {
   }
 
   private void consume(Consumer<Message> handler) {
+    consume(new Listeners.Batch(25, Duration.ofMillis(20)), handler);
+  }
+
+  private void consume(Listeners.Batch batch, Consumer<Message> handler) {
     container =
         Listeners.manualAckBatches(
             connections,
             topology.statusQueue(),
             50,
-            new Listeners.Batch(25, Duration.ofMillis(20)),
+            batch,
             new InfrastructurePause.Backoff(Duration.ofMillis(10), Duration.ofMillis(20)),
             handler);
     container.start();
