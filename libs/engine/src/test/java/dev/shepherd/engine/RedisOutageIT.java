@@ -8,6 +8,7 @@ import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.model.JobState;
@@ -215,11 +216,13 @@ class RedisOutageIT {
               }
             }));
     containers.add(
-        Listeners.manualAck(
+        // as the status-tracker consumes (ADR 22): batches acked once, paused mid-batch
+        Listeners.manualAckBatches(
             fixture.rabbitConnections,
             topology.statusQueue(),
-            1,
             10,
+            new Listeners.Batch(10, Duration.ofMillis(2)),
+            InfrastructurePause.Backoff.DEFAULT,
             message -> applier.apply(message.getBody(), topology.statusQueue())));
     containers.forEach(SimpleMessageListenerContainer::start);
   }

@@ -1,8 +1,13 @@
 package dev.shepherd.messaging;
 
+import com.rabbitmq.client.Channel;
 import dev.shepherd.model.MetricNames;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Metrics;
+import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,7 +15,9 @@ import org.springframework.amqp.core.AcknowledgeMode;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.amqp.rabbit.listener.api.ChannelAwareBatchMessageListener;
 import org.springframework.amqp.rabbit.listener.api.ChannelAwareMessageListener;
+import org.springframework.amqp.rabbit.support.RabbitExceptionTranslator;
 
 /**
  * Listener containers with explicit acks: a delivery is acked only after the handler returned, that
@@ -75,31 +82,148 @@ public final class Listeners {
             (message, channel) -> {
               long tag = message.getMessageProperties().getDeliveryTag();
               consumed.increment();
-              try {
-                handler.accept(message);
-              } catch (RuntimeException e) {
-                boolean processed;
-                try {
-                  processed = pause.retry(e, channel::isOpen, () -> handler.accept(message));
-                } catch (RuntimeException bug) {
-                  log.warn(
-                      "processing a message from {} failed; it will be delivered again: {}",
-                      queue,
-                      bug.toString());
-                  channel.basicNack(tag, false, true);
-                  return;
-                }
-                if (!processed) {
+              switch (process(message, channel, pause, handler, queue)) {
+                case DONE -> channel.basicAck(tag, false);
+                case BUG -> channel.basicNack(tag, false, true);
+                case STOPPING -> {
                   // stopping while Redis is down: another consumer (or this one, later) takes it;
                   // on a closed channel the broker has taken it back already
                   if (channel.isOpen()) {
                     channel.basicNack(tag, false, true);
                   }
-                  return;
                 }
               }
-              channel.basicAck(tag, false);
             });
     return container;
+  }
+
+  /**
+   * How a batch consumer gathers deliveries: it takes up to {@code size} of them, waiting at most
+   * {@code maxWait} for each next one and {@code maxWait} for the whole batch, then processes them
+   * in order and acks the batch with one {@code basic.ack(multiple)}. So at most about twice {@code
+   * maxWait} is added to a delivery's processing, and nothing at all while deliveries keep coming.
+   *
+   * @param size the most deliveries processed before one ack (1 acks each on its own)
+   * @param maxWait how long the consumer waits for one more delivery before it processes the batch
+   */
+  public record Batch(int size, Duration maxWait) {
+
+    public Batch {
+      if (size < 1) {
+        throw new IllegalArgumentException("a batch holds at least one delivery, not " + size);
+      }
+      if (maxWait == null || maxWait.isNegative() || maxWait.isZero()) {
+        throw new IllegalArgumentException("a batch's wait must be positive, was " + maxWait);
+      }
+    }
+  }
+
+  /**
+   * A container whose one consumer takes deliveries in batches ({@link Batch}) and acks each batch
+   * once, after every delivery in it was processed in order, as {@link #manualAck} processes one:
+   * an infrastructure failure pauses the consumer in place; a bug hands that one delivery back at
+   * once (it is not acked with the others); a consumer stopping during a pause acks what it
+   * processed and hands the rest of the batch back. One consumer keeps the queue's order.
+   */
+  public static SimpleMessageListenerContainer manualAckBatches(
+      ConnectionFactory connectionFactory,
+      String queue,
+      int prefetch,
+      Batch batch,
+      InfrastructurePause.Backoff backoff,
+      Consumer<Message> handler) {
+    var consumed = Metrics.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
+    var container = new SimpleMessageListenerContainer(connectionFactory);
+    var pause =
+        new InfrastructurePause(
+            queue, backoff, () -> !container.isActive(), Clock.systemUTC(), Metrics.globalRegistry);
+    container.setQueueNames(queue);
+    container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
+    container.setConcurrentConsumers(1);
+    container.setPrefetchCount(Math.max(prefetch, batch.size()));
+    container.setDefaultRequeueRejected(true);
+    // on even for a batch of one: the container hands a batch listener nothing else
+    container.setConsumerBatchEnabled(true);
+    container.setBatchSize(batch.size());
+    container.setReceiveTimeout(batch.maxWait().toMillis());
+    container.setBatchReceiveTimeout(batch.maxWait().toMillis());
+    container.setMessageListener(
+        (ChannelAwareBatchMessageListener)
+            (messages, channel) -> {
+              try {
+                processBatch(messages, channel, pause, handler, queue, consumed);
+              } catch (IOException e) {
+                throw RabbitExceptionTranslator.convertRabbitAccessException(e);
+              }
+            });
+    return container;
+  }
+
+  private static void processBatch(
+      List<Message> messages,
+      Channel channel,
+      InfrastructurePause pause,
+      Consumer<Message> handler,
+      String queue,
+      Counter consumed)
+      throws IOException {
+    long ackUpTo = -1; // the last delivery processed; acking it acks every earlier one still held
+    for (Message message : messages) {
+      long tag = message.getMessageProperties().getDeliveryTag();
+      consumed.increment();
+      switch (process(message, channel, pause, handler, queue)) {
+        case DONE -> ackUpTo = tag;
+        case BUG -> channel.basicNack(tag, false, true); // alone: the others are fine
+        case STOPPING -> {
+          // on a closed channel the broker has taken the whole batch back already
+          if (!channel.isOpen()) {
+            return;
+          }
+          if (ackUpTo >= 0) {
+            channel.basicAck(ackUpTo, true);
+          }
+          long last = messages.getLast().getMessageProperties().getDeliveryTag();
+          channel.basicNack(last, true, true); // this one and the rest of the batch
+          return;
+        }
+      }
+    }
+    if (ackUpTo >= 0) {
+      channel.basicAck(ackUpTo, true);
+    }
+  }
+
+  /** What became of one delivery's processing. */
+  private enum Processed {
+    /** Its effect is durable: ack it. */
+    DONE,
+    /** Processing it failed for a reason of its own: hand it back, towards the delivery limit. */
+    BUG,
+    /** Redis or the broker was down and the container is stopping: hand it back unspent. */
+    STOPPING
+  }
+
+  private static Processed process(
+      Message message,
+      Channel channel,
+      InfrastructurePause pause,
+      Consumer<Message> handler,
+      String queue) {
+    try {
+      handler.accept(message);
+      return Processed.DONE;
+    } catch (RuntimeException e) {
+      try {
+        return pause.retry(e, channel::isOpen, () -> handler.accept(message))
+            ? Processed.DONE
+            : Processed.STOPPING;
+      } catch (RuntimeException bug) {
+        log.warn(
+            "processing a message from {} failed; it will be delivered again: {}",
+            queue,
+            bug.toString());
+        return Processed.BUG;
+      }
+    }
   }
 }

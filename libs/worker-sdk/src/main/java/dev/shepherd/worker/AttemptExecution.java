@@ -67,7 +67,7 @@ final class AttemptExecution {
     MDC.setContextMap(claim.mdc());
     MDC.put(JobMdc.TRACE_ID, claimed.trace().traceId());
     try {
-      log.info("claimed {}", claim);
+      log.debug("claimed {}", claim); // per job: DEBUG; what goes wrong is logged at WARN
       meters.claimed(
           work.type(),
           work.submittedAt() == null

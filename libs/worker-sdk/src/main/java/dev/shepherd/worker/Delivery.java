@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkMessage;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.ObjectReader;
 
 /**
  * One delivery from the work queue, read: either a work message that names a job and an attempt, or
@@ -16,10 +17,13 @@ sealed interface Delivery {
   /** Bytes that are not a usable work message; {@code problem} says why. */
   record Unreadable(String problem) implements Delivery {}
 
+  /** Resolved once: a lookup of the type's deserializer per delivery is measurable. */
+  ObjectReader READER = Json.mapper().readerFor(WorkMessage.class);
+
   static Delivery read(byte[] body) {
     WorkMessage work;
     try {
-      work = Json.mapper().readValue(body, WorkMessage.class);
+      work = READER.readValue(body);
     } catch (JacksonException e) {
       return new Unreadable("unreadable work message: " + JsonProblem.describe(e));
     }

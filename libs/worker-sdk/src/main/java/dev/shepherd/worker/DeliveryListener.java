@@ -78,12 +78,14 @@ final class DeliveryListener implements Consumer<Slots.Held> {
   public void accept(Slots.Held held) {
     meters.consumed();
     Message message = held.message();
-    if (noHandler.gaveBack(held)) {
+    // read once: the no-handler check and the claim both use what was read
+    Delivery delivery = Delivery.read(message.getBody());
+    if (noHandler.gaveBack(held, delivery)) {
       return;
     }
     ClaimedWork claimed;
     try {
-      claimed = claim(message);
+      claimed = claim(delivery, message);
     } catch (RuntimeException e) {
       // Redis failed before the attempt was claimed. Handing the delivery back would spend the
       // message's delivery limit on the outage (five returns take milliseconds), so the slot keeps
@@ -91,7 +93,7 @@ final class DeliveryListener implements Consumer<Slots.Held> {
       // worker returns the same token. A bug goes back to the queue, towards the limit.
       var retried = new AtomicReference<ClaimedWork>();
       try {
-        if (!claimPause.retry(e, held::isHeld, () -> retried.set(claim(message)))) {
+        if (!claimPause.retry(e, held::isHeld, () -> retried.set(claim(delivery, message)))) {
           held.giveBack(); // stopping: another worker takes it (if it is still held)
           return;
         }
@@ -115,12 +117,12 @@ final class DeliveryListener implements Consumer<Slots.Held> {
   }
 
   /**
-   * Reads and claims one delivery. Returns null when there is nothing to run (unreadable, or a
+   * Claims one delivery, read. Returns null when there is nothing to run (unreadable, or a
    * duplicate); throws when Redis fails, so the delivery is not acked.
    */
-  private ClaimedWork claim(Message message) {
+  private ClaimedWork claim(Delivery delivery, Message message) {
     WorkMessage work =
-        switch (Delivery.read(message.getBody())) {
+        switch (delivery) {
           case Delivery.Unreadable u -> {
             recordUnreadable(u.problem(), message);
             yield null;

@@ -33,9 +33,13 @@ final class NoHandlerGiveBack {
     this.meters = meters;
   }
 
-  /** Gives the delivery back after the pause if it {@link #givesBack gives back}; else false. */
-  boolean gaveBack(Slots.Held held) {
-    if (!givesBack(held.message())) {
+  /**
+   * Gives the delivery back after the pause if it {@link #givesBack gives back}; else false.
+   *
+   * @param delivery the held message, already read (reading it is most of this check's cost)
+   */
+  boolean gaveBack(Slots.Held held, Delivery delivery) {
+    if (!givesBack(delivery, held.message())) {
       return false;
     }
     pause(pause);
@@ -50,9 +54,8 @@ final class NoHandlerGiveBack {
    * ends DEAD with "no handler for job type X", rather than being dead-lettered by the broker with
    * a reason that hides why.
    */
-  private boolean givesBack(Message message) {
-    if (!(Delivery.read(message.getBody()) instanceof Delivery.Readable readable)
-        || handlers.has(readable.work().type())) {
+  private boolean givesBack(Delivery delivery, Message message) {
+    if (!(delivery instanceof Delivery.Readable readable) || handlers.has(readable.work().type())) {
       return false;
     }
     // absent on the first delivery; the queue dead-letters a message returned more times than this

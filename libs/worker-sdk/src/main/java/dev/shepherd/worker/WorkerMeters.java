@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Every counter and timer of one worker, registered on its {@link MeterRegistry} here and only here
@@ -21,6 +23,14 @@ final class WorkerMeters {
   private final Counter leasesLost;
   private final Counter ordersConsumed;
   private final Counter ordersUnreadable;
+
+  /**
+   * The meters every job of a type touches, registered once: looking a tagged meter up in the
+   * registry for each job costs more than recording into it.
+   */
+  private final Map<String, ByType> byType = new ConcurrentHashMap<>();
+
+  private record ByType(Counter claimed, Timer submitToStart, Timer succeeded) {}
 
   /**
    * @param queue the pool's work queue, a tag of the consumed-messages counter
@@ -80,20 +90,29 @@ final class WorkerMeters {
 
   /** An attempt of {@code type} was claimed; {@code submitToStart} is null when unknown. */
   void claimed(String type, Duration submitToStart) {
-    registry
-        .counter(MetricNames.JOBS_CLAIMED, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool)
-        .increment();
+    ByType meters = byType.computeIfAbsent(type, this::registerByType);
+    meters.claimed().increment();
     if (submitToStart != null) {
-      timer(MetricNames.SUBMIT_TO_START, type).register(registry).record(submitToStart);
+      meters.submitToStart().record(submitToStart);
     }
   }
 
   /** A handler ran for {@code took} and its attempt ended with the event {@code outcome}. */
   void ran(String type, String outcome, Duration took) {
-    timer(MetricNames.START_TO_FINISH, type)
-        .tag("outcome", outcome)
-        .register(registry)
-        .record(took);
+    ByType meters = byType.computeIfAbsent(type, this::registerByType);
+    (outcome.equals("SUCCEEDED") ? meters.succeeded() : ranTimer(type, outcome)).record(took);
+  }
+
+  private ByType registerByType(String type) {
+    return new ByType(
+        registry.counter(
+            MetricNames.JOBS_CLAIMED, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool),
+        timer(MetricNames.SUBMIT_TO_START, type).register(registry),
+        ranTimer(type, "SUCCEEDED"));
+  }
+
+  private Timer ranTimer(String type, String outcome) {
+    return timer(MetricNames.START_TO_FINISH, type).tag("outcome", outcome).register(registry);
   }
 
   /** A handler's phase ended after {@code took}. */

@@ -1,6 +1,7 @@
 package dev.shepherd.statustracker;
 
 import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
@@ -43,7 +44,8 @@ public class StatusTrackerApplication {
 
   /**
    * One consumer keeps the events of an attempt in the order the worker published them; the
-   * sequence numbers make a reordering harmless but would drop the overtaken event.
+   * sequence numbers make a reordering harmless but would drop the overtaken event. It takes the
+   * events in batches and acks each batch once, after every event in it was applied (ADR 22).
    */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer statusListener(
@@ -51,11 +53,12 @@ public class StatusTrackerApplication {
       Topology topology,
       StatusApplier applier,
       StatusTrackerProperties properties) {
-    return Listeners.manualAck(
+    return Listeners.manualAckBatches(
         connectionFactory,
         topology.statusQueue(),
-        1,
         properties.prefetch(),
+        new Listeners.Batch(properties.batchSize(), properties.batchWait()),
+        InfrastructurePause.Backoff.DEFAULT,
         message -> {
           Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
           TraceParent.parse(trace == null ? null : trace.toString())

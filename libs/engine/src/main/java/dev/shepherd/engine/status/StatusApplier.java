@@ -13,18 +13,24 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.ObjectReader;
 
 /** Reads one status event and applies it through the fenced store script. */
 public final class StatusApplier {
 
   private static final Logger log = LoggerFactory.getLogger(StatusApplier.class);
+
+  /** Resolved once: a lookup of the event's deserializer per message is measurable. */
+  private static final ObjectReader READER = Json.mapper().readerFor(StatusEvent.class);
 
   private final Reports reports;
   private final DeadJobs deadJobs;
@@ -36,6 +42,7 @@ public final class StatusApplier {
   private final MeterRegistry meters;
   private final JobOutcomeMeters outcomes;
   private final Function<String, String> poolOf;
+  private final Map<List<String>, Counter> counters = new ConcurrentHashMap<>();
 
   /**
    * @param deadJobs records status messages that cannot be read
@@ -78,7 +85,7 @@ public final class StatusApplier {
   public ReportResult apply(byte[] body, String source) {
     StatusEvent event;
     try {
-      event = Json.mapper().readValue(body, StatusEvent.class);
+      event = READER.readValue(body);
       requireFields(event);
     } catch (JacksonException | IllegalArgumentException e) {
       deadMessages.increment();
@@ -121,8 +128,17 @@ public final class StatusApplier {
       case DUPLICATE, FINISHED -> duplicateReports.increment();
       case APPLIED -> {
         countOutcome(event, result.state());
-        if (event instanceof StatusEvent.Succeeded || event instanceof StatusEvent.Failed) {
+        // a job that succeeds is logged at DEBUG (a line per job is the happy path's noise); a
+        // failure, and every refusal above, stays at INFO or WARN
+        if (event instanceof StatusEvent.Failed) {
           log.info(
+              "job {} attempt {} {} -> {}",
+              event.jobId(),
+              event.attempt(),
+              event.eventName(),
+              result.state());
+        } else if (event instanceof StatusEvent.Succeeded) {
+          log.debug(
               "job {} attempt {} {} -> {}",
               event.jobId(),
               event.attempt(),
@@ -149,7 +165,12 @@ public final class StatusApplier {
   }
 
   private void count(String name, String type, String pool) {
-    meters.counter(name, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool).increment();
+    // looked up once per (name, type, pool): a registry lookup per event costs more than the count
+    counters
+        .computeIfAbsent(
+            List.of(name, type, pool),
+            k -> meters.counter(name, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool))
+        .increment();
   }
 
   private static void requireFields(StatusEvent event) {
