@@ -216,7 +216,7 @@ class RedisOutageIT {
               }
             }));
     containers.add(
-        // as the status-tracker consumes (ADR 22): batches acked once, paused mid-batch
+        // as the status-tracker consumes (ADR 26): batches acked once, paused mid-batch
         Listeners.manualAckBatches(
             fixture.rabbitConnections,
             topology.statusQueue(),

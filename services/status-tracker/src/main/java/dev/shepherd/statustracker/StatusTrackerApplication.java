@@ -45,7 +45,7 @@ public class StatusTrackerApplication {
   /**
    * One consumer keeps the events of an attempt in the order the worker published them; the
    * sequence numbers make a reordering harmless but would drop the overtaken event. It takes the
-   * events in batches and acks each batch once, after every event in it was applied (ADR 22).
+   * events in batches and acks each batch once, after every event in it was applied (ADR 26).
    */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer statusListener(
