@@ -74,7 +74,9 @@ public final class BacklogSoak {
   static Map<String, Object> run(
       Cluster cluster, StringRedisTemplate redis, URI rabbitmq, int jobs, Duration heapSampling)
       throws Exception {
-    return new BacklogSoak(cluster, redis, rabbitmq, heapSampling).run(jobs);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    new BacklogSoak(cluster, redis, rabbitmq, heapSampling).run(jobs, figures);
+    return figures;
   }
 
   /** {@code make bench-soak}: BENCH_SOAK_JOBS jobs (500,000 unless set); exits 1 if it failed. */
@@ -96,6 +98,8 @@ public final class BacklogSoak {
     List<String> jvm = new ArrayList<>(Bench.JVM_ARGS);
     jvm.add("-XX:+ExitOnOutOfMemoryError");
     results.put("jvmArgs", jvm);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    results.put("backlogSoak", figures);
     try (PrivateRedis privateRedis = PrivateRedis.launch()) {
       var endpoints =
           new ServiceEndpoints(
@@ -114,14 +118,15 @@ public final class BacklogSoak {
       Cluster cluster = null;
       try {
         cluster = Cluster.start(spec, jvm);
-        results.put(
-            "backlogSoak",
-            run(
-                cluster,
-                new StringRedisTemplate(connections),
-                rabbit,
-                jobs,
-                Duration.ofSeconds(2)));
+        var soak =
+            new BacklogSoak(
+                cluster, new StringRedisTemplate(connections), rabbit, Duration.ofSeconds(2));
+        soak.run(jobs, figures);
+      } catch (Exception e) {
+        // an hour's run keeps what it measured before it failed
+        figures.put("error", e.toString());
+        figures.put("passed", false);
+        Bench.log("backlog soak FAILED: %s", e);
       } finally {
         if (cluster != null) {
           cluster.close();
@@ -135,7 +140,7 @@ public final class BacklogSoak {
     }
     String stamp = ((String) results.get("date")).replaceAll("[:.]", "").substring(0, 15);
     Path json = out.resolve(stamp + "-" + results.get("commit") + "-soak.json");
-    String table = table(Json.mapper().valueToTree(results.get("backlogSoak")));
+    String table = table(Json.mapper().valueToTree(figures));
     results.put("table", table);
     String text = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(results);
     Files.writeString(json, text);
@@ -143,11 +148,12 @@ public final class BacklogSoak {
     Files.writeString(out.resolve("table-soak.md"), table);
     System.out.println(table);
     System.out.println("Results: " + json);
-    boolean passed = Boolean.TRUE.equals(((Map<?, ?>) results.get("backlogSoak")).get("passed"));
+    boolean passed = Boolean.TRUE.equals(figures.get("passed"));
     System.exit(passed ? 0 : 1);
   }
 
-  private Map<String, Object> run(int n) throws Exception {
+  /** Fills {@code figures} as it goes, so a failure leaves what was measured before it. */
+  private void run(int n, Map<String, Object> figures) throws Exception {
     cluster.scaleWorkers(0);
     double succeededBefore = statusTracker("shepherd.jobs.succeeded");
     double deadBefore = statusTracker("shepherd.jobs.dead");
@@ -155,7 +161,6 @@ public final class BacklogSoak {
     long rabbitBefore = Costs.rabbitMemory();
     AtomicBoolean done = new AtomicBoolean();
     var watching = CompletableFuture.runAsync(() -> watchHeaps(done));
-    Map<String, Object> figures = new LinkedHashMap<>();
     figures.put("jobs", n);
     figures.put("workers", WORKERS);
     figures.put("slotsPerWorker", Bench.SLOTS_PER_WORKER);
@@ -224,7 +229,6 @@ public final class BacklogSoak {
         n,
         dead,
         healthy ? "all alive, no OutOfMemoryError" : "NOT all healthy: " + processes);
-    return figures;
   }
 
   /** Until every job is in a work queue and the outbox is empty. */
@@ -436,6 +440,9 @@ public final class BacklogSoak {
                           : p.has("outOfMemory") ? "**OutOfMemoryError**" : "alive"));
             });
     row(t, "passed (all succeeded, no process out of heap)", s.path("passed").asBoolean() + "");
+    if (s.has("error")) {
+      row(t, "failed with", s.path("error").asString().replace('|', '/').replace('\n', ' '));
+    }
     return t.toString();
   }
 
