@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FencingMutationE2EIT {
 
   /** The start of report.lua's token check; the mutation turns its condition into {@code false}. */
-  static final String TOKEN_CHECK = "if job[2] ~= token then return reply({outcome = 'STALE'";
+  static final String TOKEN_CHECK = "if job.token ~= token then return reply({outcome = 'STALE'";
 
   @Test
   void withoutTheTokenCheckForgedReportsAgainstRunningJobsEndThem(
