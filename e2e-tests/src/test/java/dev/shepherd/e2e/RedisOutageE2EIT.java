@@ -82,7 +82,7 @@ class RedisOutageE2EIT {
           redis.thaw();
 
           System.out.println("restarting Redis with " + keys.size() + " jobs confirmed");
-          assertThat(redis.restartIntoLoading(Duration.ofNanos(100_000)))
+          assertThat(redis.restartIntoLoading(Duration.ofNanos(500_000)))
               .as("Redis answered LOADING after the restart")
               .isTrue();
           int confirmed = keys.size();

@@ -121,7 +121,7 @@ class RedisOutageIT {
 
       // 3. restarted: refused connections, then LOADING while the data set loads
       System.out.println("restarting Redis with " + submitted.get() + " submissions published");
-      assertThat(redis.restartIntoLoading(Duration.ofNanos(100_000)))
+      assertThat(redis.restartIntoLoading(Duration.ofNanos(500_000)))
           .as("Redis answered LOADING after the restart")
           .isTrue();
       await().atMost(Duration.ofMinutes(2)).until(() -> published.get() == OUTCOMES);

@@ -167,7 +167,7 @@ public final class PrivateRedis extends PrivateServer {
                     try {
                       // a sampler of a passing state while the restart blocks the caller; what
                       // it saw is read after the restart, so there is nothing to await here
-                      Thread.sleep(100);
+                      Thread.sleep(10);
                     } catch (InterruptedException e) {
                       return;
                     }
