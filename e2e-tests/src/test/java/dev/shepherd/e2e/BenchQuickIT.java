@@ -177,6 +177,11 @@ class BenchQuickIT {
         .forEach(
             e -> {
               JsonNode stages = byStage.path(e.getKey());
+              if (stages.isEmpty() && !e.getKey().equals("all processes")) {
+                // a quick run's window can be too short for one process's profile to hold a
+                // sample (seen for a worker on a quiet machine); the whole run's must
+                return;
+              }
               assertThat(stages.size()).as(e.getKey()).isEqualTo(12);
               assertThat(budget.at("/samples/" + e.getKey()).asLong()).as(e.getKey()).isPositive();
               double sum = 0;
