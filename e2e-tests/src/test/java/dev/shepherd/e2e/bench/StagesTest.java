@@ -71,6 +71,7 @@ class StagesTest {
                     + "java/util/concurrent/ThreadPoolExecutor.getTask;"
                     + "java/util/concurrent/ScheduledThreadPoolExecutor$DelayedWorkQueue.take"))
         .isEqualTo(Stages.IDLE);
+    // a profiled stack as text (a timer thread asleep in a service), not a sleep of this test
     assertThat(
             Stages.classify(
                 "io/netty/util/HashedWheelTimer$Worker.run;java/lang/Thread.sleep;__x64_sys_nanosleep_[k]"))
