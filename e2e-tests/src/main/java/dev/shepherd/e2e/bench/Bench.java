@@ -93,7 +93,7 @@ public final class Bench {
       return new Config(
           "quick",
           2_000,
-          800,
+          1_600, // the profiled window (20 % to 90 %) must hold a few hundred samples per worker
           Duration.ofSeconds(4),
           Duration.ofSeconds(2),
           1_000,
@@ -333,6 +333,7 @@ public final class Bench {
       return null;
     }
     StageBudget budget = new StageBudget(label, kind, cluster, profiler, out);
+    budget.prepare();
     steady.withEdges(budget);
     return budget;
   }

@@ -51,6 +51,16 @@ final class Profiler {
   }
 
   /**
+   * Loads the library into {@code pid} without profiling: the first attach to a JVM starts its
+   * attach listener and the library's first load parses the JVM's symbols, which together take a
+   * second or more on a busy machine. Done before a run, so that {@link #start} at the window's
+   * opening costs milliseconds (a quick run's window lasts about two seconds).
+   */
+  void load(long pid) throws Exception {
+    command(pid, "status,file=/dev/null");
+  }
+
+  /**
    * Starts profiling {@code pid}: allocations for {@code alloc}, else CPU with the first engine of
    * {@link #CPU_EVENTS} the kernel allows. Returns the event that runs.
    */

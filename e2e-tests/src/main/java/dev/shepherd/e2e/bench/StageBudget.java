@@ -41,6 +41,7 @@ final class StageBudget implements SteadyCpu.Edges {
   private final List<ManagedProcess> profiled = new ArrayList<>();
   private double openedAt = Double.NaN;
   private double closedAt = Double.NaN;
+  private double startSeconds = Double.NaN;
 
   /**
    * @param run the throughput run's label ("2 workers"), in file names and titles
@@ -57,18 +58,39 @@ final class StageBudget implements SteadyCpu.Edges {
     this.collapsedDir = out.resolve("profiles");
   }
 
+  /**
+   * Loads async-profiler into every process before the run's first job, so that starting it at the
+   * window's opening is quick; a process that cannot be loaded is reported like one that cannot be
+   * started.
+   */
+  void prepare() {
+    profiled.addAll(cluster.processes());
+    long began = System.nanoTime();
+    forEachProcess(
+        p -> {
+          profiler.load(p.pid());
+          return null;
+        });
+    Bench.log(
+        "  %s: async-profiler loaded into %d processes in %.1f s%s",
+        run, profiled.size(), (System.nanoTime() - began) / 1e9, failed());
+  }
+
   @Override
   public void opened(double finished) {
     openedAt = finished;
-    profiled.addAll(cluster.processes());
+    if (profiled.isEmpty()) {
+      profiled.addAll(cluster.processes()); // not prepared: the attaches happen now, in the window
+    }
     for (ManagedProcess p : profiled) {
       threadsAtOpen.put(p.name(), ThreadCpu.snapshot(p.pid()));
     }
     long began = System.nanoTime();
     forEachProcess(p -> events.put(p.name(), profiler.start(p.pid(), kind)));
+    startSeconds = (System.nanoTime() - began) / 1e9;
     Bench.log(
         "  %s: %s profile of %d processes started in %.1f s%s",
-        run, kind, events.size(), (System.nanoTime() - began) / 1e9, failed());
+        run, kind, events.size(), startSeconds, failed());
   }
 
   private String failed() {
@@ -150,6 +172,7 @@ final class StageBudget implements SteadyCpu.Edges {
     m.put("kind", kind);
     m.put("events", new LinkedHashMap<>(events));
     m.put("interval", kind.equals("alloc") ? Profiler.ALLOC_INTERVAL : Profiler.CPU_INTERVAL);
+    m.put("startSeconds", Math.round(startSeconds * 1000) / 1000.0);
     if (!failures.isEmpty()) {
       m.put("failures", new LinkedHashMap<>(failures));
     }
