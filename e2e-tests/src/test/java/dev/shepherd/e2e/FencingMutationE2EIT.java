@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FencingMutationE2EIT {
 
   /** The start of report.lua's token check; the mutation turns its condition into {@code false}. */
-  static final String TOKEN_CHECK = "if job.token ~= token then return reply({outcome = 'STALE'";
+  static final String TOKEN_CHECK = "if job.token ~= token then return {outcome = 'STALE'";
 
   @Test
   void withoutTheTokenCheckForgedReportsAgainstRunningJobsEndThem(
@@ -37,7 +37,7 @@ class FencingMutationE2EIT {
     Files.createDirectories(classpath.resolve("lua"));
     Files.writeString(
         classpath.resolve("lua/report.lua"),
-        script.replace(TOKEN_CHECK, "if false then return reply({outcome = 'STALE'"));
+        script.replace(TOKEN_CHECK, "if false then return {outcome = 'STALE'"));
 
     try (var e2e = new E2eSupport(endpoints, names.prefix(), 1, Map.of(), classpath);
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {

@@ -25,6 +25,7 @@ import dev.shepherd.testsupport.WithRealServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -68,9 +69,13 @@ class StatusAndRecoveryIT {
             .submit(new NewJob("demo.noop", "default", "{}", null, null, 2))
             .jobId();
     fixture.store.outbox().reserveDue(fixture.store.keys().partitionOf(id), 10, TTL);
-    fixture.store.leases().claim(id, 1, worker, TTL);
+    var claimed = (ClaimResult.Claimed) fixture.store.leases().claim(id, 1, worker, TTL);
+    tokens.put(id, claimed.fencingToken());
     return id;
   }
+
+  /** The fencing tokens of the jobs {@link #runningJob} claimed. */
+  private final Map<String, Long> tokens = new HashMap<>();
 
   @Test
   void anUnreadableStatusMessageBecomesADeadRecordAndTheNextOneStillApplies() {
@@ -89,6 +94,47 @@ class StatusAndRecoveryIT {
             + "\"sequence\":1,\"workerId\":\"w\",\"at\":\"2026-01-01T00:00:00Z\"}";
     assertThat(applier.apply(missingToken.getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
     assertThat(fixture.store.deadJobs().listDead(10)).hasSize(2);
+  }
+
+  @Test
+  void aBatchIsAppliedWholeAndCountedAsItsEventsWouldBeOneByOne() {
+    String done = runningJob("w1");
+    String other = runningJob("w2");
+    long token = tokens.get(done);
+    var now = fixture.clock.instant();
+    List<StatusApplier.Incoming> batch =
+        List.of(
+            incoming(new StatusEvent.Succeeded(done, "demo.noop", 1, token, 1, "w1", now)),
+            incoming(new StatusEvent.Succeeded(other, "demo.noop", 1, 42, 1, "rogue", now)));
+
+    assertThat(applier.applyAll(batch)).isTrue();
+
+    assertThat(fixture.store.queries().find(done).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
+    assertThat(fixture.store.queries().find(other).orElseThrow().state())
+        .isEqualTo(JobState.RUNNING);
+    assertThat(meters.counter("shepherd.status.stale.reports").count()).isEqualTo(1.0);
+    assertThat(meters.find("shepherd.jobs.succeeded").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aBatchWithAnUnreadableBodyIsDeclinedAndChangesNothing() {
+    String id = runningJob("w1");
+    long token = tokens.get(id);
+    var ok = new StatusEvent.Succeeded(id, "demo.noop", 1, token, 1, "w1", fixture.clock.instant());
+    List<StatusApplier.Incoming> batch =
+        List.of(
+            incoming(ok),
+            new StatusApplier.Incoming("{not json".getBytes(StandardCharsets.UTF_8), null));
+
+    assertThat(applier.applyAll(batch)).isFalse();
+
+    assertThat(fixture.store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.deadJobs().listDead(10)).isEmpty();
+  }
+
+  private static StatusApplier.Incoming incoming(StatusEvent event) {
+    return new StatusApplier.Incoming(Json.mapper().writeValueAsBytes(event), null);
   }
 
   @Test

@@ -132,6 +132,38 @@ public final class Listeners {
       Batch batch,
       InfrastructurePause.Backoff backoff,
       Consumer<Message> handler) {
+    return manualAckBatches(
+        connectionFactory, queue, prefetch, batch, backoff, messages -> false, handler);
+  }
+
+  /**
+   * Processes a whole batch in one go, where that is cheaper than one delivery at a time (one store
+   * call for many events).
+   */
+  @FunctionalInterface
+  public interface WholeBatch {
+    /**
+     * Returns true when every delivery of {@code messages} was processed; false, having changed
+     * nothing, to have them processed one at a time. An exception (Redis down, a bug) has them
+     * processed one at a time too, so processing must be safe to repeat for the deliveries it
+     * already processed.
+     */
+    boolean process(List<Message> messages);
+  }
+
+  /**
+   * {@link #manualAckBatches(ConnectionFactory, String, int, Batch, InfrastructurePause.Backoff,
+   * Consumer)} that first hands each batch to {@code whole}; only when that declines or fails does
+   * {@code handler} process the deliveries one at a time, with the pause and the hand-back above.
+   */
+  public static SimpleMessageListenerContainer manualAckBatches(
+      ConnectionFactory connectionFactory,
+      String queue,
+      int prefetch,
+      Batch batch,
+      InfrastructurePause.Backoff backoff,
+      WholeBatch whole,
+      Consumer<Message> handler) {
     var consumed = Metrics.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
     var container = new SimpleMessageListenerContainer(connectionFactory);
     var pause =
@@ -151,12 +183,31 @@ public final class Listeners {
         (ChannelAwareBatchMessageListener)
             (messages, channel) -> {
               try {
-                processBatch(messages, channel, pause, handler, queue, consumed);
+                if (processedWhole(messages, whole, queue)) {
+                  consumed.increment(messages.size());
+                  channel.basicAck(
+                      messages.getLast().getMessageProperties().getDeliveryTag(), true);
+                } else {
+                  processBatch(messages, channel, pause, handler, queue, consumed);
+                }
               } catch (IOException e) {
                 throw RabbitExceptionTranslator.convertRabbitAccessException(e);
               }
             });
     return container;
+  }
+
+  private static boolean processedWhole(List<Message> messages, WholeBatch whole, String queue) {
+    try {
+      return whole.process(messages);
+    } catch (RuntimeException e) {
+      log.debug(
+          "a batch of {} from {} failed whole; processing it one at a time: {}",
+          messages.size(),
+          queue,
+          e.toString());
+      return false;
+    }
   }
 
   private static void processBatch(

@@ -118,6 +118,73 @@ class ListenersIT {
     assertQueueEmptyOnceStopped();
   }
 
+  @Test
+  void aBatchProcessedWholeIsAckedWithoutTouchingTheOneAtATimeHandler() {
+    publishEvents();
+    var oneAtATime = new AtomicInteger();
+    var wholeCalls = new AtomicInteger();
+    consumeWhole(
+        messages -> {
+          wholeCalls.incrementAndGet();
+          messages.forEach(this::record);
+          return true;
+        },
+        message -> oneAtATime.incrementAndGet());
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> processed.size() == MESSAGES);
+    assertThat(processed).containsExactlyElementsOf(bodies());
+    assertThat(oneAtATime).hasValue(0);
+    assertThat(wholeCalls.get()).as("batches, not one call per delivery").isLessThan(MESSAGES);
+    assertQueueEmptyOnceStopped();
+    assertThat(redelivered).isEmpty();
+  }
+
+  @Test
+  void aBatchDeclinedOrFailedWholeIsProcessedOneAtATimeAndAckedOnce() {
+    publishEvents();
+    List<String> fallback = new CopyOnWriteArrayList<>();
+    consumeWhole(
+        messages -> {
+          List<String> bodies = messages.stream().map(ListenersIT::body).toList();
+          if (bodies.contains("e-7")) {
+            return false; // as for an unreadable body: nothing done
+          }
+          if (bodies.contains("e-30")) {
+            record(messages.getFirst()); // done in part, then Redis fails
+            throw new DataAccessResourceFailureException("Redis is down");
+          }
+          messages.forEach(this::record);
+          return true;
+        },
+        message -> {
+          fallback.add(body(message));
+          record(message);
+        });
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> fallback.containsAll(List.of("e-7", "e-30")));
+    await().atMost(Duration.ofSeconds(20)).until(() -> processed.containsAll(bodies()));
+    assertQueueEmptyOnceStopped();
+    assertThat(redelivered).isEmpty();
+    // each delivery once, but the first of the failed batch, which the fallback repeats
+    assertThat(processed).hasSizeBetween(MESSAGES, MESSAGES + 1);
+    assertThat(processed).containsSubsequence(bodies());
+  }
+
+  private void consumeWhole(Listeners.WholeBatch whole, Consumer<Message> handler) {
+    container =
+        Listeners.manualAckBatches(
+            connections,
+            topology.statusQueue(),
+            50,
+            new Listeners.Batch(25, Duration.ofMillis(20)),
+            new InfrastructurePause.Backoff(Duration.ofMillis(10), Duration.ofMillis(20)),
+            whole,
+            handler);
+    container.start();
+  }
+
   private void consume(Consumer<Message> handler) {
     consume(new Listeners.Batch(25, Duration.ofMillis(20)), handler);
   }

@@ -14,6 +14,7 @@ import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.SplittableRandom;
 import org.slf4j.MDC;
+import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.boot.SpringApplication;
@@ -45,7 +46,9 @@ public class StatusTrackerApplication {
   /**
    * One consumer keeps the events of an attempt in the order the worker published them; the
    * sequence numbers make a reordering harmless but would drop the overtaken event. It takes the
-   * events in batches and acks each batch once, after every event in it was applied (ADR 26).
+   * events in batches and acks each batch once, after every event in it was applied (ADR 26); a
+   * batch is applied with one store call per partition, and one event at a time only when that
+   * fails or a body cannot be read (ADR 27).
    */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer statusListener(
@@ -59,15 +62,28 @@ public class StatusTrackerApplication {
         properties.prefetch(),
         new Listeners.Batch(properties.batchSize(), properties.batchWait()),
         InfrastructurePause.Backoff.DEFAULT,
+        messages ->
+            applier.applyAll(
+                messages.stream()
+                    .map(m -> new StatusApplier.Incoming(m.getBody(), traceId(m)))
+                    .toList()),
         message -> {
-          Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
-          TraceParent.parse(trace == null ? null : trace.toString())
-              .ifPresent(t -> MDC.put(JobMdc.TRACE_ID, t.traceId()));
+          String traceId = traceId(message);
+          if (traceId != null) {
+            MDC.put(JobMdc.TRACE_ID, traceId);
+          }
           try {
             applier.apply(message.getBody(), topology.statusQueue());
           } finally {
             MDC.remove(JobMdc.TRACE_ID);
           }
         });
+  }
+
+  private static String traceId(Message message) {
+    Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
+    return TraceParent.parse(trace == null ? null : trace.toString())
+        .map(TraceParent::traceId)
+        .orElse(null);
   }
 }

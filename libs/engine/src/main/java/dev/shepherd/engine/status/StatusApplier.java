@@ -13,10 +13,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +27,9 @@ import org.slf4j.MDC;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.ObjectReader;
 
-/** Reads one status event and applies it through the fenced store script. */
+/**
+ * Reads status events and applies them through the fenced store script, one or a batch at a time.
+ */
 public final class StatusApplier {
 
   private static final Logger log = LoggerFactory.getLogger(StatusApplier.class);
@@ -83,10 +88,56 @@ public final class StatusApplier {
    * message unacked and it is delivered again.
    */
   public ReportResult apply(byte[] body, String source) {
-    StatusEvent event;
+    StatusEvent event = read(body, source);
+    return event == null ? null : apply(event);
+  }
+
+  public ReportResult apply(StatusEvent event) {
+    return withContext(event, null, () -> handle(event, reports.report(event, backoff(event))));
+  }
+
+  /** A status message's body, with the trace id of its {@code traceparent} header, if any. */
+  public record Incoming(byte[] body, String traceId) {}
+
+  /**
+   * Applies a batch of events with one store call per partition (ADR 27), in order, each handled as
+   * {@link #apply(StatusEvent)} handles one. Returns false, having changed nothing, when a body
+   * cannot be read: the caller then applies the messages one at a time, so that only the unreadable
+   * one becomes a dead-job record. Throws when Redis fails, possibly after some partitions were
+   * applied; applying the batch again is safe (their events come back as duplicates).
+   */
+  public boolean applyAll(List<Incoming> batch) {
+    List<Reports.Report> parsed = new ArrayList<>(batch.size());
+    Map<StatusEvent, String> traces = new IdentityHashMap<>();
+    for (Incoming in : batch) {
+      StatusEvent event;
+      try {
+        event = parse(in.body());
+      } catch (JacksonException | IllegalArgumentException e) {
+        return false;
+      }
+      parsed.add(new Reports.Report(event, backoff(event)));
+      if (in.traceId() != null) {
+        traces.put(event, in.traceId());
+      }
+    }
+    reports.reportAll(
+        parsed,
+        (r, result) ->
+            withContext(r.event(), traces.get(r.event()), () -> handle(r.event(), result)));
+    return true;
+  }
+
+  private static StatusEvent parse(byte[] body) {
+    StatusEvent event = READER.readValue(body);
+    requireFields(event);
+    return event;
+  }
+
+  /** The event in {@code body}, or null when it cannot be read (it became a dead-job record). */
+  private StatusEvent read(byte[] body, String source) {
     try {
-      event = READER.readValue(body);
-      requireFields(event);
+      return parse(body);
     } catch (JacksonException | IllegalArgumentException e) {
       deadMessages.increment();
       deadJobs.recordDead(
@@ -97,23 +148,32 @@ public final class StatusApplier {
           new String(body, StandardCharsets.UTF_8));
       return null;
     }
-    return apply(event);
   }
 
-  public ReportResult apply(StatusEvent event) {
+  private Duration backoff(StatusEvent event) {
+    return retryPolicy.backoff(event.attempt(), random);
+  }
+
+  /** Runs {@code work} with the event's job (and the trace, when given) in the log context. */
+  private <T> T withContext(StatusEvent event, String traceId, Supplier<T> work) {
     Map<String, String> mdc =
         JobMdc.of(event.jobId(), event.attempt(), event.workerId(), event.fencingToken());
     mdc.forEach(MDC::put);
+    if (traceId != null) {
+      MDC.put(JobMdc.TRACE_ID, traceId);
+    }
     try {
-      return applyWithContext(event);
+      return work.get();
     } finally {
       mdc.keySet().forEach(MDC::remove);
+      if (traceId != null) {
+        MDC.remove(JobMdc.TRACE_ID);
+      }
     }
   }
 
-  private ReportResult applyWithContext(StatusEvent event) {
-    Duration backoff = retryPolicy.backoff(event.attempt(), random);
-    ReportResult result = reports.report(event, backoff);
+  /** Counts and logs what applying {@code event} did. */
+  private ReportResult handle(StatusEvent event, ReportResult result) {
     switch (result.outcome()) {
       case STALE -> {
         staleReports.increment();
