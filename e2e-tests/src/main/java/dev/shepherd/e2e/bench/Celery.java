@@ -2,6 +2,7 @@ package dev.shepherd.e2e.bench;
 
 import com.rabbitmq.client.ConnectionFactory;
 import dev.shepherd.model.Json;
+import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import java.io.IOException;
 import java.io.InputStream;
@@ -219,7 +220,7 @@ final class Celery implements AutoCloseable {
       Files.createDirectories(logDir);
       ProcessBuilder builder = builder(args).redirectErrorStream(true);
       builder.redirectOutput(log.toFile());
-      workers.add(builder.start());
+      workers.add(ManagedProcess.endsWithThisJvm(builder.start()));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start Celery worker " + i, e);
     }

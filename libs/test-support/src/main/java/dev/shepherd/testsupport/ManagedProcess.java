@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.core.ConditionTimeoutException;
 
@@ -24,6 +26,36 @@ import org.awaitility.core.ConditionTimeoutException;
  * and resume it.
  */
 public final class ManagedProcess implements AutoCloseable {
+
+  /**
+   * Processes started and not yet ended. When the JVM that started them ends (a bench stopped with
+   * Ctrl-C or SIGTERM, a test run killed by its time-out), they are killed with it: an orphaned
+   * cluster goes on polling the shared Redis and broker and skews every run after it.
+   */
+  private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () ->
+                    LIVE.forEach(
+                        p -> {
+                          p.descendants().forEach(ProcessHandle::destroyForcibly);
+                          p.destroyForcibly();
+                        }),
+                "managed-process-shutdown"));
+  }
+
+  /**
+   * Kills {@code process} and its descendants (a Celery worker's prefork children) when this JVM
+   * ends, if it still runs then. Every process this class starts is registered.
+   */
+  public static Process endsWithThisJvm(Process process) {
+    LIVE.add(process);
+    process.onExit().thenRun(() -> LIVE.remove(process));
+    return process;
+  }
 
   private final String name;
   private final Process process;
@@ -79,7 +111,7 @@ public final class ManagedProcess implements AutoCloseable {
       var builder = new ProcessBuilder(command).redirectErrorStream(true);
       builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())); // restarts append
       builder.environment().putAll(env);
-      return new ManagedProcess(name, builder.start(), log);
+      return new ManagedProcess(name, endsWithThisJvm(builder.start()), log);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + ": " + command, e);
     }

@@ -85,7 +85,7 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
       builder.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
       builder.directory(dir.toFile());
       builder.environment().putAll(environment());
-      process = builder.start();
+      process = ManagedProcess.endsWithThisJvm(builder.start());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + ": " + command, e);
     }
