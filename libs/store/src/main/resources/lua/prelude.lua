@@ -74,10 +74,10 @@ local function transitions(id, events, now, job, fields)
   if #lines == 0 then return nil end
   local key = jobKey(id)
   local hset = {'state', to}
-  -- the history is the job's `history` field, one JSON line per transition, written with the state
-  -- (a job stored before it moved there keeps its list, `historyKey`)
-  local legacyHistory = not job.history
-  if not legacyHistory then
+  -- the history is a list of its own (`historyKey`, ADR 28), one JSON line per transition; a job
+  -- stored while it was the job hash's `history` field (ADR 23) keeps it there
+  local inHash = job.history ~= nil
+  if inHash then
     job.history = job.history .. '\n' .. table.concat(lines, '\n')
     hset[3], hset[4] = 'history', job.history
   end
@@ -106,7 +106,7 @@ local function transitions(id, events, now, job, fields)
       redis.call('ZREM', requeuedKey(job.pool), id)
     end
   end
-  if legacyHistory then redis.call('RPUSH', historyKey(id), unpack(lines)) end
+  if not inHash then redis.call('RPUSH', historyKey(id), unpack(lines)) end
   job.state = to
   return to
 end
@@ -173,11 +173,13 @@ local function retain(id, retentionMs, job)
   if allows(state, 'REDRIVE') then ttl = DEAD_RETENTION_MS end
   if ttl > 0 then
     redis.call('PEXPIRE', jobKey(id), ttl)
-    -- the history of a job stored before it moved into the job's hash
+    -- the history list (every job but one stored with its history in the hash, ADR 23)
     if not history then redis.call('PEXPIRE', historyKey(id), ttl) end
-    -- the phases, when a report recorded any (`phased`); a job stored before the history moved
-    -- into its hash (no `history` field) never says, so its phases are expired in any case
-    if phased or not history then redis.call('PEXPIRE', phasesKey(id), ttl) end
+    -- the phases, when a report recorded any (`phased` 1); a job stored before `phased` existed
+    -- (neither it nor a `history` field) never says, so its phases are expired in any case
+    if phased == '1' or (not history and not phased) then
+      redis.call('PEXPIRE', phasesKey(id), ttl)
+    end
     if idem then redis.call('PEXPIRE', idemKey(idem), ttl) end
   end
 end

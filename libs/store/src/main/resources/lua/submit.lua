@@ -24,11 +24,12 @@ if idem ~= '' then
 end
 
 local key = jobKey(id)
--- the history's first line; the history is the job's `history` field, one JSON line per transition
+-- the history's first line; the history is a list of its own, one JSON line per transition, so
+-- the job hash keeps Redis's compact encoding (ADR 28); `phased` 0: no phase recorded yet
 local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
 local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
   'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
-  'history', firstLine}
+  'phased', '0'}
 -- the optional fields, each only when given, in the same HSET
 local function optional(name, value)
   if value and value ~= '' then
@@ -46,14 +47,15 @@ if ARGV[13] and ARGV[13] ~= '' then
   if ARGV[14] == '1' then optional('scheduleToStartFails', '1') end
 end
 redis.call('HSET', key, unpack(fields))
+redis.call('RPUSH', historyKey(id), firstLine)
 redis.call('ZADD', stateKey('SUBMITTED'), now, id)
 redis.call('ZADD', jobsKey, now, id)
 
 local state = 'SUBMITTED'
 if notBefore > now then
   state = transition(id, 'SCHEDULE', now, nil, nil,
-    {state = 'SUBMITTED', pool = pool, attempt = '1', scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil,
-     history = firstLine},
+    {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0',
+     scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil},
     {'notBefore', int(notBefore)})
 end
 local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])

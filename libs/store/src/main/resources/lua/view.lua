@@ -6,8 +6,8 @@
 local id = ARGV[1]
 local all = redis.call('HGETALL', jobKey(id))
 if #all == 0 then return reply({found = false}) end
--- the history: the job's `history` field, one JSON line per transition; a job stored before the
--- history moved into its hash has it as a list (historyKey)
+-- the history: a list, one JSON line per transition (historyKey, ADR 28); a job stored while it was
+-- the job hash's `history` field (ADR 23) has it there
 local fields, history = {}, redis.call('LRANGE', historyKey(id), 0, -1)
 for i = 1, #all, 2 do
   if all[i] == 'history' then
