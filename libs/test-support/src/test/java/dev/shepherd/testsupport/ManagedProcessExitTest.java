@@ -25,6 +25,8 @@ class ManagedProcessExitTest {
       Process child = ManagedProcess.endsWithThisJvm(new ProcessBuilder("sleep", "600").start());
       System.out.println(child.pid());
       System.out.flush();
+      // this JVM only has to stay up until the test stops it with SIGTERM: the wait is the
+      // process under test, not a wait for a result (the test awaits the child's end)
       Thread.sleep(Duration.ofMinutes(10));
     }
   }

@@ -106,7 +106,9 @@ class WorkerCancellationIT extends WorkerRuntimeFixture {
             "test.slow",
             job -> {
               try {
-                Thread.sleep(grace.multipliedBy(3)); // the window in which a leak would land
+                // the next job's handler runs this long: the window in which a leaked interrupt
+                // would land; the handler under test, not a wait for a result
+                Thread.sleep(grace.multipliedBy(3));
               } catch (InterruptedException e) {
                 nextInterrupted.set(true);
               }
