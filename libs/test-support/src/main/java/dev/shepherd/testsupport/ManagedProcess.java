@@ -125,14 +125,28 @@ public final class ManagedProcess implements AutoCloseable {
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
   }
 
-  /** A port nothing listens on right now. */
+  /**
+   * Ports handed out by {@link #freePort}: below Linux's ephemeral range (32768 and up), which the
+   * kernel gives to outgoing connections. A port the kernel picked for {@code new ServerSocket(0)}
+   * lies in that range, and one of the many Redis and AMQP client connections of a run could take
+   * it before the service bound it (a clean-clone run failed with "Port ... was already in use").
+   */
+  private static final int FIRST_PORT = 20_000;
+
+  private static final int PORTS = 12_000;
+
+  /** A port nothing listens on right now, outside the range outgoing connections use. */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    var random = java.util.concurrent.ThreadLocalRandom.current();
+    IOException last = null;
+    for (int i = 0; i < 100; i++) {
+      try (ServerSocket socket = new ServerSocket(FIRST_PORT + random.nextInt(PORTS))) {
+        return socket.getLocalPort();
+      } catch (IOException e) {
+        last = e; // taken: try another
+      }
     }
+    throw new UncheckedIOException("no free port found below the ephemeral range", last);
   }
 
   public String name() {
