@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * deletes, while the workers' renewals and marks fail), and when it does not, or a pass failed or
  * hung longer than the settle period, it waits until Redis takes writes again and then for the
  * period, so that the workers renew and mark their leases and the status-tracker applies the
- * outcomes that waited through the outage before the loop judges anyone by them.
+ * outcomes that waited through the outage before the loop judges anyone by them. A pass that meets
+ * the outage in the middle ends at its first slow call ({@link RedisStall}) rather than judging the
+ * rest with what it reads right after, and counts as failed.
  */
 public final class WorkLoop implements AutoCloseable {
 
@@ -120,16 +122,14 @@ public final class WorkLoop implements AutoCloseable {
    */
   public record Settle(BooleanSupplier storeAcceptsWrites, Duration period) {
 
-    /** A write that takes this long means Redis stalls (frozen, swapping, blocked by a script). */
-    static final Duration SLOW_WRITE = Duration.ofSeconds(1);
-
     /**
      * Whether Redis takes a write, and promptly: a probe that was held up by a frozen Redis comes
      * back true the moment it thaws, while every worker's renewal is still queued behind it.
      */
     boolean answersPromptly() {
       long began = System.nanoTime();
-      return storeAcceptsWrites.getAsBoolean() && System.nanoTime() - began < SLOW_WRITE.toNanos();
+      return storeAcceptsWrites.getAsBoolean()
+          && System.nanoTime() - began < RedisStall.SLOW.toNanos();
     }
   }
 

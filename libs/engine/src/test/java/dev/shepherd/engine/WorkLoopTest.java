@@ -70,7 +70,7 @@ class WorkLoopTest {
                   // The probe itself is slow on purpose: this is the frozen Redis under test (a
                   // write that returns late), not a wait for a result; the assertions measure
                   // what the loop did after it returned.
-                  Thread.sleep(WorkLoop.Settle.SLOW_WRITE.plusMillis(200));
+                  Thread.sleep(RedisStall.SLOW.plusMillis(200));
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                 }

@@ -1,6 +1,7 @@
 package dev.shepherd.engine.recovery;
 
 import dev.shepherd.engine.JobOutcomeMeters;
+import dev.shepherd.engine.RedisStall;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.LeaseRecovery;
@@ -51,6 +52,7 @@ public final class LeaseReaper {
     for (int partition = 0; partition < recovery.partitions(); partition++) {
       // A lease that expired is retried after a short backoff: the job did not fail, its worker
       // did.
+      long began = System.nanoTime();
       List<ReapedLease> reaped =
           recovery.reapExpiredLeases(partition, batchSize, retryPolicy.backoff(1, random));
       for (ReapedLease lease : reaped) {
@@ -64,6 +66,7 @@ public final class LeaseReaper {
             lease.newState());
       }
       total += reaped.size();
+      RedisStall.endPassIfSlow(began, "reaping the expired leases of partition " + partition);
     }
     return total;
   }

@@ -1,6 +1,7 @@
 package dev.shepherd.engine.recovery;
 
 import dev.shepherd.engine.JobOutcomeMeters;
+import dev.shepherd.engine.RedisStall;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.LeaseRecovery;
@@ -67,7 +68,10 @@ public final class LostWorkers {
   /** One pass: every worker that went silent loses its leases; returns how many were released. */
   public int releaseSilentWorkers() {
     int released = 0;
-    for (WorkerView worker : registry.newlySilent()) {
+    long began = System.nanoTime();
+    List<WorkerView> silent = registry.newlySilent();
+    RedisStall.endPassIfSlow(began, "reading the workers' heartbeats");
+    for (WorkerView worker : silent) {
       released +=
           release(
               worker, "worker lost: no heartbeat since " + worker.lastHeartbeat(), "worker_lost");
@@ -81,10 +85,13 @@ public final class LostWorkers {
    * abandoned and re-dispatched at once. Returns how many were abandoned.
    */
   public synchronized int abandonOverCapacity() {
+    long began = System.nanoTime();
     Map<String, List<LeaseRecovery.HeldLease>> held = recovery.heldLeases();
+    List<WorkerView> workers = registry.list();
+    RedisStall.endPassIfSlow(began, "reading the leases held and the workers");
     int abandoned = 0;
     Instant now = clock.instant();
-    for (WorkerView worker : registry.list()) {
+    for (WorkerView worker : workers) {
       List<LeaseRecovery.HeldLease> ofWorker = held.getOrDefault(worker.id(), List.of());
       if (worker.capacity() < 1 || ofWorker.size() <= worker.capacity()) {
         continue;

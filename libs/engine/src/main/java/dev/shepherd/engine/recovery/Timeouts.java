@@ -1,6 +1,7 @@
 package dev.shepherd.engine.recovery;
 
 import dev.shepherd.engine.JobOutcomeMeters;
+import dev.shepherd.engine.RedisStall;
 import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.MetricNames;
@@ -63,6 +64,7 @@ public final class Timeouts {
     for (int partition = 0; partition < recovery.partitions(); partition++) {
       // The backoff of a first retry: a batch mixes attempts, and a hung attempt says nothing
       // about how loaded the job's downstream is.
+      long began = System.nanoTime();
       List<TimedOutAttempt> ended =
           recovery.timeOutAttempts(partition, batchSize, retryPolicy.backoff(1, random));
       ended.forEach(this::record);
@@ -70,6 +72,7 @@ public final class Timeouts {
         ended.stream().filter(a -> a.workerId() != null).forEach(this::tellWorker);
       }
       total += ended.size();
+      RedisStall.endPassIfSlow(began, "timing out the attempts of partition " + partition);
     }
     return total;
   }
