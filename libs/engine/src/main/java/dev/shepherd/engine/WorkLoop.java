@@ -77,6 +77,9 @@ public final class WorkLoop implements AutoCloseable {
         if (settle != null && (unsettled || !settle.answersPromptly())) {
           settleAfterOutage();
           unsettled = false;
+          // probe again first: Redis may have gone away during the settle period (a restart
+          // after a freeze), and a pass sent into that outage would judge by its own send time
+          continue;
         }
         long began = System.nanoTime();
         try {

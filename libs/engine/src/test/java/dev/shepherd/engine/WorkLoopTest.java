@@ -98,6 +98,44 @@ class WorkLoopTest {
   }
 
   @Test
+  void anOutageThatComesBackDuringTheSettleHoldsThePassUntilRedisIsBackAndSettledAgain() {
+    List<Long> passes = new CopyOnWriteArrayList<>();
+    var probes = new AtomicInteger();
+    var back = new AtomicLong(); // when Redis first took writes again
+    long half = PERIOD.toNanos() / 2;
+    var settle =
+        new WorkLoop.Settle(
+            () -> {
+              long now = System.nanoTime();
+              if (probes.incrementAndGet() == 1) {
+                return false; // the outage under test
+              }
+              back.compareAndSet(0, now);
+              long since = now - back.get();
+              // away again from half a period after it came back, for a whole period: the restart
+              // that follows a freeze while the loop settles
+              return since < half || since >= 3 * half;
+            },
+            PERIOD);
+    try (var loop =
+        new WorkLoop(
+            "test",
+            () -> {
+              passes.add(System.nanoTime());
+              return 0;
+            },
+            Duration.ofMillis(10),
+            BACKOFF,
+            settle)) {
+      loop.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> !passes.isEmpty());
+    }
+    assertThat(passes.get(0) - back.get())
+        .as("nanoseconds from Redis first coming back to the first pass")
+        .isGreaterThanOrEqualTo(3 * half + PERIOD.toNanos());
+  }
+
+  @Test
   void afterAFailedPassTheNextWaitsForTheSettlePeriod() {
     List<Long> passes = new CopyOnWriteArrayList<>();
     var settle = new WorkLoop.Settle(() -> true, PERIOD);
