@@ -1,6 +1,9 @@
 -- A worker takes an attempt: lease (SET NX PX) + new fencing token + RUNNING, in one call.
 -- The same worker claiming the attempt it already holds gets the same token again: its first
 -- claim ran but the reply was lost, and the redelivered message must run the job, not be dropped.
+-- The job (RUNNING, this worker, this attempt) says who holds it, not the lease key: an outage that
+-- lost the reply may also outlast the key's own expiry, and until recovery takes the attempt back
+-- (which changes the job) it is still this worker's, as a late renewal is (renew.lua).
 -- KEYS: [1] the partition's key base
 -- ARGV: id, attempt, workerId, ttlMs, now
 -- Replies: CLAIMED (token, startToCloseMs, stallMs, phaseLimits, heartbeatDetails: the attempt's
@@ -21,10 +24,8 @@ local state = job.state
 if not state then return reply({outcome = 'MISSING'}) end
 if job.attempt ~= attempt then return reply({outcome = 'STALE_ATTEMPT', state = state}) end
 if running(state) and job.worker == worker then
-  if redis.call('GET', leaseKey(id)) == worker .. '|' .. job.token then
-    holdLease(id, worker, job.token, ttl, now)
-    return claimed(job.token)
-  end
+  holdLease(id, worker, job.token, ttl, now)
+  return claimed(job.token)
 end
 -- a released last attempt waits in RETRY_WAIT for its outcome, not for another run (ADR 14)
 if not awaitsWorker(state) or job.releasedAttempt == attempt then

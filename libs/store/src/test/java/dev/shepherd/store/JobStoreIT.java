@@ -2,6 +2,7 @@ package dev.shepherd.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
@@ -733,6 +734,32 @@ class JobStoreIT {
     assertThat(store.leaseRecovery().reapExpiredLeases(partition(id), 10, NO_BACKOFF)).hasSize(1);
     assertThat(store.leases().claim(id, 1, "w1", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.STALE_ATTEMPT, "RETRY_WAIT"));
+  }
+
+  /**
+   * A Redis restart dropped the reply of a claim that had run, and kept the worker from claiming
+   * again until the lease key's own expiry (Redis's clock, PX) had passed; recovery, settling after
+   * the outage, had not taken the attempt back. The repeated claim must get the attempt (same
+   * token, lease held again), not be refused as if someone else ran it: refused, the worker dropped
+   * the delivery, nobody ran the job, and the reaper sent it to a second attempt
+   * (RedisOutageE2EIT).
+   */
+  @Test
+  void aRepeatedClaimAfterTheLeaseKeyRanOutGetsTheAttemptWhileNobodyTookItBack() {
+    String id = submit(3);
+    dispatch(id);
+    var first = store.leases().claim(id, 1, "w1", Duration.ofMillis(50));
+    assertThat(first).isInstanceOf(ClaimResult.Claimed.class);
+    long token = ((ClaimResult.Claimed) first).fencingToken();
+    String leaseKey = store.keys().of(partition(id), Keys.Name.LEASE.relative(id));
+    await().atMost(Duration.ofSeconds(10)).until(() -> !redis.hasKey(leaseKey));
+
+    assertThat(store.leases().claim(id, 1, "w1", TTL)).isEqualTo(new ClaimResult.Claimed(token));
+
+    assertThat(redis.opsForValue().get(leaseKey)).isEqualTo("w1|" + token);
+    assertThat(store.leases().claim(id, 1, "w2", TTL)).isInstanceOf(ClaimResult.Refused.class);
+    assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
+    assertThat(view(id).history()).filteredOn(h -> h.event() == JobEvent.CLAIM).hasSize(1);
   }
 
   // ---- backlog age stays true --------------------------------------------------------------
