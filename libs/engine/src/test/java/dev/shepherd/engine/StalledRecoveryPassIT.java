@@ -96,14 +96,7 @@ class StalledRecoveryPassIT {
 
   @Test
   void aWorkerWhoseHeartbeatsTheFreezeHeldBackIsNotDeclaredLost() throws Exception {
-    var registry =
-        new WorkerRegistry(
-            new StringRedisTemplate(fixture.redisConnections),
-            fixture.store.settings(),
-            fixture.clock,
-            Duration.ofSeconds(10));
-    registry.heartbeat(
-        new WorkerView("w1", "host", null, "default", 4, "test", "active", null, null, null));
+    var registry = registryWith("w1", 4, Duration.ofSeconds(10));
     String id = runningInLastPartition("w1", JobTimeouts.NONE);
     var lostWorkers = new LostWorkers(fixture.store.leaseRecovery(), registry, meters);
 
@@ -115,14 +108,7 @@ class StalledRecoveryPassIT {
 
   @Test
   void aLeaseWhoseOutcomeMarkTheFreezeHeldBackIsNotCountedAsGreed() throws Exception {
-    var registry =
-        new WorkerRegistry(
-            new StringRedisTemplate(fixture.redisConnections),
-            fixture.store.settings(),
-            fixture.clock,
-            Duration.ofMinutes(5));
-    registry.heartbeat(
-        new WorkerView("w1", "host", null, "default", 1, "test", "active", null, null, null));
+    var registry = registryWith("w1", 1, Duration.ofMinutes(5));
     // w1 finished the first job and claimed the next; the mark that says the first one's outcome
     // is on its way waits for Redis
     String finished = runningInLastPartition("w1", JobTimeouts.NONE);
@@ -154,6 +140,20 @@ class StalledRecoveryPassIT {
 
     assertThat(ended).isInstanceOf(RedisStall.class);
     assertStillRunsItsFirstAttempt(id);
+  }
+
+  /** A worker registry in which {@code worker} (of {@code capacity}) just beat. */
+  private WorkerRegistry registryWith(String worker, int capacity, Duration lostAfter) {
+    var registry =
+        new WorkerRegistry(
+            new StringRedisTemplate(fixture.redisConnections),
+            fixture.store.settings(),
+            fixture.clock,
+            lostAfter);
+    registry.heartbeat(
+        new WorkerView(
+            worker, "host", null, "default", capacity, "test", "active", null, null, null));
+    return registry;
   }
 
   /**

@@ -23,7 +23,6 @@ class WorkLoopTest {
 
   @Test
   void noPassRunsWhileRedisRefusesWritesAndTheFirstWaitsForTheSettlePeriod() {
-    List<Long> passes = new CopyOnWriteArrayList<>();
     var writable = new AtomicBoolean(false);
     var writableSince = new AtomicLong();
     var probes = new AtomicInteger();
@@ -38,19 +37,7 @@ class WorkLoopTest {
               return writable.get();
             },
             PERIOD);
-    try (var loop =
-        new WorkLoop(
-            "test",
-            () -> {
-              passes.add(System.nanoTime());
-              return 0;
-            },
-            Duration.ofMillis(10),
-            BACKOFF,
-            settle)) {
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
-    }
+    List<Long> passes = passes(settle, 2, pass -> {});
     assertThat(probes).as("probes of Redis").hasValueGreaterThanOrEqualTo(5);
     assertThat(passes.get(0) - writableSince.get())
         .as("nanoseconds from Redis taking writes to the first pass")
@@ -59,7 +46,6 @@ class WorkLoopTest {
 
   @Test
   void aProbeHeldUpByAFrozenRedisCountsAsAnOutage() {
-    List<Long> passes = new CopyOnWriteArrayList<>();
     var probes = new AtomicInteger();
     var thawed = new AtomicLong();
     var settle =
@@ -79,19 +65,7 @@ class WorkLoopTest {
               return true;
             },
             PERIOD);
-    try (var loop =
-        new WorkLoop(
-            "test",
-            () -> {
-              passes.add(System.nanoTime());
-              return 0;
-            },
-            Duration.ofMillis(10),
-            BACKOFF,
-            settle)) {
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> !passes.isEmpty());
-    }
+    List<Long> passes = passes(settle, 1, pass -> {});
     assertThat(passes.get(0) - thawed.get())
         .as("nanoseconds from the thaw to the first pass")
         .isGreaterThanOrEqualTo(PERIOD.toNanos());
@@ -99,7 +73,6 @@ class WorkLoopTest {
 
   @Test
   void anOutageThatComesBackDuringTheSettleHoldsThePassUntilRedisIsBackAndSettledAgain() {
-    List<Long> passes = new CopyOnWriteArrayList<>();
     var probes = new AtomicInteger();
     var back = new AtomicLong(); // when Redis first took writes again
     long half = PERIOD.toNanos() / 2;
@@ -117,19 +90,7 @@ class WorkLoopTest {
               return since < half || since >= 3 * half;
             },
             PERIOD);
-    try (var loop =
-        new WorkLoop(
-            "test",
-            () -> {
-              passes.add(System.nanoTime());
-              return 0;
-            },
-            Duration.ofMillis(10),
-            BACKOFF,
-            settle)) {
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> !passes.isEmpty());
-    }
+    List<Long> passes = passes(settle, 1, pass -> {});
     assertThat(passes.get(0) - back.get())
         .as("nanoseconds from Redis first coming back to the first pass")
         .isGreaterThanOrEqualTo(3 * half + PERIOD.toNanos());
@@ -137,24 +98,16 @@ class WorkLoopTest {
 
   @Test
   void afterAFailedPassTheNextWaitsForTheSettlePeriod() {
-    List<Long> passes = new CopyOnWriteArrayList<>();
     var settle = new WorkLoop.Settle(() -> true, PERIOD);
-    try (var loop =
-        new WorkLoop(
-            "test",
-            () -> {
-              passes.add(System.nanoTime());
-              if (passes.size() == 1) {
+    List<Long> passes =
+        passes(
+            settle,
+            2,
+            pass -> {
+              if (pass == 1) {
                 throw new IllegalStateException("Redis is down");
               }
-              return 0;
-            },
-            Duration.ofMillis(10),
-            BACKOFF,
-            settle)) {
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
-    }
+            });
     assertThat(passes.get(1) - passes.get(0))
         .as("nanoseconds from the failed pass to the next")
         .isGreaterThanOrEqualTo(PERIOD.toNanos());
@@ -162,7 +115,6 @@ class WorkLoopTest {
 
   @Test
   void aPassThatHungLongerThanThePeriodIsFollowedByASettle() {
-    List<Long> passes = new CopyOnWriteArrayList<>();
     var probes = new AtomicInteger();
     var settle =
         new WorkLoop.Settle(
@@ -171,12 +123,12 @@ class WorkLoopTest {
               return true;
             },
             PERIOD);
-    try (var loop =
-        new WorkLoop(
-            "test",
-            () -> {
-              passes.add(System.nanoTime());
-              if (passes.size() == 1) {
+    List<Long> passes =
+        passes(
+            settle,
+            2,
+            pass -> {
+              if (pass == 1) {
                 try {
                   // The pass itself hangs on purpose (a pass stuck on a frozen Redis): the fault
                   // under test, not a wait for a result.
@@ -185,14 +137,7 @@ class WorkLoopTest {
                   Thread.currentThread().interrupt();
                 }
               }
-              return 0;
-            },
-            Duration.ofMillis(10),
-            BACKOFF,
-            settle)) {
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
-    }
+            });
     assertThat(probes).as("a probe before each pass").hasValueGreaterThanOrEqualTo(2);
     assertThat(passes.get(1) - passes.get(0))
         .as("nanoseconds between the hung pass's start and the next pass")
@@ -201,22 +146,44 @@ class WorkLoopTest {
 
   @Test
   void aLoopWithoutSettleRetriesAFailedPassAfterItsBackoff() {
+    List<Long> passes =
+        passes(
+            null,
+            2,
+            pass -> {
+              if (pass == 1) {
+                throw new IllegalStateException("Redis is down");
+              }
+            });
+    assertThat(passes.get(1) - passes.get(0)).isGreaterThanOrEqualTo(BACKOFF.toNanos());
+  }
+
+  /** What a pass does besides being counted: {@code pass} is its number, from 1. */
+  @FunctionalInterface
+  private interface Pass {
+    void run(int pass);
+  }
+
+  /**
+   * Runs a loop with {@code settle} (null for none) until it has passed {@code count} times, and
+   * returns when each pass began ({@link System#nanoTime()}).
+   */
+  private static List<Long> passes(WorkLoop.Settle settle, int count, Pass pass) {
     List<Long> passes = new CopyOnWriteArrayList<>();
     try (var loop =
         new WorkLoop(
             "test",
             () -> {
               passes.add(System.nanoTime());
-              if (passes.size() == 1) {
-                throw new IllegalStateException("Redis is down");
-              }
+              pass.run(passes.size());
               return 0;
             },
             Duration.ofMillis(10),
-            BACKOFF)) {
+            BACKOFF,
+            settle)) {
       loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= 2);
+      await().atMost(Duration.ofSeconds(10)).until(() -> passes.size() >= count);
     }
-    assertThat(passes.get(1) - passes.get(0)).isGreaterThanOrEqualTo(BACKOFF.toNanos());
+    return passes;
   }
 }
