@@ -57,7 +57,7 @@ class PublishedOutcomeE2EIT {
       var redis = new StringRedisTemplate(e2e.redis);
 
       e2e.cluster.stopService("status-tracker");
-      List<String> drained = submitAndAwaitOutcomes(client, redis, e2e.prefix);
+      List<String> drained = submitAndAwaitOutcomes(client, redis, e2e);
       ManagedProcess first = e2e.cluster.workers().get(0);
       first.stop(Duration.ofSeconds(20)); // SIGTERM: the worker drains
       assertThat(first.isAlive()).isFalse();
@@ -66,7 +66,7 @@ class PublishedOutcomeE2EIT {
 
       ManagedProcess second = e2e.cluster.addWorker();
       e2e.cluster.stopService("status-tracker");
-      List<String> killed = submitAndAwaitOutcomes(client, redis, e2e.prefix);
+      List<String> killed = submitAndAwaitOutcomes(client, redis, e2e);
       second.kill();
       assertThat(second.isAlive()).isFalse();
       e2e.cluster.startService("status-tracker");
@@ -80,19 +80,28 @@ class PublishedOutcomeE2EIT {
     }
   }
 
-  /** Submits {@link #JOBS} jobs and waits until each one's outcome is published, not applied. */
+  /**
+   * Submits {@link #JOBS} jobs and waits until each one's outcome is published, not applied: its
+   * lease marked and its outcome in the status queue (the status-tracker is stopped, and a no-op
+   * job sends nothing else).
+   */
   private static List<String> submitAndAwaitOutcomes(
-      ShepherdClient client, StringRedisTemplate redis, String prefix) {
+      ShepherdClient client, StringRedisTemplate redis, E2eSupport e2e) {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < JOBS; i++) {
       var payload = Json.mapper().createObjectNode().put("n", i);
       ids.add(client.submit(JobSubmission.of("demo.noop", payload)).jobId());
     }
-    // every handler finished and the broker confirmed its outcome: the worker marks such a lease
-    // as waiting for its outcome (ADR 11)
+    // every handler finished and the broker confirmed its outcome. The worker marks the lease as
+    // waiting for its outcome (ADR 11) just before it publishes, so the mark alone does not say
+    // the outcome was sent: a worker killed right after the last mark had not published that job's
+    // outcome, and the job waited in RETRY_WAIT for a worker the test had not started yet.
     await()
         .atMost(Duration.ofMinutes(3))
-        .until(() -> ids.stream().allMatch(id -> outcomePublished(redis, prefix, id)));
+        .until(
+            () ->
+                ids.stream().allMatch(id -> outcomeMarked(redis, e2e.prefix, id))
+                    && e2e.messagesIn(e2e.topology.statusQueue()) >= JOBS);
     return ids;
   }
 
@@ -120,8 +129,8 @@ class PublishedOutcomeE2EIT {
     }
   }
 
-  /** The worker's mark on a lease it keeps for a published outcome (read from Redis). */
-  private static boolean outcomePublished(StringRedisTemplate redis, String prefix, String id) {
+  /** The worker's mark on a lease it keeps for its outcome (read from Redis). */
+  private static boolean outcomeMarked(StringRedisTemplate redis, String prefix, String id) {
     String partition = id.substring(0, id.indexOf('-'));
     return redis.opsForHash().get("%s:{p%s}:job:%s".formatted(prefix, partition, id), "outcomeAt")
         != null;
