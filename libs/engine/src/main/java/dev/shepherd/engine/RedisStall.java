@@ -19,6 +19,13 @@ public final class RedisStall extends RuntimeException {
   /** A call that takes this long means Redis stalled: a healthy one answers in milliseconds. */
   public static final Duration SLOW = Duration.ofSeconds(1);
 
+  /**
+   * What counts as a stall on this thread: {@link #SLOW}, or more while Redis answers every call
+   * slowly but does answer ({@link WorkLoop} raises it for its pass then, so that recovery still
+   * judges, at the pace Redis allows, instead of never).
+   */
+  private static final ThreadLocal<Duration> threshold = ThreadLocal.withInitial(() -> SLOW);
+
   private RedisStall(String call, Duration took) {
     super(
         call
@@ -33,14 +40,25 @@ public final class RedisStall extends RuntimeException {
 
   /**
    * Ends the pass if the call begun at {@code beganNanos} ({@link System#nanoTime()}) took {@link
-   * #SLOW} or longer.
+   * #SLOW} or longer (or the raised threshold of a loop that found Redis slow throughout).
    *
    * @param call what the call did, for the message
    */
   public static void endPassIfSlow(long beganNanos, String call) {
     long took = System.nanoTime() - beganNanos;
-    if (took >= SLOW.toNanos()) {
+    if (took >= threshold.get().toNanos()) {
       throw new RedisStall(call, Duration.ofNanos(took));
+    }
+  }
+
+  /** Runs {@code pass} on this thread with {@code stall} as what counts as a stall. */
+  static int within(Duration stall, java.util.function.IntSupplier pass) {
+    Duration before = threshold.get();
+    threshold.set(stall);
+    try {
+      return pass.getAsInt();
+    } finally {
+      threshold.set(before);
     }
   }
 }

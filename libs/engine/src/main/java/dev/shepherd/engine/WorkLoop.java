@@ -23,6 +23,12 @@ import org.slf4j.LoggerFactory;
  * outcomes that waited through the outage before the loop judges anyone by them. A pass that meets
  * the outage in the middle ends at its first slow call ({@link RedisStall}) rather than judging the
  * rest with what it reads right after, and counts as failed.
+ *
+ * <p>A Redis that answers every call slowly but does answer (swapping, an overloaded host) is not
+ * an outage: the workers' renewals get through too, only late. When even the fastest of the last
+ * {@link Settle#window()} probes took {@link RedisStall#SLOW} or more, the loop says so loudly and
+ * counts only a call three times that slow as a stall, so that recovery still judges, at the pace
+ * Redis allows, instead of settling for ever. The first prompt probe brings the threshold back.
  */
 public final class WorkLoop implements AutoCloseable {
 
@@ -36,6 +42,14 @@ public final class WorkLoop implements AutoCloseable {
   private final Semaphore wakeUps = new Semaphore(0);
   private final Thread thread;
   private volatile boolean running = true;
+
+  /** How long the latest probes that Redis answered took, in nanoseconds; a ring. */
+  private final long[] probes;
+
+  private int probed;
+
+  /** What counts as a stall for this loop's passes now. */
+  private Duration stall = RedisStall.SLOW;
 
   /**
    * @param pass one pass of work; returns how many items it handled
@@ -56,6 +70,7 @@ public final class WorkLoop implements AutoCloseable {
     this.errorBackoff = errorBackoff;
     this.settle = settle;
     this.thread = Thread.ofPlatform().name("shepherd-" + name).daemon().unstarted(this::run);
+    this.probes = new long[settle == null ? 0 : settle.window()];
   }
 
   public void start() {
@@ -74,7 +89,7 @@ public final class WorkLoop implements AutoCloseable {
     while (running) {
       Duration wait = idlePoll;
       try {
-        if (settle != null && (unsettled || !settle.answersPromptly())) {
+        if (settle != null && (unsettled || !answersPromptly())) {
           settleAfterOutage();
           unsettled = false;
           // probe again first: Redis may have gone away during the settle period (a restart
@@ -83,7 +98,7 @@ public final class WorkLoop implements AutoCloseable {
         }
         long began = System.nanoTime();
         try {
-          if (pass.getAsInt() > 0) {
+          if (RedisStall.within(stall, pass) > 0) {
             wait = Duration.ZERO;
           }
           unsettled =
@@ -101,6 +116,50 @@ public final class WorkLoop implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /**
+   * Whether Redis takes a write, and promptly: a probe that was held up by a frozen Redis comes
+   * back true the moment it thaws, while every worker's renewal is still queued behind it.
+   */
+  private boolean answersPromptly() {
+    long began = System.nanoTime();
+    if (!settle.storeAcceptsWrites().getAsBoolean()) {
+      return false;
+    }
+    long took = System.nanoTime() - began;
+    probes[probed++ % probes.length] = took;
+    Duration was = stall;
+    stall = stallThreshold();
+    if (stall.compareTo(was) > 0 && was.equals(RedisStall.SLOW)) {
+      log.warn(
+          "{}: Redis answered each of its last {} probes in {} ms or more: it is slow, not stalled;"
+              + " passes go on, and only a call of {} ms or more ends one",
+          name,
+          probes.length,
+          stall.dividedBy(3).toMillis(),
+          stall.toMillis());
+    } else if (stall.compareTo(was) < 0 && stall.equals(RedisStall.SLOW)) {
+      log.info(
+          "{}: Redis answers promptly again; a call of {} ms ends a pass", name, stall.toMillis());
+    }
+    return took < stall.toNanos();
+  }
+
+  /**
+   * {@link RedisStall#SLOW}, or three times the fastest of the last probes when even that took
+   * longer: a stall is a call much slower than Redis has lately been, not merely a slow one.
+   */
+  private Duration stallThreshold() {
+    if (probed < probes.length) {
+      return RedisStall.SLOW;
+    }
+    long fastest = Long.MAX_VALUE;
+    for (long took : probes) {
+      fastest = Math.min(fastest, took);
+    }
+    Duration raised = Duration.ofNanos(fastest).multipliedBy(3);
+    return fastest < RedisStall.SLOW.toNanos() ? RedisStall.SLOW : raised;
   }
 
   /** Waits until Redis takes writes, then for the settle period. */
@@ -122,17 +181,20 @@ public final class WorkLoop implements AutoCloseable {
    * @param storeAcceptsWrites true once Redis takes writes again
    * @param period how long to wait after that: at least one lease renewal period and one worker
    *     heartbeat, so that what waited through the outage is written before it is judged
+   * @param window how many of the latest answered probes tell a slow Redis from a stalled one
    */
-  public record Settle(BooleanSupplier storeAcceptsWrites, Duration period) {
+  public record Settle(BooleanSupplier storeAcceptsWrites, Duration period, int window) {
 
-    /**
-     * Whether Redis takes a write, and promptly: a probe that was held up by a frozen Redis comes
-     * back true the moment it thaws, while every worker's renewal is still queued behind it.
-     */
-    boolean answersPromptly() {
-      long began = System.nanoTime();
-      return storeAcceptsWrites.getAsBoolean()
-          && System.nanoTime() - began < RedisStall.SLOW.toNanos();
+    public static final int DEFAULT_WINDOW = 5;
+
+    public Settle {
+      if (window < 1) {
+        throw new IllegalArgumentException("window must be at least 1, was " + window);
+      }
+    }
+
+    public Settle(BooleanSupplier storeAcceptsWrites, Duration period) {
+      this(storeAcceptsWrites, period, DEFAULT_WINDOW);
     }
   }
 

@@ -97,6 +97,48 @@ class WorkLoopTest {
   }
 
   @Test
+  void aRedisThatAnswersEveryCallSlowlyStillGetsPassesAndOnlyAMuchSlowerCallEndsOne() {
+    var probes = new AtomicInteger();
+    var settle =
+        new WorkLoop.Settle(
+            () -> {
+              probes.incrementAndGet();
+              try {
+                // Every probe is slow on purpose: this is the slow Redis under test (swapping, an
+                // overloaded host), not a wait for a result.
+                Thread.sleep(RedisStall.SLOW.plusMillis(100));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              return true;
+            },
+            PERIOD,
+            3);
+    Duration asSlowAsTheProbes = RedisStall.SLOW.plusMillis(200);
+    List<String> ends = new CopyOnWriteArrayList<>();
+    List<Long> passes =
+        passes(
+            settle,
+            2,
+            pass -> {
+              // a call as slow as the probes, then (in the second pass) one five times slower
+              Duration took = pass == 1 ? asSlowAsTheProbes : asSlowAsTheProbes.multipliedBy(5);
+              try {
+                RedisStall.endPassIfSlow(System.nanoTime() - took.toNanos(), "a call");
+                ends.add("went on after " + took.toMillis() + " ms");
+              } catch (RedisStall stalled) {
+                ends.add("ended after " + took.toMillis() + " ms");
+                throw stalled;
+              }
+            });
+    assertThat(probes).as("probes before Redis counts as slow").hasValueGreaterThanOrEqualTo(3);
+    assertThat(ends)
+        .as("what each pass did after its slow call")
+        .startsWith("went on after 1200 ms", "ended after 6000 ms");
+    assertThat(passes).hasSizeGreaterThanOrEqualTo(2);
+  }
+
+  @Test
   void afterAFailedPassTheNextWaitsForTheSettlePeriod() {
     var settle = new WorkLoop.Settle(() -> true, PERIOD);
     List<Long> passes =
