@@ -8,8 +8,8 @@
 -- ARGV: id, attempt, workerId, ttlMs, now
 -- Replies: CLAIMED (token, startToCloseMs, stallMs, phaseLimits, heartbeatDetails: the attempt's
 --   timeouts and what an earlier attempt's last heartbeat left) | MISSING | STALE_ATTEMPT (another
---   attempt is current) | NOT_CLAIMABLE (the job waits for no worker, or for the outcome of this
---   released attempt) | HELD (another worker holds the lease); all but MISSING with the job's state.
+--   attempt is current) | NOT_CLAIMABLE (the job waits for no worker, for the outcome of this
+--   released attempt, or behind an earlier job of its ordering key) | HELD (another worker holds the lease); all but MISSING with the job's state.
 local id, attempt, worker, ttl, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = jobKey(id)
 local job = readJob(id, {'releasedAttempt', 'heartbeatDetails'})
@@ -28,7 +28,8 @@ if running(state) and job.worker == worker then
   return claimed(job.token)
 end
 -- a released last attempt waits in RETRY_WAIT for its outcome, not for another run (ADR 14)
-if not awaitsWorker(state) or job.releasedAttempt == attempt then
+if not awaitsWorker(state) or job.releasedAttempt == attempt
+   or waitsForItsKey(id, job.orderingKey) then
   return reply({outcome = 'NOT_CLAIMABLE', state = state})
 end
 local token = int(nextToken(job.token))

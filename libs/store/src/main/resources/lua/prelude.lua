@@ -29,7 +29,8 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- itself reads these too and passes them in (readJob(id, {'seq', ...}) adds its own), so no field
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
-                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased'}
+                    'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
+                    'orderingKey'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -38,6 +39,42 @@ local function readJob(id, more)
   for i, name in ipairs(names) do job[name] = values[i] or nil end
   return job
 end
+
+-- A job is finished when nothing but a redrive can change it (SUCCEEDED, DEAD, CANCELLED): every
+-- other state may be cancelled.
+local function finished(state) return state ~= nil and not allows(state, 'CANCEL') end
+
+-- Ordering keys (ADR 29). The unfinished jobs of a key wait in the key's queue (`keyQueueKey`,
+-- scored by their place in its order) in the key's partition, and only the first, the head, may
+-- be dispatched or claimed: the others have no outbox entry until the head finishes. A retry, a
+-- lease taken back or a released attempt's grace keeps the head where it is, so the next job
+-- waits, using no attempt, until the head's outcome is applied or its attempts are used up.
+local function keyHead(okey) return redis.call('ZRANGE', keyQueueKey(okey), 0, 0)[1] end
+
+-- Puts the job last in its key's order; returns true when it is the head (the key had no other
+-- unfinished job) and may be dispatched now.
+local function joinKey(id, okey)
+  local place = redis.call('HINCRBY', keyPlacesKey, okey, 1)
+  redis.call('ZADD', keyQueueKey(okey), place, id)
+  return keyHead(okey) == id
+end
+
+-- Takes the finished job out of its key's order; when it was the head, the next job gets its
+-- outbox entry, due now or when it was scheduled for.
+local function leaveKey(id, okey, now)
+  local head = keyHead(okey)
+  if redis.call('ZREM', keyQueueKey(okey), id) == 0 or head ~= id then return end
+  local nextId = keyHead(okey)
+  if not nextId then
+    redis.call('HDEL', keyPlacesKey, okey)
+    return
+  end
+  local notBefore = tonumber(redis.call('HGET', jobKey(nextId), 'notBefore') or '0')
+  redis.call('ZADD', dueKey, 'NX', math.max(now, notBefore), nextId)
+end
+
+-- Whether the job waits behind an earlier job of its ordering key (and so may not run yet).
+local function waitsForItsKey(id, okey) return okey ~= nil and keyHead(okey) ~= id end
 
 -- Applies `events` ({{event, reason, by}, ...}, in order) to the job while the table allows each,
 -- and returns the state reached (nil, changing nothing, when the table refuses the first). Each
@@ -107,6 +144,14 @@ local function transitions(id, events, now, job, fields)
     end
   end
   if not inHash then redis.call('RPUSH', historyKey(id), unpack(lines)) end
+  -- a finished job lets its key's next job go; a redriven one goes last in its key's order
+  if job.orderingKey and to ~= from then
+    if finished(to) and not finished(from) then
+      leaveKey(id, job.orderingKey, now)
+    elseif finished(from) and not finished(to) then
+      joinKey(id, job.orderingKey)
+    end
+  end
   job.state = to
   return to
 end

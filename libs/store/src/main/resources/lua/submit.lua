@@ -6,8 +6,11 @@
 --       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again),
 --       reserveMs ('' for none: a job due now has its outbox entry reserved for the caller, hidden
 --       from dispatchers this long, as reserve_due.lua would; the caller publishes it and marks it
---       dispatched, and an entry never marked shows up again after that time)
--- KEYS: [1] the partition's key base (the idempotency key's partition when there is one)
+--       dispatched, and an entry never marked shows up again after that time),
+--       orderingKey ('' for none: the job goes last in its key's order and gets its outbox entry
+--       only when every earlier job of the key has finished, ADR 29)
+-- KEYS: [1] the partition's key base (the ordering key's partition when there is one, else the
+--   idempotency key's when there is one)
 -- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
 --   reserved for the caller) | DUPLICATE (id and state of the job the key made first).
 local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -38,6 +41,8 @@ local function optional(name, value)
   end
 end
 optional('idempotencyKey', idem)
+local okey = ARGV[16] ~= nil and ARGV[16] ~= '' and ARGV[16] or nil
+optional('orderingKey', okey)
 optional('traceparent', ARGV[9])
 optional('startToCloseMs', ARGV[10])
 optional('stallMs', ARGV[11])
@@ -57,6 +62,10 @@ if notBefore > now then
     {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0',
      scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil},
     {'notBefore', int(notBefore)})
+end
+-- a job behind an earlier one of its key waits for it without an outbox entry (leaveKey)
+if okey and not joinKey(id, okey) then
+  return reply({outcome = 'ACCEPTED', id = id, state = state})
 end
 local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])
 if reserveMs and notBefore <= now then

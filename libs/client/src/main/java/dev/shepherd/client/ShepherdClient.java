@@ -216,8 +216,18 @@ public final class ShepherdClient implements AutoCloseable {
 
   /** The id of the job an idempotency key made, once the scheduler has accepted it. */
   public CompletableFuture<String> jobIdForKey(String idempotencyKey, Duration timeout) {
+    return jobIdForKey(idempotencyKey, null, timeout);
+  }
+
+  /**
+   * The id of the job an idempotency key made with an ordering key (null for none), once the
+   * scheduler has accepted it: a keyed job's idempotency key is kept with the ordering key's jobs.
+   */
+  public CompletableFuture<String> jobIdForKey(
+      String idempotencyKey, String orderingKey, Duration timeout) {
+    String query = orderingKey == null ? "" : "?orderingKey=" + encode(orderingKey);
     return poll(
-        () -> fetch("/api/v1/jobs/by-key/" + encode(idempotencyKey)).map(JobView::id),
+        () -> fetch("/api/v1/jobs/by-key/" + encode(idempotencyKey) + query).map(JobView::id),
         timeout,
         "no job with idempotency key " + idempotencyKey);
   }

@@ -14,6 +14,8 @@ import tools.jackson.databind.JsonNode;
  * @param maxAttempts optional; overrides the job type's default number of attempts
  * @param timeouts optional; each attempt's startToClose and stall timeouts, each overriding the job
  *     type's (ADR 18)
+ * @param orderingKey optional; jobs with the same key run one at a time, in the order they were
+ *     submitted (ADR 29)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobSubmission(
@@ -22,26 +24,34 @@ public record JobSubmission(
     String idempotencyKey,
     Instant notBefore,
     Integer maxAttempts,
-    JobTimeouts timeouts) {
+    JobTimeouts timeouts,
+    String orderingKey) {
 
   public static JobSubmission of(String type, JsonNode payload) {
-    return new JobSubmission(type, payload, null, null, null, null);
+    return new JobSubmission(type, payload, null, null, null, null, null);
   }
 
   public JobSubmission withIdempotencyKey(String key) {
-    return new JobSubmission(type, payload, key, notBefore, maxAttempts, timeouts);
+    return new JobSubmission(type, payload, key, notBefore, maxAttempts, timeouts, orderingKey);
   }
 
   public JobSubmission withNotBefore(Instant instant) {
-    return new JobSubmission(type, payload, idempotencyKey, instant, maxAttempts, timeouts);
+    return new JobSubmission(
+        type, payload, idempotencyKey, instant, maxAttempts, timeouts, orderingKey);
   }
 
   public JobSubmission withMaxAttempts(Integer attempts) {
-    return new JobSubmission(type, payload, idempotencyKey, notBefore, attempts, timeouts);
+    return new JobSubmission(
+        type, payload, idempotencyKey, notBefore, attempts, timeouts, orderingKey);
   }
 
   public JobSubmission withTimeouts(JobTimeouts attemptTimeouts) {
     return new JobSubmission(
-        type, payload, idempotencyKey, notBefore, maxAttempts, attemptTimeouts);
+        type, payload, idempotencyKey, notBefore, maxAttempts, attemptTimeouts, orderingKey);
+  }
+
+  /** Jobs with the same {@code key} run one at a time, in the order they were submitted. */
+  public JobSubmission withOrderingKey(String key) {
+    return new JobSubmission(type, payload, idempotencyKey, notBefore, maxAttempts, timeouts, key);
   }
 }

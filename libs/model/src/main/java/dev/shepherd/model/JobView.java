@@ -19,6 +19,7 @@ public record JobView(
     int maxAttempts,
     JsonNode payload,
     String idempotencyKey,
+    String orderingKey,
     Instant submittedAt,
     Instant notBefore,
     Instant finishedAt,

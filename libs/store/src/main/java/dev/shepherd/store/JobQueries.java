@@ -40,8 +40,21 @@ public final class JobQueries {
 
   /** The id of the job an idempotency key made, if any. */
   public Optional<String> findIdByIdempotencyKey(String idempotencyKey) {
+    return findIdByIdempotencyKey(idempotencyKey, null);
+  }
+
+  /**
+   * The id of the job an idempotency key made with an ordering key (null for none), if any: a keyed
+   * job's idempotency key lives with the job, in the ordering key's partition.
+   */
+  public Optional<String> findIdByIdempotencyKey(String idempotencyKey, String orderingKey) {
     return Optional.ofNullable(
-        store.redis().opsForValue().get(store.keys().idempotencyKey(idempotencyKey)));
+        store.redis().opsForValue().get(store.keys().idempotencyKey(idempotencyKey, orderingKey)));
+  }
+
+  /** The ids of an ordering key's unfinished jobs, the one that runs or runs next first. */
+  public List<String> orderingKeyQueue(String orderingKey) {
+    return List.copyOf(store.redis().opsForZSet().range(store.keys().keyQueue(orderingKey), 0, -1));
   }
 
   /** The newest jobs, optionally only those in one state and of one type. */

@@ -34,6 +34,11 @@ public final class Keys {
     REQUEUED("requeuedKey", "pool", "requeued:", ""),
     /** The id of the job an idempotency key made. */
     IDEMPOTENCY("idemKey", "key", "idem:", ""),
+    /**
+     * The unfinished jobs of one ordering key, scored by their place in the key's order (ADR 29):
+     * only the first may be dispatched.
+     */
+    KEY_QUEUE("keyQueueKey", "key", "okey:", ""),
     /** A dead-job record (JSON). */
     DEAD_RECORD("deadRecordKey", "id", "deadrec:", ""),
     /** The outbox: entries scored by when they are due. */
@@ -46,6 +51,8 @@ public final class Keys {
     JOBS("jobsKey", null, "jobs", ""),
     /** Dead-job records, scored by when the job died. */
     DEAD("deadKey", null, "dead", ""),
+    /** The last place given in each ordering key's order, while the key has unfinished jobs. */
+    KEY_PLACES("keyPlacesKey", null, "okeys", ""),
     /** Discarded dead-job records, scored by when they were discarded. */
     DISCARDED("discardedKey", null, "discarded", "");
 
@@ -112,6 +119,9 @@ public final class Keys {
   /** The outbox: entries scored by when they are due. */
   public static final String DUE = Name.DUE.relative();
 
+  /** The last place given in each ordering key's order, while the key has unfinished jobs. */
+  public static final String KEY_PLACES = Name.KEY_PLACES.relative();
+
   private final StoreSettings settings;
 
   public Keys(StoreSettings settings) {
@@ -165,6 +175,21 @@ public final class Keys {
   /** The id of the job an idempotency key made. */
   public String idempotencyKey(String key) {
     return of(partitionOfKey(key), Name.IDEMPOTENCY.relative(key));
+  }
+
+  /**
+   * The id of the job an idempotency key made with an ordering key: such a key lives in the
+   * ordering key's partition, with the job.
+   */
+  public String idempotencyKey(String key, String orderingKey) {
+    return orderingKey == null
+        ? idempotencyKey(key)
+        : of(partitionOfKey(orderingKey), Name.IDEMPOTENCY.relative(key));
+  }
+
+  /** The unfinished jobs of an ordering key, in their order (ADR 29). */
+  public String keyQueue(String orderingKey) {
+    return of(partitionOfKey(orderingKey), Name.KEY_QUEUE.relative(orderingKey));
   }
 
   /** The index of the jobs in one state. */

@@ -12,6 +12,8 @@ import java.time.Instant;
  * @param traceparent the W3C trace context of the submission, carried on every message of the job
  * @param timeouts each attempt's startToClose and stall timeouts, stored on the job ({@link
  *     JobTimeouts#NONE} for none)
+ * @param orderingKey null for none; jobs of one key run one at a time, in the order they were
+ *     submitted (ADR 29)
  */
 public record NewJob(
     String type,
@@ -21,10 +23,46 @@ public record NewJob(
     Instant notBefore,
     int maxAttempts,
     String traceparent,
-    JobTimeouts timeouts) {
+    JobTimeouts timeouts,
+    String orderingKey) {
 
   public NewJob {
     timeouts = timeouts == null ? JobTimeouts.NONE : timeouts;
+  }
+
+  public NewJob(
+      String type,
+      String pool,
+      String payloadJson,
+      String idempotencyKey,
+      Instant notBefore,
+      int maxAttempts,
+      String traceparent,
+      JobTimeouts timeouts) {
+    this(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        null);
+  }
+
+  /** This job with {@code orderingKey} (null for none). */
+  public NewJob withOrderingKey(String orderingKey) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey);
   }
 
   public NewJob(

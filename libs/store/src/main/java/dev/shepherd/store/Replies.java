@@ -149,6 +149,7 @@ final class Replies {
         Integer.parseInt(job.get("maxAttempts")),
         Json.mapper().readTree(job.get("payload")),
         job.get("idempotencyKey"),
+        job.get("orderingKey"),
         millis(job.get("submittedAt")),
         millis(job.get("notBefore")),
         millis(job.get("finishedAt")),

@@ -35,10 +35,7 @@ public final class Submissions {
    * @param reserveFor how long the entry stays reserved; null to reserve nothing
    */
   public SubmitOutcome submit(NewJob job, Duration reserveFor) {
-    int partition =
-        job.idempotencyKey() == null
-            ? ThreadLocalRandom.current().nextInt(store.keys().partitions())
-            : store.keys().partitionOfKey(job.idempotencyKey());
+    int partition = partitionOf(job);
     String id = JobIds.newId(partition);
     long now = store.clock().millis();
     long notBefore = job.notBefore() == null ? now : job.notBefore().toEpochMilli();
@@ -60,7 +57,8 @@ public final class Submissions {
             phaseLimits(job.timeouts()),
             millisOrEmpty(job.timeouts().scheduleToStart()),
             job.timeouts().failAtScheduleToStart() ? "1" : "",
-            reserveFor == null ? "" : Long.toString(reserveFor.toMillis()));
+            reserveFor == null ? "" : Long.toString(reserveFor.toMillis()),
+            job.orderingKey() == null ? "" : job.orderingKey());
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     if ("DUPLICATE".equals(reply.get("outcome").asString())) {
@@ -78,6 +76,21 @@ public final class Submissions {
                 job.traceparent() == null || job.traceparent().isEmpty() ? null : job.traceparent())
             : null;
     return new SubmitOutcome.Accepted(jobId, state, reserved);
+  }
+
+  /**
+   * Where the job lives: its ordering key's partition, where the key's order is kept (ADR 29); else
+   * its idempotency key's, so a repeated key finds it; else any. A keyed job's idempotency key
+   * lives in the ordering key's partition with it.
+   */
+  private int partitionOf(NewJob job) {
+    if (job.orderingKey() != null) {
+      return store.keys().partitionOfKey(job.orderingKey());
+    }
+    if (job.idempotencyKey() != null) {
+      return store.keys().partitionOfKey(job.idempotencyKey());
+    }
+    return ThreadLocalRandom.current().nextInt(store.keys().partitions());
   }
 
   /** The phase limits as the scripts read them, {@code {"render": 120000}}; '' for none. */

@@ -70,9 +70,10 @@ class JobsController {
   }
 
   @GetMapping("/jobs/by-key/{key}")
-  ResponseEntity<?> byIdempotencyKey(@PathVariable String key) {
+  ResponseEntity<?> byIdempotencyKey(
+      @PathVariable String key, @RequestParam(required = false) String orderingKey) {
     return queries
-        .findIdByIdempotencyKey(key)
+        .findIdByIdempotencyKey(key, orderingKey)
         .flatMap(queries::find)
         .<ResponseEntity<?>>map(JsonResponses::ok)
         .orElseGet(() -> Problems.notFound("no job with idempotency key '" + key + "'"));

@@ -177,7 +177,8 @@ public final class SubmissionIntake {
                 submission.notBefore(),
                 maxAttempts,
                 TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
-                timeouts),
+                timeouts,
+                submission.orderingKey()),
             reserveFor);
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
