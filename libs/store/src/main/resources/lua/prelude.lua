@@ -30,7 +30,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
                     'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
-                    'orderingKey'}
+                    'orderingKey', 'concurrencyKey'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -75,6 +75,37 @@ end
 
 -- Whether the job waits behind an earlier job of its ordering key (and so may not run yet).
 local function waitsForItsKey(id, okey) return okey ~= nil and keyHead(okey) ~= id end
+
+-- Concurrency keys (ADR 30). A key has `limit` slots. A job takes one when a dispatcher is about to
+-- publish it (reserve_due, or submit for a job due now) and holds it through QUEUED and RUNNING
+-- until its attempt ends: a retry, a lease taken back, an outcome. A job that finds every slot
+-- taken waits (`keyWaitingKey`, oldest first) with no outbox entry; a freed slot goes straight to
+-- the oldest waiting job, which gets its outbox entry due now. Returns true when the job holds a
+-- slot (it may be published), false when it now waits.
+local function takeSlot(id, ckey, limit, now, waitingSince)
+  local active = keyActiveKey(ckey)
+  if redis.call('ZSCORE', active, id) then return true end
+  if redis.call('ZCARD', active) < limit then
+    redis.call('ZADD', active, now, id)
+    redis.call('ZREM', keyWaitingKey(ckey), id)
+    return true
+  end
+  redis.call('ZADD', keyWaitingKey(ckey), waitingSince, id)
+  return false
+end
+
+-- The job's attempt ended (or it finished): its slot, if it held one, goes to the oldest waiting
+-- job of the key, and a finished job stops waiting.
+local function freeSlot(id, ckey, now, finishedNow)
+  if finishedNow then redis.call('ZREM', keyWaitingKey(ckey), id) end
+  if redis.call('ZREM', keyActiveKey(ckey), id) == 0 then return end
+  local nextId = redis.call('ZRANGE', keyWaitingKey(ckey), 0, 0)[1]
+  if nextId then
+    redis.call('ZREM', keyWaitingKey(ckey), nextId)
+    redis.call('ZADD', keyActiveKey(ckey), now, nextId)
+    redis.call('ZADD', dueKey, now, nextId)
+  end
+end
 
 -- Applies `events` ({{event, reason, by}, ...}, in order) to the job while the table allows each,
 -- and returns the state reached (nil, changing nothing, when the table refuses the first). Each
@@ -144,6 +175,10 @@ local function transitions(id, events, now, job, fields)
     end
   end
   if not inHash then redis.call('RPUSH', historyKey(id), unpack(lines)) end
+  -- an attempt that ended gives its concurrency slot on (ADR 30)
+  if job.concurrencyKey and to ~= from and not (running(to) or published(to)) then
+    freeSlot(id, job.concurrencyKey, now, finished(to))
+  end
   -- a finished job lets its key's next job go; a redriven one goes last in its key's order
   if job.orderingKey and to ~= from then
     if finished(to) and not finished(from) then

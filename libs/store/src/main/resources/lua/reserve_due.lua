@@ -4,7 +4,8 @@
 -- last attempt whose outcome did not come within its grace (ADR 14) is not published: the job
 -- goes DEAD, its attempts used up, and is named in `exhausted`. An entry of a job that waits behind
 -- an earlier job of its ordering key (a redriven one) is dropped: it comes back when the job is its
--- key's head (ADR 29).
+-- key's head (ADR 29). A job of a concurrency key takes one of its slots here, or waits for one
+-- without its entry (ADR 30).
 -- KEYS: [1] the partition's key base
 -- ARGV: now, limit, visibilityMs, retentionMs
 -- Replies: {entries = [{id, type, attempt, payload, submittedAt, pool, traceparent}], the entries
@@ -15,13 +16,15 @@ local ids = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
 local out, exhausted = {}, {}
 for _, id in ipairs(ids) do
   local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool',
-    'traceparent', 'releasedAttempt', 'lastError', 'orderingKey')
+    'traceparent', 'releasedAttempt', 'lastError', 'orderingKey', 'concurrencyKey',
+    'concurrencyLimit')
   local state = job[1]
   if job[8] == job[3] and allows(state, 'ATTEMPTS_EXHAUSTED') then
     redis.call('ZREM', dueKey, id)
     exhaust(id, job[9] or 'lease released', now, retentionMs, nil)
     exhausted[#exhausted + 1] = {id = id, type = job[2], pool = job[6]}
-  elseif awaitsWorker(state) and waitsForItsKey(id, job[10] or nil) then
+  elseif awaitsWorker(state) and (waitsForItsKey(id, job[10] or nil)
+      or (job[11] and not takeSlot(id, job[11], tonumber(job[12]), now, tonumber(job[5])))) then
     redis.call('ZREM', dueKey, id)
   elseif awaitsWorker(state) then
     redis.call('ZADD', dueKey, now + visibility, id)

@@ -8,7 +8,9 @@
 --       from dispatchers this long, as reserve_due.lua would; the caller publishes it and marks it
 --       dispatched, and an entry never marked shows up again after that time),
 --       orderingKey ('' for none: the job goes last in its key's order and gets its outbox entry
---       only when every earlier job of the key has finished, ADR 29)
+--       only when every earlier job of the key has finished, ADR 29), concurrencyKey and
+--       concurrencyLimit ('' for none: a job due now takes one of the key's slots or waits for
+--       one, ADR 30)
 -- KEYS: [1] the partition's key base (the ordering key's partition when there is one, else the
 --   idempotency key's when there is one)
 -- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
@@ -43,6 +45,9 @@ end
 optional('idempotencyKey', idem)
 local okey = ARGV[16] ~= nil and ARGV[16] ~= '' and ARGV[16] or nil
 optional('orderingKey', okey)
+local ckey = ARGV[17] ~= nil and ARGV[17] ~= '' and ARGV[17] or nil
+optional('concurrencyKey', ckey)
+if ckey then optional('concurrencyLimit', ARGV[18]) end
 optional('traceparent', ARGV[9])
 optional('startToCloseMs', ARGV[10])
 optional('stallMs', ARGV[11])
@@ -65,6 +70,10 @@ if notBefore > now then
 end
 -- a job behind an earlier one of its key waits for it without an outbox entry (leaveKey)
 if okey and not joinKey(id, okey) then
+  return reply({outcome = 'ACCEPTED', id = id, state = state})
+end
+-- a job due now of a concurrency key whose slots are all taken waits for one (freeSlot)
+if ckey and notBefore <= now and not takeSlot(id, ckey, tonumber(ARGV[18]), now, now) then
   return reply({outcome = 'ACCEPTED', id = id, state = state})
 end
 local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])

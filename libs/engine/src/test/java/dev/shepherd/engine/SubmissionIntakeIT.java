@@ -3,6 +3,7 @@ package dev.shepherd.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.contracts.Contracts;
+import dev.shepherd.engine.intake.ConcurrencyLimits;
 import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.IntakeResult.Problem;
 import dev.shepherd.engine.intake.JobTypeCatalog;
@@ -30,7 +31,13 @@ class SubmissionIntakeIT {
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
-    var catalog = new JobTypeCatalog(fixture.topology, Map.of("site.generate", 5), 3);
+    var catalog =
+        new JobTypeCatalog(
+            fixture.topology,
+            Map.of("site.generate", 5),
+            3,
+            Map.of(),
+            new ConcurrencyLimits(1, Map.of("demo.noop", 2), Map.of("vip", 3)));
     intake =
         new SubmissionIntake(
             new Contracts(),
@@ -80,6 +87,42 @@ class SubmissionIntakeIT {
     assertThat(second).isInstanceOf(IntakeResult.Duplicate.class);
     assertThat(((IntakeResult.Duplicate) second).receipt().jobId())
         .isEqualTo(first.receipt().jobId());
+  }
+
+  @Test
+  void aConcurrencyKeysLimitIsTheKeysOwnElseItsTypesElseTheDefault() {
+    assertThat(limitOf("{\"type\":\"demo.noop\",\"payload\":{},\"concurrencyKey\":\"vip\"}"))
+        .isEqualTo("3");
+    assertThat(limitOf("{\"type\":\"demo.noop\",\"payload\":{},\"concurrencyKey\":\"db\"}"))
+        .isEqualTo("2");
+    assertThat(
+            limitOf(
+                "{\"type\":\"site.generate\",\"payload\":{\"site\":\"a\"},"
+                    + "\"concurrencyKey\":\"db\"}"))
+        .isEqualTo("1");
+  }
+
+  /** The concurrency limit stored with the job the submission made. */
+  private String limitOf(String json) {
+    String id = ((IntakeResult.Accepted) submit(json)).receipt().jobId();
+    var job = fixture.store.queries().find(id).orElseThrow();
+    assertThat(job.concurrencyKey()).isNotNull();
+    return (String)
+        new org.springframework.data.redis.core.StringRedisTemplate(fixture.redisConnections)
+            .opsForHash()
+            .get(fixture.store.keys().job(id), "concurrencyLimit");
+  }
+
+  @Test
+  void anOrderingKeyAndAConcurrencyKeyTogetherAreRejectedNamingTheField() {
+    var r =
+        rejected(
+            "{\"type\":\"demo.noop\",\"payload\":{},\"orderingKey\":\"a\","
+                + "\"concurrencyKey\":\"b\"}");
+    assertThat(r.problem()).isEqualTo(Problem.INVALID_SUBMISSION);
+    assertThat(r.violations())
+        .singleElement()
+        .satisfies(v -> assertThat(v.field()).isEqualTo("/concurrencyKey"));
   }
 
   @Test

@@ -16,6 +16,8 @@ import tools.jackson.databind.JsonNode;
  *     type's (ADR 18)
  * @param orderingKey optional; jobs with the same key run one at a time, in the order they were
  *     submitted (ADR 29)
+ * @param concurrencyKey optional; at most the key's limit of jobs with the same key run at once
+ *     (ADR 30); not together with an ordering key
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobSubmission(
@@ -25,33 +27,49 @@ public record JobSubmission(
     Instant notBefore,
     Integer maxAttempts,
     JobTimeouts timeouts,
-    String orderingKey) {
+    String orderingKey,
+    String concurrencyKey) {
 
   public static JobSubmission of(String type, JsonNode payload) {
-    return new JobSubmission(type, payload, null, null, null, null, null);
+    return new JobSubmission(type, payload, null, null, null, null, null, null);
   }
 
   public JobSubmission withIdempotencyKey(String key) {
-    return new JobSubmission(type, payload, key, notBefore, maxAttempts, timeouts, orderingKey);
+    return new JobSubmission(
+        type, payload, key, notBefore, maxAttempts, timeouts, orderingKey, concurrencyKey);
   }
 
   public JobSubmission withNotBefore(Instant instant) {
     return new JobSubmission(
-        type, payload, idempotencyKey, instant, maxAttempts, timeouts, orderingKey);
+        type, payload, idempotencyKey, instant, maxAttempts, timeouts, orderingKey, concurrencyKey);
   }
 
   public JobSubmission withMaxAttempts(Integer attempts) {
     return new JobSubmission(
-        type, payload, idempotencyKey, notBefore, attempts, timeouts, orderingKey);
+        type, payload, idempotencyKey, notBefore, attempts, timeouts, orderingKey, concurrencyKey);
   }
 
   public JobSubmission withTimeouts(JobTimeouts attemptTimeouts) {
     return new JobSubmission(
-        type, payload, idempotencyKey, notBefore, maxAttempts, attemptTimeouts, orderingKey);
+        type,
+        payload,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        attemptTimeouts,
+        orderingKey,
+        concurrencyKey);
   }
 
   /** Jobs with the same {@code key} run one at a time, in the order they were submitted. */
   public JobSubmission withOrderingKey(String key) {
-    return new JobSubmission(type, payload, idempotencyKey, notBefore, maxAttempts, timeouts, key);
+    return new JobSubmission(
+        type, payload, idempotencyKey, notBefore, maxAttempts, timeouts, key, concurrencyKey);
+  }
+
+  /** At most the key's limit of jobs with the same {@code key} run at once. */
+  public JobSubmission withConcurrencyKey(String key) {
+    return new JobSubmission(
+        type, payload, idempotencyKey, notBefore, maxAttempts, timeouts, orderingKey, key);
   }
 }

@@ -20,6 +20,7 @@ public record JobView(
     JsonNode payload,
     String idempotencyKey,
     String orderingKey,
+    String concurrencyKey,
     Instant submittedAt,
     Instant notBefore,
     Instant finishedAt,

@@ -39,6 +39,13 @@ public final class Keys {
      * only the first may be dispatched.
      */
     KEY_QUEUE("keyQueueKey", "key", "okey:", ""),
+    /**
+     * The jobs of one concurrency key that hold one of its slots, from when the dispatcher took
+     * them until their attempt ends (ADR 30).
+     */
+    KEY_ACTIVE("keyActiveKey", "key", "ckey:", ":active"),
+    /** The jobs of one concurrency key waiting for a slot, oldest first (ADR 30). */
+    KEY_WAITING("keyWaitingKey", "key", "ckey:", ":waiting"),
     /** A dead-job record (JSON). */
     DEAD_RECORD("deadRecordKey", "id", "deadrec:", ""),
     /** The outbox: entries scored by when they are due. */
@@ -185,6 +192,16 @@ public final class Keys {
     return orderingKey == null
         ? idempotencyKey(key)
         : of(partitionOfKey(orderingKey), Name.IDEMPOTENCY.relative(key));
+  }
+
+  /** The jobs of a concurrency key that hold a slot (ADR 30). */
+  public String keyActive(String concurrencyKey) {
+    return of(partitionOfKey(concurrencyKey), Name.KEY_ACTIVE.relative(concurrencyKey));
+  }
+
+  /** The jobs of a concurrency key that wait for a slot, oldest first (ADR 30). */
+  public String keyWaiting(String concurrencyKey) {
+    return of(partitionOfKey(concurrencyKey), Name.KEY_WAITING.relative(concurrencyKey));
   }
 
   /** The unfinished jobs of an ordering key, in their order (ADR 29). */

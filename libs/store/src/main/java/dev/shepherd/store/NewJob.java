@@ -14,6 +14,9 @@ import java.time.Instant;
  *     JobTimeouts#NONE} for none)
  * @param orderingKey null for none; jobs of one key run one at a time, in the order they were
  *     submitted (ADR 29)
+ * @param concurrencyKey null for none; at most {@code concurrencyLimit} jobs of one key run at once
+ *     (ADR 30)
+ * @param concurrencyLimit the key's limit, at least 1; read only with a concurrency key
  */
 public record NewJob(
     String type,
@@ -24,10 +27,24 @@ public record NewJob(
     int maxAttempts,
     String traceparent,
     JobTimeouts timeouts,
-    String orderingKey) {
+    String orderingKey,
+    String concurrencyKey,
+    int concurrencyLimit) {
 
   public NewJob {
     timeouts = timeouts == null ? JobTimeouts.NONE : timeouts;
+    if (orderingKey != null && concurrencyKey != null) {
+      throw new IllegalArgumentException(
+          "a job takes an ordering key or a concurrency key, not both (an ordering key runs one"
+              + " job at a time already)");
+    }
+    if (concurrencyKey != null && concurrencyLimit < 1) {
+      throw new IllegalArgumentException(
+          "concurrency key "
+              + concurrencyKey
+              + " needs a limit of at least 1, was "
+              + concurrencyLimit);
+    }
   }
 
   public NewJob(
@@ -48,7 +65,9 @@ public record NewJob(
         maxAttempts,
         traceparent,
         timeouts,
-        null);
+        null,
+        null,
+        0);
   }
 
   /** This job with {@code orderingKey} (null for none). */
@@ -62,7 +81,25 @@ public record NewJob(
         maxAttempts,
         traceparent,
         timeouts,
-        orderingKey);
+        orderingKey,
+        concurrencyKey,
+        concurrencyLimit);
+  }
+
+  /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
+  public NewJob withConcurrencyKey(String key, int limit) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        key,
+        limit);
   }
 
   public NewJob(

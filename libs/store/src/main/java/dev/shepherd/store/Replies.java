@@ -150,6 +150,7 @@ final class Replies {
         Json.mapper().readTree(job.get("payload")),
         job.get("idempotencyKey"),
         job.get("orderingKey"),
+        job.get("concurrencyKey"),
         millis(job.get("submittedAt")),
         millis(job.get("notBefore")),
         millis(job.get("finishedAt")),

@@ -58,7 +58,9 @@ public final class Submissions {
             millisOrEmpty(job.timeouts().scheduleToStart()),
             job.timeouts().failAtScheduleToStart() ? "1" : "",
             reserveFor == null ? "" : Long.toString(reserveFor.toMillis()),
-            job.orderingKey() == null ? "" : job.orderingKey());
+            job.orderingKey() == null ? "" : job.orderingKey(),
+            job.concurrencyKey() == null ? "" : job.concurrencyKey(),
+            job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()));
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     if ("DUPLICATE".equals(reply.get("outcome").asString())) {
@@ -79,13 +81,17 @@ public final class Submissions {
   }
 
   /**
-   * Where the job lives: its ordering key's partition, where the key's order is kept (ADR 29); else
-   * its idempotency key's, so a repeated key finds it; else any. A keyed job's idempotency key
-   * lives in the ordering key's partition with it.
+   * Where the job lives: its ordering key's partition, where the key's order is kept (ADR 29), or
+   * its concurrency key's, where the key's slots are (ADR 30); else its idempotency key's, so a
+   * repeated key finds it; else any. A keyed job's idempotency key lives in the ordering or
+   * concurrency key's partition with it.
    */
   private int partitionOf(NewJob job) {
     if (job.orderingKey() != null) {
       return store.keys().partitionOfKey(job.orderingKey());
+    }
+    if (job.concurrencyKey() != null) {
+      return store.keys().partitionOfKey(job.concurrencyKey());
     }
     if (job.idempotencyKey() != null) {
       return store.keys().partitionOfKey(job.idempotencyKey());

@@ -1,6 +1,7 @@
 package dev.shepherd.scheduler;
 
 import dev.shepherd.engine.dispatch.Dispatcher;
+import dev.shepherd.engine.intake.ConcurrencyLimits;
 import dev.shepherd.model.JobTimeouts;
 import java.time.Duration;
 import java.util.HashMap;
@@ -37,6 +38,10 @@ import org.springframework.boot.convert.DurationStyle;
  *     as one flat map of text because job types contain dots ({@code site.generate}): Spring splits
  *     the key of a map whose values are objects or {@code Duration}s at the first dot, and keeps it
  *     whole only for {@code java.lang} values; {@link #timeoutsByType()} reads it.
+ * @param defaultConcurrencyLimit how many jobs of one concurrency key may run at once when neither
+ *     the key nor its type sets a limit (ADR 30)
+ * @param concurrencyLimit the limit of each concurrency key of a job type, by type
+ * @param concurrencyKeyLimit one concurrency key's own limit, by key, whatever the type
  */
 @ConfigurationProperties("shepherd.scheduler")
 public record SchedulerProperties(
@@ -51,7 +56,10 @@ public record SchedulerProperties(
     Integer submitConsumers,
     Integer submitPrefetch,
     Integer cancelPrefetch,
-    Map<String, String> timeouts) {
+    Map<String, String> timeouts,
+    Integer defaultConcurrencyLimit,
+    Map<String, Integer> concurrencyLimit,
+    Map<String, Integer> concurrencyKeyLimit) {
 
   private static final String START_TO_CLOSE = "start-to-close";
   private static final String STALL = "stall";
@@ -100,6 +108,24 @@ public record SchedulerProperties(
         });
     timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
     byType(timeouts); // fails at start-up on a bad name or value
+    defaultConcurrencyLimit = defaultConcurrencyLimit == null ? 1 : defaultConcurrencyLimit;
+    concurrencyLimit = concurrencyLimit == null ? Map.of() : Map.copyOf(concurrencyLimit);
+    concurrencyKeyLimit = concurrencyKeyLimit == null ? Map.of() : Map.copyOf(concurrencyKeyLimit);
+    concurrencyLimits(defaultConcurrencyLimit, concurrencyLimit, concurrencyKeyLimit); // checks
+  }
+
+  /** The concurrency keys' limits (ADR 30). */
+  public ConcurrencyLimits concurrencyLimits() {
+    return concurrencyLimits(defaultConcurrencyLimit, concurrencyLimit, concurrencyKeyLimit);
+  }
+
+  private static ConcurrencyLimits concurrencyLimits(
+      int defaultLimit, Map<String, Integer> byType, Map<String, Integer> byKey) {
+    try {
+      return new ConcurrencyLimits(defaultLimit, byType, byKey);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("shepherd.scheduler: " + e.getMessage(), e);
+    }
   }
 
   private static Duration positive(String name, Duration value) {

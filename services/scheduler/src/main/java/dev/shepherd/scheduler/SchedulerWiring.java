@@ -44,7 +44,8 @@ class SchedulerWiring {
         topology,
         properties.maxAttempts(),
         properties.defaultMaxAttempts(),
-        properties.timeoutsByType());
+        properties.timeoutsByType(),
+        properties.concurrencyLimits());
   }
 
   /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */

@@ -12,11 +12,21 @@ public record JobTypeCatalog(
     Topology topology,
     Map<String, Integer> maxAttempts,
     int defaultMaxAttempts,
-    Map<String, JobTimeouts> timeouts) {
+    Map<String, JobTimeouts> timeouts,
+    ConcurrencyLimits concurrencyLimits) {
 
   public JobTypeCatalog {
     maxAttempts = Map.copyOf(maxAttempts);
     timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
+    concurrencyLimits = concurrencyLimits == null ? ConcurrencyLimits.DEFAULT : concurrencyLimits;
+  }
+
+  public JobTypeCatalog(
+      Topology topology,
+      Map<String, Integer> maxAttempts,
+      int defaultMaxAttempts,
+      Map<String, JobTimeouts> timeouts) {
+    this(topology, maxAttempts, defaultMaxAttempts, timeouts, null);
   }
 
   public JobTypeCatalog(
@@ -34,6 +44,11 @@ public record JobTypeCatalog(
 
   public int maxAttemptsOf(String type) {
     return maxAttempts.getOrDefault(type, defaultMaxAttempts);
+  }
+
+  /** How many jobs of {@code type} with concurrency key {@code key} may run at once (ADR 30). */
+  public int concurrencyLimitOf(String type, String key) {
+    return concurrencyLimits.limitOf(type, key);
   }
 
   /** The type's attempt timeouts ({@link JobTimeouts#NONE} when it sets none). */

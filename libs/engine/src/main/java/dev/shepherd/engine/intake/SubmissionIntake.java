@@ -148,6 +148,13 @@ public final class SubmissionIntake {
           "/type",
           "unknown job type '" + submission.type() + "'");
     }
+    if (submission.orderingKey() != null && submission.concurrencyKey() != null) {
+      return rejected(
+          Problem.INVALID_SUBMISSION,
+          "concurrencyKey: a job takes an ordering key or a concurrency key, not both",
+          "/concurrencyKey",
+          "not with an orderingKey: jobs of an ordering key run one at a time already");
+    }
     if (contracts.hasPayloadSchema(submission.type())) {
       List<Contracts.Violation> payloadViolations =
           contracts.validatePayload(submission.type(), submission.payload()).stream()
@@ -178,7 +185,11 @@ public final class SubmissionIntake {
                 maxAttempts,
                 TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
                 timeouts,
-                submission.orderingKey()),
+                submission.orderingKey(),
+                submission.concurrencyKey(),
+                submission.concurrencyKey() == null
+                    ? 0
+                    : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey())),
             reserveFor);
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {
