@@ -30,15 +30,21 @@ import org.junit.jupiter.api.Test;
  * checked from the jobs' histories. Unkeyed jobs run beside them.
  */
 @WithRealServices
-class OrderingKeysE2EIT {
+class JobKeysE2EIT {
 
   private static final int KEYS = 8;
   private static final int JOBS_PER_KEY = 12;
   private static final int UNKEYED = 24;
+  private static final int CONCURRENCY_KEYS = 2;
+  private static final int CONCURRENCY_LIMIT = 2;
+
+  /** Jobs of each concurrency key submitted with each round of ordering keys' jobs. */
+  private static final int CAPPED_PER_ROUND = 2;
+
   private static final Duration LEASE_TTL = Duration.ofSeconds(3);
 
   @Test
-  void eachKeysJobsSucceedInSubmissionOrderOneAtATimeThroughFailuresAndAWorkerKill(
+  void orderingKeysKeepSubmissionOrderAndConcurrencyKeysTheirLimitThroughFailuresAndAWorkerKill(
       ServiceEndpoints endpoints, TestNames names) throws Exception {
     try (var e2e =
             new E2eSupport(
@@ -49,11 +55,14 @@ class OrderingKeysE2EIT {
                     "shepherd.store.lease-ttl",
                     LEASE_TTL.toMillis() + "ms",
                     "shepherd.store.retry-initial-backoff",
-                    "50ms"));
+                    "50ms",
+                    "shepherd.scheduler.default-concurrency-limit",
+                    Integer.toString(CONCURRENCY_LIMIT)));
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
       // submitted one after the other, the keys interleaved: each key's order is the order here
       Map<String, List<String>> submitted = new LinkedHashMap<>();
       List<String> unkeyed = new ArrayList<>();
+      List<String> capped = new ArrayList<>();
       var payload =
           Json.mapper().createObjectNode().put("failureProbability", 0.2).put("workMillis", 150);
       for (int n = 0; n < JOBS_PER_KEY; n++) {
@@ -62,6 +71,17 @@ class OrderingKeysE2EIT {
           var job =
               JobSubmission.of("demo.flaky", payload).withMaxAttempts(20).withOrderingKey(key);
           submitted.computeIfAbsent(key, x -> new ArrayList<>()).add(client.submit(job).jobId());
+        }
+        for (int c = 0; c < CONCURRENCY_KEYS; c++) {
+          for (int i = 0; i < CAPPED_PER_ROUND; i++) {
+            capped.add(
+                client
+                    .submit(
+                        JobSubmission.of("demo.flaky", payload)
+                            .withMaxAttempts(20)
+                            .withConcurrencyKey("tenant-" + c))
+                    .jobId());
+          }
         }
         if (n < UNKEYED / 2) {
           for (int u = 0; u < 2; u++) {
@@ -81,6 +101,7 @@ class OrderingKeysE2EIT {
       e2e.cluster.workers().get(0).kill();
 
       List<String> all = new ArrayList<>(unkeyed);
+      all.addAll(capped);
       submitted.values().forEach(all::addAll);
       List<CompletableFuture<JobView>> finals =
           all.stream().map(id -> client.await(id, Duration.ofMinutes(4))).toList();
@@ -105,7 +126,7 @@ class OrderingKeysE2EIT {
         List<JobView> jobs = key.getValue().stream().map(views::get).toList();
         assertThat(
                 jobs.stream()
-                    .sorted(Comparator.comparing(OrderingKeysE2EIT::succeededAt))
+                    .sorted(Comparator.comparing(JobKeysE2EIT::succeededAt))
                     .map(JobView::id)
                     .toList())
             .as("jobs of %s, by when each succeeded", key.getKey())
@@ -118,8 +139,53 @@ class OrderingKeysE2EIT {
               .isAfterOrEqualTo(succeededAt(before));
         }
       }
+      Map<String, Integer> most = new LinkedHashMap<>();
+      for (String id : capped) {
+        JobView job = views.get(id);
+        most.merge(job.concurrencyKey(), 0, Integer::sum);
+      }
+      for (String key : most.keySet()) {
+        List<JobView> jobs =
+            capped.stream().map(views::get).filter(j -> key.equals(j.concurrencyKey())).toList();
+        most.put(key, mostRunningAtOnce(jobs));
+      }
+      assertThat(most)
+          .as("the most attempts of each concurrency key running at once")
+          .hasSize(CONCURRENCY_KEYS)
+          .allSatisfy((key, n) -> assertThat(n).as(key).isLessThanOrEqualTo(CONCURRENCY_LIMIT))
+          .containsValue(CONCURRENCY_LIMIT);
       e2e.assertNothingLeftOver();
     }
+  }
+
+  /**
+   * The most attempts of these jobs that ran at once, from their histories: each attempt runs from
+   * its claim until the line that ended it (an outcome, a retry, its lease taken back).
+   */
+  private static int mostRunningAtOnce(List<JobView> jobs) {
+    List<long[]> changes = new ArrayList<>(); // {epoch ms, +1 for a start or -1 for an end}
+    for (JobView job : jobs) {
+      boolean running = false;
+      for (TransitionRecord line : job.history()) {
+        if (line.to() == JobState.RUNNING && !running) {
+          changes.add(new long[] {line.at().toEpochMilli(), 1});
+          running = true;
+        } else if (running && line.to() != JobState.RUNNING) {
+          changes.add(new long[] {line.at().toEpochMilli(), -1});
+          running = false;
+        }
+      }
+      assertThat(running).as("%s still runs an attempt", job.id()).isFalse();
+    }
+    // at one millisecond an end comes before a start: the slot was handed over
+    changes.sort(Comparator.<long[]>comparingLong(c -> c[0]).thenComparingLong(c -> c[1]));
+    int now = 0;
+    int most = 0;
+    for (long[] change : changes) {
+      now += (int) change[1];
+      most = Math.max(most, now);
+    }
+    return most;
   }
 
   private static Instant succeededAt(JobView job) {
