@@ -30,7 +30,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
                     'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
-                    'orderingKey', 'concurrencyKey'}
+                    'orderingKey', 'orderingPolicy', 'concurrencyKey'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -67,10 +67,32 @@ local function leaveKey(id, okey, now)
   local nextId = keyHead(okey)
   if not nextId then
     redis.call('HDEL', keyPlacesKey, okey)
+    redis.call('HDEL', keysDownKey, okey)
     return
   end
   local notBefore = tonumber(redis.call('HGET', jobKey(nextId), 'notBefore') or '0')
   redis.call('ZADD', dueKey, 'NX', math.max(now, notBefore), nextId)
+end
+
+-- What a finished keyed job does to its key: it leaves it, or, ending DEAD under the `block`
+-- policy, stays its head, so the key's later jobs wait until an operator redrives or discards it.
+local function finishInKey(id, okey, to, policy, now)
+  if to == 'DEAD' and policy == 'block' then
+    redis.call('HSETNX', keysDownKey, okey, int(now))
+  else
+    leaveKey(id, okey, now)
+  end
+end
+
+-- A DEAD job that blocks its key (finishInKey) and its dead-job record are kept until an operator
+-- acts, whatever the retention: the key's later jobs wait for it.
+local function keepWhileItBlocks(id)
+  local okey = redis.call('HGET', jobKey(id), 'orderingKey')
+  if okey and keyHead(okey) == id then
+    for _, k in ipairs({jobKey(id), historyKey(id), phasesKey(id), deadRecordKey(id)}) do
+      redis.call('PERSIST', k)
+    end
+  end
 end
 
 -- Whether the job waits behind an earlier job of its ordering key (and so may not run yet).
@@ -122,10 +144,12 @@ local function transitions(id, events, now, job, fields)
   local lines = {}
   -- whether a step left RUNNING or QUEUED, or entered QUEUED: the timeouts entry changes
   local timed = false
+  local failed = false -- a retryable failure: an ordering key's destination is down
   for _, e in ipairs(events) do
     local event, reason, by = e[1], e[2], e[3]
     local step = to and T[to] and T[to][event]
     if not step then break end
+    if event == 'FAIL_RETRYABLE' then failed = true end
     if step ~= to and (running(to) or published(to) or published(step)) then timed = true end
     local entry = {at = int(now), from = to, to = step, event = event,
                    attempt = tonumber(job.attempt)}
@@ -179,12 +203,20 @@ local function transitions(id, events, now, job, fields)
   if job.concurrencyKey and to ~= from and not (running(to) or published(to)) then
     freeSlot(id, job.concurrencyKey, now, finished(to))
   end
-  -- a finished job lets its key's next job go; a redriven one goes last in its key's order
-  if job.orderingKey and to ~= from then
+  -- a finished job lets its key's next job go (or blocks it, finishInKey); a redriven one goes
+  -- last in its key's order, or stays its head when it blocked it. A retryable failure marks the
+  -- key DOWN and a success UP again (ADR 29).
+  local okey = job.orderingKey
+  if okey and to ~= from then
     if finished(to) and not finished(from) then
-      leaveKey(id, job.orderingKey, now)
+      finishInKey(id, okey, to, job.orderingPolicy, now)
     elseif finished(from) and not finished(to) then
-      joinKey(id, job.orderingKey)
+      if not redis.call('ZSCORE', keyQueueKey(okey), id) then joinKey(id, okey) end
+    end
+    if failed then
+      redis.call('HSETNX', keysDownKey, okey, int(now))
+    elseif to == 'SUCCEEDED' then
+      redis.call('HDEL', keysDownKey, okey)
     end
   end
   job.state = to
@@ -297,6 +329,7 @@ local function endDead(id, event, error, why, now, finishedAt, retentionMs, by)
   redis.call('HSET', jobKey(id), 'lastError', error, 'finishedAt', finishedAt)
   recordDeadJob(id, why, now, retentionMs)
   retain(id, retentionMs)
+  keepWhileItBlocks(id)
   return to
 end
 
@@ -309,6 +342,7 @@ local function exhaust(id, error, now, retentionMs, by)
   redis.call('HDEL', key, 'releasedAttempt', 'leaseExpiredAt')
   recordDeadJob(id, 'attempts exhausted (' .. maxAttempts .. '): ' .. error, now, retentionMs)
   retain(id, retentionMs)
+  keepWhileItBlocks(id)
   return 'DEAD'
 end
 

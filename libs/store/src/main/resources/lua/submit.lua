@@ -10,7 +10,8 @@
 --       orderingKey ('' for none: the job goes last in its key's order and gets its outbox entry
 --       only when every earlier job of the key has finished, ADR 29), concurrencyKey and
 --       concurrencyLimit ('' for none: a job due now takes one of the key's slots or waits for
---       one, ADR 30)
+--       one, ADR 30), orderingPolicy ('block': a keyed job that ends DEAD blocks its key until an
+--       operator redrives or discards it; anything else skips it, ADR 29)
 -- KEYS: [1] the partition's key base (the ordering key's partition when there is one, else the
 --   idempotency key's when there is one)
 -- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
@@ -45,6 +46,7 @@ end
 optional('idempotencyKey', idem)
 local okey = ARGV[16] ~= nil and ARGV[16] ~= '' and ARGV[16] or nil
 optional('orderingKey', okey)
+if okey and ARGV[19] == 'block' then optional('orderingPolicy', 'block') end
 local ckey = ARGV[17] ~= nil and ARGV[17] ~= '' and ARGV[17] or nil
 optional('concurrencyKey', ckey)
 if ckey then optional('concurrencyLimit', ARGV[18]) end

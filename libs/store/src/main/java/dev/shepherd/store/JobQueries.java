@@ -3,10 +3,12 @@ package dev.shepherd.store;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.JobView;
+import dev.shepherd.model.OrderingKeyView;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntFunction;
 import tools.jackson.databind.JsonNode;
@@ -50,6 +52,59 @@ public final class JobQueries {
   public Optional<String> findIdByIdempotencyKey(String idempotencyKey, String orderingKey) {
     return Optional.ofNullable(
         store.redis().opsForValue().get(store.keys().idempotencyKey(idempotencyKey, orderingKey)));
+  }
+
+  /** An ordering key's state, backlog and head (ADR 29); UP with no backlog for an unknown key. */
+  public OrderingKeyView orderingKey(String key) {
+    int partition = store.keys().partitionOfKey(key);
+    var redis = store.redis();
+    Object down = redis.opsForHash().get(store.keys().of(partition, Keys.KEYS_DOWN), key);
+    String queue = store.keys().keyQueue(key);
+    Long backlog = redis.opsForZSet().zCard(queue);
+    var first = redis.opsForZSet().range(queue, 0, 0);
+    String head = first == null || first.isEmpty() ? null : first.iterator().next();
+    JobState headState = null;
+    Integer headAttempt = null;
+    Instant nextAttemptAt = null;
+    if (head != null) {
+      List<Object> job =
+          redis
+              .opsForHash()
+              .multiGet(store.keys().job(partition, head), List.of("state", "attempt"));
+      headState = job.get(0) == null ? null : JobState.valueOf((String) job.get(0));
+      headAttempt = job.get(1) == null ? null : Integer.valueOf((String) job.get(1));
+      Double due = redis.opsForZSet().score(store.keys().of(partition, Keys.DUE), head);
+      if (headState == JobState.RETRY_WAIT && due != null) {
+        nextAttemptAt = Instant.ofEpochMilli(due.longValue());
+      }
+    }
+    return new OrderingKeyView(
+        key,
+        down == null ? "UP" : "DOWN",
+        down == null ? null : Instant.ofEpochMilli(Long.parseLong((String) down)),
+        headState == JobState.DEAD,
+        backlog == null ? 0 : backlog,
+        head,
+        headState,
+        headAttempt,
+        nextAttemptAt);
+  }
+
+  /** The ordering keys that are DOWN, in every partition, longest down first. */
+  public List<OrderingKeyView> downOrderingKeys(int limit) {
+    List<Map.Entry<String, Long>> down = new ArrayList<>();
+    for (int partition = 0; partition < store.keys().partitions(); partition++) {
+      store
+          .redis()
+          .<String, String>opsForHash()
+          .entries(store.keys().of(partition, Keys.KEYS_DOWN))
+          .forEach((key, since) -> down.add(Map.entry(key, Long.parseLong(since))));
+    }
+    return down.stream()
+        .sorted(Map.Entry.comparingByValue())
+        .limit(limit)
+        .map(e -> orderingKey(e.getKey()))
+        .toList();
   }
 
   /** The ids of an ordering key's unfinished jobs, the one that runs or runs next first. */

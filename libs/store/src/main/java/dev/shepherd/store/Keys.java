@@ -60,6 +60,8 @@ public final class Keys {
     DEAD("deadKey", null, "dead", ""),
     /** The last place given in each ordering key's order, while the key has unfinished jobs. */
     KEY_PLACES("keyPlacesKey", null, "okeys", ""),
+    /** The ordering keys that are DOWN, each with when it went down (epoch ms). */
+    KEYS_DOWN("keysDownKey", null, "okeysdown", ""),
     /** Discarded dead-job records, scored by when they were discarded. */
     DISCARDED("discardedKey", null, "discarded", "");
 
@@ -128,6 +130,9 @@ public final class Keys {
 
   /** The last place given in each ordering key's order, while the key has unfinished jobs. */
   public static final String KEY_PLACES = Name.KEY_PLACES.relative();
+
+  /** The ordering keys that are DOWN, each with when it went down (epoch ms). */
+  public static final String KEYS_DOWN = Name.KEYS_DOWN.relative();
 
   private final StoreSettings settings;
 

@@ -14,6 +14,9 @@ import java.time.Instant;
  *     JobTimeouts#NONE} for none)
  * @param orderingKey null for none; jobs of one key run one at a time, in the order they were
  *     submitted (ADR 29)
+ * @param blocksItsKey with an ordering key: when the job ends DEAD it stays its key's head and the
+ *     key's later jobs wait until an operator redrives or discards it (the type's {@code block}
+ *     policy); false lets the next job go (the {@code skip} policy)
  * @param concurrencyKey null for none; at most {@code concurrencyLimit} jobs of one key run at once
  *     (ADR 30)
  * @param concurrencyLimit the key's limit, at least 1; read only with a concurrency key
@@ -28,6 +31,7 @@ public record NewJob(
     String traceparent,
     JobTimeouts timeouts,
     String orderingKey,
+    boolean blocksItsKey,
     String concurrencyKey,
     int concurrencyLimit) {
 
@@ -66,40 +70,9 @@ public record NewJob(
         traceparent,
         timeouts,
         null,
+        false,
         null,
         0);
-  }
-
-  /** This job with {@code orderingKey} (null for none). */
-  public NewJob withOrderingKey(String orderingKey) {
-    return new NewJob(
-        type,
-        pool,
-        payloadJson,
-        idempotencyKey,
-        notBefore,
-        maxAttempts,
-        traceparent,
-        timeouts,
-        orderingKey,
-        concurrencyKey,
-        concurrencyLimit);
-  }
-
-  /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
-  public NewJob withConcurrencyKey(String key, int limit) {
-    return new NewJob(
-        type,
-        pool,
-        payloadJson,
-        idempotencyKey,
-        notBefore,
-        maxAttempts,
-        traceparent,
-        timeouts,
-        orderingKey,
-        key,
-        limit);
   }
 
   public NewJob(
@@ -121,5 +94,47 @@ public record NewJob(
       Instant notBefore,
       int maxAttempts) {
     this(type, pool, payloadJson, idempotencyKey, notBefore, maxAttempts, null);
+  }
+
+  /** This job with {@code orderingKey} (null for none), skipped when it ends DEAD. */
+  public NewJob withOrderingKey(String orderingKey) {
+    return withOrderingKey(orderingKey, false);
+  }
+
+  /**
+   * This job with {@code orderingKey} (null for none); {@code blocksItsKey}: it holds its key's
+   * later jobs back when it ends DEAD, until an operator redrives or discards it.
+   */
+  public NewJob withOrderingKey(String orderingKey, boolean blocksItsKey) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        blocksItsKey,
+        concurrencyKey,
+        concurrencyLimit);
+  }
+
+  /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
+  public NewJob withConcurrencyKey(String key, int limit) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        blocksItsKey,
+        key,
+        limit);
   }
 }

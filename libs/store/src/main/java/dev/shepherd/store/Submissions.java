@@ -60,7 +60,8 @@ public final class Submissions {
             reserveFor == null ? "" : Long.toString(reserveFor.toMillis()),
             job.orderingKey() == null ? "" : job.orderingKey(),
             job.concurrencyKey() == null ? "" : job.concurrencyKey(),
-            job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()));
+            job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()),
+            job.blocksItsKey() ? "block" : "");
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     if ("DUPLICATE".equals(reply.get("outcome").asString())) {

@@ -3,6 +3,7 @@ package dev.shepherd.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.OrderingKeyView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.testsupport.RedisOrphans;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -52,6 +53,16 @@ class OrderingKeysIT {
         .submit(
             new NewJob("demo.noop", "default", "{}", null, notBefore, 3)
                 .withOrderingKey(orderingKey))
+        .jobId();
+  }
+
+  /** A job of a type whose policy is {@code block}: when it ends DEAD it holds its key back. */
+  private String submitBlocking(String orderingKey) {
+    return store
+        .submissions()
+        .submit(
+            new NewJob("demo.noop", "default", "{}", null, null, 3)
+                .withOrderingKey(orderingKey, true))
         .jobId();
   }
 
@@ -224,5 +235,83 @@ class OrderingKeysIT {
     String a2 = submit("customer-a");
     assertThat(dispatchDue()).containsExactly(a2);
     assertThat(RedisOrphans.find(fixture.factory, fixture.prefix)).isEmpty();
+  }
+
+  @Test
+  void aRetryableFailureMarksTheKeyDownUntilTheFirstSuccess() {
+    String a1 = submit("customer-a");
+    String a2 = submit("customer-a");
+    dispatchDue();
+    Instant failedAt = fixture.clock.instant();
+    assertThat(fail(a1, 1, claim(a1, 1), true)).isEqualTo("RETRY_WAIT");
+
+    var down = store.queries().orderingKey("customer-a");
+    assertThat(down.state()).isEqualTo("DOWN");
+    assertThat(down.downSince()).isEqualTo(failedAt);
+    assertThat(down.backlog()).isEqualTo(2);
+    assertThat(down.head()).isEqualTo(a1);
+    assertThat(down.headState()).isEqualTo(JobState.RETRY_WAIT);
+    assertThat(down.nextAttemptAt()).isEqualTo(failedAt.plus(BACKOFF));
+    assertThat(down.blocked()).isFalse();
+    assertThat(store.queries().downOrderingKeys(10))
+        .extracting(OrderingKeyView::key)
+        .containsExactly("customer-a");
+
+    fixture.clock.advance(BACKOFF);
+    dispatchDue();
+    assertThat(succeed(a1, 2, claim(a1, 2))).isEqualTo("SUCCEEDED");
+    var up = store.queries().orderingKey("customer-a");
+    assertThat(up.state()).isEqualTo("UP");
+    assertThat(up.head()).isEqualTo(a2);
+    assertThat(store.queries().downOrderingKeys(10)).isEmpty();
+  }
+
+  @Test
+  void underTheBlockPolicyADeadHeadHoldsItsKeyAndIsKeptUntilItIsRedriven() {
+    String a1 = submitBlocking("customer-a");
+    String a2 = submit("customer-a");
+    dispatchDue();
+    assertThat(fail(a1, 1, claim(a1, 1), false)).isEqualTo("DEAD");
+
+    assertThat(dispatchDue()).as("the key waits for an operator").isEmpty();
+    var blocked = store.queries().orderingKey("customer-a");
+    assertThat(blocked.blocked()).isTrue();
+    assertThat(blocked.state()).isEqualTo("DOWN");
+    assertThat(blocked.head()).isEqualTo(a1);
+    assertThat(fixture.redis.getExpire(store.keys().job(a1)))
+        .as("seconds the blocking job has left")
+        .isEqualTo(-1L);
+    assertThat(fixture.redis.getExpire(store.keys().deadRecord(a1))).isEqualTo(-1L);
+
+    assertThat(store.deadJobs().redrive(a1, "operator"))
+        .isEqualTo(DeadJobs.RedriveOutcome.REDRIVEN);
+    assertThat(store.queries().orderingKeyQueue("customer-a")).containsExactly(a1, a2);
+    assertThat(dispatchDue()).containsExactly(a1);
+    assertThat(succeed(a1, 2, claim(a1, 2))).isEqualTo("SUCCEEDED");
+    assertThat(dispatchDue()).containsExactly(a2);
+    assertThat(store.queries().orderingKey("customer-a").state()).isEqualTo("UP");
+  }
+
+  @Test
+  void discardingTheDeadHeadOfABlockedKeyLetsTheNextGoAndGivesItItsRetention() {
+    String a1 = submitBlocking("customer-a");
+    String a2 = submit("customer-a");
+    dispatchDue();
+    assertThat(fail(a1, 1, claim(a1, 1), false)).isEqualTo("DEAD");
+    assertThat(dispatchDue()).isEmpty();
+
+    assertThat(store.deadJobs().discardDead(a1, "operator")).isTrue();
+    assertThat(dispatchDue()).containsExactly(a2);
+    assertThat(fixture.redis.getExpire(store.keys().job(a1))).isPositive();
+  }
+
+  @Test
+  void underTheSkipPolicyADeadHeadLetsTheNextGoAndExpiresAsUsual() {
+    String a1 = submit("customer-a");
+    String a2 = submit("customer-a");
+    dispatchDue();
+    assertThat(fail(a1, 1, claim(a1, 1), false)).isEqualTo("DEAD");
+    assertThat(dispatchDue()).containsExactly(a2);
+    assertThat(fixture.redis.getExpire(store.keys().job(a1))).isPositive();
   }
 }

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.convert.DurationStyle;
 
@@ -42,6 +43,9 @@ import org.springframework.boot.convert.DurationStyle;
  *     the key nor its type sets a limit (ADR 30)
  * @param concurrencyLimit the limit of each concurrency key of a job type, by type
  * @param concurrencyKeyLimit one concurrency key's own limit, by key, whatever the type
+ * @param orderingPolicy what a job of each type with an ordering key does to its key when it ends
+ *     DEAD (ADR 29): {@code skip} (the default) lets the key's next job go, {@code block} holds
+ *     them back until an operator redrives or discards it
  */
 @ConfigurationProperties("shepherd.scheduler")
 public record SchedulerProperties(
@@ -59,7 +63,8 @@ public record SchedulerProperties(
     Map<String, String> timeouts,
     Integer defaultConcurrencyLimit,
     Map<String, Integer> concurrencyLimit,
-    Map<String, Integer> concurrencyKeyLimit) {
+    Map<String, Integer> concurrencyKeyLimit,
+    Map<String, String> orderingPolicy) {
 
   private static final String START_TO_CLOSE = "start-to-close";
   private static final String STALL = "stall";
@@ -112,6 +117,25 @@ public record SchedulerProperties(
     concurrencyLimit = concurrencyLimit == null ? Map.of() : Map.copyOf(concurrencyLimit);
     concurrencyKeyLimit = concurrencyKeyLimit == null ? Map.of() : Map.copyOf(concurrencyKeyLimit);
     concurrencyLimits(defaultConcurrencyLimit, concurrencyLimit, concurrencyKeyLimit); // checks
+    orderingPolicy = orderingPolicy == null ? Map.of() : Map.copyOf(orderingPolicy);
+    orderingPolicy.forEach(
+        (type, policy) -> {
+          if (!policy.equals("skip") && !policy.equals("block")) {
+            throw new IllegalArgumentException(
+                "shepherd.scheduler.ordering-policy."
+                    + type
+                    + " must be skip or block, was "
+                    + policy);
+          }
+        });
+  }
+
+  /** The job types whose keyed jobs block their ordering key when they end DEAD. */
+  public Set<String> typesThatBlockTheirKey() {
+    return orderingPolicy.entrySet().stream()
+        .filter(e -> e.getValue().equals("block"))
+        .map(Map.Entry::getKey)
+        .collect(java.util.stream.Collectors.toUnmodifiableSet());
   }
 
   /** The concurrency keys' limits (ADR 30). */

@@ -45,7 +45,8 @@ class SchedulerWiring {
         properties.maxAttempts(),
         properties.defaultMaxAttempts(),
         properties.timeoutsByType(),
-        properties.concurrencyLimits());
+        properties.concurrencyLimits(),
+        properties.typesThatBlockTheirKey());
   }
 
   /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */

@@ -3,6 +3,7 @@ package dev.shepherd.engine.intake;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.JobTimeouts;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The job types this installation accepts: a type is known when a worker pool consumes it, and each
@@ -13,12 +14,24 @@ public record JobTypeCatalog(
     Map<String, Integer> maxAttempts,
     int defaultMaxAttempts,
     Map<String, JobTimeouts> timeouts,
-    ConcurrencyLimits concurrencyLimits) {
+    ConcurrencyLimits concurrencyLimits,
+    Set<String> typesThatBlockTheirKey) {
 
   public JobTypeCatalog {
     maxAttempts = Map.copyOf(maxAttempts);
     timeouts = timeouts == null ? Map.of() : Map.copyOf(timeouts);
     concurrencyLimits = concurrencyLimits == null ? ConcurrencyLimits.DEFAULT : concurrencyLimits;
+    typesThatBlockTheirKey =
+        typesThatBlockTheirKey == null ? Set.of() : Set.copyOf(typesThatBlockTheirKey);
+  }
+
+  public JobTypeCatalog(
+      Topology topology,
+      Map<String, Integer> maxAttempts,
+      int defaultMaxAttempts,
+      Map<String, JobTimeouts> timeouts,
+      ConcurrencyLimits concurrencyLimits) {
+    this(topology, maxAttempts, defaultMaxAttempts, timeouts, concurrencyLimits, null);
   }
 
   public JobTypeCatalog(
@@ -26,7 +39,7 @@ public record JobTypeCatalog(
       Map<String, Integer> maxAttempts,
       int defaultMaxAttempts,
       Map<String, JobTimeouts> timeouts) {
-    this(topology, maxAttempts, defaultMaxAttempts, timeouts, null);
+    this(topology, maxAttempts, defaultMaxAttempts, timeouts, null, null);
   }
 
   public JobTypeCatalog(
@@ -49,6 +62,15 @@ public record JobTypeCatalog(
   /** How many jobs of {@code type} with concurrency key {@code key} may run at once (ADR 30). */
   public int concurrencyLimitOf(String type, String key) {
     return concurrencyLimits.limitOf(type, key);
+  }
+
+  /**
+   * Whether a job of {@code type} with an ordering key that ends DEAD holds its key's later jobs
+   * back until an operator redrives or discards it (the {@code block} policy), rather than letting
+   * the next one go ({@code skip}, the default).
+   */
+  public boolean blocksItsKey(String type) {
+    return typesThatBlockTheirKey.contains(type);
   }
 
   /** The type's attempt timeouts ({@link JobTimeouts#NONE} when it sets none). */

@@ -186,6 +186,7 @@ public final class SubmissionIntake {
                 TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
                 timeouts,
                 submission.orderingKey(),
+                catalog.blocksItsKey(submission.type()),
                 submission.concurrencyKey(),
                 submission.concurrencyKey() == null
                     ? 0
