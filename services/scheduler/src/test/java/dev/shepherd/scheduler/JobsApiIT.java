@@ -163,6 +163,32 @@ class JobsApiIT {
   }
 
   @Test
+  void anOrderingKeyShowsItsBacklogAndHeadAndFindsItsJobsIdempotencyKey() throws Exception {
+    String first =
+        json(post(
+                "{\"type\":\"demo.noop\",\"payload\":{},\"orderingKey\":\"acct-1\","
+                    + "\"idempotencyKey\":\"acct-1-a\"}"))
+            .get("jobId")
+            .asString();
+    post("{\"type\":\"demo.noop\",\"payload\":{},\"orderingKey\":\"acct-1\"}");
+
+    var key = json(get("/api/v1/keys/acct-1"));
+    assertThat(key.get("state").asString()).isEqualTo("UP");
+    assertThat(key.get("backlog").asLong()).isEqualTo(2);
+    assertThat(key.get("head").asString()).isEqualTo(first);
+    assertThat(json(get("/api/v1/jobs/by-key/acct-1-a?orderingKey=acct-1")).get("id").asString())
+        .isEqualTo(first);
+    assertThat(get("/api/v1/keys?state=DOWN").statusCode()).isEqualTo(200);
+    assertProblem(get("/api/v1/keys?state=UP"), 400, "DOWN");
+    assertProblem(
+        post(
+            "{\"type\":\"demo.noop\",\"payload\":{},\"orderingKey\":\"a\","
+                + "\"concurrencyKey\":\"b\"}"),
+        422,
+        "concurrencyKey");
+  }
+
+  @Test
   void badInputGetsProblemJsonThatNamesTheProblem() throws Exception {
     assertProblem(post("{\"type\": \"demo.noop\", "), 400, "JSON");
     assertProblem(post("{\"payload\":{}}"), 422, "type");

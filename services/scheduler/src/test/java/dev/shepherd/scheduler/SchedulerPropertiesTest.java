@@ -66,6 +66,34 @@ class SchedulerPropertiesTest {
   }
 
   @Test
+  void keysLimitsAndOrderingPoliciesBindThoughTypesHaveDots() {
+    var properties =
+        bind(
+            Map.of(
+                "shepherd.scheduler.default-concurrency-limit", "3",
+                "shepherd.scheduler.concurrency-limit.[site.generate]", "2",
+                "shepherd.scheduler.concurrency-key-limit.[tenant.9]", "5",
+                "shepherd.scheduler.ordering-policy.[demo.flaky]", "block",
+                "shepherd.scheduler.ordering-policy.[demo.noop]", "skip"));
+    assertThat(properties.concurrencyLimits().limitOf("site.generate", "tenant.9")).isEqualTo(5);
+    assertThat(properties.concurrencyLimits().limitOf("site.generate", "other")).isEqualTo(2);
+    assertThat(properties.concurrencyLimits().limitOf("demo.noop", "other")).isEqualTo(3);
+    assertThat(properties.typesThatBlockTheirKey()).containsExactly("demo.flaky");
+  }
+
+  @Test
+  void anUnknownOrderingPolicyOrALimitBelowOneStopsTheStart() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.ordering-policy.[a.b]", "wait")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("must be skip or block");
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.default-concurrency-limit", "0")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("at least 1");
+  }
+
+  @Test
   void withoutTimeoutsNoTypeHasAny() {
     assertThat(bind(Map.of()).timeoutsByType()).isEmpty();
   }
