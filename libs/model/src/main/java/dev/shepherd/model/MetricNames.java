@@ -152,6 +152,13 @@ public final class MetricNames {
   /** Counter {queue}: deliveries processed again in place after a Redis or broker failure. */
   public static final String INFRASTRUCTURE_RETRIES = "shepherd.infrastructure.retries";
 
+  /** Gauge: ordering keys that are DOWN (ADR 29). Recovery. */
+  public static final String ORDERING_KEYS_DOWN = "shepherd.ordering.keys.down";
+
+  /** Gauge, seconds: how long the ordering key down the longest has been down. Recovery. */
+  public static final String ORDERING_KEYS_DOWN_OLDEST_AGE =
+      "shepherd.ordering.keys.down.oldest.age";
+
   /** Gauge {state}: workers active, draining or lost. Recovery. */
   public static final String WORKERS = "shepherd.workers";
 }

@@ -90,6 +90,21 @@ public final class JobQueries {
         nextAttemptAt);
   }
 
+  /** When each ordering key that is DOWN went down, in every partition (one call per partition). */
+  public List<Instant> orderingKeysDownSince() {
+    List<Instant> since = new ArrayList<>();
+    for (int partition = 0; partition < store.keys().partitions(); partition++) {
+      for (String at :
+          store
+              .redis()
+              .<String, String>opsForHash()
+              .values(store.keys().of(partition, Keys.KEYS_DOWN))) {
+        since.add(Instant.ofEpochMilli(Long.parseLong(at)));
+      }
+    }
+    return since;
+  }
+
   /** The ordering keys that are DOWN, in every partition, longest down first. */
   public List<OrderingKeyView> downOrderingKeys(int limit) {
     List<Map.Entry<String, Long>> down = new ArrayList<>();

@@ -256,6 +256,7 @@ class OrderingKeysIT {
     assertThat(store.queries().downOrderingKeys(10))
         .extracting(OrderingKeyView::key)
         .containsExactly("customer-a");
+    assertThat(store.queries().orderingKeysDownSince()).containsExactly(failedAt);
 
     fixture.clock.advance(BACKOFF);
     dispatchDue();
@@ -264,6 +265,7 @@ class OrderingKeysIT {
     assertThat(up.state()).isEqualTo("UP");
     assertThat(up.head()).isEqualTo(a2);
     assertThat(store.queries().downOrderingKeys(10)).isEmpty();
+    assertThat(store.queries().orderingKeysDownSince()).isEmpty();
   }
 
   @Test

@@ -13,8 +13,9 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * What recovery sees as gauges: per pool the jobs waiting and the age of the oldest, the leases
- * held, and the workers by state. Read from Redis at scrape time.
+ * What recovery sees as gauges: per pool the jobs waiting and the age of the oldest, the ordering
+ * keys down and the longest down, the leases held, and the workers by state. Read from Redis at
+ * scrape time.
  */
 public final class BacklogGauges {
 
@@ -43,6 +44,19 @@ public final class BacklogGauges {
           .baseUnit("seconds")
           .register(meters);
     }
+    var down = new Cached<>(queries::orderingKeysDownSince, clock);
+    Gauge.builder(MetricNames.ORDERING_KEYS_DOWN, down, d -> d.get().size())
+        .description("ordering keys that are DOWN: their head failed and waits for its retry")
+        .strongReference(true)
+        .register(meters);
+    Gauge.builder(
+            MetricNames.ORDERING_KEYS_DOWN_OLDEST_AGE,
+            down,
+            d -> age(d.get().stream().min(Instant::compareTo).orElse(null), clock))
+        .description("how long the ordering key down the longest has been down")
+        .strongReference(true)
+        .baseUnit("seconds")
+        .register(meters);
     Gauge.builder(MetricNames.LEASES_HELD, queries, JobQueries::leasesHeld)
         .description("leases held right now")
         .register(meters);
