@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Jobs with ordering keys, run by every service as its own process, with random transient failures
@@ -91,6 +92,21 @@ class JobKeysE2EIT {
         }
       }
 
+      // a key whose destination is down for its head's first three attempts
+      var failing =
+          Json.mapper()
+              .createObjectNode()
+              .put("failFirstAttempts", 3)
+              .put("failureProbability", 0.0)
+              .put("workMillis", 50);
+      var healthy = Json.mapper().createObjectNode().put("failureProbability", 0.0);
+      List<String> downKey = new ArrayList<>();
+      downKey.add(client.submit(keyed(failing, "down-0")).jobId());
+      for (int i = 0; i < 5; i++) {
+        downKey.add(client.submit(keyed(healthy, "down-0")).jobId());
+      }
+      submitted.put("down-0", downKey);
+
       // the worker dies while it runs a keyed job: the key's next job must wait for its retry
       await()
           .atMost(Duration.ofSeconds(60))
@@ -139,6 +155,16 @@ class JobKeysE2EIT {
               .isAfterOrEqualTo(succeededAt(before));
         }
       }
+      assertThat(views.get(downKey.get(0)).attempt())
+          .as("the failing head's attempts")
+          .isEqualTo(4);
+      assertThat(downKey.subList(1, downKey.size()))
+          .as("jobs that waited behind the failing head used one attempt each")
+          .allSatisfy(id -> assertThat(views.get(id).attempt()).isEqualTo(1));
+      var recovered = client.orderingKey("down-0");
+      assertThat(recovered.state()).as("the key after its head succeeded").isEqualTo("UP");
+      assertThat(recovered.backlog()).isZero();
+
       Map<String, Integer> most = new LinkedHashMap<>();
       for (String id : capped) {
         JobView job = views.get(id);
@@ -186,6 +212,10 @@ class JobKeysE2EIT {
       most = Math.max(most, now);
     }
     return most;
+  }
+
+  private static JobSubmission keyed(JsonNode payload, String key) {
+    return JobSubmission.of("demo.flaky", payload).withMaxAttempts(20).withOrderingKey(key);
   }
 
   private static Instant succeededAt(JobView job) {

@@ -11,6 +11,7 @@ import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.OrderingKeyView;
 import dev.shepherd.model.SubmitReceipt;
 import java.io.IOException;
 import java.net.URI;
@@ -246,6 +247,16 @@ public final class ShepherdClient implements AutoCloseable {
       path.append("&type=").append(encode(type));
     }
     return List.of(getJson(path.toString(), JobSummary[].class));
+  }
+
+  /** An ordering key's state (UP or DOWN), backlog, head and next retry (ADR 29). */
+  public OrderingKeyView orderingKey(String key) {
+    return getJson("/api/v1/keys/" + encode(key), OrderingKeyView.class);
+  }
+
+  /** The ordering keys that are DOWN, longest down first. */
+  public List<OrderingKeyView> downOrderingKeys(int limit) {
+    return List.of(getJson("/api/v1/keys?state=DOWN&limit=" + limit, OrderingKeyView[].class));
   }
 
   public List<DeadJob> deadJobs(int limit) {
