@@ -2,7 +2,8 @@
 # make chaos: build, then run the full-size fault tests CHAOS_RUNS times in a row (default 3):
 # ChaosE2EIT (2,000 jobs through killed, frozen and restarted workers, services, broker and Redis,
 # then Redis out of memory, frozen and LOADING) and RedisOutageE2EIT (jobs submitted over AMQP
-# through the same three Redis faults), each Redis fault held 20 s (make test holds them 8 s).
+# through the same three Redis faults), each Redis fault held 20 s (make test holds them 8 s), and
+# JobKeysE2EIT at 50 ordering keys x 100 jobs (make test runs 8 x 12).
 # Stops at the first failed run. Logs go to build/chaos/run-N.log, each run's result lines to
 # build/chaos/results.txt. CHAOS_SKIP_BUILD=1 runs what is already built; CHAOS_TESTS names other
 # test classes (comma-separated), e.g. CHAOS_TESTS=ChaosE2EIT.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 scripts/check-services.sh
 MVN=$(command -v mvn || echo ./mvnw)
 runs=${CHAOS_RUNS:-3}
-tests=${CHAOS_TESTS:-ChaosE2EIT,RedisOutageE2EIT}
+tests=${CHAOS_TESTS:-ChaosE2EIT,RedisOutageE2EIT,JobKeysE2EIT}
 mkdir -p build/chaos
 if [ "${CHAOS_SKIP_BUILD:-}" != "1" ]; then
   echo "Building (log in build/chaos/build.log)..."
@@ -28,14 +29,15 @@ for run in $(seq 1 "$runs"); do
   started=$(date +%s)
   if JAVA_HOME="$JAVA_HOME" "$MVN" -B -ntp -Dstyle.color=never -pl e2e-tests verify \
       -Dspotless.check.skip=true -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false \
-      -Dit.test="$tests" -Dshepherd.chaos.fault-seconds=20 >"$log" 2>&1; then
+      -Dit.test="$tests" -Dshepherd.chaos.fault-seconds=20 \
+      -Dshepherd.keys.ordering-keys=50 -Dshepherd.keys.jobs-per-key=100 >"$log" 2>&1; then
     verdict=passed
   else
     verdict=FAILED
   fi
   {
     echo "run $run of $runs, $(date -u '+%Y-%m-%d %H:%M UTC'), $(( $(date +%s) - started )) s: $verdict"
-    grep -E "CHAOS RESULT|CHAOS REFUSED|^Redis outage:|Tests run:.*in dev" "$log" || true
+    grep -E "CHAOS RESULT|CHAOS REFUSED|KEYS RESULT|^Redis outage:|Tests run:.*in dev" "$log" || true
   } | tee -a build/chaos/results.txt
   if [ "$verdict" != passed ]; then
     grep -E "\[ERROR\]" "$log" | head -n 20
