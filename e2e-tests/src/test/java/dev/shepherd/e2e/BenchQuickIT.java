@@ -30,7 +30,7 @@ class BenchQuickIT {
     JsonNode r = Json.mapper().valueToTree(results);
 
     assertThat(r.path("rawBrokerMessagesPerSecond").asDouble()).isPositive();
-    for (String workers : new String[] {"2 workers", "4 workers"}) {
+    for (String workers : new String[] {"2 workers", "4 workers", Bench.KEYED}) {
       JsonNode t = r.path("throughput").path(workers);
       assertThat(t.path("jobsPerSecond").asDouble()).as(workers).isPositive();
       JsonNode cost = t.path("cost");

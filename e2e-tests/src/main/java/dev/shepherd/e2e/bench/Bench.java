@@ -40,6 +40,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -239,6 +240,8 @@ public final class Bench {
         cluster.addWorker();
         recordStartupCpu();
         double four = throughput("4 workers");
+        int keys = Math.max(1, config.throughputJobs() / JOBS_PER_KEY);
+        throughput(KEYED, i -> keyedJob(i, keys));
         double best = Math.max(two, four);
         latency(best);
         curves(best);
@@ -272,17 +275,39 @@ public final class Bench {
   private void warmUp() throws Exception {
     int n = Math.min(2_000, config.throughputJobs() / 2);
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
-    runJobs(n, null, null);
+    runJobs(n, null, null, Bench::noopJob);
   }
 
-  /** Submits n no-op jobs as fast as the submitter allows and waits for them all to succeed. */
+  /** The keyed throughput run: 4 workers, every job with an ordering key shared by 20 jobs. */
+  public static final String KEYED = "4 workers, ordering keys";
+
+  /** Jobs per ordering key in the keyed run: each key's jobs run one after the other. */
+  public static final int JOBS_PER_KEY = 20;
+
+  private static JobSubmission noopJob(int i) {
+    return JobSubmission.of("demo.noop", Json.mapper().createObjectNode());
+  }
+
+  /**
+   * Job {@code i} of the keyed run, of {@code keys} keys: consecutive jobs go to different keys, as
+   * a stream of events for many customers would.
+   */
+  private static JobSubmission keyedJob(int i, int keys) {
+    return noopJob(i).withOrderingKey("bench-key-" + (i % keys));
+  }
+
   private double throughput(String label) throws Exception {
+    return throughput(label, Bench::noopJob);
+  }
+
+  /** Submits n jobs as fast as the submitter allows and waits for them all to succeed. */
+  private double throughput(String label, IntFunction<JobSubmission> job) throws Exception {
     int n = config.throughputJobs();
     log("throughput, %s: %d no-op jobs", label, n);
     Costs before = Costs.measure(cluster, redis);
     var steady = new SteadyCpu(n, () -> Costs.cpuSecondsByProcess(cluster));
     StageBudget budget = stageBudget(label, steady);
-    double seconds = runJobs(n, label, steady);
+    double seconds = runJobs(n, label, steady, job);
     Costs after = Costs.measure(cluster, redis);
     double rate = n / seconds;
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -355,7 +380,8 @@ public final class Bench {
    * Seconds from the first submit to the last SUCCEEDED; samples the rate for the plot and, given
    * one, the steady window's CPU.
    */
-  private double runJobs(int n, String seriesName, SteadyCpu steady) throws Exception {
+  private double runJobs(int n, String seriesName, SteadyCpu steady, IntFunction<JobSubmission> job)
+      throws Exception {
     double baseline = succeeded();
     long start = System.nanoTime();
     var submitting =
@@ -363,7 +389,7 @@ public final class Bench {
             () -> {
               try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
                 for (int i = 0; i < n; i++) {
-                  submitter.submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+                  submitter.submit(job.apply(i));
                 }
               } catch (Exception e) {
                 throw new IllegalStateException(e);

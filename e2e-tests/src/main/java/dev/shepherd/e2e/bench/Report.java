@@ -76,6 +76,21 @@ final class Report {
     row(t, "raw broker (confirmed persistent, quorum, manual ack)", fmt(raw) + " msg/s", "", "");
     row(t, "throughput, 2 workers", fmt(two.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
     row(t, "throughput, 4 workers", fmt(four.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
+    JsonNode keyed = r.path("throughput").path(Bench.KEYED);
+    if (!keyed.isMissingNode()) {
+      double keyedRate = keyed.path("jobsPerSecond").asDouble();
+      row(
+          t,
+          "throughput, 4 workers, every job with an ordering key ("
+              + Bench.JOBS_PER_KEY
+              + " jobs per key, run in order)",
+          fmt(keyedRate)
+              + " jobs/s ("
+              + String.format("%.2f", keyedRate / four.path("jobsPerSecond").asDouble())
+              + " x unkeyed)",
+          "",
+          "");
+    }
     row(
         t,
         "ratio jobs/s x durable msgs/job / raw msg/s",
