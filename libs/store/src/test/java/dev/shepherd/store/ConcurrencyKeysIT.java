@@ -55,15 +55,8 @@ class ConcurrencyKeysIT {
     return ids;
   }
 
-  /** Every job a dispatcher would publish now, marked dispatched (QUEUED). */
   private List<String> dispatchDue() {
-    List<String> ids = new ArrayList<>();
-    for (int partition = 0; partition < store.keys().partitions(); partition++) {
-      List<DueEntry> due = store.outbox().reserveDue(partition, 100, TTL);
-      store.outbox().markDispatched(partition, due);
-      due.forEach(e -> ids.add(e.jobId()));
-    }
-    return ids;
+    return fixture.dispatchAllDue();
   }
 
   private long claim(String id, int attempt) {

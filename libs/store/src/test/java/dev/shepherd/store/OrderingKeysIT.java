@@ -11,7 +11,6 @@ import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,18 +65,8 @@ class OrderingKeysIT {
         .jobId();
   }
 
-  /**
-   * Every job a dispatcher would publish now, from every partition; each entry is marked dispatched
-   * (QUEUED), as the scheduler does after the broker's confirm.
-   */
   private List<String> dispatchDue() {
-    List<String> ids = new ArrayList<>();
-    for (int partition = 0; partition < store.keys().partitions(); partition++) {
-      List<DueEntry> due = store.outbox().reserveDue(partition, 100, TTL);
-      store.outbox().markDispatched(partition, due);
-      due.forEach(e -> ids.add(e.jobId()));
-    }
-    return ids;
+    return fixture.dispatchAllDue();
   }
 
   private long claim(String id, int attempt) {

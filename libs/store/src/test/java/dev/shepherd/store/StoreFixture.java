@@ -10,6 +10,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -69,6 +71,20 @@ final class StoreFixture implements AutoCloseable {
     int partition = store.keys().partitionOf(id);
     store.outbox().markDispatched(partition, store.outbox().reserveDue(partition, 100, TTL));
     return id;
+  }
+
+  /**
+   * Every job a dispatcher would publish now, from every partition, each entry marked dispatched
+   * (QUEUED) as the scheduler does after the broker's confirm; their ids.
+   */
+  List<String> dispatchAllDue() {
+    List<String> ids = new ArrayList<>();
+    for (int partition = 0; partition < store.keys().partitions(); partition++) {
+      List<DueEntry> due = store.outbox().reserveDue(partition, 100, TTL);
+      store.outbox().markDispatched(partition, due);
+      due.forEach(e -> ids.add(e.jobId()));
+    }
+    return ids;
   }
 
   /** A new job with these timeouts, QUEUED and claimed (attempt 1) by {@code worker}. */
