@@ -84,11 +84,17 @@ local function finishInKey(id, okey, to, policy, now)
   end
 end
 
--- A DEAD job that blocks its key (finishInKey) and its dead-job record are kept until an operator
--- acts, whatever the retention: the key's later jobs wait for it.
+-- Whether the job is the head of its ordering key while finished: a DEAD job kept first under the
+-- `block` policy (finishInKey), which the key's later jobs wait for.
+local function blocksItsKey(id)
+  local job = redis.call('HMGET', jobKey(id), 'orderingKey', 'state')
+  return job[1] ~= false and finished(job[2] or nil) and keyHead(job[1]) == id
+end
+
+-- A DEAD job that blocks its key and its dead-job record are kept until an operator acts, whatever
+-- the retention: the key's later jobs wait for it.
 local function keepWhileItBlocks(id)
-  local okey = redis.call('HGET', jobKey(id), 'orderingKey')
-  if okey and keyHead(okey) == id then
+  if blocksItsKey(id) then
     for _, k in ipairs({jobKey(id), historyKey(id), phasesKey(id), deadRecordKey(id)}) do
       redis.call('PERSIST', k)
     end

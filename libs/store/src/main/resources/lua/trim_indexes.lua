@@ -3,7 +3,8 @@
 --   'score'  the score is when the member's retention began (entering a terminal state, being
 --            recorded dead, being discarded), so members scored before `cutoff` point at keys
 --            that expired: they go, and with `records` = 'true' their dead-job record too (records
---            written before records expired by themselves).
+--            written before records expired by themselves). A DEAD job that still blocks its
+--            ordering key (ADR 29, `block` policy) is kept, and the next batch starts after it.
 --   'exists' members scored before `cutoff` whose job hash is gone go; live ones stay, and the
 --            next batch starts after them (`next`). A job can only be gone `retention` after any
 --            of its changes, so newer members are not looked at.
@@ -16,13 +17,17 @@ local offset, limit, records = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == 
 local removed = 0
 local ids
 if mode == 'score' then
-  ids = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', 0, limit)
+  -- a DEAD job that blocks its ordering key stays listed (and its record kept) past any retention
+  ids = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', offset, limit)
   for _, id in ipairs(ids) do
-    redis.call('ZREM', index, id)
-    if records then redis.call('DEL', deadRecordKey(id)) end
-    removed = removed + 1
+    if blocksItsKey(id) then
+      offset = offset + 1
+    else
+      redis.call('ZREM', index, id)
+      if records then redis.call('DEL', deadRecordKey(id)) end
+      removed = removed + 1
+    end
   end
-  offset = 0
 elseif mode == 'exists' then
   ids = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', offset, limit)
   for _, id in ipairs(ids) do

@@ -2,6 +2,7 @@ package dev.shepherd.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.OrderingKeyView;
 import dev.shepherd.model.StatusEvent;
@@ -281,6 +282,51 @@ class OrderingKeysIT {
     assertThat(succeed(a1, 2, claim(a1, 2))).isEqualTo("SUCCEEDED");
     assertThat(dispatchDue()).containsExactly(a2);
     assertThat(store.queries().orderingKey("customer-a").state()).isEqualTo("UP");
+  }
+
+  @Test
+  void theTrimPassKeepsABlockingDeadHeadListedPastTheDeadRetention() {
+    String a1 = submitBlocking("customer-a");
+    String a2 = submit("customer-a");
+    String other = submit("customer-b");
+    dispatchDue();
+    assertThat(fail(a1, 1, claim(a1, 1), false)).isEqualTo("DEAD");
+    assertThat(fail(other, 1, claim(other, 1), false)).isEqualTo("DEAD");
+
+    fixture.clock.advance(store.settings().deadRetention().plusDays(1));
+    int removed = trimEveryIndex();
+
+    assertThat(removed).as("the skip-policy DEAD job's entries go").isPositive();
+    assertThat(store.deadJobs().listDead(10))
+        .as("the blocking head is still listed for an operator")
+        .extracting(DeadJob::jobId)
+        .containsExactly(a1);
+    assertThat(store.queries().orderingKey("customer-a").head()).isEqualTo(a1);
+    assertThat(
+            fixture.redis.opsForZSet().score(fixture.base(a1) + Keys.stateIndex(JobState.DEAD), a1))
+        .as("still in the DEAD state index")
+        .isNotNull();
+    assertThat(store.deadJobs().redrive(a1, "operator"))
+        .isEqualTo(DeadJobs.RedriveOutcome.REDRIVEN);
+    assertThat(dispatchDue()).containsExactly(a1);
+    assertThat(store.queries().orderingKeyQueue("customer-a")).containsExactly(a1, a2);
+  }
+
+  /** Runs the trim pass over every index of every partition, as the recovery service does. */
+  private int trimEveryIndex() {
+    int removed = 0;
+    for (var index : store.indexes().trimmedIndexes(List.of("default"))) {
+      for (int partition = 0; partition < store.settings().partitions(); partition++) {
+        Indexes.TrimBatch batch;
+        int offset = 0;
+        do {
+          batch = store.indexes().trimIndex(partition, index, offset, 2);
+          offset = batch.next();
+          removed += batch.removed();
+        } while (batch.more());
+      }
+    }
+    return removed;
   }
 
   @Test
