@@ -7,17 +7,64 @@
 -- KEYS: [1] the partition's key base
 -- ARGV: id, attempt, workerId, ttlMs, now
 -- Replies: CLAIMED (token, startToCloseMs, stallMs, phaseLimits, heartbeatDetails: the attempt's
---   timeouts and what an earlier attempt's last heartbeat left) | MISSING | STALE_ATTEMPT (another
+--   timeouts and what an earlier attempt's last heartbeat left; txn and batch [{id, payload}]: the
+--   attempt's transaction, for a job whose type takes batches, ADR 31) | MISSING | STALE_ATTEMPT (another
 --   attempt is current) | NOT_CLAIMABLE (the job waits for no worker, for the outcome of this
 --   released attempt, or behind an earlier job of its ordering key) | HELD (another worker holds the lease); all but MISSING with the job's state.
 local id, attempt, worker, ttl, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = jobKey(id)
-local job = readJob(id, {'releasedAttempt', 'heartbeatDetails'})
--- what the worker enforces locally too, and what an earlier attempt's last heartbeat left
+local job = readJob(id, {'releasedAttempt', 'heartbeatDetails', 'type', 'batchMax', 'batchBytes',
+                         'txn', 'txnMembers'})
+
+-- The transaction of a job whose type takes batches (ADR 31): its ordering key's next waiting jobs
+-- of its type, up to `batchMax` jobs and `batchBytes` of payload in all, under a transaction id
+-- above every earlier one of the key, both stored here, before any of it is sent. An attempt after
+-- the first carries the same jobs (those still waiting) under the same id, so a destination that
+-- applied it already can tell. Returns the id and the members, each {id, payload}.
+local function transaction(now)
+  local okey = job.orderingKey
+  local members = {}
+  if job.txn and job.txnMembers then
+    for _, m in ipairs(cjson.decode(job.txnMembers)) do
+      if awaitsWorker(redis.call('HGET', jobKey(m), 'state'))
+         and redis.call('ZSCORE', keyQueueKey(okey), m) then
+        members[#members + 1] = m
+      end
+    end
+  else
+    job.txn = int(nextToken(redis.call('HGET', keyTxnsKey, okey)))
+    redis.call('HSET', keyTxnsKey, okey, job.txn)
+    local bytes, used = tonumber(job.batchBytes or '0'), redis.call('HSTRLEN', key, 'payload')
+    for _, m in ipairs(redis.call('ZRANGE', keyQueueKey(okey), 1, tonumber(job.batchMax) - 1)) do
+      local other = redis.call('HMGET', jobKey(m), 'state', 'type', 'notBefore')
+      if not awaitsWorker(other[1]) or other[2] ~= job.type
+         or tonumber(other[3] or '0') > now then break end
+      local size = redis.call('HSTRLEN', jobKey(m), 'payload')
+      if bytes > 0 and used + size > bytes then break end
+      used = used + size
+      members[#members + 1] = m
+    end
+    redis.call('HSET', key, 'txn', job.txn, 'txnMembers', cjson.encode(members))
+    for _, m in ipairs(members) do redis.call('HSET', jobKey(m), 'txn', job.txn) end
+  end
+  local batch = {}
+  for i, m in ipairs(members) do
+    batch[i] = {id = m, payload = redis.call('HGET', jobKey(m), 'payload')}
+  end
+  return job.txn, batch
+end
+
+-- what the worker enforces locally too, what an earlier attempt's last heartbeat left, and the
+-- attempt's transaction when the job's type takes batches
 local function claimed(token)
   local out = {outcome = 'CLAIMED', token = token, startToCloseMs = job.startToCloseMs,
                stallMs = job.stallMs, heartbeatDetails = job.heartbeatDetails}
   if job.phaseLimits then out.phaseLimits = cjson.decode(job.phaseLimits) end
+  if job.batchMax and job.orderingKey then
+    local txn, batch = transaction(now)
+    out.txn = txn
+    if #batch > 0 then out.batch = batch end
+  end
   return reply(out)
 end
 local state = job.state

@@ -68,6 +68,7 @@ local function leaveKey(id, okey, now)
   if not nextId then
     redis.call('HDEL', keyPlacesKey, okey)
     redis.call('HDEL', keysDownKey, okey)
+    redis.call('HDEL', keyTxnsKey, okey)
     return
   end
   local notBefore = tonumber(redis.call('HGET', jobKey(nextId), 'notBefore') or '0')
@@ -326,6 +327,47 @@ local function recordDeadJob(id, reason, now, retentionMs)
   storeDeadRecord(id, cjson.encode(record), now)
 end
 
+-- Transactions (ADR 31). The head of an ordering key whose type takes batches carries the key's
+-- next waiting jobs (`txnMembers`, chosen at its claim, claim.lua) in its attempt, and they end
+-- with it: its success ends each SUCCEEDED, in the key's order, with its own history lines (claimed
+-- and finished by the head's attempt, under its fencing token); a head that ends DEAD and lets its
+-- key go on (`skip`) ends them DEAD with it. A head that retries, loses its lease, is cancelled or
+-- blocks its key leaves them waiting with no attempt used: its next attempt carries the same ones
+-- again, under the same transaction id. A member cancelled meanwhile is left as it is.
+local function finishTransaction(id, to, error, now, retentionMs)
+  local head = redis.call('HMGET', jobKey(id), 'txn', 'txnMembers', 'token', 'worker', 'startedAt',
+                          'orderingPolicy')
+  local txn, members = head[1], head[2]
+  if not txn or not members or (to == 'DEAD' and head[6] == 'block') then return end
+  local by = {token = head[3], worker = head[4]}
+  local why = 'in transaction ' .. txn .. ' with ' .. id
+  for _, m in ipairs(cjson.decode(members)) do
+    local job = readJob(m)
+    if awaitsWorker(job.state) then
+      local events = {{'CLAIM', why, by}}
+      if not published(job.state) then table.insert(events, 1, {'DISPATCH'}) end
+      if to == 'SUCCEEDED' then
+        events[#events + 1] = {'SUCCEED', why, by}
+      else
+        events[#events + 1] = {'FAIL_PERMANENT', error, by}
+      end
+      local fields = {'token', by.token, 'worker', by.worker, 'startedAt', head[5] or int(now),
+                      'finishedAt', int(now)}
+      if to ~= 'SUCCEEDED' then
+        fields[#fields + 1] = 'lastError'
+        fields[#fields + 1] = error
+      end
+      if transitions(m, events, now, job, fields) == to then
+        redis.call('ZREM', dueKey, m)
+        if to ~= 'SUCCEEDED' then
+          recordDeadJob(m, 'failed with transaction ' .. txn .. ': ' .. error, now, retentionMs)
+        end
+        retain(m, retentionMs, job)
+      end
+    end
+  end
+end
+
 -- Ends the job DEAD by `event` (FAIL_PERMANENT, UNROUTABLE) when the table allows it: its last
 -- error, when it finished, a dead-job record saying `why`, and its retention. Returns the new state,
 -- or nil (and changes nothing) when the table refuses.
@@ -336,6 +378,7 @@ local function endDead(id, event, error, why, now, finishedAt, retentionMs, by)
   recordDeadJob(id, why, now, retentionMs)
   retain(id, retentionMs)
   keepWhileItBlocks(id)
+  finishTransaction(id, to, error, now, retentionMs)
   return to
 end
 
@@ -349,6 +392,7 @@ local function exhaust(id, error, now, retentionMs, by)
   recordDeadJob(id, 'attempts exhausted (' .. maxAttempts .. '): ' .. error, now, retentionMs)
   retain(id, retentionMs)
   keepWhileItBlocks(id)
+  finishTransaction(id, 'DEAD', error, now, retentionMs)
   return 'DEAD'
 end
 

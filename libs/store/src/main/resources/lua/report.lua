@@ -35,6 +35,7 @@ local function report(id, token, seq, event, at, phase, percent, message, error,
       for _, v in ipairs(fields) do hset[#hset + 1] = v end
       transition(id, 'SUCCEED', now, reason, by, job, hset)
       retain(id, retentionMs, job)
+      if job.orderingKey then finishTransaction(id, 'SUCCEEDED', nil, now, retentionMs) end
       return 'SUCCEEDED'
     end
     if #fields > 0 then redis.call('HSET', key, unpack(fields)) end

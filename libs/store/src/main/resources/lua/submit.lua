@@ -11,7 +11,9 @@
 --       only when every earlier job of the key has finished, ADR 29), concurrencyKey and
 --       concurrencyLimit ('' for none: a job due now takes one of the key's slots or waits for
 --       one, ADR 30), orderingPolicy ('block': a keyed job that ends DEAD blocks its key until an
---       operator redrives or discards it; anything else skips it, ADR 29)
+--       operator redrives or discards it; anything else skips it, ADR 29), batchMax and batchBytes
+--       ('' for none: with an ordering key, the job's type takes batches of up to batchMax jobs
+--       and batchBytes of payload, 0 for no byte limit, ADR 31)
 -- KEYS: [1] the partition's key base (the ordering key's partition when there is one, else the
 --   idempotency key's when there is one)
 -- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
@@ -47,6 +49,10 @@ optional('idempotencyKey', idem)
 local okey = ARGV[16] ~= nil and ARGV[16] ~= '' and ARGV[16] or nil
 optional('orderingKey', okey)
 if okey and ARGV[19] == 'block' then optional('orderingPolicy', 'block') end
+if okey and ARGV[20] and ARGV[20] ~= '' then
+  optional('batchMax', ARGV[20])
+  optional('batchBytes', ARGV[21])
+end
 local ckey = ARGV[17] ~= nil and ARGV[17] ~= '' and ARGV[17] or nil
 optional('concurrencyKey', ckey)
 if ckey then optional('concurrencyLimit', ARGV[18]) end

@@ -13,6 +13,8 @@ import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -47,9 +50,19 @@ class JobKeysE2EIT {
 
   private static final Duration LEASE_TTL = Duration.ofSeconds(3);
 
+  /** How long a key's destination is down: 5 s here, 30 s in {@code make chaos}. */
+  private static final Duration DOWN_FOR =
+      Duration.ofSeconds(Integer.getInteger("shepherd.keys.down-seconds", 5));
+
+  /** How many jobs one transaction of the batch type ({@code demo.noop}) carries at most. */
+  private static final int BATCH_SIZE = 4;
+
+  /** Jobs of the batch key: three full transactions and one of a single job. */
+  private static final int BATCHED = 3 * BATCH_SIZE + 1;
+
   @Test
   void orderingKeysKeepSubmissionOrderAndConcurrencyKeysTheirLimitThroughFailuresAndAWorkerKill(
-      ServiceEndpoints endpoints, TestNames names) throws Exception {
+      ServiceEndpoints endpoints, TestNames names, @TempDir Path flags) throws Exception {
     try (var e2e =
             new E2eSupport(
                 endpoints,
@@ -61,7 +74,11 @@ class JobKeysE2EIT {
                     "shepherd.store.retry-initial-backoff",
                     "50ms",
                     "shepherd.scheduler.default-concurrency-limit",
-                    Integer.toString(CONCURRENCY_LIMIT)));
+                    Integer.toString(CONCURRENCY_LIMIT),
+                    "shepherd.scheduler.batch-size.demo.noop",
+                    Integer.toString(BATCH_SIZE),
+                    "shepherd.scheduler.ordering-policy.demo.poison",
+                    "block"));
         var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
       // submitted one after the other, the keys interleaved: each key's order is the order here
       Map<String, List<String>> submitted = new LinkedHashMap<>();
@@ -95,20 +112,57 @@ class JobKeysE2EIT {
         }
       }
 
-      // a key whose destination is down for its head's first three attempts
+      // a key whose destination is down until a flag flips: its head fails, the rest wait
+      Path up = flags.resolve("down-0-is-up");
       var failing =
           Json.mapper()
               .createObjectNode()
-              .put("failFirstAttempts", 3)
+              .put("failUntilFile", up.toString())
               .put("failureProbability", 0.0)
               .put("workMillis", 50);
       var healthy = Json.mapper().createObjectNode().put("failureProbability", 0.0);
       List<String> downKey = new ArrayList<>();
-      downKey.add(client.submit(keyed(failing, "down-0")).jobId());
+      downKey.add(client.submit(keyed(failing, "down-0").withMaxAttempts(30)).jobId());
       for (int i = 0; i < 5; i++) {
         downKey.add(client.submit(keyed(healthy, "down-0")).jobId());
       }
       submitted.put("down-0", downKey);
+
+      // a batch type's key: its jobs become due together, so each transaction is full
+      Instant due = Instant.now().plusSeconds(2);
+      List<String> batched = new ArrayList<>();
+      for (int i = 0; i < BATCHED; i++) {
+        batched.add(
+            client
+                .submit(
+                    JobSubmission.of("demo.noop", Json.mapper().createObjectNode().put("n", i))
+                        .withOrderingKey("batch-0")
+                        .withNotBefore(due))
+                .jobId());
+      }
+      submitted.put("batch-0", batched);
+
+      // the end of a head's attempts under both policies: skip lets the next go, block holds it
+      var hopeless = Json.mapper().createObjectNode().put("failureProbability", 1.0);
+      List<String> skippedKey = new ArrayList<>();
+      skippedKey.add(
+          client
+              .submit(
+                  JobSubmission.of("demo.flaky", hopeless)
+                      .withMaxAttempts(2)
+                      .withOrderingKey("skipped-0"))
+              .jobId());
+      List<String> blockedKey = new ArrayList<>();
+      blockedKey.add(
+          client
+              .submit(
+                  JobSubmission.of("demo.poison", Json.mapper().createObjectNode())
+                      .withOrderingKey("blocked-0"))
+              .jobId());
+      for (int i = 0; i < 2; i++) {
+        skippedKey.add(client.submit(keyed(healthy, "skipped-0")).jobId());
+        blockedKey.add(client.submit(keyed(healthy, "blocked-0")).jobId());
+      }
 
       // the worker dies while it runs a keyed job: the key's next job must wait for its retry
       await()
@@ -119,7 +173,37 @@ class JobKeysE2EIT {
                       .anyMatch(id -> submitted.values().stream().anyMatch(l -> l.contains(id))));
       e2e.cluster.workers().get(0).kill();
 
+      // the blocked key waits for an operator; the down key for its destination
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> client.get(blockedKey.get(0)).orElseThrow().state() == JobState.DEAD);
+      var blocked = client.orderingKey("blocked-0");
+      assertThat(blocked.state()).isEqualTo("DOWN");
+      assertThat(blocked.blocked()).isTrue();
+      assertThat(blocked.backlog()).as("the head and the two behind it").isEqualTo(3);
+      Instant downSince = client.orderingKey("down-0").downSince();
+      assertThat(downSince).as("the down key, after its head's first failure").isNotNull();
+      await()
+          .atMost(DOWN_FOR.plusSeconds(60))
+          .pollInterval(Duration.ofMillis(500))
+          .until(() -> Duration.between(downSince, Instant.now()).compareTo(DOWN_FOR) >= 0);
+      assertThat(client.orderingKey("down-0").state()).isEqualTo("DOWN");
+      for (String id : downKey.subList(1, downKey.size())) {
+        JobView waiting = client.get(id).orElseThrow();
+        assertThat(waiting.state()).as("%s behind the down head", id).isEqualTo(JobState.SUBMITTED);
+      }
+      Files.createFile(up);
+      Instant upAt = Instant.now();
+      for (String id : blockedKey.subList(1, blockedKey.size())) {
+        assertThat(client.get(id).orElseThrow().state())
+            .as("%s behind the blocking head", id)
+            .isEqualTo(JobState.SUBMITTED);
+      }
+      client.discardDead(blockedKey.get(0), "e2e operator");
+
       List<String> all = new ArrayList<>(unkeyed);
+      all.addAll(skippedKey);
+      all.addAll(blockedKey);
       all.addAll(capped);
       submitted.values().forEach(all::addAll);
       // one job read at a time, as the chaos test does: thousands of awaits polling at once
@@ -129,10 +213,26 @@ class JobKeysE2EIT {
       for (String id : all) {
         views.put(id, client.get(id).orElseThrow());
       }
-      assertThat(views.values())
+      assertThat(views.get(skippedKey.get(0)).state()).as("skip policy").isEqualTo(JobState.DEAD);
+      assertThat(views.get(blockedKey.get(0)).state()).as("block policy").isEqualTo(JobState.DEAD);
+      List<String> mustSucceed = new ArrayList<>(all);
+      mustSucceed.remove(skippedKey.get(0));
+      mustSucceed.remove(blockedKey.get(0));
+      assertThat(mustSucceed.stream().map(views::get))
           .extracting(JobView::state)
-          .as("every job's end")
+          .as("every other job's end")
           .containsOnly(JobState.SUCCEEDED);
+      for (List<String> key : List.of(skippedKey, blockedKey)) {
+        JobView head = views.get(key.get(0));
+        for (String id : key.subList(1, key.size())) {
+          assertThat(firstClaimAt(views.get(id)))
+              .as("%s claimed after its DEAD head was let go", id)
+              .isAfterOrEqualTo(head.finishedAt());
+        }
+      }
+      assertThat(firstClaimAt(views.get(blockedKey.get(1))))
+          .as("the blocked key's next job, claimed after the discard")
+          .isAfterOrEqualTo(upAt);
       assertThat(views.values())
           .as("attempts taken back from the killed worker")
           .anySatisfy(
@@ -159,11 +259,24 @@ class JobKeysE2EIT {
         }
       }
       assertThat(views.get(downKey.get(0)).attempt())
-          .as("the failing head's attempts")
-          .isEqualTo(4);
+          .as("the down head's attempts, retried with backoff while it was down")
+          .isGreaterThan(2);
+      assertThat(succeededAt(views.get(downKey.get(0))))
+          .as("the down head succeeded once the flag flipped")
+          .isAfterOrEqualTo(upAt);
+      assertThat(
+              views.values().stream()
+                  .filter(j -> j.orderingKey() != null && !j.orderingKey().equals("down-0"))
+                  .filter(j -> j.state() == JobState.SUCCEEDED)
+                  .map(JobKeysE2EIT::succeededAt)
+                  .filter(at -> at.isAfter(downSince) && at.isBefore(upAt))
+                  .count())
+          .as("jobs of other keys that succeeded while down-0 was down")
+          .isPositive();
       assertThat(downKey.subList(1, downKey.size()))
           .as("jobs that waited behind the failing head used one attempt each")
           .allSatisfy(id -> assertThat(views.get(id).attempt()).isEqualTo(1));
+      checkTransactions(batched.stream().map(views::get).toList());
       var recovered = client.orderingKey("down-0");
       assertThat(recovered.state()).as("the key after its head succeeded").isEqualTo("UP");
       assertThat(recovered.backlog()).isZero();
@@ -195,6 +308,45 @@ class JobKeysE2EIT {
           views.size());
       e2e.assertNothingLeftOver();
     }
+  }
+
+  /**
+   * The batch key's jobs ran as transactions of {@link #BATCH_SIZE} (the last one of the rest), in
+   * order: each a run of consecutive jobs under one transaction id, ids growing along the key's
+   * order, every job of one ended by the same attempt (its head's fencing token), and the handler
+   * given exactly those jobs in that order (its progress message on the head).
+   */
+  private static void checkTransactions(List<JobView> jobs) {
+    Map<Long, List<JobView>> byTransaction = new LinkedHashMap<>();
+    for (JobView job : jobs) {
+      assertThat(job.transactionId()).as("%s's transaction", job.id()).isNotNull();
+      byTransaction.computeIfAbsent(job.transactionId(), t -> new ArrayList<>()).add(job);
+    }
+    assertThat(byTransaction.values().stream().map(List::size).toList())
+        .as("jobs per transaction, in the key's order")
+        .containsExactly(BATCH_SIZE, BATCH_SIZE, BATCH_SIZE, 1);
+    assertThat(byTransaction.keySet()).isSortedAccordingTo(Comparator.naturalOrder());
+    for (var transaction : byTransaction.entrySet()) {
+      List<JobView> members = transaction.getValue();
+      JobView head = members.getFirst();
+      assertThat(head.progressMessage())
+          .as("what the handler was given in transaction %d", transaction.getKey())
+          .isEqualTo(
+              "transaction "
+                  + transaction.getKey()
+                  + ": "
+                  + String.join(",", members.stream().map(JobView::id).toList()));
+      Long token = succeedLine(head).fencingToken();
+      assertThat(members)
+          .allSatisfy(job -> assertThat(succeedLine(job).fencingToken()).isEqualTo(token));
+    }
+  }
+
+  private static TransitionRecord succeedLine(JobView job) {
+    return job.history().stream()
+        .filter(h -> h.event() == JobEvent.SUCCEED)
+        .findFirst()
+        .orElseThrow();
   }
 
   /**

@@ -264,6 +264,42 @@ public final class ShepherdClient implements AutoCloseable {
   }
 
   /**
+   * Redrives a dead job: one more attempt (a DEAD head that blocks its ordering key stays first).
+   *
+   * @param recordId the dead-job record's id (a job's record has the job's id)
+   * @param by who redrives (null: "anonymous")
+   * @throws ShepherdClientException 404 when there is no such record, 409 when the job is no longer
+   *     DEAD or the record names no job
+   */
+  public void redriveDead(String recordId, String by) {
+    String path =
+        "/api/v1/dead-jobs/"
+            + encode(recordId)
+            + "/redrive"
+            + (by == null ? "" : "?by=" + encode(by));
+    HttpResponse<String> response =
+        send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
+    if (response.statusCode() != 202) {
+      throw problem(response);
+    }
+  }
+
+  /**
+   * Discards a dead job's record: the job is not redriven, and a DEAD head that blocks its ordering
+   * key lets the key's next job go.
+   *
+   * @param by who discards (null: "anonymous")
+   * @throws ShepherdClientException 404 when there is no such record
+   */
+  public void discardDead(String recordId, String by) {
+    String path = "/api/v1/dead-jobs/" + encode(recordId) + (by == null ? "" : "?by=" + encode(by));
+    HttpResponse<String> response = send(request(path).DELETE().build());
+    if (response.statusCode() != 204) {
+      throw problem(response);
+    }
+  }
+
+  /**
    * Completes with the job's final view once it is SUCCEEDED, DEAD or CANCELLED; completes
    * exceptionally with {@link TimeoutException} after {@code timeout}. Polls with a backoff from 20
    * ms to 500 ms on one shared timer thread, so thousands of awaits cost little.

@@ -7,7 +7,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Everything known about one job, as {@code GET /api/v1/jobs/{id}} shows it. {@code cancelledBy}
- * and {@code cancelledAt} are set on a CANCELLED job only.
+ * and {@code cancelledAt} are set on a CANCELLED job only; {@code transactionId} on a job that ran,
+ * or is about to run, in a transaction of a type that takes batches (ADR 31).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(
@@ -21,6 +22,7 @@ public record JobView(
     String idempotencyKey,
     String orderingKey,
     String concurrencyKey,
+    Long transactionId,
     Instant submittedAt,
     Instant notBefore,
     Instant finishedAt,

@@ -62,6 +62,11 @@ public final class Keys {
     KEY_PLACES("keyPlacesKey", null, "okeys", ""),
     /** The ordering keys that are DOWN, each with when it went down (epoch ms). */
     KEYS_DOWN("keysDownKey", null, "okeysdown", ""),
+    /**
+     * The last transaction id given in each ordering key (ADR 31), while the key has unfinished
+     * jobs; a new one is never below the clock in microseconds, so ids keep growing past its end.
+     */
+    KEY_TXNS("keyTxnsKey", null, "okeytxns", ""),
     /** Discarded dead-job records, scored by when they were discarded. */
     DISCARDED("discardedKey", null, "discarded", "");
 

@@ -70,10 +70,25 @@ public final class Leases {
               millisOrNull(reply.path("startToCloseMs").asString(null)),
               millisOrNull(reply.path("stallMs").asString(null)),
               phases),
-          reply.path("heartbeatDetails").asString(null));
+          reply.path("heartbeatDetails").asString(null),
+          transaction(reply));
     }
     return new ClaimResult.Refused(
         ClaimResult.Reason.valueOf(outcome), reply.path("state").asString(null));
+  }
+
+  /** The transaction a claim's reply names (ADR 31), or null when it names none. */
+  private static ClaimResult.Transaction transaction(JsonNode reply) {
+    if (!reply.hasNonNull("txn")) {
+      return null;
+    }
+    List<ClaimResult.Transaction.Member> members = new ArrayList<>();
+    for (JsonNode member : reply.path("batch")) {
+      members.add(
+          new ClaimResult.Transaction.Member(
+              member.get("id").asString(), member.get("payload").asString()));
+    }
+    return new ClaimResult.Transaction(Long.parseLong(reply.get("txn").asString()), members);
   }
 
   /** Extends the lease; false when the token is no longer the job's (the lease was lost). */

@@ -1,5 +1,6 @@
 package dev.shepherd.store;
 
+import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.JobTimeouts;
 import java.time.Instant;
 
@@ -20,6 +21,8 @@ import java.time.Instant;
  * @param concurrencyKey null for none; at most {@code concurrencyLimit} jobs of one key run at once
  *     (ADR 30)
  * @param concurrencyLimit the key's limit, at least 1; read only with a concurrency key
+ * @param batch null for none; with an ordering key, the job's type takes batches this large: as its
+ *     key's head it carries the key's next waiting jobs in one attempt (ADR 31)
  */
 public record NewJob(
     String type,
@@ -33,7 +36,8 @@ public record NewJob(
     String orderingKey,
     boolean blocksItsKey,
     String concurrencyKey,
-    int concurrencyLimit) {
+    int concurrencyLimit,
+    BatchLimits batch) {
 
   public NewJob {
     timeouts = timeouts == null ? JobTimeouts.NONE : timeouts;
@@ -72,7 +76,8 @@ public record NewJob(
         null,
         false,
         null,
-        0);
+        0,
+        null);
   }
 
   public NewJob(
@@ -118,7 +123,8 @@ public record NewJob(
         orderingKey,
         blocksItsKey,
         concurrencyKey,
-        concurrencyLimit);
+        concurrencyLimit,
+        batch);
   }
 
   /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
@@ -135,6 +141,25 @@ public record NewJob(
         orderingKey,
         blocksItsKey,
         key,
-        limit);
+        limit,
+        batch);
+  }
+
+  /** This job of a type that takes batches of {@code batch} (null for none, ADR 31). */
+  public NewJob withBatch(BatchLimits batch) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        blocksItsKey,
+        concurrencyKey,
+        concurrencyLimit,
+        batch);
   }
 }

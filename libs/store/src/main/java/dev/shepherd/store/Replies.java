@@ -151,6 +151,7 @@ final class Replies {
         job.get("idempotencyKey"),
         job.get("orderingKey"),
         job.get("concurrencyKey"),
+        job.containsKey("txn") ? Long.valueOf(job.get("txn")) : null,
         millis(job.get("submittedAt")),
         millis(job.get("notBefore")),
         millis(job.get("finishedAt")),

@@ -61,7 +61,9 @@ public final class Submissions {
             job.orderingKey() == null ? "" : job.orderingKey(),
             job.concurrencyKey() == null ? "" : job.concurrencyKey(),
             job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()),
-            job.blocksItsKey() ? "block" : "");
+            job.blocksItsKey() ? "block" : "",
+            job.batch() == null ? "" : Integer.toString(job.batch().maxJobs()),
+            job.batch() == null ? "" : Long.toString(job.batch().maxBytes()));
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     if ("DUPLICATE".equals(reply.get("outcome").asString())) {

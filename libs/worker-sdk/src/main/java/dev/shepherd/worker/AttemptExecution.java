@@ -4,9 +4,12 @@ import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.ClaimResult;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -104,8 +107,13 @@ final class AttemptExecution {
     try {
       Instant began = clock.instant();
       StatusEvent outcome;
-      try (var watch = timeouts.watch(attempt, claimed.timeouts(), claimed.claimedAt())) {
-        outcome = execute(bound.handler(), attempt);
+      BatchOrProblem<P> batch = batch(bound, claim, claimed.transaction());
+      if (batch.problem() != null) {
+        outcome = attempt.failed(batch.problem());
+      } else {
+        try (var watch = timeouts.watch(attempt, claimed.timeouts(), claimed.claimedAt())) {
+          outcome = execute(bound.handler(), attempt, batch.batch());
+        }
       }
       meters.ran(claim.type(), outcome.eventName(), Duration.between(began, clock.instant()));
       // The lease is marked as waiting for its outcome before the outcome is published, so a
@@ -132,12 +140,16 @@ final class AttemptExecution {
    * Runs the handler and reads its outcome. An attempt the worker timed out ends as its timeout's
    * failure whatever the handler threw (most likely the interrupt's exception) or returned.
    */
-  private <P> StatusEvent execute(JobHandler<P> handler, Attempt<P> attempt) {
+  private <P> StatusEvent execute(JobHandler<P> handler, Attempt<P> attempt, Batch<P> batch) {
     running.add(attempt);
     attempt.attach(Thread.currentThread());
     Throwable thrown = null;
     try {
-      handler.handle(attempt);
+      if (handler instanceof BatchHandler<P> batchHandler) {
+        batchHandler.handle(batch, attempt);
+      } else {
+        handler.handle(attempt);
+      }
     } catch (Exception | Error e) {
       // An Error too: a handler's bug (a missing class, a stack overflow) must not kill the
       // consumer thread and leave the lease renewed forever; it is reported like any failure.
@@ -163,6 +175,58 @@ final class AttemptExecution {
       default -> log.error("handler of {} failed with {}", attempt.claim(), thrown, thrown);
     }
     return attempt.failed(Failure.of(thrown));
+  }
+
+  /** The batch an attempt runs, or why it cannot run: one of the two is null. */
+  private record BatchOrProblem<P>(Batch<P> batch, Failure problem) {}
+
+  /**
+   * The attempt's batch (ADR 31): the claimed job, then the other jobs of its transaction, each
+   * payload bound to the handler's type. A transaction with other jobs for a handler that is no
+   * {@link BatchHandler}, or with a payload that does not bind, fails the attempt (and so every job
+   * of it) without running the handler: running only the first would end the others SUCCEEDED
+   * without anyone running them.
+   */
+  private static <P> BatchOrProblem<P> batch(
+      Handlers.Bound<P> bound, Claim claim, ClaimResult.Transaction transaction) {
+    List<Batch.Job<P>> jobs = new ArrayList<>();
+    jobs.add(new Batch.Job<>(claim.jobId(), bound.payload()));
+    if (transaction == null) {
+      return new BatchOrProblem<>(new Batch<>(0, jobs), null);
+    }
+    JobHandler<P> handler = bound.handler();
+    if (!transaction.members().isEmpty() && !(handler instanceof BatchHandler<P>)) {
+      return new BatchOrProblem<>(
+          null,
+          new Failure(
+              "job type "
+                  + claim.type()
+                  + " takes batches (shepherd.scheduler.batch-size."
+                  + claim.type()
+                  + "), but its handler "
+                  + handler.getClass().getName()
+                  + " is no BatchHandler",
+              false));
+    }
+    for (ClaimResult.Transaction.Member member : transaction.members()) {
+      JsonNode json;
+      try {
+        json = Json.mapper().readTree(member.payloadJson());
+      } catch (JacksonException e) {
+        json = null;
+      }
+      switch (PayloadBinding.bind(json, handler.payloadType())) {
+        case PayloadBinding.Bound<P> b -> jobs.add(new Batch.Job<>(member.jobId(), b.payload()));
+        case PayloadBinding.Unbound<P> u -> {
+          return new BatchOrProblem<>(
+              null,
+              Failure.unboundPayload(
+                  handler.payloadType(),
+                  "job " + member.jobId() + " of the batch: " + u.problem()));
+        }
+      }
+    }
+    return new BatchOrProblem<>(new Batch<>(transaction.id(), jobs), null);
   }
 
   /** The details an earlier attempt's heartbeat left, read from the claim's JSON; or null. */

@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.ClaimResult;
 import java.time.Instant;
 
 /**
@@ -15,6 +16,8 @@ import java.time.Instant;
  * @param timeouts the job's timeouts, as the claim returned them
  * @param heartbeatDetails what an earlier attempt's last heartbeat carried, as JSON; or null
  * @param trace the work message's trace context (a new trace when it came without one)
+ * @param transaction the other jobs the attempt carries when its type takes batches (ADR 31); null
+ *     for none
  */
 record ClaimedWork(
     WorkMessage work,
@@ -23,4 +26,5 @@ record ClaimedWork(
     Instant claimedAt,
     JobTimeouts timeouts,
     String heartbeatDetails,
-    TraceParent trace) {}
+    TraceParent trace,
+    ClaimResult.Transaction transaction) {}

@@ -168,7 +168,8 @@ final class DeliveryListener implements Consumer<Slots.Held> {
               claimedAt,
               c.timeouts(),
               c.heartbeatDetails(),
-              trace(message));
+              trace(message),
+              c.transaction());
     };
   }
 

@@ -2,6 +2,7 @@ package dev.shepherd.scheduler;
 
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.intake.ConcurrencyLimits;
+import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.JobTimeouts;
 import java.time.Duration;
 import java.util.HashMap;
@@ -46,6 +47,10 @@ import org.springframework.boot.convert.DurationStyle;
  * @param orderingPolicy what a job of each type with an ordering key does to its key when it ends
  *     DEAD (ADR 29): {@code skip} (the default) lets the key's next job go, {@code block} holds
  *     them back until an operator redrives or discards it
+ * @param batchSize the types that take batches (ADR 31), each with how many jobs of one ordering
+ *     key one transaction carries at most (at least 2)
+ * @param batchBytes a batch type's limit on the payload bytes of one transaction (0: none; 1 MiB
+ *     when not set)
  */
 @ConfigurationProperties("shepherd.scheduler")
 public record SchedulerProperties(
@@ -64,7 +69,12 @@ public record SchedulerProperties(
     Integer defaultConcurrencyLimit,
     Map<String, Integer> concurrencyLimit,
     Map<String, Integer> concurrencyKeyLimit,
-    Map<String, String> orderingPolicy) {
+    Map<String, String> orderingPolicy,
+    Map<String, Integer> batchSize,
+    Map<String, Long> batchBytes) {
+
+  /** A batch type's limit on one transaction's payload bytes when it sets none. */
+  static final long DEFAULT_BATCH_BYTES = 1024 * 1024;
 
   private static final String START_TO_CLOSE = "start-to-close";
   private static final String STALL = "stall";
@@ -128,6 +138,36 @@ public record SchedulerProperties(
                     + policy);
           }
         });
+    batchSize = batchSize == null ? Map.of() : Map.copyOf(batchSize);
+    batchBytes = batchBytes == null ? Map.of() : Map.copyOf(batchBytes);
+    batchSize.forEach(
+        (type, size) -> {
+          if (size < 2) {
+            throw new IllegalArgumentException(
+                "shepherd.scheduler.batch-size." + type + " must be at least 2, was " + size);
+          }
+        });
+    Set<String> batchTypes = batchSize.keySet();
+    batchBytes.forEach(
+        (type, bytes) -> {
+          if (bytes < 0 || !batchTypes.contains(type)) {
+            throw new IllegalArgumentException(
+                "shepherd.scheduler.batch-bytes."
+                    + type
+                    + " must be 0 or more, for a type with a batch-size, was "
+                    + bytes);
+          }
+        });
+  }
+
+  /** The types that take batches, each with how large one transaction may grow (ADR 31). */
+  public Map<String, BatchLimits> batches() {
+    Map<String, BatchLimits> batches = new HashMap<>();
+    batchSize.forEach(
+        (type, size) ->
+            batches.put(
+                type, new BatchLimits(size, batchBytes.getOrDefault(type, DEFAULT_BATCH_BYTES))));
+    return Map.copyOf(batches);
   }
 
   /** The job types whose keyed jobs block their ordering key when they end DEAD. */

@@ -46,7 +46,8 @@ class SchedulerWiring {
         properties.defaultMaxAttempts(),
         properties.timeoutsByType(),
         properties.concurrencyLimits(),
-        properties.typesThatBlockTheirKey());
+        properties.typesThatBlockTheirKey(),
+        properties.batches());
   }
 
   /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */

@@ -3,6 +3,7 @@ package dev.shepherd.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.JobTimeouts;
 import java.time.Duration;
 import java.util.Map;
@@ -91,6 +92,33 @@ class SchedulerPropertiesTest {
         .isInstanceOf(BindException.class)
         .rootCause()
         .hasMessageContaining("at least 1");
+  }
+
+  @Test
+  void batchSizesMakeBatchTypesWithAMebibyteUnlessTheyNameTheirOwnByteLimit() {
+    var properties =
+        bind(
+            Map.of(
+                "shepherd.scheduler.batch-size.[webhook.deliver]", "50",
+                "shepherd.scheduler.batch-size.[demo.noop]", "4",
+                "shepherd.scheduler.batch-bytes.[demo.noop]", "0"));
+    assertThat(properties.batches())
+        .containsOnly(
+            Map.entry("webhook.deliver", new BatchLimits(50, 1024 * 1024)),
+            Map.entry("demo.noop", new BatchLimits(4, 0)));
+    assertThat(bind(Map.of()).batches()).isEmpty();
+  }
+
+  @Test
+  void aBatchOfOneOrAByteLimitWithoutABatchSizeStopsTheStart() {
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.batch-size.[a.b]", "1")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("batch-size.a.b must be at least 2");
+    assertThatThrownBy(() -> bind(Map.of("shepherd.scheduler.batch-bytes.[a.b]", "100")))
+        .isInstanceOf(BindException.class)
+        .rootCause()
+        .hasMessageContaining("for a type with a batch-size");
   }
 
   @Test

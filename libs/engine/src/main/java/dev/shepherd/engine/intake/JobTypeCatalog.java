@@ -1,13 +1,15 @@
 package dev.shepherd.engine.intake;
 
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.JobTimeouts;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * The job types this installation accepts: a type is known when a worker pool consumes it, and each
- * may set its own default number of attempts and its attempts' timeouts.
+ * may set its own default number of attempts and its attempts' timeouts, its concurrency limits,
+ * what its keyed jobs do to their key when they end DEAD, and whether it takes batches.
  */
 public record JobTypeCatalog(
     Topology topology,
@@ -15,7 +17,8 @@ public record JobTypeCatalog(
     int defaultMaxAttempts,
     Map<String, JobTimeouts> timeouts,
     ConcurrencyLimits concurrencyLimits,
-    Set<String> typesThatBlockTheirKey) {
+    Set<String> typesThatBlockTheirKey,
+    Map<String, BatchLimits> batches) {
 
   public JobTypeCatalog {
     maxAttempts = Map.copyOf(maxAttempts);
@@ -23,6 +26,24 @@ public record JobTypeCatalog(
     concurrencyLimits = concurrencyLimits == null ? ConcurrencyLimits.DEFAULT : concurrencyLimits;
     typesThatBlockTheirKey =
         typesThatBlockTheirKey == null ? Set.of() : Set.copyOf(typesThatBlockTheirKey);
+    batches = batches == null ? Map.of() : Map.copyOf(batches);
+  }
+
+  public JobTypeCatalog(
+      Topology topology,
+      Map<String, Integer> maxAttempts,
+      int defaultMaxAttempts,
+      Map<String, JobTimeouts> timeouts,
+      ConcurrencyLimits concurrencyLimits,
+      Set<String> typesThatBlockTheirKey) {
+    this(
+        topology,
+        maxAttempts,
+        defaultMaxAttempts,
+        timeouts,
+        concurrencyLimits,
+        typesThatBlockTheirKey,
+        null);
   }
 
   public JobTypeCatalog(
@@ -71,6 +92,14 @@ public record JobTypeCatalog(
    */
   public boolean blocksItsKey(String type) {
     return typesThatBlockTheirKey.contains(type);
+  }
+
+  /**
+   * How large the transactions of {@code type} may grow when its jobs carry an ordering key (ADR
+   * 31); null when the type takes no batches.
+   */
+  public BatchLimits batchOf(String type) {
+    return batches.get(type);
   }
 
   /** The type's attempt timeouts ({@link JobTimeouts#NONE} when it sets none). */

@@ -190,7 +190,8 @@ public final class SubmissionIntake {
                 submission.concurrencyKey(),
                 submission.concurrencyKey() == null
                     ? 0
-                    : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey())),
+                    : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
+                submission.orderingKey() == null ? null : catalog.batchOf(submission.type())),
             reserveFor);
     return switch (outcome) {
       case SubmitOutcome.Accepted a -> {

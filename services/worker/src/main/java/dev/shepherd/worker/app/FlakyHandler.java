@@ -3,6 +3,8 @@ package dev.shepherd.worker.app;
 import dev.shepherd.worker.JobContext;
 import dev.shepherd.worker.JobHandler;
 import dev.shepherd.worker.RetryableJobException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
@@ -13,7 +15,8 @@ import org.springframework.stereotype.Component;
  * {@code demo.flaky}: works for {@code workMillis}, then fails transiently with {@code
  * failureProbability}, and always on its first {@code failFirstAttempts} attempts (a deterministic
  * flake for tests). On its first {@code hangFirstAttempts} attempts it hangs instead (ten minutes,
- * reporting nothing, until interrupted): the handler a stall timeout is for.
+ * reporting nothing, until interrupted): the handler a stall timeout is for. While the file {@code
+ * failUntilFile} names does not exist it fails transiently (a destination down until a flag flips).
  */
 @Component
 class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
@@ -23,7 +26,8 @@ class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
       Double failureProbability,
       Integer failFirstAttempts,
       Integer workMillis,
-      Integer hangFirstAttempts) {}
+      Integer hangFirstAttempts,
+      String failUntilFile) {}
 
   /** How long a hanging attempt hangs: far past any stall timeout a test sets. */
   private static final Duration HANG = Duration.ofMinutes(10);
@@ -64,6 +68,10 @@ class FlakyHandler implements JobHandler<FlakyHandler.Payload> {
     int failFirst = p.failFirstAttempts() == null ? 0 : p.failFirstAttempts();
     double probability =
         p.failureProbability() == null ? demo.failureProbability() : p.failureProbability();
+    if (p.failUntilFile() != null && !Files.exists(Path.of(p.failUntilFile()))) {
+      throw new RetryableJobException(
+          "flaky failure on attempt " + job.attempt() + ": " + p.failUntilFile() + " is not there");
+    }
     if (job.attempt() <= failFirst) {
       throw new RetryableJobException(
           "flaky failure on attempt " + job.attempt() + " (fails the first " + failFirst + ")");

@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.shepherd.model.Json;
+import dev.shepherd.worker.Batch;
 import dev.shepherd.worker.PermanentJobException;
 import dev.shepherd.worker.RetryableJobException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 class DemoHandlersTest {
@@ -72,7 +77,7 @@ class DemoHandlersTest {
 
   @Test
   void flakyFailsRetryablyWhenTheDrawIsBelowTheProbability() {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null, null), 1);
 
     assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.29).handle(job))
         .isInstanceOf(RetryableJobException.class);
@@ -80,14 +85,14 @@ class DemoHandlersTest {
 
   @Test
   void flakySucceedsWhenTheDrawIsAtOrAboveTheProbability() throws Exception {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(0.3, null, 0, null, null), 1);
 
     new FlakyHandler(FAST, () -> 0.3).handle(job);
   }
 
   @Test
   void flakyTakesTheProbabilityFromThePropertiesWhenThePayloadHasNone() throws Exception {
-    var job = new RecordingContext<>(new FlakyHandler.Payload(null, null, null, null), 1);
+    var job = new RecordingContext<>(new FlakyHandler.Payload(null, null, null, null, null), 1);
 
     assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.49).handle(job))
         .isInstanceOf(RetryableJobException.class);
@@ -96,7 +101,7 @@ class DemoHandlersTest {
 
   @Test
   void flakyAlwaysFailsItsFirstAttemptsWhenAsked() throws Exception {
-    var payload = new FlakyHandler.Payload(0.0, 2, 0, null);
+    var payload = new FlakyHandler.Payload(0.0, 2, 0, null, null);
 
     assertThatThrownBy(
             () -> new FlakyHandler(FAST, () -> 0.99).handle(new RecordingContext<>(payload, 2)))
@@ -115,12 +120,42 @@ class DemoHandlersTest {
   }
 
   @Test
-  void noopDoesNothing() {
+  void noopDoesNothing() throws Exception {
     var job = new RecordingContext<JsonNode>(Json.mapper().createObjectNode(), 1);
 
     new NoopHandler().handle(job);
 
     assertThat(job.reports).isEmpty();
+  }
+
+  @Test
+  void noopReportsTheJobsOfATransactionInOrder() {
+    JsonNode payload = Json.mapper().createObjectNode();
+    var job = new RecordingContext<>(payload, 1);
+    var batch =
+        new Batch<>(
+            42,
+            List.of(
+                new Batch.Job<>("00-test", payload),
+                new Batch.Job<>("01-b", payload),
+                new Batch.Job<>("02-c", payload)));
+
+    new NoopHandler().handle(batch, job);
+
+    assertThat(job.reports).containsExactly("100% transaction 42: 00-test,01-b,02-c");
+  }
+
+  @Test
+  void flakyFailsUntilItsFlagFileExists(@TempDir Path dir) throws Exception {
+    Path flag = dir.resolve("up");
+    var payload = new FlakyHandler.Payload(0.0, null, 0, null, flag.toString());
+    var job = new RecordingContext<>(payload, 7);
+
+    assertThatThrownBy(() -> new FlakyHandler(FAST, () -> 0.99).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessageContaining("is not there");
+    Files.createFile(flag);
+    new FlakyHandler(FAST, () -> 0.99).handle(job);
   }
 
   @Test
