@@ -52,7 +52,14 @@ abstract class WorkerRuntimeFixture {
   static final String TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   static final List<String> TYPES =
       List.of(
-          "test.phases", "test.block", "test.slow", "test.typed", "test.unhandled", "test.fail");
+          "test.phases",
+          "test.block",
+          "test.slow",
+          "test.typed",
+          "test.unhandled",
+          "test.fail",
+          "test.batch",
+          "test.plain");
 
   final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   final List<WorkerRuntime> runtimes = new ArrayList<>();

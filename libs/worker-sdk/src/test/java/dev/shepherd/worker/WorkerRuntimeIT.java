@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
@@ -12,6 +13,7 @@ import dev.shepherd.model.PhaseView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.NewJob;
 import dev.shepherd.store.ReportResult;
 import dev.shepherd.store.Store;
 import dev.shepherd.testsupport.RabbitCleanup;
@@ -398,6 +400,68 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     assertThat(awaitEvents(fine.jobId(), this::hasOutcome).getLast().event().eventName())
         .isEqualTo("SUCCEEDED");
     assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aTransactionReachesItsBatchHandlerInOrderAndAPlainHandlerFailsItWithoutRunningIt() {
+    List<Batch<JsonNode>> batches = new CopyOnWriteArrayList<>();
+    AtomicInteger plainRuns = new AtomicInteger();
+    start(
+        1,
+        Duration.ofSeconds(30),
+        new BatchHandler<JsonNode>() {
+          public String type() {
+            return "test.batch";
+          }
+
+          public Class<JsonNode> payloadType() {
+            return JsonNode.class;
+          }
+
+          public void handle(Batch<JsonNode> batch, JobContext<JsonNode> job) {
+            batches.add(batch);
+          }
+        },
+        handler("test.plain", job -> plainRuns.incrementAndGet()));
+    var limits = new BatchLimits(5, 0);
+    List<String> keyed = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      keyed.add(submitKeyed("test.batch", "{\"n\":" + i + "}", "k-batch", limits));
+    }
+    String plainHead = submitKeyed("test.plain", "{}", "k-plain", limits);
+    String plainMember = submitKeyed("test.plain", "{}", "k-plain", limits);
+    publishDue(keyed.getFirst());
+    publishDue(plainHead);
+
+    assertThat(awaitEvents(keyed.getFirst(), this::hasOutcome).getLast().event().eventName())
+        .isEqualTo("SUCCEEDED");
+    assertThat(batches).hasSize(1);
+    Batch<JsonNode> batch = batches.getFirst();
+    assertThat(batch.jobs()).extracting(Batch.Job::jobId).containsExactlyElementsOf(keyed);
+    assertThat(batch.payloads()).extracting(p -> p.get("n").asInt()).containsExactly(0, 1, 2);
+    assertThat(batch.transactionId())
+        .isEqualTo(store.queries().find(keyed.getLast()).orElseThrow().transactionId());
+
+    assertThat(awaitEvents(plainHead, this::hasOutcome).getLast().event())
+        .isInstanceOfSatisfying(
+            StatusEvent.Failed.class,
+            f -> {
+              assertThat(f.retryable()).isFalse();
+              assertThat(f.error()).contains("takes batches").contains("is no BatchHandler");
+            });
+    assertThat(plainRuns).as("neither job ran").hasValue(0);
+    assertThat(store.queries().find(plainMember).orElseThrow().transactionId()).isNotNull();
+  }
+
+  /** Stores a job with an ordering key of a type that takes batches of {@code limits}. */
+  private String submitKeyed(String type, String payloadJson, String key, BatchLimits limits) {
+    return store
+        .submissions()
+        .submit(
+            new NewJob(type, "default", payloadJson, null, null, 3)
+                .withOrderingKey(key)
+                .withBatch(limits))
+        .jobId();
   }
 
   @Test
