@@ -73,6 +73,8 @@ local function leaveKey(id, okey, now)
   end
   local notBefore = tonumber(redis.call('HGET', jobKey(nextId), 'notBefore') or '0')
   redis.call('ZADD', dueKey, 'NX', math.max(now, notBefore), nextId)
+  -- a status-tracker or recovery applied this: the dispatchers hear of it now, not at their sweep
+  if notBefore <= now then redis.call('PUBLISH', wakeKey, nextId) end
 end
 
 -- What a finished keyed job does to its key: it leaves it, or, ending DEAD under the `block`
@@ -133,6 +135,7 @@ local function freeSlot(id, ckey, now, finishedNow)
     redis.call('ZREM', keyWaitingKey(ckey), nextId)
     redis.call('ZADD', keyActiveKey(ckey), now, nextId)
     redis.call('ZADD', dueKey, now, nextId)
+    redis.call('PUBLISH', wakeKey, nextId)
   end
 end
 

@@ -68,7 +68,12 @@ public final class Keys {
      */
     KEY_TXNS("keyTxnsKey", null, "okeytxns", ""),
     /** Discarded dead-job records, scored by when they were discarded. */
-    DISCARDED("discardedKey", null, "discarded", "");
+    DISCARDED("discardedKey", null, "discarded", ""),
+    /**
+     * Not a key: the channel a partition's scripts publish a job id on when they made it due now
+     * where no dispatcher was told (an ordering key's next job, a concurrency key's freed slot).
+     */
+    WAKE("wakeKey", null, "wake", "");
 
     /** The Lua helper's name. */
     final String lua;
@@ -143,6 +148,11 @@ public final class Keys {
 
   public Keys(StoreSettings settings) {
     this.settings = settings;
+  }
+
+  /** The channel a dispatcher listens on for jobs made due now in {@code partition}. */
+  public String wakeChannel(int partition) {
+    return of(partition, Name.WAKE.relative());
   }
 
   public int partitions() {

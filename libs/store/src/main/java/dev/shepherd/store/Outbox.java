@@ -31,6 +31,14 @@ public final class Outbox {
     return store.keys().partitions();
   }
 
+  /**
+   * The channel the partition's scripts publish a job id on when they made it due now without a
+   * dispatcher being told: an ordering key's next job, a concurrency key's freed slot.
+   */
+  public String wakeChannel(int partition) {
+    return store.keys().wakeChannel(partition);
+  }
+
   /** The partition a job id names, or -1 for a foreign id. */
   public int partitionOf(String jobId) {
     return store.keys().partitionOf(jobId);

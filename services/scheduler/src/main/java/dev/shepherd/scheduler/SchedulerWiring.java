@@ -4,6 +4,7 @@ import dev.shepherd.contracts.Contracts;
 import dev.shepherd.engine.WorkLoop;
 import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.engine.cancel.WorkerOrders;
+import dev.shepherd.engine.dispatch.DispatchWakeUps;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
 import dev.shepherd.engine.intake.IntakeResult;
@@ -25,6 +26,7 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
 
 /**
  * Builds the intake, the dispatcher loop, cancellation and the AMQP submit and cancel listeners
@@ -80,6 +82,22 @@ class SchedulerWiring {
         dispatcher::dispatchNext,
         properties.dispatchIdlePoll(),
         properties.dispatchErrorBackoff());
+  }
+
+  /** An ordering key's next job, or a freed concurrency slot's, is dispatched at once (ADR 29). */
+  @Bean(initMethod = "start", destroyMethod = "close")
+  DispatchWakeUps dispatchWakeUps(
+      RedisConnectionFactory connections,
+      Outbox outbox,
+      Dispatcher dispatcher,
+      WorkLoop dispatchLoop) {
+    return new DispatchWakeUps(
+        connections,
+        outbox,
+        jobId -> {
+          dispatcher.markDirty(jobId);
+          dispatchLoop.wakeUp();
+        });
   }
 
   @Bean
