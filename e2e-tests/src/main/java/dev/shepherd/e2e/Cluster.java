@@ -171,6 +171,26 @@ public final class Cluster implements AutoCloseable {
     launch(name, name, ports.get(name), List.of()).join();
   }
 
+  /**
+   * SIGKILLs these services, all at once, and starts them again on their ports, all at once: a
+   * restart of the whole control plane, nothing flushed or drained.
+   */
+  public void crashAndRestartServices(List<String> names) {
+    for (String name : names) {
+      ManagedProcess old = services.get(name);
+      if (old == null) {
+        throw new IllegalArgumentException(
+            "no service " + name + "; services: " + services.keySet());
+      }
+      old.kill();
+    }
+    List<CompletableFuture<Void>> starting = new ArrayList<>();
+    for (String name : names) {
+      starting.add(launch(name, name, ports.get(name), List.of()));
+    }
+    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).join();
+  }
+
   /** Stops a service with SIGTERM and leaves it stopped until {@link #startService}. */
   public void stopService(String name) {
     ManagedProcess old = services.get(name);

@@ -2,8 +2,11 @@ package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -65,6 +68,48 @@ class DashboardAndRulesTest {
     }
     assertThat(rules).isGreaterThanOrEqualTo(6);
   }
+
+  /**
+   * The gauges every replica exports alike (read from Redis) are taken with {@code max}, never
+   * summed: two recovery replicas must not double the queue depth, the workers or the leases.
+   */
+  @Test
+  void gaugesThatEveryReplicaExportsAlikeAreNeverSummed() {
+    List<String> expressions = new ArrayList<>();
+    Observability.dashboard()
+        .path("panels")
+        .forEach(
+            panel ->
+                panel.path("targets").forEach(t -> expressions.add(t.path("expr").asString())));
+    Observability.rules()
+        .path("groups")
+        .forEach(
+            group -> group.path("rules").forEach(r -> expressions.add(r.path("expr").asString())));
+    int seen = 0;
+    for (String gauge : REPLICATED_GAUGES) {
+      Pattern use = Pattern.compile("\\b" + gauge + "\\b");
+      Pattern taken = Pattern.compile("(max|min|avg)( by \\([^)]*\\) )?\\(" + gauge + "\\b");
+      for (String expr : expressions) {
+        int uses = (int) use.matcher(expr).results().count();
+        seen += uses;
+        assertThat(taken.matcher(expr).results().count())
+            .as("%s in %s: every use inside max, min or avg", gauge, expr)
+            .isEqualTo(uses);
+      }
+    }
+    assertThat(seen).as("uses of those gauges").isGreaterThanOrEqualTo(6);
+  }
+
+  private static final List<String> REPLICATED_GAUGES =
+      List.of(
+          "shepherd_queue_depth",
+          "shepherd_queue_oldest_age_seconds",
+          "shepherd_leases_held",
+          "shepherd_workers",
+          "shepherd_outbox_size",
+          "shepherd_outbox_oldest_age_seconds",
+          "shepherd_ordering_keys_down",
+          "shepherd_ordering_keys_down_oldest_age_seconds");
 
   private static void assertBalanced(String name, String expr) {
     int depth = 0;

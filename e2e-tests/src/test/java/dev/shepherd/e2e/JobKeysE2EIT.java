@@ -10,6 +10,7 @@ import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.TransitionRecord;
+import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -30,7 +31,10 @@ import tools.jackson.databind.JsonNode;
  * Jobs with ordering keys, run by every service as its own process, with random transient failures
  * and a worker SIGKILLed while it runs keyed jobs (ADR 29): for every key the jobs succeed in the
  * order they were submitted, and no job of a key is claimed before the one before it has succeeded,
- * checked from the jobs' histories. Unkeyed jobs run beside them.
+ * checked from the jobs' histories. Unkeyed jobs run beside them. A key whose destination is down
+ * until a flag flips holds only its own jobs, through a restart of every service; a DEAD head is
+ * skipped or, under the block policy, waits for an operator; concurrency keys keep their limit; a
+ * batch type's key runs in transactions (ADR 29, 30, 31).
  */
 @WithRealServices
 class JobKeysE2EIT {
@@ -183,11 +187,25 @@ class JobKeysE2EIT {
       assertThat(blocked.backlog()).as("the head and the two behind it").isEqualTo(3);
       Instant downSince = client.orderingKey("down-0").downSince();
       assertThat(downSince).as("the down key, after its head's first failure").isNotNull();
+
+      // every Shepherd service restarts while the key is down: it stays DOWN, its head is retried
+      // by the new processes, from what Redis holds
+      e2e.cluster.crashAndRestartServices(List.of("scheduler", "status-tracker", "recovery"));
+      ManagedProcess oldWorker = e2e.cluster.workers().get(1);
+      e2e.cluster.addWorker();
+      e2e.cluster.removeWorker(oldWorker);
+      var afterRestart = client.orderingKey("down-0");
+      assertThat(afterRestart.state()).as("down-0 after the restart").isEqualTo("DOWN");
+      assertThat(afterRestart.downSince()).isEqualTo(downSince);
+      int attemptsAtRestart = afterRestart.headAttempt();
       await()
           .atMost(DOWN_FOR.plusSeconds(60))
           .pollInterval(Duration.ofMillis(500))
           .until(() -> Duration.between(downSince, Instant.now()).compareTo(DOWN_FOR) >= 0);
       assertThat(client.orderingKey("down-0").state()).isEqualTo("DOWN");
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> client.orderingKey("down-0").headAttempt() > attemptsAtRestart);
       for (String id : downKey.subList(1, downKey.size())) {
         JobView waiting = client.get(id).orElseThrow();
         assertThat(waiting.state()).as("%s behind the down head", id).isEqualTo(JobState.SUBMITTED);

@@ -14,8 +14,9 @@ import java.util.List;
 
 /**
  * What recovery sees as gauges: per pool the jobs waiting and the age of the oldest, the ordering
- * keys down and the longest down, the leases held, and the workers by state. Read from Redis at
- * scrape time.
+ * keys down and the longest down, the leases held, and the workers by pool and state. Read from
+ * Redis at scrape time. Every replica of recovery exports the same values, so dashboards, alerts
+ * and autoscalers aggregate them with {@code max}, never {@code sum}.
  */
 public final class BacklogGauges {
 
@@ -60,16 +61,23 @@ public final class BacklogGauges {
     Gauge.builder(MetricNames.LEASES_HELD, queries, JobQueries::leasesHeld)
         .description("leases held right now")
         .register(meters);
+    // by pool too, so that "jobs wait in pool X and no worker of X is active" can be said
     var registered = new Cached<>(workers::list, clock);
-    for (String state : List.of(WorkerView.ACTIVE, WorkerView.DRAINING, WorkerView.LOST)) {
-      Gauge.builder(
-              MetricNames.WORKERS,
-              registered,
-              w -> w.get().stream().filter(v -> state.equals(v.state())).count())
-          .description("registered workers by state")
-          .strongReference(true)
-          .tag("state", state)
-          .register(meters);
+    for (String pool : pools) {
+      for (String state : List.of(WorkerView.ACTIVE, WorkerView.DRAINING, WorkerView.LOST)) {
+        Gauge.builder(
+                MetricNames.WORKERS,
+                registered,
+                w ->
+                    w.get().stream()
+                        .filter(v -> state.equals(v.state()) && pool.equals(v.pool()))
+                        .count())
+            .description("registered workers by pool and state")
+            .strongReference(true)
+            .tag(MetricNames.TAG_POOL, pool)
+            .tag("state", state)
+            .register(meters);
+      }
     }
   }
 
