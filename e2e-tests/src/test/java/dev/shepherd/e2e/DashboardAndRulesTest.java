@@ -63,6 +63,10 @@ class DashboardAndRulesTest {
         assertThat(rule.path("annotations").path("runbook").asString())
             .as(name)
             .isEqualTo("docs/OPERATIONS.md#" + name.toLowerCase());
+        assertThat(rule.path("annotations").path("runbook_url").asString())
+            .as(name)
+            .isEqualTo("https://shepherd.dev/docs/OPERATIONS.md#" + name.toLowerCase());
+        assertThat(OPERATIONS).as("the runbook of " + name).contains("\n### " + name + "\n");
         assertBalanced(name, rule.path("expr").asString());
       }
     }
@@ -88,16 +92,45 @@ class DashboardAndRulesTest {
     int seen = 0;
     for (String gauge : REPLICATED_GAUGES) {
       Pattern use = Pattern.compile("\\b" + gauge + "\\b");
-      Pattern taken = Pattern.compile("(max|min|avg)( by \\([^)]*\\) )?\\(" + gauge + "\\b");
+      Pattern taken = Pattern.compile("(max|min|avg|absent)( by \\([^)]*\\) )?\\(" + gauge + "\\b");
       for (String expr : expressions) {
         int uses = (int) use.matcher(expr).results().count();
         seen += uses;
         assertThat(taken.matcher(expr).results().count())
-            .as("%s in %s: every use inside max, min or avg", gauge, expr)
+            .as("%s in %s: every use inside max, min, avg or absent", gauge, expr)
             .isEqualTo(uses);
       }
     }
     assertThat(seen).as("uses of those gauges").isGreaterThanOrEqualTo(6);
+  }
+
+  private static final String OPERATIONS = read("docs/OPERATIONS.md");
+
+  private static String read(String path) {
+    try {
+      return java.nio.file.Files.readString(Cluster.repositoryRoot().resolve(path));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Alerts that see a service down or its gauges gone, which no other alert can. */
+  @Test
+  void absentServicesAndGaugesHaveTheirOwnAlerts() {
+    List<String> expressions = new ArrayList<>();
+    Observability.rules()
+        .path("groups")
+        .forEach(
+            group -> group.path("rules").forEach(r -> expressions.add(r.path("expr").asString())));
+    for (String service : List.of("scheduler", "status-tracker", "recovery")) {
+      assertThat(expressions)
+          .as(service)
+          .anySatisfy(
+              e ->
+                  assertThat(e)
+                      .contains("absent(process_uptime_seconds{shepherd_service=\"" + service));
+    }
+    assertThat(expressions).anySatisfy(e -> assertThat(e).contains("absent(shepherd_queue_depth)"));
   }
 
   private static final List<String> REPLICATED_GAUGES =

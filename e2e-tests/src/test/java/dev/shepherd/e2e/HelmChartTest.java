@@ -129,6 +129,20 @@ class HelmChartTest {
     JsonNode rule = ofKind(objects, "PrometheusRule").get(0);
     assertThat(rule.at("/spec/groups/0/rules").size())
         .isEqualTo(Observability.rules().at("/groups/0/rules").size());
+    assertThat(rule.at("/spec/groups/0/rules/0/annotations/runbook_url").asString())
+        .isEqualTo("https://shepherd.dev/docs/OPERATIONS.md#shepherdjobsdying");
+    JsonNode elsewhere =
+        ofKind(
+                render(
+                    t ->
+                        t.set(
+                            "metrics.prometheusRule.runbookBaseUrl",
+                            "https://wiki.example/shepherd")),
+                "PrometheusRule")
+            .get(0);
+    assertThat(elsewhere.at("/spec/groups/0/rules/0/annotations/runbook_url").asString())
+        .as("a team's own runbook base")
+        .isEqualTo("https://wiki.example/shepherd#shepherdjobsdying");
     JsonNode dashboard =
         ofKind(objects, "ConfigMap").stream()
             .filter(c -> c.at("/metadata/name").asString().endsWith("-dashboard"))

@@ -35,6 +35,7 @@ class DispatchWakeUpsIT {
     fixture = new EngineFixture(endpoints, names);
     wakeUps = new DispatchWakeUps(fixture.redisConnections, fixture.store.outbox(), woken::add);
     wakeUps.start();
+    await().atMost(Duration.ofSeconds(10)).until(wakeUps::isSubscribed);
   }
 
   @AfterEach

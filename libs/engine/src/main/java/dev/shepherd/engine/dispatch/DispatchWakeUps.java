@@ -27,6 +27,8 @@ public final class DispatchWakeUps implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DispatchWakeUps.class);
 
   private final RedisMessageListenerContainer container = new RedisMessageListenerContainer();
+  private volatile boolean closed;
+  private Thread subscriber;
 
   /**
    * @param wake told each job id, on the subscription's thread: mark its partition and wake the
@@ -43,13 +45,55 @@ public final class DispatchWakeUps implements AutoCloseable {
         channels);
   }
 
+  /**
+   * Subscribes in the background: the scheduler starts, alive and not ready, while Redis is away
+   * (its health probes say so), and the subscription comes once Redis answers; the container then
+   * renews it by itself after a lost connection.
+   */
   public void start() {
     container.afterPropertiesSet();
-    container.start();
+    subscriber = Thread.ofVirtual().name("shepherd-dispatch-wake-ups").start(this::subscribe);
+  }
+
+  /** Whether the subscription is in place: until it is, wake-ups are missed (the sweep remains). */
+  public boolean isSubscribed() {
+    return container.isListening();
+  }
+
+  private void subscribe() {
+    long backoffMillis = 500;
+    boolean warned = false;
+    while (!closed) {
+      try {
+        container.start();
+        if (warned) {
+          log.info("dispatch wake-ups subscribed");
+        }
+        return;
+      } catch (RuntimeException e) {
+        if (!warned) {
+          log.warn(
+              "cannot subscribe to dispatch wake-ups yet ({}); keyed jobs wait for the dispatcher's"
+                  + " sweep meanwhile, trying again",
+              e.toString());
+          warned = true;
+        }
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException interrupted) {
+          return;
+        }
+        backoffMillis = Math.min(backoffMillis * 2, 10_000);
+      }
+    }
   }
 
   @Override
   public void close() {
+    closed = true;
+    if (subscriber != null) {
+      subscriber.interrupt();
+    }
     container.stop();
     try {
       container.destroy();
