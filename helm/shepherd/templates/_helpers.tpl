@@ -45,15 +45,15 @@ app.kubernetes.io/component: {{ .component }}
 - name: SPRING_RABBITMQ_VIRTUAL_HOST
   value: {{ .Values.rabbitmq.virtualHost | quote }}
 - name: SPRING_RABBITMQ_USERNAME
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: username}}
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: {{ .Values.rabbitmq.usernameKey | default "username" }}}}
 - name: SPRING_RABBITMQ_PASSWORD
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: password}}
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: {{ .Values.rabbitmq.passwordKey | default "password" }}}}
 - name: SPRING_DATA_REDIS_HOST
   value: {{ .Values.redis.host | quote }}
 - name: SPRING_DATA_REDIS_PORT
   value: {{ .Values.redis.port | quote }}
 - name: SPRING_DATA_REDIS_PASSWORD
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.redisSecret" . }}, key: password, optional: true}}
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.redisSecret" . }}, key: {{ .Values.redis.passwordKey | default "password" }}, optional: true}}
 - name: SHEPHERD_MESSAGING_PREFIX
   value: {{ .Values.prefix | quote }}
 - name: SHEPHERD_MESSAGING_DELIVERY_LIMIT
@@ -75,6 +75,43 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.logging.json }}
 - name: LOGGING_STRUCTURED_FORMAT_CONSOLE
   value: ecs
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod template's annotations: a checksum of the chart's secrets, so pods restart when they
+change, and the values' podAnnotations. */}}
+{{- define "shepherd.podAnnotations" -}}
+checksum/secrets: {{ include (print .Template.BasePath "/secrets.yaml") . | sha256sum }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level settings every pod shares: the restricted Pod Security level, scheduling, pulls. */}}
+{{- define "shepherd.podSpec" -}}
+securityContext:
+  runAsNonRoot: true
+  seccompProfile: {type: RuntimeDefault}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "shepherd.envFrom" -}}
+{{- with .Values.extraEnvFrom }}
+envFrom: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
@@ -102,4 +139,5 @@ securityContext:
   allowPrivilegeEscalation: false
   readOnlyRootFilesystem: true
   capabilities: {drop: [ALL]}
+  seccompProfile: {type: RuntimeDefault}
 {{- end -}}

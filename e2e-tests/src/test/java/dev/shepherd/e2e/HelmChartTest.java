@@ -153,6 +153,96 @@ class HelmChartTest {
         .isEqualTo(YAML.readTree(Files.readString(CHART.resolve("dashboards/shepherd.json"))));
   }
 
+  /** What the restricted Pod Security level asks, and a restart when a secret changes. */
+  @Test
+  void everyPodIsRestrictedAndRestartsWhenTheChartsSecretsChange() {
+    List<JsonNode> objects = render(t -> t);
+    for (JsonNode deployment : ofKind(objects, "Deployment")) {
+      String name = deployment.at("/metadata/name").asString();
+      JsonNode pod = deployment.at("/spec/template/spec");
+      assertThat(pod.at("/securityContext/seccompProfile/type").asString())
+          .as(name)
+          .isEqualTo("RuntimeDefault");
+      assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).as(name).isTrue();
+      JsonNode container = pod.at("/containers/0");
+      assertThat(container.at("/securityContext/allowPrivilegeEscalation").asBoolean())
+          .as(name)
+          .isFalse();
+      assertThat(container.at("/securityContext/capabilities/drop/0").asString()).isEqualTo("ALL");
+      assertThat(
+              deployment
+                  .at("/spec/template/metadata/annotations")
+                  .path("checksum/secrets")
+                  .asString())
+          .as(name)
+          .hasSize(64);
+    }
+    assertThat(ofKind(objects, "NetworkPolicy")).as("off by default").isEmpty();
+    String before = checksum(objects);
+    String after = checksum(render(t -> t.set("redis.password", "changed")));
+    assertThat(after).as("the checksum follows the secrets").isNotEqualTo(before);
+  }
+
+  private static String checksum(List<JsonNode> objects) {
+    return ofKind(objects, "Deployment")
+        .get(0)
+        .at("/spec/template/metadata/annotations")
+        .path("checksum/secrets")
+        .asString();
+  }
+
+  @Test
+  void anSresValuesReachEveryPod() {
+    List<JsonNode> objects =
+        render(
+            t ->
+                t.withValuesFile(
+                    Cluster.repositoryRoot()
+                        .resolve("e2e-tests/src/test/resources/helm/sre-values.yaml")));
+    List<JsonNode> deployments = ofKind(objects, "Deployment");
+    assertThat(deployments).hasSize(4);
+    for (JsonNode deployment : deployments) {
+      String name = deployment.at("/metadata/name").asString();
+      JsonNode template = deployment.at("/spec/template");
+      JsonNode pod = template.path("spec");
+      assertThat(template.at("/metadata/annotations/team.example~1owner").asString())
+          .as(name)
+          .isEqualTo("jobs");
+      assertThat(pod.at("/imagePullSecrets/0/name").asString())
+          .as(name)
+          .isEqualTo("registry-credentials");
+      assertThat(pod.at("/nodeSelector/kubernetes.io~1os").asString()).as(name).isEqualTo("linux");
+      assertThat(pod.at("/tolerations/0/key").asString()).as(name).isEqualTo("dedicated");
+      assertThat(pod.at("/affinity/podAntiAffinity").isObject()).as(name).isTrue();
+      JsonNode container = pod.at("/containers/0");
+      assertThat(container.at("/envFrom/0/secretRef/name").asString())
+          .as(name)
+          .isEqualTo("shepherd-extra");
+      Map<String, JsonNode> env = new java.util.HashMap<>();
+      container.path("env").forEach(e -> env.put(e.path("name").asString(), e));
+      assertThat(env.get("JAVA_TOOL_OPTIONS").path("value").asString())
+          .as(name)
+          .isEqualTo("-XX:+PrintFlagsFinal");
+      assertThat(env.get("SPRING_DATA_REDIS_PASSWORD").at("/valueFrom/secretKeyRef/key").asString())
+          .as(name + ": Bitnami's key")
+          .isEqualTo("redis-password");
+    }
+    JsonNode reports =
+        deployments.stream()
+            .filter(d -> d.at("/metadata/name").asString().endsWith("worker-reports"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(reports.at("/spec/template/spec/containers/0/image").asString())
+        .isEqualTo("registry.example/team/reports-worker:1.4.2");
+    List<JsonNode> policies = ofKind(objects, "NetworkPolicy");
+    assertThat(policies).hasSize(4);
+    for (JsonNode policy : policies) {
+      assertThat(policy.at("/spec/ingress/0/ports/0/port").asString()).isEqualTo("http");
+      assertThat(policy.at("/spec/podSelector/matchLabels/app.kubernetes.io~1component").asString())
+          .isIn("scheduler", "status-tracker", "recovery", "worker");
+    }
+  }
+
   @Test
   void otherValuesRenderTwoPoolsAQueueDepthAutoscalerAndExistingSecrets() {
     List<JsonNode> objects =
