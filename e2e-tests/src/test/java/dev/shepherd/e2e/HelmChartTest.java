@@ -200,7 +200,7 @@ class HelmChartTest {
                     Cluster.repositoryRoot()
                         .resolve("e2e-tests/src/test/resources/helm/sre-values.yaml")));
     List<JsonNode> deployments = ofKind(objects, "Deployment");
-    assertThat(deployments).hasSize(4);
+    assertThat(deployments).hasSize(5);
     for (JsonNode deployment : deployments) {
       String name = deployment.at("/metadata/name").asString();
       JsonNode template = deployment.at("/spec/template");
@@ -234,6 +234,28 @@ class HelmChartTest {
             .orElseThrow();
     assertThat(reports.at("/spec/template/spec/containers/0/image").asString())
         .isEqualTo("registry.example/team/reports-worker:1.4.2");
+    List<JsonNode> scaled = ofKind(objects, "ScaledObject");
+    assertThat(scaled).as("KEDA for the burst pool").hasSize(1);
+    assertThat(scaled.get(0).at("/spec/scaleTargetRef/name").asString())
+        .isEqualTo("jobs-shepherd-worker-burst");
+    JsonNode trigger = scaled.get(0).at("/spec/triggers/0");
+    assertThat(trigger.path("type").asString()).isEqualTo("rabbitmq");
+    assertThat(trigger.at("/metadata/queueName").asString()).isEqualTo("shepherd.work.burst");
+    assertThat(trigger.at("/metadata/value").asString()).isEqualTo("40");
+    assertThat(
+            ofKind(objects, "TriggerAuthentication")
+                .get(0)
+                .at("/spec/secretTargetRef/0/key")
+                .asString())
+        .isEqualTo("amqp-url");
+    assertThat(ofKind(objects, "HorizontalPodAutoscaler")).as("KEDA makes its own").isEmpty();
+    JsonNode brokerSecret =
+        ofKind(objects, "Secret").stream()
+            .filter(x -> x.at("/metadata/name").asString().endsWith("-rabbitmq"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(brokerSecret.at("/stringData/amqp-url").asString())
+        .isEqualTo("amqp://shepherd:@rabbitmq:5672/%2F");
     List<JsonNode> policies = ofKind(objects, "NetworkPolicy");
     assertThat(policies).hasSize(4);
     for (JsonNode policy : policies) {
