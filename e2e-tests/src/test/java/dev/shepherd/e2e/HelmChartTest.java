@@ -40,6 +40,55 @@ class HelmChartTest {
     return objects.stream().filter(o -> kind.equals(o.path("kind").asString())).toList();
   }
 
+  /**
+   * Every object the chart renders, with the default values and with each test values file, matches
+   * the Kubernetes API's types (kubeconform's check, see {@link KubernetesSchema}).
+   */
+  @Test
+  void everyRenderedObjectMatchesTheKubernetesApi() {
+    List<String> problems = new ArrayList<>();
+    int checked = 0;
+    for (String values : List.of("", "other-values.yaml", "sre-values.yaml")) {
+      TemplateCommand template = new Helm(CHART).template().withName("jobs").withNamespace("work");
+      if (!values.isEmpty()) {
+        template =
+            template.withValuesFile(
+                Cluster.repositoryRoot().resolve("e2e-tests/src/test/resources/helm/" + values));
+      }
+      for (String doc : template.call().split("(?m)^---\\s*$")) {
+        if (doc.lines().anyMatch(l -> l.startsWith("kind:"))) {
+          checked++;
+          KubernetesSchema.problems(doc).forEach(p -> problems.add(values + ": " + p));
+        }
+      }
+    }
+    assertThat(problems).isEmpty();
+    assertThat(checked).isGreaterThanOrEqualTo(30);
+  }
+
+  @Test
+  void theSchemaCheckFindsAFieldTheApiDoesNotHave() {
+    String deployment =
+        """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: typo}
+        spec:
+          selector: {matchLabels: {a: b}}
+          template:
+            metadata: {labels: {a: b}}
+            spec:
+              securityContext: {seccompProfle: {type: RuntimeDefault}}
+              containers: [{name: c, image: i}]
+        """;
+    assertThat(KubernetesSchema.problems(deployment))
+        .singleElement()
+        .asString()
+        .contains("seccompProfle");
+    assertThat(KubernetesSchema.problems(deployment.replace("seccompProfle", "seccompProfile")))
+        .isEmpty();
+  }
+
   @Test
   void theChartLintsClean() {
     LintResult lint = new Helm(CHART).lint().strict().call();
