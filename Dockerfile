@@ -3,15 +3,39 @@
 # SERVICE is one of scheduler, status-tracker, recovery, worker.
 FROM eclipse-temurin:21-jdk-alpine AS build
 RUN apk add --no-cache maven
+ARG SERVICE
 WORKDIR /src
+# the POMs first: the dependencies' layer is cached until a POM changes
+COPY pom.xml ./
+COPY contracts/pom.xml contracts/
+COPY libs/model/pom.xml libs/model/
+COPY libs/test-support/pom.xml libs/test-support/
+COPY libs/messaging/pom.xml libs/messaging/
+COPY libs/store/pom.xml libs/store/
+COPY libs/engine/pom.xml libs/engine/
+COPY libs/client/pom.xml libs/client/
+COPY libs/worker-sdk/pom.xml libs/worker-sdk/
+COPY services/scheduler/pom.xml services/scheduler/
+COPY services/status-tracker/pom.xml services/status-tracker/
+COPY services/recovery/pom.xml services/recovery/
+COPY services/worker/pom.xml services/worker/
+COPY e2e-tests/pom.xml e2e-tests/
+RUN mvn -B -ntp -q -pl services/${SERVICE} -am dependency:go-offline -Dspotless.check.skip=true || true
 COPY . .
-RUN mvn -B -ntp -q -DskipTests -Dspotless.check.skip=true install
+# only this service and the modules it needs
+RUN mvn -B -ntp -q -pl services/${SERVICE} -am -DskipTests -Dspotless.check.skip=true package \
+ && cp services/${SERVICE}/target/shepherd-${SERVICE}-*.jar /service.jar \
+ && java -Djarmode=tools -jar /service.jar extract --layers --destination /layers
 
 FROM eclipse-temurin:21-jre-alpine
-ARG SERVICE
 RUN addgroup -S shepherd && adduser -S -G shepherd -u 10001 shepherd
 WORKDIR /app
-COPY --from=build /src/services/${SERVICE}/target/shepherd-${SERVICE}-*.jar /app/service.jar
+# Spring Boot's layers, least often changed first, so a new build of Shepherd's own code ships
+# only the last ones; the extracted jar also starts faster than the fat jar (ADR 22 amendment)
+COPY --from=build /layers/dependencies/ /app/
+COPY --from=build /layers/spring-boot-loader/ /app/
+COPY --from=build /layers/snapshot-dependencies/ /app/
+COPY --from=build /layers/application/ /app/
 COPY deploy/jvm.options /app/jvm.options
 USER 10001
 # The JVM options (C1 only, serial GC, heap from the memory limit: ADR 22). To change one, set

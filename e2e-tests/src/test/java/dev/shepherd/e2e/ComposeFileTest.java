@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
@@ -40,6 +41,18 @@ class ComposeFileTest {
         .contains("./helm/shepherd/dashboards:");
     assertThat(services.path("prometheus").path("volumes").toString())
         .contains("./helm/shepherd/rules:");
+    // the dashboard's broker and Redis panels read these exporters
+    assertThat(services.path("rabbitmq").path("ports").toString()).contains("15692");
+    assertThat(Files.readString(root.resolve("deploy/rabbitmq/enabled_plugins")))
+        .contains("rabbitmq_prometheus");
+    assertThat(services.path("redis-exporter").path("environment").path("REDIS_ADDR").asString())
+        .isEqualTo("redis://redis:6379");
+    JsonNode scrapes =
+        new YAMLMapper()
+            .readTree(Files.readString(root.resolve("deploy/prometheus/prometheus.yml")))
+            .path("scrape_configs");
+    assertThat(scrapes.findValuesAsString("job_name")).contains("shepherd", "rabbitmq", "redis");
+    assertThat(scrapes.toString()).contains("rabbitmq:15692", "redis-exporter:9121");
     for (String volume :
         new String[] {
           "deploy/prometheus/prometheus.yml",
@@ -47,6 +60,27 @@ class ComposeFileTest {
           "deploy/grafana/provisioning/dashboards/shepherd.yml"
         }) {
       assertThat(root.resolve(volume)).isRegularFile();
+    }
+  }
+
+  /** Built per module, shipped in Spring Boot's layers, started from the extracted jar. */
+  @Test
+  void theImageBuildsOnlyItsServiceAndShipsItInLayers() throws Exception {
+    String dockerfile = Files.readString(root.resolve("Dockerfile"));
+    assertThat(dockerfile).contains("-pl services/${SERVICE} -am");
+    assertThat(dockerfile).contains("-Djarmode=tools -jar /service.jar extract --layers");
+    List<String> layers =
+        dockerfile
+            .lines()
+            .filter(l -> l.startsWith("COPY --from=build /layers/"))
+            .map(l -> l.split("/")[2])
+            .toList();
+    assertThat(layers)
+        .as("least often changed first")
+        .containsExactly(
+            "dependencies", "spring-boot-loader", "snapshot-dependencies", "application");
+    for (String module : List.of("scheduler", "status-tracker", "recovery", "worker")) {
+      assertThat(dockerfile).contains("COPY services/" + module + "/pom.xml");
     }
   }
 

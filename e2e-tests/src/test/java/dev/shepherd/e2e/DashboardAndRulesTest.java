@@ -40,7 +40,9 @@ class DashboardAndRulesTest {
       assertThat(grid.path("x").asInt() + grid.path("w").asInt()).as(title).isLessThanOrEqualTo(24);
       assertThat(panel.path("targets").size()).as(title).isPositive();
       for (JsonNode target : panel.path("targets")) {
-        assertThat(target.path("expr").asString()).as(title).contains("shepherd_");
+        assertThat(target.path("expr").asString())
+            .as(title + ": Shepherd's metrics, or the broker's and Redis's exporters'")
+            .containsAnyOf("shepherd_", "rabbitmq_", "redis_");
         assertThat(target.path("datasource").path("uid").asString()).isEqualTo("${datasource}");
       }
     }
