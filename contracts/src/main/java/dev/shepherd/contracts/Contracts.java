@@ -100,7 +100,7 @@ public final class Contracts {
   public static final String ID_BASE = "https://shepherd.dev/contracts/";
 
   /** Shared building blocks that the schemas reference; not a validation target. */
-  static final String DEFINITIONS = "definitions";
+  public static final String DEFINITIONS = "definitions";
 
   /**
    * One broken rule.
@@ -265,6 +265,27 @@ public final class Contracts {
 
   private static String escape(String name) {
     return name.replace("~", "~0").replace("/", "~1");
+  }
+
+  /**
+   * The text of one schema as shipped ({@code contracts/schemas/<name>.schema.json}): one of {@link
+   * #SCHEMAS} or {@link #DEFINITIONS}, for documents that embed the contracts (OpenAPI).
+   */
+  public static String schemaText(String name) {
+    return read("contracts/schemas/" + name + ".schema.json");
+  }
+
+  /** The AsyncAPI document of the AMQP interface, as shipped. */
+  public static String asyncApiText() {
+    try (InputStream in =
+        Contracts.class.getClassLoader().getResourceAsStream("contracts/asyncapi.yaml")) {
+      if (in == null) {
+        throw new IllegalStateException("missing contract resource contracts/asyncapi.yaml");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static String read(String resource) {

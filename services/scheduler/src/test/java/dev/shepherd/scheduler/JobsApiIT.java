@@ -92,6 +92,51 @@ class JobsApiIT {
     return post("application/json", json.getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * The OpenAPI document is 3.1, its schemas are the contracts (the job submission's ordering key
+   * is the contracts' shared definition, not a field generated from the record), the submit
+   * operation takes and answers them, and every reference in it resolves within it.
+   */
+  @Test
+  void theOpenApiDocumentCarriesTheContractsSchemasAndEveryReferenceResolves() throws Exception {
+    var response = get("/v3/api-docs");
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode doc = Json.mapper().readTree(response.body());
+    assertThat(doc.path("openapi").asString()).startsWith("3.1");
+    for (String contract : OpenApiDocs.contractNames()) {
+      String component = OpenApiDocs.componentName(contract);
+      assertThat(ApiDocsCheck.sortedRequired(doc.at("/components/schemas/" + component)))
+          .as("%s: the contract %s, nothing lost or added", component, contract)
+          .isEqualTo(ApiDocsCheck.sortedRequired(OpenApiDocs.contractJson(contract)));
+    }
+    JsonNode submission = doc.at("/components/schemas/JobSubmission");
+    assertThat(submission.at("/properties/orderingKey/$ref").asString())
+        .isEqualTo("#/components/schemas/Definitions/$defs/orderingKey");
+    assertThat(submission.path("additionalProperties").asBoolean(true))
+        .as("closed, as the contract")
+        .isFalse();
+    assertThat(doc.at("/components/schemas/JobView/properties/transactionId/type").asString())
+        .isEqualTo("integer");
+    assertThat(doc.at("/paths/~1api~1v1~1jobs/post/requestBody/content").findValuesAsString("$ref"))
+        .contains("#/components/schemas/JobSubmission");
+    assertThat(doc.path("paths").propertyNames())
+        .contains("/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/keys/{key}", "/api/v1/dead-jobs");
+    assertThat(ApiDocsCheck.danglingRefs(doc)).isEmpty();
+  }
+
+  @Test
+  void swaggerUiAndTheAsyncApiDocumentAreServed() throws Exception {
+    var ui =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/swagger-ui/index.html")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(ui.statusCode()).isEqualTo(200);
+    assertThat(ui.body()).contains("swagger-ui");
+    var asyncApi = get("/asyncapi.yaml");
+    assertThat(asyncApi.statusCode()).isEqualTo(200);
+    assertThat(asyncApi.body()).startsWith("asyncapi:").contains("shepherd.submit");
+  }
+
   private HttpResponse<String> get(String path) throws Exception {
     return http.send(
         HttpRequest.newBuilder(base.resolve(path)).GET().build(),
