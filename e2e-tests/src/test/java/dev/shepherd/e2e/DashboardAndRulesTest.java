@@ -124,7 +124,8 @@ class DashboardAndRulesTest {
         .path("groups")
         .forEach(
             group -> group.path("rules").forEach(r -> expressions.add(r.path("expr").asString())));
-    for (String service : List.of("scheduler", "status-tracker", "recovery")) {
+    for (String service :
+        List.of("shepherd-scheduler", "shepherd-status-tracker", "shepherd-recovery")) {
       assertThat(expressions)
           .as(service)
           .anySatisfy(

@@ -240,6 +240,7 @@ class JobPathE2EIT {
     CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get();
 
     java.util.Set<String> exposed = new java.util.TreeSet<>();
+    StringBuilder scrapes = new StringBuilder();
     for (var service : e2e.cluster.httpUris().entrySet()) {
       var response =
           http.send(
@@ -249,7 +250,27 @@ class JobPathE2EIT {
               HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).as(service.getKey()).isEqualTo(200);
       exposed.addAll(Observability.exposed(response.body()));
+      scrapes.append(response.body());
     }
+    // the series ShepherdServiceAbsent looks for exist while the services run
+    var absentSelector =
+        java.util.regex.Pattern.compile("absent\\((\\w+)\\{shepherd_service=\"([a-z-]+)\"\\}\\)");
+    int selectors = 0;
+    for (String rule : Observability.ruleQueries()) {
+      var selector = absentSelector.matcher(rule);
+      while (selector.find()) {
+        selectors++;
+        assertThat(scrapes)
+            .as("a series %s of %s", selector.group(1), selector.group(2))
+            .containsPattern(
+                "(?m)^"
+                    + selector.group(1)
+                    + "\\{[^}]*shepherd_service=\""
+                    + selector.group(2)
+                    + "\"");
+      }
+    }
+    assertThat(selectors).as("services the absence alert watches").isEqualTo(3);
     assertThat(exposed)
         .containsAll(Observability.metricsIn(Observability.dashboardQueries()))
         .containsAll(Observability.metricsIn(Observability.ruleQueries()));

@@ -17,7 +17,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 /** Reads the dashboard and the alert rules, and the metric names their queries use. */
 final class Observability {
 
-  static final Pattern METRIC = Pattern.compile("\\bshepherd_[a-z0-9_]+");
+  /** A Shepherd metric's name; {@code shepherd_service} is the label every series carries. */
+  static final Pattern METRIC = Pattern.compile("\\bshepherd_(?!service\\b)[a-z0-9_]+");
 
   private Observability() {}
 
