@@ -30,7 +30,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
                     'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
-                    'orderingKey', 'orderingPolicy', 'concurrencyKey'}
+                    'orderingKey', 'orderingPolicy', 'concurrencyKey', 'awaited'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -212,6 +212,10 @@ local function transitions(id, events, now, job, fields)
   -- an attempt that ended gives its concurrency slot on (ADR 30)
   if job.concurrencyKey and to ~= from and not (running(to) or published(to)) then
     freeSlot(id, job.concurrencyKey, now, finished(to))
+  end
+  -- a client waits for this job (await.lua): the scheduler hears of its end at once
+  if job.awaited and to ~= from and finished(to) and not finished(from) then
+    redis.call('PUBLISH', finishedKey, id)
   end
   -- a finished job lets its key's next job go (or blocks it, finishInKey); a redriven one goes
   -- last in its key's order, or stays its head when it blocked it. A retryable failure marks the

@@ -301,14 +301,119 @@ public final class ShepherdClient implements AutoCloseable {
 
   /**
    * Completes with the job's final view once it is SUCCEEDED, DEAD or CANCELLED; completes
-   * exceptionally with {@link TimeoutException} after {@code timeout}. Polls with a backoff from 20
-   * ms to 500 ms on one shared timer thread, so thousands of awaits cost little.
+   * exceptionally with {@link TimeoutException} after {@code timeout}. The scheduler pushes the end
+   * on a server-sent event stream ({@code GET /api/v1/jobs/{id}/events}): one request per job
+   * whatever it takes, a new one each minute. Where the stream cannot be had (a scheduler without
+   * it, a job not stored yet) the await polls instead, with a backoff from 20 ms to 500 ms on one
+   * shared timer thread.
    */
   public CompletableFuture<JobView> await(String jobId, Duration timeout) {
-    return poll(
-        () -> get(jobId).filter(job -> job.state().isTerminal()),
-        timeout,
-        "job " + jobId + " did not finish");
+    CompletableFuture<JobView> result = new CompletableFuture<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    var expiry =
+        timer.schedule(
+            () ->
+                result.completeExceptionally(
+                    new TimeoutException("job " + jobId + " did not finish within " + timeout)),
+            timeout.toNanos(),
+            TimeUnit.NANOSECONDS);
+    result.whenComplete((view, error) -> expiry.cancel(false));
+    listen(jobId, result, deadline, timeout);
+    return result;
+  }
+
+  /** One stream of the job's events; another when it closes without the end, polling on failure. */
+  private void listen(
+      String jobId, CompletableFuture<JobView> result, long deadline, Duration timeout) {
+    if (result.isDone()) {
+      return;
+    }
+    HttpRequest request =
+        request("/api/v1/jobs/" + encode(jobId) + "/events")
+            .header("Accept", "text/event-stream")
+            .GET()
+            .build();
+    http.sendAsync(request, HttpResponse.BodyHandlers.ofLines())
+        .whenCompleteAsync(
+            (response, error) -> {
+              if (error != null || response.statusCode() != 200) {
+                if (response != null) {
+                  response.body().close();
+                }
+                pollUntil(jobId, result, deadline, timeout);
+                return;
+              }
+              StreamEnd end;
+              try (var lines = response.body()) {
+                result.whenComplete((view, e) -> lines.close()); // a timeout ends the read
+                end = readEvents(lines, result);
+              } catch (RuntimeException closed) {
+                end = result.isDone() ? StreamEnd.DONE : StreamEnd.BROKEN;
+              }
+              switch (end) {
+                case DONE -> {}
+                case CLOSED -> listen(jobId, result, deadline, timeout);
+                case MISSING, BROKEN -> pollUntil(jobId, result, deadline, timeout);
+              }
+            },
+            io);
+  }
+
+  private enum StreamEnd {
+    DONE,
+    CLOSED,
+    MISSING,
+    BROKEN
+  }
+
+  /** Reads server-sent events until the job's end, a {@code missing} event or the stream's end. */
+  private static StreamEnd readEvents(
+      java.util.stream.Stream<String> lines, CompletableFuture<JobView> result) {
+    String event = "message";
+    StringBuilder data = new StringBuilder();
+    for (var it = lines.iterator(); it.hasNext(); ) {
+      String line = it.next();
+      if (line.startsWith("event:")) {
+        event = line.substring(6).trim();
+      } else if (line.startsWith("data:")) {
+        data.append(line.substring(5).stripLeading());
+      } else if (line.isEmpty() && !data.isEmpty()) {
+        if (event.equals("finished")) {
+          result.complete(Json.mapper().readValue(data.toString(), JobView.class));
+          return StreamEnd.DONE;
+        }
+        if (event.equals("missing")) {
+          return StreamEnd.MISSING;
+        }
+        event = "message";
+        data.setLength(0);
+      }
+    }
+    return result.isDone() ? StreamEnd.DONE : StreamEnd.CLOSED;
+  }
+
+  /** Polls for the job's end for the rest of the await: the way without a stream. */
+  private void pollUntil(
+      String jobId, CompletableFuture<JobView> result, long deadline, Duration timeout) {
+    if (result.isDone()) {
+      return;
+    }
+    long left = deadline - System.nanoTime();
+    poll(
+            () -> get(jobId).filter(job -> job.state().isTerminal()),
+            Duration.ofNanos(Math.max(left, 0)),
+            "job " + jobId + " did not finish")
+        .whenComplete(
+            (view, error) -> {
+              if (error == null) {
+                result.complete(view);
+              } else {
+                result.completeExceptionally(
+                    error instanceof TimeoutException
+                        ? new TimeoutException("job " + jobId + " did not finish within " + timeout)
+                        : error);
+              }
+            });
   }
 
   private <T> CompletableFuture<T> poll(

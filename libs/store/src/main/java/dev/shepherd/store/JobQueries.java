@@ -226,4 +226,29 @@ public final class JobQueries {
     }
     return earliest;
   }
+
+  /**
+   * Marks the job as awaited, so that its end is published on its partition's {@link
+   * #finishedChannels() finished channel}, and reads its state: a job finished already is not
+   * marked. Empty when there is no such job.
+   */
+  public Optional<JobState> await(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    JsonNode reply = store.run(Script.AWAIT, partition, jobId);
+    return "FOUND".equals(reply.get("outcome").asString())
+        ? Optional.of(JobState.valueOf(reply.get("state").asString()))
+        : Optional.empty();
+  }
+
+  /** Every partition's channel of awaited jobs that finished (their ids). */
+  public List<String> finishedChannels() {
+    List<String> channels = new ArrayList<>();
+    for (int partition = 0; partition < store.keys().partitions(); partition++) {
+      channels.add(store.keys().finishedChannel(partition));
+    }
+    return channels;
+  }
 }

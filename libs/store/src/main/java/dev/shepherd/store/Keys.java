@@ -73,7 +73,12 @@ public final class Keys {
      * Not a key: the channel a partition's scripts publish a job id on when they made it due now
      * where no dispatcher was told (an ordering key's next job, a concurrency key's freed slot).
      */
-    WAKE("wakeKey", null, "wake", "");
+    WAKE("wakeKey", null, "wake", ""),
+    /**
+     * Not a key: the channel a partition's scripts publish an awaited job's id on when it finishes
+     * (SUCCEEDED, DEAD, CANCELLED), for the scheduler's push to waiting clients.
+     */
+    FINISHED("finishedKey", null, "finished", "");
 
     /** The Lua helper's name. */
     final String lua;
@@ -148,6 +153,11 @@ public final class Keys {
 
   public Keys(StoreSettings settings) {
     this.settings = settings;
+  }
+
+  /** The channel the scheduler listens on for awaited jobs that finished in {@code partition}. */
+  public String finishedChannel(int partition) {
+    return of(partition, Name.FINISHED.relative());
   }
 
   /** The channel a dispatcher listens on for jobs made due now in {@code partition}. */

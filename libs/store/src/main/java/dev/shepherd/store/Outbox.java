@@ -32,11 +32,15 @@ public final class Outbox {
   }
 
   /**
-   * The channel the partition's scripts publish a job id on when they made it due now without a
-   * dispatcher being told: an ordering key's next job, a concurrency key's freed slot.
+   * Every partition's channel on which its scripts publish a job id when they made the job due now
+   * without a dispatcher being told: an ordering key's next job, a concurrency key's freed slot.
    */
-  public String wakeChannel(int partition) {
-    return store.keys().wakeChannel(partition);
+  public List<String> wakeChannels() {
+    List<String> channels = new ArrayList<>();
+    for (int partition = 0; partition < partitions(); partition++) {
+      channels.add(store.keys().wakeChannel(partition));
+    }
+    return channels;
   }
 
   /** The partition a job id names, or -1 for a foreign id. */

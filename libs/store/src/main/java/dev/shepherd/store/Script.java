@@ -23,7 +23,8 @@ enum Script {
   UNROUTABLE("unroutable"),
   TIMEOUT("timeout"),
   CANCEL("cancel"),
-  LEASE_HOLDERS("lease_holders");
+  LEASE_HOLDERS("lease_holders"),
+  AWAIT("await");
 
   /** The file name without {@code .lua}; also the {@code op} tag of the call counter. */
   final String file;

@@ -1,10 +1,11 @@
 package dev.shepherd.scheduler;
 
 import dev.shepherd.contracts.Contracts;
+import dev.shepherd.engine.ScriptSignals;
 import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.await.JobWaiters;
 import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.engine.cancel.WorkerOrders;
-import dev.shepherd.engine.dispatch.DispatchWakeUps;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
 import dev.shepherd.engine.intake.IntakeResult;
@@ -84,20 +85,32 @@ class SchedulerWiring {
         properties.dispatchErrorBackoff());
   }
 
-  /** An ordering key's next job, or a freed concurrency slot's, is dispatched at once (ADR 29). */
+  /** Clients waiting for jobs' ends, told by the scripts' signals (issue 18, item 4). */
+  @Bean(destroyMethod = "close")
+  JobWaiters jobWaiters(JobQueries queries) {
+    return new JobWaiters(queries);
+  }
+
+  /**
+   * What the scripts announce: an ordering key's next job, or a freed concurrency slot's, is
+   * dispatched at once (ADR 29 amendment); an awaited job's end goes to its waiters.
+   */
   @Bean(initMethod = "start", destroyMethod = "close")
-  DispatchWakeUps dispatchWakeUps(
+  ScriptSignals scriptSignals(
       RedisConnectionFactory connections,
       Outbox outbox,
+      JobQueries queries,
       Dispatcher dispatcher,
-      WorkLoop dispatchLoop) {
-    return new DispatchWakeUps(
-        connections,
-        outbox,
-        jobId -> {
-          dispatcher.markDirty(jobId);
-          dispatchLoop.wakeUp();
-        });
+      WorkLoop dispatchLoop,
+      JobWaiters waiters) {
+    return new ScriptSignals(connections)
+        .on(
+            outbox.wakeChannels(),
+            jobId -> {
+              dispatcher.markDirty(jobId);
+              dispatchLoop.wakeUp();
+            })
+        .on(queries.finishedChannels(), waiters::finished);
   }
 
   @Bean

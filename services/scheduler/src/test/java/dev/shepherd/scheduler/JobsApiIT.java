@@ -124,6 +124,71 @@ class JobsApiIT {
     assertThat(ApiDocsCheck.danglingRefs(doc)).isEmpty();
   }
 
+  /**
+   * Awaits are pushed, not polled: a thousand clients waiting at once cost the scheduler one
+   * request each (their event stream) and no read of the job, whatever the jobs take.
+   */
+  @Test
+  void aThousandConcurrentAwaitsGetTheirEndsPushedWithOneRequestEach() throws Exception {
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
+    var meters = app.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 1_000; i++) {
+      ids.add(
+          store
+              .submissions()
+              .submit(new dev.shepherd.store.NewJob("demo.noop", "default", "{}", null, null, 3))
+              .jobId());
+    }
+    double readsBefore = requests(meters, "/api/v1/jobs/{id}");
+    double streamsBefore = requests(meters, "/api/v1/jobs/{id}/events");
+    List<java.util.concurrent.CompletableFuture<JobView>> awaits = new java.util.ArrayList<>();
+    try (var client = dev.shepherd.client.ShepherdClient.builder().httpBaseUri(base).build()) {
+      for (String id : ids) {
+        awaits.add(client.await(id, Duration.ofMinutes(2)));
+      }
+      var waiters = app.getBean(dev.shepherd.engine.await.JobWaiters.class);
+      await().atMost(Duration.ofSeconds(60)).until(() -> waiters.waiting() == ids.size());
+      for (String id : ids) {
+        var claimed =
+            (dev.shepherd.store.ClaimResult.Claimed)
+                store.leases().claim(id, 1, "w-await", Duration.ofSeconds(30));
+        store
+            .reports()
+            .report(
+                new dev.shepherd.model.StatusEvent.Succeeded(
+                    id,
+                    "demo.noop",
+                    1,
+                    claimed.fencingToken(),
+                    1,
+                    "w-await",
+                    java.time.Instant.now()),
+                Duration.ofSeconds(1));
+      }
+      for (var future : awaits) {
+        assertThat(future.get(60, java.util.concurrent.TimeUnit.SECONDS).state())
+            .isEqualTo(JobState.SUCCEEDED);
+      }
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(requests(meters, "/api/v1/jobs/{id}/events") - streamsBefore)
+                    .as("event streams")
+                    .isEqualTo(ids.size()));
+    assertThat(requests(meters, "/api/v1/jobs/{id}") - readsBefore)
+        .as("reads of a job: no polling")
+        .isZero();
+  }
+
+  private static double requests(io.micrometer.core.instrument.MeterRegistry meters, String uri) {
+    return meters.find("http.server.requests").tag("uri", uri).timers().stream()
+        .mapToDouble(io.micrometer.core.instrument.Timer::count)
+        .sum();
+  }
+
   @Test
   void swaggerUiAndTheAsyncApiDocumentAreServed() throws Exception {
     var ui =

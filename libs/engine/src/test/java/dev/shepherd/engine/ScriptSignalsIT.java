@@ -3,7 +3,6 @@ package dev.shepherd.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.engine.dispatch.DispatchWakeUps;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.DueEntry;
@@ -19,28 +18,33 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A job that a status-tracker's or recovery's script makes due now, where no dispatcher was told,
- * reaches the dispatcher through its partition's channel at once: an ordering key's next job, a
- * concurrency key's freed slot. A job that becomes due later is not announced.
+ * What the scripts announce reaches the scheduler at once: a job that a status-tracker's or
+ * recovery's script makes due now, where no dispatcher was told (an ordering key's next job, a
+ * concurrency key's freed slot), and the end of an awaited job. A job that becomes due later, or
+ * that nobody awaits, is not announced.
  */
 @WithRealServices
-class DispatchWakeUpsIT {
+class ScriptSignalsIT {
 
   private EngineFixture fixture;
-  private DispatchWakeUps wakeUps;
+  private ScriptSignals signals;
   private final List<String> woken = new CopyOnWriteArrayList<>();
+  private final List<String> finished = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
-    wakeUps = new DispatchWakeUps(fixture.redisConnections, fixture.store.outbox(), woken::add);
-    wakeUps.start();
-    await().atMost(Duration.ofSeconds(10)).until(wakeUps::isSubscribed);
+    signals =
+        new ScriptSignals(fixture.redisConnections)
+            .on(fixture.store.outbox().wakeChannels(), woken::add)
+            .on(fixture.store.queries().finishedChannels(), finished::add);
+    signals.start();
+    await().atMost(Duration.ofSeconds(10)).until(signals::isSubscribed);
   }
 
   @AfterEach
   void tearDown() {
-    wakeUps.close();
+    signals.close();
     fixture.close();
   }
 
@@ -108,5 +112,27 @@ class DispatchWakeUpsIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> woken.contains(sentinel));
     assertThat(woken).as("announced, once each").containsExactlyInAnyOrder(a2, c2, sentinel);
     assertThat(woken).doesNotContain(a1, c1, later);
+  }
+
+  @Test
+  void anAwaitedJobsEndIsAnnouncedAndAnotherJobsIsNot() {
+    String awaited = submit(noop());
+    String ignored = submit(noop());
+    String finishedAlready = submit(noop());
+    assertThat(fixture.store.queries().await(awaited))
+        .contains(dev.shepherd.model.JobState.SUBMITTED);
+    assertThat(fixture.store.queries().await("00-no-such-job")).isEmpty();
+
+    runEveryDueJob();
+    await().atMost(Duration.ofSeconds(10)).until(() -> finished.contains(awaited));
+    assertThat(fixture.store.queries().await(finishedAlready))
+        .as("answered with its end, not marked")
+        .contains(dev.shepherd.model.JobState.SUCCEEDED);
+    // a sentinel published after: once it is heard, an announcement of `ignored` would be too
+    String sentinel = submit(noop());
+    fixture.store.queries().await(sentinel);
+    runEveryDueJob();
+    await().atMost(Duration.ofSeconds(10)).until(() -> finished.contains(sentinel));
+    assertThat(finished).containsExactly(awaited, sentinel).doesNotContain(ignored);
   }
 }

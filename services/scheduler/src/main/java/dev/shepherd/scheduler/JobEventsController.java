@@ -1,0 +1,64 @@
+package dev.shepherd.scheduler;
+
+import dev.shepherd.engine.await.JobWaiters;
+import dev.shepherd.model.Json;
+import java.io.IOException;
+import java.time.Duration;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+
+/**
+ * {@code GET /api/v1/jobs/{id}/events}: a server-sent event stream that pushes the job's final view
+ * (event {@code finished}, data the job view as JSON) when it ends, at once when it has ended
+ * already, and then closes; {@code missing} when there is no such job. A stream with no end within
+ * a minute closes without an event, and the client opens another. The Java client's {@code await}
+ * uses it instead of polling: one request per job, whatever the job takes (issue 18, item 4).
+ */
+@RestController
+@RequestMapping("/api/v1")
+class JobEventsController {
+
+  /** How long one stream waits before it closes and the client opens another. */
+  static final Duration STREAM = Duration.ofMinutes(1);
+
+  private final JobWaiters waiters;
+
+  JobEventsController(JobWaiters waiters) {
+    this.waiters = waiters;
+  }
+
+  @GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+  SseEmitter events(@PathVariable String id) throws IOException {
+    SseEmitter stream = new SseEmitter(STREAM.toMillis());
+    // a comment first, so the response's headers go out now, not with the end
+    stream.send(SseEmitter.event().comment("waiting for " + id));
+    var waiter =
+        waiters.await(
+            id,
+            view -> {
+              try {
+                stream.send(
+                    SseEmitter.event()
+                        .name("finished")
+                        .data(Json.mapper().writeValueAsString(view), MediaType.APPLICATION_JSON));
+                stream.complete();
+              } catch (IOException | IllegalStateException gone) {
+                // the client went away meanwhile: nothing to tell
+                stream.completeWithError(gone);
+              }
+            });
+    if (waiter.isEmpty()) {
+      stream.send(SseEmitter.event().name("missing").data(id));
+      stream.complete();
+      return stream;
+    }
+    stream.onTimeout(waiter.get()::cancel);
+    stream.onError(e -> waiter.get().cancel());
+    stream.onCompletion(waiter.get()::cancel);
+    return stream;
+  }
+}
