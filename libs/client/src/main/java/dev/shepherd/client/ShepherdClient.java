@@ -259,6 +259,11 @@ public final class ShepherdClient implements AutoCloseable {
     return List.of(getJson("/api/v1/keys?state=DOWN&limit=" + limit, OrderingKeyView[].class));
   }
 
+  /** The registered workers, with their pool, state, capacity and leases. */
+  public List<dev.shepherd.model.WorkerView> workers() {
+    return List.of(getJson("/api/v1/workers", dev.shepherd.model.WorkerView[].class));
+  }
+
   public List<DeadJob> deadJobs(int limit) {
     return List.of(getJson("/api/v1/dead-jobs?limit=" + limit, DeadJob[].class));
   }

@@ -189,6 +189,56 @@ class JobsApiIT {
         .sum();
   }
 
+  /** What {@code shepherd} printed and answered. */
+  private record Cli(int exit, String out, String err) {}
+
+  private Cli shepherd(String... args) {
+    var out = new java.io.StringWriter();
+    var err = new java.io.StringWriter();
+    String[] all = new String[args.length + 2];
+    all[0] = "--url";
+    all[1] = base.toString();
+    System.arraycopy(args, 0, all, 2, args.length);
+    int exit =
+        dev.shepherd.cli.ShepherdCli.run(
+            new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), all);
+    return new Cli(exit, out.toString(), err.toString());
+  }
+
+  /** The operators' command line against the running scheduler (issue 18, item 6). */
+  @Test
+  void theCommandLineSubmitsListsWatchesAndCancelsThroughTheApi() {
+    Cli submitted =
+        shepherd("submit", "demo.noop", "--payload", "{\"n\":1}", "--ordering-key", "cli-key");
+    assertThat(submitted.exit()).as(submitted.err()).isZero();
+    String id = submitted.out().strip();
+    assertThat(id).matches("\\d{2}-[0-9a-f]{32}");
+
+    Cli got = shepherd("get", id);
+    assertThat(got.exit()).isZero();
+    assertThat(Json.mapper().readTree(got.out()).path("orderingKey").asString())
+        .isEqualTo("cli-key");
+    assertThat(shepherd("list", "--type", "demo.noop", "--limit", "50").out()).contains(id);
+    assertThat(shepherd("key", "cli-key").out()).startsWith("cli-key UP, 1 waiting, head " + id);
+
+    Cli cancelled = shepherd("cancel", id, "--by", "ops", "--reason", "cli test");
+    assertThat(cancelled.exit()).isZero();
+    assertThat(cancelled.out()).startsWith("CANCELLED (was ");
+    Cli watched = shepherd("watch", id);
+    assertThat(watched.exit()).as("a job that did not succeed").isEqualTo(3);
+    assertThat(watched.out()).contains("CANCELLED (attempt 1)");
+
+    Cli missing = shepherd("get", "00-00000000000000000000000000000000");
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("no job");
+    Cli refused = shepherd("submit", "no.such.type");
+    assertThat(refused.exit()).as("the API's problem").isEqualTo(1);
+    assertThat(refused.err()).contains("422");
+    assertThat(shepherd("submit").exit()).as("a usage error").isEqualTo(2);
+    assertThat(shepherd("dead", "--limit", "5").out()).startsWith("RECORD");
+    assertThat(shepherd("workers").exit()).isZero();
+  }
+
   @Test
   void swaggerUiAndTheAsyncApiDocumentAreServed() throws Exception {
     var ui =
