@@ -30,6 +30,7 @@ public final class Cluster implements AutoCloseable {
 
   private List<String> jvmArgs = TEST_JVM_ARGS;
   private Path classpathFirst;
+  private boolean fastStart;
 
   /**
    * What to start.
@@ -74,9 +75,24 @@ public final class Cluster implements AutoCloseable {
    * @param classpathFirst the directory, or null for the jars as built
    */
   public static Cluster start(Spec spec, List<String> jvmArgs, Path classpathFirst) {
+    return start(spec, jvmArgs, classpathFirst, jvmArgs.equals(TEST_JVM_ARGS));
+  }
+
+  /**
+   * Starts the cluster with these JVM options, from extracted jars with a class-data archive
+   * ({@link FastStart}) whatever the options: {@code make bench-quick}, whose figures nobody reads,
+   * starts faster this way; the full benchmarks start the fat jars as shipped.
+   */
+  public static Cluster startFast(Spec spec, List<String> jvmArgs) {
+    return start(spec, jvmArgs, null, true);
+  }
+
+  private static Cluster start(
+      Spec spec, List<String> jvmArgs, Path classpathFirst, boolean fastStart) {
     var cluster = new Cluster(spec);
     cluster.jvmArgs = jvmArgs;
     cluster.classpathFirst = classpathFirst;
+    cluster.fastStart = fastStart && classpathFirst == null;
     try {
       Files.createDirectories(spec.logDir());
       cluster.startAll();
@@ -261,11 +277,8 @@ public final class Cluster implements AutoCloseable {
       throw new IllegalStateException("missing " + jar + ": build the services first (make build)");
     }
     // the tests' own clusters start faster from extracted jars (FastStart); a mutated resource in
-    // front of the class path, and the benchmarks' and soaks' own JVM options, keep the fat jar
-    FastStart.Launch fast =
-        classpathFirst == null && jvmArgs.equals(TEST_JVM_ARGS)
-            ? FastStart.prepare(module, jar)
-            : null;
+    // front of the class path, the full benchmarks and the soaks keep the fat jar
+    FastStart.Launch fast = fastStart ? FastStart.prepare(module, jar) : null;
     List<String> jvm = jvmArgs;
     if (fast != null) {
       jar = fast.jar();

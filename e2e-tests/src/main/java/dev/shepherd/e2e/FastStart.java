@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  * rebuilt jar) warns and starts without it. On a 2-core machine one scheduler started in 4.2 s from
  * the fat jar, 2.9 s extracted and 1.5 s with the archive.
  *
- * <p>The benchmarks and soaks start from the fat jars as shipped: they measure start-up and memory.
+ * <p>The full benchmarks and the soaks start from the fat jars as shipped: they measure start-up
+ * and memory; {@code make bench-quick} (and {@code BenchQuickIT}) starts the fast way.
  */
 final class FastStart {
 

@@ -40,16 +40,25 @@ import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 
 /**
  * Redis refuses or stops answering while submissions and worker outcomes flow through the submit
- * and status consumers: out of memory ({@code maxmemory} with {@code noeviction}) for 20 s, frozen
- * (SIGSTOP) for 20 s, then restarted into a long {@code LOADING}. The consumers pause with their
- * deliveries unacked instead of handing them back, so no message spends its delivery limit on the
- * outage: every accepted submission becomes a job, every outcome is applied, nothing is
- * dead-lettered, and the queues drain. A private Redis, the shared broker under a unique prefix.
+ * and status consumers: out of memory ({@code maxmemory} with {@code noeviction}), frozen
+ * (SIGSTOP), each for {@link #FAULT}, then restarted into a long {@code LOADING}. The consumers
+ * pause with their deliveries unacked instead of handing them back, so no message spends its
+ * delivery limit on the outage: every accepted submission becomes a job, every outcome is applied,
+ * nothing is dead-lettered, and the queues drain. A private Redis, the shared broker under a unique
+ * prefix.
  */
 @WithRealServices
 class RedisOutageIT {
 
-  private static final Duration FAULT = Duration.ofSeconds(20);
+  /**
+   * How long each fault lasts: 10 s here ({@code -Dshepherd.chaos.fault-seconds} to change it),
+   * longer than the consumers' pause takes to show and far longer than the five redeliveries that
+   * would spend a message's delivery limit in milliseconds; the end-to-end {@code RedisOutageE2EIT}
+   * holds its faults 20 s in {@code make chaos}.
+   */
+  private static final Duration FAULT =
+      Duration.ofSeconds(Long.getLong("shepherd.chaos.fault-seconds", 10));
+
   private static final int OUTCOMES = 150;
 
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
