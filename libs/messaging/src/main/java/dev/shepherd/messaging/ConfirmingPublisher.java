@@ -42,8 +42,25 @@ public final class ConfirmingPublisher {
     this(connectionFactory, confirmTimeout, Metrics.globalRegistry);
   }
 
+  /**
+   * @throws IllegalStateException when the connection factory has no correlated publisher confirms
+   *     or no returns: every publish would wait for a confirm that never comes
+   */
   public ConfirmingPublisher(
       ConnectionFactory connectionFactory, Duration confirmTimeout, MeterRegistry meters) {
+    if (!connectionFactory.isPublisherConfirms()) {
+      throw new IllegalStateException(
+          "Shepherd publishes with correlated publisher confirms, and this RabbitMQ connection"
+              + " factory has none: set spring.rabbitmq.publisher-confirm-type=correlated (Shepherd's"
+              + " services import it from shepherd-defaults.yml)");
+    }
+    if (!connectionFactory.isPublisherReturns()) {
+      throw new IllegalStateException(
+          "Shepherd publishes mandatory messages and needs the broker's returns of unroutable ones,"
+              + " and this RabbitMQ connection factory has none: set"
+              + " spring.rabbitmq.publisher-returns=true (Shepherd's services import it from"
+              + " shepherd-defaults.yml)");
+    }
     this.template = new RabbitTemplate(connectionFactory);
     this.template.setMandatory(true);
     this.confirmTimeout = confirmTimeout;
