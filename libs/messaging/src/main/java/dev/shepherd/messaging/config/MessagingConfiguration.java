@@ -5,6 +5,7 @@ import dev.shepherd.messaging.Topology;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -29,7 +30,13 @@ public class MessagingConfiguration {
 
   @Bean
   ConfirmingPublisher confirmingPublisher(
-      ConnectionFactory connectionFactory, MessagingProperties properties, MeterRegistry meters) {
-    return new ConfirmingPublisher(connectionFactory, properties.confirmTimeout(), meters);
+      ConnectionFactory connectionFactory,
+      MessagingProperties properties,
+      ObjectProvider<MeterRegistry> meters) {
+    // an application without Spring Boot's actuator has no registry: the global one counts
+    return new ConfirmingPublisher(
+        connectionFactory,
+        properties.confirmTimeout(),
+        meters.getIfAvailable(() -> io.micrometer.core.instrument.Metrics.globalRegistry));
   }
 }

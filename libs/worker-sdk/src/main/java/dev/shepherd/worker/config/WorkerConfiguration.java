@@ -32,8 +32,11 @@ import org.springframework.context.annotation.Configuration;
  * application is ready (topology declared, every bean up) and drains first on shutdown, before the
  * Redis and broker connections close, so running jobs can finish and report within the grace.
  *
- * <p>Import it next to the store and messaging configurations (they provide the leases and dead
- * jobs of the store, the worker registry, the clock, the topology and the publisher):
+ * <p>An application of your own takes {@code shepherd-spring-boot-starter-worker}, which imports it
+ * with what it needs and sets publisher confirms. Without the starter, import it next to the store
+ * and messaging configurations (they provide the leases and dead jobs of the store, the worker
+ * registry, the clock, the topology and the publisher) and set {@code
+ * spring.rabbitmq.publisher-confirm-type=correlated} and {@code publisher-returns=true}:
  *
  * <pre>{@code
  * @SpringBootApplication
