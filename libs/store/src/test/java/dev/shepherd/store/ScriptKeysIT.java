@@ -97,6 +97,13 @@ class ScriptKeysIT {
           List<String> keys =
               keysByCommand.computeIfAbsent(
                   command, c -> ScriptMonitor.keysOf(connection.sync(), c));
+          if (keys == null && command.getFirst().equalsIgnoreCase("PUBLISH")) {
+            // a channel is no key, but it is named within the partition too (wake, finished)
+            if (!command.get(1).startsWith(call.base())) {
+              outside.add(call.script() + " given " + call.base() + ": " + command);
+            }
+            continue;
+          }
           if (keys == null) {
             keyless.add(command.getFirst().toUpperCase());
             continue;
@@ -232,6 +239,11 @@ class ScriptKeysIT {
     report(new StatusEvent.Failed(b, "demo.noop", 1, bToken, 1, "w1", at, "bad input", false));
     store.deadJobs().redrive(b, "ops");
     store.cancels().cancel(b, "ops", "not needed");
+
+    // a client awaits a running job, whose cancel then publishes its end
+    String awaited = fixture.claimed(3, JobTimeouts.NONE, "w1");
+    assertThat(store.queries().await(awaited)).contains(JobState.RUNNING);
+    store.cancels().cancel(awaited, "ops", "");
 
     // cancels of a running and a scheduled job
     store.cancels().cancel(fixture.claimed(3, JobTimeouts.NONE, "w1"), "ops", "");
