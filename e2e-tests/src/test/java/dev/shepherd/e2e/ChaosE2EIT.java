@@ -57,9 +57,9 @@ class ChaosE2EIT {
 
   /**
    * How long a Redis fault (out of memory, frozen) lasts: {@code -Dshepherd.chaos.fault-seconds},
-   * 20 in {@code make chaos}, 8 in {@code make test}.
+   * 20 in {@code make chaos}, 5 in {@code make test} (past the 3 s leases of the test's workers).
    */
-  static final Duration FAULT = Duration.ofSeconds(Long.getLong("shepherd.chaos.fault-seconds", 8));
+  static final Duration FAULT = Duration.ofSeconds(Long.getLong("shepherd.chaos.fault-seconds", 5));
 
   @Test
   void everyAcceptedJobEndsOnceWhileWorkersServicesBrokerAndRedisAreBroken(TestNames names) {
