@@ -15,10 +15,13 @@ COPY libs/store/pom.xml libs/store/
 COPY libs/engine/pom.xml libs/engine/
 COPY libs/client/pom.xml libs/client/
 COPY libs/worker-sdk/pom.xml libs/worker-sdk/
+COPY libs/cli/pom.xml libs/cli/
+COPY libs/spring-boot-starter-worker/pom.xml libs/spring-boot-starter-worker/
 COPY services/scheduler/pom.xml services/scheduler/
 COPY services/status-tracker/pom.xml services/status-tracker/
 COPY services/recovery/pom.xml services/recovery/
 COPY services/worker/pom.xml services/worker/
+COPY examples/report-worker/pom.xml examples/report-worker/
 COPY e2e-tests/pom.xml e2e-tests/
 RUN mvn -B -ntp -q -pl services/${SERVICE} -am dependency:go-offline -Dspotless.check.skip=true || true
 COPY . .

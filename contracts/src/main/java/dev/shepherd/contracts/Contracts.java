@@ -133,6 +133,7 @@ public final class Contracts {
   private final Map<String, Schema> schemas;
   private final Map<String, Schema> payloadSchemas;
   private final Set<String> payloadTypes;
+  private final Map<String, String> shippedSources;
 
   /**
    * Reads and compiles every schema from the classpath. Fails at once when a file is missing or not
@@ -167,6 +168,72 @@ public final class Contracts {
     this.schemas = Collections.unmodifiableMap(byName);
     this.payloadSchemas = Collections.unmodifiableMap(byType);
     this.payloadTypes = Collections.unmodifiableSet(new TreeSet<>(byType.keySet()));
+    this.shippedSources = Map.copyOf(sources);
+  }
+
+  /**
+   * A payload schema that a worker announced for its job type (ADR 35), compiled as the shipped
+   * ones are: formats asserted, {@code $ref}s resolved among the shipped schemas (so it may use
+   * {@code definitions}) and nothing fetched from the network. Its own {@code $id} is replaced by
+   * {@link #announcedPayloadId}.
+   *
+   * @throws IllegalArgumentException when it is not a JSON Schema that compiles, saying why
+   */
+  public PayloadSchema compileAnnounced(String jobType, JsonNode schema) {
+    if (schema == null || !(schema.isObject() || schema.isBoolean())) {
+      throw new IllegalArgumentException(
+          "the payload schema announced for job type '" + jobType + "' is not a JSON object");
+    }
+    String id = announcedPayloadId(jobType);
+    JsonNode copy = schema.deepCopy();
+    if (copy.isObject()) {
+      ((tools.jackson.databind.node.ObjectNode) copy).put("$id", id);
+    }
+    Map<String, String> sources = new LinkedHashMap<>(shippedSources);
+    sources.put(id, Json.mapper().writeValueAsString(copy));
+    SchemaRegistryConfig config =
+        SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build();
+    try {
+      SchemaRegistry registry =
+          SchemaRegistry.withDefaultDialect(
+              SpecificationVersion.DRAFT_2020_12,
+              builder -> builder.schemas(sources).schemaRegistryConfig(config));
+      // a schema that breaks the meta-schema ({"type": 5}) would compile and judge nothing
+      List<Violation> broken =
+          violations(
+              registry
+                  .getSchema(SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"))
+                  .validate(copy));
+      if (!broken.isEmpty()) {
+        throw new IllegalArgumentException(
+            "the payload schema announced for job type '"
+                + jobType
+                + "' is not a JSON Schema (draft 2020-12): "
+                + broken.stream().map(Violation::message).toList());
+      }
+      Schema compiled = compile(registry, id);
+      return payload -> violations(compiled.validate(orNull(payload)));
+    } catch (IllegalArgumentException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "the payload schema announced for job type '"
+              + jobType
+              + "' does not compile: "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** The {@code $id} an announced payload schema is compiled under. */
+  public static String announcedPayloadId(String jobType) {
+    return ID_BASE + "announced/" + jobType + ".schema.json";
+  }
+
+  /** A compiled payload schema: the violations of a payload, relative to the payload. */
+  @FunctionalInterface
+  public interface PayloadSchema {
+    List<Violation> validate(JsonNode payload);
   }
 
   /** One instance for the whole process, built on first use. */
@@ -273,6 +340,14 @@ public final class Contracts {
    */
   public static String schemaText(String name) {
     return read("contracts/schemas/" + name + ".schema.json");
+  }
+
+  /**
+   * The text of a job type's payload schema as shipped; {@code type} is one of {@link
+   * #PAYLOAD_TYPES}.
+   */
+  public static String payloadSchemaText(String type) {
+    return read("contracts/payloads/" + type + ".schema.json");
   }
 
   /** The AsyncAPI document of the AMQP interface, as shipped. */

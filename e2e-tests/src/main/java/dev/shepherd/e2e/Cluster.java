@@ -278,7 +278,26 @@ public final class Cluster implements AutoCloseable {
     }
     // the tests' own clusters start faster from extracted jars (FastStart); a mutated resource in
     // front of the class path, the full benchmarks and the soaks keep the fat jar
-    FastStart.Launch fast = fastStart ? FastStart.prepare(module, jar) : null;
+    return launch(name, module, jar, fastStart ? FastStart.prepare(module, jar) : null, port, more);
+  }
+
+  /**
+   * Starts a worker built outside Shepherd's services, from its own jar, on this cluster's broker,
+   * Redis and prefixes, and waits until it is healthy; it stops with the cluster.
+   */
+  public ManagedProcess addWorkerFromJar(String name, Path jar, Map<String, String> extra) {
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException("missing " + jar + ": build it first (make build)");
+    }
+    List<String> args = new ArrayList<>();
+    args.add("--shepherd.worker.id=" + name);
+    extra.forEach((k, v) -> args.add("--" + k + "=" + v));
+    launch(name, "worker", jar, null, ManagedProcess.freePort(), args).join();
+    return workers.get(workers.size() - 1);
+  }
+
+  private CompletableFuture<Void> launch(
+      String name, String module, Path jar, FastStart.Launch fast, int port, List<String> more) {
     List<String> jvm = jvmArgs;
     if (fast != null) {
       jar = fast.jar();

@@ -79,8 +79,17 @@ class ComposeFileTest {
         .as("least often changed first")
         .containsExactly(
             "dependencies", "spring-boot-loader", "snapshot-dependencies", "application");
-    for (String module : List.of("scheduler", "status-tracker", "recovery", "worker")) {
-      assertThat(dockerfile).contains("COPY services/" + module + "/pom.xml");
+    // every module's POM, or the cached dependency layer misses a module and Maven refuses the
+    // build before COPY . . (the CLI and the starter were once left out)
+    var modules =
+        java.util.regex.Pattern.compile("<module>([^<]+)</module>")
+            .matcher(Files.readString(root.resolve("pom.xml")))
+            .results()
+            .map(m -> m.group(1))
+            .toList();
+    assertThat(modules).contains("services/scheduler", "libs/cli");
+    for (String module : modules) {
+      assertThat(dockerfile).contains("COPY " + module + "/pom.xml " + module + "/");
     }
   }
 

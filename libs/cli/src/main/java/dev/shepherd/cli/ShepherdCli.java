@@ -6,6 +6,7 @@ import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobTypeView;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.WorkerView;
@@ -47,6 +48,7 @@ import tools.jackson.databind.JsonNode;
       ShepherdCli.Redrive.class,
       ShepherdCli.Discard.class,
       ShepherdCli.Workers.class,
+      ShepherdCli.Types.class,
       ShepherdCli.Key.class
     })
 public final class ShepherdCli {
@@ -310,6 +312,32 @@ public final class ShepherdCli {
       for (WorkerView worker : client.workers()) {
         out.printf(
             "%-30s %-12s %-9s %d%n", worker.id(), worker.pool(), worker.state(), worker.capacity());
+      }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "types",
+      description = "List the job types the scheduler accepts, configured or announced by workers.")
+  static final class Types extends Sub {
+    @Option(names = "--schema", description = "Print each type's payload schema too.")
+    boolean schema;
+
+    @Override
+    int run(ShepherdClient client, PrintWriter out) {
+      out.printf("%-30s %-12s %-13s %-8s %s%n", "TYPE", "POOL", "SOURCE", "ATTEMPTS", "WORKERS");
+      for (JobTypeView type : client.types()) {
+        out.printf(
+            "%-30s %-12s %-13s %-8d %s%n",
+            type.type(),
+            type.pool(),
+            type.source(),
+            type.maxAttempts(),
+            type.workers().isEmpty() ? "none" : String.join(",", type.workers()));
+        if (schema && type.payloadSchema() != null) {
+          out.println("  " + type.payloadSchema());
+        }
       }
       return 0;
     }

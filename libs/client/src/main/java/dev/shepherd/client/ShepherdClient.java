@@ -264,6 +264,14 @@ public final class ShepherdClient implements AutoCloseable {
     return List.of(getJson("/api/v1/workers", dev.shepherd.model.WorkerView[].class));
   }
 
+  /**
+   * The job types the scheduler accepts, configured or announced by workers (ADR 35), with their
+   * pools, payload schemas, defaults and live workers.
+   */
+  public List<dev.shepherd.model.JobTypeView> types() {
+    return List.of(getJson("/api/v1/types", dev.shepherd.model.JobTypeView[].class));
+  }
+
   public List<DeadJob> deadJobs(int limit) {
     return List.of(getJson("/api/v1/dead-jobs?limit=" + limit, DeadJob[].class));
   }

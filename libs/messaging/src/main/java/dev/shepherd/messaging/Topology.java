@@ -1,6 +1,7 @@
 package dev.shepherd.messaging;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import org.springframework.amqp.core.Binding;
@@ -161,6 +162,22 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
         deadLetterExchange());
   }
 
+  /**
+   * A pool's work queue and its bindings to the work exchange, one per job type: what {@link
+   * #declarables()} declares for each configured pool, and what a worker declares for its own pool
+   * and the types it announces (ADR 35). The exchange itself is in {@link #declarables()}.
+   */
+  public Declarables poolDeclarables(String pool, Collection<String> jobTypes) {
+    List<Declarable> all = new ArrayList<>();
+    TopicExchange work = ExchangeBuilder.topicExchange(workExchange()).durable(true).build();
+    Queue queue = deadLettered(workQueue(pool));
+    all.add(queue);
+    for (String jobType : jobTypes) {
+      all.add(BindingBuilder.bind(queue).to(work).with(jobType));
+    }
+    return new Declarables(all);
+  }
+
   /** Everything to declare, for a {@code RabbitAdmin} or a Spring context. */
   public Declarables declarables() {
     List<Declarable> all = new ArrayList<>();
@@ -180,11 +197,7 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
     all.add(BindingBuilder.bind(cancelQueue).to(control).with(cancelRoutingKey()));
 
     for (var pool : pools.entrySet()) {
-      Queue queue = deadLettered(workQueue(pool.getKey()));
-      all.add(queue);
-      for (String jobType : pool.getValue()) {
-        all.add(BindingBuilder.bind(queue).to(work).with(jobType));
-      }
+      all.addAll(poolDeclarables(pool.getKey(), pool.getValue()).getDeclarables());
     }
 
     Queue statusQueue = deadLettered(statusQueue());

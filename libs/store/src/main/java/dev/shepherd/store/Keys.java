@@ -279,6 +279,16 @@ public final class Keys {
     return settings.prefix() + ":probe";
   }
 
+  /** The installation-wide hash of the job types workers announce (ADR 35). */
+  public String types() {
+    return settings.prefix() + ":types";
+  }
+
+  /** The installation-wide set of every worker pool ever announced (ADR 35). */
+  public String pools() {
+    return settings.prefix() + ":pools";
+  }
+
   /** The installation-wide hash of registered workers. */
   public String workers() {
     return settings.prefix() + ":workers";

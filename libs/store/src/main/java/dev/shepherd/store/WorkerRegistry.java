@@ -24,6 +24,7 @@ public final class WorkerRegistry {
   private final String key;
   private final Clock clock;
   private final Duration lostAfter;
+  private final JobTypeRegistry jobTypes;
 
   public WorkerRegistry(
       StringRedisTemplate redis, StoreSettings settings, Clock clock, Duration lostAfter) {
@@ -31,6 +32,12 @@ public final class WorkerRegistry {
     this.key = new Keys(settings).workers();
     this.clock = clock;
     this.lostAfter = lostAfter;
+    this.jobTypes = new JobTypeRegistry(redis, settings, clock);
+  }
+
+  /** The job types workers announce with their heartbeats (ADR 35). */
+  public JobTypeRegistry jobTypes() {
+    return jobTypes;
   }
 
   /** Writes the worker's entry with {@code lastHeartbeat = now}. */
@@ -46,7 +53,8 @@ public final class WorkerRegistry {
             worker.state(),
             worker.startedAt(),
             clock.instant(),
-            null);
+            null,
+            worker.types());
     redis.opsForHash().put(key, worker.id(), Json.mapper().writeValueAsString(beat));
   }
 

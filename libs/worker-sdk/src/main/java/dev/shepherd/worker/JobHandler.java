@@ -1,5 +1,8 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.model.JobTimeouts;
+import tools.jackson.databind.JsonNode;
+
 /**
  * Runs one job type. The worker runtime binds the job's JSON payload to {@link #payloadType()} (an
  * absent payload binds as {@code {}}), claims the attempt, and calls {@link #handle} on one of its
@@ -53,4 +56,30 @@ public interface JobHandler<P> {
    * is accepted any more.
    */
   void handle(JobContext<P> context) throws Exception;
+
+  /**
+   * The JSON Schema of the payload, which the worker announces with the type (ADR 35) and the
+   * scheduler validates submissions against: by default {@linkplain PayloadSchemas#of generated}
+   * from {@link #payloadType()}; return your own to say more (lengths, patterns, ranges), or null
+   * to announce none. The scheduler's configuration and the schemas Shepherd ships win over it.
+   */
+  default JsonNode payloadSchema() {
+    return PayloadSchemas.of(payloadType());
+  }
+
+  /**
+   * The attempts a job of this type gets when its submission names none; null for the scheduler's
+   * {@code shepherd.scheduler.max-attempts.<type>} or default.
+   */
+  default Integer maxAttempts() {
+    return null;
+  }
+
+  /**
+   * The type's attempt timeouts (ADR 18) when its submission names none; null for the scheduler's
+   * {@code shepherd.scheduler.timeouts.<type>}, or none.
+   */
+  default JobTimeouts timeouts() {
+    return null;
+  }
 }

@@ -1,11 +1,13 @@
 package dev.shepherd.worker;
 
 import dev.shepherd.model.WorkerView;
+import dev.shepherd.store.AnnouncedType;
 import dev.shepherd.store.WorkerRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -28,13 +30,16 @@ final class WorkerHeartbeat implements AutoCloseable {
   private final WorkerRegistry registry;
   private final Instant startedAt;
   private final ScheduledExecutorService scheduler;
+  private final List<AnnouncedType> types;
   private volatile String state = WorkerView.ACTIVE;
 
   /**
    * @param clock the time the worker started, in its entry
    */
-  WorkerHeartbeat(WorkerSettings settings, WorkerRegistry registry, Clock clock) {
+  WorkerHeartbeat(
+      WorkerSettings settings, WorkerRegistry registry, List<AnnouncedType> types, Clock clock) {
     this.settings = settings;
+    this.types = List.copyOf(types);
     this.registry = registry;
     this.startedAt = clock.instant();
     this.scheduler = Timers.daemon("shepherd-heartbeat");
@@ -78,7 +83,11 @@ final class WorkerHeartbeat implements AutoCloseable {
               state,
               startedAt,
               null,
-              null));
+              null,
+              types.stream().map(AnnouncedType::type).sorted().toList()));
+      // the types with it, each beat: a Redis that lost them (a fail-over, a flush) has them back
+      // within one beat, and the scheduler judges an announcement by its age
+      registry.jobTypes().announce(settings.workerId(), settings.pool(), types);
     } catch (RuntimeException e) {
       log.warn("heartbeat of worker {} failed: {}", settings.workerId(), e.toString());
     }

@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.store.AnnouncedType;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Leases;
 import dev.shepherd.store.ReapedLease;
@@ -120,7 +121,8 @@ public final class WorkerRuntime implements AutoCloseable {
     var workerMeters =
         new WorkerMeters(
             meters, settings.pool(), queue, topology.workerControlQueue(settings.workerId()));
-    this.heartbeat = new WorkerHeartbeat(settings, registry, clock);
+    this.heartbeat =
+        new WorkerHeartbeat(settings, registry, announcements(handlers, settings.pool()), clock);
     this.cancelGrace = new CancelGrace(settings.cancelGrace(), workerMeters);
     this.leases = new LeaseKeeper(leaseStore, settings.leaseTtl(), workerMeters, cancelGrace);
     this.timeouts = new LocalTimeouts(clock, workerMeters);
@@ -167,6 +169,19 @@ public final class WorkerRuntime implements AutoCloseable {
             settings.ackHold(),
             deliveries,
             settings.errorBackoffs());
+  }
+
+  /**
+   * What the worker announces of each handler's type (ADR 35): its pool, its payload's schema and
+   * its defaults.
+   */
+  static List<AnnouncedType> announcements(List<? extends JobHandler<?>> handlers, String pool) {
+    return handlers.stream()
+        .map(
+            h ->
+                new AnnouncedType(
+                    h.type(), pool, h.payloadSchema(), h.maxAttempts(), h.timeouts(), null, null))
+        .toList();
   }
 
   /** The settings this worker runs with. */

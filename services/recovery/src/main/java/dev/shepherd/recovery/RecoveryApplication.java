@@ -5,6 +5,7 @@ import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.recovery.BacklogGauges;
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.IndexTrim;
+import dev.shepherd.engine.recovery.KnownPools;
 import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.recovery.StaleQueued;
@@ -117,16 +118,26 @@ public class RecoveryApplication {
     return new WorkLoop.Settle(queries::acceptsWrites, period.plusSeconds(1));
   }
 
+  /**
+   * The pools recovery walks: the configured ones and those workers announce (ADR 35), read again
+   * every few seconds.
+   */
+  @Bean
+  KnownPools knownPools(Topology topology, WorkerRegistry registry, Clock clock) {
+    return new KnownPools(
+        topology.pools().keySet(), registry.jobTypes(), clock, Duration.ofSeconds(5));
+  }
+
   @Bean
   LostWorkers lostWorkers(
       LeaseRecovery recovery,
       JobQueries queries,
       WorkerRegistry registry,
-      Topology topology,
+      KnownPools pools,
       Clock clock,
       MeterRegistry meters,
       RecoveryProperties properties) {
-    BacklogGauges.register(queries, registry, topology.pools().keySet(), clock, meters);
+    BacklogGauges.register(queries, registry, pools, clock, meters);
     return new LostWorkers(recovery, registry, meters, clock, properties.overCapacityGrace());
   }
 
@@ -169,13 +180,10 @@ public class RecoveryApplication {
 
   /** Start-up and periodic recovery of jobs dispatched but never started. */
   @Bean(initMethod = "start", destroyMethod = "close")
-  WorkLoop staleQueuedLoop(Outbox outbox, Topology topology, RecoveryProperties properties) {
+  WorkLoop staleQueuedLoop(Outbox outbox, KnownPools pools, RecoveryProperties properties) {
     var stale =
         new StaleQueued(
-            outbox,
-            topology.pools().keySet(),
-            properties.scheduleToStartTimeout(),
-            properties.staleQueuedBatchSize());
+            outbox, pools, properties.scheduleToStartTimeout(), properties.staleQueuedBatchSize());
     return new WorkLoop(
         "stale-queued",
         stale::requeueOnce,
@@ -186,9 +194,8 @@ public class RecoveryApplication {
   /** Index entries of jobs and records that expired go, so Redis memory stays bounded. */
   @Bean(initMethod = "start", destroyMethod = "close")
   WorkLoop indexTrimLoop(
-      Indexes indexes, WorkerRegistry registry, Topology topology, RecoveryProperties properties) {
-    var trim =
-        new IndexTrim(indexes, registry, topology.pools().keySet(), properties.trimBatchSize());
+      Indexes indexes, WorkerRegistry registry, KnownPools pools, RecoveryProperties properties) {
+    var trim = new IndexTrim(indexes, registry, pools, properties.trimBatchSize());
     // a pass goes through every index to its end, so the next waits for the interval even when
     // this one removed entries
     return new WorkLoop(

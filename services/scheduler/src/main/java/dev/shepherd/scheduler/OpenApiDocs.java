@@ -1,6 +1,7 @@
 package dev.shepherd.scheduler;
 
 import dev.shepherd.contracts.Contracts;
+import dev.shepherd.model.JobTypeView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.OrderingKeyView;
 import dev.shepherd.model.WorkerView;
@@ -70,6 +71,17 @@ class OpenApiDocs {
       for (Class<?> type : GENERATED) {
         merged.putAll(ModelConverters.getInstance(true).read(type));
       }
+      // a job type's view carries a JSON Schema and the submission's own timeouts object: say so,
+      // rather than describe Jackson's JsonNode and JobTimeouts records field by field
+      Map<String, Schema> typeView = merged.get("JobTypeView").getProperties();
+      typeView.put(
+          "payloadSchema",
+          new Schema<>()
+              .types(java.util.Set.of("object"))
+              .description("the JSON Schema (draft 2020-12) payloads are validated against"));
+      typeView.put(
+          "timeouts",
+          new Schema<>().$ref("#/components/schemas/JobSubmission/properties/timeouts"));
       components.setSchemas(merged);
       describeOperations(openApi);
     };
@@ -80,6 +92,7 @@ class OpenApiDocs {
       List.of(
           OrderingKeyView.class,
           WorkerView.class,
+          JobTypeView.class,
           CancelController.Cancelled.class,
           DeadJobsController.Redriven.class,
           DeadJobsController.RedrivenOfType.class,
@@ -135,7 +148,8 @@ class OpenApiDocs {
           List.of("delete", "/api/v1/dead-jobs/{id}", "", "204", "", "404", "Problem"),
           List.of("get", "/api/v1/keys/{key}", "", "200", "OrderingKeyView"),
           List.of("get", "/api/v1/keys", "", "200", "OrderingKeyView[]", "400", "Problem"),
-          List.of("get", "/api/v1/workers", "", "200", "WorkerView[]"));
+          List.of("get", "/api/v1/workers", "", "200", "WorkerView[]"),
+          List.of("get", "/api/v1/types", "", "200", "JobTypeView[]"));
 
   private static void describeOperations(OpenAPI openApi) {
     for (List<String> row : OPERATIONS) {

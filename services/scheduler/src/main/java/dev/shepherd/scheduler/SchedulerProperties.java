@@ -51,6 +51,8 @@ import org.springframework.boot.convert.DurationStyle;
  *     key one transaction carries at most (at least 2)
  * @param batchBytes a batch type's limit on the payload bytes of one transaction (0: none; 1 MiB
  *     when not set)
+ * @param announcedTypeRetention how long after a worker last announced a job type (with each
+ *     heartbeat) its jobs are still accepted (ADR 35; 24 hours when not set)
  */
 @ConfigurationProperties("shepherd.scheduler")
 public record SchedulerProperties(
@@ -71,7 +73,8 @@ public record SchedulerProperties(
     Map<String, Integer> concurrencyKeyLimit,
     Map<String, String> orderingPolicy,
     Map<String, Integer> batchSize,
-    Map<String, Long> batchBytes) {
+    Map<String, Long> batchBytes,
+    Duration announcedTypeRetention) {
 
   /** A batch type's limit on one transaction's payload bytes when it sets none. */
   static final long DEFAULT_BATCH_BYTES = 1024 * 1024;
@@ -84,6 +87,13 @@ public record SchedulerProperties(
 
   public SchedulerProperties {
     defaultMaxAttempts = defaultMaxAttempts == null ? 3 : defaultMaxAttempts;
+    announcedTypeRetention =
+        announcedTypeRetention == null ? Duration.ofHours(24) : announcedTypeRetention;
+    if (!announcedTypeRetention.isPositive()) {
+      throw new IllegalArgumentException(
+          "shepherd.scheduler.announced-type-retention must be positive, was "
+              + announcedTypeRetention);
+    }
     maxAttempts = maxAttempts == null ? Map.of() : Map.copyOf(maxAttempts);
     dispatchBatchSize = dispatchBatchSize == null ? 200 : dispatchBatchSize;
     dispatchIdlePoll = dispatchIdlePoll == null ? Duration.ofMillis(500) : dispatchIdlePoll;

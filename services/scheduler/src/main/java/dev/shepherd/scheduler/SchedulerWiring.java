@@ -8,6 +8,7 @@ import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
+import dev.shepherd.engine.intake.AnnouncedTypes;
 import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
@@ -20,9 +21,11 @@ import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.JobQueries;
 import dev.shepherd.store.Outbox;
 import dev.shepherd.store.Submissions;
+import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
 import org.springframework.context.annotation.Bean;
@@ -42,16 +45,31 @@ class SchedulerWiring {
   }
 
   @Bean
-  JobTypeCatalog jobTypeCatalog(Topology topology, SchedulerProperties properties) {
+  JobTypeCatalog jobTypeCatalog(
+      Topology topology,
+      SchedulerProperties properties,
+      Contracts contracts,
+      WorkerRegistry workers,
+      Clock clock) {
     return new JobTypeCatalog(
-        topology,
-        properties.maxAttempts(),
-        properties.defaultMaxAttempts(),
-        properties.timeoutsByType(),
-        properties.concurrencyLimits(),
-        properties.typesThatBlockTheirKey(),
-        properties.batches());
+            topology,
+            properties.maxAttempts(),
+            properties.defaultMaxAttempts(),
+            properties.timeoutsByType(),
+            properties.concurrencyLimits(),
+            properties.typesThatBlockTheirKey(),
+            properties.batches())
+        .withAnnounced(
+            new AnnouncedTypes(
+                workers.jobTypes(),
+                contracts,
+                clock,
+                properties.announcedTypeRetention(),
+                ANNOUNCEMENT_REFRESH));
   }
+
+  /** How stale the scheduler's view of one announced job type may be. */
+  static final Duration ANNOUNCEMENT_REFRESH = Duration.ofSeconds(1);
 
   /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */
   @Bean(destroyMethod = "flushMarks")
@@ -61,19 +79,21 @@ class SchedulerWiring {
       Topology topology,
       ConfirmingPublisher publisher,
       SchedulerProperties properties,
+      JobTypeCatalog catalog,
       Clock clock,
       MeterRegistry meters) {
     OutboxGauges.register(queries, clock, meters);
     return new Dispatcher(
-        outbox,
-        topology,
-        publisher,
-        properties.dispatchBatchSize(),
-        properties.dispatchVisibility(),
-        properties.dispatchIdlePoll(),
-        properties.dispatchUnconfirmedRetry(),
-        properties.dispatchMarkWindow(),
-        meters);
+            outbox,
+            topology,
+            publisher,
+            properties.dispatchBatchSize(),
+            properties.dispatchVisibility(),
+            properties.dispatchIdlePoll(),
+            properties.dispatchUnconfirmedRetry(),
+            properties.dispatchMarkWindow(),
+            meters)
+        .takingTypes(catalog::isKnown);
   }
 
   @Bean(initMethod = "start", destroyMethod = "close")

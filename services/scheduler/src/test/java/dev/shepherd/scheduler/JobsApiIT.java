@@ -237,6 +237,9 @@ class JobsApiIT {
     assertThat(shepherd("submit").exit()).as("a usage error").isEqualTo(2);
     assertThat(shepherd("dead", "--limit", "5").out()).startsWith("RECORD");
     assertThat(shepherd("workers").exit()).isZero();
+    assertThat(shepherd("types").out())
+        .as("the configured types, from GET /api/v1/types")
+        .containsPattern("demo\\.noop +default +configuration +3");
   }
 
   @Test

@@ -22,6 +22,7 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,7 @@ public final class Dispatcher {
   private final Map<Integer, List<DueEntry>> unmarked = new TreeMap<>(); // guarded by this
   private long unmarkedSince;
   private long lastSweep = Long.MIN_VALUE;
+  private volatile Predicate<String> takenByAPool;
 
   /**
    * @param batchSize entries reserved and published per partition per pass
@@ -143,6 +145,17 @@ public final class Dispatcher {
     this.publisher = publisher;
     this.batchSize = batchSize;
     this.visibility = visibility;
+    this.takenByAPool = type -> topology.poolOf(type) != null;
+  }
+
+  /**
+   * Which job types some pool takes, when more than the topology's configured pools do: the
+   * scheduler's catalog, which knows the types workers announce (ADR 35). A due job of any other
+   * type ends DEAD instead of being published.
+   */
+  public Dispatcher takingTypes(Predicate<String> taken) {
+    this.takenByAPool = taken;
+    return this;
   }
 
   /**
@@ -275,7 +288,7 @@ public final class Dispatcher {
     Map<String, String> unroutable = new HashMap<>(); // message id -> why
     for (List<DueEntry> entries : reserved.values()) {
       for (DueEntry entry : entries) {
-        if (topology.poolOf(entry.type()) == null) {
+        if (!takenByAPool.test(entry.type())) {
           unroutable.put(messageId(entry), noHandler(entry.type(), "no worker pool takes it"));
         } else {
           messages.add(toMessage(entry));

@@ -155,15 +155,29 @@ public final class SubmissionIntake {
           "/concurrencyKey",
           "not with an orderingKey: jobs of an ordering key run one at a time already");
     }
+    List<Contracts.Violation> payloadViolations;
     if (contracts.hasPayloadSchema(submission.type())) {
-      List<Contracts.Violation> payloadViolations =
-          contracts.validatePayload(submission.type(), submission.payload()).stream()
-              .map(v -> v.within("/payload"))
-              .toList();
-      if (!payloadViolations.isEmpty()) {
-        return new IntakeResult.Rejected(
-            Problem.INVALID_PAYLOAD, describe(payloadViolations), payloadViolations);
+      payloadViolations = contracts.validatePayload(submission.type(), submission.payload());
+    } else {
+      try {
+        payloadViolations =
+            catalog
+                .announcedSchemaOf(submission.type())
+                .map(schema -> schema.validate(submission.payload()))
+                .orElse(List.of());
+      } catch (IllegalArgumentException e) {
+        // the worker announced a schema that does not compile: no payload can be judged by it
+        return rejected(
+            Problem.INVALID_PAYLOAD,
+            e.getMessage(),
+            "/payload",
+            "cannot be validated: " + e.getMessage());
       }
+    }
+    if (!payloadViolations.isEmpty()) {
+      List<Contracts.Violation> within =
+          payloadViolations.stream().map(v -> v.within("/payload")).toList();
+      return new IntakeResult.Rejected(Problem.INVALID_PAYLOAD, describe(within), within);
     }
     int maxAttempts =
         submission.maxAttempts() != null

@@ -28,23 +28,19 @@ public final class BacklogGauges {
       Collection<String> pools,
       Clock clock,
       MeterRegistry meters) {
-    for (String pool : pools) {
-      var backlog = new Cached<>(() -> queries.backlog(pool), clock);
-      Gauge.builder(MetricNames.QUEUE_DEPTH, backlog, b -> b.get().depth())
-          .description("jobs QUEUED in the pool and not yet claimed")
-          .strongReference(true) // the cache lives only in the gauge
-          .tag(MetricNames.TAG_POOL, pool)
-          .register(meters);
-      Gauge.builder(
-              MetricNames.QUEUE_OLDEST_AGE,
-              queries,
-              s -> age(s.backlog(pool).oldestQueuedAt(), clock))
-          .description("how long the oldest QUEUED job of the pool has waited")
-          .strongReference(true)
-          .tag(MetricNames.TAG_POOL, pool)
-          .baseUnit("seconds")
-          .register(meters);
-    }
+    register(queries, workers, new KnownPools(pools, null, clock, Duration.ZERO), clock, meters);
+  }
+
+  /**
+   * Registers the gauges, those by pool for each pool {@code pools} knows now and for each one that
+   * appears later (a pool a worker announced, ADR 35).
+   */
+  public static void register(
+      JobQueries queries,
+      WorkerRegistry workers,
+      KnownPools pools,
+      Clock clock,
+      MeterRegistry meters) {
     var down = new Cached<>(queries::orderingKeysDownSince, clock);
     Gauge.builder(MetricNames.ORDERING_KEYS_DOWN, down, d -> d.get().size())
         .description("ordering keys that are DOWN: their head failed and waits for its retry")
@@ -61,23 +57,45 @@ public final class BacklogGauges {
     Gauge.builder(MetricNames.LEASES_HELD, queries, JobQueries::leasesHeld)
         .description("leases held right now")
         .register(meters);
-    // by pool too, so that "jobs wait in pool X and no worker of X is active" can be said
     var registered = new Cached<>(workers::list, clock);
-    for (String pool : pools) {
-      for (String state : List.of(WorkerView.ACTIVE, WorkerView.DRAINING, WorkerView.LOST)) {
-        Gauge.builder(
-                MetricNames.WORKERS,
-                registered,
-                w ->
-                    w.get().stream()
-                        .filter(v -> state.equals(v.state()) && pool.equals(v.pool()))
-                        .count())
-            .description("registered workers by pool and state")
-            .strongReference(true)
-            .tag(MetricNames.TAG_POOL, pool)
-            .tag("state", state)
-            .register(meters);
-      }
+    pools.forEachPool(pool -> registerPool(pool, queries, registered, clock, meters));
+  }
+
+  private static void registerPool(
+      String pool,
+      JobQueries queries,
+      Cached<List<WorkerView>> registered,
+      Clock clock,
+      MeterRegistry meters) {
+    var backlog = new Cached<>(() -> queries.backlog(pool), clock);
+    Gauge.builder(MetricNames.QUEUE_DEPTH, backlog, b -> b.get().depth())
+        .description("jobs QUEUED in the pool and not yet claimed")
+        .strongReference(true) // the cache lives only in the gauge
+        .tag(MetricNames.TAG_POOL, pool)
+        .register(meters);
+    Gauge.builder(
+            MetricNames.QUEUE_OLDEST_AGE,
+            queries,
+            s -> age(s.backlog(pool).oldestQueuedAt(), clock))
+        .description("how long the oldest QUEUED job of the pool has waited")
+        .strongReference(true)
+        .tag(MetricNames.TAG_POOL, pool)
+        .baseUnit("seconds")
+        .register(meters);
+    // by pool too, so that "jobs wait in pool X and no worker of X is active" can be said
+    for (String state : List.of(WorkerView.ACTIVE, WorkerView.DRAINING, WorkerView.LOST)) {
+      Gauge.builder(
+              MetricNames.WORKERS,
+              registered,
+              w ->
+                  w.get().stream()
+                      .filter(v -> state.equals(v.state()) && pool.equals(v.pool()))
+                      .count())
+          .description("registered workers by pool and state")
+          .strongReference(true)
+          .tag(MetricNames.TAG_POOL, pool)
+          .tag("state", state)
+          .register(meters);
     }
   }
 

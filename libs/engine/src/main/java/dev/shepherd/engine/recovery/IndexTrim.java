@@ -5,6 +5,7 @@ import dev.shepherd.store.WorkerRegistry;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +22,7 @@ public final class IndexTrim {
 
   private final Indexes indexes;
   private final WorkerRegistry workers;
-  private final List<Indexes.Index> trimmed;
+  private final Supplier<? extends Collection<String>> pools;
   private final int batchSize;
 
   /**
@@ -30,15 +31,33 @@ public final class IndexTrim {
    */
   public IndexTrim(
       Indexes indexes, WorkerRegistry workers, Collection<String> pools, int batchSize) {
+    this(indexes, workers, fixed(pools), batchSize);
+  }
+
+  /**
+   * @param pools the worker pools, asked on each pass ({@link KnownPools}: announced ones too)
+   * @param batchSize index members looked at per script call
+   */
+  public IndexTrim(
+      Indexes indexes,
+      WorkerRegistry workers,
+      Supplier<? extends Collection<String>> pools,
+      int batchSize) {
     this.indexes = indexes;
     this.workers = workers;
-    this.trimmed = indexes.trimmedIndexes(pools);
+    this.pools = pools;
     this.batchSize = batchSize;
+  }
+
+  private static Supplier<List<String>> fixed(Collection<String> pools) {
+    List<String> copy = List.copyOf(pools);
+    return () -> copy;
   }
 
   /** One pass over every index of every partition; returns how many entries went. */
   public int trimOnce() {
     int removed = 0;
+    List<Indexes.Index> trimmed = indexes.trimmedIndexes(pools.get());
     for (int partition = 0; partition < indexes.partitions(); partition++) {
       for (Indexes.Index index : trimmed) {
         Indexes.TrimBatch batch;

@@ -4,6 +4,7 @@ import dev.shepherd.store.Outbox;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,7 @@ public final class StaleQueued {
   public static final int DEFAULT_BATCH_SIZE = 500;
 
   private final Outbox outbox;
-  private final Collection<String> pools;
+  private final Supplier<? extends Collection<String>> pools;
   private final Duration scheduleToStartTimeout;
   private final int batchSize;
 
@@ -35,8 +36,20 @@ public final class StaleQueued {
    */
   public StaleQueued(
       Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout, int batchSize) {
+    this(outbox, fixed(pools), scheduleToStartTimeout, batchSize);
+  }
+
+  /**
+   * @param pools the pools to walk, asked on each pass ({@link KnownPools}: announced ones too)
+   * @param batchSize jobs requeued per partition and pool per pass
+   */
+  public StaleQueued(
+      Outbox outbox,
+      Supplier<? extends Collection<String>> pools,
+      Duration scheduleToStartTimeout,
+      int batchSize) {
     this.outbox = outbox;
-    this.pools = List.copyOf(pools);
+    this.pools = pools;
     this.scheduleToStartTimeout = scheduleToStartTimeout;
     this.batchSize = batchSize;
   }
@@ -44,8 +57,9 @@ public final class StaleQueued {
   /** One pass over every partition and pool; returns how many jobs were requeued. */
   public int requeueOnce() {
     int total = 0;
+    Collection<String> walked = pools.get();
     for (int partition = 0; partition < outbox.partitions(); partition++) {
-      for (String pool : pools) {
+      for (String pool : walked) {
         List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, batchSize);
         if (!ids.isEmpty()) {
           log.warn(
@@ -59,5 +73,10 @@ public final class StaleQueued {
       }
     }
     return total;
+  }
+
+  private static Supplier<List<String>> fixed(Collection<String> pools) {
+    List<String> copy = List.copyOf(pools);
+    return () -> copy;
   }
 }

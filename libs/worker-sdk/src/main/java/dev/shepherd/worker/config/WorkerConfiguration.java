@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -94,6 +95,37 @@ public class WorkerConfiguration {
         registry,
         clock,
         meters.getIfAvailable(() -> Metrics.globalRegistry));
+  }
+
+  /**
+   * The worker's own pool queue, bound to the work exchange for each type it has a handler for (ADR
+   * 35): a worker of a pool or a type that the configuration does not list receives its jobs all
+   * the same. Spring's {@code RabbitAdmin} declares it with the rest, again on each new connection.
+   * A type the configuration gives to another pool is not bound here: its jobs go to that pool
+   * alone.
+   */
+  @Bean
+  Declarables workerPoolDeclarables(
+      Topology topology, WorkerProperties worker, List<JobHandler<?>> handlers) {
+    List<String> types =
+        handlers.stream()
+            .map(JobHandler::type)
+            .filter(
+                type -> {
+                  String configured = topology.poolOf(type);
+                  if (configured != null && !configured.equals(worker.pool())) {
+                    log.warn(
+                        "job type {} is configured for pool {}; this worker of pool {} will not"
+                            + " receive its jobs",
+                        type,
+                        configured,
+                        worker.pool());
+                    return false;
+                  }
+                  return true;
+                })
+            .toList();
+    return topology.poolDeclarables(worker.pool(), types);
   }
 
   /**
