@@ -17,6 +17,7 @@ COPY libs/client/pom.xml libs/client/
 COPY libs/worker-sdk/pom.xml libs/worker-sdk/
 COPY libs/cli/pom.xml libs/cli/
 COPY libs/spring-boot-starter-worker/pom.xml libs/spring-boot-starter-worker/
+COPY libs/worker-test/pom.xml libs/worker-test/
 COPY services/scheduler/pom.xml services/scheduler/
 COPY services/status-tracker/pom.xml services/status-tracker/
 COPY services/recovery/pom.xml services/recovery/

@@ -70,7 +70,7 @@ class JobTypesE2EIT {
       JsonNode schema = listed.payloadSchema();
       assertThat(schema.path("properties").path("pages").path("type").asString())
           .isEqualTo("integer");
-      assertThat(schema.path("required").toString()).isEqualTo("[\"title\"]");
+      assertThat(schema.path("required").toString()).isEqualTo("[\"title\",\"pages\"]");
       assertThat(schema.path("properties").path("format").path("enum").toString())
           .contains("\"PDF\"", "\"HTML\"");
       assertThat(find(client, "demo.noop").orElseThrow().source())
@@ -84,6 +84,9 @@ class JobTypesE2EIT {
       assertThat(fields(refusal(client, "{\"title\":\"Q3\",\"pages\":\"many\"}")))
           .contains("/payload/pages");
       assertThat(fields(refusal(client, "{\"pages\":1}"))).contains("/payload/title");
+      assertThat(fields(refusal(client, "{\"title\":\"Q3\"}")))
+          .as("a primitive the handler's mapper would refuse to miss")
+          .contains("/payload/pages");
       assertThat(fields(refusal(client, "{\"title\":\"Q3\",\"colour\":\"red\"}")))
           .contains("/payload/colour");
       assertThat(fields(refusal(client, "{\"title\":\"Q3\",\"format\":\"DOCX\"}")))
@@ -95,6 +98,9 @@ class JobTypesE2EIT {
       assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
       assertThat(done.maxAttempts()).isEqualTo(2);
       assertThat(done.progressPercent()).as("the handler's last progress report").isEqualTo(100);
+      assertThat(e2e.cluster.metric("status-tracker", "shepherd.jobs.succeeded?tag=pool:reports"))
+          .as("the status tracker tags the job with its announced pool")
+          .isEqualTo(1.0);
 
       StringWriter out = new StringWriter();
       int exit =

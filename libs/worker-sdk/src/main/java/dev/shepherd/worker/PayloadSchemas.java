@@ -34,13 +34,13 @@ import tools.jackson.databind.node.ObjectNode;
  * the handler could not bind at submission, not after a delivery.
  *
  * <p>A record becomes an object with a property per component (named as {@link JsonProperty} names
- * it), no other properties (the mapper refuses unknown ones), and those marked {@code
- * JsonProperty(required = true)} required. Strings, numbers, booleans, enums, arrays, collections,
- * {@code Map<String, V>}, {@code Optional}, nested records and the usual value types ({@code
- * Instant} as a date-time, {@code UUID}, {@code URI}, {@code Duration}) map as Jackson binds them;
- * a component that is not a primitive may be {@code null}. Any other class is an object with no
- * further rule: a handler that needs more gives its own schema ({@link
- * JobHandler#payloadSchema()}).
+ * it), no other properties (the mapper refuses unknown ones), and required: the primitive ones (the
+ * mapper refuses a missing primitive) and those marked {@code JsonProperty(required = true)}.
+ * Strings, numbers, booleans, enums, arrays, collections, {@code Map<String, V>}, {@code Optional},
+ * nested records and the usual value types ({@code Instant} as a date-time, {@code UUID}, {@code
+ * URI}, {@code Duration}) map as Jackson binds them; a component that is not a primitive may be
+ * {@code null}. Any other class is an object with no further rule: a handler that needs more gives
+ * its own schema ({@link JobHandler#payloadSchema()}).
  */
 public final class PayloadSchemas {
 
@@ -130,7 +130,8 @@ public final class PayloadSchemas {
         String name =
             named != null && !named.value().isEmpty() ? named.value() : component.getName();
         properties.set(name, describe(component.getGenericType(), enclosing, true));
-        if (named != null && named.required()) {
+        // the mapper refuses a missing primitive (FAIL_ON_NULL_FOR_PRIMITIVES): it is required
+        if (component.getType().isPrimitive() || (named != null && named.required())) {
           required.add(name);
         }
       }

@@ -51,7 +51,9 @@ class PayloadSchemasTest {
     assertThat(schema.path("title").asString()).isEqualTo("Resize");
     assertThat(schema.path("type").asString()).isEqualTo("object");
     assertThat(schema.path("additionalProperties").asBoolean(true)).isFalse();
-    assertThat(schema.path("required").toString()).isEqualTo("[\"image\"]");
+    assertThat(schema.path("required").toString())
+        .as("the marked one and the primitives, which the mapper refuses to miss")
+        .isEqualTo("[\"image\",\"width\",\"quality\",\"keepRatio\",\"max_bytes\"]");
     JsonNode p = schema.path("properties");
     assertThat(p.path("image").path("type").toString()).isEqualTo("[\"string\",\"null\"]");
     assertThat(p.path("width").path("type").asString()).as("a primitive").isEqualTo("integer");

@@ -1,5 +1,6 @@
 package dev.shepherd.statustracker;
 
+import dev.shepherd.engine.intake.AnnouncedTypes;
 import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
@@ -10,8 +11,10 @@ import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Reports;
+import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.util.SplittableRandom;
 import org.slf4j.MDC;
 import org.springframework.amqp.core.Message;
@@ -38,9 +41,17 @@ public class StatusTrackerApplication {
       DeadJobs deadJobs,
       RetryPolicy retryPolicy,
       MeterRegistry meters,
-      Topology topology) {
+      Topology topology,
+      WorkerRegistry workers,
+      Clock clock) {
+    // the metrics' pool tag: a type only a worker announced (ADR 35) has its announced pool
     return new StatusApplier(
-        reports, deadJobs, retryPolicy, new SplittableRandom(), meters, topology::poolOf);
+        reports,
+        deadJobs,
+        retryPolicy,
+        new SplittableRandom(),
+        meters,
+        AnnouncedTypes.poolOfType(topology, workers.jobTypes(), clock));
   }
 
   /**

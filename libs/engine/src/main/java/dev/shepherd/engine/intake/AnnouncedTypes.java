@@ -1,6 +1,7 @@
 package dev.shepherd.engine.intake;
 
 import dev.shepherd.contracts.Contracts;
+import dev.shepherd.messaging.Topology;
 import dev.shepherd.store.AnnouncedType;
 import dev.shepherd.store.JobTypeRegistry;
 import java.time.Clock;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The job types workers announced and the scheduler accepts (ADR 35): an announcement counts while
@@ -37,6 +39,7 @@ public final class AnnouncedTypes {
       IllegalArgumentException error) {}
 
   /**
+   * @param contracts what compiles announced schemas; null where none are judged
    * @param retention how long after its last announcement a type is still accepted
    * @param refresh how stale a type read from Redis may be
    */
@@ -51,6 +54,28 @@ public final class AnnouncedTypes {
     this.clock = clock;
     this.retention = retention;
     this.refresh = refresh;
+  }
+
+  /**
+   * The pool of a job type for a service that only tags metrics with it (the status tracker): the
+   * configured one, else the last announced one however old, else null; a failed Redis read is null
+   * too, and is tried again on the next event after {@code refresh}.
+   */
+  public static Function<String, String> poolOfType(
+      Topology topology, JobTypeRegistry registry, Clock clock) {
+    var announced =
+        new AnnouncedTypes(registry, null, clock, Duration.ofDays(36_500), Duration.ofSeconds(10));
+    return type -> {
+      String configured = topology.poolOf(type);
+      if (configured != null) {
+        return configured;
+      }
+      try {
+        return announced.find(type).map(AnnouncedType::pool).orElse(null);
+      } catch (RuntimeException e) {
+        return null;
+      }
+    };
   }
 
   /** The type's announcement while it counts; empty when it was never announced or too long ago. */
