@@ -183,6 +183,16 @@ public final class ManagedProcess implements AutoCloseable {
     signal("STOP");
   }
 
+  /**
+   * SIGQUIT: a JVM prints every thread's stack to its output (this process's log) and goes on; for
+   * a test that found a process stuck, to say where.
+   */
+  public void dumpThreads() {
+    if (process.isAlive()) {
+      signal("QUIT");
+    }
+  }
+
   /** SIGCONT. */
   public void resume() {
     signal("CONT");
