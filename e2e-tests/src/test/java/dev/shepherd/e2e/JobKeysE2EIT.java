@@ -239,7 +239,13 @@ class JobKeysE2EIT {
         // own output (CI keeps nothing else)
         var scheduler = e2e.cluster.service("scheduler");
         scheduler.dumpThreads();
-        Thread.sleep(2_000);
+        try { // until the JVM has written the dump; whatever is there by then goes in the message
+          await()
+              .atMost(Duration.ofSeconds(10))
+              .until(() -> scheduler.logTail(2_000).contains("Full thread dump"));
+        } catch (org.awaitility.core.ConditionTimeoutException noDump) {
+          // the scheduler's last lines still say something
+        }
         throw new AssertionError(
             "down-0's head was not retried after the restart: "
                 + client.orderingKey("down-0")
