@@ -1,8 +1,9 @@
--- Accepts a job: writes the job and its outbox entry (the due set) in one call.
--- Idempotent on the producer's key: a repeated key returns the first job.
--- ARGV: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs, maxAttempts, now,
---       traceparent ('' for none), startToCloseMs ('' for none), stallMs ('' for none),
---       phaseLimits (JSON {phase: ms}, '' for none), scheduleToStartMs ('' for none),
+-- Accepts jobs of one partition: writes each job and its outbox entry (the due set) in one call,
+-- in order, so the SCHEDULER's intake stores a batch of submissions with one call per partition.
+-- Idempotent on the producer's key: a repeated key returns the first job (also within one call).
+-- ARGV: now, then 20 per job: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs,
+--       maxAttempts, traceparent ('' for none), startToCloseMs ('' for none), stallMs ('' for
+--       none), phaseLimits (JSON {phase: ms}, '' for none), scheduleToStartMs ('' for none),
 --       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again),
 --       reserveMs ('' for none: a job due now has its outbox entry reserved for the caller, hidden
 --       from dispatchers this long, as reserve_due.lua would; the caller publishes it and marks it
@@ -14,80 +15,93 @@
 --       operator redrives or discards it; anything else skips it, ADR 29), batchMax and batchBytes
 --       ('' for none: with an ordering key, the job's type takes batches of up to batchMax jobs
 --       and batchBytes of payload, 0 for no byte limit, ADR 31)
--- KEYS: [1] the partition's key base (the ordering key's partition when there is one, else the
---   idempotency key's when there is one)
--- Replies: ACCEPTED (id, state SUBMITTED or SCHEDULED, reserved = true when the outbox entry was
---   reserved for the caller) | DUPLICATE (id and state of the job the key made first).
-local id, jobType, pool, payload, idem = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local notBefore, maxAttempts, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+-- KEYS: [1] the partition's key base (each job's ordering key's partition when it has one, else
+--   its idempotency key's when it has one)
+-- Replies: {results = [...]}, one per job, in order, each ACCEPTED (id, state SUBMITTED or
+--   SCHEDULED, reserved = true when the outbox entry was reserved for the caller) | DUPLICATE (id
+--   and state of the job the key made first).
+local now = tonumber(ARGV[1])
+local PER_JOB = 20
 
-if idem ~= '' then
-  local existing = redis.call('GET', idemKey(idem))
-  local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
-  if existingState then
-    return reply({outcome = 'DUPLICATE', id = existing, state = existingState})
+local function submit(a)
+  local id, jobType, pool, payload = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local idem = ARGV[a + 5]
+  local notBefore, maxAttempts = tonumber(ARGV[a + 6]), ARGV[a + 7]
+
+  if idem ~= '' then
+    local existing = redis.call('GET', idemKey(idem))
+    local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
+    if existingState then
+      return {outcome = 'DUPLICATE', id = existing, state = existingState}
+    end
+    -- a key whose job has expired (retention) is free again: this submission makes a new job
+    redis.call('SET', idemKey(idem), id)
   end
-  -- a key whose job has expired (retention) is free again: this submission makes a new job
-  redis.call('SET', idemKey(idem), id)
-end
 
-local key = jobKey(id)
--- the history's first line; the history is a list of its own, one JSON line per transition, so
--- the job hash keeps Redis's compact encoding (ADR 28); `phased` 0: no phase recorded yet
-local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
-local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
-  'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
-  'phased', '0'}
--- the optional fields, each only when given, in the same HSET
-local function optional(name, value)
-  if value and value ~= '' then
-    fields[#fields + 1] = name
-    fields[#fields + 1] = value
+  local key = jobKey(id)
+  -- the history's first line; the history is a list of its own, one JSON line per transition, so
+  -- the job hash keeps Redis's compact encoding (ADR 28); `phased` 0: no phase recorded yet
+  local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
+  local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
+    'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
+    'phased', '0'}
+  -- the optional fields, each only when given, in the same HSET
+  local function optional(name, value)
+    if value and value ~= '' then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = value
+    end
   end
-end
-optional('idempotencyKey', idem)
-local okey = ARGV[16] ~= nil and ARGV[16] ~= '' and ARGV[16] or nil
-optional('orderingKey', okey)
-if okey and ARGV[19] == 'block' then optional('orderingPolicy', 'block') end
-if okey and ARGV[20] and ARGV[20] ~= '' then
-  optional('batchMax', ARGV[20])
-  optional('batchBytes', ARGV[21])
-end
-local ckey = ARGV[17] ~= nil and ARGV[17] ~= '' and ARGV[17] or nil
-optional('concurrencyKey', ckey)
-if ckey then optional('concurrencyLimit', ARGV[18]) end
-optional('traceparent', ARGV[9])
-optional('startToCloseMs', ARGV[10])
-optional('stallMs', ARGV[11])
-optional('phaseLimits', ARGV[12])
-if ARGV[13] and ARGV[13] ~= '' then
-  optional('scheduleToStartMs', ARGV[13])
-  if ARGV[14] == '1' then optional('scheduleToStartFails', '1') end
-end
-redis.call('HSET', key, unpack(fields))
-redis.call('RPUSH', historyKey(id), firstLine)
-redis.call('ZADD', stateKey('SUBMITTED'), now, id)
-redis.call('ZADD', jobsKey, now, id)
+  optional('idempotencyKey', idem)
+  local okey = ARGV[a + 15] ~= nil and ARGV[a + 15] ~= '' and ARGV[a + 15] or nil
+  optional('orderingKey', okey)
+  if okey and ARGV[a + 18] == 'block' then optional('orderingPolicy', 'block') end
+  if okey and ARGV[a + 19] and ARGV[a + 19] ~= '' then
+    optional('batchMax', ARGV[a + 19])
+    optional('batchBytes', ARGV[a + 20])
+  end
+  local ckey = ARGV[a + 16] ~= nil and ARGV[a + 16] ~= '' and ARGV[a + 16] or nil
+  optional('concurrencyKey', ckey)
+  if ckey then optional('concurrencyLimit', ARGV[a + 17]) end
+  optional('traceparent', ARGV[a + 8])
+  optional('startToCloseMs', ARGV[a + 9])
+  optional('stallMs', ARGV[a + 10])
+  optional('phaseLimits', ARGV[a + 11])
+  if ARGV[a + 12] and ARGV[a + 12] ~= '' then
+    optional('scheduleToStartMs', ARGV[a + 12])
+    if ARGV[a + 13] == '1' then optional('scheduleToStartFails', '1') end
+  end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('RPUSH', historyKey(id), firstLine)
+  redis.call('ZADD', stateKey('SUBMITTED'), now, id)
+  redis.call('ZADD', jobsKey, now, id)
 
-local state = 'SUBMITTED'
-if notBefore > now then
-  state = transition(id, 'SCHEDULE', now, nil, nil,
-    {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0',
-     scheduleToStartMs = ARGV[13] ~= '' and ARGV[13] or nil},
-    {'notBefore', int(notBefore)})
+  local state = 'SUBMITTED'
+  if notBefore > now then
+    state = transition(id, 'SCHEDULE', now, nil, nil,
+      {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0',
+       scheduleToStartMs = ARGV[a + 12] ~= '' and ARGV[a + 12] or nil},
+      {'notBefore', int(notBefore)})
+  end
+  -- a job behind an earlier one of its key waits for it without an outbox entry (leaveKey)
+  if okey and not joinKey(id, okey) then
+    return {outcome = 'ACCEPTED', id = id, state = state}
+  end
+  -- a job due now of a concurrency key whose slots are all taken waits for one (freeSlot)
+  if ckey and notBefore <= now and not takeSlot(id, ckey, tonumber(ARGV[a + 17]), now, now) then
+    return {outcome = 'ACCEPTED', id = id, state = state}
+  end
+  local reserveMs = ARGV[a + 14] ~= nil and ARGV[a + 14] ~= '' and tonumber(ARGV[a + 14])
+  if reserveMs and notBefore <= now then
+    redis.call('ZADD', dueKey, now + reserveMs, id)
+    return {outcome = 'ACCEPTED', id = id, state = state, reserved = true}
+  end
+  redis.call('ZADD', dueKey, math.max(notBefore, now), id)
+  return {outcome = 'ACCEPTED', id = id, state = state}
 end
--- a job behind an earlier one of its key waits for it without an outbox entry (leaveKey)
-if okey and not joinKey(id, okey) then
-  return reply({outcome = 'ACCEPTED', id = id, state = state})
+
+local results = {}
+for a = 1, #ARGV - 1, PER_JOB do
+  results[#results + 1] = submit(a)
 end
--- a job due now of a concurrency key whose slots are all taken waits for one (freeSlot)
-if ckey and notBefore <= now and not takeSlot(id, ckey, tonumber(ARGV[18]), now, now) then
-  return reply({outcome = 'ACCEPTED', id = id, state = state})
-end
-local reserveMs = ARGV[15] ~= nil and ARGV[15] ~= '' and tonumber(ARGV[15])
-if reserveMs and notBefore <= now then
-  redis.call('ZADD', dueKey, now + reserveMs, id)
-  return reply({outcome = 'ACCEPTED', id = id, state = state, reserved = true})
-end
-redis.call('ZADD', dueKey, math.max(notBefore, now), id)
-return reply({outcome = 'ACCEPTED', id = id, state = state})
+return reply({results = results})

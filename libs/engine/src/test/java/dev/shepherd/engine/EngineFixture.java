@@ -27,6 +27,10 @@ final class EngineFixture implements AutoCloseable {
   final LettuceConnectionFactory redisConnections;
   final CachingConnectionFactory rabbitConnections;
   final Store store;
+
+  /** The store's meters: its Redis calls by script. */
+  final SimpleMeterRegistry storeMeters = new SimpleMeterRegistry();
+
   final ConfirmingPublisher publisher;
 
   EngineFixture(ServiceEndpoints endpoints, TestNames names) {
@@ -41,7 +45,7 @@ final class EngineFixture implements AutoCloseable {
             new StringRedisTemplate(redisConnections),
             new StoreSettings(prefix, 4, Duration.ofDays(7)),
             clock,
-            new SimpleMeterRegistry());
+            storeMeters);
     publisher = new ConfirmingPublisher(rabbitConnections, Duration.ofSeconds(5));
     RabbitCleanup.declare(rabbitConnections, topology.declarables());
   }

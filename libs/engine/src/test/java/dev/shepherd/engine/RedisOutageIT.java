@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.contracts.Contracts;
-import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
+import dev.shepherd.engine.intake.SubmitConsumer;
 import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
@@ -206,24 +206,14 @@ class RedisOutageIT {
             meters,
             topology::poolOf);
     containers.add(
-        Listeners.manualAck(
-            fixture.rabbitConnections,
-            topology.submitQueue(),
-            2,
-            10,
-            message -> {
-              if (intake.submit(message.getBody()) instanceof IntakeResult.Rejected rejected) {
-                fixture
-                    .store
-                    .deadJobs()
-                    .recordDead(
-                        null,
-                        null,
-                        rejected.detail(),
-                        topology.submitQueue(),
-                        new String(message.getBody(), StandardCharsets.UTF_8));
-              }
-            }));
+        // as the scheduler consumes: batches stored with one call per partition, acked once
+        new SubmitConsumer(intake, fixture.store.deadJobs(), topology)
+            .container(
+                fixture.rabbitConnections,
+                2,
+                10,
+                new Listeners.Batch(10, Duration.ofMillis(2)),
+                InfrastructurePause.Backoff.DEFAULT));
     containers.add(
         // as the status-tracker consumes (ADR 26): batches acked once, paused mid-batch
         Listeners.manualAckBatches(

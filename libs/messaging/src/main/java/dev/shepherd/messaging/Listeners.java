@@ -7,8 +7,12 @@ import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.AcknowledgeMode;
@@ -133,22 +137,28 @@ public final class Listeners {
       InfrastructurePause.Backoff backoff,
       Consumer<Message> handler) {
     return manualAckBatches(
-        connectionFactory, queue, prefetch, batch, backoff, messages -> false, handler);
+        connectionFactory, queue, prefetch, batch, backoff, messages -> messages, handler);
   }
 
   /**
    * Processes a whole batch in one go, where that is cheaper than one delivery at a time (one store
-   * call for many events).
+   * call for many events or submissions).
    */
   @FunctionalInterface
   public interface WholeBatch {
     /**
-     * Returns true when every delivery of {@code messages} was processed; false, having changed
-     * nothing, to have them processed one at a time. An exception (Redis down, a bug) has them
-     * processed one at a time too, so processing must be safe to repeat for the deliveries it
-     * already processed.
+     * Returns the deliveries of {@code messages} it did not process, in order: none when it
+     * processed every one; all of them, having changed nothing, to have them processed one at a
+     * time; or those a failure left unprocessed, to have only them processed one at a time. An
+     * exception (Redis down, a bug) has every delivery processed one at a time, so processing must
+     * then be safe to repeat for the deliveries it already processed.
      */
-    boolean process(List<Message> messages);
+    List<Message> process(List<Message> messages);
+
+    /** A whole-batch step that processes all or nothing: true when it processed every one. */
+    static WholeBatch allOrNothing(Predicate<List<Message>> processedAll) {
+      return messages -> processedAll.test(messages) ? List.of() : messages;
+    }
   }
 
   /**
@@ -164,6 +174,23 @@ public final class Listeners {
       InfrastructurePause.Backoff backoff,
       WholeBatch whole,
       Consumer<Message> handler) {
+    return manualAckBatches(connectionFactory, queue, 1, prefetch, batch, backoff, whole, handler);
+  }
+
+  /**
+   * As {@link #manualAckBatches(ConnectionFactory, String, int, Batch, InfrastructurePause.Backoff,
+   * WholeBatch, Consumer)} with {@code consumers} consumers, each taking its own batches: the
+   * queue's order holds within a batch only.
+   */
+  public static SimpleMessageListenerContainer manualAckBatches(
+      ConnectionFactory connectionFactory,
+      String queue,
+      int consumers,
+      int prefetch,
+      Batch batch,
+      InfrastructurePause.Backoff backoff,
+      WholeBatch whole,
+      Consumer<Message> handler) {
     var consumed = Metrics.counter(MetricNames.MESSAGES_CONSUMED, "queue", queue);
     var container = new SimpleMessageListenerContainer(connectionFactory);
     var pause =
@@ -171,7 +198,7 @@ public final class Listeners {
             queue, backoff, () -> !container.isActive(), Clock.systemUTC(), Metrics.globalRegistry);
     container.setQueueNames(queue);
     container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
-    container.setConcurrentConsumers(1);
+    container.setConcurrentConsumers(consumers);
     container.setPrefetchCount(Math.max(prefetch, batch.size()));
     container.setDefaultRequeueRejected(true);
     // on even for a batch of one: the container hands a batch listener nothing else
@@ -183,12 +210,13 @@ public final class Listeners {
         (ChannelAwareBatchMessageListener)
             (messages, channel) -> {
               try {
-                if (processedWhole(messages, whole, queue)) {
+                List<Message> rest = unprocessed(messages, whole, queue);
+                if (rest.isEmpty()) {
                   consumed.increment(messages.size());
                   channel.basicAck(
                       messages.getLast().getMessageProperties().getDeliveryTag(), true);
                 } else {
-                  processBatch(messages, channel, pause, handler, queue, consumed);
+                  processBatch(messages, rest, channel, pause, handler, queue, consumed);
                 }
               } catch (IOException e) {
                 throw RabbitExceptionTranslator.convertRabbitAccessException(e);
@@ -197,7 +225,7 @@ public final class Listeners {
     return container;
   }
 
-  private static boolean processedWhole(List<Message> messages, WholeBatch whole, String queue) {
+  private static List<Message> unprocessed(List<Message> messages, WholeBatch whole, String queue) {
     try {
       return whole.process(messages);
     } catch (RuntimeException e) {
@@ -206,23 +234,34 @@ public final class Listeners {
           messages.size(),
           queue,
           e.toString());
-      return false;
+      return messages;
     }
   }
 
+  /**
+   * Processes {@code rest} of {@code messages} one at a time, in order, and acks what was
+   * processed, the deliveries the whole-batch step processed among them.
+   */
   private static void processBatch(
       List<Message> messages,
+      List<Message> rest,
       Channel channel,
       InfrastructurePause pause,
       Consumer<Message> handler,
       String queue,
       Counter consumed)
       throws IOException {
+    Set<Message> toProcess = Collections.newSetFromMap(new IdentityHashMap<>());
+    toProcess.addAll(rest);
     long ackUpTo = -1; // the last delivery processed; acking it acks every earlier one still held
     for (Message message : messages) {
       long tag = message.getMessageProperties().getDeliveryTag();
       consumed.increment();
-      switch (process(message, channel, pause, handler, queue)) {
+      Processed processed =
+          toProcess.contains(message)
+              ? process(message, channel, pause, handler, queue)
+              : Processed.DONE;
+      switch (processed) {
         case DONE -> ackUpTo = tag;
         case BUG -> channel.basicNack(tag, false, true); // alone: the others are fine
         case STOPPING -> {

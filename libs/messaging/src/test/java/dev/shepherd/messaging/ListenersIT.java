@@ -9,6 +9,7 @@ import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -127,7 +128,7 @@ class ListenersIT {
         messages -> {
           wholeCalls.incrementAndGet();
           messages.forEach(this::record);
-          return true;
+          return List.of();
         },
         message -> oneAtATime.incrementAndGet());
 
@@ -147,14 +148,14 @@ class ListenersIT {
         messages -> {
           List<String> bodies = messages.stream().map(ListenersIT::body).toList();
           if (bodies.contains("e-7")) {
-            return false; // as for an unreadable body: nothing done
+            return messages; // as for an unreadable body: nothing done
           }
           if (bodies.contains("e-30")) {
             record(messages.getFirst()); // done in part, then Redis fails
             throw new DataAccessResourceFailureException("Redis is down");
           }
           messages.forEach(this::record);
-          return true;
+          return List.of();
         },
         message -> {
           fallback.add(body(message));
@@ -170,6 +171,36 @@ class ListenersIT {
     // each delivery once, but the first of the failed batch, which the fallback repeats
     assertThat(processed).hasSizeBetween(MESSAGES, MESSAGES + 1);
     assertThat(processed).containsSubsequence(bodies());
+  }
+
+  @Test
+  void whatAWholeBatchLeftUnprocessedIsProcessedOneAtATimeAndNothingElseTwice() {
+    publishEvents();
+    List<String> fallback = new CopyOnWriteArrayList<>();
+    consumeWhole(
+        messages -> {
+          // every other delivery is done whole, as when one of two store calls fails
+          List<Message> rest = new ArrayList<>();
+          for (int i = 0; i < messages.size(); i++) {
+            if (i % 2 == 0) {
+              record(messages.get(i));
+            } else {
+              rest.add(messages.get(i));
+            }
+          }
+          return rest;
+        },
+        message -> {
+          fallback.add(body(message));
+          record(message);
+        });
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> processed.size() >= MESSAGES);
+    assertQueueEmptyOnceStopped();
+    assertThat(redelivered).isEmpty();
+    assertThat(processed).as("each delivery exactly once").hasSize(MESSAGES);
+    assertThat(processed).containsExactlyInAnyOrderElementsOf(bodies());
+    assertThat(fallback).isNotEmpty().hasSizeLessThan(MESSAGES);
   }
 
   private void consumeWhole(Listeners.WholeBatch whole, Consumer<Message> handler) {

@@ -6,6 +6,12 @@ import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import tools.jackson.databind.JsonNode;
 
@@ -14,6 +20,9 @@ import tools.jackson.databind.JsonNode;
  * never stored without being dispatched later, and a repeated key returns the first job.
  */
 public final class Submissions {
+
+  /** The arguments submit.lua reads per job, after the one they share. */
+  private static final int ARGS_PER_JOB = 20;
 
   private final StoreContext store;
 
@@ -35,35 +44,91 @@ public final class Submissions {
    * @param reserveFor how long the entry stays reserved; null to reserve nothing
    */
   public SubmitOutcome submit(NewJob job, Duration reserveFor) {
-    int partition = partitionOf(job);
-    String id = JobIds.newId(partition);
+    Stored stored = submitAll(List.of(job), reserveFor);
+    if (stored.failure() != null) {
+      throw stored.failure();
+    }
+    return stored.outcomes().getFirst();
+  }
+
+  /**
+   * What {@link #submitAll} stored.
+   *
+   * @param outcomes what became of each job, in the order given; null for a job whose partition's
+   *     call failed (nothing of it was stored)
+   * @param failure the first call's failure, or null when every call succeeded
+   */
+  public record Stored(List<SubmitOutcome> outcomes, RuntimeException failure) {}
+
+  /**
+   * Stores many jobs as {@link #submit(NewJob, Duration)} stores one, with one call per partition
+   * rather than one per job: the jobs that name no key share one partition, picked at random for
+   * the call; a keyed job goes to its key's. Each partition's jobs are stored in the order given,
+   * so an ordering key's jobs keep their order and a repeated idempotency key within the call
+   * returns the first job. A call that fails (Redis down) leaves its jobs unstored and the other
+   * calls are still made, so the caller knows exactly which jobs to submit again.
+   */
+  public Stored submitAll(List<NewJob> jobs, Duration reserveFor) {
+    int anyPartition = ThreadLocalRandom.current().nextInt(store.keys().partitions());
+    Map<Integer, List<Integer>> byPartition = new LinkedHashMap<>();
+    for (int i = 0; i < jobs.size(); i++) {
+      int partition = partitionOf(jobs.get(i), anyPartition);
+      byPartition.computeIfAbsent(partition, p -> new ArrayList<>()).add(i);
+    }
     long now = store.clock().millis();
+    SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
+    RuntimeException failure = null;
+    for (var entry : byPartition.entrySet()) {
+      int partition = entry.getKey();
+      List<Integer> indexes = entry.getValue();
+      List<String> args = new ArrayList<>(1 + ARGS_PER_JOB * indexes.size());
+      args.add(Long.toString(now));
+      for (int i : indexes) {
+        addArgs(args, JobIds.newId(partition), jobs.get(i), now, reserveFor);
+      }
+      JsonNode results;
+      try {
+        results = store.run(Script.SUBMIT, partition, args).get("results");
+      } catch (RuntimeException e) {
+        failure = failure == null ? e : failure;
+        continue;
+      }
+      for (int k = 0; k < indexes.size(); k++) {
+        int i = indexes.get(k);
+        outcomes[i] = outcome(results.get(k), jobs.get(i), now);
+      }
+    }
+    return new Stored(Collections.unmodifiableList(Arrays.asList(outcomes)), failure);
+  }
+
+  private static void addArgs(
+      List<String> args, String id, NewJob job, long now, Duration reserveFor) {
     long notBefore = job.notBefore() == null ? now : job.notBefore().toEpochMilli();
-    JsonNode reply =
-        store.run(
-            Script.SUBMIT,
-            partition,
-            id,
-            job.type(),
-            job.pool(),
-            job.payloadJson(),
-            job.idempotencyKey() == null ? "" : job.idempotencyKey(),
-            Long.toString(notBefore),
-            Integer.toString(job.maxAttempts()),
-            Long.toString(now),
-            job.traceparent() == null ? "" : job.traceparent(),
-            millisOrEmpty(job.timeouts().startToClose()),
-            millisOrEmpty(job.timeouts().stall()),
-            phaseLimits(job.timeouts()),
-            millisOrEmpty(job.timeouts().scheduleToStart()),
-            job.timeouts().failAtScheduleToStart() ? "1" : "",
-            reserveFor == null ? "" : Long.toString(reserveFor.toMillis()),
-            job.orderingKey() == null ? "" : job.orderingKey(),
-            job.concurrencyKey() == null ? "" : job.concurrencyKey(),
-            job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()),
-            job.blocksItsKey() ? "block" : "",
-            job.batch() == null ? "" : Integer.toString(job.batch().maxJobs()),
-            job.batch() == null ? "" : Long.toString(job.batch().maxBytes()));
+    Collections.addAll(
+        args,
+        id,
+        job.type(),
+        job.pool(),
+        job.payloadJson(),
+        job.idempotencyKey() == null ? "" : job.idempotencyKey(),
+        Long.toString(notBefore),
+        Integer.toString(job.maxAttempts()),
+        job.traceparent() == null ? "" : job.traceparent(),
+        millisOrEmpty(job.timeouts().startToClose()),
+        millisOrEmpty(job.timeouts().stall()),
+        phaseLimits(job.timeouts()),
+        millisOrEmpty(job.timeouts().scheduleToStart()),
+        job.timeouts().failAtScheduleToStart() ? "1" : "",
+        reserveFor == null ? "" : Long.toString(reserveFor.toMillis()),
+        job.orderingKey() == null ? "" : job.orderingKey(),
+        job.concurrencyKey() == null ? "" : job.concurrencyKey(),
+        job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()),
+        job.blocksItsKey() ? "block" : "",
+        job.batch() == null ? "" : Integer.toString(job.batch().maxJobs()),
+        job.batch() == null ? "" : Long.toString(job.batch().maxBytes()));
+  }
+
+  private static SubmitOutcome outcome(JsonNode reply, NewJob job, long now) {
     String jobId = reply.get("id").asString();
     JobState state = JobState.valueOf(reply.get("state").asString());
     if ("DUPLICATE".equals(reply.get("outcome").asString())) {
@@ -86,10 +151,11 @@ public final class Submissions {
   /**
    * Where the job lives: its ordering key's partition, where the key's order is kept (ADR 29), or
    * its concurrency key's, where the key's slots are (ADR 30); else its idempotency key's, so a
-   * repeated key finds it; else any. A keyed job's idempotency key lives in the ordering or
-   * concurrency key's partition with it.
+   * repeated key finds it; else the one {@code anyPartition} names, shared by the call's unkeyed
+   * jobs. A keyed job's idempotency key lives in the ordering or concurrency key's partition with
+   * it.
    */
-  private int partitionOf(NewJob job) {
+  private int partitionOf(NewJob job, int anyPartition) {
     if (job.orderingKey() != null) {
       return store.keys().partitionOfKey(job.orderingKey());
     }
@@ -99,7 +165,7 @@ public final class Submissions {
     if (job.idempotencyKey() != null) {
       return store.keys().partitionOfKey(job.idempotencyKey());
     }
-    return ThreadLocalRandom.current().nextInt(store.keys().partitions());
+    return anyPartition;
   }
 
   /** The phase limits as the scripts read them, {@code {"render": 120000}}; '' for none. */

@@ -29,7 +29,11 @@ import org.springframework.boot.convert.DurationStyle;
  * @param dispatchErrorBackoff the wait after a failed dispatch pass (Redis or the broker down)
  *     before the next one
  * @param submitConsumers consumers of the AMQP submit queue
- * @param submitPrefetch unacked submissions per consumer
+ * @param submitPrefetch unacked submissions per consumer (at least the batch size)
+ * @param submitBatchSize the most AMQP submissions one consumer validates and stores together, with
+ *     one Redis call per partition, and acks with one ack (1: each on its own)
+ * @param submitBatchWait how long a submit consumer waits for one more submission before it stores
+ *     the batch it has (adds at most about twice this to a submission when few arrive)
  * @param cancelPrefetch unacked AMQP cancel requests the cancel consumer holds
  * @param timeouts each job type's attempt timeouts (ADR 18), as {@code
  *     shepherd.scheduler.timeouts.<type>.start-to-close}, {@code ...<type>.stall}, {@code
@@ -66,6 +70,8 @@ public record SchedulerProperties(
     Duration dispatchErrorBackoff,
     Integer submitConsumers,
     Integer submitPrefetch,
+    Integer submitBatchSize,
+    Duration submitBatchWait,
     Integer cancelPrefetch,
     Map<String, String> timeouts,
     Integer defaultConcurrencyLimit,
@@ -99,7 +105,15 @@ public record SchedulerProperties(
     dispatchIdlePoll = dispatchIdlePoll == null ? Duration.ofMillis(500) : dispatchIdlePoll;
     dispatchVisibility = dispatchVisibility == null ? Duration.ofSeconds(30) : dispatchVisibility;
     submitConsumers = submitConsumers == null ? 2 : submitConsumers;
-    submitPrefetch = submitPrefetch == null ? 50 : submitPrefetch;
+    submitPrefetch = submitPrefetch == null ? 100 : submitPrefetch;
+    submitBatchSize = submitBatchSize == null ? 100 : submitBatchSize;
+    if (submitBatchSize < 1) {
+      throw new IllegalArgumentException(
+          "shepherd.scheduler.submit-batch-size must be >= 1, was " + submitBatchSize);
+    }
+    submitBatchWait =
+        positive(
+            "submit-batch-wait", submitBatchWait == null ? Duration.ofMillis(2) : submitBatchWait);
     dispatchUnconfirmedRetry =
         positive(
             "dispatch-unconfirmed-retry",

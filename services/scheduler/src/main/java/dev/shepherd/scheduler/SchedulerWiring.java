@@ -9,13 +9,13 @@ import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
 import dev.shepherd.engine.intake.AnnouncedTypes;
-import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
+import dev.shepherd.engine.intake.SubmitConsumer;
 import dev.shepherd.messaging.ConfirmingPublisher;
+import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
-import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.Cancels;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.JobQueries;
@@ -23,7 +23,6 @@ import dev.shepherd.store.Outbox;
 import dev.shepherd.store.Submissions;
 import dev.shepherd.store.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
@@ -159,10 +158,7 @@ class SchedulerWiring {
         meters);
   }
 
-  /**
-   * AMQP submissions: a rejected one becomes a dead-job record with the reason and the raw message,
-   * and is acked; the consumer keeps going.
-   */
+  /** AMQP submissions, taken in batches ({@link SubmitConsumer}). */
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer submitListener(
       ConnectionFactory connectionFactory,
@@ -170,24 +166,13 @@ class SchedulerWiring {
       SubmissionIntake intake,
       DeadJobs deadJobs,
       SchedulerProperties properties) {
-    return Listeners.manualAck(
-        connectionFactory,
-        topology.submitQueue(),
-        properties.submitConsumers(),
-        properties.submitPrefetch(),
-        message -> {
-          byte[] body = message.getBody();
-          Object traceparent = message.getMessageProperties().getHeader(TraceParent.HEADER);
-          if (intake.submit(body, traceparent == null ? null : traceparent.toString())
-              instanceof IntakeResult.Rejected rejected) {
-            deadJobs.recordDead(
-                null,
-                null,
-                rejected.problem().title() + ": " + rejected.detail(),
-                topology.submitQueue(),
-                new String(body, StandardCharsets.UTF_8));
-          }
-        });
+    return new SubmitConsumer(intake, deadJobs, topology)
+        .container(
+            connectionFactory,
+            properties.submitConsumers(),
+            properties.submitPrefetch(),
+            new Listeners.Batch(properties.submitBatchSize(), properties.submitBatchWait()),
+            InfrastructurePause.Backoff.DEFAULT);
   }
 
   @Bean

@@ -73,11 +73,12 @@ public class StatusTrackerApplication {
         properties.prefetch(),
         new Listeners.Batch(properties.batchSize(), properties.batchWait()),
         InfrastructurePause.Backoff.DEFAULT,
-        messages ->
-            applier.applyAll(
-                messages.stream()
-                    .map(m -> new StatusApplier.Incoming(m.getBody(), traceId(m)))
-                    .toList()),
+        Listeners.WholeBatch.allOrNothing(
+            messages ->
+                applier.applyAll(
+                    messages.stream()
+                        .map(m -> new StatusApplier.Incoming(m.getBody(), traceId(m)))
+                        .toList())),
         message -> {
           String traceId = traceId(message);
           if (traceId != null) {

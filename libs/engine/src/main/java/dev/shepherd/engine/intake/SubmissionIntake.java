@@ -17,6 +17,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
 import tools.jackson.core.JacksonException;
@@ -87,6 +89,43 @@ public final class SubmissionIntake {
    * @param traceparent the caller's W3C trace context, or null to start a new trace
    */
   public IntakeResult submit(byte[] body, String traceparent) {
+    return storeAll(List.of(prepare(body, traceparent))).results().getFirst();
+  }
+
+  public IntakeResult submit(JsonNode node, String traceparent) {
+    return storeAll(List.of(prepare(node, traceparent))).results().getFirst();
+  }
+
+  /** One submission as it arrived: its body and the caller's trace context (or null). */
+  public record Incoming(byte[] body, String traceparent) {}
+
+  /**
+   * What {@link #submitAll} did with a batch.
+   *
+   * @param results what became of each submission, in the order given; null for one that was not
+   *     stored because its store call failed
+   * @param failure the first store call's failure, or null
+   */
+  public record Results(List<IntakeResult> results, RuntimeException failure) {}
+
+  /**
+   * Validates each submission as {@link #submit(byte[], String)} does and stores the valid ones
+   * together, with one store call per partition rather than one per job (the AMQP intake's
+   * batches). A store call that fails (Redis down) leaves its submissions unstored and says so, so
+   * that only those are submitted again: one without an idempotency key would become two jobs.
+   */
+  public Results submitAll(List<Incoming> batch) {
+    return storeAll(batch.stream().map(in -> prepare(in.body(), in.traceparent())).toList());
+  }
+
+  /** A submission checked: a job to store, or why not. */
+  private sealed interface Prepared {}
+
+  private record Valid(NewJob job) implements Prepared {}
+
+  private record Refused(IntakeResult.Rejected rejected) implements Prepared {}
+
+  private Prepared prepare(byte[] body, String traceparent) {
     String text;
     try {
       text =
@@ -97,28 +136,28 @@ public final class SubmissionIntake {
               .decode(ByteBuffer.wrap(body))
               .toString();
     } catch (CharacterCodingException e) {
-      return rejected(Problem.MALFORMED_JSON, "body is not valid UTF-8", "", "not valid UTF-8");
+      return refused(Problem.MALFORMED_JSON, "body is not valid UTF-8", "", "not valid UTF-8");
     }
     JsonNode node;
     try {
       node = Json.mapper().readTree(text);
     } catch (JacksonException e) {
-      return rejected(
+      return refused(
           Problem.MALFORMED_JSON,
           "body is not valid JSON: " + e.getOriginalMessage(),
           "",
           "not JSON");
     }
     if (node == null || node.isMissingNode()) {
-      return rejected(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
+      return refused(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
     }
-    return submit(node, traceparent);
+    return prepare(node, traceparent);
   }
 
-  public IntakeResult submit(JsonNode node, String traceparent) {
+  private Prepared prepare(JsonNode node, String traceparent) {
     JsonNode payload = node.get("payload");
     if (payload != null && Json.mapper().writeValueAsBytes(payload).length > MAX_PAYLOAD_BYTES) {
-      return rejected(
+      return refused(
           Problem.PAYLOAD_TOO_LARGE,
           "payload is larger than " + MAX_PAYLOAD_BYTES + " bytes",
           "/payload",
@@ -126,8 +165,8 @@ public final class SubmissionIntake {
     }
     List<Contracts.Violation> violations = contracts.validate(Contracts.JOB_SUBMISSION, node);
     if (!violations.isEmpty()) {
-      return new IntakeResult.Rejected(
-          Problem.INVALID_SUBMISSION, describe(violations), violations);
+      return new Refused(
+          new IntakeResult.Rejected(Problem.INVALID_SUBMISSION, describe(violations), violations));
     }
     JobSubmission submission;
     try {
@@ -135,21 +174,21 @@ public final class SubmissionIntake {
     } catch (JacksonException e) {
       // what the schema only annotates (a date-time format, say) the record still refuses
       String field = pointer(e);
-      return rejected(
+      return refused(
           Problem.INVALID_SUBMISSION,
           (field.isEmpty() ? "" : field + ": ") + e.getOriginalMessage(),
           field,
           "cannot be read: " + e.getOriginalMessage());
     }
     if (!catalog.isKnown(submission.type())) {
-      return rejected(
+      return refused(
           Problem.UNKNOWN_JOB_TYPE,
           "no worker pool takes job type '" + submission.type() + "'",
           "/type",
           "unknown job type '" + submission.type() + "'");
     }
     if (submission.orderingKey() != null && submission.concurrencyKey() != null) {
-      return rejected(
+      return refused(
           Problem.INVALID_SUBMISSION,
           "concurrencyKey: a job takes an ordering key or a concurrency key, not both",
           "/concurrencyKey",
@@ -167,7 +206,7 @@ public final class SubmissionIntake {
                 .orElse(List.of());
       } catch (IllegalArgumentException e) {
         // the worker announced a schema that does not compile: no payload can be judged by it
-        return rejected(
+        return refused(
             Problem.INVALID_PAYLOAD,
             e.getMessage(),
             "/payload",
@@ -177,7 +216,8 @@ public final class SubmissionIntake {
     if (!payloadViolations.isEmpty()) {
       List<Contracts.Violation> within =
           payloadViolations.stream().map(v -> v.within("/payload")).toList();
-      return new IntakeResult.Rejected(Problem.INVALID_PAYLOAD, describe(within), within);
+      return new Refused(
+          new IntakeResult.Rejected(Problem.INVALID_PAYLOAD, describe(within), within));
     }
     int maxAttempts =
         submission.maxAttempts() != null
@@ -188,35 +228,68 @@ public final class SubmissionIntake {
         submission.timeouts() == null
             ? catalog.timeoutsOf(submission.type())
             : submission.timeouts().orElse(catalog.timeoutsOf(submission.type()));
-    SubmitOutcome outcome =
-        submissions.submit(
-            new NewJob(
-                submission.type(),
-                catalog.poolOf(submission.type()),
-                Json.mapper().writeValueAsString(submission.payload()),
-                submission.idempotencyKey(),
-                submission.notBefore(),
-                maxAttempts,
-                TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
-                timeouts,
-                submission.orderingKey(),
-                catalog.blocksItsKey(submission.type()),
-                submission.concurrencyKey(),
-                submission.concurrencyKey() == null
-                    ? 0
-                    : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
-                submission.orderingKey() == null ? null : catalog.batchOf(submission.type())),
-            reserveFor);
+    return new Valid(
+        new NewJob(
+            submission.type(),
+            catalog.poolOf(submission.type()),
+            Json.mapper().writeValueAsString(submission.payload()),
+            submission.idempotencyKey(),
+            submission.notBefore(),
+            maxAttempts,
+            TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
+            timeouts,
+            submission.orderingKey(),
+            catalog.blocksItsKey(submission.type()),
+            submission.concurrencyKey(),
+            submission.concurrencyKey() == null
+                ? 0
+                : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
+            submission.orderingKey() == null ? null : catalog.batchOf(submission.type())));
+  }
+
+  /**
+   * Stores the valid submissions with one call per partition. A single submission's store failure
+   * is thrown, as a store call's is; a batch's is returned with the submissions it left unstored.
+   */
+  private Results storeAll(List<Prepared> prepared) {
+    List<NewJob> jobs = new ArrayList<>();
+    for (Prepared p : prepared) {
+      if (p instanceof Valid valid) {
+        jobs.add(valid.job());
+      }
+    }
+    Submissions.Stored stored =
+        jobs.isEmpty()
+            ? new Submissions.Stored(List.of(), null)
+            : submissions.submitAll(jobs, reserveFor);
+    if (prepared.size() == 1 && stored.failure() != null) {
+      throw stored.failure();
+    }
+    List<IntakeResult> results = new ArrayList<>(prepared.size());
+    int next = 0;
+    for (Prepared p : prepared) {
+      results.add(
+          switch (p) {
+            case Refused refused -> refused.rejected();
+            case Valid valid -> stored(valid.job(), stored.outcomes().get(next++));
+          });
+    }
+    return new Results(Collections.unmodifiableList(results), stored.failure());
+  }
+
+  /** Counts and hands over a new job; null (not stored) stays null. */
+  private IntakeResult stored(NewJob job, SubmitOutcome outcome) {
     return switch (outcome) {
+      case null -> null;
       case SubmitOutcome.Accepted a -> {
         onAccepted.accept(a);
         meters
             .counter(
                 MetricNames.JOBS_SUBMITTED,
                 MetricNames.TAG_TYPE,
-                submission.type(),
+                job.type(),
                 MetricNames.TAG_POOL,
-                catalog.poolOf(submission.type()))
+                job.pool())
             .increment();
         yield new IntakeResult.Accepted(new SubmitReceipt(a.jobId(), a.state(), false));
       }
@@ -225,7 +298,11 @@ public final class SubmissionIntake {
     };
   }
 
-  private static IntakeResult rejected(
+  private static Refused refused(Problem problem, String detail, String field, String message) {
+    return new Refused(rejected(problem, detail, field, message));
+  }
+
+  private static IntakeResult.Rejected rejected(
       Problem problem, String detail, String field, String message) {
     return new IntakeResult.Rejected(
         problem, detail, List.of(new Contracts.Violation(field, message)));

@@ -1,0 +1,171 @@
+package dev.shepherd.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.contracts.Contracts;
+import dev.shepherd.engine.intake.JobTypeCatalog;
+import dev.shepherd.engine.intake.SubmissionIntake;
+import dev.shepherd.engine.intake.SubmitConsumer;
+import dev.shepherd.messaging.InfrastructurePause;
+import dev.shepherd.messaging.Listeners;
+import dev.shepherd.messaging.OutgoingMessage;
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.MetricNames;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * The scheduler's AMQP submit consumer ({@link SubmitConsumer}) against a real broker and Redis:
+ * submissions are stored in batches, bad ones become dead-job records, and a batch one of whose
+ * store calls failed stores each of its submissions exactly once.
+ */
+@WithRealServices
+class SubmitConsumerIT {
+
+  private EngineFixture fixture;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private SubmitConsumer consumer;
+  private SimpleMessageListenerContainer container;
+
+  @BeforeEach
+  void setUp(ServiceEndpoints endpoints, TestNames names) {
+    fixture = new EngineFixture(endpoints, names);
+    var intake =
+        new SubmissionIntake(
+            new Contracts(),
+            new JobTypeCatalog(fixture.topology, Map.of(), 3),
+            fixture.store.submissions(),
+            id -> {},
+            meters);
+    consumer = new SubmitConsumer(intake, fixture.store.deadJobs(), fixture.topology);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (container != null) {
+      container.stop();
+    }
+    fixture.close();
+  }
+
+  private void start() {
+    container =
+        consumer.container(
+            fixture.rabbitConnections,
+            1,
+            100,
+            new Listeners.Batch(50, Duration.ofMillis(20)),
+            new InfrastructurePause.Backoff(Duration.ofMillis(50), Duration.ofMillis(200)));
+    container.start();
+  }
+
+  private void publish(List<String> bodies) {
+    List<OutgoingMessage> messages = new ArrayList<>();
+    for (int i = 0; i < bodies.size(); i++) {
+      messages.add(
+          new OutgoingMessage(
+              fixture.topology.submitExchange(),
+              fixture.topology.submitRoutingKey(),
+              fixture.prefix + "-" + i,
+              bodies.get(i).getBytes(StandardCharsets.UTF_8),
+              Map.of()));
+    }
+    assertThat(fixture.publisher.publishAll(messages)).isEmpty();
+  }
+
+  private static String job(int n, String extra) {
+    return "{\"type\":\"demo.noop\",\"payload\":{\"n\":" + n + "}" + extra + "}";
+  }
+
+  /** Jobs the intake accepted (counted once each, on acceptance). */
+  private long submitCalls() {
+    return (long)
+        meters.find(MetricNames.JOBS_SUBMITTED).counters().stream()
+            .mapToDouble(c -> c.count())
+            .sum();
+  }
+
+  @Test
+  void submissionsAreStoredInBatchesAndBadOnesBecomeDeadRecords() {
+    List<String> bodies = new ArrayList<>();
+    IntStream.range(0, 200).forEach(i -> bodies.add(job(i, "")));
+    bodies.add(100, "{\"type\":\"no.such.type\",\"payload\":{}}");
+    bodies.add(150, "not json");
+    publish(bodies);
+
+    start();
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> fixture.store.queries().countInState(JobState.SUBMITTED) == 200);
+    await().atMost(Duration.ofSeconds(20)).until(() -> fixture.messagesIn(queue()) == 0);
+    List<String> reasons =
+        fixture.store.deadJobs().listDead(10).stream().map(DeadJob::reason).toList();
+    assertThat(reasons)
+        .hasSize(2)
+        .anyMatch(r -> r.contains("no.such.type"))
+        .anyMatch(r -> r.startsWith("Malformed JSON"));
+    assertThat(submitCalls()).isEqualTo(200);
+    assertThat(fixture.storeMeters.counter(MetricNames.REDIS_CALLS, "op", "submit").count())
+        .as("stored in batches, not one call per submission")
+        .isLessThan(100);
+  }
+
+  private String queue() {
+    return fixture.topology.submitQueue();
+  }
+
+  @Test
+  void aBatchWhoseStoreCallFailedStoresEachSubmissionOnce() {
+    // one submission's partition call fails (its idempotency entry has the wrong type) until the
+    // entry is repaired; the others of its batch, stored in other calls, must not be stored again
+    String bad = "bad-" + fixture.prefix;
+    int badPartition = fixture.store.keys().partitionOfKey(bad);
+    String good =
+        IntStream.range(0, 100)
+            .mapToObj(i -> "good-" + i + "-" + fixture.prefix)
+            .filter(k -> fixture.store.keys().partitionOfKey(k) != badPartition)
+            .findFirst()
+            .orElseThrow();
+    String idemEntry = fixture.store.keys().idempotencyKey(bad);
+    var redis = new StringRedisTemplate(fixture.redisConnections);
+    redis.opsForHash().put(idemEntry, "not", "a string");
+    publish(
+        List.of(
+            job(0, ",\"orderingKey\":\"" + good + "\""),
+            job(1, ",\"idempotencyKey\":\"" + bad + "\""),
+            job(2, ",\"orderingKey\":\"" + good + "\"")));
+
+    start();
+
+    // the good ones are stored at once, the bad one is tried again until its entry is repaired
+    await().atMost(Duration.ofSeconds(20)).until(() -> submitCalls() >= 2);
+    assertThat(fixture.store.queries().orderingKeyQueue(good)).hasSize(2);
+    redis.delete(idemEntry);
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> fixture.messagesIn(queue()) == 0);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> fixture.store.queries().findIdByIdempotencyKey(bad).isPresent());
+    assertThat(submitCalls()).as("three jobs, none stored twice").isEqualTo(3);
+    assertThat(
+            fixture.store.queries().countInState(JobState.SUBMITTED)
+                + fixture.store.queries().countInState(JobState.QUEUED))
+        .isEqualTo(3);
+  }
+}

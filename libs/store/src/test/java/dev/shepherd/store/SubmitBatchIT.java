@@ -1,0 +1,132 @@
+package dev.shepherd.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.shepherd.model.JobIds;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.MetricNames;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Submissions#submitAll}: the scheduler's AMQP intake stores a batch of submissions with one
+ * script call per partition, and must keep what one call per job kept: each job's own outcome in
+ * order, an ordering key's order, a repeated idempotency key answered with the first job, and, when
+ * one partition's call fails, exactly the jobs of that call left unstored.
+ */
+@WithRealServices
+class SubmitBatchIT {
+
+  private static final int PARTITIONS = 4;
+
+  private StoreFixture fixture;
+  private SimpleMeterRegistry meters;
+  private Store store;
+
+  @BeforeEach
+  void connect(ServiceEndpoints endpoints, TestNames names) {
+    fixture = new StoreFixture(endpoints, names);
+    meters = new SimpleMeterRegistry();
+    store =
+        Store.of(
+            fixture.redis,
+            new StoreSettings(fixture.prefix, PARTITIONS, Duration.ofDays(7)),
+            fixture.clock,
+            meters);
+  }
+
+  @AfterEach
+  void cleanUp() {
+    fixture.close();
+  }
+
+  private static NewJob job(String payload) {
+    return new NewJob("demo.noop", "default", payload, null, null, 3);
+  }
+
+  @Test
+  void aBatchIsStoredWithOneCallPerPartitionEachJobAnsweredInOrder() {
+    String idem = "idem-" + fixture.prefix;
+    String ordering = "order-" + fixture.prefix;
+    List<NewJob> jobs = new ArrayList<>();
+    IntStream.range(0, 5).forEach(i -> jobs.add(job("{\"n\":" + i + "}"))); // 0..4: no key
+    jobs.add(new NewJob("demo.noop", "default", "{\"n\":5}", idem, null, 3)); // 5
+    jobs.add(new NewJob("demo.noop", "default", "{\"n\":6}", idem, null, 3)); // 6: same key
+    IntStream.range(7, 10)
+        .forEach(i -> jobs.add(job("{\"n\":" + i + "}").withOrderingKey(ordering))); // 7..9
+
+    Submissions.Stored stored = store.submissions().submitAll(jobs, null);
+
+    assertThat(stored.failure()).isNull();
+    List<SubmitOutcome> outcomes = stored.outcomes();
+    assertThat(outcomes).hasSize(10);
+    assertThat(outcomes.subList(0, 6)).allMatch(o -> o instanceof SubmitOutcome.Accepted);
+    assertThat(outcomes.get(6))
+        .as("the key's second job within one call")
+        .isEqualTo(new SubmitOutcome.Duplicate(outcomes.get(5).jobId(), JobState.SUBMITTED));
+    assertThat(outcomes.subList(7, 10)).allMatch(o -> o instanceof SubmitOutcome.Accepted);
+    // each job stored with its own payload, so the outcomes are in the order given
+    for (int i : List.of(0, 4, 5, 7, 9)) {
+      assertThat(store.queries().find(outcomes.get(i).jobId()).orElseThrow().payload().toString())
+          .isEqualTo("{\"n\":" + i + "}");
+    }
+    List<Integer> unkeyedPartitions =
+        outcomes.subList(0, 5).stream()
+            .map(o -> JobIds.partitionOf(o.jobId(), PARTITIONS))
+            .distinct()
+            .toList();
+    assertThat(unkeyedPartitions).as("jobs without a key share one partition").hasSize(1);
+    var partitions =
+        outcomes.stream()
+            .map(o -> JobIds.partitionOf(o.jobId(), PARTITIONS))
+            .collect(Collectors.toSet());
+    assertThat(meters.counter(MetricNames.REDIS_CALLS, "op", "submit").count())
+        .as("one call per partition, not per job")
+        .isEqualTo(partitions.size());
+    // the ordering key's jobs keep their order: only the first is due, the others wait behind it
+    List<String> due = fixture.dispatchAllDue();
+    assertThat(due).contains(outcomes.get(7).jobId());
+    assertThat(due).doesNotContain(outcomes.get(8).jobId(), outcomes.get(9).jobId());
+  }
+
+  @Test
+  void aFailedCallLeavesExactlyItsOwnJobsUnstored() {
+    String bad = "bad-" + fixture.prefix;
+    int badPartition = store.keys().partitionOfKey(bad);
+    // the key's idempotency entry is a hash, not a string: the script's GET on it fails
+    fixture.redis.opsForHash().put(store.keys().idempotencyKey(bad), "not", "a string");
+    String elsewhere =
+        IntStream.range(0, 100)
+            .mapToObj(i -> "ok-" + i + "-" + fixture.prefix)
+            .filter(k -> store.keys().partitionOfKey(k) != badPartition)
+            .findFirst()
+            .orElseThrow();
+    List<NewJob> jobs =
+        List.of(
+            job("{\"n\":0}").withOrderingKey(elsewhere),
+            new NewJob("demo.noop", "default", "{\"n\":1}", bad, null, 3),
+            job("{\"n\":2}").withOrderingKey(elsewhere));
+
+    Submissions.Stored stored = store.submissions().submitAll(jobs, null);
+
+    assertThat(stored.failure()).isNotNull().hasStackTraceContaining("WRONGTYPE");
+    assertThat(stored.outcomes().get(1)).isNull();
+    assertThat(stored.outcomes().get(0)).isInstanceOf(SubmitOutcome.Accepted.class);
+    assertThat(stored.outcomes().get(2)).isInstanceOf(SubmitOutcome.Accepted.class);
+    assertThat(store.queries().find(stored.outcomes().get(2).jobId())).isPresent();
+    assertThatThrownBy(() -> store.submissions().submit(jobs.get(1)))
+        .as("one job's failed call is thrown")
+        .hasStackTraceContaining("WRONGTYPE");
+  }
+}
