@@ -13,6 +13,7 @@ import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.NewJob;
@@ -125,7 +126,7 @@ class StatusAndRecoveryIT {
     List<StatusApplier.Incoming> batch =
         List.of(
             incoming(ok),
-            new StatusApplier.Incoming("{not json".getBytes(StandardCharsets.UTF_8), null));
+            new StatusApplier.Incoming("{not json".getBytes(StandardCharsets.UTF_8), List.of()));
 
     assertThat(applier.applyAll(batch)).isFalse();
 
@@ -134,7 +135,48 @@ class StatusAndRecoveryIT {
   }
 
   private static StatusApplier.Incoming incoming(StatusEvent event) {
-    return new StatusApplier.Incoming(Json.mapper().writeValueAsBytes(event), null);
+    return new StatusApplier.Incoming(Json.mapper().writeValueAsBytes(event), List.of());
+  }
+
+  @Test
+  void aMessageCarryingSeveralEventsAppliesEachInOrderWholeOrOneAtATime() {
+    String first = runningJob("w1");
+    String second = runningJob("w1");
+    String third = runningJob("w1");
+    var now = fixture.clock.instant();
+    byte[] two =
+        StatusMessages.encode(
+            List.of(
+                new StatusEvent.Succeeded(first, "demo.noop", 1, tokens.get(first), 1, "w1", now),
+                new StatusEvent.Failed(
+                    second, "demo.noop", 1, tokens.get(second), 1, "w1", now, "boom", false)));
+    byte[] one =
+        StatusMessages.encode(
+            List.of(
+                new StatusEvent.Succeeded(third, "demo.noop", 1, tokens.get(third), 1, "w1", now)));
+    assertThat(new String(two, StandardCharsets.UTF_8)).startsWith("[");
+    assertThat(new String(one, StandardCharsets.UTF_8)).startsWith("{");
+
+    assertThat(applier.applyAll(List.of(new StatusApplier.Incoming(two, List.of("t1", "t2")))))
+        .isTrue();
+    assertThat(applier.apply(one, "q").outcome()).isEqualTo(ReportResult.Outcome.APPLIED);
+
+    assertThat(fixture.store.queries().find(first).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
+    assertThat(fixture.store.queries().find(second).orElseThrow().state()).isEqualTo(JobState.DEAD);
+    assertThat(fixture.store.queries().find(third).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
+    // the same message again, one at a time this time: each event a duplicate, nothing changes
+    assertThat(applier.apply(two, "q").outcome()).isNotEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(meters.find("shepherd.jobs.succeeded").counter().count()).isEqualTo(2.0);
+  }
+
+  @Test
+  void anEmptyArrayIsAnUnreadableStatusMessage() {
+    assertThat(applier.apply("[]".getBytes(StandardCharsets.UTF_8), "q.status")).isNull();
+    assertThat(fixture.store.deadJobs().listDead(10))
+        .singleElement()
+        .satisfies(d -> assertThat(d.rawMessage()).isEqualTo("[]"));
   }
 
   @Test

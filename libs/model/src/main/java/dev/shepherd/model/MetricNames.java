@@ -109,6 +109,12 @@ public final class MetricNames {
   /** Counter: work deliveries acked without running (attempt held or finished). Worker. */
   public static final String DUPLICATE_DELIVERIES = "shepherd.worker.duplicate.deliveries";
 
+  /**
+   * Counter {type, outcome}: attempts whose outcome (SUCCEEDED or FAILED) the broker confirmed, on
+   * its way to the status-tracker. Worker.
+   */
+  public static final String OUTCOMES_PUBLISHED = "shepherd.worker.outcomes.published";
+
   /** Counter: attempts whose lease renewal was refused. Worker. */
   public static final String LEASES_LOST = "shepherd.worker.leases.lost";
 

@@ -79,15 +79,11 @@ final class AttemptExecution {
       switch (handlers.bind(work)) {
         case Handlers.Missing missing -> {
           var attempt = attempt(claim, null, claimed, null);
-          OutcomePublisher.finish(
-              settings,
-              attempt,
-              attempt.failed(Failure.noHandler(missing.type(), settings.workerId())));
+          finish(attempt, attempt.failed(Failure.noHandler(missing.type(), settings.workerId())));
         }
         case Handlers.Unbound unbound -> {
           var attempt = attempt(claim, null, claimed, null);
-          OutcomePublisher.finish(
-              settings,
+          finish(
               attempt,
               attempt.failed(
                   Failure.unboundPayload(unbound.handler().payloadType(), unbound.problem())));
@@ -123,7 +119,7 @@ final class AttemptExecution {
       if (!attempt.isWithdrawn()) {
         renewal.markOutcomeComing();
       }
-      published = OutcomePublisher.finish(settings, attempt, outcome);
+      published = finish(attempt, outcome);
       if (published) {
         renewal.holdUntilApplied(settings.outcomeHold());
       }
@@ -134,6 +130,15 @@ final class AttemptExecution {
         renewal.stop();
       }
     }
+  }
+
+  /** Publishes the outcome ({@link OutcomePublisher#finish}) and counts it once confirmed. */
+  private boolean finish(Attempt<?> attempt, StatusEvent outcome) {
+    boolean published = OutcomePublisher.finish(settings, attempt, outcome);
+    if (published) {
+      meters.outcomePublished(outcome.type(), outcome.eventName());
+    }
+    return published;
   }
 
   /**

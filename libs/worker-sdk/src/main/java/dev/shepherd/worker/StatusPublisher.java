@@ -2,36 +2,171 @@ package dev.shepherd.worker;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.OutgoingMessage;
+import dev.shepherd.messaging.PublishException;
 import dev.shepherd.messaging.Topology;
-import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends an attempt's status events (phases, progress, heartbeats and its outcome) to the status
- * exchange, routed by job type and event, each as a child span of the work message's trace and with
- * a message id of job, attempt and sequence. It waits for the broker's confirm and throws {@link
- * dev.shepherd.messaging.PublishException} without one; retrying an outcome is {@link
- * OutcomePublisher}'s.
+ * exchange, routed by job type and event, each as a child span of the work message's trace. {@link
+ * #publish} returns once the broker confirmed the event and throws {@link PublishException} without
+ * a confirm; retrying an outcome is {@link OutcomePublisher}'s.
+ *
+ * <p>The events of every slot go through one sender thread that publishes what has queued up while
+ * the previous message waited for its confirm as one message (ADR 36): a lone event is one message
+ * as before (message id job, attempt and sequence); several are a JSON array ({@link
+ * StatusMessages}) that the status-tracker applies in order. Nothing waits for company: an event is
+ * sent as soon as the thread is free, so batching costs no latency and grows with the load, and
+ * each caller still learns of its own event's confirm.
  */
-final class StatusPublisher {
+final class StatusPublisher implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(StatusPublisher.class);
+
+  /** The most events one message carries. */
+  static final int MAX_EVENTS = 64;
+
+  private record Pending(StatusEvent event, TraceParent trace, CompletableFuture<Void> confirmed) {}
 
   private final ConfirmingPublisher publisher;
   private final Topology topology;
+  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread sender;
+  private volatile boolean closed;
 
   StatusPublisher(ConfirmingPublisher publisher, Topology topology) {
     this.publisher = publisher;
     this.topology = topology;
+    this.sender = Thread.ofPlatform().name("shepherd-status-sender").daemon().unstarted(this::run);
+    sender.start();
   }
 
+  /** Publishes {@code event} and returns once the broker confirmed it. */
   void publish(StatusEvent event, TraceParent trace) {
-    publisher.publish(
-        new OutgoingMessage(
-            topology.statusExchange(),
-            topology.statusRoutingKey(event.type(), event.eventName()),
-            event.jobId() + ":" + event.attempt() + ":" + event.sequence(),
-            Json.mapper().writeValueAsBytes(event),
-            Map.of(TraceParent.HEADER, trace.child().toString())));
+    var pending = new Pending(event, trace.child(), new CompletableFuture<>());
+    queue.add(pending);
+    try {
+      while (true) {
+        try {
+          pending.confirmed().get(1, TimeUnit.SECONDS);
+          return;
+        } catch (TimeoutException e) {
+          if (!sender.isAlive()) {
+            sendWhatIsLeft(); // the sender has stopped: on the caller's thread
+          }
+        }
+      }
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof PublishException p
+          ? p
+          : new PublishException("could not publish " + describe(event) + ": " + e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PublishException("interrupted waiting for the confirm of " + describe(event));
+    }
+  }
+
+  /**
+   * Stops the sender once it has sent what is queued; an event published later is sent by its
+   * caller's thread.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    sender.interrupt();
+    try {
+      sender.join(TimeUnit.SECONDS.toMillis(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    sendWhatIsLeft();
+  }
+
+  private void sendWhatIsLeft() {
+    List<Pending> left = new ArrayList<>();
+    queue.drainTo(left, MAX_EVENTS);
+    while (!left.isEmpty()) {
+      send(left);
+      left.clear();
+      queue.drainTo(left, MAX_EVENTS);
+    }
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(MAX_EVENTS);
+    while (true) {
+      try {
+        Pending first = closed ? queue.poll() : queue.take();
+        if (first == null) {
+          return; // closed and nothing left
+        }
+        batch.add(first);
+      } catch (InterruptedException e) {
+        if (queue.isEmpty()) {
+          return;
+        }
+        continue; // closing: send what is queued first
+      }
+      queue.drainTo(batch, MAX_EVENTS - 1);
+      send(batch);
+      batch.clear();
+    }
+  }
+
+  private void send(List<Pending> batch) {
+    try {
+      publisher.publish(message(batch));
+      batch.forEach(p -> p.confirmed().complete(null));
+    } catch (RuntimeException e) {
+      // every caller hears of it and decides (an outcome is tried again, OutcomePublisher)
+      batch.forEach(p -> p.confirmed().completeExceptionally(e));
+    } catch (Error e) {
+      batch.forEach(p -> p.confirmed().completeExceptionally(e));
+      log.error("the status sender failed; events are sent by their callers from now on", e);
+      closed = true;
+      throw e;
+    }
+  }
+
+  private OutgoingMessage message(List<Pending> batch) {
+    StatusEvent first = batch.getFirst().event();
+    List<StatusEvent> events = batch.stream().map(Pending::event).toList();
+    String firstTrace = batch.getFirst().trace().toString();
+    if (batch.size() == 1) {
+      return new OutgoingMessage(
+          topology.statusExchange(),
+          topology.statusRoutingKey(first.type(), first.eventName()),
+          describe(first),
+          StatusMessages.encode(events),
+          Map.of(TraceParent.HEADER, firstTrace));
+    }
+    return new OutgoingMessage(
+        topology.statusExchange(),
+        topology.statusRoutingKey(first.type(), "BATCH"),
+        describe(first) + "+" + (batch.size() - 1),
+        StatusMessages.encode(events),
+        Map.of(
+            TraceParent.HEADER,
+            firstTrace,
+            StatusMessages.TRACEPARENTS_HEADER,
+            batch.stream().map(p -> p.trace().toString()).collect(Collectors.joining(","))));
+  }
+
+  private static String describe(StatusEvent event) {
+    return event.jobId() + ":" + event.attempt() + ":" + event.sequence();
   }
 }

@@ -97,6 +97,14 @@ final class WorkerMeters {
     }
   }
 
+  /** The broker confirmed the outcome of an attempt of {@code type}. */
+  void outcomePublished(String type, String outcome) {
+    // not cached per type: one lookup per job is small next to the publish it counts
+    registry
+        .counter(MetricNames.OUTCOMES_PUBLISHED, MetricNames.TAG_TYPE, type, "outcome", outcome)
+        .increment();
+  }
+
   /** A handler ran for {@code took} and its attempt ended with the event {@code outcome}. */
   void ran(String type, String outcome, Duration took) {
     ByType meters = byType.computeIfAbsent(type, this::registerByType);

@@ -90,6 +90,7 @@ public final class WorkerRuntime implements AutoCloseable {
   private final Slots slots;
   private final WorkerHeartbeat heartbeat;
   private final LeaseKeeper leases;
+  private final StatusPublisher statuses;
   private final CancelGrace cancelGrace;
   private final ControlOrders orders;
   private final LocalTimeouts timeouts;
@@ -135,16 +136,10 @@ public final class WorkerRuntime implements AutoCloseable {
             cancelGrace,
             workerMeters,
             settings.errorBackoffs());
+    this.statuses = new StatusPublisher(publisher, topology);
     var execution =
         new AttemptExecution(
-            settings,
-            this.handlers,
-            leases,
-            timeouts,
-            new StatusPublisher(publisher, topology),
-            running,
-            clock,
-            workerMeters);
+            settings, this.handlers, leases, timeouts, statuses, running, clock, workerMeters);
     // a claim that failed because Redis did is retried in place until the worker stops
     var claimPause =
         new InfrastructurePause(queue, settings.errorBackoffs(), stopped::get, clock, meters);
@@ -240,6 +235,7 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     orders.close(); // only now: a job cancelled while the worker drained still hears of it
     slots.close();
+    statuses.close(); // after the slots: what they published is sent first
     leases.close();
     timeouts.close();
     cancelGrace.close();

@@ -9,6 +9,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
@@ -256,11 +257,10 @@ abstract class WorkerRuntimeFixture {
       var props = m.getMessageProperties();
       assertThat((String) props.getHeader("traceparent"))
           .startsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-");
-      received.add(
-          new Received(
-              Json.mapper().readValue(m.getBody(), StatusEvent.class),
-              props.getReceivedRoutingKey(),
-              props.getMessageId()));
+      // a message carries one event, or several that finished within one confirm (ADR 36)
+      for (StatusEvent event : StatusMessages.decode(m.getBody())) {
+        received.add(new Received(event, props.getReceivedRoutingKey(), props.getMessageId()));
+      }
     }
     return eventsOf(jobId);
   }

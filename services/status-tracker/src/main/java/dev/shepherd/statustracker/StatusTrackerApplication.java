@@ -8,6 +8,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingConfiguration;
 import dev.shepherd.model.JobMdc;
 import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Reports;
@@ -15,6 +16,7 @@ import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.slf4j.MDC;
 import org.springframework.amqp.core.Message;
@@ -77,7 +79,7 @@ public class StatusTrackerApplication {
             messages ->
                 applier.applyAll(
                     messages.stream()
-                        .map(m -> new StatusApplier.Incoming(m.getBody(), traceId(m)))
+                        .map(m -> new StatusApplier.Incoming(m.getBody(), traceIds(m)))
                         .toList())),
         message -> {
           String traceId = traceId(message);
@@ -94,8 +96,22 @@ public class StatusTrackerApplication {
 
   private static String traceId(Message message) {
     Object trace = message.getMessageProperties().getHeader(TraceParent.HEADER);
-    return TraceParent.parse(trace == null ? null : trace.toString())
-        .map(TraceParent::traceId)
-        .orElse(null);
+    return traceIdOf(trace == null ? null : trace.toString());
+  }
+
+  /** The trace id of each event of the message: of its array's header, else of its own. */
+  private static List<String> traceIds(Message message) {
+    List<String> each =
+        StatusMessages.traceparents(
+            message.getMessageProperties().getHeader(StatusMessages.TRACEPARENTS_HEADER));
+    if (each.isEmpty()) {
+      String one = traceId(message);
+      return one == null ? List.of() : List.of(one);
+    }
+    return each.stream().map(StatusTrackerApplication::traceIdOf).toList();
+  }
+
+  private static String traceIdOf(String traceparent) {
+    return TraceParent.parse(traceparent).map(TraceParent::traceId).orElse(null);
   }
 }

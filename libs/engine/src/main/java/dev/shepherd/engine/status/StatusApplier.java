@@ -2,10 +2,10 @@ package dev.shepherd.engine.status;
 
 import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.model.JobMdc;
-import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.ReportResult;
 import dev.shepherd.store.Reports;
@@ -25,7 +25,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.ObjectReader;
 
 /**
  * Reads status events and applies them through the fenced store script, one or a batch at a time.
@@ -35,9 +34,8 @@ public final class StatusApplier {
   private static final Logger log = LoggerFactory.getLogger(StatusApplier.class);
 
   /** Resolved once: a lookup of the event's deserializer per message is measurable. */
-  private static final ObjectReader READER = Json.mapper().readerFor(StatusEvent.class);
-
   private final Reports reports;
+
   private final DeadJobs deadJobs;
   private final RetryPolicy retryPolicy;
   private final RandomGenerator random;
@@ -83,42 +81,67 @@ public final class StatusApplier {
   }
 
   /**
-   * Applies the event in {@code body}; an unreadable body becomes a dead-job record. Returns the
-   * outcome, or null for an unreadable body. Throws only when Redis fails, so the caller leaves the
-   * message unacked and it is delivered again.
+   * Applies the events in {@code body}, one or an array of them ({@link StatusMessages}), in order;
+   * an unreadable body becomes a dead-job record. Returns the outcome of its last event, or null
+   * for an unreadable body. Throws only when Redis fails, so the caller leaves the message unacked
+   * and it is delivered again (applying its events again is safe: they come back as duplicates).
    */
   public ReportResult apply(byte[] body, String source) {
-    StatusEvent event = read(body, source);
-    return event == null ? null : apply(event);
+    List<StatusEvent> events = read(body, source);
+    if (events == null) {
+      return null;
+    }
+    if (events.size() == 1) {
+      return apply(events.getFirst());
+    }
+    List<ReportResult> results = new ArrayList<>(events.size());
+    reports.reportAll(
+        events.stream().map(e -> new Reports.Report(e, backoff(e))).toList(),
+        (r, result) -> results.add(withContext(r.event(), null, () -> handle(r.event(), result))));
+    return results.getLast();
   }
 
   public ReportResult apply(StatusEvent event) {
     return withContext(event, null, () -> handle(event, reports.report(event, backoff(event))));
   }
 
-  /** A status message's body, with the trace id of its {@code traceparent} header, if any. */
-  public record Incoming(byte[] body, String traceId) {}
+  /**
+   * A status message's body, with the trace id of each of its events (from its {@code traceparent}
+   * header, or from {@link StatusMessages#TRACEPARENTS_HEADER} for an array), in order; fewer ids
+   * than events leave the rest without one.
+   */
+  public record Incoming(byte[] body, List<String> traceIds) {
+
+    public Incoming(byte[] body, String traceId) {
+      this(body, traceId == null ? List.of() : List.of(traceId));
+    }
+  }
 
   /**
-   * Applies a batch of events with one store call per partition (ADR 27), in order, each handled as
-   * {@link #apply(StatusEvent)} handles one. Returns false, having changed nothing, when a body
-   * cannot be read: the caller then applies the messages one at a time, so that only the unreadable
-   * one becomes a dead-job record. Throws when Redis fails, possibly after some partitions were
-   * applied; applying the batch again is safe (their events come back as duplicates).
+   * Applies a batch of messages with one store call per partition (ADR 27), their events in order,
+   * each handled as {@link #apply(StatusEvent)} handles one. Returns false, having changed nothing,
+   * when a body cannot be read: the caller then applies the messages one at a time, so that only
+   * the unreadable one becomes a dead-job record. Throws when Redis fails, possibly after some
+   * partitions were applied; applying the batch again is safe (their events come back as
+   * duplicates).
    */
   public boolean applyAll(List<Incoming> batch) {
     List<Reports.Report> parsed = new ArrayList<>(batch.size());
     Map<StatusEvent, String> traces = new IdentityHashMap<>();
     for (Incoming in : batch) {
-      StatusEvent event;
+      List<StatusEvent> events;
       try {
-        event = parse(in.body());
+        events = parse(in.body());
       } catch (JacksonException | IllegalArgumentException e) {
         return false;
       }
-      parsed.add(new Reports.Report(event, backoff(event)));
-      if (in.traceId() != null) {
-        traces.put(event, in.traceId());
+      for (int i = 0; i < events.size(); i++) {
+        StatusEvent event = events.get(i);
+        parsed.add(new Reports.Report(event, backoff(event)));
+        String traceId = i < in.traceIds().size() ? in.traceIds().get(i) : null;
+        if (traceId != null) {
+          traces.put(event, traceId);
+        }
       }
     }
     reports.reportAll(
@@ -128,14 +151,14 @@ public final class StatusApplier {
     return true;
   }
 
-  private static StatusEvent parse(byte[] body) {
-    StatusEvent event = READER.readValue(body);
-    requireFields(event);
-    return event;
+  private static List<StatusEvent> parse(byte[] body) {
+    List<StatusEvent> events = StatusMessages.decode(body);
+    events.forEach(StatusApplier::requireFields);
+    return events;
   }
 
-  /** The event in {@code body}, or null when it cannot be read (it became a dead-job record). */
-  private StatusEvent read(byte[] body, String source) {
+  /** The events in {@code body}, or null when it cannot be read (it became a dead-job record). */
+  private List<StatusEvent> read(byte[] body, String source) {
     try {
       return parse(body);
     } catch (JacksonException | IllegalArgumentException e) {

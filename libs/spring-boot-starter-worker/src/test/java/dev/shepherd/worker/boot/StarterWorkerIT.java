@@ -10,6 +10,7 @@ import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
@@ -106,9 +107,10 @@ class StarterWorkerIT {
               () -> {
                 Message m = rabbit.receive(topology.statusQueue(), 500);
                 if (m != null) {
-                  StatusEvent event = Json.mapper().readValue(m.getBody(), StatusEvent.class);
-                  if (event.jobId().equals(id)) {
-                    events.add(event.eventName());
+                  for (StatusEvent event : StatusMessages.decode(m.getBody())) {
+                    if (event.jobId().equals(id)) {
+                      events.add(event.eventName());
+                    }
                   }
                 }
                 return events.contains("SUCCEEDED");

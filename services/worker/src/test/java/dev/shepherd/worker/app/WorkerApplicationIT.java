@@ -8,6 +8,7 @@ import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
@@ -127,7 +128,7 @@ class WorkerApplicationIT {
             () -> {
               Message m;
               while ((m = template.receive(topology.statusQueue())) != null) {
-                events.add(Json.mapper().readValue(m.getBody(), StatusEvent.class));
+                events.addAll(StatusMessages.decode(m.getBody()));
               }
               return events.stream()
                   .anyMatch(

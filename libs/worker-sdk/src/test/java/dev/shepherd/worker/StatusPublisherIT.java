@@ -1,0 +1,115 @@
+package dev.shepherd.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.model.StatusEvent;
+import dev.shepherd.model.StatusMessages;
+import dev.shepherd.model.TraceParent;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+
+/**
+ * The worker's status sender (ADR 36) against a real broker: events published at once from many
+ * slots arrive each exactly once and in each attempt's order, several of them in one message, and
+ * each caller returns only once its own event was confirmed.
+ */
+class StatusPublisherIT extends WorkerRuntimeFixture {
+
+  private static final int SLOTS = 16;
+  private static final int EVENTS = 25;
+
+  private record Arrived(StatusEvent event, String traceparents) {}
+
+  private final List<Arrived> arrived = new CopyOnWriteArrayList<>();
+  private final List<Integer> eventsPerMessage = new CopyOnWriteArrayList<>();
+
+  private static StatusEvent progress(int slot, int sequence) {
+    return new StatusEvent.Progress(
+        "00-slot" + slot, "test.plain", 1, 7, sequence, "w-0", Instant.now(), sequence, null);
+  }
+
+  private int drainStatusQueue() {
+    var template = new RabbitTemplate(rabbit);
+    Message m;
+    while ((m = template.receive(topology.statusQueue())) != null) {
+      List<StatusEvent> events = StatusMessages.decode(m.getBody());
+      eventsPerMessage.add(events.size());
+      Object each = m.getMessageProperties().getHeader(StatusMessages.TRACEPARENTS_HEADER);
+      List<String> traces = StatusMessages.traceparents(each);
+      for (int i = 0; i < events.size(); i++) {
+        arrived.add(new Arrived(events.get(i), traces.isEmpty() ? null : traces.get(i)));
+      }
+    }
+    return arrived.size();
+  }
+
+  @Test
+  void eventsFromManySlotsArriveOnceInOrderSeveralToAMessage() {
+    var statuses = new StatusPublisher(publisher, topology);
+    closeLast.add(statuses);
+    TraceParent trace = TraceParent.parse(TRACE).orElseThrow();
+    List<CompletableFuture<Void>> slots = new ArrayList<>();
+    for (int slot = 0; slot < SLOTS; slot++) {
+      int s = slot;
+      slots.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int seq = 1; seq <= EVENTS; seq++) {
+                  statuses.publish(progress(s, seq), trace); // returns once confirmed
+                }
+              },
+              r -> Thread.ofPlatform().start(r)));
+    }
+    CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).join();
+
+    await().atMost(WAIT).until(() -> drainStatusQueue() >= SLOTS * EVENTS);
+    assertThat(arrived).hasSize(SLOTS * EVENTS);
+    Map<String, List<Long>> sequences =
+        arrived.stream()
+            .collect(
+                Collectors.groupingBy(
+                    a -> a.event().jobId(),
+                    Collectors.mapping(a -> a.event().sequence(), Collectors.toList())));
+    List<Long> inOrder = IntStream.rangeClosed(1, EVENTS).mapToObj(i -> (long) i).toList();
+    assertThat(sequences)
+        .hasSize(SLOTS)
+        .allSatisfy((job, seqs) -> assertThat(seqs).isEqualTo(inOrder));
+    assertThat(eventsPerMessage.stream().max(Comparator.naturalOrder()).orElseThrow())
+        .as("events queued while a message waited for its confirm share the next one")
+        .isGreaterThan(1)
+        .isLessThanOrEqualTo(StatusPublisher.MAX_EVENTS);
+    assertThat(eventsPerMessage.stream().mapToInt(Integer::intValue).sum())
+        .isEqualTo(SLOTS * EVENTS);
+    // every event of an array carries its own trace context, a child span of the work's trace
+    assertThat(arrived)
+        .filteredOn(a -> a.traceparents() != null)
+        .isNotEmpty()
+        .allSatisfy(
+            a ->
+                assertThat(a.traceparents())
+                    .startsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+                    .doesNotContain("00f067aa0ba902b7"));
+  }
+
+  @Test
+  void anEventPublishedAfterTheSenderStoppedIsSentByItsCaller() {
+    var statuses = new StatusPublisher(publisher, topology);
+    statuses.close();
+
+    statuses.publish(progress(0, 1), TraceParent.parse(TRACE).orElseThrow());
+
+    await().atMost(WAIT).until(() -> drainStatusQueue() == 1);
+    assertThat(arrived.getFirst().event().jobId()).isEqualTo("00-slot0");
+  }
+}
