@@ -35,7 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -462,40 +462,58 @@ public final class Bench {
     results.put("latency", byLoad);
   }
 
-  /** Submits over HTTP at a fixed rate for a while; returns the job ids. */
+  /**
+   * When the steady submitter published each submission, by its idempotency key: the latency
+   * scenarios time a job from there, so the time it waited in the submit queue counts.
+   */
+  private final Map<String, Instant> publishedAt = new ConcurrentHashMap<>();
+
+  /**
+   * Publishes submissions over AMQP at a fixed rate for a while, as the throughput scenario submits
+   * (its confirms are awaited in batches, as a producer does); returns their idempotency keys.
+   */
   private List<String> steady(double rate, Duration duration) throws Exception {
-    ConcurrentLinkedQueue<String> ids = new ConcurrentLinkedQueue<>();
+    List<String> keys = new ArrayList<>();
     long total = (long) (rate * duration.toMillis() / 1000.0);
     long interval = (long) (1e9 / rate);
-    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+    String run = prefix + "-steady-" + steadyRuns++ + "-";
+    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
       long next = System.nanoTime();
       for (long i = 0; i < total; i++) {
         long wait = next - System.nanoTime();
         if (wait > 0) {
           LockSupport.parkNanos(wait);
         }
-        pool.submit(
-            () ->
-                ids.add(
-                    client
-                        .submit(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()))
-                        .jobId()));
+        String key = run + i;
+        publishedAt.put(key, Instant.now());
+        submitter.submit(
+            JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
+                .withIdempotencyKey(key));
+        keys.add(key);
         next += interval;
       }
     }
-    return new ArrayList<>(ids);
+    return keys;
   }
 
-  private List<JobView> fetchFinished(List<String> ids) throws Exception {
+  private int steadyRuns;
+
+  /**
+   * The finished jobs of the steady submitter's keys, each with its submission time set to when it
+   * was published (the job's own {@code submittedAt} is when the scheduler stored it).
+   */
+  private List<JobView> fetchFinished(List<String> keys) throws Exception {
     List<JobView> jobs = Collections.synchronizedList(new ArrayList<>());
     Semaphore parallel = new Semaphore(16);
     try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-      for (String id : ids) {
+      for (String key : keys) {
         pool.submit(
             () -> {
               parallel.acquireUninterruptibly();
               try {
-                jobs.add(client.await(id, Duration.ofMinutes(2)).join());
+                String id = client.jobIdForKey(key, Duration.ofMinutes(2)).join();
+                JobView job = client.await(id, Duration.ofMinutes(2)).join();
+                jobs.add(submittedAt(job, publishedAt.remove(key)));
               } finally {
                 parallel.release();
               }
@@ -503,6 +521,36 @@ public final class Bench {
       }
     }
     return jobs;
+  }
+
+  private static JobView submittedAt(JobView j, Instant published) {
+    if (published == null) {
+      return j;
+    }
+    return new JobView(
+        j.id(),
+        j.type(),
+        j.pool(),
+        j.state(),
+        j.attempt(),
+        j.maxAttempts(),
+        j.payload(),
+        j.idempotencyKey(),
+        j.orderingKey(),
+        j.concurrencyKey(),
+        j.transactionId(),
+        published,
+        j.notBefore(),
+        j.finishedAt(),
+        j.workerId(),
+        j.progressPercent(),
+        j.progressMessage(),
+        j.lastError(),
+        j.cancelledBy(),
+        j.cancelledAt(),
+        j.traceId(),
+        j.phases(),
+        j.history());
   }
 
   /**

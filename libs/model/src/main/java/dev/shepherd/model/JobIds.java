@@ -1,6 +1,7 @@
 package dev.shepherd.model;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 import java.util.UUID;
 import java.util.zip.CRC32;
 
@@ -13,8 +14,19 @@ public final class JobIds {
 
   private JobIds() {}
 
+  private static final HexFormat HEX = HexFormat.of();
+
+  /** A new id in {@code partition} (0 to 99): two digits, a dash, a random UUID's 32 hex digits. */
   public static String newId(int partition) {
-    return "%02d-%s".formatted(partition, UUID.randomUUID().toString().replace("-", ""));
+    if (partition < 0 || partition > 99) {
+      throw new IllegalArgumentException("a partition is 0 to 99, not " + partition);
+    }
+    UUID uuid = UUID.randomUUID();
+    return (partition < 10 ? "0" : "")
+        + partition
+        + '-'
+        + HEX.toHexDigits(uuid.getMostSignificantBits())
+        + HEX.toHexDigits(uuid.getLeastSignificantBits());
   }
 
   public static int partitionForKey(String key, int partitions) {

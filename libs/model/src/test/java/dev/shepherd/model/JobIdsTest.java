@@ -14,6 +14,13 @@ class JobIdsTest {
   }
 
   @Test
+  void anIdIsTwoDigitsADashAndThirtyTwoHexDigitsEachTimeNew() {
+    assertThat(JobIds.newId(7)).matches("07-[0-9a-f]{32}");
+    assertThat(JobIds.newId(42)).matches("42-[0-9a-f]{32}");
+    assertThat(JobIds.newId(0)).isNotEqualTo(JobIds.newId(0));
+  }
+
+  @Test
   void foreignIdsHaveNoPartition() {
     assertThat(JobIds.partitionOf("nope", 16)).isEqualTo(-1);
     assertThat(JobIds.partitionOf("99-abc", 16)).isEqualTo(-1);

@@ -151,8 +151,15 @@ public final class Keys {
 
   private final StoreSettings settings;
 
+  /** Each partition's key base, made once: every script call names one. */
+  private final String[] bases;
+
   public Keys(StoreSettings settings) {
     this.settings = settings;
+    this.bases = new String[settings.partitions()];
+    for (int p = 0; p < bases.length; p++) {
+      bases[p] = "%s:{p%02d}:".formatted(settings.prefix(), p);
+    }
   }
 
   /** The channel the scheduler listens on for awaited jobs that finished in {@code partition}. */
@@ -181,7 +188,9 @@ public final class Keys {
 
   /** The key base of a partition, e.g. {@code shepherd:{p07}:}; the scripts' {@code KEYS[1]}. */
   public String base(int partition) {
-    return "%s:{p%02d}:".formatted(settings.prefix(), partition);
+    return partition >= 0 && partition < bases.length
+        ? bases[partition]
+        : "%s:{p%02d}:".formatted(settings.prefix(), partition);
   }
 
   /** A key of a partition: {@code name} after the partition's base. */
