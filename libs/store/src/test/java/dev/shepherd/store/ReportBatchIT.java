@@ -36,12 +36,7 @@ class ReportBatchIT {
   void connect(ServiceEndpoints endpoints, TestNames names) {
     fixture = new StoreFixture(endpoints, names);
     meters = new SimpleMeterRegistry();
-    store =
-        Store.of(
-            fixture.redis,
-            new StoreSettings(fixture.prefix, 4, Duration.ofDays(7)),
-            fixture.clock,
-            meters);
+    store = fixture.storeCountingOn(meters);
   }
 
   @AfterEach

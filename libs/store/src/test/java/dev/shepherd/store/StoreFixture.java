@@ -6,6 +6,7 @@ import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TestNames;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -52,6 +53,14 @@ final class StoreFixture implements AutoCloseable {
   /** Another store on the same Redis, for tests that vary the settings or need the real clock. */
   Store store(StoreSettings settings, Clock clock) {
     return Store.of(redis, settings, clock, new SimpleMeterRegistry());
+  }
+
+  /**
+   * Another store on the fixture's prefix, four partitions and clock, counting on {@code meters}:
+   * for tests that count its Redis calls.
+   */
+  Store storeCountingOn(MeterRegistry meters) {
+    return Store.of(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock, meters);
   }
 
   /** A demo.noop job of three attempts with these timeouts, SUBMITTED. */

@@ -10,7 +10,6 @@ import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -38,12 +37,7 @@ class SubmitBatchIT {
   void connect(ServiceEndpoints endpoints, TestNames names) {
     fixture = new StoreFixture(endpoints, names);
     meters = new SimpleMeterRegistry();
-    store =
-        Store.of(
-            fixture.redis,
-            new StoreSettings(fixture.prefix, PARTITIONS, Duration.ofDays(7)),
-            fixture.clock,
-            meters);
+    store = fixture.storeCountingOn(meters);
   }
 
   @AfterEach
