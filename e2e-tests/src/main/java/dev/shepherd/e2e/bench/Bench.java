@@ -39,6 +39,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -237,6 +238,7 @@ public final class Bench {
       client = ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build();
       warmUp();
       double two = throughput("2 workers");
+      throughputOverHttp();
       if (!config.onlyAgainstCelery()) {
         cluster.addWorker();
         cluster.addWorker();
@@ -277,11 +279,21 @@ public final class Bench {
   private void warmUp() throws Exception {
     int n = Math.min(2_000, config.throughputJobs() / 2);
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
-    runJobs(n, null, null, Bench::noopJob);
+    runJobs(n, null, null, () -> submitOverAmqp(n, Bench::noopJob));
   }
 
   /** The keyed throughput run: 4 workers, every job with an ordering key shared by 20 jobs. */
   public static final String KEYED = "4 workers, ordering keys";
+
+  /**
+   * The throughput run whose jobs come over HTTP, from {@link #HTTP_PRODUCERS} producers each
+   * sending one request after the other, with the 2 workers (ADR 36: single submissions share store
+   * calls).
+   */
+  public static final String HTTP = "2 workers, over HTTP";
+
+  /** Concurrent HTTP producers of the {@link #HTTP} run. */
+  static final int HTTP_PRODUCERS = 32;
 
   /** Jobs per ordering key in the keyed run: each key's jobs run one after the other. */
   public static final int JOBS_PER_KEY = 20;
@@ -305,11 +317,21 @@ public final class Bench {
   /** Submits n jobs as fast as the submitter allows and waits for them all to succeed. */
   private double throughput(String label, IntFunction<JobSubmission> job) throws Exception {
     int n = config.throughputJobs();
+    return throughput(label, n, () -> submitOverAmqp(n, job));
+  }
+
+  /** The {@link #HTTP} run: the throughput run's jobs, each one REST request. */
+  private double throughputOverHttp() throws Exception {
+    int n = config.throughputJobs();
+    return throughput(HTTP, n, () -> submitOverHttp(n));
+  }
+
+  private double throughput(String label, int n, Runnable submitAll) throws Exception {
     log("throughput, %s: %d no-op jobs", label, n);
     Costs before = Costs.measure(cluster, redis);
     var steady = new SteadyCpu(n, () -> Costs.cpuSecondsByProcess(cluster));
     StageBudget budget = stageBudget(label, steady);
-    double seconds = runJobs(n, label, steady, job);
+    double seconds = runJobs(n, label, steady, submitAll);
     Costs after = Costs.measure(cluster, redis);
     double rate = n / seconds;
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -378,25 +400,41 @@ public final class Bench {
     startup.putAll(StageBudget.startup(fresh));
   }
 
+  /** Publishes n submissions to the submit exchange, confirmed in batches. */
+  private void submitOverAmqp(int n, IntFunction<JobSubmission> job) {
+    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
+      for (int i = 0; i < n; i++) {
+        submitter.submit(job.apply(i));
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Sends n submissions as REST requests from {@link #HTTP_PRODUCERS} producers at once. */
+  private void submitOverHttp(int n) {
+    var next = new AtomicInteger();
+    try (var producers = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int p = 0; p < HTTP_PRODUCERS; p++) {
+        producers.submit(
+            () -> {
+              while (next.getAndIncrement() < n) {
+                client.submit(noopJob(0));
+              }
+            });
+      }
+    }
+  }
+
   /**
    * Seconds from the first submit to the last SUCCEEDED; samples the rate for the plot and, given
    * one, the steady window's CPU.
    */
-  private double runJobs(int n, String seriesName, SteadyCpu steady, IntFunction<JobSubmission> job)
+  private double runJobs(int n, String seriesName, SteadyCpu steady, Runnable submitAll)
       throws Exception {
     double baseline = succeeded();
     long start = System.nanoTime();
-    var submitting =
-        CompletableFuture.runAsync(
-            () -> {
-              try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
-                for (int i = 0; i < n; i++) {
-                  submitter.submit(job.apply(i));
-                }
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            });
+    var submitting = CompletableFuture.runAsync(submitAll);
     List<double[]> series = new ArrayList<>();
     double last = 0;
     double lastT = 0;

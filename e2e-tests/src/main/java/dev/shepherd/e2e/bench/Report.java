@@ -76,6 +76,17 @@ final class Report {
     row(t, "raw broker (confirmed persistent, quorum, manual ack)", fmt(raw) + " msg/s", "", "");
     row(t, "throughput, 2 workers", fmt(two.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
     row(t, "throughput, 4 workers", fmt(four.path("jobsPerSecond").asDouble()) + " jobs/s", "", "");
+    JsonNode http = r.path("throughput").path(Bench.HTTP);
+    if (!http.isMissingNode()) {
+      row(
+          t,
+          "throughput, 2 workers, each job a REST request ("
+              + Bench.HTTP_PRODUCERS
+              + " producers at once)",
+          fmt(http.path("jobsPerSecond").asDouble()) + " jobs/s",
+          "",
+          "");
+    }
     JsonNode keyed = r.path("throughput").path(Bench.KEYED);
     if (!keyed.isMissingNode()) {
       double keyedRate = keyed.path("jobsPerSecond").asDouble();
