@@ -9,18 +9,11 @@ import dev.shepherd.engine.intake.IntakeResult.Problem;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.model.JobState;
-import dev.shepherd.model.MetricNames;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,15 +52,6 @@ class SubmissionIntakeIT {
     fixture.close();
   }
 
-  private static void awaitQuietly(java.util.concurrent.CountDownLatch latch) {
-    try {
-      latch.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
   private IntakeResult submit(String json) {
     return intake.submit(json.getBytes(StandardCharsets.UTF_8));
   }
@@ -76,49 +60,6 @@ class SubmissionIntakeIT {
     IntakeResult result = submit(json);
     assertThat(result).isInstanceOf(IntakeResult.Rejected.class);
     return (IntakeResult.Rejected) result;
-  }
-
-  @Test
-  void concurrentSingleSubmissionsShareStoreCallsAndEachGetsItsOwnJob() throws Exception {
-    int callers = 64;
-    var start = new java.util.concurrent.CountDownLatch(1);
-    List<CompletableFuture<IntakeResult>> results = new ArrayList<>();
-    try (var threads = Executors.newFixedThreadPool(callers)) {
-      for (int i = 0; i < callers; i++) {
-        int n = i;
-        results.add(
-            CompletableFuture.supplyAsync(
-                () -> {
-                  awaitQuietly(start);
-                  return submit("{\"type\":\"demo.noop\",\"payload\":{\"n\":" + n + "}}");
-                },
-                threads));
-      }
-      start.countDown();
-      CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).join();
-    }
-
-    Set<String> ids = new HashSet<>();
-    for (int i = 0; i < callers; i++) {
-      var accepted = (IntakeResult.Accepted) results.get(i).join();
-      ids.add(accepted.receipt().jobId());
-      // each caller's receipt names the job made of its own submission
-      assertThat(
-              fixture
-                  .store
-                  .queries()
-                  .find(accepted.receipt().jobId())
-                  .orElseThrow()
-                  .payload()
-                  .get("n")
-                  .asInt())
-          .isEqualTo(i);
-    }
-    assertThat(ids).hasSize(callers);
-    assertThat(wakeUps).hasValue(callers);
-    assertThat(fixture.storeMeters.counter(MetricNames.REDIS_CALLS, "op", "submit").count())
-        .as("callers at the same time share store calls")
-        .isLessThan(callers);
   }
 
   @Test

@@ -20,13 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Queue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -46,18 +39,6 @@ public final class SubmissionIntake {
   private final Consumer<SubmitOutcome.Accepted> onAccepted;
   private final Duration reserveFor;
   private final MeterRegistry meters;
-
-  /** A single submission waiting for a store call, and what became of it. */
-  private record Waiting(NewJob job, CompletableFuture<SubmitOutcome> outcome) {}
-
-  /** The most submissions one shared store call takes. */
-  private static final int SHARED_MAX = 100;
-
-  /** Single submissions waiting for a store call ({@link #storeShared}). */
-  private final Queue<Waiting> waiting = new ConcurrentLinkedQueue<>();
-
-  /** Held by the caller whose store call runs now. */
-  private final ReentrantLock storing = new ReentrantLock();
 
   /**
    * @param onAccepted called with the id of each new job (the dispatcher marks its partition and
@@ -293,75 +274,12 @@ public final class SubmissionIntake {
     return new Results(Collections.unmodifiableList(results), stored.failure());
   }
 
-  /**
-   * One submission (a REST request): stored in a call it shares with the submissions made at the
-   * same time (ADR 36), so that concurrent requests cost one script call per partition, not one
-   * each. A failed store call is thrown to each of its callers.
-   */
+  /** One submission (a REST request): stored with its own call; a failed call is thrown. */
   private IntakeResult storeOne(Prepared prepared) {
     return switch (prepared) {
       case Refused refused -> refused.rejected();
-      case Valid valid -> stored(valid.job(), storeShared(valid.job()));
+      case Valid valid -> stored(valid.job(), submissions.submit(valid.job(), reserveFor));
     };
-  }
-
-  /**
-   * Group commit without a thread of its own: the caller that finds no store call running stores
-   * everything waiting (its own job among it); the others wait for their outcome, and take over if
-   * theirs is still waiting when that call ends.
-   */
-  private SubmitOutcome storeShared(NewJob job) {
-    var mine = new Waiting(job, new CompletableFuture<>());
-    waiting.add(mine);
-    while (true) {
-      if (storing.tryLock()) {
-        try {
-          while (!mine.outcome().isDone()) {
-            storeWaiting();
-          }
-        } finally {
-          storing.unlock();
-        }
-      }
-      try {
-        return mine.outcome().get(1, TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        // still waiting: the call that runs now did not take it; try to store it ourselves
-      } catch (ExecutionException e) {
-        throw e.getCause() instanceof RuntimeException r
-            ? r
-            : new IllegalStateException("storing a submission failed", e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while storing a submission", e);
-      }
-    }
-  }
-
-  /** Stores up to {@link #SHARED_MAX} waiting submissions and tells each caller its outcome. */
-  private void storeWaiting() {
-    List<Waiting> batch = new ArrayList<>();
-    for (Waiting w; batch.size() < SHARED_MAX && (w = waiting.poll()) != null; ) {
-      batch.add(w);
-    }
-    if (batch.isEmpty()) {
-      return;
-    }
-    Submissions.Stored stored;
-    try {
-      stored = submissions.submitAll(batch.stream().map(Waiting::job).toList(), reserveFor);
-    } catch (RuntimeException e) {
-      batch.forEach(w -> w.outcome().completeExceptionally(e));
-      return;
-    }
-    for (int i = 0; i < batch.size(); i++) {
-      SubmitOutcome outcome = stored.outcomes().get(i);
-      if (outcome == null) {
-        batch.get(i).outcome().completeExceptionally(stored.failure());
-      } else {
-        batch.get(i).outcome().complete(outcome);
-      }
-    }
   }
 
   /** Counts and hands over a new job; null (not stored) stays null. */
