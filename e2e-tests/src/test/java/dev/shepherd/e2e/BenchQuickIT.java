@@ -234,6 +234,11 @@ class BenchQuickIT {
     if (!steady.has("skipped")) {
       assertThat(steady.path("cpuMicrosPerJobAllProcesses").asDouble()).as(run).isPositive();
       assertThat(steady.path("cpuMicrosPerJob").size()).as(run).isGreaterThanOrEqualTo(2);
+      if (steady.has("infrastructureCpuMicrosPerJob")) { // the broker and Redis, when readable
+        assertThat(steady.path("cpuMicrosPerJobWithInfrastructure").asDouble())
+            .as(run)
+            .isGreaterThanOrEqualTo(steady.path("cpuMicrosPerJobAllProcesses").asDouble());
+      }
     }
     assertThat(steady.isObject()).as(run).isTrue();
   }

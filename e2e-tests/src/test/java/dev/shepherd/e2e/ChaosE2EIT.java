@@ -204,7 +204,8 @@ class ChaosE2EIT {
       }
       assertThat(audit.reRun()).as("jobs run more than once: the chaos did hit work").isPositive();
       // An outcome a worker published while it held the lease is applied, never refused (the
-      // lease is marked as waiting for it before it is published). Only the worker frozen with
+      // lease is marked as waiting for it before it is published, or by the beat within a second
+      // for a quick job, ADR 37). Only the worker frozen with
       // SIGSTOP may report late, from attempts whose leases expired while it slept.
       List<String> refused = refusedOutcomes(cluster.service("status-tracker").log());
       System.out.println("CHAOS REFUSED OUTCOMES: " + refused.size() + " " + refused);

@@ -93,12 +93,13 @@ class PublishedOutcomeE2EIT {
       var payload = Json.mapper().createObjectNode().put("n", i);
       ids.add(client.submit(JobSubmission.of("demo.noop", payload)).jobId());
     }
-    // every handler finished and the broker confirmed its outcome. The worker marks the lease as
-    // waiting for its outcome (ADR 11) just before it publishes, so the mark alone does not say
-    // the outcome was sent: a worker killed right after the last mark had not published that job's
-    // outcome, and the job waited in RETRY_WAIT for a worker the test had not started yet. The
-    // worker counts the outcomes the broker confirmed; the status messages are fewer when several
-    // outcomes shared one (ADR 36).
+    // every handler finished, the broker confirmed its outcome and the lease is marked. A no-op
+    // job's lease is marked by the worker's beat of the leases waiting for their outcome, a
+    // second at most after the publish (ADR 37); a longer job's just before it publishes, so the
+    // mark alone does not say the outcome was sent: a worker killed right after the last mark had
+    // not published that job's outcome, and the job waited in RETRY_WAIT for a worker the test had
+    // not started yet. The worker counts the outcomes the broker confirmed; the status messages
+    // are fewer when several outcomes shared one (ADR 36).
     await()
         .atMost(Duration.ofMinutes(3))
         .until(

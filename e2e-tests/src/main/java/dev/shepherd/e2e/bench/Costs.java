@@ -89,6 +89,31 @@ record Costs(
     return process.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
   }
 
+  /**
+   * The CPU seconds so far of the machine's RabbitMQ ({@code beam.smp}) and Redis ({@code
+   * redis-server}) processes, by {@code rabbitmq} and {@code redis}; a process whose command or CPU
+   * time this user may not read is left out. The bench runs alone, so these are the broker and
+   * Redis it uses.
+   */
+  static Map<String, Double> infrastructureCpuSeconds() {
+    Map<String, Double> cpu = new TreeMap<>();
+    ProcessHandle.allProcesses()
+        .forEach(
+            h -> {
+              String command = h.info().command().orElse("");
+              String name =
+                  command.endsWith("/beam.smp") || command.equals("beam.smp")
+                      ? "rabbitmq"
+                      : command.endsWith("redis-server") ? "redis" : null;
+              if (name != null) {
+                h.info()
+                    .totalCpuDuration()
+                    .ifPresent(d -> cpu.merge(name, d.toNanos() / 1e9, Double::sum));
+              }
+            });
+    return cpu;
+  }
+
   /** Each process's CPU seconds so far, by name: the samples of {@link SteadyCpu}. */
   static Map<String, Double> cpuSecondsByProcess(Cluster cluster) {
     Map<String, Double> cpu = new LinkedHashMap<>();

@@ -303,6 +303,25 @@ final class Report {
         .append(" | ")
         .append(target ? ok(all <= SteadyCpu.TARGET_MICROS_PER_JOB) : "")
         .append(" |\n");
+    steady
+        .path("infrastructureCpuMicrosPerJob")
+        .properties()
+        .forEach(
+            e ->
+                t.append("| ")
+                    .append(run)
+                    .append(" | ")
+                    .append(e.getKey())
+                    .append(" (shared) | ")
+                    .append(fmt(e.getValue().asDouble()))
+                    .append(" | | |\n"));
+    if (steady.has("cpuMicrosPerJobWithInfrastructure")) {
+      t.append("| ")
+          .append(run)
+          .append(" | these and the broker and Redis | ")
+          .append(fmt(steady.path("cpuMicrosPerJobWithInfrastructure").asDouble()))
+          .append(" | | |\n");
+    }
   }
 
   private static String ms(JsonNode p) {

@@ -9,7 +9,8 @@ import java.util.function.Supplier;
  * 20 % of the jobs had finished to the one at which 90 % had, so start-up, warm-up and the tail
  * (the last jobs trickling through fewer busy slots) are left out. Both ends read the jobs finished
  * and every process's CPU time at the same moment, so the ratio does not depend on how often the
- * run is sampled.
+ * run is sampled. The broker's and Redis's CPU over the same window is reported beside them (the
+ * machine's whole cost per job), when this user may read those processes.
  */
 final class SteadyCpu {
 
@@ -21,6 +22,7 @@ final class SteadyCpu {
 
   private final int jobs;
   private final Supplier<Map<String, Double>> cpuSeconds;
+  private final Supplier<Map<String, Double>> infrastructure;
   private Sample from;
   private Sample to;
   private Edges edges = new Edges() {};
@@ -32,15 +34,28 @@ final class SteadyCpu {
     default void closed(double finished) {}
   }
 
-  private record Sample(double finished, long nanos, Map<String, Double> cpuSeconds) {}
+  private record Sample(
+      double finished, long nanos, Map<String, Double> cpuSeconds, Map<String, Double> shared) {}
 
   /**
    * @param jobs the run's size
    * @param cpuSeconds each process's CPU seconds so far, by name (see {@link Costs#cpuSecondsOf})
    */
   SteadyCpu(int jobs, Supplier<Map<String, Double>> cpuSeconds) {
+    this(jobs, cpuSeconds, Costs::infrastructureCpuSeconds);
+  }
+
+  /**
+   * @param infrastructure the broker's and Redis's CPU seconds so far, reported beside the
+   *     processes of the system measured and not added to them
+   */
+  SteadyCpu(
+      int jobs,
+      Supplier<Map<String, Double>> cpuSeconds,
+      Supplier<Map<String, Double>> infrastructure) {
     this.jobs = jobs;
     this.cpuSeconds = cpuSeconds;
+    this.infrastructure = infrastructure;
   }
 
   /** Calls {@code edges} when the window opens and when it closes. */
@@ -61,7 +76,7 @@ final class SteadyCpu {
   }
 
   private Sample sample(double finished) {
-    return new Sample(finished, System.nanoTime(), cpuSeconds.get());
+    return new Sample(finished, System.nanoTime(), cpuSeconds.get(), infrastructure.get());
   }
 
   /**
@@ -88,6 +103,21 @@ final class SteadyCpu {
     }
     m.put("cpuMicrosPerJob", perProcess);
     m.put("cpuMicrosPerJobAllProcesses", Math.round(all * 1e6 / window));
+    // what the same jobs cost the broker and Redis that both systems share
+    Map<String, Object> shared = new LinkedHashMap<>();
+    double sharedAll = 0;
+    for (var e : to.shared().entrySet()) {
+      Double before = from.shared().get(e.getKey());
+      if (before != null) {
+        double used = e.getValue() - before;
+        shared.put(e.getKey(), Math.round(used * 1e6 / window));
+        sharedAll += used;
+      }
+    }
+    if (!shared.isEmpty()) {
+      m.put("infrastructureCpuMicrosPerJob", shared);
+      m.put("cpuMicrosPerJobWithInfrastructure", Math.round((all + sharedAll) * 1e6 / window));
+    }
     return m;
   }
 }

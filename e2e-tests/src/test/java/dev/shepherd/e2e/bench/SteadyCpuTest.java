@@ -33,6 +33,39 @@ class SteadyCpuTest {
   }
 
   @Test
+  void reportsTheBrokerAndRedisBesideTheProcessesWithoutAddingThemIn() {
+    Map<String, Double> shared = new HashMap<>();
+    var steady = new SteadyCpu(1_000, () -> Map.copyOf(cpu), () -> Map.copyOf(shared));
+    cpu.put("worker-1", 1.0);
+    shared.put("rabbitmq", 10.0);
+    shared.put("redis", 4.0);
+    steady.observe(200); // the window opens
+    cpu.put("worker-1", 1.5);
+    shared.put("rabbitmq", 10.2);
+    shared.put("redis", 4.1);
+    steady.observe(900); // and closes: 700 jobs
+
+    Map<String, Object> f = steady.figures();
+    assertThat(f.get("cpuMicrosPerJobAllProcesses")).isEqualTo(Math.round(0.5e6 / 700));
+    assertThat(f.get("infrastructureCpuMicrosPerJob"))
+        .isEqualTo(Map.of("rabbitmq", Math.round(0.2e6 / 700), "redis", Math.round(0.1e6 / 700)));
+    assertThat(f.get("cpuMicrosPerJobWithInfrastructure")).isEqualTo(Math.round(0.8e6 / 700));
+  }
+
+  @Test
+  void leavesOutTheInfrastructureWhenItCannotBeRead() {
+    var steady = new SteadyCpu(1_000, () -> Map.copyOf(cpu), Map::of);
+    cpu.put("worker-1", 1.0);
+    steady.observe(200);
+    cpu.put("worker-1", 1.5);
+    steady.observe(900);
+
+    assertThat(steady.figures())
+        .containsKey("cpuMicrosPerJobAllProcesses")
+        .doesNotContainKeys("infrastructureCpuMicrosPerJob", "cpuMicrosPerJobWithInfrastructure");
+  }
+
+  @Test
   void saysSoWhenTheRunWasTooShortForAWindow() {
     var steady = new SteadyCpu(100, () -> Map.copyOf(cpu));
     steady.observe(100); // 20 % and 90 % passed in one sample

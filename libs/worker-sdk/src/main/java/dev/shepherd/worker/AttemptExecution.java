@@ -112,10 +112,11 @@ final class AttemptExecution {
         }
       }
       meters.ran(claim.type(), outcome.eventName(), Duration.between(began, clock.instant()));
-      // The lease is marked as waiting for its outcome before the outcome is published, so a
-      // worker that dies right after publishing never leaves an unmarked lease that recovery
-      // would release and re-dispatch at once, refusing the outcome when it comes (ADR 14).
-      // It is renewed while the outcome is published, and then until it is applied.
+      // An attempt that ran for a while has its lease marked as waiting for its outcome before
+      // the outcome is published, so a worker that dies right after publishing leaves no unmarked
+      // lease that recovery would count against its capacity, or release and re-dispatch at once
+      // (ADR 14); a quick one's lease is marked by the next beat, within a second (ADR 37). The
+      // lease is renewed while the outcome is published, and then until it is applied.
       if (!attempt.isWithdrawn()) {
         renewal.markOutcomeComing();
       }

@@ -46,10 +46,26 @@ import org.slf4j.MDC;
  * running was applied and is dropped (ADR 11). A status-tracker that lags or restarts must not make
  * a finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
  * outcome that is never applied (its message dead-lettered) lets the lease expire after all.
+ *
+ * <p>That beat comes every {@link #waitingBeat} (a second at most), and a worker that stops runs
+ * one last beat. An attempt that ran for {@link #quickAttempt} or longer has its lease marked
+ * before its outcome is published ({@link Renewal#markOutcomeComing}); a quicker one is marked by
+ * the next beat, so a job of a few milliseconds costs no Redis call of its own between its claim
+ * and its outcome (ADR 37). Its lease is then younger than recovery's over-capacity grace (10 s)
+ * until well after the beat, so it never counts against the worker's capacity.
  */
 final class LeaseKeeper implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
+
+  /** The longest {@link #waitingBeat}. */
+  static final Duration MAX_WAITING_BEAT = Duration.ofSeconds(1);
+
+  /**
+   * The longest {@link #quickAttempt}: with the beat, an unmarked lease is at most three seconds
+   * old, far below recovery's default over-capacity grace of ten.
+   */
+  static final Duration MAX_QUICK_ATTEMPT = Duration.ofSeconds(2);
 
   private final Leases leases;
   private final ScheduledExecutorService renewals;
@@ -76,8 +92,26 @@ final class LeaseKeeper implements AutoCloseable {
     this.cancelGrace = cancelGrace;
     this.renewals = Timers.daemon("shepherd-lease-renewal");
     this.deadlines = Timers.daemon("shepherd-lease-deadline");
-    long every = renewEveryMillis();
+    long every = waitingBeat(leaseTtl).toMillis();
     renewals.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * How often the leases waiting for their outcome are renewed and marked: a third of the TTL, and
+   * at most a second, so a quick attempt's lease is marked within a second of its outcome.
+   */
+  static Duration waitingBeat(Duration leaseTtl) {
+    Duration third = Duration.ofMillis(Math.max(1, leaseTtl.dividedBy(3).toMillis()));
+    return third.compareTo(MAX_WAITING_BEAT) < 0 ? third : MAX_WAITING_BEAT;
+  }
+
+  /**
+   * How long an attempt must have run for its lease to be marked before its outcome is published: a
+   * sixth of the TTL, and at most two seconds. A quicker attempt is left to the next beat.
+   */
+  static Duration quickAttempt(Duration leaseTtl) {
+    Duration sixth = leaseTtl.dividedBy(6);
+    return sixth.compareTo(MAX_QUICK_ATTEMPT) < 0 ? sixth : MAX_QUICK_ATTEMPT;
   }
 
   /**
@@ -90,9 +124,23 @@ final class LeaseKeeper implements AutoCloseable {
     return leaseTtl.minus(leaseTtl.dividedBy(6));
   }
 
-  /** Stops renewing every lease; called when the worker stops. */
+  /**
+   * Stops renewing every lease; called when the worker stops. One last beat first marks the leases
+   * of quick attempts whose outcome was published since the last one, so that recovery, which
+   * releases this worker's leases once it is gone, waits for their outcomes (ADR 14) instead of
+   * running those jobs again.
+   */
   @Override
   public void close() {
+    try {
+      renewals.submit(this::renewWaiting).get(leaseTtl.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException
+        | java.util.concurrent.TimeoutException
+        | RejectedExecutionException e) {
+      log.warn("the last beat of the leases waiting for their outcome failed: {}", e.toString());
+    }
     renewals.shutdownNow();
     deadlines.shutdownNow();
   }
@@ -154,13 +202,15 @@ final class LeaseKeeper implements AutoCloseable {
   final class Renewal {
 
     private final Attempt<?> attempt;
+    private final long claimSentAt;
     private volatile ScheduledFuture<?> future;
     private ScheduledFuture<?> deadline; // guarded by this
     private long confirmedSentAt; // guarded by this: nanoTime the last confirmed call was sent
     private boolean stopped; // guarded by this
 
-    private Renewal(Attempt<?> attempt) {
+    private Renewal(Attempt<?> attempt, long claimSentAt) {
       this.attempt = attempt;
+      this.claimSentAt = claimSentAt;
     }
 
     /** Stops renewing: the lease expires after its TTL unless something releases it first. */
@@ -185,20 +235,29 @@ final class LeaseKeeper implements AutoCloseable {
     }
 
     /**
-     * The handler is done and its outcome is about to be published: mark the lease as waiting for
-     * it now (and renew it), not at the next beat, so there is no moment at which the outcome is on
-     * its way and the lease unmarked. Best effort: if Redis fails, the beats after the publish mark
-     * it, as before.
+     * The handler is done and its outcome is about to be published. An attempt that ran for {@link
+     * #quickAttempt} or longer has its lease marked as waiting for the outcome now (and renewed),
+     * not at the next beat: recovery may already count it against the worker's capacity, or time it
+     * out, and a worker that dies right after publishing leaves no unmarked lease. A quicker
+     * attempt's lease is marked by the next beat, within {@link #waitingBeat} (ADR 37). Best
+     * effort: if Redis fails, the beats after the publish mark it.
+     *
+     * @return whether the lease was marked now (false for a quick attempt, or when Redis failed)
      */
-    void markOutcomeComing() {
+    boolean markOutcomeComing() {
+      if (System.nanoTime() - claimSentAt < quickAttempt(leaseTtl).toNanos()) {
+        return false;
+      }
       Claim claim = attempt.claim();
       try {
         leases.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl);
+        return true;
       } catch (RuntimeException e) {
         log.warn(
             "could not mark the lease of {} as waiting for its outcome; the next beat will: {}",
             claim,
             e.toString());
+        return false;
       }
     }
 
@@ -313,7 +372,7 @@ final class LeaseKeeper implements AutoCloseable {
    */
   Renewal keep(Attempt<?> attempt, long claimSentAt) {
     long every = renewEveryMillis();
-    var renewal = new Renewal(attempt);
+    var renewal = new Renewal(attempt, claimSentAt);
     synchronized (renewal) {
       renewal.confirmedSentAt = claimSentAt - 1; // so the claim itself counts as confirmed
     }

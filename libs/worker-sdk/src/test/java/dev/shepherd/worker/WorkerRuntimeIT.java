@@ -819,24 +819,72 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
   }
 
   @Test
-  void theLeaseIsMarkedAsWaitingForItsOutcomeBeforeTheOutcomeIsPublished() {
+  void anAttemptThatRanAWhileHasItsLeaseMarkedBeforeItsOutcomeIsPublished() {
     // A worker killed between publishing an outcome and marking its lease would leave an
     // unmarked lease: released at once, the job runs again and the published outcome is refused
-    // (a chaos run saw it). With a 30 s lease the first beat that could mark it comes 10 s later,
-    // so the mark must be there when the outcome is.
-    start(1, Duration.ofSeconds(30), handler("test.phases", job -> {}));
+    // (a chaos run saw it). An attempt past the quick bound (2 s with a 30 s lease) is marked
+    // before it publishes; the beat that would mark it otherwise comes up to a second later, and
+    // the outcome is looked for every 10 ms.
+    Duration ttl = Duration.ofSeconds(30);
+    Duration ran = LeaseKeeper.quickAttempt(ttl).plusMillis(300);
+    start(1, ttl, handler("test.phases", job -> Thread.sleep(ran))); // the job's own work
+    WorkMessage work = dispatch("test.phases", "{}");
+
+    await()
+        .pollInterval(Duration.ofMillis(10))
+        .atMost(WAIT)
+        .until(() -> hasOutcome(drain(work.jobId())));
+    assertThat(outcomeMark(work.jobId()))
+        .as("the lease's outcome mark when the outcome was on the queue")
+        .isNotNull();
+  }
+
+  @Test
+  void aQuickAttemptsLeaseIsMarkedByTheNextBeatWithinASecond() {
+    // A no-op job makes no Redis call of its own between its claim and its outcome (ADR 37): its
+    // lease is marked by the beat of the leases waiting for their outcome, which comes every
+    // second at most (a third of the TTL, 10 s here, before).
+    Duration ttl = Duration.ofSeconds(30);
+    start(1, ttl, handler("test.phases", job -> {}));
     WorkMessage work = dispatch("test.phases", "{}");
 
     awaitEvents(work.jobId(), this::hasOutcome, WAIT);
-    Object outcomeAt =
-        new StringRedisTemplate(redis)
-            .opsForHash()
-            .get(
-                store.keys().base(store.keys().partitionOf(work.jobId())) + "job:" + work.jobId(),
-                "outcomeAt");
-    assertThat(outcomeAt)
-        .as("the lease's outcome mark when the outcome was on the queue")
-        .isNotNull();
+    await()
+        .atMost(Duration.ofSeconds(4))
+        .untilAsserted(
+            () ->
+                assertThat(outcomeMark(work.jobId()))
+                    .as("the lease marked as waiting for its outcome by a beat")
+                    .isNotNull());
+    assertThat(store.leaseRecovery().leasesOf("w-0"))
+        .singleElement()
+        .satisfies(lease -> assertThat(lease.outcomePublished()).isTrue());
+  }
+
+  @Test
+  void aStoppingWorkerMarksTheLeasesOfItsQuickAttemptsFirst() {
+    // Stopped right after a quick job published its outcome, before the beat: the last beat
+    // marks the lease, so recovery waits for the outcome instead of running the job again.
+    WorkerRuntime runtime = start(1, Duration.ofSeconds(30), handler("test.phases", job -> {}));
+    WorkMessage work = dispatch("test.phases", "{}");
+    await()
+        .pollInterval(Duration.ofMillis(10))
+        .atMost(WAIT)
+        .until(() -> hasOutcome(drain(work.jobId())));
+
+    runtime.stop(Duration.ofSeconds(5));
+
+    assertThat(outcomeMark(work.jobId())).as("the lease's outcome mark once stopped").isNotNull();
+    assertThat(store.queries().find(work.jobId()).orElseThrow().state())
+        .as("not released: its outcome waits in the status queue")
+        .isEqualTo(JobState.RUNNING);
+  }
+
+  /** The job's {@code outcomeAt} field, read from Redis: null while its lease is unmarked. */
+  private Object outcomeMark(String jobId) {
+    return new StringRedisTemplate(redis)
+        .opsForHash()
+        .get(store.keys().base(store.keys().partitionOf(jobId)) + "job:" + jobId, "outcomeAt");
   }
 
   @Test
