@@ -185,9 +185,11 @@ local function transitions(id, events, now, job, fields)
   end
   for _, v in ipairs(fields or {}) do hset[#hset + 1] = v end
   redis.call('HSET', key, unpack(hset))
-  redis.call('ZADD', stateKey(to), now, id)
+  -- the RUNNING jobs are listed by their leases (`leasesKey`, holdLease and releaseLease): no
+  -- state index of their own (ADR 38)
+  if not running(to) then redis.call('ZADD', stateKey(to), now, id) end
   if to ~= from then
-    redis.call('ZREM', stateKey(from), id)
+    if not running(from) then redis.call('ZREM', stateKey(from), id) end
     -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
     -- (scheduleToStart); a job without timeouts pays nothing
     if timed then

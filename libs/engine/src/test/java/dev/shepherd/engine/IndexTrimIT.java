@@ -10,6 +10,7 @@ import dev.shepherd.model.WorkerView;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.DueEntry;
+import dev.shepherd.store.Keys;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
@@ -74,6 +75,14 @@ class IndexTrimIT {
       gone.add(succeed(run("done-" + i + "-" + prefix, 3)));
       gone.add(failPermanently(run("dead-" + i + "-" + prefix, 1)));
     }
+    // an entry of the RUNNING index the scripts kept before ADR 38, left by an upgrade
+    String before = gone.getFirst();
+    redis
+        .opsForZSet()
+        .add(
+            store.keys().of(store.keys().partitionOf(before), Keys.FORMER_RUNNING_INDEX),
+            before,
+            1);
     String discarded = failPermanently(run(null, 1));
     assertThat(store.deadJobs().discardDead(discarded, "ops")).isTrue();
     gone.add(discarded);

@@ -77,10 +77,13 @@ public final class Indexes {
     if (!shortest.isZero()) {
       indexes.add(new Index(Keys.JOBS, false, shortest, false));
       for (JobState state : JobState.values()) {
-        if (!state.isTerminal()) {
+        // the RUNNING jobs' index is the leases', which the reaper keeps (ADR 38)
+        if (!state.isTerminal() && state != JobState.RUNNING) {
           indexes.add(new Index(Keys.stateIndex(state), false, shortest, false));
         }
       }
+      // what the scripts wrote there before ADR 38 goes once its jobs are gone
+      indexes.add(new Index(Keys.FORMER_RUNNING_INDEX, false, shortest, false));
       for (String pool : pools) {
         indexes.add(new Index(Keys.queuedIndex(pool), false, shortest, false));
         indexes.add(new Index(Keys.requeuedIndex(pool), false, shortest, false));

@@ -248,10 +248,20 @@ public final class Keys {
     return of(partitionOfKey(orderingKey), Name.KEY_QUEUE.relative(orderingKey));
   }
 
-  /** The index of the jobs in one state. */
+  /**
+   * The index of the jobs in one state. The RUNNING jobs are those whose lease is held: their index
+   * is {@link #LEASES}, scored by each lease's deadline, which the claim and every release keep, so
+   * no script keeps a second index of them (ADR 38).
+   */
   public static String stateIndex(JobState state) {
-    return Name.STATE.relative(state.name());
+    return state == JobState.RUNNING ? LEASES : Name.STATE.relative(state.name());
   }
+
+  /**
+   * The index of RUNNING jobs the scripts kept before ADR 38 ({@code state:RUNNING}): no longer
+   * written, trimmed until the jobs it names are gone.
+   */
+  public static final String FORMER_RUNNING_INDEX = Name.STATE.relative(JobState.RUNNING.name());
 
   /** The jobs of one pool that are QUEUED and not yet claimed, scored by when they were queued. */
   public static String queuedIndex(String pool) {

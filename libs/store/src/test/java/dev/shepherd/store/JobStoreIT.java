@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.TransitionRecord;
@@ -272,6 +273,33 @@ class JobStoreIT {
         .extracting(h -> h.event())
         .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM);
     assertThat(store.queries().outboxSize()).isZero();
+  }
+
+  @Test
+  void theRunningJobsAreListedByTheirLeasesWithNoStateIndexOfTheirOwn() {
+    String running = submit(3);
+    String waiting = submit(3);
+    dispatch(running);
+    dispatch(waiting);
+    long token = claim(running, 1, "w1");
+    int partition = store.keys().partitionOf(running);
+
+    assertThat(store.queries().countInState(JobState.RUNNING)).isEqualTo(1);
+    assertThat(store.queries().list(JobState.RUNNING, null, 10))
+        .extracting(JobSummary::id)
+        .containsExactly(running);
+    assertThat(store.queries().list(JobState.QUEUED, null, 10))
+        .extracting(JobSummary::id)
+        .containsExactly(waiting);
+    assertThat(redis.hasKey(store.keys().of(partition, Keys.FORMER_RUNNING_INDEX)))
+        .as("no script writes state:RUNNING (ADR 38)")
+        .isFalse();
+
+    store.reports().report(succeeded(running, 1, token, 1), NO_BACKOFF);
+    assertThat(store.queries().countInState(JobState.RUNNING)).isZero();
+    assertThat(store.queries().list(JobState.SUCCEEDED, null, 10))
+        .extracting(JobSummary::id)
+        .containsExactly(running);
   }
 
   @Test
