@@ -104,7 +104,10 @@ record Costs(
               String name =
                   command.endsWith("/beam.smp") || command.equals("beam.smp")
                       ? "rabbitmq"
-                      : command.endsWith("redis-server") ? "redis" : null;
+                      // Debian's redis-server is a link to redis-check-rdb, which /proc names
+                      : command.endsWith("redis-server") || command.endsWith("redis-check-rdb")
+                          ? "redis"
+                          : null;
               if (name != null) {
                 h.info()
                     .totalCpuDuration()

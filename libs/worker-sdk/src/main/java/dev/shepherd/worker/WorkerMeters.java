@@ -30,7 +30,8 @@ final class WorkerMeters {
    */
   private final Map<String, ByType> byType = new ConcurrentHashMap<>();
 
-  private record ByType(Counter claimed, Timer submitToStart, Timer succeeded) {}
+  private record ByType(
+      Counter claimed, Timer submitToStart, Timer succeeded, Counter succeededPublished) {}
 
   /**
    * @param queue the pool's work queue, a tag of the consumed-messages counter
@@ -99,10 +100,16 @@ final class WorkerMeters {
 
   /** The broker confirmed the outcome of an attempt of {@code type}. */
   void outcomePublished(String type, String outcome) {
-    // not cached per type: one lookup per job is small next to the publish it counts
-    registry
-        .counter(MetricNames.OUTCOMES_PUBLISHED, MetricNames.TAG_TYPE, type, "outcome", outcome)
-        .increment();
+    if (outcome.equals("SUCCEEDED")) {
+      byType.computeIfAbsent(type, this::registerByType).succeededPublished().increment();
+    } else {
+      outcomePublishedCounter(type, outcome).increment();
+    }
+  }
+
+  private Counter outcomePublishedCounter(String type, String outcome) {
+    return registry.counter(
+        MetricNames.OUTCOMES_PUBLISHED, MetricNames.TAG_TYPE, type, "outcome", outcome);
   }
 
   /** A handler ran for {@code took} and its attempt ended with the event {@code outcome}. */
@@ -116,7 +123,8 @@ final class WorkerMeters {
         registry.counter(
             MetricNames.JOBS_CLAIMED, MetricNames.TAG_TYPE, type, MetricNames.TAG_POOL, pool),
         timer(MetricNames.SUBMIT_TO_START, type).register(registry),
-        ranTimer(type, "SUCCEEDED"));
+        ranTimer(type, "SUCCEEDED"),
+        outcomePublishedCounter(type, "SUCCEEDED"));
   }
 
   private Timer ranTimer(String type, String outcome) {
