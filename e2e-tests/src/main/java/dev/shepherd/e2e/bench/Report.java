@@ -281,18 +281,7 @@ final class Report {
       t.append(" | | | |\n");
       return;
     }
-    steady
-        .path("cpuMicrosPerJob")
-        .properties()
-        .forEach(
-            e ->
-                t.append("| ")
-                    .append(run)
-                    .append(" | ")
-                    .append(e.getKey())
-                    .append(" | ")
-                    .append(fmt(e.getValue().asDouble()))
-                    .append(" | | |\n"));
+    processRows(t, run, steady.path("cpuMicrosPerJob"), "");
     double all = steady.path("cpuMicrosPerJobAllProcesses").asDouble();
     t.append("| ")
         .append(run)
@@ -303,18 +292,7 @@ final class Report {
         .append(" | ")
         .append(target ? ok(all <= SteadyCpu.TARGET_MICROS_PER_JOB) : "")
         .append(" |\n");
-    steady
-        .path("infrastructureCpuMicrosPerJob")
-        .properties()
-        .forEach(
-            e ->
-                t.append("| ")
-                    .append(run)
-                    .append(" | ")
-                    .append(e.getKey())
-                    .append(" (shared) | ")
-                    .append(fmt(e.getValue().asDouble()))
-                    .append(" | | |\n"));
+    processRows(t, run, steady.path("infrastructureCpuMicrosPerJob"), " (shared)");
     if (steady.has("cpuMicrosPerJobWithInfrastructure")) {
       t.append("| ")
           .append(run)
@@ -322,6 +300,22 @@ final class Report {
           .append(fmt(steady.path("cpuMicrosPerJobWithInfrastructure").asDouble()))
           .append(" | | |\n");
     }
+  }
+
+  /** One row per process of {@code perProcess} (CPU µs per job by name), its name + suffix. */
+  private static void processRows(StringBuilder t, String run, JsonNode perProcess, String suffix) {
+    perProcess
+        .properties()
+        .forEach(
+            e ->
+                t.append("| ")
+                    .append(run)
+                    .append(" | ")
+                    .append(e.getKey())
+                    .append(suffix)
+                    .append(" | ")
+                    .append(fmt(e.getValue().asDouble()))
+                    .append(" | | |\n"));
   }
 
   private static String ms(JsonNode p) {
