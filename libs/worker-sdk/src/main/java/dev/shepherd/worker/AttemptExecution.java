@@ -10,8 +10,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -23,11 +29,13 @@ import tools.jackson.databind.JsonNode;
  * to its handler and payload (a missing handler or a payload that does not fit fails the attempt at
  * once), runs the handler while its lease is renewed ({@link LeaseKeeper}) and its timeouts kept
  * ({@link LocalTimeouts}), classifies what the handler threw into a {@link Failure}, and finishes:
- * marks the lease as waiting for the outcome, publishes the outcome ({@link OutcomePublisher}) and
- * holds the lease until the status-tracker applied it. An attempt withdrawn meanwhile (cancelled,
- * abandoned, its lease lost) reports nothing.
+ * holds the lease as waiting for the outcome (ADR 11, 37) and publishes the outcome ({@link
+ * OutcomePublisher}). The publish and its confirm happen off the slot's thread (ADR 39), so the
+ * slot takes its next delivery while the broker confirms; at most {@code capacity} outcomes are in
+ * flight, and a slot that finds them all taken publishes its own. An attempt withdrawn meanwhile
+ * (cancelled, abandoned, its lease lost) reports nothing.
  */
-final class AttemptExecution {
+final class AttemptExecution implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(AttemptExecution.class);
 
@@ -39,6 +47,13 @@ final class AttemptExecution {
   private final Set<Attempt<?>> running;
   private final Clock clock;
   private final WorkerMeters meters;
+
+  /** Where outcomes are published and confirmed: a virtual thread each. */
+  private final ExecutorService outcomes =
+      Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("shepherd-outcome-", 0).factory());
+
+  /** One permit per outcome that may be in flight at once: the worker's capacity. */
+  private final Semaphore inFlight;
 
   /**
    * @param running the attempts whose handler runs now; this adds and removes them
@@ -60,6 +75,34 @@ final class AttemptExecution {
     this.running = running;
     this.clock = clock;
     this.meters = meters;
+    this.inFlight = new Semaphore(settings.capacity());
+  }
+
+  /**
+   * Waits up to {@code atMost} for the outcomes in flight to be confirmed (or given up), then stops
+   * publishing off the slots' threads; an outcome still in flight after that is left to its retries
+   * and, if they fail, to its lease's expiry.
+   *
+   * @return whether every outcome in flight was settled in time
+   */
+  boolean awaitOutcomes(Duration atMost) {
+    boolean settled;
+    try {
+      settled = inFlight.tryAcquire(settings.capacity(), atMost.toNanos(), TimeUnit.NANOSECONDS);
+      if (settled) {
+        inFlight.release(settings.capacity());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      settled = false;
+    }
+    outcomes.shutdown();
+    return settled;
+  }
+
+  @Override
+  public void close() {
+    outcomes.shutdownNow();
   }
 
   void run(ClaimedWork claimed) {
@@ -99,7 +142,7 @@ final class AttemptExecution {
     Attempt<P> attempt =
         attempt(claim, bound.payload(), claimed, heartbeatDetails(claimed.heartbeatDetails()));
     LeaseKeeper.Renewal renewal = leases.keep(attempt, claimed.claimSentAt());
-    boolean published = false;
+    boolean held = false;
     try {
       Instant began = clock.instant();
       StatusEvent outcome;
@@ -112,24 +155,71 @@ final class AttemptExecution {
         }
       }
       meters.ran(claim.type(), outcome.eventName(), Duration.between(began, clock.instant()));
+      if (attempt.isWithdrawn()) {
+        finish(attempt, outcome); // logs why nothing is reported
+        return;
+      }
       // An attempt that ran for a while has its lease marked as waiting for its outcome before
       // the outcome is published, so a worker that dies right after publishing leaves no unmarked
       // lease that recovery would count against its capacity, or release and re-dispatch at once
-      // (ADR 14); a quick one's lease is marked by the next beat, within a second (ADR 37). The
-      // lease is renewed while the outcome is published, and then until it is applied.
-      if (!attempt.isWithdrawn()) {
-        renewal.markOutcomeComing();
-      }
-      published = finish(attempt, outcome);
-      if (published) {
-        renewal.holdUntilApplied(settings.outcomeHold());
-      }
+      // (ADR 14); a quick one's lease is marked by the next beat, within a second (ADR 37). From
+      // here the beat renews the lease until the outcome is applied, and the publish goes on
+      // without the slot (ADR 39).
+      renewal.markOutcomeComing();
+      renewal.holdUntilApplied(settings.outcomeHold());
+      held = true;
+      publishOffTheSlot(attempt, outcome);
     } finally {
-      // After SUCCEEDED or FAILED the status-tracker releases the lease; after giving up (or
-      // after anything unforeseen) the lease expires and the job runs again elsewhere.
-      if (!published) {
+      // After SUCCEEDED or FAILED the status-tracker releases the lease; after anything
+      // unforeseen the lease expires and the job runs again elsewhere.
+      if (!held) {
         renewal.stop();
       }
+    }
+  }
+
+  /**
+   * Publishes the outcome on a thread of its own, or on this one when {@code capacity} outcomes are
+   * in flight already or the worker is stopping. Confirmed, it is counted; given up, the lease is
+   * no longer renewed, so it expires and the job runs again elsewhere.
+   */
+  private void publishOffTheSlot(Attempt<?> attempt, StatusEvent outcome) {
+    Map<String, String> mdc = MDC.getCopyOfContextMap();
+    Runnable publish =
+        () -> {
+          restore(mdc);
+          try {
+            if (!finish(attempt, outcome)) {
+              leases.stopHolding(attempt.claim());
+            }
+          } finally {
+            MDC.clear();
+          }
+        };
+    if (!inFlight.tryAcquire()) {
+      publish.run(); // as many outcomes as slots wait for their confirm: this slot waits too
+      restore(mdc);
+      return;
+    }
+    try {
+      outcomes.execute(
+          () -> {
+            try {
+              publish.run();
+            } finally {
+              inFlight.release();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      inFlight.release();
+      publish.run(); // stopping
+      restore(mdc);
+    }
+  }
+
+  private static void restore(Map<String, String> mdc) {
+    if (mdc != null) {
+      MDC.setContextMap(mdc);
     }
   }
 

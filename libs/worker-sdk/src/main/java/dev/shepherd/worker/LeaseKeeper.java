@@ -154,6 +154,15 @@ final class LeaseKeeper implements AutoCloseable {
     return waiting.size();
   }
 
+  /**
+   * Stops holding the lease of an attempt whose outcome could not be published: it expires after
+   * its TTL and the job runs again elsewhere.
+   */
+  void stopHolding(Claim claim) {
+    waiting.computeIfPresent(
+        claim.jobId(), (id, w) -> w.claim().fencingToken() == claim.fencingToken() ? null : w);
+  }
+
   /** True while the attempt holding {@code fencingToken} on {@code jobId} waits for its outcome. */
   boolean isWaitingFor(String jobId, long fencingToken) {
     Waiting w = waiting.get(jobId);
@@ -262,8 +271,9 @@ final class LeaseKeeper implements AutoCloseable {
     }
 
     /**
-     * The outcome is published: keep renewing until the status-tracker applied it (the renewal is
-     * refused), or for at most {@code hold}.
+     * The outcome is on its way: keep renewing, with the other leases waiting for their outcome,
+     * until the status-tracker applied it (the renewal is refused), or for at most {@code hold}, or
+     * until {@link #stopHolding} says its publish was given up.
      */
     void holdUntilApplied(Duration hold) {
       stop();

@@ -43,7 +43,8 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  *       worker that dies within the hold has its delivery requeued; the claim of the worker that
  *       gets it is refused (the lease is held) and it acks it as a duplicate.
  *   <li>Run the handler while the lease is renewed every third of its TTL, reporting phases and
- *       progress; then publish SUCCEEDED or FAILED (retrying with backoff).
+ *       progress; then publish SUCCEEDED or FAILED (retrying with backoff) off the slot's thread,
+ *       so the slot takes its next delivery while the broker confirms (ADR 39).
  * </ol>
  *
  * <p>An attempt whose renewal is refused has lost the job, and one whose renewals go unconfirmed
@@ -83,6 +84,9 @@ public final class WorkerRuntime implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(WorkerRuntime.class);
 
+  /** The longest a stopping worker waits for the confirms of outcomes already published. */
+  private static final Duration OUTCOMES_AT_STOP = Duration.ofSeconds(10);
+
   private final WorkerSettings settings;
   private final Leases leaseStore;
   private final Handlers handlers;
@@ -91,6 +95,7 @@ public final class WorkerRuntime implements AutoCloseable {
   private final WorkerHeartbeat heartbeat;
   private final LeaseKeeper leases;
   private final StatusPublisher statuses;
+  private final AttemptExecution execution;
   private final CancelGrace cancelGrace;
   private final ControlOrders orders;
   private final LocalTimeouts timeouts;
@@ -137,7 +142,7 @@ public final class WorkerRuntime implements AutoCloseable {
             workerMeters,
             settings.errorBackoffs());
     this.statuses = new StatusPublisher(publisher, topology);
-    var execution =
+    this.execution =
         new AttemptExecution(
             settings, this.handlers, leases, timeouts, statuses, running, clock, workerMeters);
     // a claim that failed because Redis did is retried in place until the worker stops
@@ -235,7 +240,15 @@ public final class WorkerRuntime implements AutoCloseable {
     }
     orders.close(); // only now: a job cancelled while the worker drained still hears of it
     slots.close();
-    statuses.close(); // after the slots: what they published is sent first
+    // the outcomes still waiting for their confirm (ADR 39): milliseconds, unless the broker is
+    // away, and then no longer than the lease is trusted, and at most OUTCOMES_AT_STOP
+    Duration trusted = LeaseKeeper.trustedFor(settings.leaseTtl());
+    if (!execution.awaitOutcomes(
+        trusted.compareTo(OUTCOMES_AT_STOP) < 0 ? trusted : OUTCOMES_AT_STOP)) {
+      log.warn("outcomes still unconfirmed at shutdown; their leases expire and they run again");
+    }
+    execution.close();
+    statuses.close(); // after the slots and the outcomes: what they published is sent first
     leases.close();
     timeouts.close();
     cancelGrace.close();

@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.model.BatchLimits;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
@@ -837,6 +838,47 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     assertThat(outcomeMark(work.jobId()))
         .as("the lease's outcome mark when the outcome was on the queue")
         .isNotNull();
+  }
+
+  @Test
+  void aSlotTakesItsNextJobWhileItsLastOutcomeWaitsForTheConfirm() {
+    // ADR 39: the outcome's publish and confirm go on without the slot. The worker publishes
+    // through a proxy that drops the broker's replies, so no confirm comes (and the publisher
+    // waits a minute for one); its single slot still runs the second job.
+    TcpProxy proxy = TcpProxy.to(endpoints.rabbitHost(), endpoints.rabbitPort());
+    var through = new CachingConnectionFactory("127.0.0.1", proxy.port());
+    through.setUsername(endpoints.rabbitUsername());
+    through.setPassword(endpoints.rabbitPassword());
+    through.setVirtualHost(endpoints.rabbitVirtualHost());
+    through.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
+    through.setPublisherReturns(true);
+    closeLast.add(proxy);
+    closeLast.add(through::destroy);
+    through.createConnection(); // connected before the replies stop
+    ConfirmingPublisher direct = publisher; // the test's own, which publishes the work
+    publisher = new ConfirmingPublisher(through, Duration.ofMinutes(1)); // the worker's
+    List<String> ran = new CopyOnWriteArrayList<>();
+    start(1, Duration.ofSeconds(30), handler("test.phases", job -> ran.add(job.jobId())));
+    publisher = direct;
+    proxy.dropReplies();
+
+    WorkMessage first = dispatch("test.phases", "{}");
+    WorkMessage second = dispatch("test.phases", "{}");
+    await().atMost(WAIT).until(() -> ran.size() == 2);
+    assertThat(ran).containsExactly(first.jobId(), second.jobId());
+    assertThat(outcomesPublished()).as("outcomes confirmed while the replies are dropped").isZero();
+    assertThat(store.leaseRecovery().leasesOf("w-0"))
+        .as("both leases held while their outcomes wait")
+        .hasSize(2);
+
+    proxy.pass(); // closes the publisher's connection: the outcomes are published again
+    await().atMost(WAIT).until(() -> outcomesPublished() == 2);
+  }
+
+  private double outcomesPublished() {
+    return meters.find(MetricNames.OUTCOMES_PUBLISHED).counters().stream()
+        .mapToDouble(c -> c.count())
+        .sum();
   }
 
   @Test
