@@ -184,42 +184,33 @@ final class AttemptExecution implements AutoCloseable {
    * no longer renewed, so it expires and the job runs again elsewhere.
    */
   private void publishOffTheSlot(Attempt<?> attempt, StatusEvent outcome) {
-    Map<String, String> mdc = MDC.getCopyOfContextMap();
     Runnable publish =
         () -> {
-          restore(mdc);
-          try {
-            if (!finish(attempt, outcome)) {
-              leases.stopHolding(attempt.claim());
-            }
-          } finally {
-            MDC.clear();
+          if (!finish(attempt, outcome)) {
+            leases.stopHolding(attempt.claim());
           }
         };
     if (!inFlight.tryAcquire()) {
       publish.run(); // as many outcomes as slots wait for their confirm: this slot waits too
-      restore(mdc);
       return;
     }
+    Map<String, String> mdc = MDC.getCopyOfContextMap();
     try {
       outcomes.execute(
           () -> {
+            if (mdc != null) {
+              MDC.setContextMap(mdc);
+            }
             try {
               publish.run();
             } finally {
+              MDC.clear();
               inFlight.release();
             }
           });
     } catch (RejectedExecutionException e) {
       inFlight.release();
       publish.run(); // stopping
-      restore(mdc);
-    }
-  }
-
-  private static void restore(Map<String, String> mdc) {
-    if (mdc != null) {
-      MDC.setContextMap(mdc);
     }
   }
 

@@ -8,10 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -72,6 +74,7 @@ final class LeaseKeeper implements AutoCloseable {
   private final ScheduledExecutorService deadlines;
   private final Duration leaseTtl;
   private final Duration trustedFor;
+  private final long quickAttemptNanos;
   private final WorkerMeters meters;
   private final CancelGrace cancelGrace;
 
@@ -88,6 +91,7 @@ final class LeaseKeeper implements AutoCloseable {
     this.leases = leases;
     this.leaseTtl = leaseTtl;
     this.trustedFor = trustedFor(leaseTtl);
+    this.quickAttemptNanos = quickAttempt(leaseTtl).toNanos();
     this.meters = meters;
     this.cancelGrace = cancelGrace;
     this.renewals = Timers.daemon("shepherd-lease-renewal");
@@ -136,9 +140,7 @@ final class LeaseKeeper implements AutoCloseable {
       renewals.submit(this::renewWaiting).get(leaseTtl.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (java.util.concurrent.ExecutionException
-        | java.util.concurrent.TimeoutException
-        | RejectedExecutionException e) {
+    } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
       log.warn("the last beat of the leases waiting for their outcome failed: {}", e.toString());
     }
     renewals.shutdownNow();
@@ -250,23 +252,19 @@ final class LeaseKeeper implements AutoCloseable {
      * out, and a worker that dies right after publishing leaves no unmarked lease. A quicker
      * attempt's lease is marked by the next beat, within {@link #waitingBeat} (ADR 37). Best
      * effort: if Redis fails, the beats after the publish mark it.
-     *
-     * @return whether the lease was marked now (false for a quick attempt, or when Redis failed)
      */
-    boolean markOutcomeComing() {
-      if (System.nanoTime() - claimSentAt < quickAttempt(leaseTtl).toNanos()) {
-        return false;
+    void markOutcomeComing() {
+      if (System.nanoTime() - claimSentAt < quickAttemptNanos) {
+        return;
       }
       Claim claim = attempt.claim();
       try {
         leases.holdForOutcome(claim.jobId(), claim.fencingToken(), leaseTtl);
-        return true;
       } catch (RuntimeException e) {
         log.warn(
             "could not mark the lease of {} as waiting for its outcome; the next beat will: {}",
             claim,
             e.toString());
-        return false;
       }
     }
 
