@@ -32,6 +32,10 @@ app.kubernetes.io/component: {{ .component }}
 {{ default (printf "%s-rabbitmq" (include "shepherd.fullname" .)) .Values.rabbitmq.existingSecret }}
 {{- end -}}
 
+{{- define "shepherd.policySecret" -}}
+{{ default (printf "%s-policy" (include "shepherd.fullname" .)) .Values.security.existingSecret }}
+{{- end -}}
+
 {{- define "shepherd.redisSecret" -}}
 {{ default (printf "%s-redis" (include "shepherd.fullname" .)) .Values.redis.existingSecret }}
 {{- end -}}

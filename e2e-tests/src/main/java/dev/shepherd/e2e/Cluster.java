@@ -122,7 +122,10 @@ public final class Cluster implements AutoCloseable {
   private void startAll() {
     schedulerPort = ManagedProcess.freePort();
     List<CompletableFuture<Void>> starting = new ArrayList<>();
-    starting.add(launch("scheduler", "scheduler", schedulerPort, List.of()));
+    List<String> keys = new ArrayList<>();
+    dev.shepherd.testsupport.TestApiKeys.adminProperties()
+        .forEach((k, v) -> keys.add("--" + k + "=" + v));
+    starting.add(launch("scheduler", "scheduler", schedulerPort, keys));
     starting.add(launch("status-tracker", "status-tracker", ManagedProcess.freePort(), List.of()));
     starting.add(launch("recovery", "recovery", ManagedProcess.freePort(), List.of()));
     for (int i = 0; i < spec.workers(); i++) {
@@ -324,6 +327,16 @@ public final class Cluster implements AutoCloseable {
     }
     URI health = URI.create("http://127.0.0.1:" + port + "/actuator/health");
     return CompletableFuture.runAsync(() -> process.awaitHealthy(health, STARTUP));
+  }
+
+  /**
+   * A client of this cluster's scheduler, with the tests' administrator key (ADR 40); add {@code
+   * amqpUri} and the rest as needed.
+   */
+  public dev.shepherd.client.ShepherdClient.Builder client() {
+    return dev.shepherd.client.ShepherdClient.builder()
+        .httpBaseUri(schedulerUri())
+        .apiKey(dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY);
   }
 
   public URI schedulerUri() {

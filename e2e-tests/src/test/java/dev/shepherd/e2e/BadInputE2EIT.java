@@ -3,7 +3,6 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
@@ -42,7 +41,7 @@ class BadInputE2EIT {
   void everyBadInputGetsAClearErrorOrADeadRecordAndEveryGoodJobSucceeds(
       ServiceEndpoints endpoints, TestNames names) throws Exception {
     try (var e2e = new E2eSupport(endpoints, names.prefix(), 2, Map.of());
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       String m = names.prefix() + "-bad";
       List<CompletableFuture<JobView>> good = new ArrayList<>();
       Runnable goodJob =
@@ -96,6 +95,7 @@ class BadInputE2EIT {
         var response =
             http.send(
                 HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve("/api/v1/jobs"))
+                    .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(c.getValue()))
                     .build(),
@@ -108,6 +108,7 @@ class BadInputE2EIT {
         var response =
             http.send(
                 HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve("/api/v1/jobs"))
+                    .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
                     .header("Content-Type", type)
                     .POST(
                         HttpRequest.BodyPublishers.ofString(
@@ -128,7 +129,10 @@ class BadInputE2EIT {
         assertProblem(
             path,
             http.send(
-                HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve(path)).GET().build(),
+                HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve(path))
+                    .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
+                    .GET()
+                    .build(),
                 HttpResponse.BodyHandlers.ofString()));
         restBad++;
       }

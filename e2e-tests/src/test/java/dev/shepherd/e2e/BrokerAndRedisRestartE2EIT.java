@@ -2,7 +2,6 @@ package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.model.JobState;
 import dev.shepherd.testsupport.PrivateRabbit;
 import dev.shepherd.testsupport.PrivateRedis;
@@ -37,7 +36,7 @@ class BrokerAndRedisRestartE2EIT {
                 Map.of(
                     "shepherd.store.lease-ttl", "5000ms",
                     "shepherd.store.retry-initial-backoff", "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build();
+        var client = e2e.cluster.client().build();
         var submitter =
             new SteadySubmitter(client, names.prefix(), JOBS, Duration.ofMillis(25), 20, 10)) {
       submitter.awaitAccepted(JOBS / 4, Duration.ofMinutes(2));

@@ -13,6 +13,7 @@ import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestApiKeys;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.nio.file.Files;
@@ -59,12 +60,7 @@ class CancelE2EIT {
                 "shepherd.store.retry-initial-backoff", "60s",
                 "shepherd.store.lease-ttl", "6000ms",
                 "shepherd.worker.cancel-grace", "2s"));
-    client =
-        ShepherdClient.builder()
-            .httpBaseUri(e2e.cluster.schedulerUri())
-            .amqpUri(endpoints.rabbitmq())
-            .prefix(names.prefix())
-            .build();
+    client = e2e.cluster.client().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build();
   }
 
   @AfterAll
@@ -126,7 +122,7 @@ class CancelE2EIT {
             .jobId();
     assertThat(client.cancel(scheduled, "ops", "not needed"))
         .hasValueSatisfying(s -> assertThat(s).isIn(JobState.SUBMITTED, JobState.SCHEDULED));
-    assertCancelledOnce(view(scheduled), "ops");
+    assertCancelledOnce(view(scheduled), TestApiKeys.ADMIN);
     assertThat(client.cancel(scheduled)).as("a second cancel changes nothing").isEmpty();
 
     String retrying =
@@ -153,7 +149,7 @@ class CancelE2EIT {
         client.submit(JobSubmission.of("site.generate", site("a.example", 600_000, false))).jobId();
     awaitState(cooperative, JobState.RUNNING);
     assertThat(client.cancel(cooperative, "ops", null)).contains(JobState.RUNNING);
-    assertCancelledOnce(view(cooperative), "ops");
+    assertCancelledOnce(view(cooperative), TestApiKeys.ADMIN);
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(200))
@@ -169,7 +165,7 @@ class CancelE2EIT {
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(200))
         .until(() -> aWorkerDroppedTheOutcomeOf(stubborn));
-    assertCancelledOnce(view(stubborn), "ops");
+    assertCancelledOnce(view(stubborn), TestApiKeys.ADMIN);
     assertThat(view(stubborn).history()).noneMatch(h -> h.event() == JobEvent.SUCCEED);
 
     assertThatThrownBy(

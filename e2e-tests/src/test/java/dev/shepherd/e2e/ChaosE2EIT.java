@@ -3,7 +3,6 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.model.JobState;
 import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.PrivateRabbit;
@@ -76,7 +75,7 @@ class ChaosE2EIT {
                     "shepherd.store.retry-initial-backoff", "50ms",
                     "shepherd.store.worker-heartbeat", "1s",
                     "shepherd.store.worker-lost-after", "6s"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build();
+        var client = e2e.cluster.client().build();
         var submitter =
             new SteadySubmitter(
                 client,

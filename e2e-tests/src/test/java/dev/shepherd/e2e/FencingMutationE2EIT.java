@@ -2,7 +2,6 @@ package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -40,7 +39,7 @@ class FencingMutationE2EIT {
         script.replace(TOKEN_CHECK, "if false then return {outcome = 'STALE'"));
 
     try (var e2e = new E2eSupport(endpoints, names.prefix(), 1, Map.of(), classpath);
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       List<String> violations = ForgedReports.againstRunningJobs(e2e, client);
       System.out.println("with the token check removed: " + violations);
       assertThat(violations)

@@ -3,7 +3,6 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
@@ -46,7 +45,7 @@ class FrozenWorkerE2EIT {
                 Map.of(
                     "shepherd.store.lease-ttl", "3000ms",
                     "shepherd.store.retry-initial-backoff", "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       // Eight jobs of three 4 s phases, for two workers of capacity 4: both run some, and each
       // attempt outlives the 3 s lease. A new attempt runs 12 s, so the frozen worker's late
       // reports land while it runs even when a loaded machine thaws the worker slowly (with 6 s

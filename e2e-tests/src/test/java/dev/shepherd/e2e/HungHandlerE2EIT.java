@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
@@ -53,7 +52,7 @@ class HungHandlerE2EIT {
                     // renewals every 2 s, so an interrupted handler shows soon after its timeout
                     "shepherd.store.lease-ttl", "6000ms",
                     "shepherd.store.retry-initial-backoff", "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       List<URI> workers =
           List.of(e2e.cluster.httpUris().get("worker-1"), e2e.cluster.httpUris().get("worker-2"));
       URI recovery = e2e.cluster.httpUris().get("recovery");
@@ -158,7 +157,7 @@ class HungHandlerE2EIT {
                     "shepherd.worker.capacity", "1",
                     "shepherd.store.lease-ttl", "60000ms",
                     "shepherd.store.retry-initial-backoff", "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       String id =
           client
               .submit(

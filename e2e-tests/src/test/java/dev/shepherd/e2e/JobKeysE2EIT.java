@@ -3,7 +3,6 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
@@ -95,7 +94,7 @@ class JobKeysE2EIT {
                     Integer.toString(BATCH_SIZE),
                     "shepherd.scheduler.ordering-policy.demo.poison",
                     "block"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       // submitted one after the other, the keys interleaved: each key's order is the order here
       Map<String, List<String>> submitted = new LinkedHashMap<>();
       List<String> unkeyed = new ArrayList<>();

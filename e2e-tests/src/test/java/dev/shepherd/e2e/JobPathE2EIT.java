@@ -57,7 +57,7 @@ class JobPathE2EIT {
             Map.of(
                 "shepherd.store.retry-initial-backoff", "50ms",
                 "shepherd.store.retry-max-backoff", "500ms"));
-    client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build();
+    client = e2e.cluster.client().build();
   }
 
   @AfterAll
@@ -118,6 +118,7 @@ class JobPathE2EIT {
           var response =
               http.send(
                   HttpRequest.newBuilder(e2e.cluster.schedulerUri().resolve("/api/v1/jobs"))
+                      .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
                       .header("Content-Type", "application/json")
                       .POST(
                           HttpRequest.BodyPublishers.ofByteArray(

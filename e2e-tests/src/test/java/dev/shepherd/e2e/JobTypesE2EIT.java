@@ -46,7 +46,7 @@ class JobTypesE2EIT {
             .resolve(
                 "examples/report-worker/target/shepherd-example-report-worker-0.1.0-SNAPSHOT.jar");
     try (var e2e = new E2eSupport(endpoints, names.prefix(), 0, Map.of());
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       var unknown =
           assertThatThrownBy(() -> client.submit(report("{\"title\":\"Q3\",\"pages\":2}")))
               .isInstanceOf(ShepherdClientException.class)

@@ -197,6 +197,7 @@ record OutcomeAudit(
   static JsonNode fetch(URI scheduler, String id) {
     var request =
         HttpRequest.newBuilder(scheduler.resolve("/api/v1/jobs/" + id))
+            .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
             .timeout(Duration.ofSeconds(10))
             .GET()
             .build();

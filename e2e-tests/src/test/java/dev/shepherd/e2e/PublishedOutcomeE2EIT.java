@@ -54,7 +54,7 @@ class PublishedOutcomeE2EIT {
                     LEASE_TTL.toMillis() + "ms",
                     "shepherd.store.retry-initial-backoff",
                     "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       var redis = new StringRedisTemplate(e2e.redis);
 
       e2e.cluster.stopService("status-tracker");

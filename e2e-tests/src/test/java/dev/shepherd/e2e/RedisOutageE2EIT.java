@@ -57,11 +57,7 @@ class RedisOutageE2EIT {
               "shared broker, private Redis");
       try (var e2e = new E2eSupport(endpoints, names.prefix(), 1, Map.of());
           var client =
-              ShepherdClient.builder()
-                  .httpBaseUri(e2e.cluster.schedulerUri())
-                  .amqpUri(shared.rabbitmq())
-                  .prefix(names.prefix())
-                  .build()) {
+              e2e.cluster.client().amqpUri(shared.rabbitmq()).prefix(names.prefix()).build()) {
         List<String> keys = new CopyOnWriteArrayList<>();
         var stop = new AtomicBoolean();
         Thread producer =

@@ -3,7 +3,6 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
@@ -40,7 +39,7 @@ class WorkerKillE2EIT {
                     LEASE_TTL.toMillis() + "ms",
                     "shepherd.store.retry-initial-backoff",
                     "50ms"));
-        var client = ShepherdClient.builder().httpBaseUri(e2e.cluster.schedulerUri()).build()) {
+        var client = e2e.cluster.client().build()) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < 24; i++) {
         var payload = Json.mapper().createObjectNode().put("site", "k" + i).put("phaseMillis", 700);

@@ -235,7 +235,7 @@ public final class Bench {
       cluster =
           config.mode().equals("quick") ? Cluster.startFast(spec, jvm) : Cluster.start(spec, jvm);
       recordStartupCpu();
-      client = ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build();
+      client = cluster.client().build();
       warmUp();
       double two = throughput("2 workers");
       throughputOverHttp();
@@ -588,7 +588,8 @@ public final class Bench {
         j.cancelledAt(),
         j.traceId(),
         j.phases(),
-        j.history());
+        j.history(),
+        j.tenant());
   }
 
   /**

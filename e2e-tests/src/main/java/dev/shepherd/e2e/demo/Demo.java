@@ -59,8 +59,7 @@ public final class Demo {
             logDir);
     int exit = 0;
     try (Cluster cluster = Cluster.start(spec);
-        ShepherdClient client =
-            ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build()) {
+        ShepherdClient client = cluster.client().build()) {
       System.out.printf("Cluster up in %.1f s.%n", (System.nanoTime() - started) / 1e9);
       exit = run(client, jobs);
       cleanUp(endpoints, prefix);

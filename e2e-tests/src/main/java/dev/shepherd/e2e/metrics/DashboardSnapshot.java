@@ -68,8 +68,7 @@ public final class DashboardSnapshot {
             Cluster.repositoryRoot().resolve("build/snapshot"));
     System.out.println("Starting the cluster...");
     try (Cluster cluster = Cluster.start(spec);
-        ShepherdClient client =
-            ShepherdClient.builder().httpBaseUri(cluster.schedulerUri()).build()) {
+        ShepherdClient client = cluster.client().build()) {
       Map<String, List<double[]>> series = run(cluster, client);
       render(series, out);
       System.out.println("Wrote " + out.toAbsolutePath());

@@ -84,8 +84,14 @@ public final class ShepherdCli {
     return line.execute(args);
   }
 
+  @Option(
+      names = "--api-key",
+      defaultValue = "${env:SHEPHERD_API_KEY}",
+      description = "The API key every call carries (default: $SHEPHERD_API_KEY).")
+  String apiKey;
+
   ShepherdClient client() {
-    return ShepherdClient.builder().httpBaseUri(url).build();
+    return ShepherdClient.builder().httpBaseUri(url).apiKey(apiKey).build();
   }
 
   PrintWriter out() {

@@ -35,7 +35,8 @@ class ProgressLineTest {
         null,
         null,
         List.of(),
-        List.of());
+        List.of(),
+        null);
   }
 
   @Test

@@ -50,6 +50,9 @@ import tools.jackson.databind.JsonNode;
  */
 public final class ShepherdClient implements AutoCloseable {
 
+  /** The header an API key travels in (ADR 40). */
+  public static final String API_KEY_HEADER = "X-Api-Key";
+
   private static final Duration FIRST_POLL = Duration.ofMillis(20);
   private static final Duration MAX_POLL = Duration.ofMillis(500);
 
@@ -57,6 +60,8 @@ public final class ShepherdClient implements AutoCloseable {
   private final URI amqpUri;
   private final String prefix;
   private final Duration requestTimeout;
+  private final String apiKey;
+  private final String bearerToken;
   private final HttpClient http;
   private final ScheduledExecutorService timer;
   private final java.util.concurrent.ExecutorService io =
@@ -76,6 +81,8 @@ public final class ShepherdClient implements AutoCloseable {
     this.amqpUri = b.amqpUri;
     this.prefix = b.prefix;
     this.requestTimeout = b.requestTimeout;
+    this.apiKey = b.apiKey;
+    this.bearerToken = b.bearerToken;
     this.http = HttpClient.newBuilder().connectTimeout(b.requestTimeout).build();
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
@@ -493,7 +500,15 @@ public final class ShepherdClient implements AutoCloseable {
       throw new IllegalStateException(
           "no HTTP base URI configured: use builder().httpBaseUri(...)");
     }
-    return HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout);
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout);
+    if (apiKey != null) {
+      request.header(API_KEY_HEADER, apiKey);
+    }
+    if (bearerToken != null) {
+      request.header("Authorization", "Bearer " + bearerToken);
+    }
+    return request;
   }
 
   private HttpResponse<String> send(HttpRequest request) {
@@ -573,8 +588,22 @@ public final class ShepherdClient implements AutoCloseable {
     private URI amqpUri;
     private String prefix = "shepherd";
     private Duration requestTimeout = Duration.ofSeconds(10);
+    private String apiKey;
+    private String bearerToken;
 
     private Builder() {}
+
+    /** The API key every HTTP call carries ({@code X-Api-Key}); null for none. */
+    public Builder apiKey(String apiKey) {
+      this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
+      return this;
+    }
+
+    /** A bearer token of the scheduler's issuer every HTTP call carries; null for none. */
+    public Builder bearerToken(String token) {
+      this.bearerToken = token == null || token.isBlank() ? null : token.trim();
+      return this;
+    }
 
     /** The scheduler, e.g. {@code http://localhost:8081}. */
     public Builder httpBaseUri(URI uri) {

@@ -8,7 +8,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * Everything known about one job, as {@code GET /api/v1/jobs/{id}} shows it. {@code cancelledBy}
  * and {@code cancelledAt} are set on a CANCELLED job only; {@code transactionId} on a job that ran,
- * or is about to run, in a transaction of a type that takes batches (ADR 31).
+ * or is about to run, in a transaction of a type that takes batches (ADR 31); {@code tenant} on a
+ * job submitted by a caller of a tenant (ADR 40).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(
@@ -34,4 +35,5 @@ public record JobView(
     Instant cancelledAt,
     String traceId,
     List<PhaseView> phases,
-    List<TransitionRecord> history) {}
+    List<TransitionRecord> history,
+    String tenant) {}

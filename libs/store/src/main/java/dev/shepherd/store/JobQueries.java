@@ -40,6 +40,26 @@ public final class JobQueries {
         : Optional.empty();
   }
 
+  /** Whose a job is: its type and its tenant (empty for none, ADR 40). */
+  public record Owner(String type, String tenant) {}
+
+  /** A job's type and tenant, without the rest of it; empty for no such job. */
+  public Optional<Owner> owner(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    List<Object> fields =
+        store
+            .redis()
+            .opsForHash()
+            .multiGet(store.keys().job(partition, jobId), List.of("type", "tenant"));
+    return fields.get(0) == null
+        ? Optional.empty()
+        : Optional.of(
+            new Owner((String) fields.get(0), fields.get(1) == null ? "" : (String) fields.get(1)));
+  }
+
   /** The id of the job an idempotency key made, if any. */
   public Optional<String> findIdByIdempotencyKey(String idempotencyKey) {
     return findIdByIdempotencyKey(idempotencyKey, null);
@@ -50,8 +70,20 @@ public final class JobQueries {
    * job's idempotency key lives with the job, in the ordering key's partition.
    */
   public Optional<String> findIdByIdempotencyKey(String idempotencyKey, String orderingKey) {
+    return findIdByIdempotencyKey(idempotencyKey, orderingKey, "");
+  }
+
+  /**
+   * The id of the job an idempotency key of {@code tenant}'s made (empty for none): each tenant has
+   * its own key space (ADR 40).
+   */
+  public Optional<String> findIdByIdempotencyKey(
+      String idempotencyKey, String orderingKey, String tenant) {
     return Optional.ofNullable(
-        store.redis().opsForValue().get(store.keys().idempotencyKey(idempotencyKey, orderingKey)));
+        store
+            .redis()
+            .opsForValue()
+            .get(store.keys().idempotencyKey(idempotencyKey, orderingKey, tenant)));
   }
 
   /** An ordering key's state, backlog and head (ADR 29); UP with no backlog for an unknown key. */
@@ -129,10 +161,24 @@ public final class JobQueries {
 
   /** The newest jobs, optionally only those in one state and of one type. */
   public List<JobSummary> list(JobState state, String type, int limit) {
+    return list(state, type, limit, null);
+  }
+
+  /** Which jobs a caller may see: by the job's type and tenant (empty for none). */
+  @FunctionalInterface
+  public interface Visible {
+    boolean test(String type, String tenant);
+  }
+
+  /**
+   * The newest jobs, optionally only those in one state and of one type, and only those {@code
+   * visible} lets through (null for all): a caller's tenant and readable types (ADR 40).
+   */
+  public List<JobSummary> list(JobState state, String type, int limit, Visible visible) {
     String index = state == null ? Keys.JOBS : Keys.stateIndex(state);
     List<JobSummary> out = new ArrayList<>();
-    // Over-fetch when filtering by type: the index is per state, not per type.
-    int fetch = type == null ? limit : Math.min(limit * 10, 10_000);
+    // Over-fetch when filtering: the index is per state, not per type or tenant.
+    int fetch = type == null && visible == null ? limit : Math.min(limit * 10, 10_000);
     for (NewestMembers.Member m : NewestMembers.of(store, index, fetch)) {
       List<Object> fields =
           store
@@ -140,13 +186,18 @@ public final class JobQueries {
               .opsForHash()
               .multiGet(
                   store.keys().job(m.partition(), m.id()),
-                  List.of("type", "state", "attempt", "submittedAt"));
+                  List.of("type", "state", "attempt", "submittedAt", "tenant"));
       if (fields.get(0) == null) {
         // expired by retention
         store.redis().opsForZSet().remove(store.keys().of(m.partition(), index), m.id());
         continue;
       }
       if (type != null && !type.equals(fields.get(0))) {
+        continue;
+      }
+      if (visible != null
+          && !visible.test(
+              (String) fields.get(0), fields.get(4) == null ? "" : (String) fields.get(4))) {
         continue;
       }
       out.add(

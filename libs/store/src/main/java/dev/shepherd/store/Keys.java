@@ -228,9 +228,17 @@ public final class Keys {
    * ordering key's partition, with the job.
    */
   public String idempotencyKey(String key, String orderingKey) {
-    return orderingKey == null
-        ? idempotencyKey(key)
-        : of(partitionOfKey(orderingKey), Name.IDEMPOTENCY.relative(key));
+    return idempotencyKey(key, orderingKey, "");
+  }
+
+  /**
+   * The id of the job an idempotency key of {@code tenant}'s made (empty for none): a tenant's key
+   * is stored as {@code <tenant>:<key>}, in the partition of the key the producer gave (ADR 40).
+   */
+  public String idempotencyKey(String key, String orderingKey, String tenant) {
+    String stored = tenant == null || tenant.isEmpty() ? key : tenant + ":" + key;
+    return of(
+        partitionOfKey(orderingKey == null ? key : orderingKey), Name.IDEMPOTENCY.relative(stored));
   }
 
   /** The jobs of a concurrency key that hold a slot (ADR 30). */

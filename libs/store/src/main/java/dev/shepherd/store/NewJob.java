@@ -23,6 +23,8 @@ import java.time.Instant;
  * @param concurrencyLimit the key's limit, at least 1; read only with a concurrency key
  * @param batch null for none; with an ordering key, the job's type takes batches this large: as its
  *     key's head it carries the key's next waiting jobs in one attempt (ADR 31)
+ * @param tenant the tenant the job belongs to, empty for none (ADR 40): only its tenant's callers
+ *     see it, and its idempotency key is its tenant's
  */
 public record NewJob(
     String type,
@@ -37,9 +39,11 @@ public record NewJob(
     boolean blocksItsKey,
     String concurrencyKey,
     int concurrencyLimit,
-    BatchLimits batch) {
+    BatchLimits batch,
+    String tenant) {
 
   public NewJob {
+    tenant = tenant == null ? "" : tenant;
     timeouts = timeouts == null ? JobTimeouts.NONE : timeouts;
     if (orderingKey != null && concurrencyKey != null) {
       throw new IllegalArgumentException(
@@ -77,6 +81,7 @@ public record NewJob(
         false,
         null,
         0,
+        null,
         null);
   }
 
@@ -124,7 +129,8 @@ public record NewJob(
         blocksItsKey,
         concurrencyKey,
         concurrencyLimit,
-        batch);
+        batch,
+        tenant);
   }
 
   /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
@@ -142,7 +148,8 @@ public record NewJob(
         blocksItsKey,
         key,
         limit,
-        batch);
+        batch,
+        tenant);
   }
 
   /** This job of a type that takes batches of {@code batch} (null for none, ADR 31). */
@@ -160,6 +167,26 @@ public record NewJob(
         blocksItsKey,
         concurrencyKey,
         concurrencyLimit,
-        batch);
+        batch,
+        tenant);
+  }
+
+  /** This job in {@code tenant} (empty for none, ADR 40). */
+  public NewJob withTenant(String tenant) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        blocksItsKey,
+        concurrencyKey,
+        concurrencyLimit,
+        batch,
+        tenant);
   }
 }

@@ -148,7 +148,7 @@ final class Replies {
         Integer.parseInt(job.get("attempt")),
         Integer.parseInt(job.get("maxAttempts")),
         Json.mapper().readTree(job.get("payload")),
-        job.get("idempotencyKey"),
+        producersKey(job.get("idempotencyKey"), job.get("tenant")),
         job.get("orderingKey"),
         job.get("concurrencyKey"),
         job.containsKey("txn") ? Long.valueOf(job.get("txn")) : null,
@@ -163,7 +163,8 @@ final class Replies {
         millis(job.get("cancelledAt")),
         TraceParent.parse(job.get("traceparent")).map(TraceParent::traceId).orElse(null),
         phaseViews(pairs(reply.get("phases"))),
-        history);
+        history,
+        job.get("tenant"));
   }
 
   /** Phase times stored as {@code attempt|name|start} or {@code attempt|name|end}: epoch millis. */
@@ -193,5 +194,16 @@ final class Replies {
         Comparator.comparingInt(PhaseView::attempt)
             .thenComparing(v -> v.startedAt() == null ? Instant.MAX : v.startedAt()));
     return views;
+  }
+
+  /**
+   * The idempotency key as the producer gave it: a tenant's job stores it as {@code <tenant>:<key>}
+   * (submit.lua, ADR 40).
+   */
+  static String producersKey(String stored, String tenant) {
+    if (stored == null || tenant == null || tenant.isEmpty()) {
+      return stored;
+    }
+    return stored.startsWith(tenant + ":") ? stored.substring(tenant.length() + 1) : stored;
   }
 }

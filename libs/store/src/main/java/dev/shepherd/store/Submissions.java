@@ -22,7 +22,7 @@ import tools.jackson.databind.JsonNode;
 public final class Submissions {
 
   /** The arguments submit.lua reads per job, after the one they share. */
-  private static final int ARGS_PER_JOB = 20;
+  private static final int ARGS_PER_JOB = 21;
 
   private final StoreContext store;
 
@@ -125,7 +125,8 @@ public final class Submissions {
         job.concurrencyKey() == null ? "" : Integer.toString(job.concurrencyLimit()),
         job.blocksItsKey() ? "block" : "",
         job.batch() == null ? "" : Integer.toString(job.batch().maxJobs()),
-        job.batch() == null ? "" : Long.toString(job.batch().maxBytes()));
+        job.batch() == null ? "" : Long.toString(job.batch().maxBytes()),
+        job.tenant());
   }
 
   private static SubmitOutcome outcome(JsonNode reply, NewJob job, long now) {

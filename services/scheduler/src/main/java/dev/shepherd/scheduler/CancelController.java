@@ -1,6 +1,7 @@
 package dev.shepherd.scheduler;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.model.JobState;
 import dev.shepherd.store.CancelResult;
@@ -35,9 +36,11 @@ class CancelController {
   record Cancelled(String jobId, JobState state, JobState previousState) {}
 
   private final Cancellations cancellations;
+  private final Access access;
 
-  CancelController(Cancellations cancellations) {
+  CancelController(Cancellations cancellations, Access access) {
     this.cancellations = cancellations;
+    this.access = access;
   }
 
   @PostMapping("/{id}/cancel")
@@ -46,7 +49,10 @@ class CancelController {
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by,
       @RequestParam(required = false) String reason) {
-    CancelResult result = cancellations.cancel(id, Actors.who(actor, by), reason);
+    if (!access.reaches(id, Operation.CANCEL)) {
+      return Problems.notFound("no job with id '" + id + "'");
+    }
+    CancelResult result = cancellations.cancel(id, access.actor(actor, by), reason);
     if (result.outcome() == CancelResult.Outcome.MISSING) {
       return Problems.notFound("no job with id '" + id + "'");
     }
@@ -75,6 +81,12 @@ class CancelController {
     if ((type == null || type.isBlank()) && (state == null || state.isBlank())) {
       return Problems.badRequest("type", "name a type or a state (or both) of the jobs to cancel");
     }
+    access.requireAllTenants("cancel jobs by type and state");
+    if (type == null || type.isBlank()) {
+      access.requireAdmin("cancel jobs of every type");
+    } else {
+      access.require(Operation.CANCEL, type);
+    }
     JobState jobState = null;
     if (state != null && !state.isBlank()) {
       try {
@@ -88,7 +100,10 @@ class CancelController {
     }
     var batch =
         cancellations.cancelMatching(
-            type == null || type.isBlank() ? null : type, jobState, Actors.who(actor, by), reason);
+            type == null || type.isBlank() ? null : type,
+            jobState,
+            access.actor(actor, by),
+            reason);
     return JsonResponses.ok(batch);
   }
 }

@@ -1,10 +1,13 @@
 package dev.shepherd.scheduler;
 
 import dev.shepherd.engine.WorkLoop;
+import dev.shepherd.engine.access.Caller;
+import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.store.DeadJobs;
+import dev.shepherd.store.JobQueries;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -35,20 +38,49 @@ class DeadJobsController {
   private final DeadJobs deadJobs;
   private final Dispatcher dispatcher;
   private final WorkLoop dispatchLoop;
+  private final JobQueries queries;
+  private final Access access;
 
-  DeadJobsController(DeadJobs deadJobs, Dispatcher dispatcher, WorkLoop dispatchLoop) {
+  DeadJobsController(
+      DeadJobs deadJobs,
+      Dispatcher dispatcher,
+      WorkLoop dispatchLoop,
+      JobQueries queries,
+      Access access) {
     this.deadJobs = deadJobs;
     this.dispatcher = dispatcher;
     this.dispatchLoop = dispatchLoop;
+    this.queries = queries;
+    this.access = access;
   }
 
-  /** The dead-job records, newest first. */
+  /**
+   * Whether the caller may do {@code operation} on a record (ADR 40): the record of a job is its
+   * job's tenant's, and takes a grant on its type; a message that never became a job belongs to no
+   * tenant and takes admin.
+   */
+  private boolean reaches(DeadJob record, Operation operation) {
+    Caller caller = access.caller();
+    if (caller == Caller.UNCHECKED) {
+      return true;
+    }
+    if (!visible(record)) {
+      return false;
+    }
+    return record.type() == null
+        ? access.policy().isAdmin(caller)
+        : access.policy().allows(caller, operation, record.type());
+  }
+
+  /** The dead-job records the caller may read, newest first. */
   @GetMapping
   ResponseEntity<?> list(@RequestParam(defaultValue = "100") int limit) {
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
     }
-    return JsonResponses.ok(deadJobs.listDead(limit));
+    access.requireSome(Operation.READ);
+    return JsonResponses.ok(
+        deadJobs.listDead(limit).stream().filter(r -> reaches(r, Operation.READ)).toList());
   }
 
   @PostMapping("/{id}/redrive")
@@ -57,11 +89,14 @@ class DeadJobsController {
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
     DeadJob record = deadJobs.findDead(id).orElse(null);
-    if (record == null) {
+    if (record == null || !visible(record)) {
       return Problems.notFound("no dead-job record with id '" + id + "'");
     }
+    if (!reaches(record, Operation.REDRIVE)) {
+      throw new Access.Denied(access.caller().name() + " may not redrive record '" + id + "'");
+    }
     String jobId = record.jobId();
-    return switch (deadJobs.redrive(id, Actors.who(actor, by))) {
+    return switch (deadJobs.redrive(id, access.actor(actor, by))) {
       case REDRIVEN -> {
         dispatcher.markDirty(jobId);
         dispatchLoop.wakeUp();
@@ -84,13 +119,16 @@ class DeadJobsController {
       @RequestParam String type,
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
+    access.require(Operation.REDRIVE, type);
     int redriven = 0;
     int skipped = 0;
     for (DeadJob record : deadJobs.listDead(Problems.MAX_LIST)) {
-      if (!type.equals(record.type()) || record.jobId() == null) {
+      if (!type.equals(record.type())
+          || record.jobId() == null
+          || !reaches(record, Operation.REDRIVE)) {
         continue;
       }
-      if (deadJobs.redrive(record.id(), Actors.who(actor, by))
+      if (deadJobs.redrive(record.id(), access.actor(actor, by))
           == DeadJobs.RedriveOutcome.REDRIVEN) {
         dispatcher.markDirty(record.jobId());
         redriven++;
@@ -107,7 +145,14 @@ class DeadJobsController {
       @PathVariable String id,
       @RequestHeader(name = Actors.HEADER, required = false) String actor,
       @RequestParam(required = false) String by) {
-    return deadJobs.discardDead(id, Actors.who(actor, by))
+    DeadJob record = deadJobs.findDead(id).orElse(null);
+    if (record == null || !visible(record)) {
+      return Problems.notFound("no dead-job record with id '" + id + "'");
+    }
+    if (!reaches(record, Operation.DISCARD)) {
+      throw new Access.Denied(access.caller().name() + " may not discard record '" + id + "'");
+    }
+    return deadJobs.discardDead(id, access.actor(actor, by))
         ? ResponseEntity.noContent().build()
         : Problems.notFound("no dead-job record with id '" + id + "'");
   }
@@ -117,7 +162,22 @@ class DeadJobsController {
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
     }
-    return JsonResponses.ok(deadJobs.listDiscarded(limit));
+    access.requireSome(Operation.READ);
+    return JsonResponses.ok(
+        deadJobs.listDiscarded(limit).stream().filter(r -> reaches(r, Operation.READ)).toList());
+  }
+
+  /** Whether the record is there for the caller: its job's tenant is the caller's (else 404). */
+  private boolean visible(DeadJob record) {
+    Caller caller = access.caller();
+    if (caller == Caller.UNCHECKED) {
+      return true;
+    }
+    String tenant =
+        record.jobId() == null
+            ? Caller.NO_TENANT
+            : queries.owner(record.jobId()).map(JobQueries.Owner::tenant).orElse(Caller.NO_TENANT);
+    return caller.sees(tenant);
   }
 
   private static ResponseEntity<Object> conflict(String detail) {

@@ -26,14 +26,24 @@ class JobEventsController {
   static final Duration STREAM = Duration.ofMinutes(1);
 
   private final JobWaiters waiters;
+  private final Access access;
 
-  JobEventsController(JobWaiters waiters) {
+  JobEventsController(JobWaiters waiters, Access access) {
     this.waiters = waiters;
+    this.access = access;
   }
 
   @GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   SseEmitter events(@PathVariable String id) throws IOException {
     SseEmitter stream = new SseEmitter(STREAM.toMillis());
+    if (!access.reaches(id, dev.shepherd.engine.access.Operation.READ)) {
+      // another tenant's job is not there for this caller (ADR 40)
+      stream.send(SseEmitter.event().comment("waiting for " + id));
+      stream.send(SseEmitter.event().name("missing").data(id));
+      stream.complete();
+      return stream;
+    }
+    boolean admin = access.policy().isAdmin(access.caller());
     // a comment first, so the response's headers go out now, not with the end
     stream.send(SseEmitter.event().comment("waiting for " + id));
     var waiter =
@@ -44,7 +54,10 @@ class JobEventsController {
                 stream.send(
                     SseEmitter.event()
                         .name("finished")
-                        .data(Json.mapper().writeValueAsString(view), MediaType.APPLICATION_JSON));
+                        .data(
+                            Json.mapper()
+                                .writeValueAsString(admin ? view : Access.withoutTokens(view)),
+                            MediaType.APPLICATION_JSON));
                 stream.complete();
               } catch (IOException | IllegalStateException gone) {
                 // the client went away meanwhile: nothing to tell

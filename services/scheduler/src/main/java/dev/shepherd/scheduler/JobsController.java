@@ -1,5 +1,8 @@
 package dev.shepherd.scheduler;
 
+import dev.shepherd.engine.access.AccessPolicy;
+import dev.shepherd.engine.access.Caller;
+import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.model.JobState;
@@ -29,17 +32,25 @@ class JobsController {
 
   private final SubmissionIntake intake;
   private final JobQueries queries;
+  private final Access access;
 
-  JobsController(SubmissionIntake intake, JobQueries queries) {
+  JobsController(SubmissionIntake intake, JobQueries queries, Access access) {
     this.intake = intake;
     this.queries = queries;
+    this.access = access;
   }
 
   @PostMapping(path = "/jobs", consumes = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<?> submit(
       @RequestBody(required = false) byte[] body,
       @RequestHeader(name = TraceParent.HEADER, required = false) String traceparent) {
-    return switch (intake.submit(body == null ? new byte[0] : body, traceparent)) {
+    access.countSubmission();
+    Caller caller = access.caller();
+    AccessPolicy policy = access.policy();
+    var submitter =
+        new SubmissionIntake.Submitter(
+            caller.tenantOfNewJobs(), type -> policy.allows(caller, Operation.SUBMIT, type));
+    return switch (intake.submit(body == null ? new byte[0] : body, traceparent, submitter)) {
       case IntakeResult.Accepted a ->
           JsonResponses.accepted(JsonResponses.jobLocation(a.receipt().jobId()), a.receipt());
       case IntakeResult.Duplicate d ->
@@ -63,8 +74,8 @@ class JobsController {
 
   @GetMapping("/jobs/{id}")
   ResponseEntity<?> get(@PathVariable String id) {
-    return queries
-        .find(id)
+    return access
+        .readable(queries.find(id))
         .<ResponseEntity<?>>map(JsonResponses::ok)
         .orElseGet(() -> Problems.notFound("no job with id '" + id + "'"));
   }
@@ -72,9 +83,11 @@ class JobsController {
   @GetMapping("/jobs/by-key/{key}")
   ResponseEntity<?> byIdempotencyKey(
       @PathVariable String key, @RequestParam(required = false) String orderingKey) {
-    return queries
-        .findIdByIdempotencyKey(key, orderingKey)
-        .flatMap(queries::find)
+    return access
+        .readable(
+            queries
+                .findIdByIdempotencyKey(key, orderingKey, access.caller().tenantOfNewJobs())
+                .flatMap(queries::find))
         .<ResponseEntity<?>>map(JsonResponses::ok)
         .orElseGet(() -> Problems.notFound("no job with idempotency key '" + key + "'"));
   }
@@ -87,6 +100,7 @@ class JobsController {
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
     }
+    access.requireSome(Operation.READ);
     JobState parsed = null;
     if (state != null && !state.isBlank()) {
       try {
@@ -96,7 +110,11 @@ class JobsController {
       }
     }
     List<JobSummary> jobs =
-        queries.list(parsed, type == null || type.isBlank() ? null : type, limit);
+        queries.list(
+            parsed,
+            type == null || type.isBlank() ? null : type,
+            limit,
+            access.caller() == Caller.UNCHECKED ? null : access::lists);
     return JsonResponses.ok(jobs);
   }
 }

@@ -17,19 +17,24 @@ import org.springframework.web.bind.annotation.RestController;
 class KeysController {
 
   private final JobQueries queries;
+  private final Access access;
 
-  KeysController(JobQueries queries) {
+  KeysController(JobQueries queries, Access access) {
     this.queries = queries;
+    this.access = access;
   }
 
+  /** An ordering key: an administrator's view, since keys are shared by every tenant (ADR 40). */
   @GetMapping("/keys/{key}")
   ResponseEntity<?> key(@PathVariable String key) {
+    access.requireAdmin("read ordering keys");
     return JsonResponses.ok(queries.orderingKey(key));
   }
 
   @GetMapping("/keys")
   ResponseEntity<?> keys(
       @RequestParam(required = false) String state, @RequestParam(defaultValue = "100") int limit) {
+    access.requireAdmin("list ordering keys");
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
     }

@@ -70,6 +70,28 @@ class Problems extends ResponseEntityExceptionHandler {
     return entity;
   }
 
+  @ExceptionHandler(Access.Denied.class)
+  ResponseEntity<Object> denied(Access.Denied e) {
+    ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.FORBIDDEN, e.getMessage());
+    problem.setTitle("Forbidden");
+    problem.setType(URI.create("https://shepherd.dev/problems/forbidden"));
+    return response(problem);
+  }
+
+  @ExceptionHandler(Access.Throttled.class)
+  ResponseEntity<Object> throttled(Access.Throttled e) {
+    ProblemDetail problem =
+        ProblemDetail.forStatusAndDetail(HttpStatus.TOO_MANY_REQUESTS, e.getMessage());
+    problem.setTitle("Too many requests");
+    problem.setType(URI.create("https://shepherd.dev/problems/too-many-requests"));
+    return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS)
+        .header(
+            HttpHeaders.RETRY_AFTER,
+            Long.toString(Math.max(1, (e.retryAfter.toMillis() + 999) / 1000)))
+        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+        .body(problem);
+  }
+
   @ExceptionHandler(IllegalArgumentException.class)
   ResponseEntity<Object> illegalArgument(IllegalArgumentException e) {
     ProblemDetail problem =

@@ -9,7 +9,7 @@ import org.springframework.context.annotation.Import;
 
 @SpringBootApplication
 @Import({StoreConfiguration.class, MessagingConfiguration.class})
-@EnableConfigurationProperties(SchedulerProperties.class)
+@EnableConfigurationProperties({SchedulerProperties.class, AccessProperties.class})
 public class SchedulerApplication {
 
   public static void main(String[] args) {

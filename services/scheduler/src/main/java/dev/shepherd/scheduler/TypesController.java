@@ -17,14 +17,26 @@ class TypesController {
 
   private final JobTypeCatalog catalog;
   private final WorkerRegistry workers;
+  private final Access access;
 
-  TypesController(JobTypeCatalog catalog, WorkerRegistry workers) {
+  TypesController(JobTypeCatalog catalog, WorkerRegistry workers, Access access) {
     this.catalog = catalog;
     this.workers = workers;
+    this.access = access;
   }
 
+  /** The types the caller may read jobs of (ADR 40). */
   @GetMapping("/types")
   ResponseEntity<String> types() {
-    return JsonResponses.ok(catalog.views(workers.list()));
+    access.requireSome(dev.shepherd.engine.access.Operation.READ);
+    var caller = access.caller();
+    return JsonResponses.ok(
+        catalog.views(workers.list()).stream()
+            .filter(
+                t ->
+                    access
+                        .policy()
+                        .allows(caller, dev.shepherd.engine.access.Operation.READ, t.type()))
+            .toList());
   }
 }

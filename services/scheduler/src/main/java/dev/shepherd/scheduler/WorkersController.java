@@ -17,14 +17,18 @@ class WorkersController {
 
   private final WorkerRegistry registry;
   private final LeaseRecovery recovery;
+  private final Access access;
 
-  WorkersController(WorkerRegistry registry, LeaseRecovery recovery) {
+  WorkersController(WorkerRegistry registry, LeaseRecovery recovery, Access access) {
     this.registry = registry;
     this.recovery = recovery;
+    this.access = access;
   }
 
+  /** The workers: an administrator's view (ADR 40). */
   @GetMapping("/workers")
   ResponseEntity<String> workers() {
+    access.requireAdmin("list the workers");
     Map<String, Integer> leases = recovery.leasesByWorker();
     List<WorkerView> workers =
         registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();

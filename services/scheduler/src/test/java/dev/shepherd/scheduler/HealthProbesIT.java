@@ -32,6 +32,7 @@ class HealthProbesIT {
   private ConfigurableApplicationContext start(Map<String, String> connection, String prefix) {
     Map<String, Object> props = new HashMap<>(connection);
     props.put("server.port", "0");
+    props.putAll(dev.shepherd.testsupport.TestApiKeys.adminProperties());
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
     return new SpringApplicationBuilder(SchedulerApplication.class)

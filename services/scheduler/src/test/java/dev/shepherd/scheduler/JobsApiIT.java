@@ -11,6 +11,7 @@ import dev.shepherd.model.Json;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestApiKeys;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.net.URI;
@@ -48,6 +49,7 @@ class JobsApiIT {
     prefix = names.prefix();
     Map<String, Object> props = new HashMap<>(endpoints.asSpringProperties());
     props.put("server.port", "0");
+    props.putAll(TestApiKeys.adminProperties());
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
     props.put("shepherd.scheduler.timeouts.site.generate.start-to-close", "20m");
@@ -79,9 +81,14 @@ class JobsApiIT {
     app.close();
   }
 
+  /** A request with the tests' administrator key (ADR 40). */
+  private static HttpRequest.Builder authorized(URI uri) {
+    return HttpRequest.newBuilder(uri).header("X-Api-Key", TestApiKeys.ADMIN_KEY);
+  }
+
   private HttpResponse<String> post(String contentType, byte[] body) throws Exception {
     var request =
-        HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+        authorized(base.resolve("/api/v1/jobs"))
             .header("Content-Type", contentType)
             .POST(HttpRequest.BodyPublishers.ofByteArray(body))
             .build();
@@ -143,7 +150,11 @@ class JobsApiIT {
     double readsBefore = requests(meters, "/api/v1/jobs/{id}");
     double streamsBefore = requests(meters, "/api/v1/jobs/{id}/events");
     List<java.util.concurrent.CompletableFuture<JobView>> awaits = new java.util.ArrayList<>();
-    try (var client = dev.shepherd.client.ShepherdClient.builder().httpBaseUri(base).build()) {
+    try (var client =
+        dev.shepherd.client.ShepherdClient.builder()
+            .httpBaseUri(base)
+            .apiKey(TestApiKeys.ADMIN_KEY)
+            .build()) {
       for (String id : ids) {
         awaits.add(client.await(id, Duration.ofMinutes(2)));
       }
@@ -195,10 +206,12 @@ class JobsApiIT {
   private Cli shepherd(String... args) {
     var out = new java.io.StringWriter();
     var err = new java.io.StringWriter();
-    String[] all = new String[args.length + 2];
+    String[] all = new String[args.length + 4];
     all[0] = "--url";
     all[1] = base.toString();
-    System.arraycopy(args, 0, all, 2, args.length);
+    all[2] = "--api-key";
+    all[3] = TestApiKeys.ADMIN_KEY;
+    System.arraycopy(args, 0, all, 4, args.length);
     int exit =
         dev.shepherd.cli.ShepherdCli.run(
             new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), all);
@@ -246,7 +259,7 @@ class JobsApiIT {
   void swaggerUiAndTheAsyncApiDocumentAreServed() throws Exception {
     var ui =
         http.send(
-            HttpRequest.newBuilder(base.resolve("/swagger-ui/index.html")).GET().build(),
+            authorized(base.resolve("/swagger-ui/index.html")).GET().build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(ui.statusCode()).isEqualTo(200);
     assertThat(ui.body()).contains("swagger-ui");
@@ -257,8 +270,7 @@ class JobsApiIT {
 
   private HttpResponse<String> get(String path) throws Exception {
     return http.send(
-        HttpRequest.newBuilder(base.resolve(path)).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+        authorized(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static JsonNode json(HttpResponse<String> response) {
@@ -297,7 +309,7 @@ class JobsApiIT {
   void theCallersTraceContextIsKeptWithTheJob() throws Exception {
     String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     var request =
-        HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+        authorized(base.resolve("/api/v1/jobs"))
             .header("Content-Type", "application/json")
             .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
             .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"demo.noop\",\"payload\":{}}"))
@@ -460,7 +472,7 @@ class JobsApiIT {
             Duration.ZERO);
     var redrive =
         http.send(
-            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
+            authorized(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
                 .header("X-Shepherd-Actor", "ann")
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
@@ -477,7 +489,7 @@ class JobsApiIT {
             });
     assertProblem(
         http.send(
-            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
+            authorized(base.resolve("/api/v1/dead-jobs/" + id + "/redrive"))
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
             HttpResponse.BodyHandlers.ofString()),
@@ -487,14 +499,14 @@ class JobsApiIT {
     DeadJob malformed = store.deadJobs().recordDead(null, null, "Malformed JSON", "q", "{oops");
     var noJob =
         http.send(
-            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "/redrive"))
+            authorized(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "/redrive"))
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertProblem(noJob, 409, "never became one");
     var delete =
         http.send(
-            HttpRequest.newBuilder(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "?by=bob"))
+            authorized(base.resolve("/api/v1/dead-jobs/" + malformed.id() + "?by=bob"))
                 .DELETE()
                 .build(),
             HttpResponse.BodyHandlers.ofString());
@@ -506,7 +518,9 @@ class JobsApiIT {
         .anySatisfy(
             d -> {
               assertThat(d.id()).isEqualTo(malformed.id());
-              assertThat(d.discardedBy()).isEqualTo("bob");
+              assertThat(d.discardedBy())
+                  .as("the principal, not the by parameter")
+                  .isEqualTo(TestApiKeys.ADMIN);
               assertThat(d.discardedAt()).isNotNull();
             });
   }
@@ -550,7 +564,7 @@ class JobsApiIT {
 
   private HttpResponse<String> cancel(String id, String query) throws Exception {
     return http.send(
-        HttpRequest.newBuilder(base.resolve("/api/v1/jobs/" + id + "/cancel" + query))
+        authorized(base.resolve("/api/v1/jobs/" + id + "/cancel" + query))
             .header("X-Shepherd-Actor", "ops")
             .POST(HttpRequest.BodyPublishers.noBody())
             .build(),
@@ -583,9 +597,10 @@ class JobsApiIT {
     assertThat(json(first).get("previousState").asString()).isIn("SUBMITTED", "QUEUED");
     JobView job = view(id);
     assertThat(job.state()).isEqualTo(JobState.CANCELLED);
-    assertThat(job.cancelledBy()).isEqualTo("ops");
+    assertThat(job.cancelledBy()).as("the principal, not the header").isEqualTo(TestApiKeys.ADMIN);
     assertThat(job.cancelledAt()).isNotNull();
-    assertThat(job.history().getLast().reason()).isEqualTo("cancelled by ops: not needed");
+    assertThat(job.history().getLast().reason())
+        .isEqualTo("cancelled by " + TestApiKeys.ADMIN + ": not needed");
 
     var again = cancel(id, "");
     assertThat(again.statusCode()).isEqualTo(202);
@@ -642,7 +657,11 @@ class JobsApiIT {
       assertThat(order)
           .isEqualTo(
               new dev.shepherd.model.WorkerControl(
-                  dev.shepherd.model.WorkerControl.Kind.CANCEL, id, token, "ops", "flood"));
+                  dev.shepherd.model.WorkerControl.Kind.CANCEL,
+                  id,
+                  token,
+                  TestApiKeys.ADMIN,
+                  "flood"));
       assertThat(
               app.getBean(dev.shepherd.store.Leases.class)
                   .renewLease(id, token, Duration.ofSeconds(30)))
@@ -704,8 +723,7 @@ class JobsApiIT {
 
     var response =
         http.send(
-            HttpRequest.newBuilder(
-                    base.resolve("/api/v1/jobs/cancel?type=demo.flaky&by=ops&reason=flood"))
+            authorized(base.resolve("/api/v1/jobs/cancel?type=demo.flaky&by=ops&reason=flood"))
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
             HttpResponse.BodyHandlers.ofString());
@@ -720,7 +738,7 @@ class JobsApiIT {
     for (String query : List.of("", "?state=SUCCEEDED", "?state=LOST", "?type=&state=")) {
       assertProblem(
           http.send(
-              HttpRequest.newBuilder(base.resolve("/api/v1/jobs/cancel" + query))
+              authorized(base.resolve("/api/v1/jobs/cancel" + query))
                   .POST(HttpRequest.BodyPublishers.noBody())
                   .build(),
               HttpResponse.BodyHandlers.ofString()),

@@ -23,7 +23,8 @@ public sealed interface IntakeResult {
     INVALID_SUBMISSION(422, "Invalid submission"),
     UNKNOWN_JOB_TYPE(422, "Unknown job type"),
     INVALID_PAYLOAD(422, "Payload does not match the job type's schema"),
-    PAYLOAD_TOO_LARGE(413, "Payload too large");
+    PAYLOAD_TOO_LARGE(413, "Payload too large"),
+    FORBIDDEN(403, "Forbidden");
 
     private final int httpStatus;
     private final String title;

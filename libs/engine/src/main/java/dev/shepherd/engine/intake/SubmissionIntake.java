@@ -89,11 +89,31 @@ public final class SubmissionIntake {
    * @param traceparent the caller's W3C trace context, or null to start a new trace
    */
   public IntakeResult submit(byte[] body, String traceparent) {
-    return storeOne(prepare(body, traceparent));
+    return submit(body, traceparent, Submitter.ANYONE);
   }
 
   public IntakeResult submit(JsonNode node, String traceparent) {
     return storeOne(prepare(node, traceparent));
+  }
+
+  /**
+   * Who submits: the tenant its jobs belong to and the types it may submit (ADR 40).
+   *
+   * @param tenant empty for none
+   */
+  public record Submitter(String tenant, java.util.function.Predicate<String> maySubmit) {
+
+    /** Anyone, in no tenant: an installation without access control, the AMQP intake. */
+    public static final Submitter ANYONE = new Submitter("", type -> true);
+  }
+
+  /**
+   * As {@link #submit(byte[], String)}, for {@code submitter}: a type it may not submit is refused
+   * ({@link Problem#FORBIDDEN}) before the type is even looked up, so a caller learns nothing of
+   * the types it may not use; the job belongs to its tenant.
+   */
+  public IntakeResult submit(byte[] body, String traceparent, Submitter submitter) {
+    return storeOne(prepare(body, traceparent, submitter));
   }
 
   /** One submission as it arrived: its body and the caller's trace context (or null). */
@@ -126,6 +146,10 @@ public final class SubmissionIntake {
   private record Refused(IntakeResult.Rejected rejected) implements Prepared {}
 
   private Prepared prepare(byte[] body, String traceparent) {
+    return prepare(body, traceparent, Submitter.ANYONE);
+  }
+
+  private Prepared prepare(byte[] body, String traceparent, Submitter submitter) {
     String text;
     try {
       text =
@@ -151,10 +175,14 @@ public final class SubmissionIntake {
     if (node == null || node.isMissingNode()) {
       return refused(Problem.MALFORMED_JSON, "body is empty", "", "empty body");
     }
-    return prepare(node, traceparent);
+    return prepare(node, traceparent, submitter);
   }
 
   private Prepared prepare(JsonNode node, String traceparent) {
+    return prepare(node, traceparent, Submitter.ANYONE);
+  }
+
+  private Prepared prepare(JsonNode node, String traceparent, Submitter submitter) {
     JsonNode payload = node.get("payload");
     if (payload != null && Json.mapper().writeValueAsBytes(payload).length > MAX_PAYLOAD_BYTES) {
       return refused(
@@ -179,6 +207,13 @@ public final class SubmissionIntake {
           (field.isEmpty() ? "" : field + ": ") + e.getOriginalMessage(),
           field,
           "cannot be read: " + e.getOriginalMessage());
+    }
+    if (!submitter.maySubmit().test(submission.type())) {
+      return refused(
+          Problem.FORBIDDEN,
+          "you may not submit jobs of type '" + submission.type() + "'",
+          "/type",
+          "no grant of submit on this type");
     }
     if (!catalog.isKnown(submission.type())) {
       return refused(
@@ -244,7 +279,8 @@ public final class SubmissionIntake {
             submission.concurrencyKey() == null
                 ? 0
                 : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
-            submission.orderingKey() == null ? null : catalog.batchOf(submission.type())));
+            submission.orderingKey() == null ? null : catalog.batchOf(submission.type()),
+            submitter.tenant()));
   }
 
   /**

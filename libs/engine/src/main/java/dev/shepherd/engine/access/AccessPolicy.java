@@ -1,0 +1,70 @@
+package dev.shepherd.engine.access;
+
+import java.util.List;
+
+/**
+ * The grants of an installation: who may do what with the jobs of which types. Nothing is allowed
+ * that no grant allows. Immutable; a changed policy is a new one ({@link PolicySource}).
+ */
+public final class AccessPolicy {
+
+  /** A policy that allows nothing. */
+  public static final AccessPolicy NONE = new AccessPolicy(List.of());
+
+  private final List<Grant> grants;
+
+  public AccessPolicy(List<Grant> grants) {
+    this.grants = List.copyOf(grants);
+  }
+
+  public List<Grant> grants() {
+    return grants;
+  }
+
+  /** Whether {@code caller} may do {@code operation} on a job of {@code type}. */
+  public boolean allows(Caller caller, Operation operation, String type) {
+    if (caller == Caller.UNCHECKED) {
+      return true;
+    }
+    for (Grant grant : grants) {
+      if (grant.covers(caller) && grant.allows(operation) && grant.matches(type)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether {@code caller} may do {@code operation} on the jobs of at least one type: may it ask at
+   * all (a list, which then shows only the types it may read).
+   */
+  public boolean allowsSomeType(Caller caller, Operation operation) {
+    if (caller == Caller.UNCHECKED) {
+      return true;
+    }
+    for (Grant grant : grants) {
+      if (grant.covers(caller) && grant.allows(operation)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether {@code caller} is an administrator: granted {@code admin} on every type. Only they see
+   * the installation's own views (workers, announced types, ordering keys) and fencing tokens.
+   */
+  public boolean isAdmin(Caller caller) {
+    if (caller == Caller.UNCHECKED) {
+      return true;
+    }
+    for (Grant grant : grants) {
+      if (grant.covers(caller)
+          && grant.operations().contains(Operation.ADMIN)
+          && grant.coversEveryType()) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,518 @@
+package dev.shepherd.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.DeadJob;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
+import dev.shepherd.store.ClaimResult;
+import dev.shepherd.store.Store;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestApiKeys;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The API against the OWASP API Security Top 10 (2023), issue 17 and ADR 40: one scheduler with API
+ * keys of two tenants, a reader, an administrator, a policy file and a token issuer (a JWK set
+ * served by the test), on the real broker and Redis. Each test names the item it covers.
+ */
+@WithRealServices
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ApiSecurityIT {
+
+  private static final String ACME_KEY = "acme-producer-key-0b8e51";
+  private static final String ACME_READER_KEY = "acme-reader-key-7d2c90";
+  private static final String GLOBEX_KEY = "globex-producer-key-3f6a18";
+  private static final String FLOOD_KEY = "flood-key-91ce04";
+  private static final String LATE_KEY = "late-key-5a7b3e";
+
+  private ConfigurableApplicationContext app;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private URI base;
+  private String prefix;
+  private Path policyFile;
+  private HttpServer issuer;
+  private RSAKey signingKey;
+  private Map<String, Object> props;
+
+  @BeforeAll
+  void start(ServiceEndpoints endpoints, TestNames names) throws Exception {
+    prefix = names.prefix();
+    signingKey = new RSAKeyGenerator(2048).keyID("test-key").generate();
+    String jwks = new JWKSet(signingKey.toPublicJWK()).toString();
+    issuer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    issuer.createContext(
+        "/jwks",
+        exchange -> {
+          byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "application/json");
+          exchange.sendResponseHeaders(200, body.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
+    issuer.start();
+    policyFile = Files.createTempFile("shepherd-policy", ".yml");
+    Files.writeString(policyFile, "grants: []\n");
+
+    props = new HashMap<>(endpoints.asSpringProperties());
+    props.put("server.port", "0");
+    props.put("shepherd.messaging.prefix", prefix);
+    props.put("shepherd.store.prefix", prefix);
+    props.putAll(TestApiKeys.adminProperties());
+    key(1, "acme-producer", ACME_KEY, "acme", "producers");
+    key(2, "acme-reader", ACME_READER_KEY, "acme", null);
+    key(3, "globex-producer", GLOBEX_KEY, "globex", "producers");
+    key(4, "flood", FLOOD_KEY, "flood", "producers");
+    props.put("shepherd.security.grants[1].groups[0]", "producers");
+    props.put("shepherd.security.grants[1].types[0]", "demo.*");
+    props.put("shepherd.security.grants[1].operations[0]", "submit");
+    props.put("shepherd.security.grants[1].operations[1]", "read");
+    props.put("shepherd.security.grants[1].operations[2]", "cancel");
+    props.put("shepherd.security.grants[1].operations[3]", "redrive");
+    props.put("shepherd.security.grants[2].principals[0]", "acme-reader");
+    props.put("shepherd.security.grants[2].types[0]", "demo.noop");
+    props.put("shepherd.security.grants[2].operations[0]", "read");
+    props.put("shepherd.security.policy-file", policyFile.toString());
+    props.put("shepherd.security.policy-refresh", "200ms");
+    props.put("shepherd.security.submit-rate.per-second", "1");
+    props.put("shepherd.security.submit-rate.burst", "10");
+    props.put(
+        "spring.security.oauth2.resourceserver.jwt.jwk-set-uri",
+        "http://127.0.0.1:" + issuer.getAddress().getPort() + "/jwks");
+    app = new SpringApplicationBuilder(SchedulerApplication.class).run(args(props));
+    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+  }
+
+  private void key(int i, String name, String key, String tenant, String group) {
+    props.put("shepherd.security.api-keys[" + i + "].name", name);
+    props.put("shepherd.security.api-keys[" + i + "].sha256", TestApiKeys.sha256(key));
+    props.put("shepherd.security.api-keys[" + i + "].tenant", tenant);
+    if (group != null) {
+      props.put("shepherd.security.api-keys[" + i + "].groups[0]", group);
+    }
+  }
+
+  private static String[] args(Map<String, Object> props) {
+    return props.entrySet().stream()
+        .map(e -> "--" + e.getKey() + "=" + e.getValue())
+        .toArray(String[]::new);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (app != null) {
+      RabbitCleanup.delete(
+          app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class),
+          app.getBean(Topology.class).queueNames(),
+          app.getBean(Topology.class).exchangeNames());
+      RedisCleanup.deleteByPrefix(app.getBean(RedisConnectionFactory.class), prefix);
+      app.close();
+    }
+    if (issuer != null) {
+      issuer.stop(0);
+    }
+    Files.deleteIfExists(policyFile);
+  }
+
+  // ---- API2: broken authentication
+
+  @Test
+  void api2_aCallWithoutCredentialsIsRefusedWith401AndSaysWhatItNeeds() throws Exception {
+    var response = send(request("/api/v1/jobs/00-x", null).GET());
+    assertProblem(response, 401, "X-Api-Key header or a bearer token");
+    assertThat(response.headers().firstValue("WWW-Authenticate"))
+        .hasValueSatisfying(v -> assertThat(v).contains("X-Api-Key").contains("Bearer"));
+    assertProblem(
+        send(request("/api/v1/jobs", null).POST(body("{\"type\":\"demo.noop\",\"payload\":{}}"))),
+        401,
+        "X-Api-Key");
+  }
+
+  @Test
+  void api2_anUnknownKeyIsRefusedEvenWhereNothingWouldBeShown() throws Exception {
+    assertProblem(send(request("/api/v1/jobs", "not-a-key").GET()), 401, "unknown API key");
+    assertProblem(
+        send(request("/api/v1/jobs", ACME_KEY + "x").GET()), 401, "credentials were refused");
+  }
+
+  @Test
+  void api2_aTokenOfTheIssuerAuthenticatesItsSubjectInItsTenant() throws Exception {
+    String token = token("jwt-user", "acme", List.of("producers"), signingKey);
+    var submitted = send(bearer("/api/v1/jobs", token).POST(body(noop())));
+    assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+    String id = json(submitted).get("jobId").asString();
+    JobView job = view(id, ACME_KEY);
+    assertThat(job.tenant()).as("the token's tenant claim").isEqualTo("acme");
+    assertThat(send(request("/api/v1/jobs/" + id, GLOBEX_KEY).GET()).statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void api2_aForgedExpiredOrTenantlessTokenIsRefused() throws Exception {
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("test-key").generate();
+    assertThat(
+            send(bearer("/api/v1/jobs", token("jwt-user", "acme", List.of(), stranger)).GET())
+                .statusCode())
+        .as("signed by a key the issuer does not publish")
+        .isEqualTo(401);
+    var expired =
+        new JWTClaimsSet.Builder()
+            .subject("jwt-user")
+            .claim("tenant", "acme")
+            .expirationTime(Date.from(Instant.now().minusSeconds(3600)))
+            .build();
+    assertThat(send(bearer("/api/v1/jobs", sign(expired, signingKey)).GET()).statusCode())
+        .isEqualTo(401);
+    var tenantless =
+        send(
+            bearer("/api/v1/jobs", token("jwt-user", null, List.of("producers"), signingKey))
+                .GET());
+    assertProblem(tenantless, 401, "'tenant' claim");
+  }
+
+  // ---- API5: broken function-level authorization
+
+  @Test
+  void api5_aCallerWithoutTheGrantIsRefusedWith403() throws Exception {
+    assertProblem(
+        send(request("/api/v1/jobs", ACME_READER_KEY).POST(body(noop()))), 403, "may not submit");
+    assertProblem(
+        send(
+            request("/api/v1/jobs", ACME_KEY)
+                .POST(body("{\"type\":\"site.generate\",\"payload\":{\"site\":\"a\"}}"))),
+        403,
+        "site.generate");
+    assertProblem(
+        send(
+            request("/api/v1/jobs", ACME_KEY)
+                .POST(body("{\"type\":\"secret.unknown\",\"payload\":{}}"))),
+        403,
+        "may not submit");
+    String id = submit(ACME_KEY, noop());
+    assertProblem(
+        send(request("/api/v1/jobs/" + id + "/cancel", ACME_READER_KEY).POST(empty())),
+        403,
+        "may not cancel");
+    for (String path : List.of("/api/v1/workers", "/api/v1/keys?state=DOWN", "/api/v1/keys/k")) {
+      assertProblem(send(request(path, ACME_KEY).GET()), 403, "admin");
+      assertThat(send(request(path, TestApiKeys.ADMIN_KEY).GET()).statusCode())
+          .as(path)
+          .isEqualTo(200);
+    }
+    assertProblem(
+        send(request("/api/v1/jobs/cancel?type=demo.noop", ACME_KEY).POST(empty())),
+        403,
+        "every tenant");
+  }
+
+  // ---- API1: broken object-level authorization
+
+  @Test
+  void api1_anotherTenantsJobIsNotThereForAnyEndpoint() throws Exception {
+    String id =
+        submit(ACME_KEY, "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"k-1\"}");
+    assertThat(view(id, ACME_KEY).state()).isNotNull();
+    assertProblem(send(request("/api/v1/jobs/" + id, GLOBEX_KEY).GET()), 404, id);
+    assertProblem(
+        send(request("/api/v1/jobs/" + id + "/cancel", GLOBEX_KEY).POST(empty())), 404, id);
+    assertThat(view(id, ACME_KEY).state()).isNotEqualTo(JobState.CANCELLED);
+    assertProblem(send(request("/api/v1/jobs/by-key/k-1", GLOBEX_KEY).GET()), 404, "k-1");
+    var events = send(request("/api/v1/jobs/" + id + "/events", GLOBEX_KEY).GET());
+    assertThat(events.body()).contains("event:missing");
+    var listed = json(send(request("/api/v1/jobs?type=demo.noop&limit=1000", GLOBEX_KEY).GET()));
+    assertThat(listed.findValuesAsString("id")).doesNotContain(id);
+    var own = json(send(request("/api/v1/jobs?type=demo.noop&limit=1000", ACME_KEY).GET()));
+    assertThat(own.findValuesAsString("id")).contains(id);
+  }
+
+  @Test
+  void api1_eachTenantHasItsOwnIdempotencyKeys() throws Exception {
+    String body = "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"same-key\"}";
+    String acme = submit(ACME_KEY, body);
+    String globex = submit(GLOBEX_KEY, body);
+    assertThat(globex).as("not acme's job returned as a duplicate").isNotEqualTo(acme);
+    assertThat(view(globex, GLOBEX_KEY).idempotencyKey()).isEqualTo("same-key");
+    var again = send(request("/api/v1/jobs", ACME_KEY).POST(body(body)));
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(json(again).get("jobId").asString()).isEqualTo(acme);
+    assertThat(
+            json(send(request("/api/v1/jobs/by-key/same-key", GLOBEX_KEY).GET()))
+                .get("id")
+                .asString())
+        .isEqualTo(globex);
+  }
+
+  @Test
+  void api1_anotherTenantsDeadJobCannotBeSeenRedrivenOrDiscarded() throws Exception {
+    String id = submit(ACME_KEY, noop());
+    Store store = app.getBean("shepherdStore", Store.class);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> view(id, ACME_KEY).state() == JobState.QUEUED);
+    DeadJob record = store.deadJobs().recordDead(id, "demo.noop", "poison", "q", "{}");
+    List<String> seen =
+        json(send(request("/api/v1/dead-jobs?limit=1000", GLOBEX_KEY).GET()))
+            .findValuesAsString("id");
+    assertThat(seen).doesNotContain(record.id());
+    assertProblem(
+        send(request("/api/v1/dead-jobs/" + record.id() + "/redrive", GLOBEX_KEY).POST(empty())),
+        404,
+        record.id());
+    assertProblem(
+        send(request("/api/v1/dead-jobs/" + record.id(), GLOBEX_KEY).DELETE()), 404, record.id());
+    assertProblem(
+        send(request("/api/v1/dead-jobs/" + record.id(), ACME_KEY).DELETE()),
+        403,
+        "may not discard");
+    assertThat(
+            json(send(request("/api/v1/dead-jobs?limit=1000", ACME_KEY).GET()))
+                .findValuesAsString("id"))
+        .contains(record.id());
+  }
+
+  // ---- API3: broken object property level authorization; and who acts
+
+  @Test
+  void api3_fencingTokensAreShownToAdministratorsOnly() throws Exception {
+    String id = submit(ACME_KEY, noop());
+    Store store = app.getBean("shepherdStore", Store.class);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> view(id, ACME_KEY).state() == JobState.QUEUED);
+    var claimed = (ClaimResult.Claimed) store.leases().claim(id, 1, "w-1", Duration.ofSeconds(30));
+    assertThat(view(id, ACME_KEY).history())
+        .as("a producer's view")
+        .allSatisfy(h -> assertThat(h.fencingToken()).isNull());
+    assertThat(view(id, TestApiKeys.ADMIN_KEY).history())
+        .anySatisfy(h -> assertThat(h.fencingToken()).isEqualTo(claimed.fencingToken()));
+  }
+
+  @Test
+  void theActorOfACancelIsThePrincipalNeverAHeader() throws Exception {
+    String id = submit(ACME_KEY, noop());
+    var cancelled =
+        send(
+            request("/api/v1/jobs/" + id + "/cancel?by=mallory", ACME_KEY)
+                .header("X-Shepherd-Actor", "mallory")
+                .POST(empty()));
+    assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(202);
+    assertThat(view(id, ACME_KEY).cancelledBy()).isEqualTo("acme-producer");
+  }
+
+  // ---- API4: unrestricted resource consumption
+
+  @Test
+  void api4_aFiftyMebibyteBodyIsRefusedBeforeItIsRead() throws Exception {
+    int port = base.getPort();
+    for (boolean chunked : List.of(false, true)) {
+      try (Socket socket = new Socket("127.0.0.1", port)) {
+        socket.setSoTimeout(10_000);
+        OutputStream out = socket.getOutputStream();
+        String head =
+            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "X-Api-Key: "
+                + ACME_KEY
+                + "\r\n"
+                + (chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: 52428800\r\n")
+                + "\r\n";
+        out.write(head.getBytes(StandardCharsets.US_ASCII));
+        byte[] block = new byte[64 * 1024];
+        java.util.Arrays.fill(block, (byte) ' ');
+        // a chunked body past the limit, then the response: the server stops reading there
+        for (int i = 0; i < (chunked ? 6 : 1); i++) {
+          if (chunked) {
+            out.write(
+                (Integer.toHexString(block.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          }
+          out.write(block);
+          if (chunked) {
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+          }
+        }
+        out.flush();
+        InputStream in = socket.getInputStream();
+        String status = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
+        assertThat(status).as(chunked ? "chunked" : "declared length").isEqualTo("HTTP/1.1 413");
+      }
+    }
+  }
+
+  @Test
+  void api4_aDeeplyNestedPayloadIsRefusedAsMalformed() throws Exception {
+    String nested = "[".repeat(5_000) + "]".repeat(5_000);
+    var response =
+        send(
+            request("/api/v1/jobs", ACME_KEY)
+                .POST(body("{\"type\":\"demo.noop\",\"payload\":{\"a\":" + nested + "}}")));
+    assertProblem(response, 400, "nesting depth");
+  }
+
+  @Test
+  void api4_listsAreCappedAndSubmissionsAreRateLimitedPerPrincipal() throws Exception {
+    assertProblem(send(request("/api/v1/jobs?limit=100000", ACME_KEY).GET()), 400, "limit");
+    List<Integer> statuses = new ArrayList<>();
+    HttpResponse<String> throttled = null;
+    for (int i = 0; i < 25 && throttled == null; i++) {
+      var response = send(request("/api/v1/jobs", FLOOD_KEY).POST(body(noop())));
+      statuses.add(response.statusCode());
+      if (response.statusCode() == 429) {
+        throttled = response;
+      }
+    }
+    assertThat(throttled).as("statuses %s", statuses).isNotNull();
+    assertProblem(throttled, 429, "too many submissions");
+    assertThat(throttled.headers().firstValue("Retry-After"))
+        .hasValueSatisfying(v -> assertThat(Integer.parseInt(v)).isPositive());
+    assertThat(statuses.subList(0, 10)).as("the burst").containsOnly(202);
+    assertThat(send(request("/api/v1/jobs", ACME_KEY).POST(body(noop()))).statusCode())
+        .as("another principal's rate is its own")
+        .isEqualTo(202);
+  }
+
+  // ---- grants change without a restart
+
+  @Test
+  void aKeyAddedToThePolicyFileWorksWithoutARestart() throws Exception {
+    assertThat(send(request("/api/v1/jobs?limit=1", LATE_KEY).GET()).statusCode()).isEqualTo(401);
+    Files.writeString(
+        policyFile,
+        "apiKeys:\n  - {name: late, sha256: "
+            + TestApiKeys.sha256(LATE_KEY)
+            + ", tenant: acme}\ngrants:\n  - {principals: [late], types: [demo.noop], operations:"
+            + " [read]}\n");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> send(request("/api/v1/jobs?limit=1", LATE_KEY).GET()).statusCode() == 200);
+    assertProblem(
+        send(request("/api/v1/jobs", LATE_KEY).POST(body(noop()))), 403, "may not submit");
+  }
+
+  @Test
+  void aSchedulerWithAccessControlButNoWayToAuthenticateRefusesToStart(ServiceEndpoints endpoints) {
+    Map<String, Object> bare = new HashMap<>(endpoints.asSpringProperties());
+    bare.put("server.port", "0");
+    bare.put("shepherd.messaging.prefix", prefix + "-bare");
+    bare.put("shepherd.store.prefix", prefix + "-bare");
+    assertThatThrownBy(
+            () -> new SpringApplicationBuilder(SchedulerApplication.class).run(args(bare)))
+        .hasStackTraceContaining("nobody could call the API");
+  }
+
+  // ---- helpers
+
+  private static String noop() {
+    return "{\"type\":\"demo.noop\",\"payload\":{}}";
+  }
+
+  private HttpRequest.Builder request(String path, String key) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10));
+    if (key != null) {
+      request.header("X-Api-Key", key);
+    }
+    return request.header("Content-Type", "application/json");
+  }
+
+  private HttpRequest.Builder bearer(String path, String token) {
+    return request(path, null).header("Authorization", "Bearer " + token);
+  }
+
+  private static HttpRequest.BodyPublisher body(String json) {
+    return HttpRequest.BodyPublishers.ofString(json);
+  }
+
+  private static HttpRequest.BodyPublisher empty() {
+    return HttpRequest.BodyPublishers.noBody();
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String submit(String key, String json) throws Exception {
+    var response = send(request("/api/v1/jobs", key).POST(body(json)));
+    assertThat(response.statusCode()).as(response.body()).isIn(200, 202);
+    return json(response).get("jobId").asString();
+  }
+
+  private JobView view(String id, String key) throws Exception {
+    var response = send(request("/api/v1/jobs/" + id, key).GET());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return Json.mapper().readValue(response.body(), JobView.class);
+  }
+
+  private static String token(String subject, String tenant, List<String> groups, RSAKey key)
+      throws Exception {
+    var claims =
+        new JWTClaimsSet.Builder()
+            .subject(subject)
+            .claim("groups", groups)
+            .expirationTime(Date.from(Instant.now().plusSeconds(600)));
+    if (tenant != null) {
+      claims.claim("tenant", tenant);
+    }
+    return sign(claims.build(), key);
+  }
+
+  private static String sign(JWTClaimsSet claims, RSAKey key) throws Exception {
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(), claims);
+    jwt.sign(new RSASSASigner(key));
+    return jwt.serialize();
+  }
+
+  private static JsonNode json(HttpResponse<String> response) {
+    return Json.mapper().readTree(response.body());
+  }
+
+  private static void assertProblem(HttpResponse<String> response, int status, String named) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
+    assertThat(json(response).path("status").asInt()).isEqualTo(status);
+    assertThat(response.body()).contains(named);
+  }
+}
