@@ -122,10 +122,7 @@ public final class Cluster implements AutoCloseable {
   private void startAll() {
     schedulerPort = ManagedProcess.freePort();
     List<CompletableFuture<Void>> starting = new ArrayList<>();
-    List<String> keys = new ArrayList<>();
-    dev.shepherd.testsupport.TestApiKeys.adminProperties()
-        .forEach((k, v) -> keys.add("--" + k + "=" + v));
-    starting.add(launch("scheduler", "scheduler", schedulerPort, keys));
+    starting.add(launch("scheduler", "scheduler", schedulerPort, List.of()));
     starting.add(launch("status-tracker", "status-tracker", ManagedProcess.freePort(), List.of()));
     starting.add(launch("recovery", "recovery", ManagedProcess.freePort(), List.of()));
     for (int i = 0; i < spec.workers(); i++) {
@@ -312,6 +309,11 @@ public final class Cluster implements AutoCloseable {
     args.add("--shepherd.messaging.prefix=" + spec.prefix());
     args.add("--shepherd.store.prefix=" + spec.prefix());
     spec.connection().forEach((k, v) -> args.add("--" + k + "=" + v));
+    if (module.equals("scheduler")) {
+      // the tests' administrator key (ADR 40), on every start of the scheduler
+      dev.shepherd.testsupport.TestApiKeys.adminProperties()
+          .forEach((k, v) -> args.add("--" + k + "=" + v));
+    }
     spec.extra().forEach((k, v) -> args.add("--" + k + "=" + v));
     args.addAll(more);
     ManagedProcess process =

@@ -162,7 +162,9 @@ class BadInputE2EIT {
         template.send(
             e2e.topology.submitExchange(),
             e2e.topology.submitRoutingKey(),
-            MessageBuilder.withBody(body).build());
+            MessageBuilder.withBody(body)
+                .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
+                .build());
         goodJob.run();
       }
       JobView finished = good.get(0).get();

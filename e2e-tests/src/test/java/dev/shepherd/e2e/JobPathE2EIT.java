@@ -136,6 +136,7 @@ class JobPathE2EIT {
               MessageBuilder.withBody(Json.mapper().writeValueAsBytes(s))
                   .setContentType("application/json")
                   .setDeliveryMode(MessageDeliveryMode.PERSISTENT)
+                  .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
                   .build());
           viaAmqp.add(i);
         }
@@ -318,7 +319,9 @@ class JobPathE2EIT {
       template.send(
           e2e.topology.submitExchange(),
           e2e.topology.submitRoutingKey(),
-          MessageBuilder.withBody(bad.getBytes(StandardCharsets.UTF_8)).build());
+          MessageBuilder.withBody(bad.getBytes(StandardCharsets.UTF_8))
+              .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
+              .build());
       String key = marker + "good-" + i;
       goodKeys.add(key);
       template.send(
@@ -329,6 +332,7 @@ class JobPathE2EIT {
                       .writeValueAsBytes(
                           JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
                               .withIdempotencyKey(key)))
+              .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
               .build());
     }
     List<CompletableFuture<JobView>> finals = new ArrayList<>();

@@ -109,6 +109,8 @@ class JobTypesE2EIT {
               new PrintWriter(new StringWriter(), true),
               "--url",
               e2e.cluster.schedulerUri().toString(),
+              "--api-key",
+              dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY,
               "types");
       assertThat(exit).isZero();
       assertThat(out.toString())

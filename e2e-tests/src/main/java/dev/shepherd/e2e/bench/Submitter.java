@@ -14,12 +14,10 @@ import java.net.URI;
  */
 public final class Submitter implements AutoCloseable {
 
-  private static final AMQP.BasicProperties JSON_PERSISTENT =
-      new AMQP.BasicProperties.Builder().contentType("application/json").deliveryMode(2).build();
-
   private final Connection connection;
   private final Channel channel;
   private final String exchange;
+  private final AMQP.BasicProperties properties;
   private int unconfirmed;
 
   public Submitter(URI amqp, String prefix) throws Exception {
@@ -29,12 +27,19 @@ public final class Submitter implements AutoCloseable {
     channel = connection.createChannel();
     channel.confirmSelect();
     exchange = prefix + ".submit";
+    // user_id: the scheduler takes a submission as its broker-validated user's (ADR 40)
+    properties =
+        new AMQP.BasicProperties.Builder()
+            .contentType("application/json")
+            .deliveryMode(2)
+            .userId(factory.getUsername())
+            .build();
   }
 
   /** Publishes one submission; every batch of them waits for the broker's confirms. */
   public void submit(JobSubmission job) throws Exception {
     channel.basicPublish(
-        exchange, "submit", true, JSON_PERSISTENT, Json.mapper().writeValueAsBytes(job));
+        exchange, "submit", true, properties, Json.mapper().writeValueAsBytes(job));
     if (++unconfirmed >= RawBroker.CONFIRM_BATCH) {
       flush();
     }

@@ -67,6 +67,7 @@ public final class ShepherdClient implements AutoCloseable {
   private final java.util.concurrent.ExecutorService io =
       Executors.newVirtualThreadPerTaskExecutor();
   private Connection amqp;
+  private String amqpUser;
   private Channel channel;
 
   /**
@@ -196,6 +197,9 @@ public final class ShepherdClient implements AutoCloseable {
               .contentType("application/json")
               .deliveryMode(2)
               .messageId(messageId)
+              // the broker checks user_id against the connection's user and refuses a publish
+              // that names another, so the scheduler can trust it (ADR 40)
+              .userId(amqpUser)
               .build();
       returned.remove(messageId);
       ch.basicPublish(exchange, routingKey, true, props, body);
@@ -551,6 +555,7 @@ public final class ShepherdClient implements AutoCloseable {
           throw new IllegalArgumentException("bad AMQP URI " + amqpUri, e);
         }
         amqp = factory.newConnection("shepherd-client");
+        amqpUser = factory.getUsername();
       }
       channel = amqp.createChannel();
       channel.addReturnListener(r -> returned.add(r.getProperties().getMessageId()));

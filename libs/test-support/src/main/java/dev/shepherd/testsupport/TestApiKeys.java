@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * The API key the tests call the scheduler with (ADR 40): an installation-wide administrator
- * (tenant {@code *}, admin on every type), configured by {@link #adminProperties()}. Tests of the
- * access policy itself configure their own keys.
+ * (tenant {@code *}, admin on every type), configured by {@link #adminProperties()}, which also
+ * makes the broker's {@code guest} such an administrator for AMQP submissions. Tests of the access
+ * policy itself configure their own keys.
  */
 public final class TestApiKeys {
 
@@ -19,6 +20,9 @@ public final class TestApiKeys {
 
   /** The principal that key authenticates as: what a cancel, redrive or discard records. */
   public static final String ADMIN = "test-admin";
+
+  /** The RabbitMQ user of the tests; an AMQP submission names it in {@code user_id}. */
+  public static final String BROKER_USER = "guest";
 
   private TestApiKeys() {}
 
@@ -29,6 +33,10 @@ public final class TestApiKeys {
     props.put("shepherd.security.api-keys[0].sha256", sha256(ADMIN_KEY));
     props.put("shepherd.security.api-keys[0].tenant", "*");
     props.put("shepherd.security.grants[0].principals[0]", ADMIN);
+    // the broker's user of the tests, guest, submits over AMQP as an administrator too
+    props.put("shepherd.security.amqp-users[0].name", BROKER_USER);
+    props.put("shepherd.security.amqp-users[0].tenant", "*");
+    props.put("shepherd.security.grants[0].principals[1]", BROKER_USER);
     props.put("shepherd.security.grants[0].types[0]", "*");
     props.put("shepherd.security.grants[0].operations[0]", "admin");
     return props;

@@ -14,6 +14,8 @@ import org.springframework.util.unit.DataSize;
  *     everything, in no tenant (true when not set)
  * @param apiKeys static API keys (name, SHA-256 hash, tenant, groups)
  * @param grants who may do what on which types
+ * @param amqpUsers RabbitMQ users as principals (name, tenant, groups): an AMQP submission is its
+ *     broker-validated {@code user_id}'s
  * @param policyFile a YAML file of more {@code apiKeys} and {@code grants} (a mounted Secret), read
  *     again when it changes; null for none
  * @param policyRefresh how often the policy file is checked for a change (5 s when not set)
@@ -28,6 +30,7 @@ public record AccessProperties(
     Boolean enabled,
     List<PolicyDocument.KeyEntry> apiKeys,
     List<PolicyDocument.GrantEntry> grants,
+    List<PolicyDocument.UserEntry> amqpUsers,
     Path policyFile,
     Duration policyRefresh,
     Jwt jwt,
@@ -38,6 +41,7 @@ public record AccessProperties(
     enabled = enabled == null || enabled;
     apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
     grants = grants == null ? List.of() : List.copyOf(grants);
+    amqpUsers = amqpUsers == null ? List.of() : List.copyOf(amqpUsers);
     policyRefresh = policyRefresh == null ? Duration.ofSeconds(5) : policyRefresh;
     jwt = jwt == null ? new Jwt(null, null) : jwt;
     submitRate = submitRate == null ? new SubmitRate(null, null) : submitRate;
@@ -71,6 +75,6 @@ public record AccessProperties(
 
   /** The keys and grants of the configuration itself. */
   PolicyDocument configured() {
-    return new PolicyDocument(apiKeys, grants);
+    return new PolicyDocument(apiKeys, grants, amqpUsers);
   }
 }

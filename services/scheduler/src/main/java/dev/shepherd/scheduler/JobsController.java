@@ -47,9 +47,7 @@ class JobsController {
     access.countSubmission();
     Caller caller = access.caller();
     AccessPolicy policy = access.policy();
-    var submitter =
-        new SubmissionIntake.Submitter(
-            caller.tenantOfNewJobs(), type -> policy.allows(caller, Operation.SUBMIT, type));
+    var submitter = SubmissionIntake.Submitter.of(caller, policy);
     return switch (intake.submit(body == null ? new byte[0] : body, traceparent, submitter)) {
       case IntakeResult.Accepted a ->
           JsonResponses.accepted(JsonResponses.jobLocation(a.receipt().jobId()), a.receipt());

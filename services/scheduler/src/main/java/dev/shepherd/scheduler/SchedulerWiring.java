@@ -165,8 +165,21 @@ class SchedulerWiring {
       Topology topology,
       SubmissionIntake intake,
       DeadJobs deadJobs,
-      SchedulerProperties properties) {
-    return new SubmitConsumer(intake, deadJobs, topology)
+      SchedulerProperties properties,
+      AccessProperties access,
+      dev.shepherd.engine.access.PolicySource policy) {
+    // who submits over AMQP: the broker-validated user_id, as the policy knows it (ADR 40)
+    java.util.function.Function<String, SubmissionIntake.Submitter> submitterOf =
+        !access.enabled()
+            ? userId -> SubmissionIntake.Submitter.ANYONE
+            : userId -> {
+              if (userId == null) {
+                return null;
+              }
+              var now = policy.current();
+              return SubmissionIntake.Submitter.of(now.brokerUser(userId), now.policy());
+            };
+    return new SubmitConsumer(intake, deadJobs, topology, submitterOf)
         .container(
             connectionFactory,
             properties.submitConsumers(),

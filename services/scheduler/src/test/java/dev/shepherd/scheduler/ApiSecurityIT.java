@@ -115,6 +115,12 @@ class ApiSecurityIT {
     props.put("shepherd.security.grants[2].principals[0]", "acme-reader");
     props.put("shepherd.security.grants[2].types[0]", "demo.noop");
     props.put("shepherd.security.grants[2].operations[0]", "read");
+    // the broker's guest submits over AMQP as a producer of acme's, of demo.noop only
+    props.put("shepherd.security.amqp-users[0].tenant", "acme");
+    props.put("shepherd.security.grants[0].principals[1]", TestApiKeys.ADMIN);
+    props.put("shepherd.security.grants[3].principals[0]", TestApiKeys.BROKER_USER);
+    props.put("shepherd.security.grants[3].types[0]", "demo.noop");
+    props.put("shepherd.security.grants[3].operations[0]", "submit");
     props.put("shepherd.security.policy-file", policyFile.toString());
     props.put("shepherd.security.policy-refresh", "200ms");
     props.put("shepherd.security.submit-rate.per-second", "1");
@@ -409,6 +415,88 @@ class ApiSecurityIT {
     assertThat(send(request("/api/v1/jobs", ACME_KEY).POST(body(noop()))).statusCode())
         .as("another principal's rate is its own")
         .isEqualTo(202);
+  }
+
+  // ---- AMQP: the broker-validated user_id is the submitter
+
+  @Test
+  void api2_anAmqpSubmissionIsItsBrokerUsersAndOneWithoutAUserIsADeadRecord() throws Exception {
+    Topology topology = app.getBean(Topology.class);
+    var template =
+        new org.springframework.amqp.rabbit.core.RabbitTemplate(
+            app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    String marker = "amqp-" + System.nanoTime();
+    String good = "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"" + marker + "\"}";
+    String forbidden = "{\"type\":\"site.generate\",\"payload\":{\"site\":\"" + marker + "\"}}";
+    String anonymous = "{\"type\":\"demo.noop\",\"payload\":{\"m\":\"" + marker + "\"}}";
+    send(template, topology, good, TestApiKeys.BROKER_USER);
+    send(template, topology, forbidden, TestApiKeys.BROKER_USER);
+    send(template, topology, anonymous, null);
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                send(request("/api/v1/jobs/by-key/" + marker, ACME_KEY).GET()).statusCode() == 200);
+    JobView job =
+        Json.mapper()
+            .readValue(
+                send(request("/api/v1/jobs/by-key/" + marker, ACME_KEY).GET()).body(),
+                JobView.class);
+    assertThat(job.tenant()).as("guest's tenant").isEqualTo("acme");
+    assertThat(send(request("/api/v1/jobs/by-key/" + marker, GLOBEX_KEY).GET()).statusCode())
+        .isEqualTo(404);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              List<DeadJob> dead =
+                  List.of(
+                      Json.mapper()
+                          .readValue(
+                              send(request("/api/v1/dead-jobs?limit=1000", TestApiKeys.ADMIN_KEY)
+                                      .GET())
+                                  .body(),
+                              DeadJob[].class));
+              assertThat(dead)
+                  .filteredOn(d -> d.rawMessage() != null && d.rawMessage().contains(marker))
+                  .extracting(d -> d.reason().substring(0, d.reason().indexOf(':')))
+                  .containsExactlyInAnyOrder("forbidden", "unauthenticated");
+            });
+  }
+
+  @Test
+  void theBrokerRefusesAUserIdThatIsNotTheConnectionsUser(ServiceEndpoints endpoints)
+      throws Exception {
+    var factory = new com.rabbitmq.client.ConnectionFactory();
+    factory.setUri(endpoints.rabbitmq());
+    try (var connection = factory.newConnection("api-security-it")) {
+      var channel = connection.createChannel();
+      channel.confirmSelect();
+      var forged = new com.rabbitmq.client.AMQP.BasicProperties.Builder().userId("mallory").build();
+      channel.basicPublish(
+          app.getBean(Topology.class).submitExchange(),
+          app.getBean(Topology.class).submitRoutingKey(),
+          forged,
+          noop().getBytes(StandardCharsets.UTF_8));
+      assertThatThrownBy(() -> channel.waitForConfirmsOrDie(5_000))
+          .as("what makes user_id trustworthy")
+          .hasStackTraceContaining("user_id property set to 'mallory'");
+    }
+  }
+
+  private static void send(
+      org.springframework.amqp.rabbit.core.RabbitTemplate template,
+      Topology topology,
+      String body,
+      String userId) {
+    var message =
+        org.springframework.amqp.core.MessageBuilder.withBody(
+            body.getBytes(StandardCharsets.UTF_8));
+    if (userId != null) {
+      message.setUserId(userId);
+    }
+    template.send(topology.submitExchange(), topology.submitRoutingKey(), message.build());
   }
 
   // ---- grants change without a restart

@@ -537,7 +537,9 @@ class JobsApiIT {
       template.send(
           topology.submitExchange(),
           topology.submitRoutingKey(),
-          MessageBuilder.withBody(b.getBytes(StandardCharsets.UTF_8)).build());
+          MessageBuilder.withBody(b.getBytes(StandardCharsets.UTF_8))
+              .setUserId(TestApiKeys.BROKER_USER)
+              .build());
     }
     template.send(
         topology.submitExchange(),
@@ -545,6 +547,7 @@ class JobsApiIT {
         MessageBuilder.withBody(
                 "{\"type\":\"demo.noop\",\"payload\":{},\"idempotencyKey\":\"amqp-good\"}"
                     .getBytes(StandardCharsets.UTF_8))
+            .setUserId(TestApiKeys.BROKER_USER)
             .build());
     await()
         .atMost(Duration.ofSeconds(10))

@@ -1,8 +1,10 @@
 package dev.shepherd.engine.access;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -14,9 +16,22 @@ import java.util.Set;
  *   - {name: report-service, sha256: 9f86d0..., tenant: acme, groups: [producers]}
  * grants:
  *   - {groups: [producers], types: ["report.*"], operations: [submit, read, cancel]}
+ * amqpUsers:
+ *   - {name: reports-producer, tenant: acme, groups: [producers]}
  * }</pre>
  */
-public record PolicyDocument(List<KeyEntry> apiKeys, List<GrantEntry> grants) {
+public record PolicyDocument(
+    List<KeyEntry> apiKeys, List<GrantEntry> grants, List<UserEntry> amqpUsers) {
+
+  /**
+   * A RabbitMQ user as a principal: the broker validates a message's {@code user_id} against the
+   * connection's user, so a submission that carries one comes from that user (ADR 40).
+   */
+  public record UserEntry(String name, String tenant, List<String> groups) {}
+
+  public PolicyDocument(List<KeyEntry> apiKeys, List<GrantEntry> grants) {
+    this(apiKeys, grants, List.of());
+  }
 
   /** One API key: the principal's name, its SHA-256 hash, its tenant and groups. */
   public record KeyEntry(String name, String sha256, String tenant, List<String> groups) {}
@@ -25,11 +40,12 @@ public record PolicyDocument(List<KeyEntry> apiKeys, List<GrantEntry> grants) {
   public record GrantEntry(
       List<String> principals, List<String> groups, List<String> types, List<String> operations) {}
 
-  public static final PolicyDocument EMPTY = new PolicyDocument(List.of(), List.of());
+  public static final PolicyDocument EMPTY = new PolicyDocument(List.of(), List.of(), List.of());
 
   public PolicyDocument {
     apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
     grants = grants == null ? List.of() : List.copyOf(grants);
+    amqpUsers = amqpUsers == null ? List.of() : List.copyOf(amqpUsers);
   }
 
   /** This document's entries followed by {@code other}'s. */
@@ -38,7 +54,32 @@ public record PolicyDocument(List<KeyEntry> apiKeys, List<GrantEntry> grants) {
     keys.addAll(other.apiKeys);
     List<GrantEntry> all = new ArrayList<>(grants);
     all.addAll(other.grants);
-    return new PolicyDocument(keys, all);
+    List<UserEntry> users = new ArrayList<>(amqpUsers);
+    users.addAll(other.amqpUsers);
+    return new PolicyDocument(keys, all, users);
+  }
+
+  /**
+   * The broker users as callers, by name; a user not listed is a caller of no tenant and no groups
+   * (see {@link PolicySource.Snapshot#brokerUser}).
+   */
+  public Map<String, Caller> brokerUsers() {
+    Map<String, Caller> users = new HashMap<>();
+    for (UserEntry entry : amqpUsers) {
+      String tenant = entry.tenant() == null ? Caller.NO_TENANT : entry.tenant();
+      if (!tenant.isEmpty()) {
+        Tenants.requireValid(tenant, "AMQP user '" + entry.name() + "'");
+      }
+      Caller caller =
+          new Caller(
+              entry.name(),
+              tenant,
+              entry.groups() == null ? Set.of() : new LinkedHashSet<>(entry.groups()));
+      if (users.put(entry.name(), caller) != null) {
+        throw new IllegalArgumentException("AMQP user '" + entry.name() + "' is listed twice");
+      }
+    }
+    return Map.copyOf(users);
   }
 
   /** The keys, checked; a clear error names the first wrong entry. */

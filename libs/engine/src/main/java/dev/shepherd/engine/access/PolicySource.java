@@ -22,8 +22,18 @@ public final class PolicySource {
 
   private static final Logger log = LoggerFactory.getLogger(PolicySource.class);
 
-  /** The keys and the grants of one moment. */
-  public record Snapshot(ApiKeys keys, AccessPolicy policy) {}
+  /** The keys, the grants and the broker users of one moment. */
+  public record Snapshot(ApiKeys keys, AccessPolicy policy, Map<String, Caller> brokerUsers) {
+
+    /**
+     * The caller a submission's broker-validated {@code user_id} names: as the policy lists it, or
+     * a caller of no tenant and no groups (only grants naming it by name apply).
+     */
+    public Caller brokerUser(String userId) {
+      Caller listed = brokerUsers.get(userId);
+      return listed != null ? listed : new Caller(userId, Caller.NO_TENANT, java.util.Set.of());
+    }
+  }
 
   private final PolicyDocument configured;
   private final Path file;
@@ -72,7 +82,7 @@ public final class PolicySource {
 
   private Snapshot load() {
     PolicyDocument document = file == null ? configured : configured.and(read(file));
-    return new Snapshot(document.keys(), document.policy());
+    return new Snapshot(document.keys(), document.policy(), document.brokerUsers());
   }
 
   private FileTime modified() {

@@ -24,7 +24,8 @@ public sealed interface IntakeResult {
     UNKNOWN_JOB_TYPE(422, "Unknown job type"),
     INVALID_PAYLOAD(422, "Payload does not match the job type's schema"),
     PAYLOAD_TOO_LARGE(413, "Payload too large"),
-    FORBIDDEN(403, "Forbidden");
+    FORBIDDEN(403, "Forbidden"),
+    UNAUTHENTICATED(401, "Unauthenticated");
 
     private final int httpStatus;
     private final String title;

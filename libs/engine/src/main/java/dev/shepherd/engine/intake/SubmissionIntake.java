@@ -103,8 +103,16 @@ public final class SubmissionIntake {
    */
   public record Submitter(String tenant, java.util.function.Predicate<String> maySubmit) {
 
-    /** Anyone, in no tenant: an installation without access control, the AMQP intake. */
+    /** Anyone, in no tenant: an installation without access control. */
     public static final Submitter ANYONE = new Submitter("", type -> true);
+
+    /** {@code caller}, allowed the types {@code policy} grants it {@code submit} on. */
+    public static Submitter of(
+        dev.shepherd.engine.access.Caller caller, dev.shepherd.engine.access.AccessPolicy policy) {
+      return new Submitter(
+          caller.tenantOfNewJobs(),
+          type -> policy.allows(caller, dev.shepherd.engine.access.Operation.SUBMIT, type));
+    }
   }
 
   /**
@@ -113,11 +121,21 @@ public final class SubmissionIntake {
    * the types it may not use; the job belongs to its tenant.
    */
   public IntakeResult submit(byte[] body, String traceparent, Submitter submitter) {
+    // null submitter: refused as UNAUTHENTICATED by prepare
     return storeOne(prepare(body, traceparent, submitter));
   }
 
-  /** One submission as it arrived: its body and the caller's trace context (or null). */
-  public record Incoming(byte[] body, String traceparent) {}
+  /**
+   * One submission as it arrived: its body, the caller's trace context (or null) and who submits it
+   * (null: nobody could say, refused as {@link Problem#UNAUTHENTICATED}).
+   */
+  public record Incoming(byte[] body, String traceparent, Submitter submitter) {
+
+    /** A submission of anyone's ({@link Submitter#ANYONE}). */
+    public Incoming(byte[] body, String traceparent) {
+      this(body, traceparent, Submitter.ANYONE);
+    }
+  }
 
   /**
    * What {@link #submitAll} did with a batch.
@@ -135,7 +153,8 @@ public final class SubmissionIntake {
    * that only those are submitted again: one without an idempotency key would become two jobs.
    */
   public Results submitAll(List<Incoming> batch) {
-    return storeAll(batch.stream().map(in -> prepare(in.body(), in.traceparent())).toList());
+    return storeAll(
+        batch.stream().map(in -> prepare(in.body(), in.traceparent(), in.submitter())).toList());
   }
 
   /** A submission checked: a job to store, or why not. */
@@ -150,6 +169,14 @@ public final class SubmissionIntake {
   }
 
   private Prepared prepare(byte[] body, String traceparent, Submitter submitter) {
+    if (submitter == null) {
+      return refused(
+          Problem.UNAUTHENTICATED,
+          "the submission names no user: publish it with the user_id property of the"
+              + " connection's user (the broker checks it)",
+          "",
+          "no user_id");
+    }
     String text;
     try {
       text =

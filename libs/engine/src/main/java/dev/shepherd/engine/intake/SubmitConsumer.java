@@ -8,6 +8,7 @@ import dev.shepherd.store.DeadJobs;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
@@ -25,11 +26,27 @@ public final class SubmitConsumer {
   private final SubmissionIntake intake;
   private final DeadJobs deadJobs;
   private final String queue;
+  private final Function<String, SubmissionIntake.Submitter> submitterOf;
 
+  /** A consumer that takes every submission as anyone's: no access control. */
   public SubmitConsumer(SubmissionIntake intake, DeadJobs deadJobs, Topology topology) {
+    this(intake, deadJobs, topology, userId -> SubmissionIntake.Submitter.ANYONE);
+  }
+
+  /**
+   * @param submitterOf who submits, from the message's {@code user_id} (null when it has none),
+   *     which the broker checked against the connection's user (ADR 40); null for nobody: the
+   *     submission is refused as unauthenticated
+   */
+  public SubmitConsumer(
+      SubmissionIntake intake,
+      DeadJobs deadJobs,
+      Topology topology,
+      Function<String, SubmissionIntake.Submitter> submitterOf) {
     this.intake = intake;
     this.deadJobs = deadJobs;
     this.queue = topology.submitQueue();
+    this.submitterOf = submitterOf;
   }
 
   /** A container of {@code consumers} consumers of the submit queue, each taking batches. */
@@ -59,7 +76,7 @@ public final class SubmitConsumer {
     SubmissionIntake.Results stored =
         intake.submitAll(
             messages.stream()
-                .map(m -> new SubmissionIntake.Incoming(m.getBody(), traceparent(m)))
+                .map(m -> new SubmissionIntake.Incoming(m.getBody(), traceparent(m), submitter(m)))
                 .toList());
     List<Message> rest = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
@@ -79,17 +96,29 @@ public final class SubmitConsumer {
 
   /** One submission, as {@link #processBatch} handles each; a store failure is thrown. */
   void process(Message message) {
-    if (intake.submit(message.getBody(), traceparent(message))
+    if (intake.submit(message.getBody(), traceparent(message), submitter(message))
         instanceof IntakeResult.Rejected rejected) {
       recordRejected(rejected, message.getBody());
     }
   }
 
+  private SubmissionIntake.Submitter submitter(Message message) {
+    // Spring AMQP hands an inbound user_id over as the received one
+    String userId = message.getMessageProperties().getReceivedUserId();
+    return submitterOf.apply(userId == null || userId.isBlank() ? null : userId);
+  }
+
   private void recordRejected(IntakeResult.Rejected rejected, byte[] body) {
+    // who may not submit is recorded as `unauthenticated` or `forbidden` (issue 17)
+    String reason =
+        switch (rejected.problem()) {
+          case UNAUTHENTICATED, FORBIDDEN -> rejected.problem().name().toLowerCase();
+          default -> rejected.problem().title();
+        };
     deadJobs.recordDead(
         null,
         null,
-        rejected.problem().title() + ": " + rejected.detail(),
+        reason + ": " + rejected.detail(),
         queue,
         new String(body, StandardCharsets.UTF_8));
   }
