@@ -1,0 +1,208 @@
+package dev.shepherd.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.Json;
+import dev.shepherd.store.Keys;
+import dev.shepherd.store.Store;
+import dev.shepherd.testsupport.RabbitCleanup;
+import dev.shepherd.testsupport.RedisCleanup;
+import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TestApiKeys;
+import dev.shepherd.testsupport.TestNames;
+import dev.shepherd.testsupport.WithRealServices;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.amqp.core.MessageBuilder;
+import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
+
+/**
+ * 10,000 generated submission bodies ({@link SubmissionFuzz}, seed in {@code -Dshepherd.fuzz.seed},
+ * count in {@code -Dshepherd.fuzz.bodies}) over REST and over AMQP, on the real broker and Redis
+ * (issue 17, OWASP API4 and API8): REST answers each with a 2xx or a 4xx problem, never a 5xx; AMQP
+ * makes each one a job or a dead-job record, none lost, and the consumers are still there to take a
+ * good one afterwards.
+ */
+@WithRealServices
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SubmissionFuzzIT {
+
+  private static final long SEED = Long.getLong("shepherd.fuzz.seed", 20261201L);
+  private static final int BODIES = Integer.getInteger("shepherd.fuzz.bodies", 10_000);
+
+  private ConfigurableApplicationContext app;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private URI base;
+  private String prefix;
+
+  @BeforeAll
+  void start(ServiceEndpoints endpoints, TestNames names) {
+    prefix = names.prefix();
+    Map<String, Object> props = new HashMap<>(endpoints.asSpringProperties());
+    props.put("server.port", "0");
+    props.put("shepherd.messaging.prefix", prefix);
+    props.put("shepherd.store.prefix", prefix);
+    props.putAll(TestApiKeys.adminProperties());
+    app =
+        new SpringApplicationBuilder(SchedulerApplication.class)
+            .run(
+                props.entrySet().stream()
+                    .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                    .toArray(String[]::new));
+    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+  }
+
+  @AfterAll
+  void stop() {
+    if (app == null) {
+      return;
+    }
+    Topology topology = app.getBean(Topology.class);
+    RabbitCleanup.delete(
+        app.getBean(ConnectionFactory.class), topology.queueNames(), topology.exchangeNames());
+    RedisCleanup.deleteByPrefix(app.getBean(RedisConnectionFactory.class), prefix);
+    app.close();
+  }
+
+  @Test
+  void everyRestSubmissionIsAnsweredWithAJobOrAProblemAndNeverA5xx() throws Exception {
+    SubmissionFuzz fuzz = new SubmissionFuzz(SEED);
+    Semaphore inFlight = new Semaphore(8);
+    Map<Integer, Integer> byStatus = new TreeMap<>();
+    List<String> wrong = new ArrayList<>();
+    List<CompletableFuture<Void>> calls = new ArrayList<>();
+    for (int i = 0; i < BODIES; i++) {
+      int index = i;
+      byte[] body = fuzz.next(i);
+      inFlight.acquire();
+      calls.add(
+          http.sendAsync(
+                  HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+                      .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
+                      .header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .handle(
+                  (response, error) -> {
+                    inFlight.release();
+                    synchronized (byStatus) {
+                      if (error != null) {
+                        wrong.add(index + ": " + error);
+                        return null;
+                      }
+                      byStatus.merge(response.statusCode(), 1, Integer::sum);
+                      if (!answered(response)) {
+                        wrong.add(index + ": " + response.statusCode() + " " + response.body());
+                      }
+                    }
+                    return null;
+                  }));
+    }
+    CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
+    System.out.printf("REST fuzz, seed %d, %d bodies: statuses %s%n", SEED, BODIES, byStatus);
+    assertThat(wrong).as("seed %d: bodies answered otherwise", SEED).isEmpty();
+    assertThat(byStatus.keySet()).as("the generator reaches both sides").contains(202, 400, 422);
+  }
+
+  /** A 2xx with a job id, or a 4xx problem+json that says what is wrong. */
+  private static boolean answered(HttpResponse<String> response) {
+    int status = response.statusCode();
+    if (status == 200 || status == 202) {
+      return Json.mapper().readTree(response.body()).hasNonNull("jobId");
+    }
+    return Set.of(400, 413, 422).contains(status)
+        && response
+            .headers()
+            .firstValue("Content-Type")
+            .orElse("")
+            .startsWith("application/problem+json")
+        && Json.mapper().readTree(response.body()).path("status").asInt() == status;
+  }
+
+  @Test
+  void everyAmqpSubmissionBecomesAJobOrADeadRecordAndTheConsumersStayUp() {
+    Store store = app.getBean("shepherdStore", Store.class);
+    Topology topology = app.getBean(Topology.class);
+    ConnectionFactory connections = app.getBean(ConnectionFactory.class);
+    RabbitTemplate template = new RabbitTemplate(connections);
+    long jobsBefore = jobs(store);
+    long deadBefore = deadRecords(store);
+    SubmissionFuzz fuzz = new SubmissionFuzz(SEED + 1);
+    for (int i = 0; i < BODIES; i++) {
+      template.send(
+          topology.submitExchange(),
+          topology.submitRoutingKey(),
+          MessageBuilder.withBody(fuzz.next(i)).setUserId(TestApiKeys.BROKER_USER).build());
+    }
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> RabbitCleanup.messageCount(connections, topology.submitQueue()) == 0);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat((jobs(store) - jobsBefore) + (deadRecords(store) - deadBefore))
+                    .as("seed %d: new jobs plus new dead-job records", SEED + 1)
+                    .isEqualTo(BODIES));
+    System.out.printf(
+        "AMQP fuzz, seed %d, %d bodies: %d jobs, %d dead-job records%n",
+        SEED + 1, BODIES, jobs(store) - jobsBefore, deadRecords(store) - deadBefore);
+    assertThat(jobs(store) - jobsBefore).as("some were good").isPositive();
+    assertThat(deadRecords(store) - deadBefore).as("some were not").isPositive();
+
+    // the consumers are still there: a good submission after all that is a job
+    long before = jobs(store);
+    template.send(
+        topology.submitExchange(),
+        topology.submitRoutingKey(),
+        MessageBuilder.withBody("{\"type\":\"demo.noop\",\"payload\":{}}".getBytes())
+            .setUserId(TestApiKeys.BROKER_USER)
+            .build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> jobs(store) == before + 1);
+  }
+
+  /** Every job of the test's prefix, in whatever state. */
+  private static long jobs(Store store) {
+    long all = 0;
+    for (JobState state : JobState.values()) {
+      all += store.queries().countInState(state);
+    }
+    return all;
+  }
+
+  private long deadRecords(Store store) {
+    var redis =
+        new org.springframework.data.redis.core.StringRedisTemplate(
+            app.getBean(RedisConnectionFactory.class));
+    long all = 0;
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      Long size = redis.opsForZSet().zCard(store.keys().of(p, Keys.DEAD));
+      all += size == null ? 0 : size;
+    }
+    return all;
+  }
+}
