@@ -1,5 +1,6 @@
 package dev.shepherd.scheduler;
 
+import static dev.shepherd.scheduler.InProcessScheduler.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -20,8 +21,6 @@ import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.Store;
-import dev.shepherd.testsupport.RabbitCleanup;
-import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestApiKeys;
 import dev.shepherd.testsupport.TestNames;
@@ -50,7 +49,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.data.redis.connection.RedisConnectionFactory;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -68,6 +66,7 @@ class ApiSecurityIT {
   private static final String FLOOD_KEY = "flood-key-91ce04";
   private static final String LATE_KEY = "late-key-5a7b3e";
 
+  private InProcessScheduler scheduler;
   private ConfigurableApplicationContext app;
   private final HttpClient http = HttpClient.newHttpClient();
   private URI base;
@@ -97,11 +96,7 @@ class ApiSecurityIT {
     policyFile = Files.createTempFile("shepherd-policy", ".yml");
     Files.writeString(policyFile, "grants: []\n");
 
-    props = new HashMap<>(endpoints.asSpringProperties());
-    props.put("server.port", "0");
-    props.put("shepherd.messaging.prefix", prefix);
-    props.put("shepherd.store.prefix", prefix);
-    props.putAll(TestApiKeys.adminProperties());
+    props = new HashMap<>();
     key(1, "acme-producer", ACME_KEY, "acme", "producers");
     key(2, "acme-reader", ACME_READER_KEY, "acme", null);
     key(3, "globex-producer", GLOBEX_KEY, "globex", "producers");
@@ -128,8 +123,9 @@ class ApiSecurityIT {
     props.put(
         "spring.security.oauth2.resourceserver.jwt.jwk-set-uri",
         "http://127.0.0.1:" + issuer.getAddress().getPort() + "/jwks");
-    app = new SpringApplicationBuilder(SchedulerApplication.class).run(args(props));
-    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+    scheduler = InProcessScheduler.start(endpoints.asSpringProperties(), names.prefix(), props);
+    app = scheduler.app();
+    base = scheduler.base();
   }
 
   private void key(int i, String name, String key, String tenant, String group) {
@@ -141,21 +137,10 @@ class ApiSecurityIT {
     }
   }
 
-  private static String[] args(Map<String, Object> props) {
-    return props.entrySet().stream()
-        .map(e -> "--" + e.getKey() + "=" + e.getValue())
-        .toArray(String[]::new);
-  }
-
   @AfterAll
   void stop() throws Exception {
-    if (app != null) {
-      RabbitCleanup.delete(
-          app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class),
-          app.getBean(Topology.class).queueNames(),
-          app.getBean(Topology.class).exchangeNames());
-      RedisCleanup.deleteByPrefix(app.getBean(RedisConnectionFactory.class), prefix);
-      app.close();
+    if (scheduler != null) {
+      scheduler.close();
     }
     if (issuer != null) {
       issuer.stop(0);
@@ -524,7 +509,9 @@ class ApiSecurityIT {
     bare.put("shepherd.messaging.prefix", prefix + "-bare");
     bare.put("shepherd.store.prefix", prefix + "-bare");
     assertThatThrownBy(
-            () -> new SpringApplicationBuilder(SchedulerApplication.class).run(args(bare)))
+            () ->
+                new SpringApplicationBuilder(SchedulerApplication.class)
+                    .run(InProcessScheduler.arguments(bare)))
         .hasStackTraceContaining("nobody could call the API");
   }
 
@@ -594,13 +581,5 @@ class ApiSecurityIT {
 
   private static JsonNode json(HttpResponse<String> response) {
     return Json.mapper().readTree(response.body());
-  }
-
-  private static void assertProblem(HttpResponse<String> response, int status, String named) {
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
-    assertThat(response.headers().firstValue("Content-Type"))
-        .hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
-    assertThat(json(response).path("status").asInt()).isEqualTo(status);
-    assertThat(response.body()).contains(named);
   }
 }

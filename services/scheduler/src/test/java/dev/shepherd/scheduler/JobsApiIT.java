@@ -1,5 +1,6 @@
 package dev.shepherd.scheduler;
 
+import static dev.shepherd.scheduler.InProcessScheduler.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,8 +9,6 @@ import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
-import dev.shepherd.testsupport.RabbitCleanup;
-import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestApiKeys;
 import dev.shepherd.testsupport.TestNames;
@@ -29,7 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.amqp.core.MessageBuilder;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 import tools.jackson.databind.JsonNode;
@@ -39,6 +37,7 @@ import tools.jackson.databind.JsonNode;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JobsApiIT {
 
+  private InProcessScheduler scheduler;
   private ConfigurableApplicationContext app;
   private final HttpClient http = HttpClient.newHttpClient();
   private URI base;
@@ -47,38 +46,20 @@ class JobsApiIT {
   @BeforeAll
   void start(ServiceEndpoints endpoints, TestNames names) {
     prefix = names.prefix();
-    Map<String, Object> props = new HashMap<>(endpoints.asSpringProperties());
-    props.put("server.port", "0");
-    props.putAll(TestApiKeys.adminProperties());
-    props.put("shepherd.messaging.prefix", prefix);
-    props.put("shepherd.store.prefix", prefix);
-    props.put("shepherd.scheduler.timeouts.site.generate.start-to-close", "20m");
-    props.put("shepherd.scheduler.timeouts.site.generate.stall", "PT45S");
-    app =
-        new SpringApplicationBuilder(SchedulerApplication.class)
-            .run(
-                props.entrySet().stream()
-                    .map(e -> "--" + e.getKey() + "=" + e.getValue())
-                    .toArray(String[]::new));
-    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+    scheduler =
+        InProcessScheduler.start(
+            endpoints.asSpringProperties(),
+            prefix,
+            Map.of(
+                "shepherd.scheduler.timeouts.site.generate.start-to-close", "20m",
+                "shepherd.scheduler.timeouts.site.generate.stall", "PT45S"));
+    app = scheduler.app();
+    base = scheduler.base();
   }
 
   @AfterAll
   void stop() {
-    Topology topology = app.getBean(Topology.class);
-    RedisConnectionFactory redis = app.getBean(RedisConnectionFactory.class);
-    var rabbit = app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class);
-    app.getBean(
-            "submitListener",
-            org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class)
-        .stop();
-    app.getBean(
-            "cancelListener",
-            org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer.class)
-        .stop();
-    RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
-    RedisCleanup.deleteByPrefix(redis, prefix);
-    app.close();
+    scheduler.close();
   }
 
   /** A request with the tests' administrator key (ADR 40). */
@@ -275,14 +256,6 @@ class JobsApiIT {
 
   private static JsonNode json(HttpResponse<String> response) {
     return Json.mapper().readTree(response.body());
-  }
-
-  private static void assertProblem(HttpResponse<String> response, int status, String named) {
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
-    assertThat(response.headers().firstValue("Content-Type"))
-        .hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
-    assertThat(json(response).path("status").asInt()).isEqualTo(status);
-    assertThat(response.body()).contains(named);
   }
 
   @Test

@@ -9,7 +9,6 @@ import dev.shepherd.model.Json;
 import dev.shepherd.store.Keys;
 import dev.shepherd.store.Store;
 import dev.shepherd.testsupport.RabbitCleanup;
-import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestApiKeys;
 import dev.shepherd.testsupport.TestNames;
@@ -20,7 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,7 +32,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.springframework.amqp.core.MessageBuilder;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 
@@ -52,38 +49,23 @@ class SubmissionFuzzIT {
   private static final long SEED = Long.getLong("shepherd.fuzz.seed", 20261201L);
   private static final int BODIES = Integer.getInteger("shepherd.fuzz.bodies", 10_000);
 
+  private InProcessScheduler scheduler;
   private ConfigurableApplicationContext app;
   private final HttpClient http = HttpClient.newHttpClient();
   private URI base;
-  private String prefix;
 
   @BeforeAll
   void start(ServiceEndpoints endpoints, TestNames names) {
-    prefix = names.prefix();
-    Map<String, Object> props = new HashMap<>(endpoints.asSpringProperties());
-    props.put("server.port", "0");
-    props.put("shepherd.messaging.prefix", prefix);
-    props.put("shepherd.store.prefix", prefix);
-    props.putAll(TestApiKeys.adminProperties());
-    app =
-        new SpringApplicationBuilder(SchedulerApplication.class)
-            .run(
-                props.entrySet().stream()
-                    .map(e -> "--" + e.getKey() + "=" + e.getValue())
-                    .toArray(String[]::new));
-    base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+    scheduler = InProcessScheduler.start(endpoints.asSpringProperties(), names.prefix(), Map.of());
+    app = scheduler.app();
+    base = scheduler.base();
   }
 
   @AfterAll
   void stop() {
-    if (app == null) {
-      return;
+    if (scheduler != null) {
+      scheduler.close();
     }
-    Topology topology = app.getBean(Topology.class);
-    RabbitCleanup.delete(
-        app.getBean(ConnectionFactory.class), topology.queueNames(), topology.exchangeNames());
-    RedisCleanup.deleteByPrefix(app.getBean(RedisConnectionFactory.class), prefix);
-    app.close();
   }
 
   @Test
