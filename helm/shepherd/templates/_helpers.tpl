@@ -48,16 +48,14 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.rabbitmq.port | quote }}
 - name: SPRING_RABBITMQ_VIRTUAL_HOST
   value: {{ .Values.rabbitmq.virtualHost | quote }}
-- name: SPRING_RABBITMQ_USERNAME
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: {{ .Values.rabbitmq.usernameKey | default "username" }}}}
-- name: SPRING_RABBITMQ_PASSWORD
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" . }}, key: {{ .Values.rabbitmq.passwordKey | default "password" }}}}
+- name: SPRING_RABBITMQ_SSL_ENABLED
+  value: {{ .Values.rabbitmq.tls.enabled | quote }}
 - name: SPRING_DATA_REDIS_HOST
   value: {{ .Values.redis.host | quote }}
 - name: SPRING_DATA_REDIS_PORT
   value: {{ .Values.redis.port | quote }}
-- name: SPRING_DATA_REDIS_PASSWORD
-  valueFrom: {secretKeyRef: {name: {{ include "shepherd.redisSecret" . }}, key: {{ .Values.redis.passwordKey | default "password" }}, optional: true}}
+- name: SPRING_DATA_REDIS_SSL_ENABLED
+  value: {{ .Values.redis.tls.enabled | quote }}
 - name: SHEPHERD_MESSAGING_PREFIX
   value: {{ .Values.prefix | quote }}
 - name: SHEPHERD_MESSAGING_DELIVERY_LIMIT
@@ -83,6 +81,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* The broker and Redis user of one service (root, user: scheduler, statusTracker, recovery or
+worker): each connects with only its own permissions (docs/SECURITY.md). */}}
+{{- define "shepherd.credentials" -}}
+{{- $rabbit := index .root.Values.rabbitmq.users .user -}}
+{{- $redis := index .root.Values.redis.users .user -}}
+- name: SPRING_RABBITMQ_USERNAME
+  value: {{ $rabbit.username | quote }}
+- name: SPRING_RABBITMQ_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.rabbitSecret" .root }}, key: {{ $rabbit.passwordKey }}}}
+- name: SPRING_DATA_REDIS_USERNAME
+  value: {{ $redis.username | quote }}
+- name: SPRING_DATA_REDIS_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ include "shepherd.redisSecret" .root }}, key: {{ $redis.passwordKey }}}}
 {{- end -}}
 
 {{/* The pod template's annotations: a checksum of the chart's secrets, so pods restart when they

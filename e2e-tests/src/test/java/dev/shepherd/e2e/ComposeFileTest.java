@@ -37,6 +37,35 @@ class ComposeFileTest {
     assertThat(services.path("redis").path("command").toString())
         .contains("--appendonly", "yes", "everysec");
     assertThat(services.path("rabbitmq").path("image").asString()).contains("management");
+    // least privilege (docs/SECURITY.md): the broker's users from definitions.json, Redis's from an
+    // ACL file, and each service connects as its own user of both
+    assertThat(services.path("rabbitmq").path("volumes").toString())
+        .contains("./deploy/rabbitmq/rabbitmq.conf:", "./deploy/rabbitmq/definitions.json:");
+    assertThat(services.path("rabbitmq").has("environment")).as("no default user").isFalse();
+    assertThat(Files.readString(root.resolve("deploy/rabbitmq/rabbitmq.conf")))
+        .contains("load_definitions = /etc/rabbitmq/definitions.json");
+    assertThat(services.path("redis").path("command").toString())
+        .contains("--aclfile", "/etc/redis/users.acl");
+    assertThat(services.path("redis").path("volumes").toString())
+        .contains("./deploy/redis/users.acl:/etc/redis/users.acl");
+    for (String[] service :
+        new String[][] {
+          {"scheduler", "scheduler"},
+          {"status-tracker", "status-tracker"},
+          {"recovery", "recovery"},
+          {"worker-1", "worker"},
+          {"worker-2", "worker"}
+        }) {
+      JsonNode env = services.path(service[0]).path("environment");
+      assertThat(env.path("SPRING_RABBITMQ_USERNAME").asString())
+          .as(service[0])
+          .isEqualTo(service[1]);
+      assertThat(env.path("SPRING_DATA_REDIS_USERNAME").asString())
+          .as(service[0])
+          .isEqualTo(service[1]);
+      assertThat(env.path("SPRING_RABBITMQ_PASSWORD").asString()).as(service[0]).isNotBlank();
+      assertThat(env.path("SPRING_DATA_REDIS_PASSWORD").asString()).as(service[0]).isNotBlank();
+    }
     assertThat(services.path("grafana").path("volumes").toString())
         .contains("./helm/shepherd/dashboards:");
     assertThat(services.path("prometheus").path("volumes").toString())

@@ -228,7 +228,7 @@ class HelmChartTest {
     }
     assertThat(ofKind(objects, "NetworkPolicy")).as("off by default").isEmpty();
     String before = checksum(objects);
-    String after = checksum(render(t -> t.set("redis.password", "changed")));
+    String after = checksum(render(t -> t.set("redis.users.scheduler.password", "changed")));
     assertThat(after).as("the checksum follows the secrets").isNotEqualTo(before);
   }
 
@@ -272,9 +272,11 @@ class HelmChartTest {
       assertThat(env.get("JAVA_TOOL_OPTIONS").path("value").asString())
           .as(name)
           .isEqualTo("-XX:+PrintFlagsFinal");
-      assertThat(env.get("SPRING_DATA_REDIS_PASSWORD").at("/valueFrom/secretKeyRef/key").asString())
-          .as(name + ": Bitnami's key")
-          .isEqualTo("redis-password");
+      assertThat(env.get("SPRING_DATA_REDIS_PASSWORD").at("/valueFrom/secretKeyRef").toString())
+          .as(name + ": the existing Secret's key of the service's user")
+          .contains(
+              "\"redis\"",
+              env.get("SPRING_DATA_REDIS_USERNAME").path("value").asString() + "-redis-password");
     }
     JsonNode reports =
         deployments.stream()
@@ -304,7 +306,7 @@ class HelmChartTest {
             .findFirst()
             .orElseThrow();
     assertThat(brokerSecret.at("/stringData/amqp-url").asString())
-        .isEqualTo("amqp://shepherd:@rabbitmq:5672/%2F");
+        .isEqualTo("amqp://worker:@rabbitmq:5672/%2F");
     List<JsonNode> policies = ofKind(objects, "NetworkPolicy");
     assertThat(policies).hasSize(4);
     for (JsonNode policy : policies) {
@@ -353,6 +355,83 @@ class HelmChartTest {
         .containsEntry("SHEPHERD_WORKER_POOL", "slow")
         .containsEntry("SHEPHERD_WORKER_CAPACITY", "2")
         .containsEntry("SHEPHERD_MESSAGING_POOLS_FAST", "demo.noop")
-        .containsEntry("SPRING_RABBITMQ_USERNAME", "broker-credentials");
+        .containsEntry("SPRING_RABBITMQ_USERNAME", "worker")
+        .containsEntry("SPRING_RABBITMQ_PASSWORD", "broker-credentials");
+  }
+
+  /**
+   * Each service connects to the broker and Redis as its own user (docs/SECURITY.md), its password
+   * from the Secret under its own key; TLS is off until switched on.
+   */
+  @Test
+  void eachServiceConnectsAsItsOwnUserAndTlsIsASwitch() {
+    Map<String, Map<String, JsonNode>> byService = containerEnv(render(t -> t));
+    assertThat(byService.keySet())
+        .contains(
+            "jobs-shepherd-scheduler",
+            "jobs-shepherd-status-tracker",
+            "jobs-shepherd-recovery",
+            "jobs-shepherd-worker-default");
+    Map<String, String> rabbitUsers = new java.util.HashMap<>();
+    byService.forEach(
+        (name, env) -> {
+          String rabbit = env.get("SPRING_RABBITMQ_USERNAME").path("value").asString();
+          String redis = env.get("SPRING_DATA_REDIS_USERNAME").path("value").asString();
+          assertThat(redis).as(name).isEqualTo(rabbit);
+          assertThat(
+                  env.get("SPRING_RABBITMQ_PASSWORD").at("/valueFrom/secretKeyRef/key").asString())
+              .as(name)
+              .isEqualTo(rabbit + "-password");
+          assertThat(
+                  env.get("SPRING_DATA_REDIS_PASSWORD")
+                      .at("/valueFrom/secretKeyRef/key")
+                      .asString())
+              .as(name)
+              .isEqualTo(redis + "-password");
+          assertThat(env.get("SPRING_RABBITMQ_SSL_ENABLED").path("value").asString())
+              .isEqualTo("false");
+          assertThat(env.get("SPRING_DATA_REDIS_SSL_ENABLED").path("value").asString())
+              .isEqualTo("false");
+          rabbitUsers.put(name, rabbit);
+        });
+    assertThat(rabbitUsers)
+        .containsEntry("jobs-shepherd-scheduler", "scheduler")
+        .containsEntry("jobs-shepherd-status-tracker", "status-tracker")
+        .containsEntry("jobs-shepherd-recovery", "recovery")
+        .containsEntry("jobs-shepherd-worker-default", "worker");
+    assertThat(new java.util.HashSet<>(rabbitUsers.values())).as("no two share a user").hasSize(4);
+
+    List<JsonNode> tls =
+        render(t -> t.set("rabbitmq.tls.enabled", "true").set("redis.tls.enabled", "true"));
+    containerEnv(tls)
+        .forEach(
+            (name, env) -> {
+              assertThat(env.get("SPRING_RABBITMQ_SSL_ENABLED").path("value").asString())
+                  .as(name)
+                  .isEqualTo("true");
+              assertThat(env.get("SPRING_DATA_REDIS_SSL_ENABLED").path("value").asString())
+                  .as(name)
+                  .isEqualTo("true");
+            });
+    assertThat(
+            ofKind(tls, "Secret").stream()
+                .filter(x -> x.at("/metadata/name").asString().endsWith("-rabbitmq"))
+                .findFirst()
+                .orElseThrow()
+                .at("/stringData/amqp-url")
+                .asString())
+        .startsWith("amqps://worker:");
+  }
+
+  private static Map<String, Map<String, JsonNode>> containerEnv(List<JsonNode> objects) {
+    Map<String, Map<String, JsonNode>> byDeployment = new java.util.TreeMap<>();
+    for (JsonNode deployment : ofKind(objects, "Deployment")) {
+      Map<String, JsonNode> env = new java.util.HashMap<>();
+      deployment
+          .at("/spec/template/spec/containers/0/env")
+          .forEach(e -> env.put(e.path("name").asString(), e));
+      byDeployment.put(deployment.at("/metadata/name").asString(), env);
+    }
+    return byDeployment;
   }
 }

@@ -18,13 +18,17 @@ public final class PrivateRabbit extends PrivateServer {
 
   private final int port = ManagedProcess.freePort();
   private final int distributionPort = ManagedProcess.freePort();
+  private final String probeUsername;
+  private final String probePassword;
 
-  private PrivateRabbit() {
+  private PrivateRabbit(String extraConfig, String probeUsername, String probePassword) {
     super("rabbitmq", "SHEPHERD_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server");
+    this.probeUsername = probeUsername;
+    this.probePassword = probePassword;
     try {
       Files.writeString(
           dir.resolve("rabbitmq.conf"),
-          "listeners.tcp.default = 127.0.0.1:" + port + "\nloopback_users = none\n");
+          "listeners.tcp.default = 127.0.0.1:" + port + "\nloopback_users = none\n" + extraConfig);
       Files.writeString(dir.resolve("rabbitmq-env.conf"), "");
       Files.writeString(dir.resolve("enabled_plugins"), "[].\n");
     } catch (IOException e) {
@@ -34,7 +38,17 @@ public final class PrivateRabbit extends PrivateServer {
 
   /** Starts one and returns once it accepts an AMQP connection. */
   public static PrivateRabbit launch() {
-    var rabbit = new PrivateRabbit();
+    return launch("", "guest", "guest");
+  }
+
+  /**
+   * Starts one with {@code extraConfig} appended to its {@code rabbitmq.conf} (lines such as {@code
+   * load_definitions = /path/definitions.json}) and returns once {@code probeUsername} can open an
+   * AMQP connection: definitions loaded at boot may leave the node without its default user.
+   */
+  public static PrivateRabbit launch(
+      String extraConfig, String probeUsername, String probePassword) {
+    var rabbit = new PrivateRabbit(extraConfig, probeUsername, probePassword);
     try {
       rabbit.start();
       return rabbit;
@@ -75,6 +89,8 @@ public final class PrivateRabbit extends PrivateServer {
           var factory = new ConnectionFactory();
           factory.setHost("127.0.0.1");
           factory.setPort(port);
+          factory.setUsername(probeUsername);
+          factory.setPassword(probePassword);
           factory.setConnectionTimeout(2000);
           try (var connection = factory.newConnection("shepherd-private-rabbit-probe")) {
             return connection.isOpen();

@@ -25,14 +25,25 @@ public final class PrivateRedis extends PrivateServer {
 
   private final int port = ManagedProcess.freePort();
   private volatile Duration keyLoadDelay;
+  private final Path aclFile;
 
-  private PrivateRedis() {
+  private PrivateRedis(Path aclFile) {
     super("redis", "SHEPHERD_REDIS_SERVER", "redis-server");
+    this.aclFile = aclFile;
   }
 
   /** Starts one and returns once it answers PING. */
   public static PrivateRedis launch() {
-    var redis = new PrivateRedis();
+    return launch(null);
+  }
+
+  /**
+   * Starts one whose users are those of {@code aclFile} ({@code --aclfile}), or the default user
+   * alone when null. Its readiness probe and {@link #command} speak as the default user, so the
+   * file must let that user PING (Shepherd's own does).
+   */
+  public static PrivateRedis launch(Path aclFile) {
+    var redis = new PrivateRedis(aclFile);
     try {
       redis.start();
       return redis;
@@ -228,6 +239,9 @@ public final class PrivateRedis extends PrivateServer {
     List<String> arguments = new java.util.ArrayList<>(baseArguments());
     if (keyLoadDelay != null) {
       arguments.addAll(List.of("--key-load-delay", Long.toString(keyLoadDelay.toNanos() / 1000)));
+    }
+    if (aclFile != null) {
+      arguments.addAll(List.of("--aclfile", aclFile.toAbsolutePath().toString()));
     }
     return arguments;
   }
