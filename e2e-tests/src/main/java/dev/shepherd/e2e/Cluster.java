@@ -309,6 +309,12 @@ public final class Cluster implements AutoCloseable {
     args.add("--shepherd.messaging.prefix=" + spec.prefix());
     args.add("--shepherd.store.prefix=" + spec.prefix());
     spec.connection().forEach((k, v) -> args.add("--" + k + "=" + v));
+    if (module.equals("status-tracker")) {
+      // status events only from the workers' broker user (ADR 40)
+      args.add(
+          "--shepherd.status-tracker.worker-users[0]="
+              + dev.shepherd.testsupport.TestApiKeys.BROKER_USER);
+    }
     if (module.equals("scheduler")) {
       // the tests' administrator key (ADR 40), on every start of the scheduler
       dev.shepherd.testsupport.TestApiKeys.adminProperties()

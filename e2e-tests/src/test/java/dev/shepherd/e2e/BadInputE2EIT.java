@@ -177,8 +177,17 @@ class BadInputE2EIT {
         template.send(
             e2e.topology.statusExchange(),
             "demo.noop.SUCCEEDED",
-            MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8)).build());
+            MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8))
+                .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
+                .build());
       }
+      // a status event that names no broker user is not a worker's: a dead record, not applied
+      String unsigned =
+          "{\"event\":\"SUCCEEDED\",\"jobId\":\"" + finished.id() + "\",\"u\":\"" + m + "\"}";
+      template.send(
+          e2e.topology.statusExchange(),
+          "demo.noop.SUCCEEDED",
+          MessageBuilder.withBody(unsigned.getBytes(StandardCharsets.UTF_8)).build());
       String[] refusedReports = {
         forged(finished.id(), 7L),
         forged(finished.id(), 1L),
@@ -188,7 +197,9 @@ class BadInputE2EIT {
         template.send(
             e2e.topology.statusExchange(),
             "demo.noop.SUCCEEDED",
-            MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8)).build());
+            MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8))
+                .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
+                .build());
       }
       String[] workMessages = {
         "{broken work " + m,
@@ -214,7 +225,7 @@ class BadInputE2EIT {
       assertThat(client.submit(dup).duplicate()).isTrue();
       assertThat(client.submit(dup).jobId()).isEqualTo(first);
 
-      int deadExpected = submissions.size() + statusEvents.length + workMessages.length;
+      int deadExpected = submissions.size() + statusEvents.length + 1 + workMessages.length;
       int total = restBad + deadExpected + refusedReports.length + 2;
       assertThat(total).isGreaterThanOrEqualTo(50);
 
@@ -230,6 +241,10 @@ class BadInputE2EIT {
                         .toList();
                 assertThat(ours).hasSize(deadExpected);
                 assertThat(ours).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
+                assertThat(ours)
+                    .filteredOn(d -> d.rawMessage().contains("\"u\":\"" + m))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).startsWith("unauthenticated:"));
               });
       var tracker = e2e.cluster.httpUris().get("status-tracker");
       await()

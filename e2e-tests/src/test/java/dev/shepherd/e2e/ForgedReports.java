@@ -100,7 +100,10 @@ final class ForgedReports {
     template.send(
         e2e.topology.statusExchange(),
         e2e.topology.statusRoutingKey(TYPE, event),
-        MessageBuilder.withBody(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)).build());
+        // a worker's user (the tests' guest): the token, not the sender, must refuse it
+        MessageBuilder.withBody(body.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+            .setUserId(dev.shepherd.testsupport.TestApiKeys.BROKER_USER)
+            .build());
   }
 
   /** A sequence far above any the real attempt reaches, so only the token can refuse it. */

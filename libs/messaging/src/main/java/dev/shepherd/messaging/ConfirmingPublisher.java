@@ -34,6 +34,7 @@ public final class ConfirmingPublisher {
 
   private final RabbitTemplate template;
   private final Duration confirmTimeout;
+  private final String userId;
   private final Timer confirmLatency;
   private final MeterRegistry meters;
   private final Map<String, Counter> publishedByExchange = new ConcurrentHashMap<>();
@@ -62,6 +63,7 @@ public final class ConfirmingPublisher {
               + " shepherd-defaults.yml)");
     }
     this.template = new RabbitTemplate(connectionFactory);
+    this.userId = connectionFactory.getUsername();
     this.template.setMandatory(true);
     this.confirmTimeout = confirmTimeout;
     this.meters = meters;
@@ -158,8 +160,11 @@ public final class ConfirmingPublisher {
     }
   }
 
-  private static Message toAmqp(OutgoingMessage m) {
+  private Message toAmqp(OutgoingMessage m) {
     MessageProperties props = new MessageProperties();
+    // the broker refuses a user_id that is not the connection's user, so a consumer can trust it:
+    // the status-tracker takes status events only from workers' users (ADR 40)
+    props.setUserId(userId);
     props.setContentType(MessageProperties.CONTENT_TYPE_JSON);
     props.setContentEncoding("utf-8");
     props.setDeliveryMode(MessageDeliveryMode.PERSISTENT);

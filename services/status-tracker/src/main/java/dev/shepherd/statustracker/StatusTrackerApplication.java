@@ -2,6 +2,7 @@ package dev.shepherd.statustracker;
 
 import dev.shepherd.engine.intake.AnnouncedTypes;
 import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.engine.status.StatusSenders;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
@@ -63,11 +64,18 @@ public class StatusTrackerApplication {
    * batch is applied with one store call per partition, and one event at a time only when that
    * fails or a body cannot be read (ADR 27).
    */
+  @Bean
+  StatusSenders statusSenders(
+      StatusTrackerProperties properties, DeadJobs deadJobs, MeterRegistry meters) {
+    return new StatusSenders(properties.workerUsers(), deadJobs, meters);
+  }
+
   @Bean(destroyMethod = "stop")
   SimpleMessageListenerContainer statusListener(
       ConnectionFactory connectionFactory,
       Topology topology,
       StatusApplier applier,
+      StatusSenders senders,
       StatusTrackerProperties properties) {
     return Listeners.manualAckBatches(
         connectionFactory,
@@ -76,12 +84,19 @@ public class StatusTrackerApplication {
         new Listeners.Batch(properties.batchSize(), properties.batchWait()),
         InfrastructurePause.Backoff.DEFAULT,
         Listeners.WholeBatch.allOrNothing(
+            // a batch with a message no worker sent goes one message at a time, below
             messages ->
-                applier.applyAll(
-                    messages.stream()
-                        .map(m -> new StatusApplier.Incoming(m.getBody(), traceIds(m)))
-                        .toList())),
+                messages.stream().allMatch(m -> senders.refusal(sender(m)) == null)
+                    && applier.applyAll(
+                        messages.stream()
+                            .map(m -> new StatusApplier.Incoming(m.getBody(), traceIds(m)))
+                            .toList())),
         message -> {
+          String refusal = senders.refusal(sender(message));
+          if (refusal != null) {
+            senders.refuse(refusal, message.getBody(), topology.statusQueue());
+            return;
+          }
           String traceId = traceId(message);
           if (traceId != null) {
             MDC.put(JobMdc.TRACE_ID, traceId);
@@ -92,6 +107,11 @@ public class StatusTrackerApplication {
             MDC.remove(JobMdc.TRACE_ID);
           }
         });
+  }
+
+  /** The message's broker-checked user_id (Spring AMQP's received one), or null. */
+  private static String sender(Message message) {
+    return message.getMessageProperties().getReceivedUserId();
   }
 
   private static String traceId(Message message) {

@@ -1,6 +1,7 @@
 package dev.shepherd.statustracker;
 
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -11,11 +12,15 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *     on its own)
  * @param batchWait how long the consumer waits for one more status event before it applies the
  *     batch it has; a batch is never gathered for longer than this either
+ * @param workerUsers the broker users of the workers: a status message must carry one of them as
+ *     its {@code user_id} (empty: any user the broker lets write the status exchange)
  */
 @ConfigurationProperties("shepherd.status-tracker")
-public record StatusTrackerProperties(Integer prefetch, Integer batchSize, Duration batchWait) {
+public record StatusTrackerProperties(
+    Integer prefetch, Integer batchSize, Duration batchWait, List<String> workerUsers) {
 
   public StatusTrackerProperties {
+    workerUsers = workerUsers == null ? List.of() : List.copyOf(workerUsers);
     prefetch = prefetch == null ? 250 : prefetch;
     batchSize = batchSize == null ? 100 : batchSize;
     batchWait = batchWait == null ? Duration.ofMillis(2) : batchWait;
