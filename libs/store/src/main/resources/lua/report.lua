@@ -9,7 +9,7 @@
 --       PHASE_ENDED, PROGRESS, HEARTBEAT, SUCCEEDED, FAILED), atMs, phase, percent, message,
 --       error, retryable, backoffMs, workerId (the reporter, recorded in the history)
 -- Replies: {results = [...]}, one per event, in order, each MISSING | STALE (another attempt's
---   token) | FINISHED (the job runs no attempt, and this is no late outcome) | DUPLICATE (sequence
+--   token, or the attempt's token from another worker than the one that claimed it) | FINISHED (the job runs no attempt, and this is no late outcome) | DUPLICATE (sequence
 --   not above the last applied) | APPLIED, with the job's state. A Redis error for an unknown
 --   event, after the events before it were applied.
 local now, retentionMs = tonumber(ARGV[1]), ARGV[2]
@@ -25,6 +25,12 @@ local function report(id, token, seq, event, at, phase, percent, message, error,
   local job = readJob(id, {'seq', 'releasedAttempt', 'currentPhase'})
   if not job.state then return {outcome = 'MISSING'} end
   if job.token ~= token then return {outcome = 'STALE', state = job.state} end
+  -- the token is bound to the worker that claimed it (issue 17): with another worker's id it is
+  -- refused too, so a token that leaked counts only for its own worker. A released attempt has no
+  -- worker any more (its late outcome still counts, ADR 14), nor has an event without a worker id.
+  if workerId ~= '' and job.worker and job.worker ~= workerId then
+    return {outcome = 'STALE', state = job.state}
+  end
 
   -- SUCCEEDED or FAILED of the attempt holding the token: ends it, whatever its state now.
   -- `fields` are written with the new state.

@@ -88,7 +88,7 @@ class JobStoreIT {
   }
 
   private StatusEvent succeeded(String jobId, int attempt, long token, long seq) {
-    return succeeded(jobId, attempt, token, seq, "w");
+    return succeeded(jobId, attempt, token, seq, "w1");
   }
 
   private StatusEvent succeeded(String jobId, int attempt, long token, long seq, String worker) {
@@ -321,6 +321,21 @@ class JobStoreIT {
   }
 
   @Test
+  void aTokenCountsOnlyForTheWorkerThatClaimedIt() {
+    String id = submit(3);
+    dispatch(id);
+    long token = claim(id, 1, "good");
+
+    ReportResult borrowed = store.reports().report(succeeded(id, 1, token, 1, "rogue"), NO_BACKOFF);
+    assertThat(borrowed.outcome()).isEqualTo(ReportResult.Outcome.STALE);
+    assertThat(view(id).state()).isEqualTo(JobState.RUNNING);
+
+    assertThat(store.reports().report(succeeded(id, 1, token, 2, "good"), NO_BACKOFF).outcome())
+        .isEqualTo(ReportResult.Outcome.APPLIED);
+    assertThat(view(id).state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
+  @Test
   void staleWorkerCannotCompleteReclaimedJob() {
     String id = submit(3);
     dispatch(id);
@@ -461,7 +476,7 @@ class JobStoreIT {
     dispatch(id);
     long second = claim(id, 2, "w2");
     // the outcome line names the worker of the status event, not the one the job remembers
-    store.reports().report(succeeded(id, 2, second, 1, "reporter"), NO_BACKOFF);
+    store.reports().report(succeeded(id, 2, second, 1, "w2"), NO_BACKOFF);
 
     List<TransitionRecord> history = view(id).history();
     assertThat(history)
@@ -474,7 +489,7 @@ class JobStoreIT {
         .containsExactly(tuple(first, "w1"));
     assertThat(history.getLast().event()).isEqualTo(JobEvent.SUCCEED);
     assertThat(history.getLast().fencingToken()).isEqualTo(second);
-    assertThat(history.getLast().workerId()).isEqualTo("reporter");
+    assertThat(history.getLast().workerId()).isEqualTo("w2");
     assertThat(history)
         .filteredOn(h -> h.event() == JobEvent.DISPATCH)
         .allSatisfy(

@@ -78,9 +78,14 @@ class TransactionsIT {
   }
 
   private String succeed(String id, int attempt, long token) {
+    return succeed(id, attempt, token, "w1");
+  }
+
+  /** The outcome as {@code worker}, the one that claimed the attempt (its token is bound to it). */
+  private String succeed(String id, int attempt, long token, String worker) {
     var event =
         new StatusEvent.Succeeded(
-            id, "demo.batch", attempt, token, 1, "w1", fixture.clock.instant());
+            id, "demo.batch", attempt, token, 1, worker, fixture.clock.instant());
     return store.reports().report(event, BACKOFF).state();
   }
 
@@ -184,7 +189,7 @@ class TransactionsIT {
     assertThat(members(second))
         .as("the first attempt's jobs still waiting, none added")
         .containsExactly(a2);
-    assertThat(succeed(a1, 2, second.fencingToken())).isEqualTo("SUCCEEDED");
+    assertThat(succeed(a1, 2, second.fencingToken(), "w2")).isEqualTo("SUCCEEDED");
     assertThat(state(a2)).isEqualTo(JobState.SUCCEEDED);
     assertThat(state(a3)).as("a cancel stays a cancel").isEqualTo(JobState.CANCELLED);
     assertThat(fixture.dispatchAllDue()).containsExactly(a4);
@@ -240,7 +245,7 @@ class TransactionsIT {
     fixture.dispatchAllDue();
     var again = claim(a1, 2, "w2");
     assertThat(again.transaction()).isEqualTo(claimed.transaction());
-    assertThat(succeed(a1, 2, again.fencingToken())).isEqualTo("SUCCEEDED");
+    assertThat(succeed(a1, 2, again.fencingToken(), "w2")).isEqualTo("SUCCEEDED");
     assertThat(state(a2)).isEqualTo(JobState.SUCCEEDED);
     assertThat(store.queries().orderingKeyQueue("customer-a")).isEmpty();
 
