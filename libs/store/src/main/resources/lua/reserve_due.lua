@@ -8,7 +8,7 @@
 -- without its entry (ADR 30).
 -- KEYS: [1] the partition's key base
 -- ARGV: now, limit, visibilityMs, retentionMs
--- Replies: {entries = [{id, type, attempt, payload, submittedAt, pool, traceparent}], the entries
+-- Replies: {entries = [{id, type, attempt, payload, submittedAt, pool, traceparent, submitter}], the entries
 --   to publish; exhausted = [{id, type, pool}], the jobs that went DEAD}
 local now, limit, visibility = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local retentionMs = ARGV[4] or '0'
@@ -17,7 +17,7 @@ local out, exhausted = {}, {}
 for _, id in ipairs(ids) do
   local job = redis.call('HMGET', jobKey(id), 'state', 'type', 'attempt', 'payload', 'submittedAt', 'pool',
     'traceparent', 'releasedAttempt', 'lastError', 'orderingKey', 'concurrencyKey',
-    'concurrencyLimit')
+    'concurrencyLimit', 'submitter')
   local state = job[1]
   if job[8] == job[3] and allows(state, 'ATTEMPTS_EXHAUSTED') then
     redis.call('ZREM', dueKey, id)
@@ -29,7 +29,8 @@ for _, id in ipairs(ids) do
   elseif awaitsWorker(state) then
     redis.call('ZADD', dueKey, now + visibility, id)
     out[#out + 1] = {id = id, type = job[2], attempt = tonumber(job[3]), payload = job[4],
-                     submittedAt = job[5], pool = job[6], traceparent = job[7] or nil}
+                     submittedAt = job[5], pool = job[6], traceparent = job[7] or nil,
+                     submitter = job[13] or nil}
   else
     redis.call('ZREM', dueKey, id)
   end

@@ -1,7 +1,7 @@
 -- Accepts jobs of one partition: writes each job and its outbox entry (the due set) in one call,
 -- in order, so the SCHEDULER's intake stores a batch of submissions with one call per partition.
 -- Idempotent on the producer's key: a repeated key returns the first job (also within one call).
--- ARGV: now, then 21 per job: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs,
+-- ARGV: now, then 22 per job: id, type, pool, payload, idempotencyKey ('' for none), notBeforeMs,
 --       maxAttempts, traceparent ('' for none), startToCloseMs ('' for none), stallMs ('' for
 --       none), phaseLimits (JSON {phase: ms}, '' for none), scheduleToStartMs ('' for none),
 --       scheduleToStartFails ('1' to end the job DEAD past it, '' to publish it again),
@@ -16,14 +16,15 @@
 --       ('' for none: with an ordering key, the job's type takes batches of up to batchMax jobs
 --       and batchBytes of payload, 0 for no byte limit, ADR 31), tenant ('' for none: the job's
 --       `tenant` field, and its idempotency key is stored as `<tenant>:<key>`, so each tenant has
---       its own key space, ADR 40; the `idempotencyKey` field holds that stored name)
+--       its own key space, ADR 40; the `idempotencyKey` field holds that stored name), submitter
+--       ('' for none: who submitted it, {"name", "groups"} JSON, checked again at dispatch)
 -- KEYS: [1] the partition's key base (each job's ordering key's partition when it has one, else
 --   its idempotency key's when it has one)
 -- Replies: {results = [...]}, one per job, in order, each ACCEPTED (id, state SUBMITTED or
 --   SCHEDULED, reserved = true when the outbox entry was reserved for the caller) | DUPLICATE (id
 --   and state of the job the key made first).
 local now = tonumber(ARGV[1])
-local PER_JOB = 21
+local PER_JOB = 22
 
 local function submit(a)
   local id, jobType, pool, payload = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
@@ -58,6 +59,7 @@ local function submit(a)
   end
   optional('idempotencyKey', idem)
   optional('tenant', tenant)
+  optional('submitter', ARGV[a + 22])
   local okey = ARGV[a + 15] ~= nil and ARGV[a + 15] ~= '' and ARGV[a + 15] or nil
   optional('orderingKey', okey)
   if okey and ARGV[a + 18] == 'block' then optional('orderingPolicy', 'block') end

@@ -22,6 +22,12 @@ public final class MetricNames {
   /** Counter {type, pool}: work messages confirmed by the broker. Scheduler. */
   public static final String JOBS_DISPATCHED = "shepherd.jobs.dispatched";
 
+  /**
+   * Counter {type, pool}: jobs not handed out because their submitter's grant was revoked after
+   * they were accepted; each ended DEAD (ADR 40). Scheduler.
+   */
+  public static final String JOBS_REFUSED_AT_DISPATCH = "shepherd.jobs.forbidden";
+
   /** Counter {type, pool}: attempts claimed. Worker. */
   public static final String JOBS_CLAIMED = "shepherd.jobs.claimed";
 

@@ -2,7 +2,12 @@ package dev.shepherd.store;
 
 import java.time.Instant;
 
-/** An outbox entry reserved for publishing: one attempt of one job. */
+/**
+ * An outbox entry reserved for publishing: one attempt of one job.
+ *
+ * @param submitter who submitted the job, JSON {@code {"name", "groups"}}, or null: the dispatcher
+ *     checks that the grant still holds before it hands the job out (ADR 40)
+ */
 public record DueEntry(
     String jobId,
     String type,
@@ -10,4 +15,18 @@ public record DueEntry(
     int attempt,
     String payloadJson,
     Instant submittedAt,
-    String traceparent) {}
+    String traceparent,
+    String submitter) {
+
+  /** An entry of a job no known caller submitted. */
+  public DueEntry(
+      String jobId,
+      String type,
+      String pool,
+      int attempt,
+      String payloadJson,
+      Instant submittedAt,
+      String traceparent) {
+    this(jobId, type, pool, attempt, payloadJson, submittedAt, traceparent, null);
+  }
+}

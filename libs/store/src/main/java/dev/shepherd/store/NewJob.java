@@ -25,6 +25,8 @@ import java.time.Instant;
  *     key's head it carries the key's next waiting jobs in one attempt (ADR 31)
  * @param tenant the tenant the job belongs to, empty for none (ADR 40): only its tenant's callers
  *     see it, and its idempotency key is its tenant's
+ * @param submitter who submitted it, as JSON {@code {"name": ..., "groups": [...]}}, null for
+ *     nobody known (access control off): the dispatcher checks that grant again (ADR 40)
  */
 public record NewJob(
     String type,
@@ -40,7 +42,8 @@ public record NewJob(
     String concurrencyKey,
     int concurrencyLimit,
     BatchLimits batch,
-    String tenant) {
+    String tenant,
+    String submitter) {
 
   public NewJob {
     tenant = tenant == null ? "" : tenant;
@@ -81,6 +84,7 @@ public record NewJob(
         false,
         null,
         0,
+        null,
         null,
         null);
   }
@@ -130,7 +134,8 @@ public record NewJob(
         concurrencyKey,
         concurrencyLimit,
         batch,
-        tenant);
+        tenant,
+        submitter);
   }
 
   /** This job with at most {@code limit} jobs of {@code key} running at once (ADR 30). */
@@ -149,7 +154,8 @@ public record NewJob(
         key,
         limit,
         batch,
-        tenant);
+        tenant,
+        submitter);
   }
 
   /** This job of a type that takes batches of {@code batch} (null for none, ADR 31). */
@@ -168,7 +174,8 @@ public record NewJob(
         concurrencyKey,
         concurrencyLimit,
         batch,
-        tenant);
+        tenant,
+        submitter);
   }
 
   /** This job in {@code tenant} (empty for none, ADR 40). */
@@ -187,6 +194,27 @@ public record NewJob(
         concurrencyKey,
         concurrencyLimit,
         batch,
-        tenant);
+        tenant,
+        submitter);
+  }
+
+  /** This job submitted by {@code submitter} (JSON {@code {"name", "groups"}}, ADR 40). */
+  public NewJob withSubmitter(String submitter) {
+    return new NewJob(
+        type,
+        pool,
+        payloadJson,
+        idempotencyKey,
+        notBefore,
+        maxAttempts,
+        traceparent,
+        timeouts,
+        orderingKey,
+        blocksItsKey,
+        concurrencyKey,
+        concurrencyLimit,
+        batch,
+        tenant,
+        submitter);
   }
 }

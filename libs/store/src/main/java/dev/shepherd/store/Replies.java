@@ -82,7 +82,8 @@ final class Replies {
               e.get("attempt").asInt(),
               e.get("payload").asString(),
               Instant.ofEpochMilli(Long.parseLong(e.get("submittedAt").asString())),
-              e.path("traceparent").asString(null)));
+              e.path("traceparent").asString(null),
+              e.path("submitter").asString(null)));
     }
     return entries;
   }

@@ -22,7 +22,7 @@ import tools.jackson.databind.JsonNode;
 public final class Submissions {
 
   /** The arguments submit.lua reads per job, after the one they share. */
-  private static final int ARGS_PER_JOB = 21;
+  private static final int ARGS_PER_JOB = 22;
 
   private final StoreContext store;
 
@@ -126,7 +126,8 @@ public final class Submissions {
         job.blocksItsKey() ? "block" : "",
         job.batch() == null ? "" : Integer.toString(job.batch().maxJobs()),
         job.batch() == null ? "" : Long.toString(job.batch().maxBytes()),
-        job.tenant());
+        job.tenant(),
+        job.submitter() == null ? "" : job.submitter());
   }
 
   private static SubmitOutcome outcome(JsonNode reply, NewJob job, long now) {
@@ -144,7 +145,8 @@ public final class Submissions {
                 1,
                 job.payloadJson(),
                 Instant.ofEpochMilli(now),
-                job.traceparent() == null || job.traceparent().isEmpty() ? null : job.traceparent())
+                job.traceparent() == null || job.traceparent().isEmpty() ? null : job.traceparent(),
+                job.submitter())
             : null;
     return new SubmitOutcome.Accepted(jobId, state, reserved);
   }

@@ -80,7 +80,9 @@ class SchedulerWiring {
       SchedulerProperties properties,
       JobTypeCatalog catalog,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      AccessProperties access,
+      dev.shepherd.engine.access.PolicySource policy) {
     OutboxGauges.register(queries, clock, meters);
     return new Dispatcher(
             outbox,
@@ -92,7 +94,14 @@ class SchedulerWiring {
             properties.dispatchUnconfirmedRetry(),
             properties.dispatchMarkWindow(),
             meters)
-        .takingTypes(catalog::isKnown);
+        .takingTypes(catalog::isKnown)
+        // a job whose submitter's grant was revoked meanwhile is not handed out (ADR 40)
+        .refusing(
+            access.enabled()
+                ? entry ->
+                    dev.shepherd.engine.access.Callers.refusal(
+                        entry.submitter(), entry.type(), policy.current())
+                : entry -> null);
   }
 
   @Bean(initMethod = "start", destroyMethod = "close")

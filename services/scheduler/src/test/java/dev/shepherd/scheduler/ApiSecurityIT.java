@@ -65,6 +65,7 @@ class ApiSecurityIT {
   private static final String GLOBEX_KEY = "globex-producer-key-3f6a18";
   private static final String FLOOD_KEY = "flood-key-91ce04";
   private static final String LATE_KEY = "late-key-5a7b3e";
+  private static final String REVOCABLE_KEY = "revocable-key-c4e2d9";
 
   private InProcessScheduler scheduler;
   private ConfigurableApplicationContext app;
@@ -94,13 +95,14 @@ class ApiSecurityIT {
         });
     issuer.start();
     policyFile = Files.createTempFile("shepherd-policy", ".yml");
-    Files.writeString(policyFile, "grants: []\n");
+    writePolicy();
 
     props = new HashMap<>();
     key(1, "acme-producer", ACME_KEY, "acme", "producers");
     key(2, "acme-reader", ACME_READER_KEY, "acme", null);
     key(3, "globex-producer", GLOBEX_KEY, "globex", "producers");
     key(4, "flood", FLOOD_KEY, "flood", "producers");
+    key(5, "revocable", REVOCABLE_KEY, "acme", null);
     props.put("shepherd.security.grants[1].groups[0]", "producers");
     props.put("shepherd.security.grants[1].types[0]", "demo.*");
     props.put("shepherd.security.grants[1].operations[0]", "submit");
@@ -486,15 +488,66 @@ class ApiSecurityIT {
 
   // ---- grants change without a restart
 
+  /** The policy file's grants: the revocable principal's, while not revoked; the late key. */
+  private boolean revocableGranted = true;
+
+  private boolean lateKey;
+
+  private synchronized void writePolicy() throws Exception {
+    StringBuilder file = new StringBuilder("apiKeys:\n");
+    if (lateKey) {
+      file.append("  - {name: late, sha256: ")
+          .append(TestApiKeys.sha256(LATE_KEY))
+          .append(", tenant: acme}\n");
+    }
+    file.append("grants:\n");
+    if (lateKey) {
+      file.append("  - {principals: [late], types: [demo.noop], operations: [read]}\n");
+    }
+    if (revocableGranted) {
+      file.append("  - {principals: [revocable], types: [demo.noop], operations: [submit]}\n");
+    }
+    Files.writeString(
+        policyFile, file.toString().replace("apiKeys:\ngrants:", "apiKeys: []\ngrants:"));
+  }
+
+  @Test
+  void aJobWhoseGrantWasRevokedBeforeItsDispatchIsNotHandedOutAndEndsForbidden() throws Exception {
+    String later = Instant.now().plusSeconds(3).toString();
+    String scheduled = "{\"type\":\"demo.noop\",\"payload\":{},\"notBefore\":\"" + later + "\"}";
+    String revoked = submit(REVOCABLE_KEY, scheduled);
+    String kept = submit(ACME_KEY, scheduled);
+
+    revocableGranted = false;
+    writePolicy();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                send(request("/api/v1/jobs", REVOCABLE_KEY).POST(body(noop()))).statusCode()
+                    == 403);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              JobView job = view(revoked, TestApiKeys.ADMIN_KEY);
+              assertThat(job.state()).isEqualTo(JobState.DEAD);
+              assertThat(job.lastError()).startsWith("forbidden: revocable may no longer submit");
+            });
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> view(kept, ACME_KEY).state() == JobState.QUEUED);
+    var meters = app.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+    assertThat(meters.find("shepherd.jobs.forbidden").counter())
+        .as("counted")
+        .satisfies(c -> assertThat(c.count()).isPositive());
+  }
+
   @Test
   void aKeyAddedToThePolicyFileWorksWithoutARestart() throws Exception {
     assertThat(send(request("/api/v1/jobs?limit=1", LATE_KEY).GET()).statusCode()).isEqualTo(401);
-    Files.writeString(
-        policyFile,
-        "apiKeys:\n  - {name: late, sha256: "
-            + TestApiKeys.sha256(LATE_KEY)
-            + ", tenant: acme}\ngrants:\n  - {principals: [late], types: [demo.noop], operations:"
-            + " [read]}\n");
+    lateKey = true;
+    writePolicy();
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> send(request("/api/v1/jobs?limit=1", LATE_KEY).GET()).statusCode() == 200);

@@ -62,6 +62,16 @@ public final class ApiKeys {
     }
   }
 
+  /** The caller of the key named {@code name}, or null for none. */
+  public Caller byName(String name) {
+    for (Caller caller : byHash.values()) {
+      if (caller.name().equals(name)) {
+        return caller;
+      }
+    }
+    return null;
+  }
+
   public boolean isEmpty() {
     return byHash.isEmpty();
   }

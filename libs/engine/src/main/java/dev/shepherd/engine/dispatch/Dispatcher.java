@@ -22,6 +22,7 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -61,6 +62,7 @@ public final class Dispatcher {
   private long unmarkedSince;
   private long lastSweep = Long.MIN_VALUE;
   private volatile Predicate<String> takenByAPool;
+  private volatile Function<DueEntry, String> refusal = entry -> null;
 
   /**
    * @param batchSize entries reserved and published per partition per pass
@@ -153,6 +155,16 @@ public final class Dispatcher {
    * scheduler's catalog, which knows the types workers announce (ADR 35). A due job of any other
    * type ends DEAD instead of being published.
    */
+  /**
+   * The dispatcher with a last check of each job before it is handed out: {@code refusal} answers
+   * why the entry may not go (its submitter's grant was revoked, ADR 40), or null when it may. A
+   * refused job ends DEAD with that reason, as one no pool takes does.
+   */
+  public Dispatcher refusing(Function<DueEntry, String> refusal) {
+    this.refusal = refusal;
+    return this;
+  }
+
   public Dispatcher takingTypes(Predicate<String> taken) {
     this.takenByAPool = taken;
     return this;
@@ -288,8 +300,20 @@ public final class Dispatcher {
     Map<String, String> unroutable = new HashMap<>(); // message id -> why
     for (List<DueEntry> entries : reserved.values()) {
       for (DueEntry entry : entries) {
+        String refused;
         if (!takenByAPool.test(entry.type())) {
           unroutable.put(messageId(entry), noHandler(entry.type(), "no worker pool takes it"));
+        } else if ((refused = refusal.apply(entry)) != null) {
+          log.warn("job {} not handed out: {}", entry.jobId(), refused);
+          meters
+              .counter(
+                  MetricNames.JOBS_REFUSED_AT_DISPATCH,
+                  MetricNames.TAG_TYPE,
+                  entry.type(),
+                  MetricNames.TAG_POOL,
+                  entry.pool())
+              .increment();
+          unroutable.put(messageId(entry), refused);
         } else {
           messages.add(toMessage(entry));
         }

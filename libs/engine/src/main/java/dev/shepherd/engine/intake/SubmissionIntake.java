@@ -101,17 +101,28 @@ public final class SubmissionIntake {
    *
    * @param tenant empty for none
    */
-  public record Submitter(String tenant, java.util.function.Predicate<String> maySubmit) {
+  public record Submitter(
+      String tenant, java.util.function.Predicate<String> maySubmit, String identity) {
 
     /** Anyone, in no tenant: an installation without access control. */
-    public static final Submitter ANYONE = new Submitter("", type -> true);
+    public static final Submitter ANYONE = new Submitter("", type -> true, null);
 
-    /** {@code caller}, allowed the types {@code policy} grants it {@code submit} on. */
+    public Submitter(String tenant, java.util.function.Predicate<String> maySubmit) {
+      this(tenant, maySubmit, null);
+    }
+
+    /**
+     * {@code caller}, allowed the types {@code policy} grants it {@code submit} on; its identity is
+     * stored with the job, so the dispatcher checks the grant again (ADR 40).
+     */
     public static Submitter of(
         dev.shepherd.engine.access.Caller caller, dev.shepherd.engine.access.AccessPolicy policy) {
       return new Submitter(
           caller.tenantOfNewJobs(),
-          type -> policy.allows(caller, dev.shepherd.engine.access.Operation.SUBMIT, type));
+          type -> policy.allows(caller, dev.shepherd.engine.access.Operation.SUBMIT, type),
+          caller == dev.shepherd.engine.access.Caller.UNCHECKED
+              ? null
+              : dev.shepherd.engine.access.Callers.identity(caller));
     }
   }
 
@@ -307,7 +318,8 @@ public final class SubmissionIntake {
                 ? 0
                 : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
             submission.orderingKey() == null ? null : catalog.batchOf(submission.type()),
-            submitter.tenant()));
+            submitter.tenant(),
+            submitter.identity()));
   }
 
   /**

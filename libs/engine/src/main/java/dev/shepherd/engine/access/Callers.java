@@ -1,0 +1,62 @@
+package dev.shepherd.engine.access;
+
+import dev.shepherd.model.Json;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A caller's identity as a job keeps it, {@code {"name": ..., "groups": [...]}}, so the grant it
+ * submitted under can be checked again when the job is handed out (ADR 40).
+ */
+public final class Callers {
+
+  private record Identity(String name, List<String> groups) {}
+
+  private Callers() {}
+
+  /** The JSON a job stores for {@code caller}. */
+  public static String identity(Caller caller) {
+    return Json.mapper()
+        .writeValueAsString(
+            new Identity(caller.name(), new ArrayList<>(new TreeSet<>(caller.groups()))));
+  }
+
+  /**
+   * The caller a stored identity names, as the policy sees it now: its groups are the policy's when
+   * it knows the name (an API key, a broker user), else the stored ones (a token's).
+   */
+  public static Caller of(String identity, PolicySource.Snapshot now) {
+    Identity stored = Json.mapper().readValue(identity, Identity.class);
+    Caller known = now.keys().byName(stored.name());
+    if (known == null) {
+      known = now.brokerUsers().get(stored.name());
+    }
+    Set<String> groups = known != null ? known.groups() : Set.copyOf(stored.groups());
+    return new Caller(stored.name(), known != null ? known.tenant() : Caller.NO_TENANT, groups);
+  }
+
+  /**
+   * Why the job {@code identity} submitted may not be handed out any more, or null when its grant
+   * of {@code submit} on {@code type} still holds.
+   */
+  public static String refusal(String identity, String type, PolicySource.Snapshot now) {
+    if (identity == null) {
+      return null;
+    }
+    Caller caller;
+    try {
+      caller = of(identity, now);
+    } catch (RuntimeException e) {
+      return "forbidden: the job's submitter cannot be read (" + e.getMessage() + ")";
+    }
+    return now.policy().allows(caller, Operation.SUBMIT, type)
+        ? null
+        : "forbidden: "
+            + caller.name()
+            + " may no longer submit jobs of type '"
+            + type
+            + "' (the grant was revoked after the job was accepted)";
+  }
+}
