@@ -139,7 +139,7 @@ class CancelE2EIT {
     awaitState(retrying, JobState.RETRY_WAIT);
     client.cancelViaAmqp(retrying, "amqp-ops", "flood");
     awaitState(retrying, JobState.CANCELLED);
-    assertCancelledOnce(view(retrying), "amqp-ops");
+    assertCancelledOnce(view(retrying), TestApiKeys.BROKER_USER);
     assertThat(view(retrying).history().getLast().reason())
         .isEqualTo("cancelled by amqp-ops: flood");
 

@@ -218,12 +218,45 @@ class SchedulerWiring {
       ConnectionFactory connectionFactory,
       Topology topology,
       Cancellations cancellations,
-      SchedulerProperties properties) {
+      SchedulerProperties properties,
+      AccessProperties access,
+      dev.shepherd.engine.access.PolicySource policy,
+      JobQueries queries) {
+    // a cancel request is its broker-validated user's, checked as a REST cancel is (ADR 40)
+    java.util.function.BiFunction<String, String, Cancellations.Verdict> authorize =
+        !access.enabled()
+            ? (userId, jobId) -> Cancellations.Verdict.ANYONE
+            : (userId, jobId) -> {
+              if (userId == null) {
+                return new Cancellations.Verdict(
+                    "unauthenticated: the cancel request names no user_id", null);
+              }
+              var now = policy.current();
+              var caller = now.brokerUser(userId);
+              var owner = queries.owner(jobId).orElse(null);
+              if (owner == null || !caller.sees(owner.tenant())) {
+                // another tenant's job is not there for this user
+                return new Cancellations.Verdict(
+                    "cancel request names no job '" + jobId + "'", null);
+              }
+              if (!now.policy()
+                  .allows(caller, dev.shepherd.engine.access.Operation.CANCEL, owner.type())) {
+                return new Cancellations.Verdict(
+                    "forbidden: " + userId + " may not cancel jobs of type '" + owner.type() + "'",
+                    null);
+              }
+              return new Cancellations.Verdict(null, caller.name());
+            };
     return Listeners.manualAck(
         connectionFactory,
         topology.cancelQueue(),
         1,
         properties.cancelPrefetch(),
-        message -> cancellations.apply(message.getBody(), topology.cancelQueue()));
+        message ->
+            cancellations.apply(
+                message.getBody(),
+                topology.cancelQueue(),
+                message.getMessageProperties().getReceivedUserId(),
+                authorize));
   }
 }

@@ -453,6 +453,59 @@ class ApiSecurityIT {
   }
 
   @Test
+  void api1_anAmqpCancelIsItsBrokerUsersAndNeedsItsGrant() throws Exception {
+    Topology topology = app.getBean(Topology.class);
+    var template =
+        new org.springframework.amqp.rabbit.core.RabbitTemplate(
+            app.getBean(org.springframework.amqp.rabbit.connection.ConnectionFactory.class));
+    String acme = submit(ACME_KEY, noop());
+    String globex = submit(GLOBEX_KEY, noop());
+    String marker = "cancel-" + System.nanoTime();
+    // guest is acme's, granted submit only: no cancel; globex's job is not there for it
+    for (String body :
+        List.of(
+            "{\"jobId\":\"" + acme + "\",\"reason\":\"" + marker + "-a\"}",
+            "{\"jobId\":\"" + globex + "\",\"reason\":\"" + marker + "-g\"}")) {
+      template.send(
+          topology.controlExchange(),
+          topology.cancelRoutingKey(),
+          org.springframework.amqp.core.MessageBuilder.withBody(
+                  body.getBytes(StandardCharsets.UTF_8))
+              .setUserId(TestApiKeys.BROKER_USER)
+              .build());
+    }
+    template.send(
+        topology.controlExchange(),
+        topology.cancelRoutingKey(),
+        org.springframework.amqp.core.MessageBuilder.withBody(
+                ("{\"jobId\":\"" + acme + "\",\"reason\":\"" + marker + "-u\"}")
+                    .getBytes(StandardCharsets.UTF_8))
+            .build());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              List<DeadJob> dead =
+                  List.of(
+                      Json.mapper()
+                          .readValue(
+                              send(request("/api/v1/dead-jobs?limit=1000", TestApiKeys.ADMIN_KEY)
+                                      .GET())
+                                  .body(),
+                              DeadJob[].class));
+              assertThat(dead)
+                  .filteredOn(d -> d.rawMessage() != null && d.rawMessage().contains(marker))
+                  .extracting(DeadJob::reason)
+                  .satisfiesExactlyInAnyOrder(
+                      r -> assertThat(r).startsWith("forbidden: guest may not cancel"),
+                      r -> assertThat(r).contains("names no job '" + globex + "'"),
+                      r -> assertThat(r).startsWith("unauthenticated:"));
+            });
+    assertThat(view(acme, ACME_KEY).state()).isNotEqualTo(JobState.CANCELLED);
+    assertThat(view(globex, GLOBEX_KEY).state()).isNotEqualTo(JobState.CANCELLED);
+  }
+
+  @Test
   void theBrokerRefusesAUserIdThatIsNotTheConnectionsUser(ServiceEndpoints endpoints)
       throws Exception {
     var factory = new com.rabbitmq.client.ConnectionFactory();

@@ -665,7 +665,9 @@ class JobsApiIT {
       template.send(
           topology.controlExchange(),
           topology.cancelRoutingKey(),
-          MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8)).build());
+          MessageBuilder.withBody(body.getBytes(StandardCharsets.UTF_8))
+              .setUserId(TestApiKeys.BROKER_USER)
+              .build());
     }
     await()
         .atMost(Duration.ofSeconds(10))
@@ -673,7 +675,9 @@ class JobsApiIT {
             () -> {
               JobView job = view(id);
               assertThat(job.state()).isEqualTo(JobState.CANCELLED);
-              assertThat(job.cancelledBy()).isEqualTo("amqp-producer");
+              assertThat(job.cancelledBy())
+                  .as("the broker user, not the request's by")
+                  .isEqualTo(TestApiKeys.BROKER_USER);
               List<DeadJob> dead =
                   List.of(
                       Json.mapper()

@@ -142,6 +142,30 @@ public final class Cancellations {
    * already ended changes nothing (a cancel is idempotent). Throws only when Redis fails.
    */
   public Requested apply(byte[] body, String source) {
+    return apply(body, source, null, (userId, jobId) -> Verdict.ANYONE);
+  }
+
+  /**
+   * Whether a cancel request's sender may cancel its job (ADR 40).
+   *
+   * @param refusal why not (it becomes the dead-job record's reason), or null when it may
+   * @param actor who the job's history names as cancelling it, or null for the request's {@code by}
+   */
+  public record Verdict(String refusal, String actor) {
+
+    /** Access control off: anyone may, as the request says. */
+    public static final Verdict ANYONE = new Verdict(null, null);
+  }
+
+  /**
+   * As {@link #apply(byte[], String)}, for a request sent by broker user {@code userId} (null for
+   * none), judged by {@code authorize} before anything changes.
+   */
+  public Requested apply(
+      byte[] body,
+      String source,
+      String userId,
+      java.util.function.BiFunction<String, String, Verdict> authorize) {
     String raw = new String(body, StandardCharsets.UTF_8);
     CancelRequest request;
     try {
@@ -152,7 +176,15 @@ public final class Cancellations {
     if (request.jobId() == null || request.jobId().isBlank()) {
       return refuse("cancel request without a jobId", source, raw);
     }
-    CancelResult result = cancel(request.jobId(), request.by(), request.reason());
+    Verdict verdict = authorize.apply(userId, request.jobId());
+    if (verdict.refusal() != null) {
+      return refuse(verdict.refusal(), source, raw);
+    }
+    CancelResult result =
+        cancel(
+            request.jobId(),
+            verdict.actor() != null ? verdict.actor() : request.by(),
+            request.reason());
     if (result.outcome() == CancelResult.Outcome.MISSING) {
       return refuse("cancel request names no job '" + request.jobId() + "'", source, raw);
     }
