@@ -16,6 +16,8 @@ import org.springframework.util.unit.DataSize;
  * @param grants who may do what on which types
  * @param amqpUsers RabbitMQ users as principals (name, tenant, groups): an AMQP submission is its
  *     broker-validated {@code user_id}'s
+ * @param pools worker pools and the job types each may run; once one is listed, a job goes only to
+ *     a pool granted its type
  * @param policyFile a YAML file of more {@code apiKeys} and {@code grants} (a mounted Secret), read
  *     again when it changes; null for none
  * @param policyRefresh how often the policy file is checked for a change (5 s when not set)
@@ -31,6 +33,7 @@ public record AccessProperties(
     List<PolicyDocument.KeyEntry> apiKeys,
     List<PolicyDocument.GrantEntry> grants,
     List<PolicyDocument.UserEntry> amqpUsers,
+    List<PolicyDocument.PoolEntry> pools,
     Path policyFile,
     Duration policyRefresh,
     Jwt jwt,
@@ -42,6 +45,7 @@ public record AccessProperties(
     apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
     grants = grants == null ? List.of() : List.copyOf(grants);
     amqpUsers = amqpUsers == null ? List.of() : List.copyOf(amqpUsers);
+    pools = pools == null ? List.of() : List.copyOf(pools);
     policyRefresh = policyRefresh == null ? Duration.ofSeconds(5) : policyRefresh;
     jwt = jwt == null ? new Jwt(null, null) : jwt;
     submitRate = submitRate == null ? new SubmitRate(null, null) : submitRate;
@@ -75,6 +79,6 @@ public record AccessProperties(
 
   /** The keys and grants of the configuration itself. */
   PolicyDocument configured() {
-    return new PolicyDocument(apiKeys, grants, amqpUsers);
+    return new PolicyDocument(apiKeys, grants, amqpUsers, pools);
   }
 }

@@ -100,7 +100,7 @@ class SchedulerWiring {
             access.enabled()
                 ? entry ->
                     dev.shepherd.engine.access.Callers.refusal(
-                        entry.submitter(), entry.type(), policy.current())
+                        entry.submitter(), entry.type(), entry.pool(), policy.current())
                 : entry -> null);
   }
 

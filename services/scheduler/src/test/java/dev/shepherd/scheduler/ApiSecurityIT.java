@@ -118,6 +118,10 @@ class ApiSecurityIT {
     props.put("shepherd.security.grants[3].principals[0]", TestApiKeys.BROKER_USER);
     props.put("shepherd.security.grants[3].types[0]", "demo.noop");
     props.put("shepherd.security.grants[3].operations[0]", "submit");
+    // the default pool runs these types only: demo.flaky is not handed out
+    props.put("shepherd.security.pools[0].pool", "default");
+    props.put("shepherd.security.pools[0].types[0]", "demo.noop");
+    props.put("shepherd.security.pools[0].types[1]", "site.*");
     props.put("shepherd.security.policy-file", policyFile.toString());
     props.put("shepherd.security.policy-refresh", "200ms");
     props.put("shepherd.security.submit-rate.per-second", "1");
@@ -594,6 +598,25 @@ class ApiSecurityIT {
     assertThat(meters.find("shepherd.jobs.forbidden").counter())
         .as("counted")
         .satisfies(c -> assertThat(c.count()).isPositive());
+  }
+
+  @Test
+  void aJobOfATypeItsPoolIsNotGrantedIsNotHandedOut() throws Exception {
+    String flaky = submit(TestApiKeys.ADMIN_KEY, "{\"type\":\"demo.flaky\",\"payload\":{}}");
+    String noop = submit(TestApiKeys.ADMIN_KEY, noop());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JobView job = view(flaky, TestApiKeys.ADMIN_KEY);
+              assertThat(job.state()).isEqualTo(JobState.DEAD);
+              assertThat(job.lastError())
+                  .isEqualTo(
+                      "forbidden: worker pool 'default' is not granted jobs of type 'demo.flaky'");
+            });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> view(noop, TestApiKeys.ADMIN_KEY).state() == JobState.QUEUED);
   }
 
   @Test

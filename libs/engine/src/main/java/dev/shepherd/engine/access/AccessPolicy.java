@@ -12,9 +12,36 @@ public final class AccessPolicy {
   public static final AccessPolicy NONE = new AccessPolicy(List.of());
 
   private final List<Grant> grants;
+  private final java.util.Map<String, Grant> pools;
 
   public AccessPolicy(List<Grant> grants) {
+    this(grants, java.util.Map.of());
+  }
+
+  /**
+   * @param poolTypes the type patterns each worker pool may run; empty: every pool runs every type
+   *     it takes
+   */
+  public AccessPolicy(List<Grant> grants, java.util.Map<String, List<String>> poolTypes) {
     this.grants = List.copyOf(grants);
+    java.util.Map<String, Grant> byPool = new java.util.HashMap<>();
+    poolTypes.forEach(
+        (pool, types) ->
+            byPool.put(
+                pool, new Grant(List.of(pool), null, types, java.util.Set.of(Operation.READ))));
+    this.pools = java.util.Map.copyOf(byPool);
+  }
+
+  /**
+   * Whether the workers of {@code pool} may run jobs of {@code type}: always when no pool is listed
+   * in the policy, else only when {@code pool} is listed with a pattern that matches.
+   */
+  public boolean poolMayRun(String pool, String type) {
+    if (pools.isEmpty()) {
+      return true;
+    }
+    Grant granted = pools.get(pool);
+    return granted != null && granted.matches(type);
   }
 
   public List<Grant> grants() {

@@ -38,10 +38,15 @@ public final class Callers {
   }
 
   /**
-   * Why the job {@code identity} submitted may not be handed out any more, or null when its grant
-   * of {@code submit} on {@code type} still holds.
+   * Why the job {@code identity} submitted may not be handed out to {@code pool} any more, or null
+   * when the pool is granted {@code type} and the submitter's grant of {@code submit} on it still
+   * holds.
    */
-  public static String refusal(String identity, String type, PolicySource.Snapshot now) {
+  public static String refusal(
+      String identity, String type, String pool, PolicySource.Snapshot now) {
+    if (!now.policy().poolMayRun(pool, type)) {
+      return "forbidden: worker pool '" + pool + "' is not granted jobs of type '" + type + "'";
+    }
     if (identity == null) {
       return null;
     }

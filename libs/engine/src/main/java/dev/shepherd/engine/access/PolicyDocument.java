@@ -21,7 +21,21 @@ import java.util.Set;
  * }</pre>
  */
 public record PolicyDocument(
-    List<KeyEntry> apiKeys, List<GrantEntry> grants, List<UserEntry> amqpUsers) {
+    List<KeyEntry> apiKeys,
+    List<GrantEntry> grants,
+    List<UserEntry> amqpUsers,
+    List<PoolEntry> pools) {
+
+  /**
+   * A worker pool and the job types its workers may run (exact, {@code prefix.*} or {@code *}):
+   * once any pool is listed, a job is handed out only to a pool granted its type (ADR 40).
+   */
+  public record PoolEntry(String pool, List<String> types) {}
+
+  public PolicyDocument(
+      List<KeyEntry> apiKeys, List<GrantEntry> grants, List<UserEntry> amqpUsers) {
+    this(apiKeys, grants, amqpUsers, List.of());
+  }
 
   /**
    * A RabbitMQ user as a principal: the broker validates a message's {@code user_id} against the
@@ -30,7 +44,7 @@ public record PolicyDocument(
   public record UserEntry(String name, String tenant, List<String> groups) {}
 
   public PolicyDocument(List<KeyEntry> apiKeys, List<GrantEntry> grants) {
-    this(apiKeys, grants, List.of());
+    this(apiKeys, grants, List.of(), List.of());
   }
 
   /** One API key: the principal's name, its SHA-256 hash, its tenant and groups. */
@@ -40,12 +54,14 @@ public record PolicyDocument(
   public record GrantEntry(
       List<String> principals, List<String> groups, List<String> types, List<String> operations) {}
 
-  public static final PolicyDocument EMPTY = new PolicyDocument(List.of(), List.of(), List.of());
+  public static final PolicyDocument EMPTY =
+      new PolicyDocument(List.of(), List.of(), List.of(), List.of());
 
   public PolicyDocument {
     apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
     grants = grants == null ? List.of() : List.copyOf(grants);
     amqpUsers = amqpUsers == null ? List.of() : List.copyOf(amqpUsers);
+    pools = pools == null ? List.of() : List.copyOf(pools);
   }
 
   /** This document's entries followed by {@code other}'s. */
@@ -56,7 +72,9 @@ public record PolicyDocument(
     all.addAll(other.grants);
     List<UserEntry> users = new ArrayList<>(amqpUsers);
     users.addAll(other.amqpUsers);
-    return new PolicyDocument(keys, all, users);
+    List<PoolEntry> allPools = new ArrayList<>(pools);
+    allPools.addAll(other.pools);
+    return new PolicyDocument(keys, all, users, allPools);
   }
 
   /**
@@ -111,6 +129,15 @@ public record PolicyDocument(
         throw new IllegalArgumentException("grant " + (i + 1) + ": " + e.getMessage(), e);
       }
     }
-    return new AccessPolicy(all);
+    Map<String, List<String>> poolTypes = new HashMap<>();
+    for (PoolEntry entry : pools) {
+      if (entry.pool() == null || entry.pool().isBlank()) {
+        throw new IllegalArgumentException("a pools entry names no pool");
+      }
+      // checked as a grant's patterns are
+      new Grant(List.of(entry.pool()), null, entry.types(), Set.of(Operation.READ));
+      poolTypes.computeIfAbsent(entry.pool(), p -> new ArrayList<>()).addAll(entry.types());
+    }
+    return new AccessPolicy(all, poolTypes);
   }
 }

@@ -56,6 +56,41 @@ class AccessPolicyTest {
   }
 
   @Test
+  void onceAPoolIsListedAJobGoesOnlyToAPoolGrantedItsType() {
+    assertThat(policy.poolMayRun("anything", "any.type")).as("no pool listed").isTrue();
+    var pools =
+        new PolicyDocument(
+                null,
+                null,
+                null,
+                List.of(new PolicyDocument.PoolEntry("reports", List.of("report.*"))))
+            .policy();
+    assertThat(pools.poolMayRun("reports", "report.render")).isTrue();
+    assertThat(pools.poolMayRun("reports", "billing.charge")).isFalse();
+    assertThat(pools.poolMayRun("default", "report.render")).as("a pool not listed").isFalse();
+  }
+
+  @Test
+  void theDispatchCheckNamesTheRevokedGrantOrThePoolAndKnowsTheKeysGroupsNow() {
+    var keyed =
+        new PolicySource.Snapshot(
+            new ApiKeys(
+                List.of(
+                    new ApiKeys.ApiKey("ann", ApiKeys.sha256("k"), "acme", Set.of("producers")))),
+            policy,
+            java.util.Map.of());
+    String annAsSubmitted = Callers.identity(new Caller("ann", "acme", Set.of()));
+    assertThat(Callers.refusal(annAsSubmitted, "report.render", "reports", keyed))
+        .as("the key's groups now: producers")
+        .isNull();
+    assertThat(Callers.refusal(annAsSubmitted, "billing.charge", "reports", keyed))
+        .startsWith("forbidden: ann may no longer submit");
+    assertThat(Callers.refusal(null, "billing.charge", "reports", keyed))
+        .as("no submitter known: access control was off")
+        .isNull();
+  }
+
+  @Test
   void aCallerSeesItsOwnTenantsJobsAndAnOperatorSeesEveryTenants() {
     assertThat(ANN.sees("acme")).isTrue();
     assertThat(ANN.sees("globex")).isFalse();
