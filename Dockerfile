@@ -46,5 +46,7 @@ USER 10001
 # JDK_JAVA_OPTIONS="@/app/jvm.options -XX:..." (a later option wins).
 ENV JDK_JAVA_OPTIONS="@/app/jvm.options" \
     LOGGING_STRUCTURED_FORMAT_CONSOLE=ecs
-EXPOSE 8080
-ENTRYPOINT ["java", "-jar", "/app/service.jar", "--server.port=8080"]
+# 8080: the API (the scheduler's); 8090: the actuator's probes and metrics, for the management
+# network only (ADR 40)
+EXPOSE 8080 8090
+ENTRYPOINT ["java", "-jar", "/app/service.jar", "--server.port=8080", "--management.server.port=8090"]

@@ -133,18 +133,20 @@ envFrom: {{- toYaml . | nindent 2 }}
 {{- end -}}
 
 {{- define "shepherd.probes" -}}
+# http: the API (the scheduler's); management: the actuator's probes and metrics (ADR 40)
 ports:
   - {name: http, containerPort: 8080}
+  - {name: management, containerPort: 8090}
 startupProbe:
-  httpGet: {path: /actuator/health/liveness, port: http}
+  httpGet: {path: /actuator/health/liveness, port: management}
   periodSeconds: 5
   failureThreshold: 36
 livenessProbe:
-  httpGet: {path: /actuator/health/liveness, port: http}
+  httpGet: {path: /actuator/health/liveness, port: management}
   periodSeconds: 10
   failureThreshold: 3
 readinessProbe:
-  httpGet: {path: /actuator/health/readiness, port: http}
+  httpGet: {path: /actuator/health/readiness, port: management}
   periodSeconds: 5
   failureThreshold: 3
 {{- end -}}

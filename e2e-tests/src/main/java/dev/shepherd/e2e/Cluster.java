@@ -51,6 +51,11 @@ public final class Cluster implements AutoCloseable {
   private final Map<String, ManagedProcess> services = new LinkedHashMap<>();
   private final List<ManagedProcess> workers = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Integer> ports = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Each process's actuator port (ADR 40: not the API's), kept across restarts. */
+  private final Map<String, Integer> managementPorts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private int schedulerPort;
   private int nextWorker = 1;
 
@@ -306,6 +311,8 @@ public final class Cluster implements AutoCloseable {
     }
     List<String> args = new ArrayList<>();
     args.add("--server.port=" + port);
+    int management = managementPorts.computeIfAbsent(name, n -> ManagedProcess.freePort());
+    args.add("--management.server.port=" + management);
     args.add("--shepherd.messaging.prefix=" + spec.prefix());
     args.add("--shepherd.store.prefix=" + spec.prefix());
     spec.connection().forEach((k, v) -> args.add("--" + k + "=" + v));
@@ -333,7 +340,7 @@ public final class Cluster implements AutoCloseable {
     } else {
       services.put(name, process);
     }
-    URI health = URI.create("http://127.0.0.1:" + port + "/actuator/health");
+    URI health = URI.create("http://127.0.0.1:" + management + "/actuator/health");
     return CompletableFuture.runAsync(() -> process.awaitHealthy(health, STARTUP));
   }
 
@@ -351,18 +358,21 @@ public final class Cluster implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + schedulerPort);
   }
 
-  /** Each process's HTTP base URI (actuator and, for the scheduler, the API), by name. */
+  /**
+   * Each process's actuator base URI (probes, metrics: its management port, ADR 40), by name; the
+   * scheduler's API is {@link #schedulerUri()}.
+   */
   public Map<String, URI> httpUris() {
     Map<String, URI> uris = new java.util.TreeMap<>();
-    ports.forEach((name, port) -> uris.put(name, URI.create("http://127.0.0.1:" + port)));
+    managementPorts.forEach((name, port) -> uris.put(name, URI.create("http://127.0.0.1:" + port)));
     return uris;
   }
 
-  /** The HTTP base URIs of these processes (say, those running now), by name. */
+  /** The actuator base URIs of these processes (say, those running now), by name. */
   public Map<String, URI> httpUris(List<ManagedProcess> processes) {
     Map<String, URI> uris = new java.util.TreeMap<>();
     for (ManagedProcess p : processes) {
-      Integer port = ports.get(p.name());
+      Integer port = managementPorts.get(p.name());
       if (port != null) {
         uris.put(p.name(), URI.create("http://127.0.0.1:" + port));
       }

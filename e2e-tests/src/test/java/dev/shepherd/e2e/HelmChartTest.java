@@ -116,6 +116,9 @@ class HelmChartTest {
       assertThat(container.at("/readinessProbe/httpGet/path").asString())
           .as(name)
           .isEqualTo("/actuator/health/readiness");
+      assertThat(container.at("/livenessProbe/httpGet/port").asString())
+          .as("%s: probes on the management port, not the API's (ADR 40)", name)
+          .isEqualTo("management");
       assertThat(container.at("/resources/requests/memory").asString()).as(name).isNotBlank();
       assertThat(container.at("/securityContext/runAsNonRoot").asBoolean()).as(name).isTrue();
       JsonNode podLabels = deployment.at("/spec/template/metadata/labels");
@@ -311,6 +314,7 @@ class HelmChartTest {
     assertThat(policies).hasSize(4);
     for (JsonNode policy : policies) {
       assertThat(policy.at("/spec/ingress/0/ports/0/port").asString()).isEqualTo("http");
+      assertThat(policy.at("/spec/ingress/1/ports/0/port").asString()).isEqualTo("management");
       assertThat(policy.at("/spec/podSelector/matchLabels/app.kubernetes.io~1component").asString())
           .isIn("scheduler", "status-tracker", "recovery", "worker");
     }

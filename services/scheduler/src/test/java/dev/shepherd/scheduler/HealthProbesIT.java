@@ -32,6 +32,7 @@ class HealthProbesIT {
   private ConfigurableApplicationContext start(Map<String, String> connection, String prefix) {
     Map<String, Object> props = new HashMap<>(connection);
     props.put("server.port", "0");
+    props.put("management.server.port", "0");
     props.putAll(dev.shepherd.testsupport.TestApiKeys.adminProperties());
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
@@ -46,7 +47,7 @@ class HealthProbesIT {
       throws Exception {
     URI uri =
         URI.create(
-            "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port") + path);
+            "http://127.0.0.1:" + app.getEnvironment().getProperty("local.management.port") + path);
     return http.send(
         HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
   }
@@ -68,6 +69,18 @@ class HealthProbesIT {
         // (shepherd-defaults.yml): it cost 4 % of a worker's CPU for figures nothing reads
         String metrics = get(app, "/actuator/prometheus").body();
         assertThat(metrics).contains("shepherd_service=").doesNotContain("lettuce");
+        // the actuator answers on the management port only, not on the API's (ADR 40)
+        URI api =
+            URI.create(
+                "http://127.0.0.1:"
+                    + app.getEnvironment().getProperty("local.server.port")
+                    + "/actuator/health");
+        assertThat(
+                http.send(
+                        HttpRequest.newBuilder(api).GET().build(),
+                        HttpResponse.BodyHandlers.ofString())
+                    .statusCode())
+            .isEqualTo(404);
       } finally {
         Topology topology = app.getBean(Topology.class);
         RabbitCleanup.delete(

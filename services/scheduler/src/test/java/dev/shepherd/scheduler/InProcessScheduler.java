@@ -43,6 +43,7 @@ final class InProcessScheduler implements AutoCloseable {
       Map<String, String> connection, String prefix, Map<String, ?> more) {
     Map<String, Object> props = new LinkedHashMap<>(connection);
     props.put("server.port", "0");
+    props.put("management.server.port", "0");
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
     props.putAll(TestApiKeys.adminProperties());
