@@ -141,7 +141,7 @@ class CancelE2EIT {
     awaitState(retrying, JobState.CANCELLED);
     assertCancelledOnce(view(retrying), TestApiKeys.BROKER_USER);
     assertThat(view(retrying).history().getLast().reason())
-        .isEqualTo("cancelled by amqp-ops: flood");
+        .isEqualTo("cancelled by " + TestApiKeys.BROKER_USER + ": flood");
 
     // A handler that stops when asked (site.generate checks isCancelled between phases, and its
     // ten-minute phase ends at the interrupt after the grace).

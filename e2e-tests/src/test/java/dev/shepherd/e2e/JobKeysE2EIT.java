@@ -179,24 +179,27 @@ class JobKeysE2EIT {
         blockedKey.add(client.submit(keyed(healthy, "blocked-0")).jobId());
       }
 
-      // the worker dies while it runs a keyed job: the key's next job must wait for its retry
-      // whichever worker it is: waiting for one named worker to run a keyed job timed out twice,
-      // once every keyed job had finished elsewhere
-      ManagedProcess victim =
+      // the worker dies while it runs a keyed job: the key's next job must wait for its retry.
+      // The job runs 8 s, so it is still running when its worker dies: a short one could finish,
+      // and publish its outcome, between being seen running and the kill (a clean-clone run saw
+      // no attempt taken back at all)
+      var slow =
+          Json.mapper().createObjectNode().put("failureProbability", 0.0).put("workMillis", 8_000);
+      List<String> victimKey = new ArrayList<>();
+      victimKey.add(client.submit(keyed(slow, "victim-0")).jobId());
+      victimKey.add(client.submit(keyed(healthy, "victim-0")).jobId());
+      submitted.put("victim-0", victimKey);
+      String victimName =
           await()
               .atMost(Duration.ofSeconds(60))
               .until(
-                  () ->
-                      e2e.cluster.workers().stream()
-                          .filter(
-                              w ->
-                                  e2e.runningOn(w.name(), Duration.ofSeconds(10)).stream()
-                                      .anyMatch(
-                                          id ->
-                                              submitted.values().stream()
-                                                  .anyMatch(l -> l.contains(id))))
-                          .findFirst(),
-                  java.util.Optional::isPresent)
+                  () -> client.get(victimKey.get(0)).orElseThrow(),
+                  job -> job.state() == JobState.RUNNING && job.workerId() != null)
+              .workerId();
+      ManagedProcess victim =
+          e2e.cluster.workers().stream()
+              .filter(w -> w.name().equals(victimName))
+              .findFirst()
               .orElseThrow();
       victim.kill();
 
