@@ -313,21 +313,23 @@ public final class Cluster implements AutoCloseable {
     args.add("--server.port=" + port);
     int management = managementPorts.computeIfAbsent(name, n -> ManagedProcess.freePort());
     args.add("--management.server.port=" + management);
-    args.add("--shepherd.messaging.prefix=" + spec.prefix());
-    args.add("--shepherd.store.prefix=" + spec.prefix());
-    spec.connection().forEach((k, v) -> args.add("--" + k + "=" + v));
+    // one value per property: given twice on the command line, Spring would see "a,b"
+    Map<String, String> props = new LinkedHashMap<>();
+    props.put("shepherd.messaging.prefix", spec.prefix());
+    props.put("shepherd.store.prefix", spec.prefix());
+    putFor(module, spec.connection(), props);
     if (module.equals("status-tracker")) {
       // status events only from the workers' broker user (ADR 40)
-      args.add(
-          "--shepherd.status-tracker.worker-users[0]="
-              + dev.shepherd.testsupport.TestApiKeys.BROKER_USER);
+      props.put(
+          "shepherd.status-tracker.worker-users[0]",
+          dev.shepherd.testsupport.TestApiKeys.BROKER_USER);
     }
     if (module.equals("scheduler")) {
       // the tests' administrator key (ADR 40), on every start of the scheduler
-      dev.shepherd.testsupport.TestApiKeys.adminProperties()
-          .forEach((k, v) -> args.add("--" + k + "=" + v));
+      props.putAll(dev.shepherd.testsupport.TestApiKeys.adminProperties());
     }
-    spec.extra().forEach((k, v) -> args.add("--" + k + "=" + v));
+    putFor(module, spec.extra(), props);
+    props.forEach((k, v) -> args.add("--" + k + "=" + v));
     args.addAll(more);
     ManagedProcess process =
         ManagedProcess.startJava(name, jar, classpathFirst, jvm, args, Map.of(), spec.logDir());
@@ -342,6 +344,28 @@ public final class Cluster implements AutoCloseable {
     }
     URI health = URI.create("http://127.0.0.1:" + management + "/actuator/health");
     return CompletableFuture.runAsync(() -> process.awaitHealthy(health, STARTUP));
+  }
+
+  /**
+   * A key of {@link Spec#connection} or {@link Spec#extra} that applies to one kind of process
+   * only: a role's own broker or Redis user, a switch for the workers alone.
+   *
+   * @param module scheduler, status-tracker, recovery or worker
+   */
+  public static String only(String module, String property) {
+    return "@" + module + ":" + property;
+  }
+
+  /** Puts the properties that apply to {@code module}: the shared ones and its {@link #only}. */
+  private static void putFor(String module, Map<String, String> from, Map<String, String> into) {
+    from.forEach(
+        (key, value) -> {
+          if (!key.startsWith("@")) {
+            into.put(key, value);
+          } else if (key.startsWith("@" + module + ":")) {
+            into.put(key.substring(module.length() + 2), value);
+          }
+        });
   }
 
   /**

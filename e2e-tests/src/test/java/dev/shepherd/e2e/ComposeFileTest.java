@@ -65,6 +65,10 @@ class ComposeFileTest {
           .isEqualTo(service[1]);
       assertThat(env.path("SPRING_RABBITMQ_PASSWORD").asString()).as(service[0]).isNotBlank();
       assertThat(env.path("SPRING_DATA_REDIS_PASSWORD").asString()).as(service[0]).isNotBlank();
+      // only the scheduler's user may declare the shared topology (ADR 41)
+      assertThat(env.path("SHEPHERD_MESSAGING_DECLARETOPOLOGY").asString("true"))
+          .as(service[0])
+          .isEqualTo(service[0].equals("scheduler") ? "true" : "false");
     }
     assertThat(services.path("grafana").path("volumes").toString())
         .contains("./helm/shepherd/dashboards:");

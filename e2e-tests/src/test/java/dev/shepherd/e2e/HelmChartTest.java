@@ -396,6 +396,15 @@ class HelmChartTest {
               .isEqualTo("false");
           assertThat(env.get("SPRING_DATA_REDIS_SSL_ENABLED").path("value").asString())
               .isEqualTo("false");
+          // only the scheduler declares the shared topology (ADR 41)
+          assertThat(env.containsKey("SHEPHERD_MESSAGING_DECLARETOPOLOGY"))
+              .as(name)
+              .isEqualTo(!name.endsWith("-scheduler"));
+          if (!name.endsWith("-scheduler")) {
+            assertThat(env.get("SHEPHERD_MESSAGING_DECLARETOPOLOGY").path("value").asString())
+                .as(name)
+                .isEqualTo("false");
+          }
           rabbitUsers.put(name, rabbit);
         });
     assertThat(rabbitUsers)

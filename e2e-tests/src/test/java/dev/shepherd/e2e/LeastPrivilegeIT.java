@@ -11,6 +11,9 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingProperties;
+import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.Json;
 import dev.shepherd.testsupport.PrivateRabbit;
 import dev.shepherd.testsupport.PrivateRedis;
 import io.lettuce.core.RedisClient;
@@ -20,11 +23,15 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,30 +98,59 @@ class LeastPrivilegeIT {
   }
 
   /**
-   * Every service declares the whole topology when it connects (MessagingConfiguration, Spring's
-   * RabbitAdmin), and a worker its pool's bindings and its control queue as well: with too narrow a
-   * permission the service would not start. Declared as the service does it, with its own user.
+   * Only the scheduler's user may declare the shared exchanges and queues (ADR 41): it creates
+   * every one of them on a broker that has none, the dead-letter arguments included (RabbitMQ asks
+   * for write on a queue's dead-letter exchange when it creates the queue). No other role can
+   * declare a shared name or a queue of its own beside them: a leaked password cannot reshape the
+   * topology or bind a queue that copies every outcome or submission.
    */
-  @ParameterizedTest
-  @ValueSource(strings = {"scheduler", "status-tracker", "recovery", "worker"})
-  void eachServiceDeclaresTheTopologyAsItsOwnUser(String role) {
-    var connections = new CachingConnectionFactory("127.0.0.1", rabbit.port());
-    connections.setUsername(role);
-    connections.setPassword(password(role));
-    try {
-      var admin = new RabbitAdmin(connections);
-      var declarables = new ArrayList<Declarable>(TOPOLOGY.declarables().getDeclarables());
-      if (role.equals("worker")) {
-        declarables.addAll(TOPOLOGY.workerControlDeclarables("w-" + role).getDeclarables());
+  @Test
+  void onlyTheSchedulerDeclaresTheSharedTopology() throws Exception {
+    deleteTopology();
+    declareAs("scheduler", TOPOLOGY.declarables().getDeclarables());
+    try (Connection operator = amqp("operator")) {
+      Channel channel = operator.createChannel();
+      for (String queue : TOPOLOGY.queueNames()) {
+        assertThat(channel.queueDeclarePassive(queue).getQueue()).isEqualTo(queue);
       }
-      for (var declarable : declarables) {
-        assertThatCode(() -> declare(admin, declarable))
-            .as("%s declares %s", role, declarable)
-            .doesNotThrowAnyException();
+      for (String exchange : TOPOLOGY.exchangeNames()) {
+        assertThatCode(() -> channel.exchangeDeclarePassive(exchange)).doesNotThrowAnyException();
       }
-    } finally {
-      connections.destroy();
     }
+    for (String role : List.of("producer", "status-tracker", "recovery", "worker")) {
+      try (Connection connection = amqp(role)) {
+        assertThat(
+                refusal(
+                    connection, ch -> ch.exchangeDeclare(TOPOLOGY.statusExchange(), "topic", true)))
+            .as(role)
+            .contains("ACCESS_REFUSED", "shepherd.status");
+        assertThat(
+                refusal(
+                    connection,
+                    ch -> ch.queueDeclare(TOPOLOGY.workQueue("mine"), true, false, false, null)))
+            .as(role)
+            .contains("ACCESS_REFUSED", "shepherd.work.mine");
+        assertThat(
+                refusal(connection, ch -> ch.queueDeclare("shepherd.spy", false, true, true, null)))
+            .as(role)
+            .contains("ACCESS_REFUSED", "shepherd.spy");
+      }
+    }
+  }
+
+  /**
+   * A worker that may not declare shared names binds its types to the queue the scheduler declared
+   * for its pool, and declares its own control queue (what the worker's Spring context does with
+   * {@code shepherd.messaging.declare-topology=false}).
+   */
+  @Test
+  void aWorkerBindsItsTypesAndDeclaresOnlyItsControlQueue() {
+    declareTopology();
+    var declarables = new ArrayList<Declarable>();
+    declarables.addAll(
+        TOPOLOGY.poolBindings("default", List.of("demo.noop", "report.render")).getDeclarables());
+    declarables.addAll(TOPOLOGY.workerControlDeclarables("w-least").getDeclarables());
+    declareAs("worker", declarables);
   }
 
   @Test
@@ -165,6 +201,28 @@ class LeastPrivilegeIT {
           .contains("ACCESS_REFUSED", "shepherd.control");
       assertThat(refusal(worker, ch -> publish(ch, TOPOLOGY.workExchange(), "demo.noop")))
           .contains("ACCESS_REFUSED", "shepherd.work");
+      // no submissions, no messages straight into a queue, no forged dead letters
+      assertThat(refusal(worker, ch -> publish(ch, "", TOPOLOGY.submitQueue())))
+          .contains("ACCESS_REFUSED", "amq.default");
+      assertThat(refusal(worker, ch -> publish(ch, "", TOPOLOGY.workQueue("default"))))
+          .contains("ACCESS_REFUSED", "amq.default");
+      assertThat(
+              refusal(
+                  worker,
+                  ch -> publish(ch, TOPOLOGY.submitExchange(), TOPOLOGY.submitRoutingKey())))
+          .contains("ACCESS_REFUSED", "shepherd.submit");
+      assertThat(
+              refusal(
+                  worker,
+                  ch -> publish(ch, TOPOLOGY.deadLetterExchange(), TOPOLOGY.workQueue("default"))))
+          .contains("ACCESS_REFUSED", "shepherd.dlx");
+      // nor take what the services consume: submissions, outcomes, dead letters
+      for (String queue :
+          List.of(TOPOLOGY.submitQueue(), TOPOLOGY.statusQueue(), TOPOLOGY.deadQueue())) {
+        assertThat(refusal(worker, ch -> ch.basicGet(queue, false)))
+            .as(queue)
+            .contains("ACCESS_REFUSED", queue);
+      }
     }
     try (Connection operator = amqp("operator")) {
       Channel channel = operator.createChannel();
@@ -191,6 +249,84 @@ class LeastPrivilegeIT {
         assertThat(refusal(connection, ch -> publish(ch, TOPOLOGY.workExchange(), "demo.noop")))
             .as(role)
             .contains("ACCESS_REFUSED");
+      }
+    }
+  }
+
+  /**
+   * The whole job path on the deployment's users, as compose runs it: each service connects to the
+   * broker and Redis with its own role's user and password, only the scheduler declares the
+   * topology (on a broker where none of it exists yet), the status-tracker takes outcomes from the
+   * {@code worker} user only, and a producer submits over AMQP as {@code producer}. A permission or
+   * a Redis command that one of the services needs and its role lacks shows up here as a job that
+   * does not finish.
+   */
+  @Test
+  void theServicesRunJobsWithTheirOwnUsers() throws Exception {
+    deleteTopology();
+    Map<String, String> connection = new LinkedHashMap<>();
+    connection.put("spring.rabbitmq.host", "127.0.0.1");
+    connection.put("spring.rabbitmq.port", Integer.toString(rabbit.port()));
+    connection.put("spring.data.redis.host", "127.0.0.1");
+    connection.put("spring.data.redis.port", Integer.toString(redis.port()));
+    Map<String, String> extra = new LinkedHashMap<>();
+    for (String role : List.of("scheduler", "status-tracker", "recovery", "worker")) {
+      connection.put(Cluster.only(role, "spring.rabbitmq.username"), role);
+      connection.put(Cluster.only(role, "spring.rabbitmq.password"), password(role));
+      connection.put(Cluster.only(role, "spring.data.redis.username"), role);
+      connection.put(Cluster.only(role, "spring.data.redis.password"), password(role));
+      if (!role.equals("scheduler")) {
+        extra.put(Cluster.only(role, "shepherd.messaging.declare-topology"), "false");
+      }
+    }
+    extra.put(Cluster.only("status-tracker", "shepherd.status-tracker.worker-users[0]"), "worker");
+    // the producer's broker user may submit the demo types (ADR 40)
+    extra.put(Cluster.only("scheduler", "shepherd.security.amqp-users[1].name"), "producer");
+    extra.put(Cluster.only("scheduler", "shepherd.security.grants[1].principals[0]"), "producer");
+    extra.put(Cluster.only("scheduler", "shepherd.security.grants[1].types[0]"), "demo.*");
+    extra.put(Cluster.only("scheduler", "shepherd.security.grants[1].operations[0]"), "submit");
+    Path logs = Cluster.repositoryRoot().resolve("e2e-tests/target/e2e-logs/least-privilege");
+    org.springframework.util.FileSystemUtils.deleteRecursively(logs);
+    try (var cluster =
+            Cluster.start(
+                new Cluster.Spec(
+                    Cluster.repositoryRoot(),
+                    Topology.DEFAULT_PREFIX,
+                    connection,
+                    1,
+                    4,
+                    extra,
+                    logs));
+        var client =
+            cluster
+                .client()
+                .amqpUri(
+                    URI.create(
+                        "amqp://producer:" + password("producer") + "@127.0.0.1:" + rabbit.port()))
+                .prefix(Topology.DEFAULT_PREFIX)
+                .build()) {
+      List<String> ids = new ArrayList<>();
+      List<String> keys = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        var payload = Json.mapper().createObjectNode().put("i", i);
+        ids.add(client.submit(JobSubmission.of("demo.noop", payload)).jobId());
+        keys.add(client.submitViaAmqp(JobSubmission.of("demo.noop", payload)));
+      }
+      for (String key : keys) {
+        ids.add(client.jobIdForKey(key, Duration.ofMinutes(1)).join());
+      }
+      OutcomeAudit.awaitAllTerminal(client, ids, Duration.ofMinutes(2));
+      OutcomeAudit audit = OutcomeAudit.of(cluster.schedulerUri(), ids);
+      assertThat(audit.violations()).isEmpty();
+      assertThat(audit.count(JobState.SUCCEEDED)).isEqualTo(ids.size());
+    }
+    // and nothing was refused on the way, not even a declaration a service could do without
+    try (var files = Files.list(logs)) {
+      for (Path log : files.toList()) {
+        assertThat(Files.readString(log))
+            .as("%s: the broker's and Redis's refusals", log.getFileName())
+            .doesNotContain("ACCESS_REFUSED")
+            .doesNotContain("NOPERM");
       }
     }
   }
@@ -300,6 +436,36 @@ class LeastPrivilegeIT {
         .withAuthentication(role, password(role))
         .withTimeout(Duration.ofSeconds(10))
         .build();
+  }
+
+  /** Declares these as a role would, with its own user, each one expected to pass. */
+  private static void declareAs(String role, java.util.Collection<Declarable> declarables) {
+    var connections = new CachingConnectionFactory("127.0.0.1", rabbit.port());
+    connections.setUsername(role);
+    connections.setPassword(password(role));
+    try {
+      var admin = new RabbitAdmin(connections);
+      for (var declarable : declarables) {
+        assertThatCode(() -> declare(admin, declarable))
+            .as("%s declares %s", role, declarable)
+            .doesNotThrowAnyException();
+      }
+    } finally {
+      connections.destroy();
+    }
+  }
+
+  /** Removes every shared queue and exchange, as the operator, so the next declare creates them. */
+  private static void deleteTopology() throws Exception {
+    try (Connection operator = amqp("operator")) {
+      Channel channel = operator.createChannel();
+      for (String queue : TOPOLOGY.queueNames()) {
+        channel.queueDelete(queue);
+      }
+      for (String exchange : TOPOLOGY.exchangeNames()) {
+        channel.exchangeDelete(exchange);
+      }
+    }
   }
 
   /** The topology, declared once as the scheduler would, so publishes have somewhere to go. */

@@ -43,6 +43,15 @@ public final class Listeners {
 
   private Listeners() {}
 
+  /**
+   * A queue that does not exist yet is waited for, not fatal: where another service declares the
+   * topology (ADR 41) this one may start first, and its consumers subscribe once the queue is there
+   * (Spring retries every 5 s and logs each failure).
+   */
+  private static void waitForTheQueue(SimpleMessageListenerContainer container) {
+    container.setMissingQueuesFatal(false);
+  }
+
   /** A container whose consumers pause with {@link InfrastructurePause.Backoff#DEFAULT}. */
   public static SimpleMessageListenerContainer manualAck(
       ConnectionFactory connectionFactory,
@@ -77,6 +86,7 @@ public final class Listeners {
         new InfrastructurePause(
             queue, backoff, () -> !container.isActive(), Clock.systemUTC(), Metrics.globalRegistry);
     container.setQueueNames(queue);
+    waitForTheQueue(container);
     container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
     container.setConcurrentConsumers(consumers);
     container.setPrefetchCount(prefetch);
@@ -197,6 +207,7 @@ public final class Listeners {
         new InfrastructurePause(
             queue, backoff, () -> !container.isActive(), Clock.systemUTC(), Metrics.globalRegistry);
     container.setQueueNames(queue);
+    waitForTheQueue(container);
     container.setAcknowledgeMode(AcknowledgeMode.MANUAL);
     container.setConcurrentConsumers(consumers);
     container.setPrefetchCount(Math.max(prefetch, batch.size()));

@@ -178,6 +178,19 @@ public record Topology(String prefix, Map<String, List<String>> pools, int deliv
     return new Declarables(all);
   }
 
+  /**
+   * The bindings of {@link #poolDeclarables} without the queue: what a worker declares where it may
+   * not create queues and the scheduler declares the pools' queues (ADR 41). Binding to a queue
+   * that does not exist yet fails with {@code NOT_FOUND}, and the worker's connection is retried
+   * until the scheduler has declared it.
+   */
+  public Declarables poolBindings(String pool, Collection<String> jobTypes) {
+    return new Declarables(
+        poolDeclarables(pool, jobTypes).getDeclarablesByType(Binding.class).stream()
+            .map(Declarable.class::cast)
+            .toList());
+  }
+
   /** Everything to declare, for a {@code RabbitAdmin} or a Spring context. */
   public Declarables declarables() {
     List<Declarable> all = new ArrayList<>();

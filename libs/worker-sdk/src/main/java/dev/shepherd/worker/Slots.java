@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageProperties;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
@@ -92,6 +93,7 @@ final class Slots {
 
   private final ConnectionFactory connectionFactory;
   private final String queue;
+  private final List<Binding> bindings;
   private final Consumer<Held> work;
   private final InfrastructurePause.Backoff backoff;
   private final Duration ackHold;
@@ -115,11 +117,29 @@ final class Slots {
       Duration ackHold,
       Consumer<Held> work,
       InfrastructurePause.Backoff backoff) {
+    this(connectionFactory, queue, List.of(), capacity, threadName, ackHold, work, backoff);
+  }
+
+  /**
+   * @param bindings bound again on every new channel before its slot subscribes (idempotent): the
+   *     worker routes its types to its pool's queue itself (ADR 35), and where the queue is not
+   *     there yet (the scheduler declares it, ADR 41) the slot retries until it is
+   */
+  Slots(
+      ConnectionFactory connectionFactory,
+      String queue,
+      List<Binding> bindings,
+      int capacity,
+      String threadName,
+      Duration ackHold,
+      Consumer<Held> work,
+      InfrastructurePause.Backoff backoff) {
     if (ackHold == null || ackHold.isNegative() || ackHold.isZero()) {
       throw new IllegalArgumentException("ackHold must be positive, was " + ackHold);
     }
     this.connectionFactory = connectionFactory;
     this.queue = queue;
+    this.bindings = List.copyOf(bindings);
     this.work = work;
     this.backoff = backoff;
     this.ackHold = ackHold;
@@ -198,9 +218,15 @@ final class Slots {
       return consumer != null;
     }
 
-    /** A prefetch of one: the claimed delivery held unacked takes the consumer's only credit. */
+    /**
+     * The pool's bindings, then a prefetch of one: the claimed delivery held unacked takes the
+     * consumer's only credit.
+     */
     @Override
     void prepare(Channel on) throws IOException {
+      for (Binding binding : bindings) {
+        on.queueBind(binding.getDestination(), binding.getExchange(), binding.getRoutingKey());
+      }
       on.basicQos(1);
     }
 

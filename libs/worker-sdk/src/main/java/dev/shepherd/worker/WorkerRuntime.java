@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 
 /**
@@ -164,11 +165,40 @@ public final class WorkerRuntime implements AutoCloseable {
         new Slots(
             connectionFactory,
             queue,
+            topology
+                .poolBindings(settings.pool(), typesRoutedHere(topology, settings.pool(), handlers))
+                .getDeclarablesByType(Binding.class),
             settings.capacity(),
             "shepherd-worker",
             settings.ackHold(),
             deliveries,
             settings.errorBackoffs());
+  }
+
+  /**
+   * The types a worker of {@code pool} binds to its queue (ADR 35): each it has a handler for,
+   * unless the configuration gives the type to another pool (two pools bound to one type would both
+   * get its messages; a warning says so).
+   */
+  public static List<String> typesRoutedHere(
+      Topology topology, String pool, List<? extends JobHandler<?>> handlers) {
+    return handlers.stream()
+        .map(JobHandler::type)
+        .filter(
+            type -> {
+              String configured = topology.poolOf(type);
+              if (configured != null && !configured.equals(pool)) {
+                log.warn(
+                    "job type {} is configured for pool {}; this worker of pool {} will not"
+                        + " receive its jobs",
+                    type,
+                    configured,
+                    pool);
+                return false;
+              }
+              return true;
+            })
+        .toList();
   }
 
   /**

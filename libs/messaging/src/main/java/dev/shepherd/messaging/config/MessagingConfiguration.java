@@ -12,7 +12,9 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * The topology and the confirming publisher as Spring beans. Every service imports this, so every
- * service declares the same topology (declaring is idempotent) and none names a queue itself.
+ * service declares the same topology (declaring is idempotent) and none names a queue itself;
+ * unless {@code shepherd.messaging.declare-topology} is false, where the service's broker user may
+ * not configure shared names and the scheduler declares them (ADR 41).
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(MessagingProperties.class)
@@ -23,9 +25,10 @@ public class MessagingConfiguration {
     return properties.topology();
   }
 
+  /** The shared topology, or nothing where another service declares it. */
   @Bean
-  Declarables shepherdDeclarables(Topology topology) {
-    return topology.declarables();
+  Declarables shepherdDeclarables(Topology topology, MessagingProperties properties) {
+    return properties.declareTopology() ? topology.declarables() : new Declarables();
   }
 
   @Bean

@@ -2,6 +2,7 @@ package dev.shepherd.worker.config;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.messaging.config.MessagingProperties;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Leases;
 import dev.shepherd.store.WorkerRegistry;
@@ -98,34 +99,18 @@ public class WorkerConfiguration {
   }
 
   /**
-   * The worker's own pool queue, bound to the work exchange for each type it has a handler for (ADR
-   * 35): a worker of a pool or a type that the configuration does not list receives its jobs all
-   * the same. Spring's {@code RabbitAdmin} declares it with the rest, again on each new connection.
-   * A type the configuration gives to another pool is not bound here: its jobs go to that pool
-   * alone.
+   * The worker's own pool queue, with the rest of the topology (ADR 35): a worker of a pool that
+   * the configuration does not list receives its jobs all the same. The worker's slots bind its
+   * types to it ({@link WorkerRuntime#typesRoutedHere}). Where the worker may not declare shared
+   * names ({@code shepherd.messaging.declare-topology=false}, ADR 41), the scheduler declares the
+   * queue, and the slots wait for it.
    */
   @Bean
   Declarables workerPoolDeclarables(
-      Topology topology, WorkerProperties worker, List<JobHandler<?>> handlers) {
-    List<String> types =
-        handlers.stream()
-            .map(JobHandler::type)
-            .filter(
-                type -> {
-                  String configured = topology.poolOf(type);
-                  if (configured != null && !configured.equals(worker.pool())) {
-                    log.warn(
-                        "job type {} is configured for pool {}; this worker of pool {} will not"
-                            + " receive its jobs",
-                        type,
-                        configured,
-                        worker.pool());
-                    return false;
-                  }
-                  return true;
-                })
-            .toList();
-    return topology.poolDeclarables(worker.pool(), types);
+      Topology topology, MessagingProperties messaging, WorkerProperties worker) {
+    return messaging.declareTopology()
+        ? topology.poolDeclarables(worker.pool(), List.of())
+        : new Declarables();
   }
 
   /**
