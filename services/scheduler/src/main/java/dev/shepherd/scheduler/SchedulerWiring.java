@@ -96,12 +96,13 @@ class SchedulerWiring {
             meters)
         .takingTypes(catalog::isKnown)
         // a job whose submitter's grant was revoked meanwhile is not handed out (ADR 40)
-        .refusing(
-            access.enabled()
-                ? entry ->
-                    dev.shepherd.engine.access.Callers.refusal(
-                        entry.submitter(), entry.type(), entry.pool(), policy.current())
-                : entry -> null);
+        .refusing(access.enabled() ? refusalsUnder(policy) : entry -> null);
+  }
+
+  private static java.util.function.Function<dev.shepherd.store.DueEntry, String> refusalsUnder(
+      dev.shepherd.engine.access.PolicySource policy) {
+    var refusals = new dev.shepherd.engine.access.DispatchRefusals(policy::current);
+    return entry -> refusals.refusal(entry.submitter(), entry.type(), entry.pool());
   }
 
   @Bean(initMethod = "start", destroyMethod = "close")

@@ -50,11 +50,13 @@ public final class ApiKeys {
   public static final ApiKeys NONE = new ApiKeys(List.of());
 
   private final Map<String, Caller> byHash = new HashMap<>();
+  private final Map<String, Caller> byName = new HashMap<>();
 
   public ApiKeys(List<ApiKey> keys) {
     for (ApiKey key : keys) {
-      Caller previous =
-          byHash.put(key.sha256(), new Caller(key.name(), key.tenant(), key.groups()));
+      Caller caller = new Caller(key.name(), key.tenant(), key.groups());
+      byName.putIfAbsent(key.name(), caller); // two keys of one name (a rotation): the first
+      Caller previous = byHash.put(key.sha256(), caller);
       if (previous != null) {
         throw new IllegalArgumentException(
             "API keys '" + previous.name() + "' and '" + key.name() + "' have the same hash");
@@ -64,12 +66,7 @@ public final class ApiKeys {
 
   /** The caller of the key named {@code name}, or null for none. */
   public Caller byName(String name) {
-    for (Caller caller : byHash.values()) {
-      if (caller.name().equals(name)) {
-        return caller;
-      }
-    }
-    return null;
+    return byName.get(name);
   }
 
   public boolean isEmpty() {
