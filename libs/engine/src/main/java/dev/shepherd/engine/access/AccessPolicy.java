@@ -13,6 +13,7 @@ public final class AccessPolicy {
 
   private final List<Grant> grants;
   private final java.util.Map<String, Grant> pools;
+  private final java.util.Map<String, java.util.Set<String>> poolTenants;
 
   public AccessPolicy(List<Grant> grants) {
     this(grants, java.util.Map.of());
@@ -23,7 +24,23 @@ public final class AccessPolicy {
    *     it takes
    */
   public AccessPolicy(List<Grant> grants, java.util.Map<String, List<String>> poolTypes) {
+    this(grants, poolTypes, java.util.Map.of());
+  }
+
+  /**
+   * @param poolTypes the type patterns each worker pool may run; empty: every pool runs every type
+   *     it takes
+   * @param poolTenants the tenants whose jobs a listed pool may run; a pool not in it runs every
+   *     tenant's
+   */
+  public AccessPolicy(
+      List<Grant> grants,
+      java.util.Map<String, List<String>> poolTypes,
+      java.util.Map<String, java.util.Set<String>> poolTenants) {
     this.grants = List.copyOf(grants);
+    java.util.Map<String, java.util.Set<String>> tenants = new java.util.HashMap<>();
+    poolTenants.forEach((pool, names) -> tenants.put(pool, java.util.Set.copyOf(names)));
+    this.poolTenants = java.util.Map.copyOf(tenants);
     java.util.Map<String, Grant> byPool = new java.util.HashMap<>();
     poolTypes.forEach(
         (pool, types) ->
@@ -42,6 +59,19 @@ public final class AccessPolicy {
     }
     Grant granted = pools.get(pool);
     return granted != null && granted.matches(type);
+  }
+
+  /**
+   * Whether the workers of {@code pool} may run a job of {@code type} that belongs to {@code
+   * tenant}: {@link #poolMayRun(String, String)}, and when the pool is listed with tenants, the
+   * job's tenant is one of them.
+   */
+  public boolean poolMayRun(String pool, String type, String tenant) {
+    if (!poolMayRun(pool, type)) {
+      return false;
+    }
+    java.util.Set<String> tenants = poolTenants.get(pool);
+    return tenants == null || tenants.contains(tenant == null ? Caller.NO_TENANT : tenant);
   }
 
   public List<Grant> grants() {

@@ -12,7 +12,11 @@ import java.util.TreeSet;
  */
 public final class Callers {
 
-  private record Identity(String name, List<String> groups) {}
+  /**
+   * @param tenant the tenant of the jobs the caller submits (null in identities stored before it
+   *     was kept: no tenant)
+   */
+  private record Identity(String name, List<String> groups, String tenant) {}
 
   private Callers() {}
 
@@ -20,7 +24,10 @@ public final class Callers {
   public static String identity(Caller caller) {
     return Json.mapper()
         .writeValueAsString(
-            new Identity(caller.name(), new ArrayList<>(new TreeSet<>(caller.groups()))));
+            new Identity(
+                caller.name(),
+                new ArrayList<>(new TreeSet<>(caller.groups())),
+                caller.tenantOfNewJobs()));
   }
 
   /**
@@ -48,13 +55,21 @@ public final class Callers {
       return "forbidden: worker pool '" + pool + "' is not granted jobs of type '" + type + "'";
     }
     if (identity == null) {
-      return null;
+      return now.policy().poolMayRun(pool, type, Caller.NO_TENANT)
+          ? null
+          : "forbidden: worker pool '" + pool + "' is not granted jobs of no tenant";
     }
+    Identity stored;
     Caller caller;
     try {
+      stored = Json.mapper().readValue(identity, Identity.class);
       caller = of(identity, now);
     } catch (RuntimeException e) {
       return "forbidden: the job's submitter cannot be read (" + e.getMessage() + ")";
+    }
+    String tenant = stored.tenant() == null ? Caller.NO_TENANT : stored.tenant();
+    if (!now.policy().poolMayRun(pool, type, tenant)) {
+      return "forbidden: worker pool '" + pool + "' is not granted jobs of tenant '" + tenant + "'";
     }
     return now.policy().allows(caller, Operation.SUBMIT, type)
         ? null

@@ -27,10 +27,18 @@ public record PolicyDocument(
     List<PoolEntry> pools) {
 
   /**
-   * A worker pool and the job types its workers may run (exact, {@code prefix.*} or {@code *}):
-   * once any pool is listed, a job is handed out only to a pool granted its type (ADR 40).
+   * A worker pool, the job types its workers may run (exact, {@code prefix.*} or {@code *}; none
+   * listed: every type) and the tenants whose jobs they may run (none listed: every tenant's): once
+   * any pool is listed, a job is handed out only to a pool granted its type and its tenant (ADR
+   * 40).
    */
-  public record PoolEntry(String pool, List<String> types) {}
+  public record PoolEntry(String pool, List<String> types, List<String> tenants) {
+
+    public PoolEntry {
+      types = types == null || types.isEmpty() ? List.of("*") : List.copyOf(types);
+      tenants = tenants == null ? List.of() : List.copyOf(tenants);
+    }
+  }
 
   public PolicyDocument(
       List<KeyEntry> apiKeys, List<GrantEntry> grants, List<UserEntry> amqpUsers) {
@@ -130,14 +138,23 @@ public record PolicyDocument(
       }
     }
     Map<String, List<String>> poolTypes = new HashMap<>();
+    Map<String, Set<String>> poolTenants = new HashMap<>();
     for (PoolEntry entry : pools) {
       if (entry.pool() == null || entry.pool().isBlank()) {
         throw new IllegalArgumentException("a pools entry names no pool");
       }
       // checked as a grant's patterns are
       new Grant(List.of(entry.pool()), null, entry.types(), Set.of(Operation.READ));
+      for (String tenant : entry.tenants()) {
+        Tenants.requireValid(tenant, "pool '" + entry.pool() + "'");
+      }
       poolTypes.computeIfAbsent(entry.pool(), p -> new ArrayList<>()).addAll(entry.types());
+      if (!entry.tenants().isEmpty()) {
+        poolTenants
+            .computeIfAbsent(entry.pool(), p -> new java.util.HashSet<>())
+            .addAll(entry.tenants());
+      }
     }
-    return new AccessPolicy(all, poolTypes);
+    return new AccessPolicy(all, poolTypes, poolTenants);
   }
 }

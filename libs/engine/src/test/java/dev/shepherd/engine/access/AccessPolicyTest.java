@@ -63,11 +63,17 @@ class AccessPolicyTest {
                 null,
                 null,
                 null,
-                List.of(new PolicyDocument.PoolEntry("reports", List.of("report.*"))))
+                List.of(
+                    new PolicyDocument.PoolEntry("reports", List.of("report.*"), null),
+                    new PolicyDocument.PoolEntry("acme-only", null, List.of("acme"))))
             .policy();
     assertThat(pools.poolMayRun("reports", "report.render")).isTrue();
     assertThat(pools.poolMayRun("reports", "billing.charge")).isFalse();
     assertThat(pools.poolMayRun("default", "report.render")).as("a pool not listed").isFalse();
+    assertThat(pools.poolMayRun("reports", "report.render", "globex")).as("every tenant").isTrue();
+    assertThat(pools.poolMayRun("acme-only", "billing.charge", "acme")).as("every type").isTrue();
+    assertThat(pools.poolMayRun("acme-only", "billing.charge", "globex")).isFalse();
+    assertThat(pools.poolMayRun("acme-only", "billing.charge", "")).as("no tenant").isFalse();
   }
 
   @Test
@@ -88,6 +94,25 @@ class AccessPolicyTest {
     assertThat(Callers.refusal(null, "billing.charge", "reports", keyed))
         .as("no submitter known: access control was off")
         .isNull();
+
+    var acmePool =
+        new PolicySource.Snapshot(
+            keyed.keys(),
+            new PolicyDocument(
+                    null,
+                    List.of(
+                        new PolicyDocument.GrantEntry(
+                            null, List.of("producers"), List.of("*"), List.of("submit"))),
+                    null,
+                    List.of(new PolicyDocument.PoolEntry("acme-pool", null, List.of("acme"))))
+                .policy(),
+            java.util.Map.of());
+    assertThat(Callers.refusal(annAsSubmitted, "report.render", "acme-pool", acmePool)).isNull();
+    String globexJob = Callers.identity(new Caller("ann", "globex", Set.of()));
+    assertThat(Callers.refusal(globexJob, "report.render", "acme-pool", acmePool))
+        .isEqualTo("forbidden: worker pool 'acme-pool' is not granted jobs of tenant 'globex'");
+    assertThat(Callers.refusal(null, "report.render", "acme-pool", acmePool))
+        .startsWith("forbidden: worker pool 'acme-pool' is not granted jobs of no tenant");
   }
 
   @Test
