@@ -65,9 +65,13 @@ public record Timeline(Instant start, Duration span, List<Bar> bars) {
     for (PhaseView p : started) {
       Instant e = endOf(p, now);
       Duration length = Duration.between(p.startedAt(), e);
-      double offset = Duration.between(start, p.startedAt()).toMillis() * 100.0 / spanMillis;
-      double width = Math.max(MIN_WIDTH_PERCENT, length.toMillis() * 100.0 / spanMillis);
-      width = Math.min(width, 100.0 - Math.min(offset, 100.0 - MIN_WIDTH_PERCENT));
+      double width =
+          Math.min(100.0, Math.max(MIN_WIDTH_PERCENT, length.toMillis() * 100.0 / spanMillis));
+      // a bar of (almost) no time at the axis' end is drawn ending there, not beyond it
+      double offset =
+          Math.min(
+              100.0 - width,
+              Duration.between(start, p.startedAt()).toMillis() * 100.0 / spanMillis);
       bars.add(new Bar(p.attempt(), p.name(), offset, width, length, p.endedAt() == null));
     }
     return new Timeline(start, span, bars);
