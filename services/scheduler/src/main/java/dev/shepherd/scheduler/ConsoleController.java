@@ -137,7 +137,9 @@ class ConsoleController {
         .location(URI.create(BASE))
         .header(
             HttpHeaders.SET_COOKIE,
-            ConsoleKeyCookieFilter.signIn(key, request.isSecure()).toString())
+            ConsoleKeyCookieFilter.signIn(key, request.isSecure()).toString(),
+            // a new CSRF token for the signed-in browser, not the one it had before
+            ConsoleWiring.dropCsrfToken(request.isSecure()).toString())
         .build();
   }
 

@@ -10,11 +10,13 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.ResponseCookie;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.session.NullAuthenticatedSessionStrategy;
 import org.springframework.security.web.authentication.www.BasicAuthenticationFilter;
 import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
 
@@ -28,6 +30,17 @@ class ConsoleWiring {
 
   /** The CSRF token's cookie: HttpOnly, since only the server-rendered forms carry the token. */
   static final String CSRF_COOKIE = "shepherd_console_csrf";
+
+  /** The cookie that drops the CSRF token: a new one is made for the next page (at sign-in). */
+  static ResponseCookie dropCsrfToken(boolean secure) {
+    return ResponseCookie.from(CSRF_COOKIE, "")
+        .httpOnly(true)
+        .secure(secure)
+        .sameSite("Strict")
+        .path(ConsoleController.BASE)
+        .maxAge(0)
+        .build();
+  }
 
   /** Sends the live overview's updates of every open console. */
   @Bean(destroyMethod = "shutdownNow")
@@ -51,7 +64,13 @@ class ConsoleWiring {
     http.securityMatcher(ConsoleController.BASE, ConsoleController.BASE + "/**")
         // a call with a header credential cannot be forged by another site's form: no CSRF token
         .csrf(
-            c -> c.csrfTokenRepository(csrfTokens).ignoringRequestMatchers(ConsoleWiring::byHeader))
+            c ->
+                c.csrfTokenRepository(csrfTokens)
+                    .ignoringRequestMatchers(ConsoleWiring::byHeader)
+                    // Stateless, every request authenticates anew: Spring's default would drop the
+                    // token on each one, and a page's form would post a token already gone. The
+                    // token is renewed at sign-in instead (ConsoleController#login).
+                    .sessionAuthenticationStrategy(new NullAuthenticatedSessionStrategy()))
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
         .requestCache(cache -> cache.disable())
         .formLogin(form -> form.disable())

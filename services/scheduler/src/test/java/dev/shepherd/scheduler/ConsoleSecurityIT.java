@@ -102,6 +102,9 @@ class ConsoleSecurityIT {
             .findFirst()
             .orElseThrow();
     assertThat(cookie).contains("HttpOnly").contains("SameSite=Strict").contains("Path=/console");
+    assertThat(signedIn.headers().allValues("Set-Cookie"))
+        .as("signing in drops the CSRF token the browser had before")
+        .anySatisfy(c -> assertThat(c).startsWith("shepherd_console_csrf=;").contains("Max-Age=0"));
     var overview = browser.get("/console");
     assertThat(overview.statusCode()).isEqualTo(200);
     assertThat(overview.body()).contains("acme-operator");
@@ -115,6 +118,12 @@ class ConsoleSecurityIT {
     var forged = browser.post("/console/jobs/" + id + "/cancel", Map.of("reason", "forged"), false);
     assertThat(forged.statusCode()).isEqualTo(403);
     assertThat(state(id)).isNotEqualTo(JobState.CANCELLED.name());
+    // the token of the page the form is on, after pages read as a signed-in browser
+    browser.get("/console");
+    var page = browser.get("/console/jobs/" + id + "/cancel");
+    assertThat(page.headers().allValues("Set-Cookie"))
+        .as("a signed-in browser's pages keep its CSRF token")
+        .isEmpty();
     var confirmed =
         browser.post("/console/jobs/" + id + "/cancel", Map.of("reason", "not needed"), true);
     assertThat(confirmed.statusCode()).as(confirmed.body()).isEqualTo(303);
