@@ -30,6 +30,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.amqp.core.AmqpAdmin;
+import org.springframework.amqp.core.QueueInformation;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -81,6 +84,7 @@ class ConsoleController {
   private final JobQueries queries;
   private final WorkerRegistry registry;
   private final Topology topology;
+  private final ObjectProvider<AmqpAdmin> amqpAdmin;
   private final ScheduledExecutorService live;
   private final Clock clock;
 
@@ -95,6 +99,7 @@ class ConsoleController {
       JobQueries queries,
       WorkerRegistry registry,
       Topology topology,
+      ObjectProvider<AmqpAdmin> amqpAdmin,
       ScheduledExecutorService consoleLive,
       Clock clock) {
     this.access = access;
@@ -107,6 +112,7 @@ class ConsoleController {
     this.queries = queries;
     this.registry = registry;
     this.topology = topology;
+    this.amqpAdmin = amqpAdmin;
     this.live = consoleLive;
     this.clock = clock;
   }
@@ -403,6 +409,127 @@ class ConsoleController {
   ResponseEntity<String> discard(HttpServletRequest request, @PathVariable String id) {
     ResponseEntity<?> answer = deadJobs.discard(id, null, null);
     return after(request, answer, BASE + "/dead", "Discarded: record " + id + ".");
+  }
+
+  /** Confirms one action on the selected dead-job records (a GET: nothing changes yet). */
+  @GetMapping("/dead/bulk")
+  ResponseEntity<String> confirmBulk(
+      HttpServletRequest request,
+      @RequestParam(defaultValue = "") String action,
+      @RequestParam(required = false) List<String> ids) {
+    Viewer viewer = viewer(request);
+    Optional<ConsolePages.Bulk> bulk = bulk(action);
+    if (bulk.isEmpty() || ids == null || ids.isEmpty()) {
+      return html(
+          HttpStatus.BAD_REQUEST,
+          ConsolePages.message(
+              "Nothing selected",
+              "Select dead jobs, then redrive or discard them.",
+              BASE + "/dead",
+              viewer));
+    }
+    return html(HttpStatus.OK, ConsolePages.confirmBulk(bulk.get(), ids, viewer));
+  }
+
+  /** Redrives or discards each selected record through the API's own action, and says how many. */
+  @PostMapping("/dead/bulk")
+  ResponseEntity<String> bulk(
+      HttpServletRequest request,
+      @RequestParam(defaultValue = "") String action,
+      @RequestParam(required = false) List<String> ids) {
+    Optional<ConsolePages.Bulk> bulk = bulk(action);
+    if (bulk.isEmpty() || ids == null || ids.isEmpty() || ids.size() > Problems.MAX_LIST) {
+      return html(
+          HttpStatus.BAD_REQUEST,
+          ConsolePages.message(
+              "Nothing done",
+              "Name an action and 1 to " + Problems.MAX_LIST + " records.",
+              BASE + "/dead",
+              viewer(request)));
+    }
+    // a caller with no grant for the action on any type is refused before any record is looked at
+    access.requireSome(
+        bulk.get() == ConsolePages.Bulk.REDRIVE ? Operation.REDRIVE : Operation.DISCARD);
+    int done = 0;
+    List<String> refused = new java.util.ArrayList<>();
+    for (String id : ids) {
+      ResponseEntity<?> answer;
+      try {
+        answer =
+            bulk.get() == ConsolePages.Bulk.REDRIVE
+                ? deadJobs.redrive(id, null, null)
+                : deadJobs.discard(id, null, null);
+      } catch (Access.Denied e) {
+        refused.add(id + ": " + e.getMessage());
+        continue;
+      }
+      if (answer.getStatusCode().is2xxSuccessful()) {
+        done++;
+      } else {
+        refused.add(
+            id
+                + ": "
+                + (answer.getBody() instanceof ProblemDetail p
+                    ? p.getDetail()
+                    : answer.getStatusCode()));
+      }
+    }
+    if (done == 0
+        && !refused.isEmpty()
+        && refused.stream().allMatch(r -> r.contains(" may not "))) {
+      // nothing was allowed: the same answer as one action without the grant
+      throw new Access.Denied(String.join("; ", refused));
+    }
+    String notice =
+        (bulk.get() == ConsolePages.Bulk.REDRIVE ? "Redriven: " : "Discarded: ")
+            + done
+            + " of "
+            + ids.size()
+            + "."
+            + (refused.isEmpty() ? "" : " Not done: " + String.join("; ", refused));
+    return redirect(BASE + "/dead?notice=" + Html.url(notice));
+  }
+
+  private static Optional<ConsolePages.Bulk> bulk(String action) {
+    return switch (action) {
+      case "redrive" -> Optional.of(ConsolePages.Bulk.REDRIVE);
+      case "discard" -> Optional.of(ConsolePages.Bulk.DISCARD);
+      default -> Optional.empty();
+    };
+  }
+
+  // ------------------------------------------------------------------ queues
+
+  /** Each queue of the topology as the broker reports it: an administrator's view. */
+  @GetMapping("/queues")
+  ResponseEntity<String> queues(HttpServletRequest request) {
+    Viewer viewer = viewer(request);
+    List<ConsolePages.QueueRow> rows = null;
+    AmqpAdmin admin = amqpAdmin.getIfAvailable();
+    if (viewer.admin()) {
+      rows =
+          topology.queueNames().stream()
+              .sorted()
+              .map(
+                  name -> {
+                    QueueInformation info = admin == null ? null : queueInfo(admin, name);
+                    return info == null
+                        ? new ConsolePages.QueueRow(name, null, null)
+                        : new ConsolePages.QueueRow(
+                            name, (long) info.getMessageCount(), info.getConsumerCount());
+                  })
+              .toList();
+    }
+    return html(HttpStatus.OK, ConsolePages.queues(rows, viewer));
+  }
+
+  /** The broker's count of a queue; null when it will not say (missing, or no permission). */
+  private static QueueInformation queueInfo(AmqpAdmin admin, String name) {
+    try {
+      return admin.getQueueInfo(name);
+    } catch (org.springframework.amqp.AmqpException e) {
+      return null;
+    }
   }
 
   // ------------------------------------------------------------------ workers

@@ -141,6 +141,11 @@ class ConsoleSecurityIT {
     assertThat(state(id)).isNotEqualTo(JobState.CANCELLED.name());
     assertThat(send(keyed("/console/jobs/" + id, OPERATOR_KEY).GET()).body())
         .contains("id=\"cancel\"");
+    var bulk =
+        send(
+            keyed("/console/dead/bulk", READER_KEY)
+                .POST(form(Map.of("action", "discard", "ids", id))));
+    assertThat(bulk.statusCode()).as("a reader's bulk discard").isEqualTo(403);
   }
 
   @Test

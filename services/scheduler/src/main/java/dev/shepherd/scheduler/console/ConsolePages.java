@@ -49,6 +49,22 @@ public final class ConsolePages {
   /** The actions the viewer may take on one job; null record id when it has no dead-job record. */
   public record JobActions(boolean cancel, String redriveRecordId) {}
 
+  /**
+   * One queue of the topology as the broker reports it; null counts when the broker did not say
+   * (the queue is missing, or the broker user may not read it).
+   */
+  public record QueueRow(String name, Long messages, Integer consumers) {}
+
+  /** What a bulk action on dead-job records does: {@code redrive} or {@code discard}. */
+  public enum Bulk {
+    REDRIVE,
+    DISCARD;
+
+    public String word() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
   /** A dead-job record and what the viewer may do with it. */
   public record DeadRow(DeadJob record, boolean redrive, boolean discard) {}
 
@@ -415,8 +431,17 @@ public final class ConsolePages {
     if (notice != null) {
       b.append("<p class=\"notice\" role=\"status\">").append(text(notice)).append("</p>");
     }
+    boolean anyRedrive = rows.stream().anyMatch(r -> r.redrive() && r.record().jobId() != null);
+    boolean anyDiscard = rows.stream().anyMatch(DeadRow::discard);
+    boolean bulk = anyRedrive || anyDiscard;
+    if (bulk) {
+      // a GET to a confirmation page: nothing changes before that page's POST
+      b.append("<form method=\"get\" action=\"").append(BASE).append("/dead/bulk\" id=\"bulk\">");
+    }
     b.append(
-        "<table id=\"dead\"><caption>Newest first</caption><thead><tr><th scope=\"col\">Record</th>"
+        "<table id=\"dead\"><caption>Newest first</caption><thead><tr>"
+            + (bulk ? "<th scope=\"col\"><span class=\"visually-hidden\">Select</span></th>" : "")
+            + "<th scope=\"col\">Record</th>"
             + "<th scope=\"col\">Job</th><th scope=\"col\">Type</th><th scope=\"col\">Reason</th>"
             + "<th scope=\"col\">Source</th><th scope=\"col\">Attempts</th><th scope=\"col\">At</th>"
             + "<th scope=\"col\">Raw message</th><th scope=\"col\">Actions</th></tr></thead><tbody>");
@@ -426,9 +451,21 @@ public final class ConsolePages {
           .append(text(r.id()))
           .append("\" data-job=\"")
           .append(text(r.jobId()))
-          .append("\"><td><code>")
-          .append(text(r.id()))
-          .append("</code></td><td>");
+          .append("\">");
+      if (bulk) {
+        b.append("<td>");
+        if (row.redrive() || row.discard()) {
+          b.append("<input type=\"checkbox\" name=\"ids\" value=\"")
+              .append(text(r.id()))
+              .append("\" id=\"select-")
+              .append(text(r.id()))
+              .append("\" aria-label=\"Select record ")
+              .append(text(r.id()))
+              .append("\">");
+        }
+        b.append("</td>");
+      }
+      b.append("<td><code>").append(text(r.id())).append("</code></td><td>");
       if (r.jobId() != null) {
         b.append("<a href=\"")
             .append(BASE)
@@ -475,6 +512,20 @@ public final class ConsolePages {
       b.append("<tr><td colspan=\"9\">No dead jobs.</td></tr>");
     }
     b.append("</tbody></table>");
+    if (bulk) {
+      b.append("<div class=\"actions\">");
+      if (anyRedrive) {
+        b.append(
+            "<button type=\"submit\" name=\"action\" value=\"redrive\" id=\"bulk-redrive\">"
+                + "Redrive selected…</button>");
+      }
+      if (anyDiscard) {
+        b.append(
+            "<button type=\"submit\" name=\"action\" value=\"discard\" id=\"bulk-discard\">"
+                + "Discard selected…</button>");
+      }
+      b.append("</div></form>");
+    }
     return layout("Dead jobs", viewer, b.toString(), true);
   }
 
@@ -521,6 +572,67 @@ public final class ConsolePages {
     }
     b.append("</tbody></table>");
     return layout("Workers", viewer, b.toString(), true);
+  }
+
+  /** The confirmation of one action on several dead-job records. */
+  public static String confirmBulk(Bulk action, List<String> ids, Viewer viewer) {
+    String title =
+        (action == Bulk.REDRIVE ? "Redrive " : "Discard ")
+            + ids.size()
+            + (ids.size() == 1 ? " dead job" : " dead jobs");
+    StringBuilder b = new StringBuilder("<h1>").append(text(title)).append("</h1>");
+    b.append("<form method=\"post\" action=\"")
+        .append(BASE)
+        .append("/dead/bulk\" class=\"confirm\">")
+        .append(viewer.csrfField())
+        .append("<input type=\"hidden\" name=\"action\" value=\"")
+        .append(action.word())
+        .append("\"><p>")
+        .append(
+            action == Bulk.REDRIVE
+                ? "Put the jobs of these records back for one more attempt?"
+                : "Discard these records? They are kept among the discarded.")
+        .append("</p><ul>");
+    for (String id : ids) {
+      b.append("<li><code>")
+          .append(text(id))
+          .append("</code><input type=\"hidden\" name=\"ids\" value=\"")
+          .append(text(id))
+          .append("\"></li>");
+    }
+    b.append("</ul><button type=\"submit\" id=\"confirm\" class=\"danger\">")
+        .append(action == Bulk.REDRIVE ? "Redrive" : "Discard")
+        .append(" ")
+        .append(ids.size())
+        .append("</button> <a href=\"")
+        .append(BASE)
+        .append("/dead\">Go back</a></form>");
+    return layout(title, viewer, b.toString(), true);
+  }
+
+  /** The topology's queues; null when the viewer may not see them (administrators only). */
+  public static String queues(List<QueueRow> queues, Viewer viewer) {
+    StringBuilder b = new StringBuilder("<h1>Queues</h1>");
+    if (queues == null) {
+      b.append("<p>Queues are shown to administrators (admin on every type) only.</p>");
+      return layout("Queues", viewer, b.toString(), true);
+    }
+    b.append(
+        "<table id=\"queues\"><thead><tr><th scope=\"col\">Queue</th>"
+            + "<th scope=\"col\">Messages</th><th scope=\"col\">Consumers</th></tr></thead><tbody>");
+    for (QueueRow q : queues) {
+      b.append("<tr data-queue=\"")
+          .append(text(q.name()))
+          .append("\"><th scope=\"row\"><code>")
+          .append(text(q.name()))
+          .append("</code></th><td>")
+          .append(q.messages() == null ? "unknown" : q.messages().toString())
+          .append("</td><td>")
+          .append(q.consumers() == null ? "unknown" : q.consumers().toString())
+          .append("</td></tr>");
+    }
+    b.append("</tbody></table>");
+    return layout("Queues", viewer, b.toString(), true);
   }
 
   /**
@@ -589,6 +701,7 @@ public final class ConsolePages {
           .append(link("/jobs", "Jobs"))
           .append(link("/dead", "Dead jobs"))
           .append(link("/workers", "Workers"))
+          .append(link("/queues", "Queues"))
           .append("</ul></nav>");
     }
     if (viewer != null && viewer.name() != null) {

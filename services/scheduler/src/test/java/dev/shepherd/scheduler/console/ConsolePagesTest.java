@@ -140,6 +140,39 @@ class ConsolePagesTest {
   }
 
   @Test
+  void severalDeadJobsAreSelectedAndConfirmedBeforeAnythingChanges() {
+    DeadJob record =
+        new DeadJob("p01-rec", "p01-job", "demo.poison", "poison", "job", 1, NOW, "{}");
+    String page =
+        ConsolePages.dead(List.of(new ConsolePages.DeadRow(record, false, true)), null, OPERATOR);
+    assertThat(page)
+        .contains("<form method=\"get\" action=\"/console/dead/bulk\"")
+        .contains("name=\"ids\" value=\"p01-rec\"")
+        .contains("id=\"bulk-discard\"")
+        .doesNotContain("id=\"bulk-redrive\"");
+    String confirm =
+        ConsolePages.confirmBulk(ConsolePages.Bulk.DISCARD, List.of("p01-a", "p01-b"), OPERATOR);
+    assertThat(confirm)
+        .contains("<form method=\"post\" action=\"/console/dead/bulk\"")
+        .contains("name=\"_csrf\" value=\"tok3n\"")
+        .contains("name=\"action\" value=\"discard\"")
+        .contains("name=\"ids\" value=\"p01-a\"")
+        .contains("name=\"ids\" value=\"p01-b\"");
+  }
+
+  @Test
+  void queuesTheBrokerWillNotDescribeReadUnknown() {
+    String page =
+        ConsolePages.queues(
+            List.of(
+                new ConsolePages.QueueRow("shepherd.work.default", 12L, 2),
+                new ConsolePages.QueueRow("shepherd.dead", null, null)),
+            OPERATOR);
+    assertThat(page).contains("<td>12</td><td>2</td>").contains("<td>unknown</td><td>unknown</td>");
+    assertThat(ConsolePages.queues(null, READER)).contains("administrators");
+  }
+
+  @Test
   void theJobsPageLinksTheNextPageWithTheFilterKept() {
     var rows = List.of(new JobSummary("p01-a", "demo.noop", JobState.QUEUED, 0, NOW));
     String page =
