@@ -269,8 +269,11 @@ class ConsoleIT {
     open("/console/jobs");
     new Select(browser.findElement(By.id("state"))).selectByVisibleText("SUCCEEDED");
     browser.findElement(By.id("type")).sendKeys("demo.noop");
+    new Select(browser.findElement(By.id("pool"))).selectByVisibleText("default");
+    new Select(browser.findElement(By.id("within"))).selectByVisibleText("the last hour");
     browser.findElement(By.cssSelector("form.filter button")).click();
-    assertThat(browser.getCurrentUrl()).contains("state=SUCCEEDED").contains("type=demo.noop");
+    assertThat(browser.getCurrentUrl())
+        .contains("state=SUCCEEDED", "type=demo.noop", "pool=default", "within=PT1H");
     List<WebElement> rows = browser.findElements(By.cssSelector("#jobs tbody tr[data-job]"));
     assertThat(rows)
         .extracting(r -> r.getAttribute("data-job"))
@@ -279,8 +282,23 @@ class ConsoleIT {
       assertThat(r.getText()).contains("demo.noop", "SUCCEEDED");
     }
     screenshot("jobs");
+    // the same rows two at a time, page after page by the cursor of the last row
+    open("/console/jobs?state=SUCCEEDED&type=demo.noop&size=2");
+    List<String> paged = new ArrayList<>();
+    for (int pageNo = 1; ; pageNo++) {
+      List<WebElement> page = browser.findElements(By.cssSelector("#jobs tbody tr[data-job]"));
+      assertThat(page).as("page %d", pageNo).hasSizeBetween(1, 2);
+      page.forEach(r -> paged.add(r.getAttribute("data-job")));
+      List<WebElement> next = browser.findElements(By.id("next-page"));
+      if (next.isEmpty()) {
+        break;
+      }
+      next.getFirst().click();
+    }
+    assertThat(paged).as("every row once, in the listing's order").doesNotHaveDuplicates();
+    assertThat(paged).containsExactlyInAnyOrderElementsOf(noops);
+    open("/console/jobs");
     new Select(browser.findElement(By.id("state"))).selectByVisibleText("CANCELLED");
-    browser.findElement(By.id("type")).clear();
     browser.findElement(By.cssSelector("form.filter button")).click();
     assertThat(browser.findElements(By.cssSelector("#jobs tbody tr[data-job]")))
         .singleElement()

@@ -3,6 +3,7 @@ package dev.shepherd.scheduler;
 import dev.shepherd.engine.access.Caller;
 import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.access.PolicySource;
+import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
@@ -12,6 +13,7 @@ import dev.shepherd.model.WorkerView;
 import dev.shepherd.scheduler.console.ConsolePages;
 import dev.shepherd.scheduler.console.CursorPage;
 import dev.shepherd.scheduler.console.Html;
+import dev.shepherd.scheduler.console.JobFilter;
 import dev.shepherd.scheduler.console.Overview;
 import dev.shepherd.scheduler.console.Timeline;
 import dev.shepherd.scheduler.console.Viewer;
@@ -62,9 +64,6 @@ class ConsoleController {
 
   static final String BASE = ConsolePages.BASE;
 
-  /** Rows of one page of the jobs listing. */
-  static final int PAGE = 50;
-
   /** How often an open overview is sent again. */
   static final Duration LIVE_EVERY = Duration.ofSeconds(2);
 
@@ -84,6 +83,7 @@ class ConsoleController {
   private final JobQueries queries;
   private final WorkerRegistry registry;
   private final Topology topology;
+  private final JobTypeCatalog catalog;
   private final ObjectProvider<AmqpAdmin> amqpAdmin;
   private final ScheduledExecutorService live;
   private final Clock clock;
@@ -99,6 +99,7 @@ class ConsoleController {
       JobQueries queries,
       WorkerRegistry registry,
       Topology topology,
+      JobTypeCatalog catalog,
       ObjectProvider<AmqpAdmin> amqpAdmin,
       ScheduledExecutorService consoleLive,
       Clock clock) {
@@ -112,6 +113,7 @@ class ConsoleController {
     this.queries = queries;
     this.registry = registry;
     this.topology = topology;
+    this.catalog = catalog;
     this.amqpAdmin = amqpAdmin;
     this.live = consoleLive;
     this.clock = clock;
@@ -238,6 +240,9 @@ class ConsoleController {
       @RequestParam(required = false) String state,
       @RequestParam(required = false) String type,
       @RequestParam(required = false) String key,
+      @RequestParam(required = false) String pool,
+      @RequestParam(required = false) String within,
+      @RequestParam(defaultValue = "" + JobFilter.PAGE) int size,
       @RequestParam(required = false) String after,
       @RequestParam(required = false) String notice) {
     Viewer viewer = viewer(request);
@@ -252,15 +257,40 @@ class ConsoleController {
                 "No such state", "There is no state '" + state + "'.", BASE + "/jobs", viewer));
       }
     }
+    Duration window = null;
+    if (within != null && !within.isBlank()) {
+      try {
+        window = Duration.parse(within.trim());
+      } catch (java.time.format.DateTimeParseException e) {
+        return html(
+            HttpStatus.BAD_REQUEST,
+            ConsolePages.message(
+                "No such window",
+                "'" + within + "' is not a duration (PT1H is an hour).",
+                BASE + "/jobs",
+                viewer));
+      }
+    }
     var filter =
-        new ConsolePages.JobFilter(
-            parsed == null ? null : parsed.name(), blankToNull(type), blankToNull(key));
-    List<JobSummary> candidates =
+        new JobFilter(
+            parsed == null ? null : parsed.name(),
+            blankToNull(type),
+            blankToNull(key),
+            blankToNull(pool),
+            window,
+            size);
+    List<JobSummary> listed =
         filter.key() == null
             ? jobs.listed(parsed, filter.type(), Problems.MAX_LIST)
             : ofOrderingKey(filter.key(), parsed, filter.type());
-    CursorPage<JobSummary> page = CursorPage.after(candidates, JobSummary::id, after, PAGE);
-    return html(HttpStatus.OK, ConsolePages.jobs(filter, page, after, notice, viewer));
+    var now = clock.instant();
+    List<JobSummary> candidates =
+        filter.pool() == null && filter.within() == null
+            ? listed
+            : listed.stream().filter(j -> filter.accepts(j, catalog::poolOf, now)).toList();
+    CursorPage<JobSummary> page =
+        CursorPage.after(candidates, JobSummary::id, after, filter.size());
+    return html(HttpStatus.OK, ConsolePages.jobs(filter, pools(), page, after, notice, viewer));
   }
 
   /** The caller's unfinished jobs of an ordering key, in the key's order, filtered. */
@@ -556,6 +586,11 @@ class ConsoleController {
     return html(
         HttpStatus.valueOf(answer.getStatusCode().value()),
         ConsolePages.message("Not done", detail, back, viewer(request)));
+  }
+
+  /** The pools of the topology, by name. */
+  private List<String> pools() {
+    return topology.pools().keySet().stream().sorted().toList();
   }
 
   private boolean may(Caller caller, Operation operation, String type) {

@@ -28,24 +28,6 @@ public final class ConsolePages {
 
   private ConsolePages() {}
 
-  /** A filter of the jobs page; blank fields filter nothing. */
-  public record JobFilter(String state, String type, String key) {
-
-    String query() {
-      StringBuilder q = new StringBuilder();
-      append(q, "state", state);
-      append(q, "type", type);
-      append(q, "key", key);
-      return q.toString();
-    }
-
-    private static void append(StringBuilder q, String name, String value) {
-      if (value != null && !value.isBlank()) {
-        q.append('&').append(name).append('=').append(url(value));
-      }
-    }
-  }
-
   /** The actions the viewer may take on one job; null record id when it has no dead-job record. */
   public record JobActions(boolean cancel, String redriveRecordId) {}
 
@@ -175,7 +157,12 @@ public final class ConsolePages {
   }
 
   public static String jobs(
-      JobFilter filter, CursorPage<JobSummary> page, String cursor, String notice, Viewer viewer) {
+      JobFilter filter,
+      List<String> pools,
+      CursorPage<JobSummary> page,
+      String cursor,
+      String notice,
+      Viewer viewer) {
     StringBuilder b = new StringBuilder("<h1>Jobs</h1>");
     if (notice != null) {
       b.append("<p class=\"notice\" role=\"status\">").append(text(notice)).append("</p>");
@@ -205,9 +192,36 @@ public final class ConsolePages {
         .append("<label for=\"key\">Ordering key</label><input id=\"key\" name=\"key\" value=\"")
         .append(text(filter.key()))
         .append("\">")
-        .append("<button type=\"submit\">Apply</button></fieldset></form>");
+        .append("<label for=\"pool\">Pool</label><select id=\"pool\" name=\"pool\">")
+        .append("<option value=\"\">any</option>");
+    for (String pool : pools) {
+      b.append("<option")
+          .append(pool.equals(filter.pool()) ? " selected" : "")
+          .append(">")
+          .append(text(pool))
+          .append("</option>");
+    }
+    b.append("</select><label for=\"within\">Submitted within</label>")
+        .append("<select id=\"within\" name=\"within\"><option value=\"\">any time</option>");
+    for (Duration window : JobFilter.WINDOWS) {
+      b.append("<option value=\"")
+          .append(window)
+          .append("\"")
+          .append(window.equals(filter.within()) ? " selected" : "")
+          .append(">the last ")
+          .append(text(window(window)))
+          .append("</option>");
+    }
+    b.append("</select><button type=\"submit\">Apply</button></fieldset></form>");
+    // the API's listing is by its index: submission, or when the job entered the state asked for
+    b.append("<table id=\"jobs\"><caption>")
+        .append(
+            filter.state() == null
+                ? "Newest first"
+                : "Latest to enter " + text(filter.state()) + " first")
+        .append("</caption>");
     b.append(
-        "<table id=\"jobs\"><caption>Newest first</caption><thead><tr><th scope=\"col\">Id</th>"
+        "<thead><tr><th scope=\"col\">Id</th>"
             + "<th scope=\"col\">Type</th><th scope=\"col\">State</th>"
             + "<th scope=\"col\">Attempt</th><th scope=\"col\">Submitted</th></tr></thead><tbody>");
     for (JobSummary j : page.rows()) {
@@ -724,6 +738,14 @@ public final class ConsolePages {
 
   private static String fact(String term, String html) {
     return "<div><dt>" + text(term) + "</dt><dd>" + html + "</dd></div>";
+  }
+
+  /** A submission window as the filter names it: 15 minutes, hour, 24 hours. */
+  static String window(Duration d) {
+    if (d.toMinutes() % 60 != 0) {
+      return d.toMinutes() + " minutes";
+    }
+    return d.toHours() == 1 ? "hour" : d.toHours() + " hours";
   }
 
   /** A duration as an operator reads it: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */

@@ -177,12 +177,19 @@ class ConsolePagesTest {
     var rows = List.of(new JobSummary("p01-a", "demo.noop", JobState.QUEUED, 0, NOW));
     String page =
         ConsolePages.jobs(
-            new ConsolePages.JobFilter("QUEUED", "demo.noop", null),
+            new JobFilter("QUEUED", "demo.noop", null, "default", Duration.ofHours(1)),
+            List.of("default", "reports"),
             new CursorPage<>(rows, "p01-a"),
             null,
             null,
             READER);
-    assertThat(page).contains("href=\"/console/jobs?after=p01-a&state=QUEUED&type=demo.noop\"");
+    assertThat(page)
+        .contains(
+            "href=\"/console/jobs?after=p01-a&state=QUEUED&type=demo.noop&pool=default&within=PT1H\"")
+        .contains("<option selected>default</option>")
+        .contains("<option value=\"PT1H\" selected>the last hour</option>")
+        .contains("the last 15 minutes")
+        .contains("the last 24 hours");
   }
 
   @Test
