@@ -177,6 +177,13 @@ class ConsoleController {
     Viewer viewer = viewer(request);
     SseEmitter stream = new SseEmitter(LIVE_STREAM.toMillis());
     AtomicReference<ScheduledFuture<?>> ticks = new AtomicReference<>();
+    Runnable stop =
+        () -> {
+          ScheduledFuture<?> t = ticks.get();
+          if (t != null) {
+            t.cancel(false);
+          }
+        };
     Runnable send =
         () -> {
           try {
@@ -186,15 +193,17 @@ class ConsoleController {
                     .data(ConsolePages.overviewFragment(readOverview(viewer))));
           } catch (IOException | IllegalStateException gone) {
             // the browser went away: stop sending to it
-            ScheduledFuture<?> t = ticks.get();
-            if (t != null) {
-              t.cancel(false);
-            }
+            stop.run();
             stream.completeWithError(gone);
+          } catch (RuntimeException unreadable) {
+            // Redis did not answer: end this stream (logged by Spring as an async error); the
+            // browser's EventSource opens another in a few seconds, and the page shows the last
+            // overview's time meanwhile
+            stop.run();
+            stream.completeWithError(unreadable);
           }
         };
     ticks.set(live.scheduleWithFixedDelay(send, 0, LIVE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
-    Runnable stop = () -> ticks.get().cancel(false);
     stream.onCompletion(stop);
     stream.onTimeout(stop);
     stream.onError(e -> stop.run());
