@@ -35,6 +35,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -114,6 +115,11 @@ class ConsoleIT {
     assertThat(browser.findElement(By.cssSelector("header .who")).getText())
         .isEqualTo(TestApiKeys.ADMIN);
     assertThat(text("count-SUCCEEDED")).isEqualTo("0");
+    // the keyboard's first stop is the link past the navigation, and it shows where focus is
+    browser.findElement(By.tagName("body")).sendKeys(Keys.TAB);
+    assertThat(browser.switchTo().activeElement().getAttribute("class")).isEqualTo("skip");
+    assertThat(js("return getComputedStyle(document.activeElement).outlineStyle"))
+        .isNotEqualTo("none");
     // a mark on this page: a reload would lose it
     js("window.shepherdConsoleIT = 'same page';");
     for (int i = 0; i < 5; i++) {
@@ -267,6 +273,13 @@ class ConsoleIT {
   @Order(6)
   void theJobListFiltersByStateAndTypeAndFindsAJobById() throws Exception {
     open("/console/jobs");
+    assertThat(
+            js(
+                "return Array.from(document.querySelectorAll('main input:not([type=hidden]),"
+                    + " main select')).filter(e => e.labels.length === 0).map(e => e.id)"))
+        .as("every field of the jobs page has a label")
+        .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
+        .isEmpty();
     new Select(browser.findElement(By.id("state"))).selectByVisibleText("SUCCEEDED");
     browser.findElement(By.id("type")).sendKeys("demo.noop");
     new Select(browser.findElement(By.id("pool"))).selectByVisibleText("default");
