@@ -164,7 +164,7 @@ class AccessWiring {
     return new CallerAuthentication(new Caller(jwt.getSubject(), tenant, Set.copyOf(groups)));
   }
 
-  private static void unauthenticated(
+  static void unauthenticated(
       jakarta.servlet.http.HttpServletRequest request,
       HttpServletResponse response,
       AuthenticationException e)
@@ -179,7 +179,7 @@ class AccessWiring {
             : "the credentials were refused: " + e.getMessage());
   }
 
-  private static AccessDeniedHandler denied() {
+  static AccessDeniedHandler denied() {
     return (request, response, e) -> problem(response, 403, "Forbidden", e.getMessage());
   }
 

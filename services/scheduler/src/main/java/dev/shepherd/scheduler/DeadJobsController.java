@@ -8,6 +8,7 @@ import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.JobQueries;
+import java.util.List;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -59,7 +60,7 @@ class DeadJobsController {
    * job's tenant's, and takes a grant on its type; a message that never became a job belongs to no
    * tenant and takes admin.
    */
-  private boolean reaches(DeadJob record, Operation operation) {
+  boolean reaches(DeadJob record, Operation operation) {
     Caller caller = access.caller();
     if (caller == Caller.UNCHECKED) {
       return true;
@@ -78,9 +79,13 @@ class DeadJobsController {
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
     }
+    return JsonResponses.ok(readable(limit));
+  }
+
+  /** The newest dead-job records the caller may read (the API's and the console's one way). */
+  List<DeadJob> readable(int limit) {
     access.requireSome(Operation.READ);
-    return JsonResponses.ok(
-        deadJobs.listDead(limit).stream().filter(r -> reaches(r, Operation.READ)).toList());
+    return deadJobs.listDead(limit).stream().filter(r -> reaches(r, Operation.READ)).toList();
   }
 
   @PostMapping("/{id}/redrive")

@@ -7,11 +7,13 @@ import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
+import dev.shepherd.model.JobView;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobQueries;
 import java.net.URI;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -72,20 +74,30 @@ class JobsController {
 
   @GetMapping("/jobs/{id}")
   ResponseEntity<?> get(@PathVariable String id) {
-    return access
-        .readable(queries.find(id))
+    return readable(id)
         .<ResponseEntity<?>>map(JsonResponses::ok)
         .orElseGet(() -> Problems.notFound("no job with id '" + id + "'"));
+  }
+
+  /** The job as the caller may read it (the API's and the console's one way to read a job). */
+  Optional<JobView> readable(String id) {
+    return access.readable(queries.find(id));
+  }
+
+  /**
+   * The caller's job of this idempotency key (and ordering key, when the key was scoped to one).
+   */
+  Optional<JobView> readableByIdempotencyKey(String key, String orderingKey) {
+    return access.readable(
+        queries
+            .findIdByIdempotencyKey(key, orderingKey, access.caller().tenantOfNewJobs())
+            .flatMap(queries::find));
   }
 
   @GetMapping("/jobs/by-key/{key}")
   ResponseEntity<?> byIdempotencyKey(
       @PathVariable String key, @RequestParam(required = false) String orderingKey) {
-    return access
-        .readable(
-            queries
-                .findIdByIdempotencyKey(key, orderingKey, access.caller().tenantOfNewJobs())
-                .flatMap(queries::find))
+    return readableByIdempotencyKey(key, orderingKey)
         .<ResponseEntity<?>>map(JsonResponses::ok)
         .orElseGet(() -> Problems.notFound("no job with idempotency key '" + key + "'"));
   }
@@ -107,12 +119,20 @@ class JobsController {
         return Problems.badRequest("state", "must be one of " + Arrays.toString(JobState.values()));
       }
     }
-    List<JobSummary> jobs =
-        queries.list(
-            parsed,
-            type == null || type.isBlank() ? null : type,
-            limit,
-            access.caller() == Caller.UNCHECKED ? null : access::lists);
-    return JsonResponses.ok(jobs);
+    return JsonResponses.ok(listed(parsed, type, limit));
+  }
+
+  /**
+   * The newest jobs the caller may read, optionally of one state and type (the API's and the
+   * console's one way to list jobs): another tenant's jobs and types without a read grant are left
+   * out.
+   */
+  List<JobSummary> listed(JobState state, String type, int limit) {
+    access.requireSome(Operation.READ);
+    return queries.list(
+        state,
+        type == null || type.isBlank() ? null : type,
+        limit,
+        access.caller() == Caller.UNCHECKED ? null : access::lists);
   }
 }

@@ -28,10 +28,13 @@ class WorkersController {
   /** The workers: an administrator's view (ADR 40). */
   @GetMapping("/workers")
   ResponseEntity<String> workers() {
+    return JsonResponses.ok(listed());
+  }
+
+  /** The workers with the leases each holds (the API's and the console's one way to list them). */
+  List<WorkerView> listed() {
     access.requireAdmin("list the workers");
     Map<String, Integer> leases = recovery.leasesByWorker();
-    List<WorkerView> workers =
-        registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();
-    return JsonResponses.ok(workers);
+    return registry.list().stream().map(w -> w.withLeases(leases.getOrDefault(w.id(), 0))).toList();
   }
 }
