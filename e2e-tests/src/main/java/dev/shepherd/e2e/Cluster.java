@@ -125,11 +125,10 @@ public final class Cluster implements AutoCloseable {
   }
 
   private void startAll() {
-    schedulerPort = ManagedProcess.freePort();
     List<CompletableFuture<Void>> starting = new ArrayList<>();
-    starting.add(launch("scheduler", "scheduler", schedulerPort, List.of()));
-    starting.add(launch("status-tracker", "status-tracker", ManagedProcess.freePort(), List.of()));
-    starting.add(launch("recovery", "recovery", ManagedProcess.freePort(), List.of()));
+    starting.add(launchOnNewPorts("scheduler", "scheduler", List.of(), p -> schedulerPort = p, 3));
+    starting.add(launchOnNewPorts("status-tracker", "status-tracker", List.of(), p -> {}, 3));
+    starting.add(launchOnNewPorts("recovery", "recovery", List.of(), p -> {}, 3));
     for (int i = 0; i < spec.workers(); i++) {
       starting.add(startWorkerAsync());
     }
@@ -268,7 +267,64 @@ public final class Cluster implements AutoCloseable {
     props.putAll(extra);
     List<String> args = new ArrayList<>();
     props.forEach((k, v) -> args.add("--" + k + "=" + v));
-    return launch(name, "worker", ManagedProcess.freePort(), args);
+    return launchOnNewPorts(name, "worker", args, p -> {}, 3);
+  }
+
+  /**
+   * Starts a process on new ports, and again on other new ports when one was taken before the
+   * process bound it (by a process of another test JVM on this machine: "Port ... was already in
+   * use"); any other failure fails at once.
+   *
+   * @param chosen told each port chosen for the API, before the process starts on it
+   */
+  private CompletableFuture<Void> launchOnNewPorts(
+      String name,
+      String module,
+      List<String> more,
+      java.util.function.IntConsumer chosen,
+      int tries) {
+    int port = ManagedProcess.freePort();
+    chosen.accept(port);
+    return launch(name, module, port, more)
+        .exceptionallyCompose(
+            failure -> {
+              if (tries <= 1 || !(portTaken(failure) || portTaken(processNamed(name)))) {
+                return CompletableFuture.failedFuture(failure);
+              }
+              System.out.println(name + ": a port was taken before it bound; starting it again");
+              workers.removeIf(process -> process.name().equals(name));
+              services.remove(name);
+              managementPorts.remove(name);
+              return launchOnNewPorts(name, module, more, chosen, tries - 1);
+            });
+  }
+
+  private ManagedProcess processNamed(String name) {
+    ManagedProcess service = services.get(name);
+    if (service != null) {
+      return service;
+    }
+    synchronized (workers) {
+      return workers.stream().filter(w -> w.name().equals(name)).findFirst().orElse(null);
+    }
+  }
+
+  /** Whether the process's log says a port it was given was taken. */
+  private static boolean portTaken(ManagedProcess process) {
+    try {
+      return process != null && Files.readString(process.log()).contains("was already in use");
+    } catch (IOException | UncheckedIOException e) {
+      return false;
+    }
+  }
+
+  private static boolean portTaken(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (String.valueOf(t.getMessage()).contains("was already in use")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {

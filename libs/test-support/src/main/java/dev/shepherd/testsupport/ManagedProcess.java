@@ -135,12 +135,25 @@ public final class ManagedProcess implements AutoCloseable {
 
   private static final int PORTS = 12_000;
 
-  /** A port nothing listens on right now, outside the range outgoing connections use. */
+  /** Every port {@link #freePort} gave out in this JVM: none is given twice. */
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port nothing listens on right now, outside the range outgoing connections use, and never
+   * handed out before by this JVM (two processes started at once would otherwise race for the same
+   * port: free when asked, taken by the first to bind). Another JVM may still take it before the
+   * process binds; {@code Cluster} starts such a process again on other ports.
+   */
   public static int freePort() {
     var random = java.util.concurrent.ThreadLocalRandom.current();
     IOException last = null;
     for (int i = 0; i < 100; i++) {
-      try (ServerSocket socket = new ServerSocket(FIRST_PORT + random.nextInt(PORTS))) {
+      int candidate = FIRST_PORT + random.nextInt(PORTS);
+      if (!HANDED_OUT.add(candidate)) {
+        continue; // given to a process of this JVM already
+      }
+      try (ServerSocket socket = new ServerSocket(candidate)) {
         return socket.getLocalPort();
       } catch (IOException e) {
         last = e; // taken: try another
