@@ -19,6 +19,8 @@ import tools.jackson.databind.JsonNode;
  * and python3-redis are installed; elsewhere the results say it was skipped and why, and so does
  * this test's output.
  */
+// it counts the shared Redis's commands and the processes' CPU: no other test may run meanwhile
+@org.junit.jupiter.api.parallel.Isolated
 @WithRealServices
 class BenchQuickIT {
 
