@@ -29,7 +29,7 @@ for run in $(seq 1 "$runs"); do
   started=$(date +%s)
   if JAVA_HOME="$JAVA_HOME" "$MVN" -B -ntp -Dstyle.color=never -pl e2e-tests verify \
       -Dspotless.check.skip=true -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false \
-      -Dit.test="$tests" -Dshepherd.chaos.fault-seconds=20 -De2e.parallel=1 \
+      -Dit.test="$tests" -Dshepherd.chaos.fault-seconds=20 -De2e.parallel.enabled=false \
       -Dshepherd.keys.ordering-keys=50 -Dshepherd.keys.jobs-per-key=100 -Dshepherd.keys.down-seconds=30 >"$log" 2>&1; then
     verdict=passed
   else

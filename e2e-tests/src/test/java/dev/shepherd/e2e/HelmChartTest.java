@@ -367,6 +367,80 @@ class HelmChartTest {
    * Each service connects to the broker and Redis as its own user (docs/SECURITY.md), its password
    * from the Secret under its own key; TLS is off until switched on.
    */
+  /**
+   * The chart's broker-access Secret holds deploy/'s users and permissions for the release: the
+   * same RabbitMQ permissions and topic permissions (prefix {@code shepherd}), and the same Redis
+   * ACL rules, with the values' passwords in place of deploy/'s hashes. So the two cannot drift.
+   */
+  @Test
+  void theBrokerAccessSecretHasDeploysPermissionsWithTheReleasesPasswords() throws Exception {
+    List<JsonNode> objects =
+        render(
+            t -> {
+              t.set("brokerAccess.enabled", "true").set("brokerAccess.producer.password", "pp");
+              for (String user : List.of("scheduler", "statusTracker", "recovery", "worker")) {
+                t.set("rabbitmq.users." + user + ".password", "r-" + user)
+                    .set("redis.users." + user + ".password", "d-" + user);
+              }
+              return t;
+            });
+    JsonNode secret =
+        ofKind(objects, "Secret").stream()
+            .filter(s -> s.at("/metadata/name").asString().endsWith("-broker-access"))
+            .findFirst()
+            .orElseThrow();
+    JsonNode rendered =
+        dev.shepherd.model.Json.mapper()
+            .readTree(secret.at("/stringData/definitions.json").asString());
+    Path deploy = Cluster.repositoryRoot().resolve("deploy");
+    JsonNode shipped =
+        dev.shepherd.model.Json.mapper()
+            .readTree(Files.readString(deploy.resolve("rabbitmq/definitions.json")));
+    assertThat(byUser(rendered.path("permissions")))
+        .isEqualTo(withoutUser(byUser(shipped.path("permissions")), "operator"));
+    assertThat(byUser(rendered.path("topic_permissions")))
+        .isEqualTo(byUser(shipped.path("topic_permissions")));
+    assertThat(rendered.at("/users/0/name").asString()).isEqualTo("producer");
+    assertThat(rendered.at("/users/0/password").asString()).isEqualTo("pp");
+
+    // Redis: each service user's rules as deploy/ has them, the password as the values give it
+    Map<String, String> acl = aclRules(secret.at("/stringData/users.acl").asString());
+    Map<String, String> shippedAcl = aclRules(Files.readString(deploy.resolve("redis/users.acl")));
+    for (String user : List.of("default", "scheduler", "status-tracker", "recovery", "worker")) {
+      assertThat(acl.get(user)).as(user).isEqualTo(shippedAcl.get(user));
+    }
+    assertThat(secret.at("/stringData/users.acl").asString()).contains("user worker on >d-worker ");
+  }
+
+  private static Map<String, JsonNode> byUser(JsonNode entries) {
+    Map<String, JsonNode> byUser = new java.util.TreeMap<>();
+    entries.forEach(e -> byUser.put(e.path("user").asString(), e));
+    return byUser;
+  }
+
+  private static Map<String, JsonNode> withoutUser(Map<String, JsonNode> byUser, String user) {
+    Map<String, JsonNode> rest = new java.util.TreeMap<>(byUser);
+    rest.remove(user);
+    return rest;
+  }
+
+  /** Each ACL user's rules, without its password ({@code >...} or {@code #...}) or nopass. */
+  private static Map<String, String> aclRules(String file) {
+    Map<String, String> rules = new java.util.TreeMap<>();
+    for (String line : file.split("\n")) {
+      String[] words = line.trim().split("\\s+");
+      if (words.length > 2 && words[0].equals("user")) {
+        rules.put(
+            words[1],
+            java.util.Arrays.stream(words)
+                .skip(2)
+                .filter(w -> !w.startsWith(">") && !w.startsWith("#") && !w.equals("nopass"))
+                .collect(java.util.stream.Collectors.joining(" ")));
+      }
+    }
+    return rules;
+  }
+
   @Test
   void eachServiceConnectsAsItsOwnUserAndTlsIsASwitch() {
     Map<String, Map<String, JsonNode>> byService = containerEnv(render(t -> t));
