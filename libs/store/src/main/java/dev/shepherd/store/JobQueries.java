@@ -347,6 +347,24 @@ public final class JobQueries {
     return out;
   }
 
+  /**
+   * When a job waiting for a retry (RETRY_WAIT) is due to be published again: its outbox entry's
+   * time. Empty for any other state, and for a retry waiting for a concurrency slot or its ordering
+   * key's head (no entry).
+   */
+  public Optional<Instant> nextAttemptAt(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    Object state = store.redis().opsForHash().get(store.keys().job(partition, jobId), "state");
+    if (!JobState.RETRY_WAIT.name().equals(state)) {
+      return Optional.empty();
+    }
+    Double due = store.redis().opsForZSet().score(store.keys().of(partition, Keys.DUE), jobId);
+    return due == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(due.longValue()));
+  }
+
   /** A job that waits in a pool's queue, and since when. */
   public record QueuedJob(String jobId, Instant queuedAt) {}
 

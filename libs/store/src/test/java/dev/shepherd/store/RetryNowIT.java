@@ -68,6 +68,7 @@ class RetryNowIT {
     String id = waitingForRetry();
     Instant dueBefore = fixture.clock.instant().plus(BACKOFF);
     assertThat(due(id)).isEmpty();
+    assertThat(store.queries().nextAttemptAt(id)).contains(dueBefore);
 
     var result = store.retries().retryNow(id, "ops");
 
@@ -75,6 +76,7 @@ class RetryNowIT {
     var view = fixture.view(id);
     assertThat(view.state()).isEqualTo(JobState.RETRY_WAIT);
     assertThat(view.attempt()).isEqualTo(2);
+    assertThat(store.queries().nextAttemptAt(id)).contains(fixture.clock.instant());
     assertThat(fixture.redis.opsForHash().get(store.keys().job(id), "retryNowBy")).isEqualTo("ops");
     // the dispatcher publishes it now, not in ten minutes, and the job goes on as a retry does
     assertThat(due(id)).containsExactly(id);
