@@ -100,6 +100,23 @@ class BenchQuickIT {
     assertThat(podDeleted.path("releasedByPodWatch").asInt())
         .as("jobs released by the pod watch")
         .isEqualTo(podDeleted.path("jobs").asInt());
+    // the console's pages over the jobs stored straight into Redis, each answered 200 and timed
+    JsonNode console = r.path("console");
+    assertThat(console.path("jobs").asInt()).isEqualTo(Bench.Config.quick().consoleJobs());
+    assertThat(console.path("pages").size()).isEqualTo(7);
+    console
+        .path("pages")
+        .properties()
+        .forEach(
+            p ->
+                assertThat(p.getValue().path("medianMillis").asDouble())
+                    .as(p.getKey())
+                    .isPositive());
+    assertThat(console.at("/overviewStream/events").asInt())
+        .as("overview events over the stream's window")
+        .isPositive();
+    assertThat(console.at("/overviewStream/schedulerCpuSecondsPerMinuteWithStream").isNumber())
+        .isTrue();
     JsonNode against = r.path("againstCelery");
     assertThat(against.at("/shepherd/backlog/drainJobsPerSecond").asDouble()).isPositive();
     assertThat(against.at("/shepherd/live/jobsPerSecond").asDouble()).isPositive();

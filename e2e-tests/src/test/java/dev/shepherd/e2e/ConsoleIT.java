@@ -80,7 +80,10 @@ class ConsoleIT {
                 "shepherd.security.grants[1].principals[0]", READER,
                 "shepherd.security.grants[1].types[0]", "*",
                 "shepherd.security.grants[1].operations[0]", "read",
-                "shepherd.worker.cancel-grace", "2s"));
+                "shepherd.worker.cancel-grace", "2s",
+                // a retry waits up to 30 days (full jitter): only retry-now brings it back soon
+                "shepherd.store.retry-initial-backoff", "P30D",
+                "shepherd.store.retry-max-backoff", "P30D"));
     client = e2e.cluster.client().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build();
     base = e2e.cluster.schedulerUri();
     profile = Files.createTempDirectory("shepherd-console-chromium");
@@ -137,6 +140,11 @@ class ConsoleIT {
         .as("server-sent events applied by overview.js")
         .isNotNull();
     assertThat(text("workers-alive")).isEqualTo("1");
+    await("the last hour counts the five finished jobs")
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> "5".equals(text("finished-hour")));
+    assertThat(text("dead-share")).isEqualTo("0.0 %");
     screenshot("overview");
   }
 
@@ -270,6 +278,105 @@ class ConsoleIT {
   }
 
   @Test
+  @Order(5)
+  void anOperatorRetriesAJobWaitingOutItsBackoffFromItsPage() throws Exception {
+    String id =
+        client
+            .submit(
+                JobSubmission.of(
+                        "demo.flaky",
+                        Json.mapper()
+                            .createObjectNode()
+                            .put("failFirstAttempts", 1)
+                            .put("failureProbability", 0.0))
+                    .withMaxAttempts(3))
+            .jobId();
+    awaitState(id, JobState.RETRY_WAIT);
+    open("/console/jobs/" + id);
+    assertThat(text("job-state")).isEqualTo("RETRY_WAIT");
+    assertThat(text("next-attempt")).isNotBlank();
+    browser.findElement(By.id("retry-now")).click();
+    assertThat(browser.getTitle()).startsWith("Retry job now");
+    assertThat(stateOf(id))
+        .as("nothing happens before the confirmation")
+        .isEqualTo(JobState.RETRY_WAIT);
+    browser.findElement(By.id("confirm")).click();
+    assertThat(notice()).isEqualTo("Due now: it is retried.");
+    // its backoff was up to 30 days: only the button brings its second attempt now
+    awaitState(id, JobState.SUCCEEDED);
+    assertThat(client.get(id).orElseThrow().attempt()).isEqualTo(2);
+  }
+
+  @Test
+  @Order(5)
+  void anOperatorRedrivesADeadJobFromItsOwnPage() throws Exception {
+    String id =
+        client.submit(JobSubmission.of("demo.poison", Json.mapper().createObjectNode())).jobId();
+    awaitState(id, JobState.DEAD);
+    open("/console/jobs/" + id);
+    await("the job's dead-job record is listed")
+        .atMost(WAIT)
+        .until(
+            () -> {
+              browser.navigate().refresh();
+              return !browser.findElements(By.id("redrive")).isEmpty();
+            });
+    browser.findElement(By.id("redrive")).click();
+    browser.findElement(By.id("confirm")).click();
+    assertThat(notice()).startsWith("Redriven");
+    await("the job is put back")
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> redriven(id));
+  }
+
+  @Test
+  @Order(5)
+  void anOperatorDiscardsOneDeadJob() throws Exception {
+    String id =
+        client.submit(JobSubmission.of("demo.poison", Json.mapper().createObjectNode())).jobId();
+    awaitState(id, JobState.DEAD);
+    open("/console/dead");
+    WebElement row = await().atMost(WAIT).until(() -> deadRow(id), r -> r != null);
+    row.findElement(By.linkText("Discard…")).click();
+    browser.findElement(By.id("confirm")).click();
+    assertThat(notice()).startsWith("Discarded");
+    assertThat(browser.findElements(By.cssSelector("#dead tr[data-job='" + id + "']"))).isEmpty();
+    assertThat(client.deadJobs(1000)).noneMatch(r -> id.equals(r.jobId()));
+  }
+
+  @Test
+  @Order(5)
+  void anOperatorRedrivesSeveralDeadJobsAtOnce() throws Exception {
+    List<String> dead = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      dead.add(
+          client
+              .submit(JobSubmission.of("demo.poison", Json.mapper().createObjectNode().put("r", i)))
+              .jobId());
+    }
+    for (String id : dead) {
+      awaitState(id, JobState.DEAD);
+    }
+    open("/console/dead");
+    for (String id : dead) {
+      await().atMost(WAIT).until(() -> deadRow(id), r -> r != null);
+    }
+    for (String id : dead) {
+      browser
+          .findElement(By.cssSelector("#dead tr[data-job='" + id + "'] input[name=ids]"))
+          .click();
+    }
+    browser.findElement(By.id("bulk-redrive")).click();
+    assertThat(browser.getTitle()).startsWith("Redrive 2 dead jobs");
+    browser.findElement(By.id("confirm")).click();
+    assertThat(notice()).isEqualTo("Redriven: 2 of 2.");
+    for (String id : dead) {
+      await(id + " redriven").atMost(WAIT).until(() -> redriven(id));
+    }
+  }
+
+  @Test
   @Order(6)
   void theJobListFiltersByStateAndTypeAndFindsAJobById() throws Exception {
     open("/console/jobs");
@@ -310,6 +417,20 @@ class ConsoleIT {
     }
     assertThat(paged).as("every row once, in the listing's order").doesNotHaveDuplicates();
     assertThat(paged).containsExactlyInAnyOrderElementsOf(noops);
+    // a submission range: from before the first no-op holds them all, from tomorrow none
+    java.time.Instant submitted = client.get(noops.getFirst()).orElseThrow().submittedAt();
+    open(
+        "/console/jobs?state=SUCCEEDED&type=demo.noop&from="
+            + submitted.minusSeconds(1)
+            + "&to="
+            + java.time.Instant.now().plusSeconds(60));
+    assertThat(browser.findElements(By.cssSelector("#jobs tbody tr[data-job]")))
+        .extracting(r -> r.getAttribute("data-job"))
+        .containsExactlyInAnyOrderElementsOf(noops);
+    open(
+        "/console/jobs?type=demo.noop&from="
+            + java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).plusDays(1).withNano(0));
+    assertThat(browser.findElements(By.cssSelector("#jobs tbody tr[data-job]"))).isEmpty();
     open("/console/jobs");
     new Select(browser.findElement(By.id("state"))).selectByVisibleText("CANCELLED");
     browser.findElement(By.cssSelector("form.filter button")).click();
@@ -413,6 +534,11 @@ class ConsoleIT {
     return browser.findElements(By.cssSelector("#dead tr[data-job='" + jobId + "']")).stream()
         .findFirst()
         .orElse(null);
+  }
+
+  private boolean redriven(String id) {
+    return client.get(id).orElseThrow().history().stream()
+        .anyMatch(h -> h.event() == JobEvent.REDRIVE);
   }
 
   private JobState stateOf(String id) {

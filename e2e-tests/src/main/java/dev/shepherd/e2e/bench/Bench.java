@@ -61,6 +61,9 @@ public final class Bench {
    *     equals {@code backlogJobs}, Shepherd's backlog scenario is its side of it
    * @param onlyAgainstCelery warm-up, the 2-worker throughput run and the comparison with Celery,
    *     nothing else
+   * @param consoleJobs the jobs stored for the console's pages ({@link ConsoleBench})
+   * @param consoleSamples requests timed per console page
+   * @param consoleWindow how long the overview stream's CPU is measured (and as long without it)
    */
   public record Config(
       String mode,
@@ -73,7 +76,10 @@ public final class Bench {
       Duration shortTtl,
       int rogueJobs,
       int celeryBacklogJobs,
-      boolean onlyAgainstCelery) {
+      boolean onlyAgainstCelery,
+      int consoleJobs,
+      int consoleSamples,
+      Duration consoleWindow) {
 
     public static Config full() {
       return new Config(
@@ -87,7 +93,10 @@ public final class Bench {
           Duration.ofSeconds(3),
           6,
           20_000,
-          false);
+          false,
+          1_000_000,
+          50,
+          Duration.ofSeconds(60));
     }
 
     /** A small version of every scenario, for {@code make bench-quick} and the test. */
@@ -103,7 +112,10 @@ public final class Bench {
           Duration.ofSeconds(2),
           2,
           1_000,
-          false);
+          false,
+          3_000,
+          10,
+          Duration.ofSeconds(10));
     }
 
     /** Shepherd against Celery only, both ways, with {@code jobs} jobs each way. */
@@ -119,7 +131,10 @@ public final class Bench {
           Duration.ZERO,
           0,
           jobs,
-          true);
+          true,
+          0,
+          0,
+          Duration.ZERO);
     }
   }
 
@@ -254,6 +269,12 @@ public final class Bench {
       shepherdBacklogAgainstCelery();
       if (!config.onlyAgainstCelery()) {
         rogue(kubeClient);
+        // last: its jobs stay in Redis (scheduled 30 days ahead) until the prefix is deleted
+        log("console: %d jobs straight into Redis, then each page timed", config.consoleJobs());
+        results.put(
+            "console",
+            new ConsoleBench(cluster, redis, prefix)
+                .run(config.consoleJobs(), config.consoleSamples(), config.consoleWindow()));
       }
     } finally {
       if (client != null) {

@@ -214,6 +214,48 @@ public final class JobQueries {
     return out;
   }
 
+  /**
+   * What one page of jobs asks for; null fields filter nothing.
+   *
+   * @param pool the pool stored on the job (where it was dispatched), not its type's current one
+   * @param from only jobs submitted at or after this
+   * @param to only jobs submitted at or before this
+   * @param after the cursor of the previous page ({@link JobPage#next()}); null for the first
+   * @param limit rows of the page, 1 to 1,000
+   */
+  public record JobPageRequest(
+      JobState state, String type, String pool, Instant from, Instant to, String after, int limit) {
+
+    public JobPageRequest {
+      if (limit < 1 || limit > 1_000) {
+        throw new IllegalArgumentException("limit must be 1..1000, was " + limit);
+      }
+      type = type == null || type.isBlank() ? null : type;
+      pool = pool == null || pool.isBlank() ? null : pool;
+    }
+  }
+
+  /**
+   * One page of jobs, newest first.
+   *
+   * @param next the cursor of the next page; null when no job follows
+   * @param read the jobs read for it
+   * @param windowEnded a filter no index answers read its window (at most 1,000 jobs) and found
+   *     fewer matches than a page: more may follow, from {@code next}
+   */
+  public record JobPage(List<JobSummary> rows, String next, int read, boolean windowEnded) {}
+
+  /**
+   * A page of jobs by a cursor over the time-ordered indexes (see {@link JobPages}): the same cost
+   * whatever the number of jobs. {@code visible} (null for all) is a caller's tenant and readable
+   * types (ADR 40).
+   *
+   * @throws IllegalArgumentException for a cursor that is not one this method gave
+   */
+  public JobPage page(JobPageRequest request, Visible visible) {
+    return new JobPages(store).page(request, visible);
+  }
+
   /** How many jobs of one state the indexes hold, across partitions. */
   public long countInState(JobState state) {
     return sizeAcross(p -> store.keys().of(p, Keys.stateIndex(state)));
@@ -253,6 +295,97 @@ public final class JobQueries {
   public Instant earliestDue() {
     Double earliest = earliestAcross(p -> store.keys().of(p, Keys.DUE));
     return earliest == null ? null : Instant.ofEpochMilli(earliest.longValue());
+  }
+
+  /**
+   * The jobs that finished in one minute, by how they ended.
+   *
+   * @param start the minute's start (exclusive); it ends a minute later (inclusive)
+   */
+  public record FinishedMinute(Instant start, long succeeded, long dead, long cancelled) {
+
+    public long finished() {
+      return succeeded + dead + cancelled;
+    }
+  }
+
+  /**
+   * How many jobs finished in each of the last {@code minutes} minutes before now, the oldest
+   * minute first, summed over every partition: one script call per partition counting each terminal
+   * state's index (scored by when the job got there) minute by minute. A job redriven since is not
+   * counted, nor one trimmed by the retention.
+   */
+  public List<FinishedMinute> finishedPerMinute(int minutes) {
+    if (minutes < 1 || minutes > 1440) {
+      throw new IllegalArgumentException("minutes must be 1..1440, was " + minutes);
+    }
+    long now = store.clock().millis();
+    long[][] sums = new long[3][minutes];
+    List<JobState> terminal = List.of(JobState.SUCCEEDED, JobState.DEAD, JobState.CANCELLED);
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      List<String> args = new ArrayList<>();
+      args.add(Long.toString(now));
+      args.add(Integer.toString(minutes));
+      terminal.forEach(s -> args.add(s.name()));
+      JsonNode counts = store.run(Script.FINISHED_PER_MINUTE, p, args).get("counts");
+      for (int s = 0; s < terminal.size(); s++) {
+        JsonNode per = counts.get(terminal.get(s).name());
+        for (int m = 0; m < minutes; m++) {
+          sums[s][m] += per.get(m).asLong();
+        }
+      }
+    }
+    List<FinishedMinute> out = new ArrayList<>(minutes);
+    for (int m = 0; m < minutes; m++) {
+      out.add(
+          new FinishedMinute(
+              Instant.ofEpochMilli(now - (long) (minutes - m) * 60_000),
+              sums[0][m],
+              sums[1][m],
+              sums[2][m]));
+    }
+    return out;
+  }
+
+  /**
+   * When a job waiting for a retry (RETRY_WAIT) is due to be published again: its outbox entry's
+   * time. Empty for any other state, and for a retry waiting for a concurrency slot or its ordering
+   * key's head (no entry).
+   */
+  public Optional<Instant> nextAttemptAt(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    Object state = store.redis().opsForHash().get(store.keys().job(partition, jobId), "state");
+    if (!JobState.RETRY_WAIT.name().equals(state)) {
+      return Optional.empty();
+    }
+    Double due = store.redis().opsForZSet().score(store.keys().of(partition, Keys.DUE), jobId);
+    return due == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(due.longValue()));
+  }
+
+  /** A job that waits in a pool's queue, and since when. */
+  public record QueuedJob(String jobId, Instant queuedAt) {}
+
+  /** The job of one pool that has waited QUEUED the longest, over every partition. */
+  public Optional<QueuedJob> oldestQueued(String pool) {
+    QueuedJob oldest = null;
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      var first =
+          store
+              .redis()
+              .opsForZSet()
+              .rangeWithScores(store.keys().of(p, Keys.queuedIndex(pool)), 0, 0);
+      if (first != null && !first.isEmpty()) {
+        var t = first.iterator().next();
+        Instant at = Instant.ofEpochMilli(t.getScore().longValue());
+        if (oldest == null || at.isBefore(oldest.queuedAt())) {
+          oldest = new QueuedJob(t.getValue(), at);
+        }
+      }
+    }
+    return Optional.ofNullable(oldest);
   }
 
   /** The sum of the sizes of one sorted set in every partition. */

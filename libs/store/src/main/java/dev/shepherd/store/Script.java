@@ -24,7 +24,9 @@ enum Script {
   TIMEOUT("timeout"),
   CANCEL("cancel"),
   LEASE_HOLDERS("lease_holders"),
-  AWAIT("await");
+  AWAIT("await"),
+  FINISHED_PER_MINUTE("finished_per_minute"),
+  RETRY_NOW("retry_now");
 
   /** The file name without {@code .lua}; also the {@code op} tag of the call counter. */
   final String file;

@@ -214,6 +214,9 @@ class ScriptKeysIT {
         new StatusEvent.Heartbeat(
             a, "demo.noop", 1, token, 4, "w1", at, Json.mapper().readTree("{\"step\":1}")));
     report(new StatusEvent.Failed(a, "demo.noop", 1, token, 5, "w1", at, "flaky", true));
+    // an operator makes it due now; the console reads what finished per minute
+    store.retries().retryNow(a, "ops");
+    store.queries().finishedPerMinute(60);
 
     // attempt 2 stalls, 3 loses its lease, 4 is abandoned, 5 is released with its worker
     next(a, 2, "w1");

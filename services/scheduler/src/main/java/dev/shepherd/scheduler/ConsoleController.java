@@ -179,7 +179,12 @@ class ConsoleController {
   private Overview readOverview(Viewer viewer) {
     Map<JobState, Long> counts = null;
     List<Overview.PoolBacklog> pools = null;
+    List<Overview.Minute> lastHour = null;
     if (viewer.seesEveryTenant()) {
+      lastHour =
+          queries.finishedPerMinute(60).stream()
+              .map(m -> new Overview.Minute(m.start(), m.succeeded(), m.dead(), m.cancelled()))
+              .toList();
       counts = new EnumMap<>(JobState.class);
       for (JobState s : JobState.values()) {
         counts.put(s, queries.countInState(s));
@@ -189,8 +194,13 @@ class ConsoleController {
               .sorted()
               .map(
                   pool -> {
-                    JobQueries.PoolBacklog b = queries.backlog(pool);
-                    return new Overview.PoolBacklog(pool, b.depth(), b.oldestQueuedAt());
+                    long depth = queries.backlog(pool).depth();
+                    var oldest = queries.oldestQueued(pool);
+                    return new Overview.PoolBacklog(
+                        pool,
+                        depth,
+                        oldest.map(JobQueries.QueuedJob::queuedAt).orElse(null),
+                        oldest.map(JobQueries.QueuedJob::jobId).orElse(null));
                   })
               .toList();
     }
@@ -203,6 +213,6 @@ class ConsoleController {
       alive = all.size() - lost;
       keysDown = queries.orderingKeysDownSince().size();
     }
-    return new Overview(counts, pools, alive, lost, keysDown, clock.instant());
+    return new Overview(counts, pools, lastHour, alive, lost, keysDown, clock.instant());
   }
 }

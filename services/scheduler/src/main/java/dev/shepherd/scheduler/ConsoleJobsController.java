@@ -6,7 +6,6 @@ import static dev.shepherd.scheduler.ConsoleViews.redirect;
 
 import dev.shepherd.engine.access.Caller;
 import dev.shepherd.engine.access.Operation;
-import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
@@ -22,6 +21,7 @@ import dev.shepherd.store.JobQueries;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.http.HttpStatus;
@@ -51,9 +51,9 @@ class ConsoleJobsController {
   private final JobsController jobs;
   private final DeadJobsController deadJobs;
   private final CancelController cancels;
+  private final RetryNowController retries;
   private final JobQueries queries;
   private final Topology topology;
-  private final JobTypeCatalog catalog;
   private final Clock clock;
 
   ConsoleJobsController(
@@ -62,18 +62,18 @@ class ConsoleJobsController {
       JobsController jobs,
       DeadJobsController deadJobs,
       CancelController cancels,
+      RetryNowController retries,
       JobQueries queries,
       Topology topology,
-      JobTypeCatalog catalog,
       Clock clock) {
     this.views = views;
     this.access = access;
     this.jobs = jobs;
     this.deadJobs = deadJobs;
     this.cancels = cancels;
+    this.retries = retries;
     this.queries = queries;
     this.topology = topology;
-    this.catalog = catalog;
     this.clock = clock;
   }
 
@@ -85,6 +85,8 @@ class ConsoleJobsController {
       @RequestParam(required = false) String key,
       @RequestParam(required = false) String pool,
       @RequestParam(required = false) String within,
+      @RequestParam(required = false) String from,
+      @RequestParam(required = false) String to,
       @RequestParam(defaultValue = "" + JobFilter.PAGE) int size,
       @RequestParam(required = false) String after,
       @RequestParam(required = false) String notice) {
@@ -114,6 +116,20 @@ class ConsoleJobsController {
                 viewer));
       }
     }
+    Instant fromAt;
+    Instant toAt;
+    try {
+      fromAt = JobFilter.parseTime(from);
+      toAt = JobFilter.parseTime(to);
+    } catch (java.time.format.DateTimeParseException e) {
+      return html(
+          HttpStatus.BAD_REQUEST,
+          ConsolePages.message(
+              "No such time",
+              "'" + e.getParsedString() + "' is not a time (2026-12-01T20:00 is in UTC).",
+              BASE + "/jobs",
+              viewer));
+    }
     var filter =
         new JobFilter(
             parsed == null ? null : parsed.name(),
@@ -121,29 +137,60 @@ class ConsoleJobsController {
             blankToNull(key),
             blankToNull(pool),
             window,
+            fromAt,
+            toAt,
             size);
-    List<JobSummary> listed =
-        filter.key() == null
-            ? jobs.listed(parsed, filter.type(), Problems.MAX_LIST)
-            : ofOrderingKey(filter.key(), parsed, filter.type());
     var now = clock.instant();
-    List<JobSummary> candidates =
-        filter.pool() == null && filter.within() == null
-            ? listed
-            : listed.stream().filter(j -> filter.accepts(j, catalog::poolOf, now)).toList();
-    CursorPage<JobSummary> page =
-        CursorPage.after(candidates, JobSummary::id, after, filter.size());
-    return html(HttpStatus.OK, ConsolePages.jobs(filter, pools(), page, after, notice, viewer));
+    if (filter.key() != null) {
+      // an ordering key's unfinished jobs are few: its queue, filtered here
+      List<JobSummary> ofKey = ofOrderingKey(filter, parsed, now);
+      CursorPage<JobSummary> page = CursorPage.after(ofKey, JobSummary::id, after, filter.size());
+      return html(
+          HttpStatus.OK, ConsolePages.jobs(filter, pools(), page, after, false, notice, viewer));
+    }
+    JobQueries.JobPage page;
+    try {
+      page =
+          jobs.paged(
+              new JobQueries.JobPageRequest(
+                  parsed,
+                  filter.type(),
+                  filter.pool(),
+                  filter.since(now),
+                  filter.to(),
+                  blankToNull(after),
+                  filter.size()));
+    } catch (IllegalArgumentException e) {
+      return html(
+          HttpStatus.BAD_REQUEST,
+          ConsolePages.message(
+              "No such page",
+              "That page link is not one this console made.",
+              BASE + "/jobs",
+              viewer));
+    }
+    return html(
+        HttpStatus.OK,
+        ConsolePages.jobs(
+            filter,
+            pools(),
+            new CursorPage<>(page.rows(), page.next()),
+            after,
+            page.windowEnded(),
+            notice,
+            viewer));
   }
 
   /** The caller's unfinished jobs of an ordering key, in the key's order, filtered. */
-  private List<JobSummary> ofOrderingKey(String key, JobState state, String type) {
+  private List<JobSummary> ofOrderingKey(JobFilter filter, JobState state, Instant now) {
     access.requireSome(Operation.READ);
-    return queries.orderingKeyQueue(key).stream()
+    return queries.orderingKeyQueue(filter.key()).stream()
         .map(jobs::readable)
         .flatMap(Optional::stream)
         .filter(j -> state == null || j.state() == state)
-        .filter(j -> type == null || type.equals(j.type()))
+        .filter(j -> filter.type() == null || filter.type().equals(j.type()))
+        .filter(j -> filter.pool() == null || filter.pool().equals(j.pool()))
+        .filter(j -> filter.accepts(j.submittedAt(), now))
         .map(j -> new JobSummary(j.id(), j.type(), j.state(), j.attempt(), j.submittedAt()))
         .toList();
   }
@@ -196,7 +243,11 @@ class ConsoleJobsController {
         ConsolePages.job(
             job,
             Timeline.of(job.phases(), clock.instant()),
-            new ConsolePages.JobActions(cancel, redrive),
+            new ConsolePages.JobActions(
+                cancel,
+                redrive,
+                job.state() == JobState.RETRY_WAIT && may(caller, Operation.REDRIVE, job.type()),
+                queries.nextAttemptAt(job.id()).orElse(null)),
             notice,
             viewer));
   }
@@ -224,6 +275,28 @@ class ConsoleJobsController {
       @RequestParam(required = false) String reason) {
     ResponseEntity<?> answer = cancels.cancel(id, null, null, blankToNull(reason));
     return views.after(request, answer, BASE + "/jobs/" + Html.url(id), "Cancelled.");
+  }
+
+  @GetMapping("/jobs/{id}/retry-now")
+  ResponseEntity<String> confirmRetryNow(HttpServletRequest request, @PathVariable String id) {
+    Viewer viewer = views.viewer(request);
+    String back = BASE + "/jobs/" + Html.url(id);
+    return html(
+        HttpStatus.OK,
+        ConsolePages.confirm(
+            "Retry job now",
+            "Retry job " + id + " now, without waiting for the rest of its backoff?",
+            back + "/retry-now",
+            "Retry now",
+            false,
+            back,
+            viewer));
+  }
+
+  @PostMapping("/jobs/{id}/retry-now")
+  ResponseEntity<String> retryNow(HttpServletRequest request, @PathVariable String id) {
+    ResponseEntity<?> answer = retries.retryNow(id, null, null);
+    return views.after(request, answer, BASE + "/jobs/" + Html.url(id), "Due now: it is retried.");
   }
 
   /** The pools of the topology, by name. */

@@ -6,14 +6,16 @@ import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.intake.IntakeResult;
 import dev.shepherd.engine.intake.SubmissionIntake;
 import dev.shepherd.model.JobState;
-import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.JobView;
+import dev.shepherd.model.Json;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.JobQueries;
 import java.net.URI;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -26,6 +28,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
 
 /** The jobs API: submit, read one job, list jobs. */
 @RestController
@@ -102,10 +105,20 @@ class JobsController {
         .orElseGet(() -> Problems.notFound("no job with idempotency key '" + key + "'"));
   }
 
+  /**
+   * A page of the jobs the caller may read, newest first, by a cursor over the store's time-ordered
+   * indexes ({@link JobQueries#page}): the next page's link is in the {@code Link} header ({@code
+   * rel="next"}), absent on the last page. {@code pool} is the pool stored on the job; {@code from}
+   * and {@code to} bound its submission time (ISO-8601 instants).
+   */
   @GetMapping("/jobs")
   ResponseEntity<?> list(
       @RequestParam(required = false) String state,
       @RequestParam(required = false) String type,
+      @RequestParam(required = false) String pool,
+      @RequestParam(required = false) String from,
+      @RequestParam(required = false) String to,
+      @RequestParam(required = false) String after,
       @RequestParam(defaultValue = "100") int limit) {
     if (limit < 1 || limit > Problems.MAX_LIST) {
       return Problems.limitOutOfRange();
@@ -119,20 +132,49 @@ class JobsController {
         return Problems.badRequest("state", "must be one of " + Arrays.toString(JobState.values()));
       }
     }
-    return JsonResponses.ok(listed(parsed, type, limit));
+    Instant fromAt;
+    Instant toAt;
+    try {
+      fromAt = instant(from);
+    } catch (DateTimeParseException e) {
+      return Problems.badRequest("from", "must be an ISO-8601 instant, e.g. 2026-12-01T20:00:00Z");
+    }
+    try {
+      toAt = instant(to);
+    } catch (DateTimeParseException e) {
+      return Problems.badRequest("to", "must be an ISO-8601 instant, e.g. 2026-12-01T21:00:00Z");
+    }
+    JobQueries.JobPage page;
+    try {
+      page = paged(new JobQueries.JobPageRequest(parsed, type, pool, fromAt, toAt, after, limit));
+    } catch (IllegalArgumentException e) {
+      return Problems.badRequest("after", "not a cursor this API gave: " + e.getMessage());
+    }
+    if (page.next() == null) {
+      return JsonResponses.ok(page.rows());
+    }
+    URI next =
+        ServletUriComponentsBuilder.fromCurrentRequest()
+            .replaceQueryParam("after", page.next())
+            .encode()
+            .build()
+            .toUri();
+    return ResponseEntity.ok()
+        .header(HttpHeaders.LINK, "<" + next + ">; rel=\"next\"")
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(Json.mapper().writeValueAsString(page.rows()));
+  }
+
+  private static Instant instant(String text) {
+    return text == null || text.isBlank() ? null : Instant.parse(text.trim());
   }
 
   /**
-   * The newest jobs the caller may read, optionally of one state and type (the API's and the
-   * console's one way to list jobs): another tenant's jobs and types without a read grant are left
-   * out.
+   * A page of the jobs the caller may read (the API's and the console's one way to page through
+   * jobs): another tenant's jobs and types without a read grant are left out.
    */
-  List<JobSummary> listed(JobState state, String type, int limit) {
+  JobQueries.JobPage paged(JobQueries.JobPageRequest request) {
     access.requireSome(Operation.READ);
-    return queries.list(
-        state,
-        type == null || type.isBlank() ? null : type,
-        limit,
-        access.caller() == Caller.UNCHECKED ? null : access::lists);
+    return queries.page(request, access.caller() == Caller.UNCHECKED ? null : access::lists);
   }
 }

@@ -232,6 +232,10 @@ class ApiSecurityIT {
         send(request("/api/v1/jobs/" + id + "/cancel", ACME_READER_KEY).POST(empty())),
         403,
         "may not cancel");
+    assertProblem(
+        send(request("/api/v1/jobs/" + id + "/retry-now", ACME_READER_KEY).POST(empty())),
+        403,
+        "may not redrive");
     for (String path : List.of("/api/v1/workers", "/api/v1/keys?state=DOWN", "/api/v1/keys/k")) {
       assertProblem(send(request(path, ACME_KEY).GET()), 403, "admin");
       assertThat(send(request(path, TestApiKeys.ADMIN_KEY).GET()).statusCode())
@@ -254,6 +258,8 @@ class ApiSecurityIT {
     assertProblem(send(request("/api/v1/jobs/" + id, GLOBEX_KEY).GET()), 404, id);
     assertProblem(
         send(request("/api/v1/jobs/" + id + "/cancel", GLOBEX_KEY).POST(empty())), 404, id);
+    assertProblem(
+        send(request("/api/v1/jobs/" + id + "/retry-now", GLOBEX_KEY).POST(empty())), 404, id);
     assertThat(view(id, ACME_KEY).state()).isNotEqualTo(JobState.CANCELLED);
     assertProblem(send(request("/api/v1/jobs/by-key/k-1", GLOBEX_KEY).GET()), 404, "k-1");
     var events = send(request("/api/v1/jobs/" + id + "/events", GLOBEX_KEY).GET());

@@ -562,6 +562,96 @@ class JobsApiIT {
         .fencingToken();
   }
 
+  // ---- retry now -------------------------------------------------------------------------------
+
+  private HttpResponse<String> retryNow(String id) throws Exception {
+    return http.send(
+        authorized(base.resolve("/api/v1/jobs/" + id + "/retry-now"))
+            .POST(HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * A job whose attempt failed retryably waits out an hour's backoff; retry-now makes it due, and
+   * the scheduler's dispatcher publishes it again at once (QUEUED, attempt 2).
+   */
+  @Test
+  void retryNowPublishesAJobWaitingOutItsBackoffAtOnce() throws Exception {
+    var store = app.getBean("shepherdStore", dev.shepherd.store.Store.class);
+    String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    long token = claimed(id, "w1");
+    store
+        .reports()
+        .report(
+            new dev.shepherd.model.StatusEvent.Failed(
+                id, "demo.noop", 1, token, 1, "w1", java.time.Instant.now(), "flaky", true),
+            Duration.ofHours(1));
+    assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
+
+    var response = retryNow(id);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+    assertThat(json(response).get("state").asString()).isEqualTo("RETRY_WAIT");
+    assertThat(json(response).get("dueBefore").asString()).isNotBlank();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              JobView job = view(id);
+              assertThat(job.state()).isEqualTo(JobState.QUEUED);
+              assertThat(job.attempt()).isEqualTo(2);
+            });
+  }
+
+  @Test
+  void retryNowOfAJobNotWaitingForARetryIs409WithItsStateAndOfNoJob404() throws Exception {
+    String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();
+    cancel(id, "");
+
+    var response = retryNow(id);
+
+    assertProblem(response, 409, "CANCELLED");
+    assertThat(json(response).get("state").asString()).isEqualTo("CANCELLED");
+    assertProblem(retryNow("p00-nosuchjob"), 404, "p00-nosuchjob");
+  }
+
+  // ---- paging ----------------------------------------------------------------------------------
+
+  /**
+   * The jobs list pages by cursor: each page links the next in {@code Link}, the pages together
+   * hold every job once, and a range of submission times and the stored pool filter it.
+   */
+  @Test
+  void theJobsListPagesByACursorInItsLinkHeader() throws Exception {
+    java.time.Instant before = java.time.Instant.now().minusSeconds(1);
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      ids.add(
+          json(post("{\"type\":\"demo.noop\",\"payload\":{\"i\":" + i + "}}"))
+              .get("jobId")
+              .asString());
+    }
+    List<String> seen = new java.util.ArrayList<>();
+    String next = "/api/v1/jobs?type=demo.noop&pool=default&limit=3&from=" + before;
+    int pages = 0;
+    while (next != null && pages++ < 50) {
+      var page = get(next);
+      assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+      seen.addAll(json(page).findValuesAsString("id"));
+      next =
+          page.headers()
+              .firstValue("Link")
+              .map(l -> URI.create(l.substring(1, l.indexOf('>'))))
+              .map(u -> u.getRawPath() + "?" + u.getRawQuery())
+              .orElse(null);
+    }
+    assertThat(seen).doesNotHaveDuplicates().containsAll(ids);
+    assertThat(json(get("/api/v1/jobs?pool=nosuchpool&from=" + before)).size()).isZero();
+    assertProblem(get("/api/v1/jobs?after=nonsense"), 400, "after");
+    assertProblem(get("/api/v1/jobs?from=yesterday"), 400, "from");
+  }
+
   @Test
   void aWaitingJobIsCancelledWithWhoAndWhyAndASecondCancelIsStill202() throws Exception {
     String id = json(post("{\"type\":\"demo.noop\",\"payload\":{}}")).get("jobId").asString();

@@ -9,6 +9,7 @@ import dev.shepherd.store.LeaseRecovery;
 import dev.shepherd.store.Leases;
 import dev.shepherd.store.Outbox;
 import dev.shepherd.store.Reports;
+import dev.shepherd.store.Retries;
 import dev.shepherd.store.Store;
 import dev.shepherd.store.Submissions;
 import dev.shepherd.store.WorkerRegistry;
@@ -76,6 +77,11 @@ public class StoreConfiguration {
   @Bean
   Cancels cancels(@Qualifier(STORE) Store store) {
     return store.cancels();
+  }
+
+  @Bean
+  Retries retries(@Qualifier(STORE) Store store) {
+    return store.retries();
   }
 
   @Bean

@@ -28,8 +28,20 @@ public final class ConsolePages {
 
   private ConsolePages() {}
 
-  /** The actions the viewer may take on one job; null record id when it has no dead-job record. */
-  public record JobActions(boolean cancel, String redriveRecordId) {}
+  /**
+   * The actions the viewer may take on one job, and when a job waiting for a retry is due.
+   *
+   * @param redriveRecordId its dead-job record; null when it has none
+   * @param retryNow it waits for a retry and the viewer may make it due now
+   * @param nextAttemptAt when a job waiting for a retry is published again; null otherwise
+   */
+  public record JobActions(
+      boolean cancel, String redriveRecordId, boolean retryNow, Instant nextAttemptAt) {
+
+    public JobActions(boolean cancel, String redriveRecordId) {
+      this(cancel, redriveRecordId, false, null);
+    }
+  }
 
   /**
    * One queue of the topology as the broker reports it; null counts when the broker did not say
@@ -132,11 +144,22 @@ public final class ConsolePages {
             .append(p.queued())
             .append("</td><td>")
             .append(time(p.oldestQueuedAt()))
+            .append(
+                p.oldestJobId() == null
+                    ? ""
+                    : " <a class=\"oldest\" href=\""
+                        + BASE
+                        + "/jobs/"
+                        + url(p.oldestJobId())
+                        + "\">"
+                        + text(p.oldestJobId())
+                        + "</a>")
             .append("</td><td>")
             .append(text(duration(p.oldestWait(o.at()))))
             .append("</td></tr>");
       }
       b.append("</tbody></table></section>");
+      b.append(lastHour(o));
     }
     if (o.workersAlive() != null) {
       b.append("<section aria-labelledby=\"h-health\"><h2 id=\"h-health\">Workers and keys</h2>")
@@ -156,11 +179,81 @@ public final class ConsolePages {
     return b.toString();
   }
 
+  /**
+   * The last hour: jobs finished, per minute, the share that ended DEAD, and one bar a minute (SVG,
+   * so no inline style; each bar's title says its numbers).
+   */
+  static String lastHour(Overview o) {
+    if (o.lastHour() == null) {
+      return "";
+    }
+    long finished = o.finishedLastHour();
+    Double dead = o.deadShareLastHour();
+    Overview.Minute last = o.lastHour().isEmpty() ? null : o.lastHour().getLast();
+    StringBuilder b =
+        new StringBuilder(
+            "<section aria-labelledby=\"h-hour\"><h2 id=\"h-hour\">The last hour</h2>"
+                + "<dl class=\"facts\">");
+    b.append(fact("Finished", "<span id=\"finished-hour\">" + finished + "</span>"))
+        .append(
+            fact(
+                "Per minute",
+                "<span id=\"per-minute\">"
+                    + String.format(java.util.Locale.ROOT, "%.1f", finished / 60.0)
+                    + "</span> on average, "
+                    + (last == null ? 0 : last.finished())
+                    + " in the last minute"))
+        .append(
+            fact(
+                "Ended DEAD",
+                "<span id=\"dead-share\">"
+                    + (dead == null
+                        ? "none finished"
+                        : String.format(java.util.Locale.ROOT, "%.1f %%", dead))
+                    + "</span>"))
+        .append("</dl>");
+    long max = o.lastHour().stream().mapToLong(Overview.Minute::finished).max().orElse(0);
+    int n = o.lastHour().size();
+    b.append("<svg class=\"minutes\" viewBox=\"0 0 ")
+        .append(n * 10)
+        .append(" 40\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"Jobs finished")
+        .append(" per minute over the last hour, oldest first\">");
+    for (int i = 0; i < n; i++) {
+      Overview.Minute m = o.lastHour().get(i);
+      if (m.finished() == 0) {
+        continue;
+      }
+      double h = 40.0 * m.finished() / max;
+      double hd = 40.0 * m.dead() / max;
+      String title = time(m.start()) + ": " + m.finished() + " finished, " + m.dead() + " DEAD";
+      b.append("<g><title>")
+          .append(text(title))
+          .append("</title>")
+          .append(rect(i * 10 + 1, 40 - h, 8, h - hd, "bar"))
+          .append(hd > 0 ? rect(i * 10 + 1, 40 - hd, 8, hd, "bar dead") : "")
+          .append("</g>");
+    }
+    b.append("</svg></section>");
+    return b.toString();
+  }
+
+  private static String rect(double x, double y, double w, double h, String cls) {
+    return String.format(
+        java.util.Locale.ROOT,
+        "<rect class=\"%s\" x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" height=\"%.2f\"/>",
+        cls,
+        x,
+        y,
+        w,
+        h);
+  }
+
   public static String jobs(
       JobFilter filter,
       List<String> pools,
       CursorPage<JobSummary> page,
       String cursor,
+      boolean windowEnded,
       String notice,
       Viewer viewer) {
     StringBuilder b = new StringBuilder("<h1>Jobs</h1>");
@@ -192,7 +285,8 @@ public final class ConsolePages {
         .append("<label for=\"key\">Ordering key</label><input id=\"key\" name=\"key\" value=\"")
         .append(text(filter.key()))
         .append("\">")
-        .append("<label for=\"pool\">Pool</label><select id=\"pool\" name=\"pool\">")
+        .append(
+            "<label for=\"pool\">Pool (dispatched to)</label><select id=\"pool\" name=\"pool\">")
         .append("<option value=\"\">any</option>");
     for (String pool : pools) {
       b.append("<option")
@@ -212,7 +306,20 @@ public final class ConsolePages {
           .append(text(window(window)))
           .append("</option>");
     }
-    b.append("</select><button type=\"submit\">Apply</button></fieldset></form>");
+    b.append("</select>")
+        .append("<label for=\"from\">Submitted from (UTC)</label>")
+        .append("<input id=\"from\" name=\"from\" placeholder=\"2026-12-01T20:00\" value=\"")
+        .append(text(filter.from() == null ? null : filter.from().toString()))
+        .append("\"><label for=\"to\">to (UTC)</label>")
+        .append("<input id=\"to\" name=\"to\" placeholder=\"2026-12-01T21:00\" value=\"")
+        .append(text(filter.to() == null ? null : filter.to().toString()))
+        .append("\"><button type=\"submit\">Apply</button></fieldset></form>");
+    if (windowEnded) {
+      // a filter no index answers reads a bounded window of jobs per page (ADR 42)
+      b.append(
+          "<p class=\"notice\" id=\"window-ended\" role=\"status\">This page read the next"
+              + " 1,000 jobs and found fewer matches than a page; Next page reads on.</p>");
+    }
     // the API's listing is by its index: submission, or when the job entered the state asked for
     b.append("<table id=\"jobs\"><caption>")
         .append(
@@ -275,8 +382,15 @@ public final class ConsolePages {
     if (notice != null) {
       b.append("<p class=\"notice\" role=\"status\">").append(text(notice)).append("</p>");
     }
-    if (actions.cancel() || actions.redriveRecordId() != null) {
+    if (actions.cancel() || actions.redriveRecordId() != null || actions.retryNow()) {
       b.append("<div class=\"actions\">");
+      if (actions.retryNow()) {
+        b.append("<a class=\"button\" id=\"retry-now\" href=\"")
+            .append(BASE)
+            .append("/jobs/")
+            .append(url(job.id()))
+            .append("/retry-now\">Retry now…</a>");
+      }
       if (actions.cancel()) {
         b.append("<a class=\"button\" id=\"cancel\" href=\"")
             .append(BASE)
@@ -311,6 +425,12 @@ public final class ConsolePages {
     }
     if (job.finishedAt() != null) {
       b.append(fact("Finished", time(job.finishedAt())));
+    }
+    if (actions.nextAttemptAt() != null) {
+      b.append(
+          fact(
+              "Next attempt",
+              "<span id=\"next-attempt\">" + time(actions.nextAttemptAt()) + "</span>"));
     }
     if (job.workerId() != null) {
       b.append(fact("Worker", text(job.workerId())));

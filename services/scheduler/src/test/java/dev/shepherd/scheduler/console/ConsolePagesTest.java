@@ -181,6 +181,7 @@ class ConsolePagesTest {
             List.of("default", "reports"),
             new CursorPage<>(rows, "p01-a"),
             null,
+            false,
             null,
             READER);
     assertThat(page)
@@ -198,6 +199,7 @@ class ConsolePagesTest {
         new Overview(
             Map.of(JobState.QUEUED, 3L),
             List.of(new Overview.PoolBacklog("default", 3, NOW.minusSeconds(90))),
+            List.of(),
             2,
             0,
             1,
@@ -206,10 +208,62 @@ class ConsolePagesTest {
         .contains("id=\"count-QUEUED\">3<")
         .contains("1 min 30 s")
         .contains("id=\"keys-down\">1<");
-    Overview tenant = new Overview(null, null, null, null, null, NOW);
+    Overview tenant = new Overview(null, null, null, null, null, null, NOW);
     assertThat(ConsolePages.overviewFragment(tenant))
         .doesNotContain("count-QUEUED")
         .doesNotContain("workers-alive");
+  }
+
+  @Test
+  void theOverviewShowsTheLastHoursThroughputTheDeadShareAndEachPoolsOldestJob() {
+    List<Overview.Minute> hour = new java.util.ArrayList<>();
+    for (int m = 0; m < 60; m++) {
+      // 3 a minute, one of them DEAD in the last ten minutes
+      hour.add(new Overview.Minute(NOW.minusSeconds(60L * (60 - m)), 3, m >= 50 ? 1 : 0, 0));
+    }
+    Overview o =
+        new Overview(
+            Map.of(),
+            List.of(new Overview.PoolBacklog("default", 1, NOW.minusSeconds(5), "p03-old")),
+            hour,
+            null,
+            null,
+            null,
+            NOW);
+
+    String fragment = ConsolePages.overviewFragment(o);
+
+    assertThat(fragment)
+        .contains("id=\"finished-hour\">190<")
+        .contains("id=\"per-minute\">3.2<")
+        .contains("4 in the last minute")
+        .contains("id=\"dead-share\">5.3 %<")
+        .contains("href=\"/console/jobs/p03-old\"")
+        .contains("class=\"bar dead\"");
+    assertThat(fragment.split("<g><title>", -1)).hasSize(61);
+  }
+
+  @Test
+  void aJobWaitingForARetryOffersRetryNowAndSaysWhenItIsDue() {
+    JobView waiting = job(JobState.RETRY_WAIT, "flaky");
+    String page =
+        ConsolePages.job(
+            waiting,
+            Timeline.of(waiting.phases(), NOW),
+            new ConsolePages.JobActions(true, null, true, NOW.plusSeconds(300)),
+            null,
+            OPERATOR);
+    assertThat(page)
+        .contains("id=\"retry-now\" href=\"/console/jobs/" + waiting.id() + "/retry-now\"")
+        .contains("id=\"next-attempt\"");
+    assertThat(
+            ConsolePages.job(
+                waiting,
+                Timeline.of(waiting.phases(), NOW),
+                new ConsolePages.JobActions(false, null, false, NOW.plusSeconds(300)),
+                null,
+                READER))
+        .doesNotContain("id=\"retry-now\"");
   }
 
   @Test

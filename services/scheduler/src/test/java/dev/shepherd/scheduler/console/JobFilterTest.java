@@ -1,46 +1,63 @@
 package dev.shepherd.scheduler.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.shepherd.model.JobState;
-import dev.shepherd.model.JobSummary;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.function.Function;
+import java.time.format.DateTimeParseException;
 import org.junit.jupiter.api.Test;
 
 class JobFilterTest {
 
   private static final Instant NOW = Instant.parse("2026-12-01T10:00:00Z");
-  private static final Function<String, String> POOLS =
-      Map.of("demo.noop", "default", "report.render", "reports")::get;
 
-  private static JobSummary job(String type, Duration ago) {
-    return new JobSummary("p01-" + type, type, JobState.QUEUED, 0, NOW.minus(ago));
-  }
-
-  @Test
-  void aPoolFilterKeepsTheJobsOfTypesDispatchedToThatPool() {
-    JobFilter reports = new JobFilter(null, null, null, "reports", null);
-    assertThat(reports.accepts(job("report.render", Duration.ZERO), POOLS, NOW)).isTrue();
-    assertThat(reports.accepts(job("demo.noop", Duration.ZERO), POOLS, NOW)).isFalse();
+  private static JobFilter range(Duration within, Instant from, Instant to) {
+    return new JobFilter(null, null, null, null, within, from, to, JobFilter.PAGE);
   }
 
   @Test
   void aWindowKeepsTheJobsSubmittedWithinIt() {
     JobFilter lastHour = new JobFilter(null, null, null, null, Duration.ofHours(1));
-    assertThat(lastHour.accepts(job("demo.noop", Duration.ofMinutes(59)), POOLS, NOW)).isTrue();
-    assertThat(lastHour.accepts(job("demo.noop", Duration.ofHours(1)), POOLS, NOW)).isTrue();
-    assertThat(lastHour.accepts(job("demo.noop", Duration.ofMinutes(61)), POOLS, NOW)).isFalse();
+    assertThat(lastHour.accepts(NOW.minus(Duration.ofMinutes(59)), NOW)).isTrue();
+    assertThat(lastHour.accepts(NOW.minus(Duration.ofHours(1)), NOW)).isTrue();
+    assertThat(lastHour.accepts(NOW.minus(Duration.ofMinutes(61)), NOW)).isFalse();
   }
 
   @Test
-  void anEmptyFilterKeepsEverything() {
-    assertThat(
-            new JobFilter(null, null, null, null, null)
-                .accepts(job("x", Duration.ofDays(9)), POOLS, NOW))
+  void aRangeKeepsTheJobsSubmittedWithinItsBothEnds() {
+    JobFilter range = range(null, NOW.minusSeconds(600), NOW.minusSeconds(60));
+    assertThat(range.accepts(NOW.minusSeconds(600), NOW)).isTrue();
+    assertThat(range.accepts(NOW.minusSeconds(60), NOW)).isTrue();
+    assertThat(range.accepts(NOW.minusSeconds(601), NOW)).isFalse();
+    assertThat(range.accepts(NOW.minusSeconds(59), NOW)).isFalse();
+  }
+
+  @Test
+  void aWindowAndARangeCombineTheLaterStartWinning() {
+    assertThat(range(Duration.ofMinutes(15), NOW.minusSeconds(3600), null).since(NOW))
+        .isEqualTo(NOW.minus(Duration.ofMinutes(15)));
+    assertThat(range(Duration.ofHours(24), NOW.minusSeconds(3600), null).since(NOW))
+        .isEqualTo(NOW.minusSeconds(3600));
+  }
+
+  @Test
+  void timesAreTakenAsInstantsOrAsUtcWithoutAZone() {
+    assertThat(JobFilter.parseTime("2026-12-01T20:00:00Z"))
+        .isEqualTo(Instant.parse("2026-12-01T20:00:00Z"));
+    assertThat(JobFilter.parseTime("2026-12-01T20:00"))
+        .isEqualTo(Instant.parse("2026-12-01T20:00:00Z"));
+    assertThat(JobFilter.parseTime(" ")).isNull();
+    assertThatThrownBy(() -> JobFilter.parseTime("yesterday"))
+        .isInstanceOf(DateTimeParseException.class);
+  }
+
+  @Test
+  void anEmptyFilterKeepsEverythingAndTheRangeGoesIntoThePageLinks() {
+    assertThat(new JobFilter(null, null, null, null, null).accepts(NOW.minusSeconds(99_999), NOW))
         .isTrue();
     assertThat(new JobFilter(null, null, null, null, null).query()).isEmpty();
+    assertThat(range(null, Instant.parse("2026-12-01T09:00:00Z"), null).query())
+        .isEqualTo("&from=2026-12-01T09%3A00%3A00Z");
   }
 }
