@@ -198,14 +198,14 @@ class ConsoleIT {
     awaitState(id, JobState.RUNNING);
     open("/console/jobs/" + id);
     assertThat(text("job-state")).isEqualTo("RUNNING");
-    browser.findElement(By.id("cancel")).click();
+    load(browser.findElement(By.id("cancel")));
     assertThat(browser.getTitle()).startsWith("Cancel job");
     assertThat(stateOf(id))
         .as("nothing happens before the confirmation")
         .isEqualTo(JobState.RUNNING);
     browser.findElement(By.id("reason")).sendKeys("stuck at 3 a.m.");
     screenshot("confirm");
-    browser.findElement(By.id("confirm")).click();
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).isEqualTo("Cancelled.");
     assertThat(text("job-state")).isEqualTo("CANCELLED");
     JobView job = client.get(id).orElseThrow();
@@ -223,8 +223,8 @@ class ConsoleIT {
     WebElement row = await().atMost(WAIT).until(() -> deadRow(id), r -> r != null);
     assertThat(row.getText()).contains("demo.poison", "poison payload");
     screenshot("dead");
-    row.findElement(By.linkText("Redrive…")).click();
-    browser.findElement(By.id("confirm")).click();
+    load(row.findElement(By.linkText("Redrive…")));
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).startsWith("Redriven");
     await("the job is put back and runs again")
         .atMost(WAIT)
@@ -265,9 +265,9 @@ class ConsoleIT {
           .findElement(By.cssSelector("#dead tr[data-job='" + id + "'] input[name=ids]"))
           .click();
     }
-    browser.findElement(By.id("bulk-discard")).click();
+    load(browser.findElement(By.id("bulk-discard")));
     assertThat(browser.getTitle()).startsWith("Discard 3 dead jobs");
-    browser.findElement(By.id("confirm")).click();
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).isEqualTo("Discarded: 3 of 3.");
     for (String id : dead) {
       assertThat(browser.findElements(By.cssSelector("#dead tr[data-job='" + id + "']")))
@@ -295,12 +295,12 @@ class ConsoleIT {
     open("/console/jobs/" + id);
     assertThat(text("job-state")).isEqualTo("RETRY_WAIT");
     assertThat(text("next-attempt")).isNotBlank();
-    browser.findElement(By.id("retry-now")).click();
+    load(browser.findElement(By.id("retry-now")));
     assertThat(browser.getTitle()).startsWith("Retry job now");
     assertThat(stateOf(id))
         .as("nothing happens before the confirmation")
         .isEqualTo(JobState.RETRY_WAIT);
-    browser.findElement(By.id("confirm")).click();
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).isEqualTo("Due now: it is retried.");
     // its backoff was up to 30 days: only the button brings its second attempt now
     awaitState(id, JobState.SUCCEEDED);
@@ -321,8 +321,8 @@ class ConsoleIT {
               browser.navigate().refresh();
               return !browser.findElements(By.id("redrive")).isEmpty();
             });
-    browser.findElement(By.id("redrive")).click();
-    browser.findElement(By.id("confirm")).click();
+    load(browser.findElement(By.id("redrive")));
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).startsWith("Redriven");
     await("the job is put back")
         .atMost(WAIT)
@@ -338,8 +338,8 @@ class ConsoleIT {
     awaitState(id, JobState.DEAD);
     open("/console/dead");
     WebElement row = await().atMost(WAIT).until(() -> deadRow(id), r -> r != null);
-    row.findElement(By.linkText("Discard…")).click();
-    browser.findElement(By.id("confirm")).click();
+    load(row.findElement(By.linkText("Discard…")));
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).startsWith("Discarded");
     assertThat(browser.findElements(By.cssSelector("#dead tr[data-job='" + id + "']"))).isEmpty();
     assertThat(client.deadJobs(1000)).noneMatch(r -> id.equals(r.jobId()));
@@ -367,9 +367,9 @@ class ConsoleIT {
           .findElement(By.cssSelector("#dead tr[data-job='" + id + "'] input[name=ids]"))
           .click();
     }
-    browser.findElement(By.id("bulk-redrive")).click();
+    load(browser.findElement(By.id("bulk-redrive")));
     assertThat(browser.getTitle()).startsWith("Redrive 2 dead jobs");
-    browser.findElement(By.id("confirm")).click();
+    load(browser.findElement(By.id("confirm")));
     assertThat(notice()).isEqualTo("Redriven: 2 of 2.");
     for (String id : dead) {
       await(id + " redriven").atMost(WAIT).until(() -> redriven(id));
@@ -391,7 +391,7 @@ class ConsoleIT {
     browser.findElement(By.id("type")).sendKeys("demo.noop");
     new Select(browser.findElement(By.id("pool"))).selectByVisibleText("default");
     new Select(browser.findElement(By.id("within"))).selectByVisibleText("the last hour");
-    browser.findElement(By.cssSelector("form.filter button")).click();
+    load(browser.findElement(By.cssSelector("form.filter button")));
     assertThat(browser.getCurrentUrl())
         .contains("state=SUCCEEDED", "type=demo.noop", "pool=default", "within=PT1H");
     List<WebElement> rows = browser.findElements(By.cssSelector("#jobs tbody tr[data-job]"));
@@ -413,7 +413,7 @@ class ConsoleIT {
       if (next.isEmpty()) {
         break;
       }
-      next.getFirst().click();
+      load(next.getFirst());
     }
     assertThat(paged).as("every row once, in the listing's order").doesNotHaveDuplicates();
     assertThat(paged).containsExactlyInAnyOrderElementsOf(noops);
@@ -433,12 +433,12 @@ class ConsoleIT {
     assertThat(browser.findElements(By.cssSelector("#jobs tbody tr[data-job]"))).isEmpty();
     open("/console/jobs");
     new Select(browser.findElement(By.id("state"))).selectByVisibleText("CANCELLED");
-    browser.findElement(By.cssSelector("form.filter button")).click();
+    load(browser.findElement(By.cssSelector("form.filter button")));
     assertThat(browser.findElements(By.cssSelector("#jobs tbody tr[data-job]")))
         .singleElement()
         .satisfies(r -> assertThat(r.getText()).contains("site.generate", "CANCELLED"));
     browser.findElement(By.id("q")).sendKeys(noops.getFirst());
-    browser.findElement(By.cssSelector("form.search button")).click();
+    load(browser.findElement(By.cssSelector("form.search button")));
     assertThat(browser.getCurrentUrl()).endsWith("/console/jobs/" + noops.getFirst());
     open("/console/workers");
     assertThat(browser.findElements(By.cssSelector("#workers tbody tr"))).hasSize(1);
@@ -456,7 +456,7 @@ class ConsoleIT {
   @Test
   @Order(7)
   void aReaderSeesEveryPageButNoActionAndItsActionIsForbidden() throws Exception {
-    browser.findElement(By.cssSelector("form.logout button")).click();
+    load(browser.findElement(By.cssSelector("form.logout button")));
     assertThat(browser.getCurrentUrl()).as(browser::getPageSource).endsWith("/console/login");
     signIn(READER_KEY);
     assertThat(browser.findElement(By.cssSelector("header .who")).getText()).isEqualTo(READER);
@@ -497,8 +497,28 @@ class ConsoleIT {
   private void signIn(String key) {
     open("/console/login");
     browser.findElement(By.id("apiKey")).sendKeys(key);
-    browser.findElement(By.cssSelector("form.login button")).click();
+    load(browser.findElement(By.cssSelector("form.login button")));
     assertThat(browser.getCurrentUrl()).endsWith("/console");
+  }
+
+  /**
+   * Clicks a link or a form's button and waits until the browser left the page it was on: a click
+   * returns once the event is dispatched, and reading right after it could read the old page.
+   */
+  private void load(WebElement target) {
+    WebElement page = browser.findElement(By.tagName("html"));
+    target.click();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              try {
+                page.isEnabled(); // still the old page
+                return false;
+              } catch (org.openqa.selenium.StaleElementReferenceException gone) {
+                return true;
+              }
+            });
   }
 
   private void open(String path) {

@@ -118,6 +118,28 @@ public final class Bench {
           Duration.ofSeconds(10));
     }
 
+    /**
+     * The console's pages alone ({@code make bench-console}): {@code jobs} jobs stored, each page
+     * timed 50 times, the overview stream's CPU over a minute.
+     */
+    public static Config consoleOnly(int jobs) {
+      return new Config(
+          "console",
+          0,
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          0,
+          true,
+          jobs,
+          50,
+          Duration.ofSeconds(60));
+    }
+
     /** Shepherd against Celery only, both ways, with {@code jobs} jobs each way. */
     public static Config againstCelery(int jobs) {
       return new Config(
@@ -171,10 +193,15 @@ public final class Bench {
     List<String> arguments = List.of(args);
     boolean quick = arguments.contains("--quick");
     int against = arguments.indexOf("--against-celery");
+    int console = arguments.indexOf("--console");
     Config config = quick ? Config.quick() : Config.full();
     if (against >= 0) {
       boolean sized = arguments.size() > against + 1 && arguments.get(against + 1).matches("\\d+");
       config = Config.againstCelery(sized ? Integer.parseInt(arguments.get(against + 1)) : 20_000);
+    }
+    if (console >= 0) {
+      boolean sized = arguments.size() > console + 1 && arguments.get(console + 1).matches("\\d+");
+      config = Config.consoleOnly(sized ? Integer.parseInt(arguments.get(console + 1)) : 1_000_000);
     }
     Path root = Cluster.repositoryRoot();
     Path out = quick ? root.resolve("build/bench-quick") : root.resolve("bench/results");
@@ -251,6 +278,19 @@ public final class Bench {
           config.mode().equals("quick") ? Cluster.startFast(spec, jvm) : Cluster.start(spec, jvm);
       recordStartupCpu();
       client = cluster.client().build();
+      if (config.mode().equals("console")) {
+        log("console: %d jobs straight into Redis, then each page timed", config.consoleJobs());
+        results.put(
+            "console",
+            new ConsoleBench(cluster, redis, prefix)
+                .run(config.consoleJobs(), config.consoleSamples(), config.consoleWindow()));
+        Files.writeString(
+            out.resolve("console-" + results.get("commit") + ".json"),
+            dev.shepherd.model.Json.mapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValueAsString(results));
+        return results;
+      }
       warmUp();
       double two = throughput("2 workers");
       throughputOverHttp();

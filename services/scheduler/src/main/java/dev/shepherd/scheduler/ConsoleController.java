@@ -51,7 +51,7 @@ class ConsoleController {
   static final String BASE = ConsolePages.BASE;
 
   /** How often an open overview is sent again. */
-  static final Duration LIVE_EVERY = Duration.ofSeconds(2);
+  static final Duration LIVE_EVERY = Duration.ofSeconds(5);
 
   /** How long one overview stream stays open before the browser opens another. */
   static final Duration LIVE_STREAM = Duration.ofMinutes(10);
