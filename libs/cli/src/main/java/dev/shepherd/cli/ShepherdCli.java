@@ -44,6 +44,7 @@ import tools.jackson.databind.JsonNode;
       ShepherdCli.Watch.class,
       ShepherdCli.ListJobs.class,
       ShepherdCli.Cancel.class,
+      ShepherdCli.RetryNow.class,
       ShepherdCli.Dead.class,
       ShepherdCli.Redrive.class,
       ShepherdCli.Discard.class,
@@ -259,6 +260,27 @@ public final class ShepherdCli {
     int run(ShepherdClient client, PrintWriter out) {
       var previous = client.cancel(id, by, reason);
       out.println(previous.map(p -> "CANCELLED (was " + p + ")").orElse("CANCELLED (already)"));
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "retry-now",
+      description = "Publish a job waiting out its retry backoff (RETRY_WAIT) at once.")
+  static final class RetryNow extends Sub {
+    @Parameters(index = "0")
+    String id;
+
+    @Option(names = "--by")
+    String by;
+
+    @Override
+    int run(ShepherdClient client, PrintWriter out) {
+      var dueBefore = client.retryNow(id, by);
+      out.println(
+          dueBefore
+              .map(t -> "due now (its retry was due at " + t + ")")
+              .orElse("due now (it waited for its ordering key or a concurrency slot)"));
       return 0;
     }
   }

@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -160,6 +161,28 @@ public final class ShepherdClient implements AutoCloseable {
     }
     JsonNode body = Json.mapper().readTree(response.body());
     return Optional.ofNullable(body.path("previousState").asString(null)).map(JobState::valueOf);
+  }
+
+  /**
+   * Makes a job that waits out its backoff after a retryable failure (RETRY_WAIT) due now: the
+   * scheduler publishes it at once (its ordering and concurrency keys still decide).
+   *
+   * @param by who asks (null: "anonymous"), kept on the job
+   * @return when its next attempt was due before; empty when it waited for a concurrency slot or
+   *     its ordering key's head
+   * @throws ShepherdClientException 409 when the job is in another state or its released last
+   *     attempt still waits for its outcome, 404 when there is no such job
+   */
+  public Optional<Instant> retryNow(String jobId, String by) {
+    String path =
+        "/api/v1/jobs/" + encode(jobId) + "/retry-now" + (by == null ? "" : "?by=" + encode(by));
+    HttpResponse<String> response =
+        send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
+    if (response.statusCode() != 202) {
+      throw problem(response);
+    }
+    JsonNode body = Json.mapper().readTree(response.body());
+    return Optional.ofNullable(body.path("dueBefore").asString(null)).map(Instant::parse);
   }
 
   /** Cancels a job over HTTP, anonymously and without a reason. */

@@ -7,6 +7,10 @@ import dev.shepherd.model.OrderingKeyView;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -311,40 +315,97 @@ public final class JobQueries {
 
   /**
    * How many jobs finished in each of the last {@code minutes} minutes before now, the oldest
-   * minute first, summed over every partition: one script call per partition counting each terminal
-   * state's index (scored by when the job got there) minute by minute. A job redriven since is not
-   * counted, nor one trimmed by the retention.
+   * minute first, summed over every partition. A job redriven since is not counted, nor one trimmed
+   * by the retention.
    */
   public List<FinishedMinute> finishedPerMinute(int minutes) {
+    return summary(List.of(), List.of(), minutes).finishedPerMinute();
+  }
+
+  /**
+   * A pool's queue: how many jobs wait in it and the one that has waited longest.
+   *
+   * @param oldest null when none waits
+   */
+  public record PoolQueue(long depth, QueuedJob oldest) {}
+
+  /**
+   * What the console's overview shows, summed over every partition.
+   *
+   * @param counts jobs per state, as {@link #countInState} counts them
+   * @param pools each asked pool's queue, in the order asked
+   * @param finishedPerMinute as {@link #finishedPerMinute}
+   */
+  public record Summary(
+      Map<JobState, Long> counts,
+      Map<String, PoolQueue> pools,
+      List<FinishedMinute> finishedPerMinute) {}
+
+  /**
+   * Every state's count, {@code pools}' queues and the last {@code minutes} minutes' finished jobs,
+   * in one script call per partition (each state, pool and minute would otherwise cost a round trip
+   * of its own per partition, several hundred for one overview).
+   */
+  public Summary summary(Collection<String> pools, int minutes) {
+    return summary(pools, List.of(JobState.values()), minutes);
+  }
+
+  private Summary summary(Collection<String> pools, List<JobState> states, int minutes) {
     if (minutes < 1 || minutes > 1440) {
       throw new IllegalArgumentException("minutes must be 1..1440, was " + minutes);
     }
     long now = store.clock().millis();
-    long[][] sums = new long[3][minutes];
     List<JobState> terminal = List.of(JobState.SUCCEEDED, JobState.DEAD, JobState.CANCELLED);
+    List<String> args = new ArrayList<>();
+    args.add(Long.toString(now));
+    args.add(Integer.toString(minutes));
+    args.add(Integer.toString(pools.size()));
+    args.addAll(pools);
+    args.add(Integer.toString(states.size()));
+    states.forEach(s -> args.add(s.name()));
+    terminal.forEach(s -> args.add(s.name()));
+    long[][] sums = new long[terminal.size()][minutes];
+    Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+    states.forEach(s -> counts.put(s, 0L));
+    Map<String, long[]> depths = new LinkedHashMap<>();
+    Map<String, QueuedJob> oldest = new HashMap<>();
+    pools.forEach(pool -> depths.put(pool, new long[1]));
     for (int p = 0; p < store.keys().partitions(); p++) {
-      List<String> args = new ArrayList<>();
-      args.add(Long.toString(now));
-      args.add(Integer.toString(minutes));
-      terminal.forEach(s -> args.add(s.name()));
-      JsonNode counts = store.run(Script.FINISHED_PER_MINUTE, p, args).get("counts");
+      JsonNode reply = store.run(Script.SUMMARY, p, args);
+      for (JobState s : states) {
+        counts.merge(s, reply.path("counts").path(s.name()).asLong(), Long::sum);
+      }
+      for (String pool : pools) {
+        JsonNode q = reply.path("pools").path(pool);
+        depths.get(pool)[0] += q.path("depth").asLong();
+        if (q.hasNonNull("oldest")) {
+          QueuedJob first =
+              new QueuedJob(
+                  q.get("oldest").asString(),
+                  Instant.ofEpochMilli((long) Double.parseDouble(q.get("at").asString())));
+          oldest.merge(pool, first, (a, b) -> b.queuedAt().isBefore(a.queuedAt()) ? b : a);
+        }
+      }
+      JsonNode finished = reply.path("finished");
       for (int s = 0; s < terminal.size(); s++) {
-        JsonNode per = counts.get(terminal.get(s).name());
+        JsonNode per = finished.get(terminal.get(s).name());
         for (int m = 0; m < minutes; m++) {
           sums[s][m] += per.get(m).asLong();
         }
       }
     }
-    List<FinishedMinute> out = new ArrayList<>(minutes);
+    List<FinishedMinute> perMinute = new ArrayList<>(minutes);
     for (int m = 0; m < minutes; m++) {
-      out.add(
+      perMinute.add(
           new FinishedMinute(
               Instant.ofEpochMilli(now - (long) (minutes - m) * 60_000),
               sums[0][m],
               sums[1][m],
               sums[2][m]));
     }
-    return out;
+    Map<String, PoolQueue> queues = new LinkedHashMap<>();
+    depths.forEach((pool, d) -> queues.put(pool, new PoolQueue(d[0], oldest.get(pool))));
+    return new Summary(counts, queues, perMinute);
   }
 
   /**

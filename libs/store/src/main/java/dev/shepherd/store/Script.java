@@ -25,7 +25,7 @@ enum Script {
   CANCEL("cancel"),
   LEASE_HOLDERS("lease_holders"),
   AWAIT("await"),
-  FINISHED_PER_MINUTE("finished_per_minute"),
+  SUMMARY("summary"),
   RETRY_NOW("retry_now");
 
   /** The file name without {@code .lua}; also the {@code op} tag of the call counter. */

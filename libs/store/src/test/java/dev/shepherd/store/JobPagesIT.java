@@ -240,4 +240,46 @@ class JobPagesIT {
         .isEqualTo(new JobQueries.FinishedMinute(t0.plusSeconds(90), 0, 1, 0));
     assertThat(minutes.stream().mapToLong(JobQueries.FinishedMinute::finished).sum()).isEqualTo(4);
   }
+
+  @Test
+  void theSummaryCountsWhatTheSeparateReadsCountInOneCallPerPartition() {
+    String gpu = fixture.dispatched(submit("demo.noop", "gpu"));
+    fixture.clock.advance(Duration.ofSeconds(1));
+    for (int i = 0; i < 5; i++) {
+      fixture.dispatched(submit("demo.noop", "gpu"));
+      fixture.dispatched(submit("demo.noop", "default"));
+    }
+    submit("demo.noop", "default");
+    String running = fixture.claimed(3, JobTimeouts.NONE, "w1");
+    String done = fixture.claimed(3, JobTimeouts.NONE, "w1");
+    store
+        .reports()
+        .report(
+            new StatusEvent.Succeeded(
+                done, "demo.noop", 1, fixture.token(done), 1, "w1", fixture.clock.instant()),
+            Duration.ZERO);
+
+    var summary = store.queries().summary(List.of("gpu", "default", "idle"), 60);
+
+    assertThat(summary.counts().get(JobState.RUNNING)).isEqualTo(1);
+    assertThat(summary.counts().get(JobState.SUCCEEDED)).isEqualTo(1);
+    assertThat(summary.counts().get(JobState.QUEUED)).isEqualTo(11);
+    for (JobState state : JobState.values()) {
+      assertThat(summary.counts().get(state))
+          .as(state.name())
+          .isEqualTo(store.queries().countInState(state));
+    }
+    assertThat(summary.pools().keySet()).containsExactly("gpu", "default", "idle");
+    assertThat(summary.pools().get("gpu"))
+        .isEqualTo(
+            new JobQueries.PoolQueue(
+                6, new JobQueries.QueuedJob(gpu, Instant.parse("2026-01-01T00:00:00Z"))));
+    assertThat(summary.pools().get("default").depth()).isEqualTo(5);
+    assertThat(summary.pools().get("default").oldest())
+        .isEqualTo(store.queries().oldestQueued("default").orElseThrow());
+    assertThat(summary.pools().get("idle")).isEqualTo(new JobQueries.PoolQueue(0, null));
+    assertThat(summary.finishedPerMinute()).isEqualTo(store.queries().finishedPerMinute(60));
+    assertThat(summary.finishedPerMinute().getLast().succeeded()).isEqualTo(1);
+    assertThat(running).isNotEqualTo(done);
+  }
 }

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -100,6 +101,7 @@ final class Slots {
   private final ScheduledThreadPoolExecutor holds;
   private final List<Slot> slots = new ArrayList<>();
   private final CountDownLatch finished;
+  private final CompletableFuture<Void> bound = new CompletableFuture<>();
   private volatile boolean stopping;
 
   /**
@@ -156,6 +158,15 @@ final class Slots {
 
   void start() {
     slots.forEach(s -> s.thread.start());
+  }
+
+  /**
+   * Completes once a slot has bound the pool's types to its queue (the queue exists and routes
+   * them): a worker announces its types only then, so the scheduler publishes none of them before
+   * the broker can route it, which would end the job DEAD as unroutable.
+   */
+  CompletableFuture<Void> bound() {
+    return bound;
   }
 
   /** How many slots have a consumer on the queue right now. */
@@ -227,6 +238,7 @@ final class Slots {
       for (Binding binding : bindings) {
         on.queueBind(binding.getDestination(), binding.getExchange(), binding.getRoutingKey());
       }
+      bound.complete(null);
       on.basicQos(1);
     }
 

@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * Writes the worker's registry entry ({@link WorkerView}: id, host, pod, pool, capacity, version,
  * state) at start, every {@link WorkerSettings#heartbeat()} after, and when the worker starts to
  * drain; removes it when the worker stops. Recovery notices a worker whose entry goes stale. A
- * failed write is logged and tried again at the next beat.
+ * failed write is logged and tried again at the next beat. The worker's job types are announced
+ * with each beat once its pool's queue routes them ({@link #routed()}), not before.
  *
  * <p>Heartbeats have a thread of their own: lease renewals have theirs ({@link LeaseKeeper}), so a
  * heartbeat stuck in a Redis time-out never delays a renewal or the stop of a handler.
@@ -32,6 +34,7 @@ final class WorkerHeartbeat implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final List<AnnouncedType> types;
   private volatile String state = WorkerView.ACTIVE;
+  private volatile boolean routed;
 
   /**
    * @param clock the time the worker started, in its entry
@@ -50,6 +53,19 @@ final class WorkerHeartbeat implements AutoCloseable {
     beat();
     long every = Math.max(1, settings.heartbeat().toMillis());
     scheduler.scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The pool's queue routes the worker's types now: from this beat on, each one announces them too
+   * (ADR 35), so the scheduler publishes none that the broker cannot route yet.
+   */
+  void routed() {
+    routed = true;
+    try {
+      scheduler.execute(this::beat);
+    } catch (RejectedExecutionException stopped) {
+      // the worker stopped before its queue was there: nothing to announce
+    }
   }
 
   /** Writes the entry as draining, now. */
@@ -87,7 +103,9 @@ final class WorkerHeartbeat implements AutoCloseable {
               types.stream().map(AnnouncedType::type).sorted().toList()));
       // the types with it, each beat: a Redis that lost them (a fail-over, a flush) has them back
       // within one beat, and the scheduler judges an announcement by its age
-      registry.jobTypes().announce(settings.workerId(), settings.pool(), types);
+      if (routed) {
+        registry.jobTypes().announce(settings.workerId(), settings.pool(), types);
+      }
     } catch (RuntimeException e) {
       log.warn("heartbeat of worker {} failed: {}", settings.workerId(), e.toString());
     }

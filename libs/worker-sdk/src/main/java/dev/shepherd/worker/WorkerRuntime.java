@@ -232,6 +232,7 @@ public final class WorkerRuntime implements AutoCloseable {
     heartbeat.start();
     orders.start();
     slots.start();
+    slots.bound().thenRun(heartbeat::routed);
     log.info(
         "worker {} consuming {} with capacity {} (lease TTL {}), job types {}",
         settings.workerId(),

@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import tools.jackson.databind.JsonNode;
@@ -929,6 +930,32 @@ class WorkerRuntimeIT extends WorkerRuntimeFixture {
     return new StringRedisTemplate(redis)
         .opsForHash()
         .get(store.keys().base(store.keys().partitionOf(jobId)) + "job:" + jobId, "outcomeAt");
+  }
+
+  /**
+   * A worker started before its pool's queue exists (the scheduler declares it, ADR 41) is in the
+   * registry at once but announces its types only once its queue routes them: announced earlier,
+   * the scheduler would publish jobs the broker returns as unroutable, which end DEAD.
+   */
+  @Test
+  void aWorkerAnnouncesItsTypesOnlyOnceItsPoolsQueueRoutesThem() {
+    new RabbitAdmin(rabbit).deleteQueue(topology.workQueue("default"));
+    AtomicInteger ran = new AtomicInteger();
+    var worker =
+        start(1, Duration.ofSeconds(30), handler("test.slow", job -> ran.incrementAndGet()));
+    String id = worker.settings().workerId();
+    var types = registry().jobTypes();
+
+    await().atMost(WAIT).until(() -> registry().list().stream().anyMatch(w -> w.id().equals(id)));
+    await()
+        .during(Duration.ofMillis(700))
+        .atMost(WAIT)
+        .until(() -> types.find("test.slow").isEmpty());
+
+    RabbitCleanup.declare(rabbit, topology.declarables());
+    await().atMost(WAIT).until(() -> types.find("test.slow").isPresent());
+    dispatch("test.slow", "{}");
+    await().atMost(WAIT).until(() -> ran.get() == 1);
   }
 
   @Test

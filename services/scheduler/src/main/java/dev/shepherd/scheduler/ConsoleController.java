@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
@@ -181,26 +180,23 @@ class ConsoleController {
     List<Overview.PoolBacklog> pools = null;
     List<Overview.Minute> lastHour = null;
     if (viewer.seesEveryTenant()) {
+      List<String> names = topology.pools().keySet().stream().sorted().toList();
+      JobQueries.Summary summary = queries.summary(names, 60);
       lastHour =
-          queries.finishedPerMinute(60).stream()
+          summary.finishedPerMinute().stream()
               .map(m -> new Overview.Minute(m.start(), m.succeeded(), m.dead(), m.cancelled()))
               .toList();
-      counts = new EnumMap<>(JobState.class);
-      for (JobState s : JobState.values()) {
-        counts.put(s, queries.countInState(s));
-      }
+      counts = summary.counts();
       pools =
-          topology.pools().keySet().stream()
-              .sorted()
+          summary.pools().entrySet().stream()
               .map(
-                  pool -> {
-                    long depth = queries.backlog(pool).depth();
-                    var oldest = queries.oldestQueued(pool);
+                  e -> {
+                    var oldest = e.getValue().oldest();
                     return new Overview.PoolBacklog(
-                        pool,
-                        depth,
-                        oldest.map(JobQueries.QueuedJob::queuedAt).orElse(null),
-                        oldest.map(JobQueries.QueuedJob::jobId).orElse(null));
+                        e.getKey(),
+                        e.getValue().depth(),
+                        oldest == null ? null : oldest.queuedAt(),
+                        oldest == null ? null : oldest.jobId());
                   })
               .toList();
     }

@@ -2,6 +2,7 @@ package dev.shepherd.scheduler;
 
 import static dev.shepherd.scheduler.InProcessScheduler.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.messaging.Topology;
@@ -589,11 +590,17 @@ class JobsApiIT {
             Duration.ofHours(1));
     assertThat(view(id).state()).isEqualTo(JobState.RETRY_WAIT);
 
-    var response = retryNow(id);
+    java.time.Instant dueBefore;
+    try (var client =
+        dev.shepherd.client.ShepherdClient.builder()
+            .httpBaseUri(base)
+            .apiKey(TestApiKeys.ADMIN_KEY)
+            .build()) {
+      dueBefore = client.retryNow(id, "ops").orElseThrow();
+    }
 
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
-    assertThat(json(response).get("state").asString()).isEqualTo("RETRY_WAIT");
-    assertThat(json(response).get("dueBefore").asString()).isNotBlank();
+    // the hour's backoff it waited out
+    assertThat(dueBefore).isAfter(java.time.Instant.now().plus(Duration.ofMinutes(50)));
     await()
         .atMost(Duration.ofSeconds(10))
         .untilAsserted(
@@ -614,6 +621,16 @@ class JobsApiIT {
     assertProblem(response, 409, "CANCELLED");
     assertThat(json(response).get("state").asString()).isEqualTo("CANCELLED");
     assertProblem(retryNow("p00-nosuchjob"), 404, "p00-nosuchjob");
+    try (var client =
+        dev.shepherd.client.ShepherdClient.builder()
+            .httpBaseUri(base)
+            .apiKey(TestApiKeys.ADMIN_KEY)
+            .build()) {
+      assertThatThrownBy(() -> client.retryNow(id, null))
+          .isInstanceOfSatisfying(
+              dev.shepherd.client.ShepherdClientException.class,
+              e -> assertThat(e.status()).isEqualTo(409));
+    }
   }
 
   // ---- paging ----------------------------------------------------------------------------------

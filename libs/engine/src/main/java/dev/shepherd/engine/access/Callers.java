@@ -35,7 +35,10 @@ public final class Callers {
    * it knows the name (an API key, a broker user), else the stored ones (a token's).
    */
   public static Caller of(String identity, PolicySource.Snapshot now) {
-    Identity stored = Json.mapper().readValue(identity, Identity.class);
+    return of(Json.mapper().readValue(identity, Identity.class), now);
+  }
+
+  private static Caller of(Identity stored, PolicySource.Snapshot now) {
     Caller known = now.keys().byName(stored.name());
     if (known == null) {
       known = now.brokerUsers().get(stored.name());
@@ -63,7 +66,7 @@ public final class Callers {
     Caller caller;
     try {
       stored = Json.mapper().readValue(identity, Identity.class);
-      caller = of(identity, now);
+      caller = of(stored, now);
     } catch (RuntimeException e) {
       return "forbidden: the job's submitter cannot be read (" + e.getMessage() + ")";
     }
