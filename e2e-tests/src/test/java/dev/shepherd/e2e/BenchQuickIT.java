@@ -117,6 +117,7 @@ class BenchQuickIT {
         .isPositive();
     assertThat(console.at("/overviewStream/schedulerCpuSecondsPerMinuteWithStream").isNumber())
         .isTrue();
+    assertThat(console.at("/overviewStream/schedulerCpuMillisPerOverview").isNumber()).isTrue();
     JsonNode against = r.path("againstCelery");
     assertThat(against.at("/shepherd/backlog/drainJobsPerSecond").asDouble()).isPositive();
     assertThat(against.at("/shepherd/live/jobsPerSecond").asDouble()).isPositive();

@@ -94,6 +94,8 @@ record OutcomeAudit(
             c -> {
               if (!c.isSatisfied() && c.getElapsedTimeInMS() % 10_000 < 1_000) {
                 System.out.printf("%d of %d jobs not finished yet%n", open.size(), ids.size());
+                // what the slowest wait for: their state and last transitions
+                open.stream().limit(3).forEach(id -> System.out.println("  " + waiting(client, id)));
               }
             })
         .until(
@@ -108,6 +110,31 @@ record OutcomeAudit(
                   });
               return open.isEmpty();
             });
+  }
+
+  /** A job that has not finished: its state, attempt and last three transitions. */
+  private static String waiting(ShepherdClient client, String id) {
+    try {
+      return client
+          .get(id)
+          .map(
+              j -> {
+                var h = j.history();
+                var last = h.subList(Math.max(0, h.size() - 3), h.size());
+                return id
+                    + " "
+                    + j.state()
+                    + " attempt "
+                    + j.attempt()
+                    + ", last: "
+                    + last.stream()
+                        .map(t -> t.at() + " " + t.event() + " -> " + t.to() + " (" + t.reason() + ")")
+                        .toList();
+              })
+          .orElse(id + " not found");
+    } catch (RuntimeException e) {
+      return id + " unreadable: " + e;
+    }
   }
 
   /** Reads every job through {@code GET /api/v1/jobs/{id}} of the scheduler and audits it. */

@@ -115,7 +115,7 @@ public final class Bench {
           false,
           3_000,
           10,
-          Duration.ofSeconds(10));
+          Duration.ofSeconds(3));
     }
 
     /**
