@@ -95,7 +95,9 @@ record OutcomeAudit(
               if (!c.isSatisfied() && c.getElapsedTimeInMS() % 10_000 < 1_000) {
                 System.out.printf("%d of %d jobs not finished yet%n", open.size(), ids.size());
                 // what the slowest wait for: their state and last transitions
-                open.stream().limit(3).forEach(id -> System.out.println("  " + waiting(client, id)));
+                open.stream()
+                    .limit(3)
+                    .forEach(id -> System.out.println("  " + waiting(client, id)));
               }
             })
         .until(
@@ -128,7 +130,16 @@ record OutcomeAudit(
                     + j.attempt()
                     + ", last: "
                     + last.stream()
-                        .map(t -> t.at() + " " + t.event() + " -> " + t.to() + " (" + t.reason() + ")")
+                        .map(
+                            t ->
+                                t.at()
+                                    + " "
+                                    + t.event()
+                                    + " -> "
+                                    + t.to()
+                                    + " ("
+                                    + t.reason()
+                                    + ")")
                         .toList();
               })
           .orElse(id + " not found");
