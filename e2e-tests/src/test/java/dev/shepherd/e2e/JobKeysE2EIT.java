@@ -82,10 +82,15 @@ class JobKeysE2EIT {
                     LEASE_TTL.toMillis() + "ms",
                     "shepherd.store.retry-initial-backoff",
                     "50ms",
+                    // the down head fails until its destination is up: uncapped, its backoff had
+                    // grown to 50 s by attempt 12 on a loaded machine, past the 30 s wait for its
+                    // retry after the restart below; at 10 s it still runs out of its 30 attempts
+                    // only after minutes
+                    "shepherd.store.retry-max-backoff",
+                    "10s",
                     // a worker SIGKILLed while it holds the down head's published outcome leaves
-                    // the
-                    // head waiting this long for that outcome before its next attempt (ADR 14); at
-                    // the default minute the wait for the head's retry below timed out once
+                    // the head waiting this long for that outcome before its next attempt (ADR
+                    // 14); at the default minute the wait for the head's retry below timed out once
                     "shepherd.store.late-outcome-grace",
                     "2s",
                     "shepherd.scheduler.default-concurrency-limit",
