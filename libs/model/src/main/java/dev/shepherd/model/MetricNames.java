@@ -112,6 +112,19 @@ public final class MetricNames {
    */
   public static final String WORKER_ATTEMPTS_TIMED_OUT = "shepherd.worker.attempts.timed.out";
 
+  /** Tag: the distributor an attempt runs on ({@code http}, ADR 44). */
+  public static final String TAG_DISTRIBUTOR = "distributor";
+
+  /** Tag: what became of a callback ({@code accepted}, {@code bad_signature}, ...). */
+  public static final String TAG_ANSWER = "answer";
+
+  /**
+   * Counter {distributor, answer}: callbacks of services that run attempts (ADR 45), by what became
+   * of each: accepted, unknown_job, not_current, bad_signature, stale_timestamp, wrong_attempt,
+   * unreadable, worker_unreachable. Scheduler.
+   */
+  public static final String ATTEMPT_CALLBACKS = "shepherd.attempt.callbacks";
+
   /** Counter: work deliveries acked without running (attempt held or finished). Worker. */
   public static final String DUPLICATE_DELIVERIES = "shepherd.worker.duplicate.deliveries";
 

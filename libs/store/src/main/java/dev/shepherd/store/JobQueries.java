@@ -47,6 +47,35 @@ public final class JobQueries {
   /** Whose a job is: its type and its tenant (empty for none, ADR 40). */
   public record Owner(String type, String tenant) {}
 
+  /**
+   * A job's current attempt as the last claim left it: its state, attempt number, the claim's
+   * fencing token (0 before any claim) and the worker that claimed it (null before any claim).
+   */
+  public record CurrentAttempt(JobState state, int attempt, long fencingToken, String workerId) {}
+
+  /** A job's current attempt, in one read; empty for no such job. */
+  public Optional<CurrentAttempt> currentAttempt(String jobId) {
+    int partition = store.keys().partitionOf(jobId);
+    if (partition < 0) {
+      return Optional.empty();
+    }
+    List<Object> fields =
+        store
+            .redis()
+            .opsForHash()
+            .multiGet(
+                store.keys().job(partition, jobId), List.of("state", "attempt", "token", "worker"));
+    if (fields.get(0) == null) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new CurrentAttempt(
+            JobState.valueOf((String) fields.get(0)),
+            fields.get(1) == null ? 0 : Integer.parseInt((String) fields.get(1)),
+            fields.get(2) == null ? 0 : Long.parseLong((String) fields.get(2)),
+            (String) fields.get(3)));
+  }
+
   /** A job's type and tenant, without the rest of it; empty for no such job. */
   public Optional<Owner> owner(String jobId) {
     int partition = store.keys().partitionOf(jobId);

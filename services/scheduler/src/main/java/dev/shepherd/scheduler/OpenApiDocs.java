@@ -149,7 +149,23 @@ class OpenApiDocs {
           List.of("get", "/api/v1/keys/{key}", "", "200", "OrderingKeyView"),
           List.of("get", "/api/v1/keys", "", "200", "OrderingKeyView[]", "400", "Problem"),
           List.of("get", "/api/v1/workers", "", "200", "WorkerView[]"),
-          List.of("get", "/api/v1/types", "", "200", "JobTypeView[]"));
+          List.of("get", "/api/v1/types", "", "200", "JobTypeView[]"),
+          List.of(
+              "post",
+              "/api/v1/attempts/{attempt}/events",
+              "StatusEvent",
+              "202",
+              "",
+              "400",
+              "Problem",
+              "401",
+              "Problem",
+              "404",
+              "Problem",
+              "409",
+              "Problem",
+              "503",
+              "Problem"));
 
   private static void describeOperations(OpenAPI openApi) {
     for (List<String> row : OPERATIONS) {

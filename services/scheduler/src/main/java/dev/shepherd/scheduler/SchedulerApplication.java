@@ -9,7 +9,11 @@ import org.springframework.context.annotation.Import;
 
 @SpringBootApplication
 @Import({StoreConfiguration.class, MessagingConfiguration.class})
-@EnableConfigurationProperties({SchedulerProperties.class, AccessProperties.class})
+@EnableConfigurationProperties({
+  SchedulerProperties.class,
+  AccessProperties.class,
+  CallbackProperties.class
+})
 public class SchedulerApplication {
 
   public static void main(String[] args) {

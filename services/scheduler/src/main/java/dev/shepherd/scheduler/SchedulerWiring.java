@@ -1,9 +1,12 @@
 package dev.shepherd.scheduler;
 
 import dev.shepherd.contracts.Contracts;
+import dev.shepherd.distribution.http.CallbackSignatures;
+import dev.shepherd.distribution.http.HttpCallbacks;
 import dev.shepherd.engine.ScriptSignals;
 import dev.shepherd.engine.WorkLoop;
 import dev.shepherd.engine.await.JobWaiters;
+import dev.shepherd.engine.callbacks.AttemptCallbacks;
 import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.dispatch.Dispatcher;
@@ -27,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
@@ -196,6 +200,27 @@ class SchedulerWiring {
             properties.submitPrefetch(),
             new Listeners.Batch(properties.submitBatchSize(), properties.submitBatchWait()),
             InfrastructurePause.Backoff.DEFAULT);
+  }
+
+  /**
+   * The callbacks of services that run attempts (ADR 45), when a server key is configured: checked
+   * against the attempt Redis holds, then handed to the worker that holds it.
+   */
+  @Bean
+  @ConditionalOnProperty("shepherd.distribution.server-key")
+  AttemptCallbacks attemptCallbacks(
+      CallbackProperties properties,
+      JobQueries queries,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      MeterRegistry meters) {
+    return new AttemptCallbacks(
+        queries,
+        new HttpCallbacks(
+            new CallbackSignatures(
+                properties.serverKeyBytes(), properties.callbackTolerance(), Clock.systemUTC())),
+        new WorkerOrders(topology, publisher),
+        meters);
   }
 
   @Bean

@@ -124,6 +124,7 @@ class ApiSecurityIT {
     props.put("shepherd.security.pools[0].types[1]", "site.*");
     props.put("shepherd.security.policy-file", policyFile.toString());
     props.put("shepherd.security.policy-refresh", "200ms");
+    props.put("shepherd.distribution.server-key", "api-security-it-callback-key-0123456789abcdef");
     props.put("shepherd.security.submit-rate.per-second", "1");
     props.put("shepherd.security.submit-rate.burst", "10");
     props.put(
@@ -207,6 +208,31 @@ class ApiSecurityIT {
             bearer("/api/v1/jobs", token("jwt-user", null, List.of("producers"), signingKey))
                 .GET());
     assertProblem(tenantless, 401, "'tenant' claim");
+  }
+
+  @Test
+  void api2_anAttemptCallbackTakesNoKeyButIsCheckedAndOnlyItsOwnPathIsOpen() throws Exception {
+    String id = submit(ACME_KEY, noop()); // QUEUED: no worker runs its attempt
+    String callback = "{\"event\":\"PROGRESS\",\"jobId\":\"" + id + "\",\"attempt\":1}";
+    // no key, no signature: the callback check answers, not the API-key filter
+    var late = send(request("/api/v1/attempts/" + id + ".1/events", null).POST(body(callback)));
+    assertProblem(late, 409, "is not running");
+    assertThat(json(late).get("state").asString()).isEqualTo("QUEUED");
+    assertProblem(
+        send(request("/api/v1/attempts/" + id + "/events", null).POST(body(callback))),
+        400,
+        "<jobId>.<attempt number>");
+    assertProblem(
+        send(request("/api/v1/attempts/00-nosuchjob.1/events", null).POST(body(callback))),
+        404,
+        "no job");
+    // every other method and path under /api still needs credentials
+    assertThat(send(request("/api/v1/attempts/" + id + ".1/events", null).GET()).statusCode())
+        .isEqualTo(401);
+    assertThat(
+            send(request("/api/v1/attempts/" + id + ".1/cancel", null).POST(body(callback)))
+                .statusCode())
+        .isEqualTo(401);
   }
 
   // ---- API5: broken function-level authorization
