@@ -121,6 +121,38 @@ public final class WorkerRuntime implements AutoCloseable {
       WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
+    this(
+        settings,
+        leaseStore,
+        deadJobs,
+        topology,
+        publisher,
+        connectionFactory,
+        handlers,
+        new RemoteReports(),
+        registry,
+        clock,
+        meters);
+  }
+
+  /**
+   * A worker whose handlers include {@link DistributedHandler}s: they take the reports of their
+   * attempts' backends from {@code remoteReports}, which this worker's control orders fill.
+   *
+   * @param remoteReports the registry the distributed handlers were built with
+   */
+  public WorkerRuntime(
+      WorkerSettings settings,
+      Leases leaseStore,
+      DeadJobs deadJobs,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      ConnectionFactory connectionFactory,
+      List<? extends JobHandler<?>> handlers,
+      RemoteReports remoteReports,
+      WorkerRegistry registry,
+      Clock clock,
+      MeterRegistry meters) {
     this.settings = settings;
     this.leaseStore = leaseStore;
     this.handlers = new Handlers(handlers);
@@ -139,6 +171,7 @@ public final class WorkerRuntime implements AutoCloseable {
             topology,
             settings.workerId(),
             running,
+            remoteReports,
             cancelGrace,
             workerMeters,
             settings.errorBackoffs());
