@@ -31,10 +31,10 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  * <p>An order names an attempt by job id and fencing token. One for an attempt this worker runs is
  * applied through {@link CancelGrace}: CANCEL gracefully, ABANDON at once; NOTIFY hands the events
  * the attempt's backend reported to the attempt's mailbox in {@link RemoteReports} (ADR 45). One
- * for an attempt it does not run (finished, or another attempt of the job) is acked and ignored;
- * so is one that cannot be read, which is logged and counted. The consumer never stops for a bad message: the job
- * record changed before the order was sent, and the attempt's next lease renewal would stop it
- * anyway, so an order is only a shortcut and never worth a redelivery.
+ * for an attempt it does not run (finished, or another attempt of the job) is acked and ignored; so
+ * is one that cannot be read, which is logged and counted. The consumer never stops for a bad
+ * message: the job record changed before the order was sent, and the attempt's next lease renewal
+ * would stop it anyway, so an order is only a shortcut and never worth a redelivery.
  *
  * <p>The queue and its binding are declared each time the consumer subscribes: an auto-delete queue
  * is gone once its consumer is (the connection dropped, the broker restarted). A consumer that

@@ -10,9 +10,10 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
  * The job types this worker runs on a backend instead of in a handler of its own ({@code
- * shepherd.distribution.*}, ADR 44, 45): each becomes a {@link dev.shepherd.worker.DistributedHandler}
- * that the worker claims and reports for like any type. With no types configured nothing changes
- * and no key is needed. A type whose name has dots is written in brackets.
+ * shepherd.distribution.*}, ADR 44, 45): each becomes a {@link
+ * dev.shepherd.worker.DistributedHandler} that the worker claims and reports for like any type.
+ * With no types configured nothing changes and no key is needed. A type whose name has dots is
+ * written in brackets.
  *
  * <pre>{@code
  * shepherd:
@@ -38,8 +39,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *     failure fails it (default 5, at least 1)
  * @param firstBackoff the wait after a call's first transient failure, doubled after each next one
  *     (default 200ms)
- * @param maxBackoff the longest wait between two calls (default 5s, at least {@code
- *     first-backoff})
+ * @param maxBackoff the longest wait between two calls (default 5s, at least {@code first-backoff})
  * @param types each distributed job type's configuration, by type
  */
 @ConfigurationProperties("shepherd.distribution")
@@ -84,8 +84,8 @@ public record DistributionProperties(
    * @param distributor the distributor's registered name ({@code http})
    * @param settings the distributor's settings, flat strings by name ({@code endpoint}, {@code
    *     timeToRun}); a kebab-case name ({@code time-to-run}) is read as its camelCase one
-   * @param maxAttempts the attempts a job of the type gets when its submission names none; null
-   *     for the scheduler's default
+   * @param maxAttempts the attempts a job of the type gets when its submission names none; null for
+   *     the scheduler's default
    */
   public record TypeProperties(
       String distributor, Map<String, String> settings, Integer maxAttempts) {

@@ -34,9 +34,9 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Builds the {@link WorkerRuntime} from every {@link JobHandler} bean, and from every job type
  * {@code shepherd.distribution.types} runs on a backend ({@link DistributionProperties}, checked at
- * start-up by {@link DistributedTypes}). It starts consuming once the
- * application is ready (topology declared, every bean up) and drains first on shutdown, before the
- * Redis and broker connections close, so running jobs can finish and report within the grace.
+ * start-up by {@link DistributedTypes}). It starts consuming once the application is ready
+ * (topology declared, every bean up) and drains first on shutdown, before the Redis and broker
+ * connections close, so running jobs can finish and report within the grace.
  *
  * <p>An application of your own takes {@code shepherd-spring-boot-starter-worker}, which imports it
  * with what it needs and sets publisher confirms. Without the starter, import it next to the store

@@ -99,9 +99,7 @@ class DistributedTypesTest {
             Map.of(
                 "a.type",
                 new DistributionProperties.TypeProperties(
-                    "http",
-                    Map.of("endpoint", "http://svc/tasks", "timeToRun", "ten minutes"),
-                    0),
+                    "http", Map.of("endpoint", "http://svc/tasks", "timeToRun", "ten minutes"), 0),
                 "b.type",
                 http(Map.of()),
                 "c.type",
