@@ -31,8 +31,8 @@ import tools.jackson.databind.JsonNode;
  * error.
  *
  * <ul>
- *   <li>A run the backend refuses ({@link PermanentDistributorException}) ends the job DEAD with the
- *       backend's reason; one that still fails transiently after the retries fails the attempt,
+ *   <li>A run the backend refuses ({@link PermanentDistributorException}) ends the job DEAD with
+ *       the backend's reason; one that still fails transiently after the retries fails the attempt,
  *       retryable.
  *   <li>The limits the run returns ({@link Started}) are kept here: no first report within {@code
  *       timeToStart} of the run, or no outcome within {@code timeToRun} of the task's start (its
@@ -62,8 +62,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   static final Duration POLL = Duration.ofMillis(100);
 
   /** Any JSON object: the backend, not the worker, knows what its payload must hold. */
-  private static final JsonNode ANY_OBJECT =
-      Json.mapper().createObjectNode().put("type", "object");
+  private static final JsonNode ANY_OBJECT = Json.mapper().createObjectNode().put("type", "object");
 
   private final String type;
   private final Distributor distributor;
@@ -244,8 +243,11 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     }
   }
 
-  /** Cancels the task of an attempt that must stop; the exception to end the handler with. */
-  private InterruptedException stop(JobContext<JsonNode> job, Task task) {
+  /**
+   * Cancels the task of an attempt that must stop; the exception to end the handler with. What it
+   * says is not reported: the attempt is withdrawn, or the worker's timeout is its outcome.
+   */
+  private RetryableJobException stop(JobContext<JsonNode> job, Task task) {
     boolean interrupted = Thread.interrupted(); // or the cancel's own call would fail at once
     try {
       cancel(task);
@@ -254,7 +256,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
         Thread.currentThread().interrupt();
       }
     }
-    return new InterruptedException(
+    return new RetryableJobException(
         task.name + " stopped: " + job.cancellationReason().orElse("its thread was interrupted"));
   }
 
@@ -262,8 +264,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   private void cancel(Task task) {
     try {
       calls.run(
-          "cancel of " + task.name,
-          () -> distributor.cancel(task.request, task.started.token()));
+          "cancel of " + task.name, () -> distributor.cancel(task.request, task.started.token()));
       log.debug("{}: cancelled task {}", task.name, task.started.token());
     } catch (DistributorException e) {
       log.warn(
