@@ -181,13 +181,15 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
         continue;
       }
       switch (event) {
+        case StatusEvent.PhaseStarted p when p.phase() == null || p.phase().isBlank() ->
+            log.debug("{}: ignoring the start of a phase without a name", task.name);
         case StatusEvent.PhaseStarted p -> {
           if (job.phase(p.phase(), () -> follow(job, task, p.phase()))) {
             return true;
           }
         }
         case StatusEvent.PhaseEnded p -> {
-          if (p.phase().equals(phase)) {
+          if (phase != null && phase.equals(p.phase())) {
             return false;
           }
           log.debug("{}: ignoring the end of phase {}, which is not open", task.name, p.phase());

@@ -69,7 +69,9 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  * <p>This class only starts, stops and drains the worker; the parts it wires are {@link
  * DeliveryListener} (one delivery, up to the claim), {@link AttemptExecution} (one claimed
  * attempt), {@link Handlers}, {@link WorkerHeartbeat}, {@link LeaseKeeper}, {@link LocalTimeouts},
- * {@link CancelGrace}, {@link ControlOrders}, {@link StatusPublisher} and {@link WorkerMeters}.
+ * {@link CancelGrace}, {@link ControlOrders} (with {@link RemoteReports}, where the reports of the
+ * attempts a {@link DistributedHandler} runs on a backend arrive), {@link StatusPublisher} and
+ * {@link WorkerMeters}.
  *
  * <pre>{@code
  * var runtime = new WorkerRuntime(

@@ -69,6 +69,25 @@ class DistributedHandlerTest {
   }
 
   @Test
+  void theEndOfAPhaseThatIsNotOpenOrAPhaseWithoutANameChangesNothing() throws Exception {
+    var fake =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, null),
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "a"),
+                    new StatusEvent.PhaseStarted(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, ""),
+                    new StatusEvent.Progress(
+                        JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, 10, "m"),
+                    new StatusEvent.Succeeded(JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH)));
+
+    handler(fake).handle(job);
+
+    // not taken for the end of the attempt: the task went on to report progress and succeed
+    assertThat(job.reports).containsExactly("progress 10 m");
+  }
+
+  @Test
   void heartbeatsCarryTheirDetailsAndDetailsTooBigToKeepAreLeftOut() throws Exception {
     JsonNode small = Json.mapper().readTree("{\"page\":3}");
     JsonNode big = Json.mapper().valueToTree(Map.of("page", "x".repeat(17 * 1024)));
