@@ -29,11 +29,12 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  * Topology#workerControlRoutingKey}, consumed with manual acks on one channel of its own.
  *
  * <p>An order names an attempt by job id and fencing token. One for an attempt this worker runs is
- * applied through {@link CancelGrace}: CANCEL gracefully, ABANDON at once. One for an attempt it
- * does not run (finished, or another attempt of the job) is acked and ignored; so is one that
- * cannot be read, which is logged and counted. The consumer never stops for a bad message: the job
- * record changed before the order was sent, and the attempt's next lease renewal would stop it
- * anyway, so an order is only a shortcut and never worth a redelivery.
+ * applied through {@link CancelGrace}: CANCEL gracefully, ABANDON at once; NOTIFY hands the events
+ * the attempt's backend reported to the attempt's mailbox in {@link RemoteReports} (ADR 45). One
+ * for an attempt it does not run (finished, or another attempt of the job) is acked and ignored; so
+ * is one that cannot be read, which is logged and counted. The consumer never stops for a bad
+ * message: the job record changed before the order was sent, and the attempt's next lease renewal
+ * would stop it anyway, so an order is only a shortcut and never worth a redelivery.
  *
  * <p>The queue and its binding are declared each time the consumer subscribes: an auto-delete queue
  * is gone once its consumer is (the connection dropped, the broker restarted). A consumer that
@@ -53,6 +54,7 @@ final class ControlOrders extends Resubscriber implements AutoCloseable {
   private final Declarables declarables;
   private final String queue;
   private final Collection<Attempt<?>> running;
+  private final RemoteReports remoteReports;
   private final CancelGrace cancelGrace;
   private final WorkerMeters meters;
   private final Thread thread;
@@ -60,12 +62,14 @@ final class ControlOrders extends Resubscriber implements AutoCloseable {
 
   /**
    * @param running the attempts this worker runs now; an order applies to one of them or to none
+   * @param remoteReports the mailboxes of the attempts that run on a backend, for NOTIFY orders
    */
   ControlOrders(
       ConnectionFactory connectionFactory,
       Topology topology,
       String workerId,
       Collection<Attempt<?>> running,
+      RemoteReports remoteReports,
       CancelGrace cancelGrace,
       WorkerMeters meters,
       InfrastructurePause.Backoff backoff) {
@@ -73,6 +77,7 @@ final class ControlOrders extends Resubscriber implements AutoCloseable {
     this.declarables = topology.workerControlDeclarables(workerId);
     this.queue = topology.workerControlQueue(workerId);
     this.running = running;
+    this.remoteReports = remoteReports;
     this.cancelGrace = cancelGrace;
     this.meters = meters;
     this.thread = Thread.ofPlatform().name("shepherd-control").daemon().unstarted(this);
@@ -164,6 +169,10 @@ final class ControlOrders extends Resubscriber implements AutoCloseable {
             .filter(
                 a -> a.jobId().equals(order.jobId()) && a.fencingToken() == order.fencingToken())
             .findFirst();
+    if (order.kind() == WorkerControl.Kind.NOTIFY) {
+      notify(order, target);
+      return;
+    }
     if (target.isEmpty()) {
       log.debug(
           "ignoring {} of job {} token {}: this worker does not run that attempt (finished, or"
@@ -179,6 +188,28 @@ final class ControlOrders extends Resubscriber implements AutoCloseable {
       switch (order.kind()) {
         case CANCEL -> cancelGrace.cancel(attempt, describe(order));
         case ABANDON -> cancelGrace.abandon(attempt, describe(order));
+        case NOTIFY -> throw new IllegalStateException("NOTIFY is delivered above");
+      }
+    } finally {
+      MDC.clear();
+    }
+  }
+
+  /**
+   * Hands a backend's events to the attempt's mailbox. The mailbox, not the running attempt, says
+   * whether the worker takes them: it is open from before the backend was asked to run the task.
+   */
+  private void notify(WorkerControl order, Optional<Attempt<?>> target) {
+    target.ifPresent(a -> MDC.setContextMap(a.claim().mdc()));
+    try {
+      int events = order.events() == null ? 0 : order.events().size();
+      if (!remoteReports.deliver(order.jobId(), order.fencingToken(), order.events())) {
+        log.debug(
+            "ignoring NOTIFY of job {} token {} ({} events): this worker does not run that attempt"
+                + " on a backend (finished, or another attempt)",
+            order.jobId(),
+            order.fencingToken(),
+            events);
       }
     } finally {
       MDC.clear();

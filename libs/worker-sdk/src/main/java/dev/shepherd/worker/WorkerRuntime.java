@@ -69,7 +69,9 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  * <p>This class only starts, stops and drains the worker; the parts it wires are {@link
  * DeliveryListener} (one delivery, up to the claim), {@link AttemptExecution} (one claimed
  * attempt), {@link Handlers}, {@link WorkerHeartbeat}, {@link LeaseKeeper}, {@link LocalTimeouts},
- * {@link CancelGrace}, {@link ControlOrders}, {@link StatusPublisher} and {@link WorkerMeters}.
+ * {@link CancelGrace}, {@link ControlOrders} (with {@link RemoteReports}, where the reports of the
+ * attempts a {@link DistributedHandler} runs on a backend arrive), {@link StatusPublisher} and
+ * {@link WorkerMeters}.
  *
  * <pre>{@code
  * var runtime = new WorkerRuntime(
@@ -121,6 +123,38 @@ public final class WorkerRuntime implements AutoCloseable {
       WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
+    this(
+        settings,
+        leaseStore,
+        deadJobs,
+        topology,
+        publisher,
+        connectionFactory,
+        handlers,
+        new RemoteReports(),
+        registry,
+        clock,
+        meters);
+  }
+
+  /**
+   * A worker whose handlers include {@link DistributedHandler}s: they take the reports of their
+   * attempts' backends from {@code remoteReports}, which this worker's control orders fill.
+   *
+   * @param remoteReports the registry the distributed handlers were built with
+   */
+  public WorkerRuntime(
+      WorkerSettings settings,
+      Leases leaseStore,
+      DeadJobs deadJobs,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      ConnectionFactory connectionFactory,
+      List<? extends JobHandler<?>> handlers,
+      RemoteReports remoteReports,
+      WorkerRegistry registry,
+      Clock clock,
+      MeterRegistry meters) {
     this.settings = settings;
     this.leaseStore = leaseStore;
     this.handlers = new Handlers(handlers);
@@ -139,6 +173,7 @@ public final class WorkerRuntime implements AutoCloseable {
             topology,
             settings.workerId(),
             running,
+            remoteReports,
             cancelGrace,
             workerMeters,
             settings.errorBackoffs());

@@ -5,7 +5,10 @@
  * third of its TTL, runs the handler with a {@link dev.shepherd.worker.JobContext} and reports
  * every phase, progress and the outcome to the status exchange. A handler says how it failed with
  * {@link dev.shepherd.worker.RetryableJobException} or {@link
- * dev.shepherd.worker.PermanentJobException}. Everything else in this package is internal.
+ * dev.shepherd.worker.PermanentJobException}. A job type that runs on a backend (an HTTP service)
+ * instead is a {@link dev.shepherd.worker.DistributedHandler}, which takes the backend's reports
+ * from {@link dev.shepherd.worker.RemoteReports} (ADR 45). Everything else in this package is
+ * internal.
  *
  * <pre>{@code
  * class ResizeHandler implements JobHandler<ResizeRequest> {

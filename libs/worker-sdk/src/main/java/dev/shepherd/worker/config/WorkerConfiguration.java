@@ -8,12 +8,14 @@ import dev.shepherd.store.Leases;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreProperties;
 import dev.shepherd.worker.JobHandler;
+import dev.shepherd.worker.RemoteReports;
 import dev.shepherd.worker.WorkerRuntime;
 import dev.shepherd.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,9 +32,11 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Builds the {@link WorkerRuntime} from every {@link JobHandler} bean. It starts consuming once the
- * application is ready (topology declared, every bean up) and drains first on shutdown, before the
- * Redis and broker connections close, so running jobs can finish and report within the grace.
+ * Builds the {@link WorkerRuntime} from every {@link JobHandler} bean, and from every job type
+ * {@code shepherd.distribution.types} runs on a backend ({@link DistributionProperties}, checked at
+ * start-up by {@link DistributedTypes}). It starts consuming once the application is ready
+ * (topology declared, every bean up) and drains first on shutdown, before the Redis and broker
+ * connections close, so running jobs can finish and report within the grace.
  *
  * <p>An application of your own takes {@code shepherd-spring-boot-starter-worker}, which imports it
  * with what it needs and sets publisher confirms. Without the starter, import it next to the store
@@ -50,14 +54,22 @@ import org.springframework.context.annotation.Configuration;
  * }</pre>
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(WorkerProperties.class)
+@EnableConfigurationProperties({WorkerProperties.class, DistributionProperties.class})
 public class WorkerConfiguration {
 
   private static final Logger log = LoggerFactory.getLogger(WorkerConfiguration.class);
 
+  /** The mailboxes of the attempts this worker runs on a backend, filled by its control orders. */
+  @Bean
+  RemoteReports remoteReports() {
+    return new RemoteReports();
+  }
+
   @Bean
   WorkerRuntime workerRuntime(
       WorkerProperties worker,
+      DistributionProperties distribution,
+      RemoteReports remoteReports,
       StoreProperties store,
       Leases leases,
       DeadJobs deadJobs,
@@ -85,6 +97,10 @@ public class WorkerConfiguration {
             worker.outcomePublishMaxBackoff(),
             worker.errorBackoff(),
             worker.errorMaxBackoff());
+    var all = new ArrayList<JobHandler<?>>(handlers);
+    all.addAll(
+        DistributedTypes.handlers(
+            distribution, remoteReports, DistributedTypes.httpClient(), clock));
     return new WorkerRuntime(
         settings,
         leases,
@@ -92,7 +108,8 @@ public class WorkerConfiguration {
         topology,
         publisher,
         connectionFactory,
-        handlers,
+        all,
+        remoteReports,
         registry,
         clock,
         meters.getIfAvailable(() -> Metrics.globalRegistry));

@@ -1,6 +1,7 @@
 package dev.shepherd.worker.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
@@ -38,7 +39,13 @@ import org.springframework.context.ConfigurableApplicationContext;
 class WorkerApplicationIT {
 
   private static ConfigurableApplicationContext start(ServiceEndpoints endpoints, String prefix) {
+    return start(endpoints, prefix, Map.of());
+  }
+
+  private static ConfigurableApplicationContext start(
+      ServiceEndpoints endpoints, String prefix, Map<String, String> more) {
     Map<String, String> props = new HashMap<>(endpoints.asSpringProperties());
+    props.putAll(more);
     props.put("server.port", "0");
     props.put("shepherd.messaging.prefix", prefix);
     props.put("shepherd.store.prefix", prefix);
@@ -89,6 +96,76 @@ class WorkerApplicationIT {
       redis.destroy();
     }
     assertThat(runtime.isRunning()).isFalse();
+  }
+
+  @Test
+  void aJobTypeConfiguredWithADistributorIsRunAlongTheHandlersAndAnnounced(
+      ServiceEndpoints endpoints, TestNames names) {
+    var app =
+        start(
+            endpoints,
+            names.prefix(),
+            Map.of(
+                "shepherd.distribution.server-key", "k".repeat(32),
+                "shepherd.distribution.callback-url", "http://scheduler:8080",
+                "shepherd.distribution.types[report.render].distributor", "http",
+                "shepherd.distribution.types[report.render].max-attempts", "7",
+                "shepherd.distribution.types[report.render].settings.endpoint",
+                    "http://renderer:8080/tasks"));
+    Topology topology = app.getBean(Topology.class);
+    try {
+      WorkerRuntime runtime = app.getBean(WorkerRuntime.class);
+      assertThat(runtime.jobTypes())
+          .containsExactlyInAnyOrder(
+              "site.generate", "demo.flaky", "demo.poison", "demo.noop", "report.render");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(app.getBean(WorkerRegistry.class).jobTypes().find("report.render"))
+                      .hasValueSatisfying(
+                          announced -> {
+                            assertThat(announced.maxAttempts()).isEqualTo(7);
+                            assertThat(announced.payloadSchema().get("type").asString())
+                                .isEqualTo("object");
+                          }));
+    } finally {
+      app.close();
+      var rabbit = endpoints.newRabbitConnectionFactory();
+      var redis = endpoints.newRedisConnectionFactory();
+      RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
+      RedisCleanup.deleteByPrefix(redis, names.prefix());
+      rabbit.destroy();
+      redis.destroy();
+    }
+  }
+
+  @Test
+  void aWrongDistributorSettingFailsTheStartNamingTheTypeAndTheSetting(
+      ServiceEndpoints endpoints, TestNames names) {
+    try {
+      assertThatThrownBy(
+              () ->
+                  start(
+                      endpoints,
+                      names.prefix(),
+                      Map.of(
+                          "shepherd.distribution.callback-url", "http://scheduler:8080",
+                          "shepherd.distribution.types[report.render].distributor", "http",
+                          "shepherd.distribution.types[report.render].settings.endpoint",
+                              "renderer:8080/tasks",
+                          "shepherd.distribution.types[report.render].settings.timeToRun",
+                              "10 minutes")))
+          .rootCause()
+          .hasMessageContaining("3 problems")
+          .hasMessageContaining("shepherd.distribution.server-key is required")
+          .hasMessageContaining("job type 'report.render': endpoint must be an absolute http")
+          .hasMessageContaining("job type 'report.render': timeToRun must be a positive ISO-8601");
+    } finally {
+      var redis = endpoints.newRedisConnectionFactory();
+      RedisCleanup.deleteByPrefix(redis, names.prefix());
+      redis.destroy();
+    }
   }
 
   /** Stores a job and publishes its work message the way the scheduler's dispatcher does. */

@@ -1,0 +1,154 @@
+package dev.shepherd.worker.config;
+
+import dev.shepherd.distribution.DistributorCalls;
+import dev.shepherd.distribution.DistributorConfig;
+import dev.shepherd.distribution.Distributors;
+import dev.shepherd.distribution.InvalidDistributorConfigException;
+import dev.shepherd.distribution.http.CallbackSignatures;
+import dev.shepherd.distribution.http.HttpDistributor;
+import dev.shepherd.worker.DistributedHandler;
+import dev.shepherd.worker.RemoteReports;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns {@code shepherd.distribution.*} into one {@link DistributedHandler} per configured type,
+ * after checking the whole configuration: the server key and callback URL, each type's attempts,
+ * and each type's distributor settings through the {@link Distributors} registry. Everything wrong
+ * is reported at once, in one exception, so a start-up fails once with every problem named.
+ *
+ * <pre>{@code
+ * List<DistributedHandler> handlers =
+ *     DistributedTypes.handlers(properties, remoteReports, DistributedTypes.httpClient(), clock);
+ * }</pre>
+ */
+public final class DistributedTypes {
+
+  private static final String PREFIX = "shepherd.distribution.";
+
+  private DistributedTypes() {}
+
+  /** The HTTP client the {@code http} distributor calls services with. */
+  public static HttpClient httpClient() {
+    return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /**
+   * @return one handler per configured type, sorted by type; none when no type is configured
+   * @throws IllegalStateException naming every problem of the configuration
+   */
+  public static List<DistributedHandler> handlers(
+      DistributionProperties properties, RemoteReports reports, HttpClient client, Clock clock) {
+    if (properties.types().isEmpty()) {
+      return List.of();
+    }
+    var problems = new ArrayList<String>();
+    byte[] key = serverKey(properties.serverKey(), problems);
+    URI callbackUrl = callbackUrl(properties.callbackUrl(), problems);
+    var configs = new LinkedHashMap<String, DistributorConfig>();
+    properties
+        .types()
+        .forEach(
+            (type, settings) -> {
+              configs.put(type, settings == null ? null : settings.config());
+              if (settings != null
+                  && settings.maxAttempts() != null
+                  && settings.maxAttempts() < 1) {
+                problems.add(
+                    new InvalidDistributorConfigException.Problem(
+                            type, "max-attempts", "must be >= 1, was " + settings.maxAttempts())
+                        .toString());
+              }
+            });
+    // a key or URL that is wrong is reported above; the settings are checked all the same
+    Distributors distributors =
+        Distributors.of(
+            new HttpDistributor(
+                client,
+                new CallbackSignatures(
+                    key == null ? new byte[CallbackSignatures.MIN_KEY_BYTES] : key,
+                    CallbackSignatures.DEFAULT_TOLERANCE,
+                    clock),
+                callbackUrl == null ? URI.create("http://unset") : callbackUrl));
+    try {
+      distributors.validateAll(configs);
+    } catch (InvalidDistributorConfigException e) {
+      e.problems().forEach(p -> problems.add(p.toString()));
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalStateException(
+          "shepherd.distribution cannot be used, "
+              + (problems.size() == 1 ? "1 problem: " : problems.size() + " problems: ")
+              + String.join("; ", problems));
+    }
+    var calls =
+        new DistributorCalls(
+            properties.runCalls(),
+            properties.firstBackoff(),
+            properties.maxBackoff(),
+            DistributorCalls.DEFAULT_VISIBILITY_GRACE,
+            DistributorCalls.Sleeper.THREAD,
+            clock);
+    var handlers = new ArrayList<DistributedHandler>();
+    for (Map.Entry<String, DistributorConfig> type : configs.entrySet()) {
+      DistributorConfig config = type.getValue();
+      handlers.add(
+          new DistributedHandler(
+              type.getKey(),
+              distributors.forConfig(config),
+              config,
+              calls,
+              reports,
+              clock,
+              properties.types().get(type.getKey()).maxAttempts()));
+    }
+    return List.copyOf(handlers);
+  }
+
+  private static byte[] serverKey(String configured, List<String> problems) {
+    if (configured == null || configured.isBlank()) {
+      problems.add(
+          PREFIX
+              + "server-key is required when job types are distributed: the scheduler's callback"
+              + " key, at least "
+              + CallbackSignatures.MIN_KEY_BYTES
+              + " bytes");
+      return null;
+    }
+    byte[] key = configured.getBytes(StandardCharsets.UTF_8);
+    if (key.length < CallbackSignatures.MIN_KEY_BYTES) {
+      problems.add(
+          PREFIX
+              + "server-key must be at least "
+              + CallbackSignatures.MIN_KEY_BYTES
+              + " bytes, was "
+              + key.length);
+      return null;
+    }
+    return key;
+  }
+
+  private static URI callbackUrl(URI configured, List<String> problems) {
+    if (configured == null) {
+      problems.add(
+          PREFIX
+              + "callback-url is required when job types are distributed: Shepherd's public base"
+              + " URL, which backends call back (http://scheduler:8080)");
+      return null;
+    }
+    boolean http = "http".equals(configured.getScheme()) || "https".equals(configured.getScheme());
+    if (!configured.isAbsolute() || !http || configured.getHost() == null) {
+      problems.add(
+          PREFIX + "callback-url must be an absolute http or https URL, was '" + configured + "'");
+      return null;
+    }
+    return configured;
+  }
+}

@@ -1,0 +1,315 @@
+package dev.shepherd.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.shepherd.distribution.AttemptRequest;
+import dev.shepherd.distribution.Distributor;
+import dev.shepherd.distribution.DistributorCalls;
+import dev.shepherd.distribution.DistributorConfig;
+import dev.shepherd.distribution.Notification;
+import dev.shepherd.distribution.Started;
+import dev.shepherd.distribution.TaskStatus;
+import dev.shepherd.distribution.TaskToken;
+import dev.shepherd.distribution.TransientDistributorException;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.StatusEvent;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * How a {@link DistributedHandler} maps a task's reports onto its attempt, without a broker: the
+ * backend's events are delivered while the distributor runs the task (as a callback that overtakes
+ * the run's answer would be), and the context records what the handler reported.
+ */
+class DistributedHandlerTest {
+
+  private static final String JOB = "00-job";
+  private static final long TOKEN = 42;
+  private static final DistributorConfig CONFIG =
+      new DistributorConfig("fake", Map.of("endpoint", "http://svc/tasks"));
+
+  private final RemoteReports reports = new RemoteReports();
+  private final RecordingContext job = new RecordingContext();
+
+  @Test
+  void remotePhasesNestAndAnOutcomeInsideAPhaseEndsItFirst() throws Exception {
+    var fake =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.PhaseStarted(
+                        JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "a"),
+                    new StatusEvent.PhaseStarted(
+                        JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "b"),
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "x"),
+                    new StatusEvent.Progress(
+                        JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, 40, "m"),
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "b"),
+                    new StatusEvent.Succeeded(JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH)));
+
+    handler(fake).handle(job);
+
+    assertThat(job.reports)
+        .containsExactly(
+            "start a", "start b", "progress 40 m", "end b", "end a"); // x was never open
+    assertThat(fake.cancels).isEmpty();
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void theEndOfAPhaseThatIsNotOpenOrAPhaseWithoutANameChangesNothing() throws Exception {
+    var fake =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, null),
+                    new StatusEvent.PhaseEnded(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, "a"),
+                    new StatusEvent.PhaseStarted(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, ""),
+                    new StatusEvent.Progress(
+                        JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, 10, "m"),
+                    new StatusEvent.Succeeded(JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH)));
+
+    handler(fake).handle(job);
+
+    // not taken for the end of the attempt: the task went on to report progress and succeed
+    assertThat(job.reports).containsExactly("progress 10 m");
+  }
+
+  @Test
+  void heartbeatsCarryTheirDetailsAndDetailsTooBigToKeepAreLeftOut() throws Exception {
+    JsonNode small = Json.mapper().readTree("{\"page\":3}");
+    JsonNode big = Json.mapper().valueToTree(Map.of("page", "x".repeat(17 * 1024)));
+    var fake =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.Heartbeat(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, small),
+                    new StatusEvent.Heartbeat(JOB, "t", 1, TOKEN, seq++, "s", Instant.EPOCH, big),
+                    new StatusEvent.Succeeded(JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH)));
+
+    handler(fake).handle(job);
+
+    assertThat(job.reports).containsExactly("heartbeat {\"page\":3}", "heartbeat null");
+  }
+
+  @Test
+  void aFailedOutcomeIsPermanentOrRetryableAsTheTaskSaid() {
+    var permanent =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.Failed(
+                        JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH, "bad input", false)));
+    assertThatThrownBy(() -> handler(permanent).handle(job))
+        .isInstanceOf(PermanentJobException.class)
+        .hasMessage("bad input");
+
+    var retryable =
+        new FakeDistributor(
+            seq ->
+                List.of(
+                    new StatusEvent.Failed(
+                        JOB, "t", 1, TOKEN, seq, "s", Instant.EPOCH, "out of memory", true)));
+    assertThatThrownBy(() -> handler(retryable).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("out of memory");
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void aRunThatFailsTransientlyOnEveryCallFailsTheAttemptRetryableAndClosesTheMailbox() {
+    var fake = new FakeDistributor(seq -> List.of());
+    fake.runFailure = new TransientDistributorException("503 from the service");
+
+    assertThatThrownBy(() -> handler(fake).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessageContaining("failed transiently 2 times")
+        .hasMessageContaining("503 from the service");
+    assertThat(fake.runs).isEqualTo(2);
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void aCancelledAttemptCancelsItsTaskOnceAndEnds() {
+    var fake = new FakeDistributor(seq -> List.of());
+    job.cancelled = true;
+
+    assertThatThrownBy(() -> handler(fake).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessageContaining("stopped: cancelled by alice");
+    assertThat(fake.cancels).containsExactly(JOB + ".1." + TOKEN);
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void aHandlerForAnotherDistributorThanItsConfigurationNamesIsRefused() {
+    assertThatThrownBy(
+            () ->
+                new DistributedHandler(
+                    "t",
+                    new FakeDistributor(seq -> List.of()),
+                    new DistributorConfig("http", Map.of()),
+                    calls(),
+                    reports,
+                    Clock.systemUTC()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'http', not 'fake'");
+  }
+
+  private DistributedHandler handler(Distributor distributor) {
+    return new DistributedHandler("t", distributor, CONFIG, calls(), reports, Clock.systemUTC());
+  }
+
+  private static DistributorCalls calls() {
+    return new DistributorCalls(
+        2,
+        Duration.ZERO,
+        Duration.ZERO,
+        DistributorCalls.DEFAULT_VISIBILITY_GRACE,
+        d -> {},
+        Clock.systemUTC());
+  }
+
+  /**
+   * A backend whose task reports {@code events} (numbered from 1) before its run even returns, and
+   * that records its runs and cancels.
+   */
+  private final class FakeDistributor implements Distributor {
+    final Function<Long, List<StatusEvent>> events;
+    final List<String> cancels = new CopyOnWriteArrayList<>();
+    RuntimeException runFailure;
+    int runs;
+
+    FakeDistributor(Function<Long, List<StatusEvent>> events) {
+      this.events = events;
+    }
+
+    @Override
+    public String name() {
+      return "fake";
+    }
+
+    @Override
+    public void validate(String type, DistributorConfig config) {}
+
+    @Override
+    public Started run(AttemptRequest attempt) {
+      runs++;
+      if (runFailure != null) {
+        throw runFailure;
+      }
+      assertThat(attempt.deadline()).isNull();
+      reports.deliver(attempt.jobId(), attempt.fencingToken(), events.apply(1L));
+      return Started.withoutLimits(
+          new TaskToken(attempt.jobId() + "." + attempt.attempt() + "." + attempt.fencingToken()));
+    }
+
+    @Override
+    public void cancel(AttemptRequest attempt, TaskToken token) {
+      cancels.add(token.value());
+    }
+
+    @Override
+    public TaskStatus status(AttemptRequest attempt, TaskToken token) {
+      return new TaskStatus.Running();
+    }
+
+    @Override
+    public Optional<URI> infoUrl(AttemptRequest attempt, TaskToken token) {
+      return Optional.empty();
+    }
+
+    @Override
+    public List<StatusEvent> handleNotification(
+        AttemptRequest attempt, TaskToken token, Notification notification) {
+      return List.of();
+    }
+  }
+
+  /** A context that records what is reported, refusing heartbeat details as an attempt does. */
+  private static final class RecordingContext implements JobContext<JsonNode> {
+    final List<String> reports = new ArrayList<>();
+    volatile boolean cancelled;
+
+    @Override
+    public String jobId() {
+      return JOB;
+    }
+
+    @Override
+    public int attempt() {
+      return 1;
+    }
+
+    @Override
+    public long fencingToken() {
+      return TOKEN;
+    }
+
+    @Override
+    public String workerId() {
+      return "w";
+    }
+
+    @Override
+    public JsonNode payload() {
+      return Json.mapper().createObjectNode();
+    }
+
+    @Override
+    public <T> T phase(String name, Callable<T> body) throws Exception {
+      reports.add("start " + name);
+      try {
+        return body.call();
+      } finally {
+        reports.add("end " + name);
+      }
+    }
+
+    @Override
+    public void phase(String name, PhaseBody body) throws Exception {
+      phase(
+          name,
+          () -> {
+            body.run();
+            return null;
+          });
+    }
+
+    @Override
+    public void progress(int percent, String message) {
+      reports.add("progress " + percent + " " + message);
+    }
+
+    @Override
+    public void heartbeat(Object details) {
+      String json = details == null ? "null" : Json.mapper().writeValueAsString(details);
+      if (json.length() > MAX_HEARTBEAT_DETAILS_BYTES) {
+        throw new IllegalArgumentException("over 16 KiB");
+      }
+      reports.add("heartbeat " + json);
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return cancelled;
+    }
+
+    @Override
+    public Optional<String> cancellationReason() {
+      return cancelled ? Optional.of("cancelled by alice: test") : Optional.empty();
+    }
+  }
+}

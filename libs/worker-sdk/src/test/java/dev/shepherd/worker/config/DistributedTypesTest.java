@@ -1,0 +1,148 @@
+package dev.shepherd.worker.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.shepherd.worker.DistributedHandler;
+import dev.shepherd.worker.RemoteReports;
+import java.net.URI;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+
+class DistributedTypesTest {
+
+  private static final String KEY = "k".repeat(32);
+  private static final URI CALLBACK = URI.create("http://scheduler:8080");
+
+  private static DistributionProperties bind(Map<String, String> properties) {
+    return new Binder(new MapConfigurationPropertySource(properties))
+        .bindOrCreate("shepherd.distribution", DistributionProperties.class);
+  }
+
+  private static List<DistributedHandler> handlers(DistributionProperties properties) {
+    return DistributedTypes.handlers(
+        properties, new RemoteReports(), DistributedTypes.httpClient(), Clock.systemUTC());
+  }
+
+  private static DistributionProperties.TypeProperties http(Map<String, String> settings) {
+    return new DistributionProperties.TypeProperties("http", settings, null);
+  }
+
+  @Test
+  void withoutTypesNothingIsBuiltAndNoKeyIsNeeded() {
+    assertThat(handlers(bind(Map.of()))).isEmpty();
+    assertThat(handlers(DistributionProperties.none())).isEmpty();
+  }
+
+  @Test
+  void eachConfiguredTypeBecomesAHandlerWithItsSnapshotAndAttempts() {
+    var properties =
+        bind(
+            Map.of(
+                "shepherd.distribution.server-key", KEY,
+                "shepherd.distribution.callback-url", "http://scheduler:8080",
+                "shepherd.distribution.types[report.render].distributor", "http",
+                "shepherd.distribution.types[report.render].max-attempts", "5",
+                "shepherd.distribution.types[report.render].settings.endpoint",
+                    "http://renderer:8080/tasks",
+                "shepherd.distribution.types[report.render].settings.timeToRun", "PT10M",
+                "shepherd.distribution.types[report.render].settings.time-to-start", "PT1M"));
+
+    assertThat(handlers(properties))
+        .singleElement()
+        .satisfies(
+            h -> {
+              assertThat(h.type()).isEqualTo("report.render");
+              assertThat(h.maxAttempts()).isEqualTo(5);
+              assertThat(h.payloadType().getSimpleName()).isEqualTo("JsonNode");
+              assertThat(h.payloadSchema().get("type").asString()).isEqualTo("object");
+              assertThat(h.config().distributor()).isEqualTo("http");
+              assertThat(h.config().settings())
+                  .containsExactlyInAnyOrderEntriesOf(
+                      Map.of(
+                          "endpoint", "http://renderer:8080/tasks",
+                          "timeToRun", "PT10M",
+                          "timeToStart", "PT1M"));
+            });
+  }
+
+  @Test
+  void aBadSettingFailsStartUpNamingTheTypeTheSettingAndTheRule() {
+    var properties =
+        new DistributionProperties(
+            KEY,
+            CALLBACK,
+            null,
+            null,
+            null,
+            Map.of("report.render", http(Map.of("endpoint", "ftp://renderer/tasks"))));
+
+    assertThatThrownBy(() -> handlers(properties))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("job type 'report.render': endpoint must be an absolute http")
+        .hasMessageContaining("ftp://renderer/tasks");
+  }
+
+  @Test
+  void everyProblemOfEveryTypeAndTheMissingKeyAndUrlAreNamedInOneMessage() {
+    var properties =
+        new DistributionProperties(
+            null,
+            null,
+            null,
+            null,
+            null,
+            Map.of(
+                "a.type",
+                new DistributionProperties.TypeProperties(
+                    "http", Map.of("endpoint", "http://svc/tasks", "timeToRun", "ten minutes"), 0),
+                "b.type",
+                http(Map.of()),
+                "c.type",
+                new DistributionProperties.TypeProperties("kubernetes-job", Map.of(), null),
+                "d.type",
+                new DistributionProperties.TypeProperties(null, Map.of(), null)));
+
+    assertThatThrownBy(() -> handlers(properties))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("7 problems")
+        .hasMessageContaining("shepherd.distribution.server-key is required")
+        .hasMessageContaining("shepherd.distribution.callback-url is required")
+        .hasMessageContaining("job type 'a.type': max-attempts must be >= 1")
+        .hasMessageContaining("job type 'a.type': timeToRun must be a positive ISO-8601 duration")
+        .hasMessageContaining("job type 'b.type': endpoint is required")
+        .hasMessageContaining("job type 'c.type': distributor names no known distributor")
+        .hasMessageContaining("job type 'd.type': distributor is not set");
+  }
+
+  @Test
+  void aShortKeyOrARelativeCallbackUrlIsRefused() {
+    var properties =
+        new DistributionProperties(
+            "too short",
+            URI.create("/callbacks"),
+            null,
+            null,
+            null,
+            Map.of("t", http(Map.of("endpoint", "http://svc/tasks"))));
+
+    assertThatThrownBy(() -> handlers(properties))
+        .hasMessageContaining("server-key must be at least 32 bytes, was 9")
+        .hasMessageContaining("callback-url must be an absolute http or https URL");
+  }
+
+  @Test
+  void retryKnobsHaveDefaultsAndRefuseNonsense() {
+    var defaults = DistributionProperties.none();
+    assertThat(defaults.runCalls()).isEqualTo(DistributionProperties.DEFAULT_RUN_CALLS);
+    assertThat(defaults.firstBackoff()).isEqualTo(DistributionProperties.DEFAULT_FIRST_BACKOFF);
+    assertThat(defaults.maxBackoff()).isEqualTo(DistributionProperties.DEFAULT_MAX_BACKOFF);
+
+    assertThatThrownBy(() -> bind(Map.of("shepherd.distribution.run-calls", "0")))
+        .hasRootCauseMessage("shepherd.distribution.run-calls must be >= 1, was 0");
+  }
+}
