@@ -1,9 +1,11 @@
 package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.client.ShepherdClient;
+import dev.shepherd.model.AttemptTask;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobTimeouts;
@@ -60,7 +62,9 @@ class HttpDistributorE2EIT {
               "shepherd.distribution.types[" + TYPE + "].distributor",
               "http",
               "shepherd.distribution.types[" + TYPE + "].settings.endpoint",
-              service.endpoint().toString()));
+              service.endpoint().toString(),
+              "shepherd.distribution.types[" + TYPE + "].settings.infoUrl",
+              service.endpoint() + "/{jobId}"));
       await()
           .atMost(WAIT)
           .until(
@@ -78,6 +82,11 @@ class HttpDistributorE2EIT {
       assertThat(run.idempotencyKey())
           .isEqualTo(succeeds + "." + run.attempt() + "." + run.fencingToken());
       assertThat(service.answers.get(succeeds)).containsOnly(202);
+      assertThat(done.tasks())
+          .as("where the attempt ran, in the job view")
+          .containsExactly(
+              new AttemptTask(
+                  1, "http", run.idempotencyKey(), service.endpoint() + "/" + succeeds));
 
       // the first attempt fails; the second runs with a newer token; the first's late report is
       // refused
@@ -86,6 +95,9 @@ class HttpDistributorE2EIT {
       var first = service.runsOf(retried).get(0);
       var second = service.runsOf(retried).get(1);
       assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+      assertThat(client.get(retried).orElseThrow().tasks())
+          .extracting(AttemptTask::attempt, AttemptTask::task)
+          .containsExactly(tuple(1, first.idempotencyKey()), tuple(2, second.idempotencyKey()));
       assertThat(service.callBack(first, RenderService.event(first, "SUCCEEDED", 9)))
           .as("a callback of the attempt that was replaced")
           .isEqualTo(409);

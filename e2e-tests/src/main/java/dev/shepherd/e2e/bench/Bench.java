@@ -650,7 +650,8 @@ public final class Bench {
         j.traceId(),
         j.phases(),
         j.history(),
-        j.tenant());
+        j.tenant(),
+        j.tasks());
   }
 
   /**

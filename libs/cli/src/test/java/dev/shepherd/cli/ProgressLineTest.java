@@ -36,6 +36,7 @@ class ProgressLineTest {
         null,
         List.of(),
         List.of(),
+        null,
         null);
   }
 

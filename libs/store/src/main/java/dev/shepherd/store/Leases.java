@@ -96,6 +96,28 @@ public final class Leases {
     return renewLease(jobId, fencingToken, leaseTtl) == LeaseRenewal.RENEWED;
   }
 
+  /**
+   * Records where the attempt holding {@code fencingToken} runs: the distributor that started its
+   * task, the task's token and an info URL for a person (ADR 45), shown per attempt in the job
+   * view.
+   *
+   * @param infoUrl null for none
+   * @return false when the attempt no longer holds the job (finished, cancelled, replaced)
+   */
+  public boolean recordTask(
+      String jobId, long fencingToken, String distributor, String task, String infoUrl) {
+    JsonNode reply =
+        store.run(
+            Script.RECORD_TASK,
+            partitionOf(jobId),
+            jobId,
+            Long.toString(fencingToken),
+            distributor,
+            task,
+            infoUrl == null ? "" : infoUrl);
+    return "RECORDED".equals(reply.get("outcome").asString());
+  }
+
   /** Extends the lease, and says why when it may not. */
   public LeaseRenewal renewLease(String jobId, long fencingToken, Duration leaseTtl) {
     JsonNode reply =

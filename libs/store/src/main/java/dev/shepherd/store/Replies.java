@@ -1,5 +1,6 @@
 package dev.shepherd.store;
 
+import dev.shepherd.model.AttemptTask;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
@@ -165,7 +166,22 @@ final class Replies {
         TraceParent.parse(job.get("traceparent")).map(TraceParent::traceId).orElse(null),
         phaseViews(pairs(reply.get("phases"))),
         history,
-        job.get("tenant"));
+        job.get("tenant"),
+        job.containsKey("tasks") ? tasks(job.get("tasks")) : null);
+  }
+
+  /** The attempts' tasks, as record_task.lua keeps them: a JSON list, one entry per attempt. */
+  private static List<AttemptTask> tasks(String json) {
+    List<AttemptTask> tasks = new ArrayList<>();
+    for (JsonNode t : Json.mapper().readTree(json)) {
+      tasks.add(
+          new AttemptTask(
+              t.path("attempt").asInt(),
+              t.path("distributor").asString(null),
+              t.path("task").asString(null),
+              t.path("infoUrl").asString(null)));
+    }
+    return tasks;
   }
 
   /** Phase times stored as {@code attempt|name|start} or {@code attempt|name|end}: epoch millis. */

@@ -26,7 +26,8 @@ enum Script {
   LEASE_HOLDERS("lease_holders"),
   AWAIT("await"),
   SUMMARY("summary"),
-  RETRY_NOW("retry_now");
+  RETRY_NOW("retry_now"),
+  RECORD_TASK("record_task");
 
   /** The file name without {@code .lua}; also the {@code op} tag of the call counter. */
   final String file;

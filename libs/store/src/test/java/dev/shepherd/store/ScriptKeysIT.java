@@ -202,6 +202,7 @@ class ScriptKeysIT {
     long token = fixture.claim(a, 1, "w1");
     fixture.claim(a, 1, "w1");
     store.leases().renewLease(a, token, TTL);
+    store.leases().recordTask(a, token, "http", a + ".1." + token, "https://svc/" + a);
     store.leases().holdForOutcomes(p, List.of(new Leases.WaitingOutcome(a, token)), TTL);
     assertThat(store.leaseRecovery().leasesOf("w1"))
         .extracting(LeaseRecovery.HeldLease::jobId)

@@ -10,6 +10,7 @@ import dev.shepherd.distribution.Started;
 import dev.shepherd.distribution.TransientDistributorException;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -71,6 +72,22 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   private final RemoteReports reports;
   private final Clock clock;
   private final Integer maxAttempts;
+  private final TaskRecords records;
+
+  /**
+   * Where each attempt's task is recorded for the job view (its distributor, token and info URL):
+   * the store's {@code Leases.recordTask}, fenced by the attempt's token.
+   */
+  @FunctionalInterface
+  public interface TaskRecords {
+    /** Records nothing: for a handler used without a store. */
+    TaskRecords NONE = (jobId, fencingToken, distributor, task, infoUrl) -> {};
+
+    /**
+     * @param infoUrl null for none
+     */
+    void record(String jobId, long fencingToken, String distributor, String task, String infoUrl);
+  }
 
   /**
    * @param config the type's distributor configuration, checked ({@link Distributor#validate})
@@ -78,6 +95,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
    *     {@link WorkerRuntime} is built with
    * @param maxAttempts the attempts a job of the type gets when its submission names none; null for
    *     the scheduler's default
+   * @param records where each attempt's task is recorded for the job view
    */
   public DistributedHandler(
       String type,
@@ -86,7 +104,8 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       DistributorCalls calls,
       RemoteReports reports,
       Clock clock,
-      Integer maxAttempts) {
+      Integer maxAttempts,
+      TaskRecords records) {
     if (type == null || type.isBlank()) {
       throw new IllegalArgumentException("a distributed handler needs a job type");
     }
@@ -107,6 +126,19 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     this.reports = reports;
     this.clock = clock;
     this.maxAttempts = maxAttempts;
+    this.records = records;
+  }
+
+  /** A handler that records no task (no store at hand). */
+  public DistributedHandler(
+      String type,
+      Distributor distributor,
+      DistributorConfig config,
+      DistributorCalls calls,
+      RemoteReports reports,
+      Clock clock,
+      Integer maxAttempts) {
+    this(type, distributor, config, calls, reports, clock, maxAttempts, TaskRecords.NONE);
   }
 
   public DistributedHandler(
@@ -153,8 +185,27 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     try (RemoteReports.Mailbox mailbox = reports.open(job.jobId(), job.fencingToken())) {
       Started started = run(request, name);
       log.debug("{} runs on {} as task {}", name, distributor.name(), started.token());
+      record(request, name, started);
       var task = new Task(request, name, started, mailbox, clock.instant());
       follow(job, task, null);
+    }
+  }
+
+  /** Best effort: the job view misses the task's line when it fails; the attempt goes on. */
+  private void record(AttemptRequest request, String name, Started started) {
+    try {
+      records.record(
+          request.jobId(),
+          request.fencingToken(),
+          distributor.name(),
+          started.token().value(),
+          distributor.infoUrl(request, started.token()).map(URI::toString).orElse(null));
+    } catch (RuntimeException e) {
+      log.warn(
+          "{}: its task {} is not recorded for the job view: {}",
+          name,
+          started.token(),
+          e.toString());
     }
   }
 

@@ -5,6 +5,7 @@ import dev.shepherd.engine.access.Caller;
 import dev.shepherd.engine.access.Operation;
 import dev.shepherd.engine.access.PolicySource;
 import dev.shepherd.engine.access.RateLimiter;
+import dev.shepherd.model.AttemptTask;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.TransitionRecord;
 import dev.shepherd.store.JobQueries;
@@ -160,7 +161,10 @@ class Access {
     }
   }
 
-  /** A job's view with its fencing tokens left out (the view of a reader who is not an admin). */
+  /**
+   * A job's view with its fencing tokens, and its tasks' tokens, left out (the view of a reader who
+   * is not an admin).
+   */
   static JobView withoutTokens(JobView j) {
     return new JobView(
         j.id(),
@@ -198,6 +202,12 @@ class Access {
                         null,
                         h.workerId()))
             .toList(),
-        j.tenant());
+        j.tenant(),
+        // a task's token may hold the attempt's fencing token (http's does): left out too
+        j.tasks() == null
+            ? null
+            : j.tasks().stream()
+                .map(t -> new AttemptTask(t.attempt(), t.distributor(), null, t.infoUrl()))
+                .toList());
   }
 }

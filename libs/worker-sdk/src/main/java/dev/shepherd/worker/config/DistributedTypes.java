@@ -46,6 +46,21 @@ public final class DistributedTypes {
    */
   public static List<DistributedHandler> handlers(
       DistributionProperties properties, RemoteReports reports, HttpClient client, Clock clock) {
+    return handlers(properties, reports, client, clock, DistributedHandler.TaskRecords.NONE);
+  }
+
+  /**
+   * @param records where each attempt's task is recorded for the job view (the store's {@code
+   *     Leases.recordTask})
+   * @return one handler per configured type, sorted by type; none when no type is configured
+   * @throws IllegalStateException naming every problem of the configuration
+   */
+  public static List<DistributedHandler> handlers(
+      DistributionProperties properties,
+      RemoteReports reports,
+      HttpClient client,
+      Clock clock,
+      DistributedHandler.TaskRecords records) {
     if (properties.types().isEmpty()) {
       return List.of();
     }
@@ -107,7 +122,8 @@ public final class DistributedTypes {
               calls,
               reports,
               clock,
-              properties.types().get(type.getKey()).maxAttempts()));
+              properties.types().get(type.getKey()).maxAttempts(),
+              records));
     }
     return List.copyOf(handlers);
   }

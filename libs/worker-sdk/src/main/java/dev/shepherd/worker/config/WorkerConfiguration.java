@@ -100,7 +100,7 @@ public class WorkerConfiguration {
     var all = new ArrayList<JobHandler<?>>(handlers);
     all.addAll(
         DistributedTypes.handlers(
-            distribution, remoteReports, DistributedTypes.httpClient(), clock));
+            distribution, remoteReports, DistributedTypes.httpClient(), clock, leases::recordTask));
     return new WorkerRuntime(
         settings,
         leases,

@@ -4,6 +4,7 @@ import static dev.shepherd.scheduler.console.Html.text;
 import static dev.shepherd.scheduler.console.Html.time;
 import static dev.shepherd.scheduler.console.Html.url;
 
+import dev.shepherd.model.AttemptTask;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSummary;
@@ -473,6 +474,9 @@ public final class ConsolePages {
     if (job.tenant() != null) {
       b.append(fact("Tenant", text(job.tenant())));
     }
+    if (job.tasks() != null && !job.tasks().isEmpty()) {
+      b.append(fact("Ran on", tasks(job.tasks())));
+    }
     if (job.cancelledBy() != null) {
       b.append(fact("Cancelled by", text(job.cancelledBy()) + " at " + time(job.cancelledAt())));
     }
@@ -521,6 +525,26 @@ public final class ConsolePages {
     }
     b.append("</tbody></table></section>");
     return layout("Job " + job.id(), viewer, b.toString(), true);
+  }
+
+  /**
+   * Where each attempt ran (ADR 45): its distributor, its task (admins only: the token may hold the
+   * fencing token) and a link to the task when its info URL is an http(s) one.
+   */
+  static String tasks(List<AttemptTask> tasks) {
+    StringBuilder b = new StringBuilder("<ul id=\"tasks\">");
+    for (AttemptTask t : tasks) {
+      b.append("<li>attempt ").append(t.attempt()).append(" · ").append(text(t.distributor()));
+      if (t.task() != null) {
+        b.append(" · <code>").append(text(t.task())).append("</code>");
+      }
+      String url = t.infoUrl();
+      if (url != null && (url.startsWith("https://") || url.startsWith("http://"))) {
+        b.append(" · <a href=\"").append(text(url)).append("\">details</a>");
+      }
+      b.append("</li>");
+    }
+    return b.append("</ul>").toString();
   }
 
   /** The phases as bars on a time axis; a table of the same numbers for reading without CSS. */

@@ -2,6 +2,7 @@ package dev.shepherd.scheduler.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.shepherd.model.AttemptTask;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
@@ -49,6 +50,7 @@ class ConsolePagesTest {
         List.of(
             new TransitionRecord(
                 NOW, JobState.QUEUED, JobState.RUNNING, JobEvent.CLAIM, 1, null, 7L, "w-1")),
+        null,
         null);
   }
 
@@ -96,6 +98,20 @@ class ConsolePagesTest {
         .contains(">Token<");
     assertThat(ConsolePages.job(running, Timeline.of(List.of(), NOW), actions, null, READER))
         .doesNotContain(">Token<");
+  }
+
+  @Test
+  void whereEachAttemptRanIsListedWithALinkOnlyToAnHttpAddress() {
+    String html =
+        ConsolePages.tasks(
+            List.of(
+                new AttemptTask(1, "http", "07-a.1.99", "https://svc.example/t?a=1&b=<2>"),
+                new AttemptTask(2, "kubernetes-job", null, "javascript:alert(1)")));
+    assertThat(html)
+        .contains("attempt 1 · http · <code>07-a.1.99</code>")
+        .contains("href=\"https://svc.example/t?a=1&amp;b=&lt;2&gt;\"")
+        .contains("attempt 2 · kubernetes-job</li>")
+        .doesNotContain("javascript:");
   }
 
   @Test
