@@ -11,10 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Figures over a set of finished jobs, for the demo's summary and the end-to-end reports. */
+/**
+ * Figures over a set of finished jobs, for the demo's summary and the end-to-end reports: {@code
+ * ranOnADistributor} counts the jobs an attempt of which ran on a distributor (ADR 45).
+ */
 public record Stats(
     Map<JobState, Integer> byState,
     int retried,
+    int ranOnADistributor,
     Duration p50,
     Duration p99,
     Map<String, Double> meanPhaseMillis) {
@@ -24,7 +28,11 @@ public record Stats(
     List<Long> latencies = new ArrayList<>();
     Map<String, long[]> phases = new TreeMap<>();
     int retried = 0;
+    int distributed = 0;
     for (JobView job : jobs) {
+      if (job.tasks() != null && !job.tasks().isEmpty()) {
+        distributed++;
+      }
       byState.merge(job.state(), 1, Integer::sum);
       if (job.attempt() > 1) {
         retried++;
@@ -44,7 +52,12 @@ public record Stats(
     Map<String, Double> means = new TreeMap<>();
     phases.forEach((name, sc) -> means.put(name, (double) sc[0] / sc[1]));
     return new Stats(
-        byState, retried, percentile(latencies, 0.50), percentile(latencies, 0.99), means);
+        byState,
+        retried,
+        distributed,
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
+        means);
   }
 
   /** Nearest-rank percentile; zero for no samples. */

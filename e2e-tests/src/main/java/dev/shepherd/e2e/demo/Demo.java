@@ -2,6 +2,7 @@ package dev.shepherd.e2e.demo;
 
 import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.e2e.Cluster;
+import dev.shepherd.e2e.RenderService;
 import dev.shepherd.e2e.Stats;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.JobState;
@@ -24,14 +25,24 @@ import java.util.concurrent.ConcurrentHashMap;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Starts the four services and two workers as separate processes, submits 200 demo jobs (site
- * generations, flaky and poison ones), shows a live progress line and ends with a summary. Settings
- * come from the environment: {@code SHEPHERD_RABBITMQ_URI}, {@code SHEPHERD_REDIS_URI}, {@code
- * DEMO_JOBS}, {@code DEMO_WORKERS}.
+ * Starts the four services and two workers as separate processes, plus a third worker that runs
+ * {@value #RENDER} on a small HTTP service it starts ({@link RenderService}, the {@code http}
+ * distributor, ADR 45), submits 200 demo jobs (site generations, renders, flaky and poison ones),
+ * shows a live progress line and ends with a summary. Settings come from the environment: {@code
+ * SHEPHERD_RABBITMQ_URI}, {@code SHEPHERD_REDIS_URI}, {@code DEMO_JOBS}, {@code DEMO_WORKERS}.
  */
 public final class Demo {
 
   private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+  /** The job type that runs on the HTTP service. */
+  static final String RENDER = "demo.render";
+
+  /** The pool of the worker that runs {@value #RENDER}. */
+  static final String RENDER_POOL = "render";
+
+  /** The callback key the scheduler and the render worker share; a demo's, never a real one. */
+  private static final String DEMO_SERVER_KEY = "shepherd-demo-callback-key-not-for-production";
 
   private Demo() {}
 
@@ -55,12 +66,35 @@ public final class Demo {
             endpoints.asSpringProperties(),
             workerCount,
             4,
-            Map.of("shepherd.store.retry-initial-backoff", "200ms"),
+            Map.of(
+                "shepherd.store.retry-initial-backoff",
+                "200ms",
+                "shepherd.distribution.server-key",
+                DEMO_SERVER_KEY),
             logDir);
     int exit = 0;
-    try (Cluster cluster = Cluster.start(spec);
+    try (RenderService renderer = new RenderService();
+        Cluster cluster = Cluster.start(spec);
         ShepherdClient client = cluster.client().build()) {
-      System.out.printf("Cluster up in %.1f s.%n", (System.nanoTime() - started) / 1e9);
+      cluster.addWorker(
+          Map.of(
+              // a pool of its own: the default pool's workers have no handler for the type
+              "shepherd.worker.pool",
+              RENDER_POOL,
+              "shepherd.worker.capacity",
+              "16",
+              "shepherd.distribution.callback-url",
+              cluster.schedulerUri().toString(),
+              "shepherd.distribution.types[" + RENDER + "].distributor",
+              "http",
+              "shepherd.distribution.types[" + RENDER + "].settings.endpoint",
+              renderer.endpoint().toString(),
+              "shepherd.distribution.types[" + RENDER + "].settings.infoUrl",
+              renderer.endpoint() + "/{jobId}"));
+      awaitAnnounced(client, RENDER);
+      System.out.printf(
+          "Cluster up in %.1f s; %s runs on the HTTP service at %s.%n",
+          (System.nanoTime() - started) / 1e9, RENDER, renderer.endpoint());
       exit = run(client, jobs);
       cleanUp(endpoints, prefix);
     }
@@ -108,10 +142,26 @@ public final class Demo {
     return finished.size() == jobs ? 0 : 1;
   }
 
+  /** Waits until a worker announced {@code type}, so its first submission is accepted. */
+  private static void awaitAnnounced(ShepherdClient client, String type)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+    while (client.types().stream().noneMatch(t -> t.type().equals(type))) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "no worker announced " + type + " within a minute; see the worker logs in build/demo");
+      }
+      Thread.sleep(200); // polling the types listing; nothing pushes an announcement
+    }
+  }
+
   private static JobSubmission demoJob(int i, Random random) {
     ObjectNode payload = Json.mapper().createObjectNode();
     int kind = i % 20;
-    if (kind < 12) {
+    if (kind < 2) {
+      payload.put("mode", "succeed");
+      return JobSubmission.of(RENDER, payload);
+    } else if (kind < 12) {
       payload.put("site", "site-" + i + ".example");
       payload.put("phaseMillis", 50 + random.nextInt(100));
       return JobSubmission.of("site.generate", payload);
@@ -162,6 +212,7 @@ public final class Demo {
     row("succeeded", Integer.toString(stats.count(JobState.SUCCEEDED)));
     row("retried (attempts > 1)", Integer.toString(stats.retried()));
     row("dead", Integer.toString(stats.count(JobState.DEAD)));
+    row("ran on the HTTP service", Integer.toString(stats.ranOnADistributor()));
     row("throughput", String.format("%.1f jobs/s", finished / seconds));
     row("submit-to-finish p50", stats.p50().toMillis() + " ms");
     row("submit-to-finish p99", stats.p99().toMillis() + " ms");
@@ -176,8 +227,10 @@ public final class Demo {
   }
 
   private static void cleanUp(ServiceEndpoints endpoints, String prefix) {
-    var topology =
-        new Topology(prefix, dev.shepherd.messaging.config.MessagingProperties.DEFAULT_POOLS, 5);
+    var pools =
+        new java.util.HashMap<>(dev.shepherd.messaging.config.MessagingProperties.DEFAULT_POOLS);
+    pools.put(RENDER_POOL, List.of(RENDER));
+    var topology = new Topology(prefix, pools, 5);
     var rabbit = endpoints.newRabbitConnectionFactory();
     var redis = endpoints.newRedisConnectionFactory();
     try {

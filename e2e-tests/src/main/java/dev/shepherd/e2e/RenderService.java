@@ -22,18 +22,18 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * A service in another language, as the {@code http} distributor sees one (ADR 44, 45): it takes an
- * attempt's POST at {@code /render}, answers 202, and reports later by signed callbacks to the
- * attempt's callback URL. What it does with a job comes from the payload's {@code mode}: {@code
- * succeed} (a phase with progress, then SUCCEEDED), {@code fail-first} (the first attempt FAILED
- * retryable, the next ones succeed), {@code silent} (never calls back) and {@code hold} (waits for
- * the test to call back by hand). It records every request it gets, and a DELETE of {@code
- * /render/<token>} as that task's cancel.
+ * A service in another language, as the {@code http} distributor sees one (ADR 44, 45), for {@code
+ * make demo} and {@code HttpDistributorE2EIT}: it takes an attempt's POST at {@code /render},
+ * answers 202, and reports later by signed callbacks to the attempt's callback URL. What it does
+ * with a job comes from the payload's {@code mode}: {@code succeed} (a phase with progress, then
+ * SUCCEEDED), {@code fail-first} (the first attempt FAILED retryable, the next ones succeed),
+ * {@code silent} (never calls back) and {@code hold} (waits for the test to call back by hand). It
+ * records every request it gets, and a DELETE of {@code /render/<token>} as that task's cancel.
  */
-final class RenderService implements AutoCloseable {
+public final class RenderService implements AutoCloseable {
 
   /** One attempt as the service received it. */
-  record Received(
+  public record Received(
       String jobId,
       int attempt,
       long fencingToken,
@@ -45,24 +45,24 @@ final class RenderService implements AutoCloseable {
   private final HttpServer server;
   private final HttpClient http = HttpClient.newHttpClient();
   private final ExecutorService callbacks = Executors.newVirtualThreadPerTaskExecutor();
-  final List<Received> runs = new CopyOnWriteArrayList<>();
-  final List<String> cancels = new CopyOnWriteArrayList<>();
+  public final List<Received> runs = new CopyOnWriteArrayList<>();
+  public final List<String> cancels = new CopyOnWriteArrayList<>();
 
   /** Each callback's answer, by job id: its status codes in order. */
-  final Map<String, List<Integer>> answers = new ConcurrentHashMap<>();
+  public final Map<String, List<Integer>> answers = new ConcurrentHashMap<>();
 
-  RenderService() throws IOException {
+  public RenderService() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/render", this::handle);
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server.start();
   }
 
-  URI endpoint() {
+  public URI endpoint() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/render");
   }
 
-  List<Received> runsOf(String jobId) {
+  public List<Received> runsOf(String jobId) {
     return runs.stream().filter(r -> r.jobId().equals(jobId)).toList();
   }
 
@@ -112,7 +112,7 @@ final class RenderService implements AutoCloseable {
   }
 
   /** A status event of {@code run}, in its wire form, for the service to add to and send. */
-  static ObjectNode event(Received run, String name, long sequence) {
+  public static ObjectNode event(Received run, String name, long sequence) {
     ObjectNode event = Json.mapper().createObjectNode();
     event.put("event", name);
     event.put("jobId", run.jobId());
@@ -124,12 +124,12 @@ final class RenderService implements AutoCloseable {
   }
 
   /** Sends one callback signed with the attempt's own secret, now; returns the status code. */
-  int callBack(Received run, ObjectNode event) {
+  public int callBack(Received run, ObjectNode event) {
     return callBack(run, event, run.callbackSecret(), Instant.now());
   }
 
   /** Sends one callback signed with {@code secret} at {@code at}; returns the status code. */
-  int callBack(Received run, ObjectNode event, String secret, Instant at) {
+  public int callBack(Received run, ObjectNode event, String secret, Instant at) {
     String body = Json.mapper().writeValueAsString(event);
     String timestamp = Long.toString(at.getEpochSecond());
     String signature =
