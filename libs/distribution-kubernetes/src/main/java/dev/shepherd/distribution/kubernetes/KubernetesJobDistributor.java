@@ -86,8 +86,9 @@ import org.slf4j.LoggerFactory;
  * adopts it. A run that finds a Job of an earlier attempt of the same job still active (its worker
  * died while the Job ran, and the job came back as a new attempt) adopts that Job rather than start
  * a second one: the token names it, its outcome becomes this attempt's, and cancelling this attempt
- * deletes it. Its container still holds the earlier claim's fencing token and secret, so its
- * callbacks are refused (409); only its outcome, read from the Job, counts.
+ * deletes it; it asks for no time to start, having started. Its container still holds the earlier
+ * claim's fencing token and secret, so its callbacks are refused (409); only its outcome, read from
+ * the Job, counts.
  */
 public final class KubernetesJobDistributor implements Distributor, AutoCloseable {
 
@@ -150,7 +151,8 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
           attempt.attempt(),
           namespace,
           adopted);
-      return started(settings, namespace, adopted);
+      // it started long ago: no time to start, only the time to run, from now
+      return new Started(JobNames.token(namespace, adopted), null, settings.timeToRun(), null);
     }
     if (existing != null) {
       throw new PermanentDistributorException(
@@ -365,6 +367,7 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
                     .list()
                     .getItems());
     return ofTheJob.stream()
+        .filter(j -> j.getMetadata().getAnnotations() != null)
         .filter(j -> attempt.jobId().equals(j.getMetadata().getAnnotations().get(JOB_ID)))
         .filter(j -> j.getMetadata().getDeletionTimestamp() == null)
         .filter(j -> !JobStatuses.isFinished(j))

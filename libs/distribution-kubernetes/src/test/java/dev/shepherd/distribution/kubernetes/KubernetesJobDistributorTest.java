@@ -248,12 +248,17 @@ class KubernetesJobDistributorTest {
 
   @Test
   void aNewAttemptWhileTheEarlierAttemptsJobStillRunsAdoptsThatJob() {
-    Started first = distributor.run(attempt(1, 5, required()));
+    var limits = new HashMap<>(required());
+    limits.put("timeToStart", "PT2M");
+    limits.put("timeToRun", "PT30M");
+    Started first = distributor.run(attempt(1, 5, limits));
     controller(first, running());
 
-    Started second = distributor.run(attempt(2, 9, required()));
+    Started second = distributor.run(attempt(2, 9, limits));
 
     assertThat(second.token()).isEqualTo(first.token());
+    assertThat(second.timeToStart()).as("it started long ago").isNull();
+    assertThat(second.timeToRun()).isEqualTo(Duration.ofMinutes(30));
     assertThat(jobs()).as("no second Job").hasSize(1);
     assertThat(jobs().getFirst().getMetadata().getAnnotations())
         .as("the adopted Job keeps its claim's token: its callbacks are refused")
