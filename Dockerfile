@@ -9,6 +9,8 @@ WORKDIR /src
 COPY pom.xml ./
 COPY contracts/pom.xml contracts/
 COPY libs/model/pom.xml libs/model/
+COPY libs/distribution/pom.xml libs/distribution/
+COPY libs/distribution-kubernetes/pom.xml libs/distribution-kubernetes/
 COPY libs/test-support/pom.xml libs/test-support/
 COPY libs/messaging/pom.xml libs/messaging/
 COPY libs/store/pom.xml libs/store/

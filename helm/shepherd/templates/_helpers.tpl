@@ -28,6 +28,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* The workers' service account, when they run kubernetes-job types. */}}
+{{- define "shepherd.workerServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ printf "%s-worker" (include "shepherd.fullname" .) }}
+{{- else -}}
+{{ default "default" .Values.serviceAccount.name }}
+{{- end -}}
+{{- end -}}
+
 {{- define "shepherd.rabbitSecret" -}}
 {{ default (printf "%s-rabbitmq" (include "shepherd.fullname" .)) .Values.rabbitmq.existingSecret }}
 {{- end -}}

@@ -174,6 +174,68 @@ class HelmChartTest {
         .isEqualTo(account);
   }
 
+  /**
+   * With {@code distribution.kubernetesJobs.enabled} the workers, and only they, run under a
+   * service account bound to a Role that may manage Jobs and read pods and their logs in the
+   * release namespace: exactly those rules, no ClusterRole. Off by default.
+   */
+  @Test
+  void workersThatRunKubernetesJobsMayOnlyManageJobsAndReadPodsInTheReleaseNamespace() {
+    assertThat(render(t -> t))
+        .as("off by default")
+        .noneMatch(o -> o.at("/metadata/name").asString().endsWith("-kubernetes-jobs"))
+        .noneMatch(o -> o.at("/metadata/name").asString().equals("jobs-shepherd-worker"));
+
+    List<JsonNode> objects = render(t -> t.set("distribution.kubernetesJobs.enabled", "true"));
+
+    assertThat(ofKind(objects, "ClusterRole")).isEmpty();
+    assertThat(ofKind(objects, "ClusterRoleBinding")).isEmpty();
+    JsonNode role =
+        ofKind(objects, "Role").stream()
+            .filter(r -> r.at("/metadata/name").asString().equals("jobs-shepherd-kubernetes-jobs"))
+            .findFirst()
+            .orElseThrow();
+    List<Map<String, Object>> rules = new ArrayList<>();
+    role.path("rules").forEach(r -> rules.add(YAML.convertValue(r, Map.class)));
+    assertThat(rules)
+        .containsExactlyInAnyOrder(
+            Map.of(
+                "apiGroups", List.of("batch"),
+                "resources", List.of("jobs"),
+                "verbs", List.of("create", "get", "list", "watch", "delete")),
+            Map.of(
+                "apiGroups", List.of(""),
+                "resources", List.of("pods", "pods/log"),
+                "verbs", List.of("get", "list", "watch")));
+    JsonNode binding =
+        ofKind(objects, "RoleBinding").stream()
+            .filter(b -> b.at("/roleRef/name").asString().equals("jobs-shepherd-kubernetes-jobs"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(binding.at("/roleRef/kind").asString()).isEqualTo("Role");
+    assertThat(binding.path("subjects").size()).isEqualTo(1);
+    assertThat(binding.at("/subjects/0/kind").asString()).isEqualTo("ServiceAccount");
+    assertThat(binding.at("/subjects/0/name").asString()).isEqualTo("jobs-shepherd-worker");
+    assertThat(binding.at("/subjects/0/namespace").asString()).isEqualTo("work");
+    assertThat(ofKind(objects, "ServiceAccount"))
+        .extracting(a -> a.at("/metadata/name").asString())
+        .contains("jobs-shepherd-worker");
+    for (JsonNode deployment : ofKind(objects, "Deployment")) {
+      String name = deployment.at("/metadata/name").asString();
+      JsonNode pod = deployment.at("/spec/template/spec");
+      if (name.contains("-worker-")) {
+        assertThat(pod.path("serviceAccountName").asString())
+            .as(name)
+            .isEqualTo("jobs-shepherd-worker");
+        assertThat(pod.has("automountServiceAccountToken")).as(name).isFalse();
+      } else {
+        assertThat(pod.path("serviceAccountName").asString())
+            .as(name + " does not get the workers' account")
+            .isNotEqualTo("jobs-shepherd-worker");
+      }
+    }
+  }
+
   @Test
   void monitoringObjectsCarryTheSameDashboardAndRulesAsCompose() throws Exception {
     List<JsonNode> objects = render(t -> t);

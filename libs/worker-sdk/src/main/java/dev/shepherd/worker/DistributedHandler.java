@@ -7,6 +7,7 @@ import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.DistributorException;
 import dev.shepherd.distribution.PermanentDistributorException;
 import dev.shepherd.distribution.Started;
+import dev.shepherd.distribution.TaskStatus;
 import dev.shepherd.distribution.TransientDistributorException;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
@@ -30,6 +31,17 @@ import tools.jackson.databind.JsonNode;
  * heartbeats are reported as such (and so keep the stall timeout at bay), SUCCEEDED returns and
  * FAILED throws {@link PermanentJobException} or {@link RetryableJobException} with the backend's
  * error.
+ *
+ * <p>It also asks the backend for the task's {@link Distributor#status status}, at once and then
+ * every status interval (default {@value #DEFAULT_STATUS_INTERVAL_SECONDS} s), for a backend that
+ * reports its outcome there rather than by callbacks (a Kubernetes Job): {@link
+ * TaskStatus.Succeeded} ends the attempt as SUCCEEDED, {@link TaskStatus.Failed} as FAILED with its
+ * reason, and {@link TaskStatus.Missing} (a task the backend no longer knows, once the visibility
+ * grace of {@link DistributorCalls#status} has passed) as FAILED {@code missing: <reason>},
+ * retryable, rather than waiting for a timeout. A {@link TaskStatus.Running} that follows a {@link
+ * TaskStatus.Pending} is the task's start, as its first report would be; a backend that cannot tell
+ * (the {@code http} distributor answers Running from the start) changes nothing. A status that
+ * still fails transiently after the retries is asked again next interval.
  *
  * <ul>
  *   <li>A run the backend refuses ({@link PermanentDistributorException}) ends the job DEAD with
@@ -62,6 +74,12 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   /** How long one wait for a report lasts: how soon a cancel or an interrupt is seen. */
   static final Duration POLL = Duration.ofMillis(100);
 
+  static final long DEFAULT_STATUS_INTERVAL_SECONDS = 1;
+
+  /** How often a task's status is asked, unless the handler is built with another interval. */
+  public static final Duration DEFAULT_STATUS_INTERVAL =
+      Duration.ofSeconds(DEFAULT_STATUS_INTERVAL_SECONDS);
+
   /** Any JSON object: the backend, not the worker, knows what its payload must hold. */
   private static final JsonNode ANY_OBJECT = Json.mapper().createObjectNode().put("type", "object");
 
@@ -72,6 +90,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   private final RemoteReports reports;
   private final Clock clock;
   private final Integer maxAttempts;
+  private final Duration statusInterval;
   private final TaskRecords records;
 
   /**
@@ -95,6 +114,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
    *     {@link WorkerRuntime} is built with
    * @param maxAttempts the attempts a job of the type gets when its submission names none; null for
    *     the scheduler's default
+   * @param statusInterval how often the task's status is asked ({@link #DEFAULT_STATUS_INTERVAL})
    * @param records where each attempt's task is recorded for the job view
    */
   public DistributedHandler(
@@ -105,6 +125,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       RemoteReports reports,
       Clock clock,
       Integer maxAttempts,
+      Duration statusInterval,
       TaskRecords records) {
     if (type == null || type.isBlank()) {
       throw new IllegalArgumentException("a distributed handler needs a job type");
@@ -126,6 +147,11 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     this.reports = reports;
     this.clock = clock;
     this.maxAttempts = maxAttempts;
+    if (statusInterval == null || !statusInterval.isPositive()) {
+      throw new IllegalArgumentException(
+          "the status interval must be positive, was " + statusInterval);
+    }
+    this.statusInterval = statusInterval;
     this.records = records;
   }
 
@@ -137,8 +163,29 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       DistributorCalls calls,
       RemoteReports reports,
       Clock clock,
+      Integer maxAttempts,
+      Duration statusInterval) {
+    this(
+        type,
+        distributor,
+        config,
+        calls,
+        reports,
+        clock,
+        maxAttempts,
+        statusInterval,
+        TaskRecords.NONE);
+  }
+
+  public DistributedHandler(
+      String type,
+      Distributor distributor,
+      DistributorConfig config,
+      DistributorCalls calls,
+      RemoteReports reports,
+      Clock clock,
       Integer maxAttempts) {
-    this(type, distributor, config, calls, reports, clock, maxAttempts, TaskRecords.NONE);
+    this(type, distributor, config, calls, reports, clock, maxAttempts, DEFAULT_STATUS_INTERVAL);
   }
 
   public DistributedHandler(
@@ -148,7 +195,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       DistributorCalls calls,
       RemoteReports reports,
       Clock clock) {
-    this(type, distributor, config, calls, reports, clock, null);
+    this(type, distributor, config, calls, reports, clock, null, DEFAULT_STATUS_INTERVAL);
   }
 
   @Override
@@ -227,6 +274,9 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
    */
   private boolean follow(JobContext<JsonNode> job, Task task, String phase) throws Exception {
     while (true) {
+      if (succeededByStatus(task)) {
+        return true;
+      }
       StatusEvent event = next(job, task);
       if (event == null) {
         continue;
@@ -286,6 +336,49 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     return event;
   }
 
+  /**
+   * Asks the backend for the task's status when an interval has passed since the last time.
+   *
+   * @return true when the task succeeded
+   * @throws RetryableJobException when it failed retryably or is missing
+   * @throws PermanentJobException when it failed for good
+   */
+  private boolean succeededByStatus(Task task) throws RetryableJobException, PermanentJobException {
+    Instant now = clock.instant();
+    if (now.isBefore(task.nextStatusAt)) {
+      return false;
+    }
+    task.nextStatusAt = now.plus(statusInterval);
+    TaskStatus status;
+    try {
+      status = calls.status(distributor, task.request, task.started.token(), task.runAt);
+    } catch (TransientDistributorException e) {
+      log.warn("{}: no status from {}: {}", task.name, distributor.name(), e.getMessage());
+      return false;
+    }
+    switch (status) {
+      case TaskStatus.Succeeded s -> {
+        log.debug("{}: task {} succeeded", task.name, task.started.token());
+        return true;
+      }
+      case TaskStatus.Failed f -> {
+        String reason = f.reason() == null ? "the task failed" : f.reason();
+        if (f.retryable()) {
+          throw new RetryableJobException(reason);
+        }
+        throw new PermanentJobException(reason);
+      }
+      case TaskStatus.Missing m -> throw new RetryableJobException("missing: " + m.reason());
+      case TaskStatus.Pending p -> task.pending = true;
+      case TaskStatus.Running r -> {
+        if (task.pending) {
+          task.reported(now);
+        }
+      }
+    }
+    return false;
+  }
+
   /** A heartbeat with the backend's details; details too big to keep are sent without them. */
   private static void heartbeat(JobContext<JsonNode> job, Task task, JsonNode details) {
     try {
@@ -337,6 +430,8 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     final RemoteReports.Mailbox mailbox;
     final Instant runAt;
     Instant firstReportAt;
+    Instant nextStatusAt;
+    boolean pending;
 
     Task(
         AttemptRequest request,
@@ -349,6 +444,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       this.started = started;
       this.mailbox = mailbox;
       this.runAt = runAt;
+      this.nextStatusAt = runAt;
     }
 
     /** The task reported: the first report is its start. */

@@ -8,6 +8,7 @@ import dev.shepherd.distribution.Distributor;
 import dev.shepherd.distribution.DistributorCalls;
 import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.Notification;
+import dev.shepherd.distribution.PermanentDistributorException;
 import dev.shepherd.distribution.Started;
 import dev.shepherd.distribution.TaskStatus;
 import dev.shepherd.distribution.TaskToken;
@@ -153,6 +154,100 @@ class DistributedHandlerTest {
     assertThat(reports.openCount()).isZero();
   }
 
+  // ---- outcomes the backend's status gives (a Kubernetes Job) --------------------------------
+
+  @Test
+  void aTaskWhoseStatusTurnsSucceededEndsTheAttemptSucceededWithoutACallback() throws Exception {
+    var fake = new FakeDistributor(seq -> List.of());
+    fake.statuses =
+        n ->
+            switch (n) {
+              case 1 -> new TaskStatus.Pending();
+              case 2, 3 -> new TaskStatus.Running();
+              default -> new TaskStatus.Succeeded();
+            };
+
+    polling(fake).handle(job);
+
+    assertThat(fake.statusCalls).isEqualTo(4);
+    assertThat(fake.cancels).isEmpty();
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void aFailedStatusFailsTheAttemptWithTheBackendsReasonRetryableOrNot() {
+    var oom = new FakeDistributor(seq -> List.of());
+    oom.statuses = n -> new TaskStatus.Failed("OOMKilled (exit code 137)", true);
+    assertThatThrownBy(() -> polling(oom).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("OOMKilled (exit code 137)");
+
+    var refused = new FakeDistributor(seq -> List.of());
+    refused.statuses = n -> new TaskStatus.Failed("image not allowed", false);
+    assertThatThrownBy(() -> polling(refused).handle(job))
+        .isInstanceOf(PermanentJobException.class)
+        .hasMessage("image not allowed");
+    assertThat(reports.openCount()).isZero();
+  }
+
+  @Test
+  void aTaskTheBackendNoLongerKnowsFailsTheAttemptRetryableAsMissingInsteadOfHanging() {
+    var fake = new FakeDistributor(seq -> List.of());
+    fake.statuses =
+        n ->
+            n == 1
+                ? new TaskStatus.Running()
+                : new PermanentDistributorException("Job work/j-1 does not exist");
+
+    assertThatThrownBy(() -> polling(fake).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("missing: Job work/j-1 does not exist");
+    assertThat(fake.cancels).as("nothing to cancel").isEmpty();
+  }
+
+  @Test
+  void aStatusThatFailsTransientlyIsAskedAgainAtTheNextInterval() throws Exception {
+    var fake = new FakeDistributor(seq -> List.of());
+    fake.statuses =
+        n ->
+            n <= 4
+                ? new TransientDistributorException("API server 503")
+                : new TaskStatus.Succeeded();
+
+    polling(fake).handle(job);
+
+    assertThat(fake.statusCalls)
+        .as("two intervals of two calls each, then the answer")
+        .isEqualTo(5);
+  }
+
+  @Test
+  void runningAfterPendingIsTheTasksStartButRunningFromTheFirstAnswerIsNot() throws Exception {
+    long runAt = System.nanoTime();
+    Function<Integer, Object> pendingThenRunning =
+        n -> {
+          if (n == 1) {
+            return new TaskStatus.Pending();
+          }
+          boolean late = System.nanoTime() - runAt > Duration.ofMillis(600).toNanos();
+          return late ? new TaskStatus.Succeeded() : new TaskStatus.Running();
+        };
+    var kubernetesLike = new FakeDistributor(seq -> List.of());
+    kubernetesLike.timeToStart = Duration.ofMillis(300);
+    kubernetesLike.timeToRun = Duration.ofHours(1);
+    kubernetesLike.statuses = pendingThenRunning;
+
+    polling(kubernetesLike).handle(job); // started by its Running: no timeout:timeToStart
+
+    var httpLike = new FakeDistributor(seq -> List.of());
+    httpLike.timeToStart = Duration.ofMillis(300);
+    httpLike.timeToRun = Duration.ofHours(1);
+    assertThatThrownBy(() -> polling(httpLike).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("timeout:timeToStart");
+    assertThat(httpLike.cancels).hasSize(1);
+  }
+
   @Test
   void aHandlerForAnotherDistributorThanItsConfigurationNamesIsRefused() {
     assertThatThrownBy(
@@ -170,6 +265,15 @@ class DistributedHandlerTest {
 
   private DistributedHandler handler(Distributor distributor) {
     return new DistributedHandler("t", distributor, CONFIG, calls(), reports, Clock.systemUTC());
+  }
+
+  /** A handler that asks the task's status every 10 ms, with no visibility grace. */
+  private DistributedHandler polling(Distributor distributor) {
+    var calls =
+        new DistributorCalls(
+            2, Duration.ZERO, Duration.ZERO, Duration.ZERO, d -> {}, Clock.systemUTC());
+    return new DistributedHandler(
+        "t", distributor, CONFIG, calls, reports, Clock.systemUTC(), null, Duration.ofMillis(10));
   }
 
   private static DistributorCalls calls() {
@@ -191,6 +295,13 @@ class DistributedHandlerTest {
     final List<String> cancels = new CopyOnWriteArrayList<>();
     RuntimeException runFailure;
     int runs;
+    Duration timeToStart;
+    Duration timeToRun;
+
+    /** The answer to the n-th status call (from 1): a status, or an exception to throw. */
+    Function<Integer, Object> statuses = n -> new TaskStatus.Running();
+
+    int statusCalls;
 
     FakeDistributor(Function<Long, List<StatusEvent>> events) {
       this.events = events;
@@ -212,8 +323,11 @@ class DistributedHandlerTest {
       }
       assertThat(attempt.deadline()).isNull();
       reports.deliver(attempt.jobId(), attempt.fencingToken(), events.apply(1L));
-      return Started.withoutLimits(
-          new TaskToken(attempt.jobId() + "." + attempt.attempt() + "." + attempt.fencingToken()));
+      return new Started(
+          new TaskToken(attempt.jobId() + "." + attempt.attempt() + "." + attempt.fencingToken()),
+          timeToStart,
+          timeToRun,
+          null);
     }
 
     @Override
@@ -223,7 +337,11 @@ class DistributedHandlerTest {
 
     @Override
     public TaskStatus status(AttemptRequest attempt, TaskToken token) {
-      return new TaskStatus.Running();
+      Object answer = statuses.apply(++statusCalls);
+      if (answer instanceof RuntimeException e) {
+        throw e;
+      }
+      return (TaskStatus) answer;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.shepherd.worker.config;
 
+import dev.shepherd.distribution.Distributor;
 import dev.shepherd.distribution.DistributorCalls;
 import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.Distributors;
@@ -24,9 +25,13 @@ import java.util.Map;
  * and each type's distributor settings through the {@link Distributors} registry. Everything wrong
  * is reported at once, in one exception, so a start-up fails once with every problem named.
  *
+ * <p>The registry always has the {@code http} distributor; any other (the {@code kubernetes-job}
+ * one, a team's own) is passed in, built by the application that runs it, and registered and
+ * checked the same way. A name registered twice fails the start naming both classes.
+ *
  * <pre>{@code
- * List<DistributedHandler> handlers =
- *     DistributedTypes.handlers(properties, remoteReports, DistributedTypes.httpClient(), clock);
+ * List<DistributedHandler> handlers = DistributedTypes.handlers(properties, remoteReports,
+ *     DistributedTypes.httpClient(), List.of(kubernetesJobs), clock);
  * }</pre>
  */
 public final class DistributedTypes {
@@ -40,13 +45,25 @@ public final class DistributedTypes {
     return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   }
 
+  /** The handlers of types that use the {@code http} distributor only. */
+  public static List<DistributedHandler> handlers(
+      DistributionProperties properties, RemoteReports reports, HttpClient client, Clock clock) {
+    return handlers(properties, reports, client, List.of(), clock);
+  }
+
   /**
+   * @param others the distributors besides {@code http} that types may name
    * @return one handler per configured type, sorted by type; none when no type is configured
    * @throws IllegalStateException naming every problem of the configuration
    */
   public static List<DistributedHandler> handlers(
-      DistributionProperties properties, RemoteReports reports, HttpClient client, Clock clock) {
-    return handlers(properties, reports, client, clock, DistributedHandler.TaskRecords.NONE);
+      DistributionProperties properties,
+      RemoteReports reports,
+      HttpClient client,
+      List<? extends Distributor> others,
+      Clock clock) {
+    return handlers(
+        properties, reports, client, others, clock, DistributedHandler.TaskRecords.NONE);
   }
 
   /**
@@ -59,14 +76,15 @@ public final class DistributedTypes {
       DistributionProperties properties,
       RemoteReports reports,
       HttpClient client,
+      List<? extends Distributor> others,
       Clock clock,
       DistributedHandler.TaskRecords records) {
     if (properties.types().isEmpty()) {
       return List.of();
     }
     var problems = new ArrayList<String>();
-    byte[] key = serverKey(properties.serverKey(), problems);
-    URI callbackUrl = callbackUrl(properties.callbackUrl(), problems);
+    serverKey(properties.serverKey(), problems);
+    callbackUrl(properties.callbackUrl(), problems);
     var configs = new LinkedHashMap<String, DistributorConfig>();
     properties
         .types()
@@ -82,16 +100,11 @@ public final class DistributedTypes {
                         .toString());
               }
             });
-    // a key or URL that is wrong is reported above; the settings are checked all the same
     Distributors distributors =
         Distributors.of(
             new HttpDistributor(
-                client,
-                new CallbackSignatures(
-                    key == null ? new byte[CallbackSignatures.MIN_KEY_BYTES] : key,
-                    CallbackSignatures.DEFAULT_TOLERANCE,
-                    clock),
-                callbackUrl == null ? URI.create("http://unset") : callbackUrl));
+                client, callbackSignatures(properties, clock), callbackBase(properties)));
+    others.forEach(distributors::register);
     try {
       distributors.validateAll(configs);
     } catch (InvalidDistributorConfigException e) {
@@ -123,9 +136,35 @@ public final class DistributedTypes {
               reports,
               clock,
               properties.types().get(type.getKey()).maxAttempts(),
+              properties.statusInterval(),
               records));
     }
     return List.copyOf(handlers);
+  }
+
+  /**
+   * What a distributor derives each attempt's callback secret with ({@code
+   * shepherd.distribution.server-key}), for an application that builds a distributor of its own. A
+   * missing or short key gives a placeholder here, since {@link #handlers} fails the start naming
+   * it before any attempt runs.
+   */
+  public static CallbackSignatures callbackSignatures(
+      DistributionProperties properties, Clock clock) {
+    byte[] key = serverKey(properties.serverKey(), new ArrayList<>());
+    return new CallbackSignatures(
+        key == null ? new byte[CallbackSignatures.MIN_KEY_BYTES] : key,
+        CallbackSignatures.DEFAULT_TOLERANCE,
+        clock);
+  }
+
+  /**
+   * Shepherd's public base URL, which backends call back ({@code
+   * shepherd.distribution.callback-url}); a placeholder when it is missing or wrong, which {@link
+   * #handlers} reports.
+   */
+  public static URI callbackBase(DistributionProperties properties) {
+    URI url = callbackUrl(properties.callbackUrl(), new ArrayList<>());
+    return url == null ? URI.create("http://unset") : url;
   }
 
   private static byte[] serverKey(String configured, List<String> problems) {

@@ -1,6 +1,7 @@
 package dev.shepherd.worker.config;
 
 import dev.shepherd.distribution.DistributorConfig;
+import dev.shepherd.worker.DistributedHandler;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Collections;
@@ -40,6 +41,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param firstBackoff the wait after a call's first transient failure, doubled after each next one
  *     (default 200ms)
  * @param maxBackoff the longest wait between two calls (default 5s, at least {@code first-backoff})
+ * @param statusInterval how often a running attempt's task status is asked of its backend (default
+ *     1s, positive): how soon a Kubernetes Job's outcome is seen
  * @param types each distributed job type's configuration, by type
  */
 @ConfigurationProperties("shepherd.distribution")
@@ -49,6 +52,7 @@ public record DistributionProperties(
     Integer runCalls,
     Duration firstBackoff,
     Duration maxBackoff,
+    Duration statusInterval,
     Map<String, TypeProperties> types) {
 
   public static final int DEFAULT_RUN_CALLS = 5;
@@ -59,6 +63,8 @@ public record DistributionProperties(
     runCalls = runCalls == null ? DEFAULT_RUN_CALLS : runCalls;
     firstBackoff = firstBackoff == null ? DEFAULT_FIRST_BACKOFF : firstBackoff;
     maxBackoff = maxBackoff == null ? DEFAULT_MAX_BACKOFF : maxBackoff;
+    statusInterval =
+        statusInterval == null ? DistributedHandler.DEFAULT_STATUS_INTERVAL : statusInterval;
     types = types == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(types));
     if (runCalls < 1) {
       throw new IllegalArgumentException(
@@ -71,17 +77,21 @@ public record DistributionProperties(
               + " and "
               + maxBackoff);
     }
+    if (!statusInterval.isPositive()) {
+      throw new IllegalArgumentException(
+          "shepherd.distribution.status-interval must be positive, was " + statusInterval);
+    }
   }
 
   /** No distributed types: what a worker gets when it configures none. */
   public static DistributionProperties none() {
-    return new DistributionProperties(null, null, null, null, null, null);
+    return new DistributionProperties(null, null, null, null, null, null, null);
   }
 
   /**
    * One distributed job type.
    *
-   * @param distributor the distributor's registered name ({@code http})
+   * @param distributor the distributor's registered name ({@code http}, {@code kubernetes-job})
    * @param settings the distributor's settings, flat strings by name ({@code endpoint}, {@code
    *     timeToRun}); a kebab-case name ({@code time-to-run}) is read as its camelCase one
    * @param maxAttempts the attempts a job of the type gets when its submission names none; null for

@@ -1,5 +1,6 @@
 package dev.shepherd.worker.config;
 
+import dev.shepherd.distribution.Distributor;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingProperties;
@@ -34,9 +35,11 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Builds the {@link WorkerRuntime} from every {@link JobHandler} bean, and from every job type
  * {@code shepherd.distribution.types} runs on a backend ({@link DistributionProperties}, checked at
- * start-up by {@link DistributedTypes}). It starts consuming once the application is ready
- * (topology declared, every bean up) and drains first on shutdown, before the Redis and broker
- * connections close, so running jobs can finish and report within the grace.
+ * start-up by {@link DistributedTypes}), with the {@code http} distributor and every {@link
+ * Distributor} bean of the application (the worker service's {@code kubernetes-job} one). It starts
+ * consuming once the application is ready (topology declared, every bean up) and drains first on
+ * shutdown, before the Redis and broker connections close, so running jobs can finish and report
+ * within the grace.
  *
  * <p>An application of your own takes {@code shepherd-spring-boot-starter-worker}, which imports it
  * with what it needs and sets publisher confirms. Without the starter, import it next to the store
@@ -79,7 +82,8 @@ public class WorkerConfiguration {
       List<JobHandler<?>> handlers,
       WorkerRegistry registry,
       Clock clock,
-      ObjectProvider<MeterRegistry> meters) {
+      ObjectProvider<MeterRegistry> meters,
+      ObjectProvider<Distributor> distributors) {
     var settings =
         new WorkerSettings(
             worker.id(),
@@ -100,7 +104,12 @@ public class WorkerConfiguration {
     var all = new ArrayList<JobHandler<?>>(handlers);
     all.addAll(
         DistributedTypes.handlers(
-            distribution, remoteReports, DistributedTypes.httpClient(), clock, leases::recordTask));
+            distribution,
+            remoteReports,
+            DistributedTypes.httpClient(),
+            distributors.orderedStream().toList(),
+            clock,
+            leases::recordTask));
     return new WorkerRuntime(
         settings,
         leases,

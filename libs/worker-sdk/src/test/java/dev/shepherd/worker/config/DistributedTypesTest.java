@@ -3,17 +3,71 @@ package dev.shepherd.worker.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.shepherd.distribution.AttemptRequest;
+import dev.shepherd.distribution.Distributor;
+import dev.shepherd.distribution.DistributorConfig;
+import dev.shepherd.distribution.InvalidDistributorConfigException;
+import dev.shepherd.distribution.Notification;
+import dev.shepherd.distribution.Started;
+import dev.shepherd.distribution.TaskStatus;
+import dev.shepherd.distribution.TaskToken;
+import dev.shepherd.model.StatusEvent;
 import dev.shepherd.worker.DistributedHandler;
 import dev.shepherd.worker.RemoteReports;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
 class DistributedTypesTest {
+
+  /** Distributors for the registry tests: each requires one setting, {@code namespace}. */
+  private static final class Fixtures {
+    static Distributor named(String name) {
+      return new Distributor() {
+        @Override
+        public String name() {
+          return name;
+        }
+
+        @Override
+        public void validate(String type, DistributorConfig config) {
+          if (config.setting("namespace") == null) {
+            throw new InvalidDistributorConfigException(type, "namespace", "is required");
+          }
+        }
+
+        @Override
+        public Started run(AttemptRequest attempt) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void cancel(AttemptRequest attempt, TaskToken token) {}
+
+        @Override
+        public TaskStatus status(AttemptRequest attempt, TaskToken token) {
+          return new TaskStatus.Running();
+        }
+
+        @Override
+        public Optional<URI> infoUrl(AttemptRequest attempt, TaskToken token) {
+          return Optional.empty();
+        }
+
+        @Override
+        public List<StatusEvent> handleNotification(
+            AttemptRequest attempt, TaskToken token, Notification notification) {
+          return List.of();
+        }
+      };
+    }
+  }
 
   private static final String KEY = "k".repeat(32);
   private static final URI CALLBACK = URI.create("http://scheduler:8080");
@@ -79,6 +133,7 @@ class DistributedTypesTest {
             null,
             null,
             null,
+            null,
             Map.of("report.render", http(Map.of("endpoint", "ftp://renderer/tasks"))));
 
     assertThatThrownBy(() -> handlers(properties))
@@ -91,6 +146,7 @@ class DistributedTypesTest {
   void everyProblemOfEveryTypeAndTheMissingKeyAndUrlAreNamedInOneMessage() {
     var properties =
         new DistributionProperties(
+            null,
             null,
             null,
             null,
@@ -128,11 +184,98 @@ class DistributedTypesTest {
             null,
             null,
             null,
+            null,
             Map.of("t", http(Map.of("endpoint", "http://svc/tasks"))));
 
     assertThatThrownBy(() -> handlers(properties))
         .hasMessageContaining("server-key must be at least 32 bytes, was 9")
         .hasMessageContaining("callback-url must be an absolute http or https URL");
+  }
+
+  @Test
+  void aDistributorBeyondHttpIsRegisteredAndItsTypesAreValidatedTheSameWay() {
+    var properties =
+        new DistributionProperties(
+            KEY,
+            CALLBACK,
+            null,
+            null,
+            null,
+            null,
+            Map.of(
+                "render.k8s",
+                new DistributionProperties.TypeProperties(
+                    "kubernetes-job", Map.of("namespace", "work"), 2),
+                "render.http",
+                http(Map.of("endpoint", "http://svc/tasks"))));
+
+    List<DistributedHandler> handlers =
+        DistributedTypes.handlers(
+            properties,
+            new RemoteReports(),
+            DistributedTypes.httpClient(),
+            List.of(Fixtures.named("kubernetes-job")),
+            Clock.systemUTC());
+
+    assertThat(handlers)
+        .extracting(h -> h.type() + " on " + h.config().distributor())
+        .containsExactly("render.http on http", "render.k8s on kubernetes-job");
+
+    var wrong =
+        new DistributionProperties(
+            KEY,
+            CALLBACK,
+            null,
+            null,
+            null,
+            null,
+            Map.of(
+                "render.k8s",
+                new DistributionProperties.TypeProperties("kubernetes-job", Map.of(), null)));
+    assertThatThrownBy(
+            () ->
+                DistributedTypes.handlers(
+                    wrong,
+                    new RemoteReports(),
+                    DistributedTypes.httpClient(),
+                    List.of(Fixtures.named("kubernetes-job")),
+                    Clock.systemUTC()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("job type 'render.k8s': namespace is required");
+  }
+
+  @Test
+  void aSecondDistributorNamedHttpFailsTheStartNamingBothClasses() {
+    var properties =
+        new DistributionProperties(
+            KEY,
+            CALLBACK,
+            null,
+            null,
+            null,
+            null,
+            Map.of("t", http(Map.of("endpoint", "http://svc/tasks"))));
+
+    assertThatThrownBy(
+            () ->
+                DistributedTypes.handlers(
+                    properties,
+                    new RemoteReports(),
+                    DistributedTypes.httpClient(),
+                    List.of(Fixtures.named("http")),
+                    Clock.systemUTC()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("two distributors are named 'http'")
+        .hasMessageContaining("HttpDistributor");
+  }
+
+  @Test
+  void theStatusIntervalIsASecondUnlessSetAndMustBePositive() {
+    assertThat(DistributionProperties.none().statusInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(bind(Map.of("shepherd.distribution.status-interval", "250ms")).statusInterval())
+        .isEqualTo(Duration.ofMillis(250));
+    assertThatThrownBy(() -> bind(Map.of("shepherd.distribution.status-interval", "0s")))
+        .hasRootCauseMessage("shepherd.distribution.status-interval must be positive, was PT0S");
   }
 
   @Test

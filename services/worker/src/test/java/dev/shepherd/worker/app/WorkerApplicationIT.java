@@ -168,6 +168,37 @@ class WorkerApplicationIT {
     }
   }
 
+  /**
+   * A kubernetes-job type's settings are checked by the kubernetes-job distributor, which the
+   * worker builds because a type names it: were it not registered, the start would fail naming an
+   * unknown distributor instead.
+   */
+  @Test
+  void aKubernetesJobTypeIsCheckedByTheKubernetesDistributorTheWorkerBuildsForIt(
+      ServiceEndpoints endpoints, TestNames names) {
+    try {
+      assertThatThrownBy(
+              () ->
+                  start(
+                      endpoints,
+                      names.prefix(),
+                      Map.of(
+                          "shepherd.distribution.server-key", "k".repeat(32),
+                          "shepherd.distribution.callback-url", "http://scheduler:8080",
+                          "shepherd.distribution.types[report.batch].distributor", "kubernetes-job",
+                          "shepherd.distribution.types[report.batch].settings.image", "renderer:1",
+                          "shepherd.distribution.types[report.batch].settings.cpu", "lots")))
+          .rootCause()
+          .hasMessageContaining("2 problems")
+          .hasMessageContaining("job type 'report.batch': namespace is required")
+          .hasMessageContaining("job type 'report.batch': cpu must be a positive Kubernetes");
+    } finally {
+      var redis = endpoints.newRedisConnectionFactory();
+      RedisCleanup.deleteByPrefix(redis, names.prefix());
+      redis.destroy();
+    }
+  }
+
   /** Stores a job and publishes its work message the way the scheduler's dispatcher does. */
   private static String dispatch(ConfigurableApplicationContext app, String type) {
     Store store = app.getBean("shepherdStore", Store.class);
