@@ -68,6 +68,10 @@ public final class RenderService implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
+      if ("GET".equals(exchange.getRequestMethod())) {
+        answerStatus(exchange);
+        return;
+      }
       if ("DELETE".equals(exchange.getRequestMethod())) {
         String path = exchange.getRequestURI().getPath();
         cancels.add(path.substring(path.lastIndexOf('/') + 1));
@@ -88,6 +92,26 @@ public final class RenderService implements AutoCloseable {
       exchange.sendResponseHeaders(202, -1);
       callbacks.submit(() -> play(received));
     }
+  }
+
+  /**
+   * {@code GET /render/<task>}: the task's status for the {@code statusUrl} setting. A {@code
+   * status-only} task (one that never calls back) has SUCCEEDED; any other known one is RUNNING; an
+   * unknown one is 404.
+   */
+  private void answerStatus(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    String task = path.substring(path.lastIndexOf('/') + 1);
+    var run = runs.stream().filter(r -> r.idempotencyKey().equals(task)).findFirst();
+    if (run.isEmpty()) {
+      exchange.sendResponseHeaders(404, -1);
+      return;
+    }
+    String status = "status-only".equals(run.get().mode()) ? "SUCCEEDED" : "RUNNING";
+    byte[] body = ("{\"status\":\"" + status + "\"}").getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    exchange.sendResponseHeaders(200, body.length);
+    exchange.getResponseBody().write(body);
   }
 
   /** What the service does with an attempt, after its 202. */

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
  * to the scheduler, which hands them to the worker. A job whose service reports a phase, progress
  * and success SUCCEEDS with them recorded; one whose first attempt fails runs again with a new
  * token, and its first attempt's late callback is refused (409); forged and replayed callbacks are
- * refused (401) while the genuine one ends the job; a cancelled job's task is deleted; and a
- * service that never calls back is timed out by the stall timeout on each attempt, its tasks
- * deleted, and the job ends DEAD.
+ * refused (401) while the genuine one ends the job; one whose service never calls back ends by its
+ * status URL; a cancelled job's task is deleted; and a service that never calls back is timed out
+ * by the stall timeout on each attempt, its tasks deleted, and the job ends DEAD.
  */
 @WithRealServices
 class HttpDistributorE2EIT {
@@ -64,7 +64,9 @@ class HttpDistributorE2EIT {
               "shepherd.distribution.types[" + TYPE + "].settings.endpoint",
               service.endpoint().toString(),
               "shepherd.distribution.types[" + TYPE + "].settings.infoUrl",
-              service.endpoint() + "/{jobId}"));
+              service.endpoint() + "/{jobId}",
+              "shepherd.distribution.types[" + TYPE + "].settings.statusUrl",
+              service.endpoint() + "/{task}"));
       await()
           .atMost(WAIT)
           .until(
@@ -101,6 +103,11 @@ class HttpDistributorE2EIT {
       assertThat(service.callBack(first, RenderService.event(first, "SUCCEEDED", 9)))
           .as("a callback of the attempt that was replaced")
           .isEqualTo(409);
+
+      // a service whose callbacks never come: its status URL says the task succeeded
+      String polled = submit(client, "status-only", 1, null);
+      assertThat(awaitState(client, polled, JobState.SUCCEEDED).attempt()).isEqualTo(1);
+      assertThat(service.answers.get(polled)).as("no callback was made").isNull();
 
       // forged and replayed callbacks are refused; the genuine one ends the job
       String held = submit(client, "hold", 3, null);

@@ -115,6 +115,18 @@ public final class MetricNames {
   /** Tag: the distributor an attempt runs on ({@code http}, ADR 44). */
   public static final String TAG_DISTRIBUTOR = "distributor";
 
+  /** Tag: how an attempt ended ({@code succeeded}, {@code failed}, ...). */
+  public static final String TAG_OUTCOME = "outcome";
+
+  /**
+   * Counter {type, distributor, outcome}: attempts a worker ran on a distributor (ADR 45, 46), by
+   * how each ended: succeeded, failed (the backend's failure), timeout (its timeToStart or
+   * timeToRun), missing (the backend lost the task), stopped (cancelled, abandoned, interrupted),
+   * refused (the backend refused the run: the job is dead) or unreachable (the run failed
+   * transiently past its retries). Worker.
+   */
+  public static final String WORKER_DISTRIBUTED_ATTEMPTS = "shepherd.worker.distributed.attempts";
+
   /** Tag: what became of a callback ({@code accepted}, {@code bad_signature}, ...). */
   public static final String TAG_ANSWER = "answer";
 

@@ -10,7 +10,9 @@ import dev.shepherd.distribution.Started;
 import dev.shepherd.distribution.TaskStatus;
 import dev.shepherd.distribution.TransientDistributorException;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.StatusEvent;
+import io.micrometer.core.instrument.Metrics;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -230,12 +232,56 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
             job.jobId(), type, job.attempt(), job.fencingToken(), job.payload(), config, null);
     String name = job.jobId() + "." + job.attempt();
     try (RemoteReports.Mailbox mailbox = reports.open(job.jobId(), job.fencingToken())) {
-      Started started = run(request, name);
+      Started started;
+      try {
+        started = run(request, name);
+      } catch (PermanentJobException e) {
+        count("refused");
+        throw e;
+      } catch (RetryableJobException e) {
+        count("unreachable");
+        throw e;
+      }
       log.debug("{} runs on {} as task {}", name, distributor.name(), started.token());
       record(request, name, started);
       var task = new Task(request, name, started, mailbox, clock.instant());
-      follow(job, task, null);
+      try {
+        follow(job, task, null);
+        count("succeeded");
+      } catch (Exception e) {
+        count(outcomeOf(job, e));
+        throw e;
+      }
     }
+  }
+
+  /**
+   * How an attempt that started its task ended, for {@value
+   * MetricNames#WORKER_DISTRIBUTED_ATTEMPTS}: stopped (cancelled, abandoned, interrupted), timeout
+   * ({@code timeToStart}, {@code timeToRun}), missing, or failed (the backend's failure).
+   */
+  private static String outcomeOf(JobContext<JsonNode> job, Exception e) {
+    String message = e.getMessage() == null ? "" : e.getMessage();
+    if (job.isCancelled() || e instanceof InterruptedException || message.contains(" stopped: ")) {
+      return "stopped";
+    }
+    if (message.startsWith("timeout:")) {
+      return "timeout";
+    }
+    return message.startsWith("missing: ") ? "missing" : "failed";
+  }
+
+  private void count(String outcome) {
+    Metrics.globalRegistry
+        .counter(
+            MetricNames.WORKER_DISTRIBUTED_ATTEMPTS,
+            MetricNames.TAG_TYPE,
+            type,
+            MetricNames.TAG_DISTRIBUTOR,
+            distributor.name(),
+            MetricNames.TAG_OUTCOME,
+            outcome)
+        .increment();
   }
 
   /** Best effort: the job view misses the task's line when it fails; the attempt goes on. */

@@ -14,7 +14,10 @@ import dev.shepherd.distribution.TaskStatus;
 import dev.shepherd.distribution.TaskToken;
 import dev.shepherd.distribution.TransientDistributorException;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.StatusEvent;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -246,6 +249,48 @@ class DistributedHandlerTest {
         .isInstanceOf(RetryableJobException.class)
         .hasMessage("timeout:timeToStart");
     assertThat(httpLike.cancels).hasSize(1);
+  }
+
+  @Test
+  void eachAttemptIsCountedByTypeDistributorAndHowItEnded() throws Exception {
+    var registry = new SimpleMeterRegistry();
+    Metrics.globalRegistry.add(registry);
+    try {
+      var succeeds = new FakeDistributor(seq -> List.of());
+      succeeds.statuses = n -> new TaskStatus.Succeeded();
+      polling(succeeds).handle(job);
+      var missing = new FakeDistributor(seq -> List.of());
+      missing.statuses = n -> new PermanentDistributorException("gone");
+      assertThatThrownBy(() -> polling(missing).handle(job))
+          .isInstanceOf(RetryableJobException.class);
+      var refused = new FakeDistributor(seq -> List.of());
+      refused.runFailure = new PermanentDistributorException("422: no such report");
+      assertThatThrownBy(() -> handler(refused).handle(job))
+          .isInstanceOf(PermanentJobException.class);
+      job.cancelled = true;
+      assertThatThrownBy(() -> handler(new FakeDistributor(seq -> List.of())).handle(job))
+          .isInstanceOf(RetryableJobException.class);
+
+      for (String outcome : List.of("succeeded", "missing", "refused", "stopped")) {
+        assertThat(
+                registry
+                    .get(MetricNames.WORKER_DISTRIBUTED_ATTEMPTS)
+                    .tags("type", "t", "distributor", "fake", "outcome", outcome)
+                    .counter()
+                    .count())
+            .as(outcome)
+            .isEqualTo(1.0);
+      }
+      // counters made by earlier tests in this JVM join the new registry at zero
+      assertThat(
+              registry.find(MetricNames.WORKER_DISTRIBUTED_ATTEMPTS).counters().stream()
+                  .mapToDouble(c -> c.count())
+                  .sum())
+          .as("one count per attempt, no other outcome")
+          .isEqualTo(4.0);
+    } finally {
+      Metrics.globalRegistry.remove(registry);
+    }
   }
 
   @Test

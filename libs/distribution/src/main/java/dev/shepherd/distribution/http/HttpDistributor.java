@@ -35,8 +35,10 @@ import tools.jackson.databind.JsonNode;
  *
  * <p>Settings: {@code endpoint} (required, an absolute http or https URL), {@code requestTimeout}
  * (ISO-8601, default {@value #DEFAULT_REQUEST_TIMEOUT}), {@code timeToStart}, {@code timeToRun},
- * {@code timeToStop} (ISO-8601, optional: the limits each attempt asks for) and {@code infoUrl}
- * (optional, with {@code {jobId}} and {@code {attempt}} replaced: where a person sees the task).
+ * {@code timeToStop} (ISO-8601, optional: the limits each attempt asks for), {@code statusUrl}
+ * (optional, with {@code {jobId}}, {@code {attempt}} and {@code {task}} replaced: where the task's
+ * status is polled when callbacks stop, see {@link #status}) and {@code infoUrl} (optional, with
+ * {@code {jobId}} and {@code {attempt}} replaced: where a person sees the task).
  *
  * <p>Answers: 2xx starts the task; 5xx, 408, 429, a timeout or a connection failure are transient;
  * any other 4xx is permanent, with the body's {@code detail} (problem+json) or text as the reason.
@@ -52,10 +54,20 @@ public final class HttpDistributor implements Distributor {
 
   public static final String PATH = "path";
 
+  /** The setting naming where a task's status is polled. */
+  static final String STATUS_URL = "statusUrl";
+
   static final String DEFAULT_REQUEST_TIMEOUT = "PT10S";
 
   private static final Set<String> SETTINGS =
-      Set.of("endpoint", "requestTimeout", "timeToStart", "timeToRun", "timeToStop", "infoUrl");
+      Set.of(
+          "endpoint",
+          "requestTimeout",
+          "timeToStart",
+          "timeToRun",
+          "timeToStop",
+          "infoUrl",
+          "statusUrl");
   private static final int MAX_REASON = 500;
 
   private final HttpClient client;
@@ -93,6 +105,12 @@ public final class HttpDistributor implements Distributor {
             problem(
                 type, name, "must be a positive ISO-8601 duration (PT30S), was '" + value + "'"));
       }
+    }
+    String statusUrl = config.setting(STATUS_URL);
+    if (statusUrl != null && !isHttpUrl(fill(statusUrl, "j", 1, "t"))) {
+      problems.add(
+          problem(
+              type, STATUS_URL, "must be an absolute http or https URL, was '" + statusUrl + "'"));
     }
     String info = config.setting("infoUrl");
     if (info != null && !isHttpUrl(info.replace("{jobId}", "j").replace("{attempt}", "1"))) {
@@ -149,12 +167,67 @@ public final class HttpDistributor implements Distributor {
   }
 
   /**
-   * The http contract has no status call: the service's callbacks and the attempt's timeouts
-   * (time-to-run, stall) are what Shepherd knows, so a started task is taken as running.
+   * Without a {@code statusUrl} the service's callbacks and the attempt's timeouts (time to run,
+   * stall) are all Shepherd knows, so a started task is taken as running. With one, a GET of it
+   * answers {@code {"status": "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED", "reason": "...",
+   * "retryable": true}}: the worker polls it every status interval, so a task whose callbacks were
+   * lost still ends, and one the service no longer knows (404, 410) is Missing.
    */
   @Override
   public TaskStatus status(AttemptRequest attempt, TaskToken token) {
-    return new TaskStatus.Running();
+    String template = attempt.config().setting(STATUS_URL);
+    if (template == null) {
+      return new TaskStatus.Running();
+    }
+    URI uri = URI.create(fill(template, attempt.jobId(), attempt.attempt(), token.value()));
+    String what = "status of " + token;
+    HttpResponse<String> response =
+        send(
+            HttpRequest.newBuilder(uri)
+                .timeout(requestTimeout(attempt.config()))
+                .header("Accept", "application/json")
+                .GET()
+                .build(),
+            what,
+            404,
+            410);
+    if (response.statusCode() == 404 || response.statusCode() == 410) {
+      // permanent: DistributorCalls makes it Missing once the task had time to appear
+      throw new PermanentDistributorException(
+          what
+              + ": "
+              + uri
+              + " answered "
+              + response.statusCode()
+              + ": the service does not know it");
+    }
+    return statusOf(response.body(), what);
+  }
+
+  /** {@code {"status": "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED", "reason", "retryable"}}. */
+  private static TaskStatus statusOf(String body, String what) {
+    JsonNode json;
+    try {
+      json = Json.mapper().readTree(body == null ? "" : body);
+    } catch (JacksonException e) {
+      throw new TransientDistributorException(what + ": the answer is not JSON: " + truncate(body));
+    }
+    String status = json.path("status").asString("");
+    return switch (status) {
+      case "PENDING" -> new TaskStatus.Pending();
+      case "RUNNING" -> new TaskStatus.Running();
+      case "SUCCEEDED" -> new TaskStatus.Succeeded();
+      case "FAILED" ->
+          new TaskStatus.Failed(
+              json.path("reason").asString("the service reports the task failed"),
+              json.path("retryable").asBoolean(true));
+      default ->
+          throw new TransientDistributorException(
+              what
+                  + ": the answer's status must be PENDING, RUNNING, SUCCEEDED or FAILED, was '"
+                  + status
+                  + "'");
+    };
   }
 
   @Override
@@ -164,10 +237,7 @@ public final class HttpDistributor implements Distributor {
       return Optional.empty();
     }
     return Optional.of(
-        URI.create(
-            template
-                .replace("{jobId}", encode(attempt.jobId()))
-                .replace("{attempt}", Integer.toString(attempt.attempt()))));
+        URI.create(fill(template, attempt.jobId(), attempt.attempt(), token.value())));
   }
 
   /**
@@ -190,7 +260,7 @@ public final class HttpDistributor implements Distributor {
     return new AttemptKey(attempt.jobId(), attempt.attempt(), attempt.fencingToken());
   }
 
-  private void send(HttpRequest request, String what, int... alsoFine) {
+  private HttpResponse<String> send(HttpRequest request, String what, int... alsoFine) {
     HttpResponse<String> response;
     try {
       response = client.send(request, HttpResponse.BodyHandlers.ofString());
@@ -203,7 +273,7 @@ public final class HttpDistributor implements Distributor {
     }
     int status = response.statusCode();
     if (status / 100 == 2 || contains(alsoFine, status)) {
-      return;
+      return response;
     }
     String reason =
         what + ": " + request.uri() + " answered " + status + ": " + reason(response.body());
@@ -335,6 +405,14 @@ public final class HttpDistributor implements Distributor {
       }
     }
     return false;
+  }
+
+  /** A URL template with the attempt's {@code {jobId}}, {@code {attempt}} and {@code {task}}. */
+  private static String fill(String template, String jobId, int attempt, String task) {
+    return template
+        .replace("{jobId}", encode(jobId))
+        .replace("{attempt}", Integer.toString(attempt))
+        .replace("{task}", encode(task));
   }
 
   private static String encode(String value) {

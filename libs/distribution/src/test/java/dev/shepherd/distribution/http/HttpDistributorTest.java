@@ -14,6 +14,7 @@ import dev.shepherd.distribution.InvalidDistributorConfigException.Problem;
 import dev.shepherd.distribution.Notification;
 import dev.shepherd.distribution.PermanentDistributorException;
 import dev.shepherd.distribution.Started;
+import dev.shepherd.distribution.TaskStatus;
 import dev.shepherd.distribution.TaskToken;
 import dev.shepherd.distribution.TransientDistributorException;
 import dev.shepherd.distribution.http.CallbackSignatures.AttemptKey;
@@ -241,6 +242,52 @@ class HttpDistributorTest {
     assertThat(http.infoUrl(attempt, HttpDistributor.tokenOf(attempt)))
         .contains(URI.create("https://svc.example/runs/" + attempt.jobId() + "/2"));
     assertThat(http.infoUrl(attempt(Map.of()), HttpDistributor.tokenOf(attempt))).isEmpty();
+  }
+
+  @Test
+  void withoutAStatusUrlATaskIsTakenAsRunning() {
+    var attempt = attempt(Map.of());
+
+    assertThat(http.status(attempt, HttpDistributor.tokenOf(attempt)))
+        .isEqualTo(new TaskStatus.Running());
+    assertThat(received).as("nothing asked").isEmpty();
+  }
+
+  @Test
+  void theStatusUrlIsPolledAndItsAnswerIsTheTasksStatus() {
+    var attempt = attempt(Map.of("statusUrl", endpoint + "/{task}?job={jobId}&n={attempt}"));
+    TaskToken token = HttpDistributor.tokenOf(attempt);
+    answers.add(new Answer(200, "{\"status\":\"PENDING\"}", false));
+    answers.add(new Answer(200, "{\"status\":\"RUNNING\"}", false));
+    answers.add(new Answer(200, "{\"status\":\"SUCCEEDED\"}", false));
+    answers.add(
+        new Answer(
+            200, "{\"status\":\"FAILED\",\"reason\":\"disk full\",\"retryable\":false}", false));
+
+    assertThat(http.status(attempt, token)).isEqualTo(new TaskStatus.Pending());
+    assertThat(http.status(attempt, token)).isEqualTo(new TaskStatus.Running());
+    assertThat(http.status(attempt, token)).isEqualTo(new TaskStatus.Succeeded());
+    assertThat(http.status(attempt, token)).isEqualTo(new TaskStatus.Failed("disk full", false));
+    assertThat(received.getFirst().method()).isEqualTo("GET");
+    assertThat(received.getFirst().path()).isEqualTo("/run/" + token.value());
+  }
+
+  @Test
+  void aStatusTheServiceNoLongerKnowsIsPermanentAndAnUnreadableOneTransient() {
+    var attempt = attempt(Map.of("statusUrl", endpoint + "/{task}"));
+    TaskToken token = HttpDistributor.tokenOf(attempt);
+    answers.add(new Answer(404, "", false));
+    answers.add(new Answer(200, "{\"status\":\"DONE\"}", false));
+    answers.add(new Answer(503, "", false));
+
+    assertThatThrownBy(() -> http.status(attempt, token))
+        .isInstanceOf(PermanentDistributorException.class)
+        .hasMessageContaining("does not know it");
+    assertThatThrownBy(() -> http.status(attempt, token))
+        .isInstanceOf(TransientDistributorException.class)
+        .hasMessageContaining("'DONE'");
+    assertThatThrownBy(() -> http.status(attempt, token))
+        .isInstanceOf(TransientDistributorException.class);
   }
 
   @Test
