@@ -366,6 +366,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     String passed = task.limitPassed(now);
     if (passed != null) {
       cancel(task);
+      awaitStopped(task);
       throw new RetryableJobException("timeout:" + passed);
     }
     Duration wait = task.untilNextLimit(now);
@@ -380,6 +381,47 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       task.reported(clock.instant());
     }
     return event;
+  }
+
+  /**
+   * After the handler cancelled a task past one of its limits, waits up to the run's {@code
+   * timeToStop} for the backend to say it is over (any status but Pending or Running), so the
+   * attempt's failure, and the retry it brings, come after the task stopped, not beside it. A task
+   * still running then is logged and left to the backend; its reports are refused by their token
+   * once the attempt has failed. Without a {@code timeToStop} nothing is awaited.
+   */
+  private void awaitStopped(Task task) {
+    Duration timeToStop = task.started.timeToStop();
+    if (timeToStop == null) {
+      return;
+    }
+    Instant deadline = clock.instant().plus(timeToStop);
+    while (true) {
+      TaskStatus status;
+      try {
+        status = calls.status(distributor, task.request, task.started.token(), task.runAt);
+      } catch (TransientDistributorException e) {
+        status = new TaskStatus.Running(); // unknown: ask again until the deadline
+      }
+      if (!(status instanceof TaskStatus.Pending) && !(status instanceof TaskStatus.Running)) {
+        return;
+      }
+      if (!clock.instant().isBefore(deadline)) {
+        log.warn(
+            "{}: task {} on {} did not stop within its timeToStop ({}); left to the backend",
+            task.name,
+            task.started.token(),
+            distributor.name(),
+            timeToStop);
+        return;
+      }
+      try {
+        Thread.sleep(statusInterval); // the backend has no stop notice to wait on
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /**

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -252,6 +253,43 @@ class DistributedHandlerTest {
   }
 
   @Test
+  void aTaskCancelledPastItsTimeToRunIsAwaitedUntilItStopsWithinItsTimeToStop() {
+    var stops = new FakeDistributor(seq -> List.of());
+    stops.timeToRun = Duration.ofMillis(50);
+    stops.timeToStop = Duration.ofSeconds(30);
+    // running until it is cancelled, then running for two more asks, then over
+    var afterCancel = new AtomicInteger();
+    stops.statuses =
+        n ->
+            stops.cancels.isEmpty() || afterCancel.incrementAndGet() <= 2
+                ? new TaskStatus.Running()
+                : new TaskStatus.Failed("cancelled", true);
+
+    assertThatThrownBy(() -> polling(stops).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("timeout:timeToRun");
+    assertThat(stops.cancels).hasSize(1);
+    assertThat(afterCancel.get()).as("asked until the task said it was over").isEqualTo(3);
+
+    var never = new FakeDistributor(seq -> List.of());
+    never.timeToRun = Duration.ofMillis(50);
+    never.timeToStop = Duration.ofMillis(200);
+    var asked = new AtomicInteger();
+    never.statuses =
+        n -> {
+          if (!never.cancels.isEmpty()) {
+            asked.incrementAndGet();
+          }
+          return new TaskStatus.Running();
+        };
+    assertThatThrownBy(() -> polling(never).handle(job))
+        .isInstanceOf(RetryableJobException.class)
+        .hasMessage("timeout:timeToRun");
+    assertThat(never.cancels).hasSize(1);
+    assertThat(asked.get()).as("asked again until timeToStop passed, then let go").isGreaterThan(1);
+  }
+
+  @Test
   void eachAttemptIsCountedByTypeDistributorAndHowItEnded() throws Exception {
     var registry = new SimpleMeterRegistry();
     Metrics.globalRegistry.add(registry);
@@ -342,6 +380,7 @@ class DistributedHandlerTest {
     int runs;
     Duration timeToStart;
     Duration timeToRun;
+    Duration timeToStop;
 
     /** The answer to the n-th status call (from 1): a status, or an exception to throw. */
     Function<Integer, Object> statuses = n -> new TaskStatus.Running();
@@ -372,7 +411,7 @@ class DistributedHandlerTest {
           new TaskToken(attempt.jobId() + "." + attempt.attempt() + "." + attempt.fencingToken()),
           timeToStart,
           timeToRun,
-          null);
+          timeToStop);
     }
 
     @Override
