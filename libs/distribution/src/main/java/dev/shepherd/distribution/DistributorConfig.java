@@ -1,5 +1,7 @@
 package dev.shepherd.distribution;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -40,5 +42,24 @@ public record DistributorConfig(String distributor, Map<String, String> settings
   /** A setting's value, or null when it is not set. */
   public String setting(String name) {
     return settings.get(name);
+  }
+
+  /**
+   * Whether a URL setting (an endpoint, a callback base, a template with its placeholders filled)
+   * is an absolute http or https URL with a host: what every distributor's {@code validate} asks of
+   * one.
+   */
+  public static boolean isHttpUrl(String value) {
+    if (value == null) {
+      return false;
+    }
+    try {
+      URI uri = new URI(value);
+      return uri.isAbsolute()
+          && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+          && uri.getHost() != null;
+    } catch (URISyntaxException e) {
+      return false;
+    }
   }
 }

@@ -5,8 +5,6 @@ import dev.shepherd.distribution.InvalidDistributorConfigException.Problem;
 import dev.shepherd.model.Json;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -144,7 +142,8 @@ record JobSettings(
       }
     }
     String logs = config.setting("logsUrl");
-    if (logs != null && !isHttpUrl(logs.replace("{namespace}", "n").replace("{pod}", "p"))) {
+    if (logs != null
+        && !DistributorConfig.isHttpUrl(logs.replace("{namespace}", "n").replace("{pod}", "p"))) {
       problems.add(
           new Problem(
               type,
@@ -224,17 +223,6 @@ record JobSettings(
       return sign && fits ? d : null;
     } catch (DateTimeParseException e) {
       return null;
-    }
-  }
-
-  private static boolean isHttpUrl(String value) {
-    try {
-      URI uri = new URI(value);
-      return uri.isAbsolute()
-          && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
-          && uri.getHost() != null;
-    } catch (URISyntaxException e) {
-      return false;
     }
   }
 }

@@ -93,7 +93,7 @@ public final class HttpDistributor implements Distributor {
     String endpoint = config.setting("endpoint");
     if (endpoint == null) {
       problems.add(problem(type, "endpoint", "is required (the URL attempts are POSTed to)"));
-    } else if (!isHttpUrl(endpoint)) {
+    } else if (!DistributorConfig.isHttpUrl(endpoint)) {
       problems.add(
           problem(
               type, "endpoint", "must be an absolute http or https URL, was '" + endpoint + "'"));
@@ -107,13 +107,14 @@ public final class HttpDistributor implements Distributor {
       }
     }
     String statusUrl = config.setting(STATUS_URL);
-    if (statusUrl != null && !isHttpUrl(fill(statusUrl, "j", 1, "t"))) {
+    if (statusUrl != null && !DistributorConfig.isHttpUrl(fill(statusUrl, "j", 1, "t"))) {
       problems.add(
           problem(
               type, STATUS_URL, "must be an absolute http or https URL, was '" + statusUrl + "'"));
     }
     String info = config.setting("infoUrl");
-    if (info != null && !isHttpUrl(info.replace("{jobId}", "j").replace("{attempt}", "1"))) {
+    if (info != null
+        && !DistributorConfig.isHttpUrl(info.replace("{jobId}", "j").replace("{attempt}", "1"))) {
       problems.add(
           problem(type, "infoUrl", "must be an absolute http or https URL, was '" + info + "'"));
     }
@@ -384,17 +385,6 @@ public final class HttpDistributor implements Distributor {
       return d.isPositive() ? d : null;
     } catch (DateTimeParseException e) {
       return null;
-    }
-  }
-
-  private static boolean isHttpUrl(String value) {
-    try {
-      URI uri = new URI(value);
-      return uri.isAbsolute()
-          && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
-          && uri.getHost() != null;
-    } catch (java.net.URISyntaxException e) {
-      return false;
     }
   }
 

@@ -198,8 +198,7 @@ public final class DistributedTypes {
               + " URL, which backends call back (http://scheduler:8080)");
       return null;
     }
-    boolean http = "http".equals(configured.getScheme()) || "https".equals(configured.getScheme());
-    if (!configured.isAbsolute() || !http || configured.getHost() == null) {
+    if (!DistributorConfig.isHttpUrl(configured.toString())) {
       problems.add(
           PREFIX + "callback-url must be an absolute http or https URL, was '" + configured + "'");
       return null;
