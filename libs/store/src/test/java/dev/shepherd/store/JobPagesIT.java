@@ -249,7 +249,6 @@ class JobPagesIT {
       fixture.dispatched(submit("demo.noop", "gpu"));
       fixture.dispatched(submit("demo.noop", "default"));
     }
-    submit("demo.noop", "default");
     String running = fixture.claimed(3, JobTimeouts.NONE, "w1");
     String done = fixture.claimed(3, JobTimeouts.NONE, "w1");
     store
@@ -258,6 +257,8 @@ class JobPagesIT {
             new StatusEvent.Succeeded(
                 done, "demo.noop", 1, fixture.token(done), 1, "w1", fixture.clock.instant()),
             Duration.ZERO);
+    // submitted after the claims: each claim dispatches every due job of its partition first
+    submit("demo.noop", "default");
 
     var summary = store.queries().summary(List.of("gpu", "default", "idle"), 60);
 
