@@ -49,6 +49,19 @@ app.kubernetes.io/component: {{ .component }}
 {{ default (printf "%s-redis" (include "shepherd.fullname" .)) .Values.redis.existingSecret }}
 {{- end -}}
 
+{{- define "shepherd.distributionSecret" -}}
+{{ default (printf "%s-distribution" (include "shepherd.fullname" .)) .Values.distribution.existingSecret }}
+{{- end -}}
+
+{{/* The callback key (ADR 45), for the scheduler and the workers with distributed types. */}}
+{{- define "shepherd.distributionKey" -}}
+{{- if or .Values.distribution.serverKey .Values.distribution.existingSecret }}
+- name: SHEPHERD_DISTRIBUTION_SERVERKEY
+  valueFrom:
+    secretKeyRef: {name: {{ include "shepherd.distributionSecret" . }}, key: server-key}
+{{- end }}
+{{- end -}}
+
 {{/* Environment every service shares: broker, Redis, prefix, pools, store settings. */}}
 {{- define "shepherd.env" -}}
 - name: SPRING_RABBITMQ_HOST

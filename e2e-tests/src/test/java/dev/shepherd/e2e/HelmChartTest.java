@@ -1,10 +1,12 @@
 package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import dev.shepherd.model.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,7 +50,8 @@ class HelmChartTest {
   void everyRenderedObjectMatchesTheKubernetesApi() {
     List<String> problems = new ArrayList<>();
     int checked = 0;
-    for (String values : List.of("", "other-values.yaml", "sre-values.yaml")) {
+    for (String values :
+        List.of("", "other-values.yaml", "sre-values.yaml", "distribution-values.yaml")) {
       TemplateCommand template = new Helm(CHART).template().withName("jobs").withNamespace("work");
       if (!values.isEmpty()) {
         template =
@@ -234,6 +237,68 @@ class HelmChartTest {
             .isNotEqualTo("jobs-shepherd-worker");
       }
     }
+  }
+
+  /**
+   * A pool's distributed types (ADR 45) reach its workers as Spring properties with their dots
+   * kept, and the callback key reaches the scheduler and those workers from one Secret; a pool
+   * without such types gets neither, and a pool with them but no key does not render.
+   */
+  @Test
+  void aPoolsDistributedTypesReachItsWorkersAndTheCallbackKeyComesFromOneSecret() {
+    Path values =
+        Cluster.repositoryRoot()
+            .resolve("e2e-tests/src/test/resources/helm/distribution-values.yaml");
+    List<JsonNode> objects = render(t -> t.withValuesFile(values));
+
+    JsonNode secret =
+        ofKind(objects, "Secret").stream()
+            .filter(o -> o.at("/metadata/name").asString().equals("jobs-shepherd-distribution"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(secret.at("/stringData/server-key").asString())
+        .isEqualTo("0123456789abcdef0123456789abcdef-chart-test");
+    Map<String, JsonNode> deployments = new java.util.TreeMap<>();
+    ofKind(objects, "Deployment")
+        .forEach(d -> deployments.put(d.at("/metadata/name").asString(), d));
+    for (String withKey : List.of("jobs-shepherd-scheduler", "jobs-shepherd-worker-render")) {
+      JsonNode key = env(deployments.get(withKey), "SHEPHERD_DISTRIBUTION_SERVERKEY");
+      assertThat(key.at("/valueFrom/secretKeyRef/name").asString())
+          .as(withKey)
+          .isEqualTo("jobs-shepherd-distribution");
+      assertThat(key.at("/valueFrom/secretKeyRef/key").asString()).isEqualTo("server-key");
+    }
+    JsonNode json =
+        Json.mapper()
+            .readTree(
+                env(deployments.get("jobs-shepherd-worker-render"), "SPRING_APPLICATION_JSON")
+                    .path("value")
+                    .asString());
+    JsonNode distribution = json.at("/shepherd/distribution");
+    assertThat(distribution.path("callback-url").asString())
+        .isEqualTo("http://jobs-shepherd-scheduler:8080");
+    JsonNode render = distribution.path("types").path("[report.render]");
+    assertThat(render.path("distributor").asString()).isEqualTo("http");
+    assertThat(render.at("/settings/statusUrl").asString())
+        .isEqualTo("http://renderer:9000/render/{task}");
+    assertThat(render.path("maxAttempts").asInt()).isEqualTo(3);
+    JsonNode plain = deployments.get("jobs-shepherd-worker-default");
+    assertThat(env(plain, "SPRING_APPLICATION_JSON").isMissingNode()).isTrue();
+    assertThat(env(plain, "SHEPHERD_DISTRIBUTION_SERVERKEY").isMissingNode()).isTrue();
+
+    assertThatThrownBy(
+            () -> render(t -> t.withValuesFile(values).set("distribution.serverKey", "")))
+        .hasMessageContaining("distributedTypes needs distribution.serverKey");
+  }
+
+  /** The first container's environment variable {@code name}, or a missing node. */
+  private static JsonNode env(JsonNode deployment, String name) {
+    for (JsonNode e : deployment.at("/spec/template/spec/containers/0/env")) {
+      if (name.equals(e.path("name").asString())) {
+        return e;
+      }
+    }
+    return tools.jackson.databind.node.MissingNode.getInstance();
   }
 
   @Test

@@ -86,6 +86,39 @@ class DistributedTypesTest {
     return new DistributionProperties.TypeProperties("http", settings, null);
   }
 
+  /**
+   * The Helm chart hands a pool's types to its workers as {@code SPRING_APPLICATION_JSON}, each
+   * type name in brackets so its dots stay (helm/shepherd/templates/workers.yaml): they bind as the
+   * YAML form does.
+   */
+  @Test
+  void typesGivenAsTheChartsSpringApplicationJsonBindWithTheirDots() {
+    var env = new org.springframework.core.env.StandardEnvironment();
+    env.getPropertySources()
+        .addFirst(
+            new org.springframework.core.env.MapPropertySource(
+                "test",
+                Map.of(
+                    "spring.application.json",
+                    "{\"shepherd\":{\"distribution\":{\"callback-url\":\"http://s:8080\","
+                        + "\"types\":{\"[report.render]\":{\"distributor\":\"http\","
+                        + "\"maxAttempts\":3,\"settings\":{\"endpoint\":\"http://r/render\","
+                        + "\"statusUrl\":\"http://r/render/{task}\"}}}}}}")));
+    new org.springframework.boot.support.SpringApplicationJsonEnvironmentPostProcessor()
+        .postProcessEnvironment(env, new org.springframework.boot.SpringApplication());
+
+    var properties =
+        Binder.get(env).bind("shepherd.distribution", DistributionProperties.class).get();
+
+    assertThat(properties.callbackUrl()).hasToString("http://s:8080");
+    var render = properties.types().get("report.render");
+    assertThat(render.distributor()).isEqualTo("http");
+    assertThat(render.maxAttempts()).isEqualTo(3);
+    assertThat(render.settings())
+        .containsEntry("endpoint", "http://r/render")
+        .containsEntry("statusUrl", "http://r/render/{task}");
+  }
+
   @Test
   void withoutTypesNothingIsBuiltAndNoKeyIsNeeded() {
     assertThat(handlers(bind(Map.of()))).isEmpty();
