@@ -246,6 +246,19 @@ final class Attempt<P> implements JobContext<P> {
     return Optional.ofNullable(lastHeartbeatDetails).map(JsonNode::deepCopy);
   }
 
+  /** Set once by the runtime after the claim, from the job's startToClose; null for none. */
+  private volatile Instant deadline;
+
+  /** The attempt's deadline, from its claim and the job's startToClose; null for none. */
+  void deadline(Instant deadline) {
+    this.deadline = deadline;
+  }
+
+  @Override
+  public Optional<Instant> deadline() {
+    return Optional.ofNullable(deadline);
+  }
+
   @Override
   public boolean isCancelled() {
     return cancelled || timedOut != null;

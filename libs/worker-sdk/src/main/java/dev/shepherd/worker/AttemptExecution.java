@@ -332,12 +332,17 @@ final class AttemptExecution implements AutoCloseable {
 
   private <P> Attempt<P> attempt(
       Claim claim, P payload, ClaimedWork claimed, JsonNode lastHeartbeatDetails) {
-    return new Attempt<>(
-        claim,
-        payload,
-        clock,
-        event -> statuses.publish(event, claimed.trace()),
-        (phase, took) -> meters.phase(claim.type(), phase, took),
-        lastHeartbeatDetails);
+    var attempt =
+        new Attempt<>(
+            claim,
+            payload,
+            clock,
+            event -> statuses.publish(event, claimed.trace()),
+            (phase, took) -> meters.phase(claim.type(), phase, took),
+            lastHeartbeatDetails);
+    if (claimed.timeouts() != null && claimed.timeouts().startToClose() != null) {
+      attempt.deadline(claimed.claimedAt().plus(claimed.timeouts().startToClose()));
+    }
+    return attempt;
   }
 }

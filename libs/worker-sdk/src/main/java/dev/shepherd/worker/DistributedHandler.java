@@ -229,7 +229,13 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   public void handle(JobContext<JsonNode> job) throws Exception {
     var request =
         new AttemptRequest(
-            job.jobId(), type, job.attempt(), job.fencingToken(), job.payload(), config, null);
+            job.jobId(),
+            type,
+            job.attempt(),
+            job.fencingToken(),
+            job.payload(),
+            config,
+            job.deadline().orElse(null));
     String name = job.jobId() + "." + job.attempt();
     try (RemoteReports.Mailbox mailbox = reports.open(job.jobId(), job.fencingToken())) {
       Started started;

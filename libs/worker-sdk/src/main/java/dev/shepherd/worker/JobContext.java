@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import tools.jackson.databind.JsonNode;
@@ -122,6 +123,19 @@ public interface JobContext<P> {
    * }</pre>
    */
   boolean isCancelled();
+
+  /**
+   * When this attempt must be over: its claim plus the job's {@code startToClose} timeout (ADR 18);
+   * empty when the job has none. Pass it on to what the handler calls, so downstream work stops in
+   * time too; the distributors send it with each attempt.
+   *
+   * <pre>{@code
+   * job.deadline().ifPresent(d -> request.header("Request-Deadline", d.toString()));
+   * }</pre>
+   */
+  default Optional<Instant> deadline() {
+    return Optional.empty();
+  }
 
   /**
    * Why this attempt was cancelled: {@code cancelled by <who>: <reason>} when its job was cancelled

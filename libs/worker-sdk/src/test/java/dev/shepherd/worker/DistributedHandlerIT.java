@@ -15,6 +15,7 @@ import dev.shepherd.distribution.http.HttpAttemptRequest;
 import dev.shepherd.distribution.http.HttpDistributor;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobTimeouts;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
@@ -267,6 +268,19 @@ class DistributedHandlerIT extends WorkerRuntimeFixture {
     assertThat(eventsOf(work.jobId())).isEmpty();
     assertThat(store.queries().find(work.jobId()).orElseThrow().state())
         .isEqualTo(JobState.CANCELLED);
+  }
+
+  @Test
+  void aJobWithAStartToCloseTimeoutSendsItsAttemptsDeadlineWithTheRun() {
+    startWorker(Map.of());
+    Instant before = Instant.now();
+    dispatch(TYPE, 3, new JobTimeouts(Duration.ofMinutes(10), null));
+
+    JsonNode body = service.awaitRuns(1).getFirst().json();
+
+    assertThat(Instant.parse(body.get("deadline").asString()))
+        .as("the claim plus the job's startToClose")
+        .isBetween(before.plus(Duration.ofMinutes(10)), Instant.now().plus(Duration.ofMinutes(10)));
   }
 
   @Test

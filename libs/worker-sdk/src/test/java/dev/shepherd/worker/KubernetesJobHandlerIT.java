@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.shepherd.distribution.AttemptRequest;
 import dev.shepherd.distribution.DistributorCalls;
 import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.http.CallbackSignatures;
@@ -14,6 +15,8 @@ import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.model.WorkerControl;
 import dev.shepherd.store.CancelResult;
+import dev.shepherd.store.ClaimResult;
+import dev.shepherd.store.NewJob;
 import dev.shepherd.testsupport.WithRealServices;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -49,6 +52,10 @@ class KubernetesJobHandlerIT extends WorkerRuntimeFixture {
   private static final String TYPE = "test.plain";
   private static final String WORKER = "w-0";
   private static final String NAMESPACE = "work";
+  private static final DistributorConfig CONFIG =
+      new DistributorConfig(
+          KubernetesJobDistributor.NAME,
+          Map.of("namespace", NAMESPACE, "image", "registry.example/render:1"));
 
   KubernetesClient client;
 
@@ -201,18 +208,80 @@ class KubernetesJobHandlerIT extends WorkerRuntimeFixture {
     assertThat(drain(work.jobId())).isEmpty();
   }
 
+  /**
+   * Issue 16's restart case: a worker claimed attempt 1, created its Job and died. Its lease runs
+   * out, recovery takes the job back, and the worker that claims attempt 2 adopts the Job that
+   * still runs instead of starting the work a second time; the Job's success is attempt 2's
+   * outcome.
+   */
+  @Test
+  void aJobWhoseWorkerDiedWhileItsKubernetesJobRanIsAdoptedByTheNextAttemptNotRunTwice() {
+    String id =
+        store.submissions().submit(new NewJob(TYPE, "default", "{}", null, null, 3)).jobId();
+    int partition = store.keys().partitionOf(id);
+    store
+        .outbox()
+        .markDispatched(
+            partition, store.outbox().reserveDue(partition, 100, Duration.ofSeconds(30)));
+    long deadToken =
+        ((ClaimResult.Claimed) store.leases().claim(id, 1, "w-dead", Duration.ofMillis(300)))
+            .fencingToken();
+    try (var deadWorkers = newDistributor()) {
+      deadWorkers.run(
+          new AttemptRequest(
+              id, TYPE, 1, deadToken, Json.mapper().createObjectNode(), CONFIG, null));
+    }
+    Job first = awaitJob(id);
+    controller(first, new JobStatusBuilder().withActive(1).withReady(1).build());
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> store.leaseRecovery().reapExpiredLeases(partition, 10, Duration.ZERO),
+            reaped -> !reaped.isEmpty());
+
+    startWorker(DistributorCalls.DEFAULT_VISIBILITY_GRACE);
+    WorkMessage second = publishDue(id);
+    assertThat(second.attempt()).isEqualTo(2);
+    await()
+        .atMost(WAIT)
+        .until(() -> store.queries().find(id).orElseThrow().state() == JobState.RUNNING);
+    controller(
+        first,
+        new JobStatusBuilder()
+            .withSucceeded(1)
+            .withConditions(
+                new JobConditionBuilder().withType("Complete").withStatus("True").build())
+            .build());
+
+    List<Received> events = awaitEvents(id, this::hasOutcome);
+    StatusEvent outcome = events.getLast().event();
+    assertThat(outcome.eventName()).isEqualTo("SUCCEEDED");
+    assertThat(outcome.attempt()).isEqualTo(2);
+    assertThat(outcome.fencingToken()).as("the new claim's").isGreaterThan(deadToken);
+    assertThat(jobs())
+        .as("the running Job was adopted, not started again")
+        .singleElement()
+        .satisfies(
+            j -> assertThat(j.getMetadata().getName()).isEqualTo(first.getMetadata().getName()));
+    applyAsTheTrackerDoes(events);
+    assertThat(store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
   // ---- the worker, and the Job controller's part ----------------------------------------------
 
+  private KubernetesJobDistributor newDistributor() {
+    return new KubernetesJobDistributor(
+        client,
+        new CallbackSignatures(
+            "a server key of at least 32 bytes, as the scheduler has"
+                .getBytes(StandardCharsets.UTF_8),
+            CallbackSignatures.DEFAULT_TOLERANCE,
+            Clock.systemUTC()),
+        URI.create("http://scheduler.test:8080"));
+  }
+
   private void startWorker(Duration visibilityGrace) {
-    distributor =
-        new KubernetesJobDistributor(
-            client,
-            new CallbackSignatures(
-                "a server key of at least 32 bytes, as the scheduler has"
-                    .getBytes(StandardCharsets.UTF_8),
-                CallbackSignatures.DEFAULT_TOLERANCE,
-                Clock.systemUTC()),
-            URI.create("http://scheduler.test:8080"));
+    distributor = newDistributor();
     var calls =
         new DistributorCalls(
             3,
@@ -225,9 +294,7 @@ class KubernetesJobHandlerIT extends WorkerRuntimeFixture {
         new DistributedHandler(
             TYPE,
             distributor,
-            new DistributorConfig(
-                KubernetesJobDistributor.NAME,
-                Map.of("namespace", NAMESPACE, "image", "registry.example/render:1")),
+            CONFIG,
             calls,
             reports,
             Clock.systemUTC(),
