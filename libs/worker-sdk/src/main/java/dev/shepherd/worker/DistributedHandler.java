@@ -249,8 +249,8 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
         throw e;
       }
       log.debug("{} runs on {} as task {}", name, distributor.name(), started.token());
-      record(request, name, started);
       var task = new Task(request, name, started, mailbox, clock.instant());
+      task.infoRecorded = record(task);
       try {
         follow(job, task, null);
         count("succeeded");
@@ -290,21 +290,38 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
         .increment();
   }
 
-  /** Best effort: the job view misses the task's line when it fails; the attempt goes on. */
-  private void record(AttemptRequest request, String name, Started started) {
+  /**
+   * Records the task for the job view; best effort: the view misses the task's line when it fails,
+   * and the attempt goes on. True when its info URL was known.
+   */
+  private boolean record(Task task) {
     try {
+      String infoUrl =
+          distributor.infoUrl(task.request, task.started.token()).map(URI::toString).orElse(null);
       records.record(
-          request.jobId(),
-          request.fencingToken(),
+          task.request.jobId(),
+          task.request.fencingToken(),
           distributor.name(),
-          started.token().value(),
-          distributor.infoUrl(request, started.token()).map(URI::toString).orElse(null));
+          task.started.token().value(),
+          infoUrl);
+      return infoUrl != null;
     } catch (RuntimeException e) {
       log.warn(
           "{}: its task {} is not recorded for the job view: {}",
-          name,
-          started.token(),
+          task.name,
+          task.started.token(),
           e.toString());
+      return false;
+    }
+  }
+
+  /**
+   * The task started (its first report, or Running after Pending). A task whose info URL was not
+   * known at its run (a Job's pod, whose logs it names, did not exist yet) is recorded once more.
+   */
+  private void started(Task task, Instant at) {
+    if (task.reported(at) && !task.infoRecorded) {
+      task.infoRecorded = record(task);
     }
   }
 
@@ -384,7 +401,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       throw stop(job, task);
     }
     if (event != null) {
-      task.reported(clock.instant());
+      started(task, clock.instant());
     }
     return event;
   }
@@ -466,7 +483,7 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       case TaskStatus.Pending p -> task.pending = true;
       case TaskStatus.Running r -> {
         if (task.pending) {
-          task.reported(now);
+          started(task, now);
         }
       }
     }
@@ -527,6 +544,9 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
     Instant nextStatusAt;
     boolean pending;
 
+    /** Whether the task's info URL was known when it was recorded for the job view. */
+    boolean infoRecorded;
+
     Task(
         AttemptRequest request,
         String name,
@@ -541,11 +561,13 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
       this.nextStatusAt = runAt;
     }
 
-    /** The task reported: the first report is its start. */
-    void reported(Instant at) {
+    /** The task reported: the first report is its start; true for that first one. */
+    boolean reported(Instant at) {
       if (firstReportAt == null) {
         firstReportAt = at;
+        return true;
       }
+      return false;
     }
 
     /** {@code timeToStart} or {@code timeToRun} when passed at {@code now}, else null. */

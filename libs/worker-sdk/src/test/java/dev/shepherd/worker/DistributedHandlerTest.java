@@ -290,6 +290,41 @@ class DistributedHandlerTest {
   }
 
   @Test
+  void aTaskWhoseInfoUrlIsKnownOnlyOnceItStartedIsRecordedAgainThen() throws Exception {
+    var fake = new FakeDistributor(seq -> List.of());
+    fake.statuses =
+        n ->
+            switch (n) {
+              case 1 -> new TaskStatus.Pending();
+              case 2 -> new TaskStatus.Running();
+              default -> new TaskStatus.Succeeded();
+            };
+    // a Job's logs: its pod exists once it runs
+    fake.info = n -> n >= 2 ? URI.create("https://k8s/pods/j-1/log") : null;
+    List<String> recorded = new CopyOnWriteArrayList<>();
+    var calls =
+        new DistributorCalls(
+            2, Duration.ZERO, Duration.ZERO, Duration.ZERO, d -> {}, Clock.systemUTC());
+    var handler =
+        new DistributedHandler(
+            "t",
+            fake,
+            CONFIG,
+            calls,
+            reports,
+            Clock.systemUTC(),
+            null,
+            Duration.ofMillis(10),
+            (jobId, token, distributor, task, infoUrl) -> recorded.add(task + " " + infoUrl));
+
+    handler.handle(job);
+
+    assertThat(recorded)
+        .containsExactly(
+            JOB + ".1." + TOKEN + " null", JOB + ".1." + TOKEN + " https://k8s/pods/j-1/log");
+  }
+
+  @Test
   void eachAttemptIsCountedByTypeDistributorAndHowItEnded() throws Exception {
     var registry = new SimpleMeterRegistry();
     Metrics.globalRegistry.add(registry);
@@ -387,6 +422,9 @@ class DistributedHandlerTest {
 
     int statusCalls;
 
+    /** The info URL after that many status calls; none by default. */
+    Function<Integer, URI> info = n -> null;
+
     FakeDistributor(Function<Long, List<StatusEvent>> events) {
       this.events = events;
     }
@@ -430,7 +468,7 @@ class DistributedHandlerTest {
 
     @Override
     public Optional<URI> infoUrl(AttemptRequest attempt, TaskToken token) {
-      return Optional.empty();
+      return Optional.ofNullable(info.apply(statusCalls));
     }
 
     @Override
