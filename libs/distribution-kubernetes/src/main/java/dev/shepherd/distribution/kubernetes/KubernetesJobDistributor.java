@@ -197,7 +197,10 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
     JobRef ref = JobRef.of(token);
     String what = "status of " + ref;
     Job job = cached(ref);
-    if (job == null) {
+    if (job == null || notStarted(job)) {
+      // not cached, or cached before the Job controller wrote anything: a watch that began just
+      // as the Job was deleted may never tell the cache, so a Job not started yet is read afresh
+      // (only its first seconds: the controller counts the pod as active once it exists)
       job = call(what, () -> jobs(ref.namespace()).withName(ref.name()).get());
     }
     if (job == null) {
@@ -393,6 +396,20 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
   }
 
   /** The Job from the namespace's informer, started on first use; null when it does not have it. */
+  /** Whether the Job controller has written nothing yet: no pod counted, no condition. */
+  private static boolean notStarted(Job job) {
+    var status = job.getStatus();
+    return status == null
+        || (isZero(status.getActive())
+            && isZero(status.getSucceeded())
+            && isZero(status.getFailed())
+            && (status.getConditions() == null || status.getConditions().isEmpty()));
+  }
+
+  private static boolean isZero(Integer count) {
+    return count == null || count == 0;
+  }
+
   private Job cached(JobRef ref) {
     if (closed) {
       return null;
