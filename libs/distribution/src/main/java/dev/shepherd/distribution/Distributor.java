@@ -2,6 +2,7 @@ package dev.shepherd.distribution;
 
 import dev.shepherd.model.StatusEvent;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -48,6 +49,22 @@ public interface Distributor {
    *     rejected with the exception's message as its reason
    */
   Started run(AttemptRequest attempt);
+
+  /**
+   * Starts the tasks of several attempts, for a backend that takes them in one go more cheaply than
+   * one by one ({@code worker-pool} publishes a batch of work messages and waits for the broker's
+   * confirms once). The default runs each in turn. Each attempt's answer is its own, in the order
+   * given: a refused attempt does not fail the others.
+   *
+   * @return one result per attempt, in order
+   */
+  default List<RunResult> runAll(List<AttemptRequest> attempts) {
+    var results = new ArrayList<RunResult>(attempts.size());
+    for (AttemptRequest attempt : attempts) {
+      results.add(RunResult.of(this, attempt));
+    }
+    return results;
+  }
 
   /** Stops the task. Cancelling a task that is already over, or cancelled, is not an error. */
   void cancel(AttemptRequest attempt, TaskToken token);

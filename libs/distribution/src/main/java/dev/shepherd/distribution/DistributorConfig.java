@@ -21,6 +21,17 @@ import java.util.TreeMap;
  */
 public record DistributorConfig(String distributor, Map<String, String> settings) {
 
+  /**
+   * The distributor of every type that names no other: the type's pool's own workers run it with
+   * their handlers (ADR 48). It takes no settings.
+   */
+  public static final String WORKER_POOL = "worker-pool";
+
+  /** Whether this configuration chooses {@link #WORKER_POOL}. */
+  public boolean isWorkerPool() {
+    return WORKER_POOL.equals(distributor);
+  }
+
   public DistributorConfig {
     if (distributor == null || distributor.isBlank()) {
       throw new IllegalArgumentException("a distributor configuration needs a distributor name");

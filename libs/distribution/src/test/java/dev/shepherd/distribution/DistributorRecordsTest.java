@@ -60,8 +60,18 @@ class DistributorRecordsTest {
     var config = new DistributorConfig("http", Map.of());
     assertThatThrownBy(() -> new AttemptRequest("j", "t", 0, 1, null, config, null))
         .hasMessage("attempts count from 1, was 0");
-    assertThatThrownBy(() -> new AttemptRequest("j", "t", 1, 0, null, config, null))
-        .hasMessage("a fencing token is positive, was 0");
+    assertThatThrownBy(() -> new AttemptRequest("j", "t", 1, -1, null, config, null))
+        .hasMessage("a fencing token is positive, or 0 before the claim, was -1");
+    // worker-pool runs an attempt before its claim; http and kubernetes-job only claimed ones
+    var unclaimed = new AttemptRequest("j", "t", 1, 0, null, config, null);
+    assertThat(unclaimed.submittedAt()).isNull();
+    assertThatThrownBy(() -> unclaimed.requireClaimed("http"))
+        .hasMessage(
+            "http runs claimed attempts only (a worker's handler runs them): attempt 1 of job j"
+                + " has no fencing token");
+    assertThat(new AttemptRequest("j", "t", 1, 5, null, config, null).requireClaimed("http"))
+        .extracting(AttemptRequest::fencingToken)
+        .isEqualTo(5L);
     assertThatThrownBy(() -> new AttemptRequest("j", "t", 1, 1, null, null, null))
         .hasMessageContaining("needs its distributor configuration");
   }

@@ -31,10 +31,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.amqp.core.BindingBuilder;
-import org.springframework.amqp.core.Queue;
-import org.springframework.amqp.core.TopicExchange;
-import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 /**
@@ -69,25 +65,7 @@ class AttemptCallbacksIT {
 
   @AfterEach
   void tearDown() {
-    for (String worker : List.of("w1", "w2")) {
-      RabbitCleanup.delete(
-          fixture.rabbitConnections,
-          List.of(fixture.topology.workerControlQueue(worker)),
-          List.of());
-    }
-    fixture.close();
-  }
-
-  /** A queue that receives the control orders to {@code worker}, as the worker's own would. */
-  private String ordersTo(String worker) {
-    var admin = new RabbitAdmin(fixture.rabbitConnections);
-    var queue = new Queue(fixture.topology.workerControlQueue(worker), false, false, true);
-    admin.declareQueue(queue);
-    admin.declareBinding(
-        BindingBuilder.bind(queue)
-            .to(new TopicExchange(fixture.topology.controlExchange()))
-            .with(fixture.topology.workerControlRoutingKey(worker)));
-    return queue.getName();
+    fixture.close(); // with the worker control queues ordersTo declared
   }
 
   private long ordersIn(String queue) {
@@ -147,7 +125,7 @@ class AttemptCallbacksIT {
 
   @Test
   void aSignedCallbackForTheRunningAttemptReachesItsWorkerAsANotifyOrder() {
-    String toW1 = ordersTo("w1");
+    String toW1 = fixture.ordersTo("w1");
     String id = submitted();
     long token = claim(id, 1, "w1");
     var key = new AttemptKey(id, 1, token);
@@ -171,7 +149,7 @@ class AttemptCallbacksIT {
 
   @Test
   void aForgedOrReplayedOrUnreadableCallbackIsRefusedAndReachesNobody() {
-    String toW1 = ordersTo("w1");
+    String toW1 = fixture.ordersTo("w1");
     String id = submitted();
     long token = claim(id, 1, "w1");
     var key = new AttemptKey(id, 1, token);
@@ -217,8 +195,8 @@ class AttemptCallbacksIT {
 
   @Test
   void aCallbackFromAnAttemptThatANewerOneReplacedIsRefused() {
-    String toW1 = ordersTo("w1");
-    String toW2 = ordersTo("w2");
+    String toW1 = fixture.ordersTo("w1");
+    String toW2 = fixture.ordersTo("w2");
     String id = submitted();
     long first = claim(id, 1, "w1");
     // attempt 1 fails; attempt 2 runs on w2

@@ -50,12 +50,34 @@ final class EngineFixture implements AutoCloseable {
     RabbitCleanup.declare(rabbitConnections, topology.declarables());
   }
 
+  private final java.util.Set<String> orderQueues =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A queue that receives the control orders to {@code worker}, as the worker's own would; deleted
+   * by {@link #close()}.
+   */
+  String ordersTo(String worker) {
+    var admin = new org.springframework.amqp.rabbit.core.RabbitAdmin(rabbitConnections);
+    var queue =
+        new org.springframework.amqp.core.Queue(
+            topology.workerControlQueue(worker), false, false, true);
+    admin.declareQueue(queue);
+    admin.declareBinding(
+        org.springframework.amqp.core.BindingBuilder.bind(queue)
+            .to(new org.springframework.amqp.core.TopicExchange(topology.controlExchange()))
+            .with(topology.workerControlRoutingKey(worker)));
+    orderQueues.add(queue.getName());
+    return queue.getName();
+  }
+
   long messagesIn(String queue) {
     return RabbitCleanup.messageCount(rabbitConnections, queue);
   }
 
   @Override
   public void close() {
+    RabbitCleanup.delete(rabbitConnections, List.copyOf(orderQueues), List.of());
     RabbitCleanup.delete(rabbitConnections, topology.queueNames(), topology.exchangeNames());
     RedisCleanup.deleteByPrefix(redisConnections, prefix);
     rabbitConnections.destroy();

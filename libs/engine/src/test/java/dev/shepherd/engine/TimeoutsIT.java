@@ -12,7 +12,6 @@ import dev.shepherd.model.WorkerControl;
 import dev.shepherd.store.ClaimResult;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
-import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -23,10 +22,6 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.amqp.core.BindingBuilder;
-import org.springframework.amqp.core.Queue;
-import org.springframework.amqp.core.TopicExchange;
-import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 /** The recovery pass that ends attempts past their startToClose or stall timeout (ADR 18). */
@@ -54,25 +49,7 @@ class TimeoutsIT {
 
   @AfterEach
   void tearDown() {
-    for (String worker : List.of("w1", "w2")) {
-      RabbitCleanup.delete(
-          fixture.rabbitConnections,
-          List.of(fixture.topology.workerControlQueue(worker)),
-          List.of());
-    }
-    fixture.close();
-  }
-
-  /** A queue that receives the control orders to {@code worker}, as the worker's own would. */
-  private String ordersTo(String worker) {
-    var admin = new RabbitAdmin(fixture.rabbitConnections);
-    var queue = new Queue(fixture.topology.workerControlQueue(worker), false, false, true);
-    admin.declareQueue(queue);
-    admin.declareBinding(
-        BindingBuilder.bind(queue)
-            .to(new TopicExchange(fixture.topology.controlExchange()))
-            .with(fixture.topology.workerControlRoutingKey(worker)));
-    return queue.getName();
+    fixture.close(); // with the worker control queues ordersTo declared
   }
 
   private WorkerControl receive(String queue) {
@@ -112,8 +89,8 @@ class TimeoutsIT {
 
   @Test
   void attemptsPastTheirTimeoutsAreEndedCountedByTypeAndTimeoutAndOthersLeftRunning() {
-    String toW1 = ordersTo("w1");
-    String toW2 = ordersTo("w2");
+    String toW1 = fixture.ordersTo("w1");
+    String toW2 = fixture.ordersTo("w2");
     String stalled = running("demo.noop", 3, new JobTimeouts(null, Duration.ofSeconds(5)), "w1");
     String tooLong =
         running("site.generate", 1, new JobTimeouts(Duration.ofSeconds(5), null), "w2");

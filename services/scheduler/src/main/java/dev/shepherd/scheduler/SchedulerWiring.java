@@ -11,6 +11,7 @@ import dev.shepherd.engine.cancel.Cancellations;
 import dev.shepherd.engine.cancel.WorkerOrders;
 import dev.shepherd.engine.dispatch.Dispatcher;
 import dev.shepherd.engine.dispatch.OutboxGauges;
+import dev.shepherd.engine.dispatch.WorkerPoolDistributor;
 import dev.shepherd.engine.intake.AnnouncedTypes;
 import dev.shepherd.engine.intake.JobTypeCatalog;
 import dev.shepherd.engine.intake.SubmissionIntake;
@@ -74,6 +75,17 @@ class SchedulerWiring {
   /** How stale the scheduler's view of one announced job type may be. */
   static final Duration ANNOUNCEMENT_REFRESH = Duration.ofSeconds(1);
 
+  /**
+   * {@code worker-pool}, the distributor every due attempt is handed out through: its work message
+   * on the work exchange, claimed by a worker of the type's pool (ADR 48).
+   */
+  @Bean
+  WorkerPoolDistributor workerPoolDistributor(
+      Topology topology, ConfirmingPublisher publisher, JobQueries queries) {
+    return new WorkerPoolDistributor(
+        topology, publisher, queries, new WorkerOrders(topology, publisher));
+  }
+
   /** The last window's confirms are marked when the scheduler stops (after the dispatch loop). */
   @Bean(destroyMethod = "flushMarks")
   Dispatcher dispatcher(
@@ -86,7 +98,8 @@ class SchedulerWiring {
       Clock clock,
       MeterRegistry meters,
       AccessProperties access,
-      dev.shepherd.engine.access.PolicySource policy) {
+      dev.shepherd.engine.access.PolicySource policy,
+      WorkerPoolDistributor workerPool) {
     OutboxGauges.register(queries, clock, meters);
     return new Dispatcher(
             outbox,
@@ -98,6 +111,7 @@ class SchedulerWiring {
             properties.dispatchUnconfirmedRetry(),
             properties.dispatchMarkWindow(),
             meters)
+        .handingOutThrough(workerPool)
         .takingTypes(catalog::isKnown)
         // a job whose submitter's grant was revoked meanwhile is not handed out (ADR 40)
         .refusing(access.enabled() ? refusalsUnder(policy) : entry -> null);

@@ -134,6 +134,7 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
 
   @Override
   public Started run(AttemptRequest attempt) {
+    attempt.requireClaimed(NAME);
     JobSettings settings = JobSettings.of(attempt.config());
     String namespace = settings.namespace();
     String name = JobNames.jobName(attempt.jobId(), attempt.attempt());

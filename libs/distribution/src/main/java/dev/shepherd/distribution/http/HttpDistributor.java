@@ -135,6 +135,7 @@ public final class HttpDistributor implements Distributor {
 
   @Override
   public Started run(AttemptRequest attempt) {
+    attempt.requireClaimed(NAME);
     DistributorConfig config = attempt.config();
     TaskToken token = tokenOf(attempt);
     String secret = signatures.secret(keyOf(attempt));

@@ -1,13 +1,13 @@
 package dev.shepherd.engine.dispatch;
 
+import dev.shepherd.distribution.AttemptRequest;
+import dev.shepherd.distribution.Distributor;
+import dev.shepherd.distribution.RunResult;
 import dev.shepherd.engine.JobOutcomeMeters;
 import dev.shepherd.messaging.ConfirmingPublisher;
-import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
-import dev.shepherd.model.TraceParent;
-import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.Outbox;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -29,10 +29,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Moves due outbox entries to the work exchange, one partition at a time. An entry whose job type
- * no worker pool takes any more (the topology names no pool for it, or the broker returns its
- * message as unroutable) ends its job DEAD with the reason, instead of being published again every
- * second forever; a redrive gives it another attempt once a pool takes the type again.
+ * Moves due outbox entries to the work exchange, one partition at a time: each due entry is an
+ * attempt run through the {@code worker-pool} distributor ({@link WorkerPoolDistributor#runAll}, a
+ * batch of work messages confirmed once, ADR 48). An entry whose job type no worker pool takes any
+ * more (the topology names no pool for it, or the broker returns its message as unroutable) ends
+ * its job DEAD with the reason, instead of being published again every second forever; a redrive
+ * gives it another attempt once a pool takes the type again.
  */
 public final class Dispatcher {
 
@@ -47,7 +49,6 @@ public final class Dispatcher {
 
   private final Outbox outbox;
   private final Topology topology;
-  private final ConfirmingPublisher publisher;
   private final int batchSize;
   private final Duration visibility;
   private final MeterRegistry meters;
@@ -63,6 +64,7 @@ public final class Dispatcher {
   private long lastSweep = Long.MIN_VALUE;
   private volatile Predicate<String> takenByAPool;
   private volatile Function<DueEntry, String> refusal = entry -> null;
+  private volatile Distributor pool;
 
   /**
    * @param batchSize entries reserved and published per partition per pass
@@ -144,10 +146,19 @@ public final class Dispatcher {
             .register(meters);
     this.outbox = outbox;
     this.topology = topology;
-    this.publisher = publisher;
     this.batchSize = batchSize;
     this.visibility = visibility;
     this.takenByAPool = type -> topology.poolOf(type) != null;
+    this.pool = WorkerPoolDistributor.publishing(topology, publisher);
+  }
+
+  /**
+   * The dispatcher handing attempts out through {@code pool} (the scheduler's {@link
+   * WorkerPoolDistributor}, ADR 48) instead of the one it built to publish only.
+   */
+  public Dispatcher handingOutThrough(Distributor pool) {
+    this.pool = pool;
+    return this;
   }
 
   /**
@@ -296,7 +307,7 @@ public final class Dispatcher {
         reserved.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(due);
       }
     }
-    List<OutgoingMessage> messages = new ArrayList<>();
+    List<AttemptRequest> attempts = new ArrayList<>();
     Map<String, String> unroutable = new HashMap<>(); // message id -> why
     for (List<DueEntry> entries : reserved.values()) {
       for (DueEntry entry : entries) {
@@ -315,7 +326,7 @@ public final class Dispatcher {
               .increment();
           unroutable.put(messageId(entry), refused);
         } else {
-          messages.add(toMessage(entry));
+          attempts.add(toAttempt(entry));
         }
       }
     }
@@ -323,18 +334,18 @@ public final class Dispatcher {
       return 0;
     }
     Set<String> failedIds = new HashSet<>(unroutable.keySet());
-    ConfirmingPublisher.Published published =
-        messages.isEmpty()
-            ? new ConfirmingPublisher.Published(List.of(), List.of())
-            : publisher.publishBatch(messages);
-    published.failed().forEach(m -> failedIds.add(m.messageId()));
-    published
-        .unroutable()
-        .forEach(
-            m ->
-                unroutable.put(
-                    m.messageId(),
-                    noHandler(m.routingKey(), "the broker has no queue bound to it (unroutable)")));
+    List<RunResult> ran = attempts.isEmpty() ? List.of() : pool.runAll(attempts);
+    for (int i = 0; i < ran.size(); i++) {
+      String id = messageId(attempts.get(i));
+      switch (ran.get(i)) {
+        case RunResult.Ran r -> {}
+        case RunResult.NotYet r -> failedIds.add(id);
+        case RunResult.Refused r -> {
+          failedIds.add(id);
+          unroutable.put(id, r.reason());
+        }
+      }
+    }
     int confirmedCount = 0;
     for (var partition : reserved.entrySet()) {
       Map<Boolean, List<DueEntry>> byConfirm =
@@ -395,29 +406,25 @@ public final class Dispatcher {
     }
   }
 
-  private OutgoingMessage toMessage(DueEntry entry) {
-    var work =
-        new WorkMessage(
-            entry.jobId(),
-            entry.type(),
-            entry.attempt(),
-            Json.mapper().readTree(entry.payloadJson()),
-            entry.submittedAt());
-    return new OutgoingMessage(
-        topology.workExchange(),
+  /** The due entry as an attempt for {@code worker-pool}: not claimed yet, so no fencing token. */
+  private static AttemptRequest toAttempt(DueEntry entry) {
+    return new AttemptRequest(
+        entry.jobId(),
         entry.type(),
-        messageId(entry),
-        Json.mapper().writeValueAsBytes(work),
-        entry.traceparent() == null
-            ? Map.of()
-            : Map.of(
-                TraceParent.HEADER,
-                TraceParent.parse(entry.traceparent())
-                    .map(t -> t.child().toString())
-                    .orElse(entry.traceparent())));
+        entry.attempt(),
+        0,
+        Json.mapper().readTree(entry.payloadJson()),
+        WorkerPoolDistributor.CONFIG,
+        null,
+        entry.submittedAt(),
+        entry.traceparent());
+  }
+
+  private static String messageId(AttemptRequest attempt) {
+    return WorkerPoolDistributor.messageId(attempt);
   }
 
   private static String messageId(DueEntry entry) {
-    return entry.jobId() + ":" + entry.attempt();
+    return entry.jobId() + ":" + entry.attempt(); // as WorkerPoolDistributor's work messages
   }
 }

@@ -25,6 +25,9 @@ import java.util.Map;
  * and each type's distributor settings through the {@link Distributors} registry. Everything wrong
  * is reported at once, in one exception, so a start-up fails once with every problem named.
  *
+ * <p>A type that names {@code worker-pool} (ADR 48) gets no handler here: it runs on the pool's own
+ * handlers, as a type not listed does, and takes no settings.
+ *
  * <p>The registry always has the {@code http} distributor; any other (the {@code kubernetes-job}
  * one, a team's own) is passed in, built by the application that runs it, and registered and
  * checked the same way. A name registered twice fails the start naming both classes.
@@ -79,27 +82,44 @@ public final class DistributedTypes {
       List<? extends Distributor> others,
       Clock clock,
       DistributedHandler.TaskRecords records) {
-    if (properties.types().isEmpty()) {
-      return List.of();
-    }
     var problems = new ArrayList<String>();
-    serverKey(properties.serverKey(), problems);
-    callbackUrl(properties.callbackUrl(), problems);
-    var configs = new LinkedHashMap<String, DistributorConfig>();
+    var remote = new LinkedHashMap<String, DistributionProperties.TypeProperties>();
     properties
         .types()
         .forEach(
             (type, settings) -> {
-              configs.put(type, settings == null ? null : settings.config());
-              if (settings != null
-                  && settings.maxAttempts() != null
-                  && settings.maxAttempts() < 1) {
+              DistributorConfig config = settings == null ? null : settings.config();
+              if (config == null || !config.isWorkerPool()) {
+                remote.put(type, settings);
+              } else if (!config.settings().isEmpty()) {
+                // worker-pool is the pool's own handlers, as for a type not listed here
                 problems.add(
                     new InvalidDistributorConfigException.Problem(
-                            type, "max-attempts", "must be >= 1, was " + settings.maxAttempts())
+                            type,
+                            "settings",
+                            "worker-pool takes none (the topology names a type's pool), was "
+                                + config.settings().keySet())
                         .toString());
               }
             });
+    if (remote.isEmpty() && problems.isEmpty()) {
+      return List.of();
+    }
+    if (!remote.isEmpty()) {
+      serverKey(properties.serverKey(), problems);
+      callbackUrl(properties.callbackUrl(), problems);
+    }
+    var configs = new LinkedHashMap<String, DistributorConfig>();
+    remote.forEach(
+        (type, settings) -> {
+          configs.put(type, settings == null ? null : settings.config());
+          if (settings != null && settings.maxAttempts() != null && settings.maxAttempts() < 1) {
+            problems.add(
+                new InvalidDistributorConfigException.Problem(
+                        type, "max-attempts", "must be >= 1, was " + settings.maxAttempts())
+                    .toString());
+          }
+        });
     Distributors distributors =
         Distributors.of(
             new HttpDistributor(

@@ -126,6 +126,29 @@ class DistributedTypesTest {
   }
 
   @Test
+  void aTypeOnWorkerPoolRunsOnThePoolsOwnHandlersAndTakesNoSettings() {
+    // no server key, no callback URL: nothing is distributed elsewhere
+    assertThat(
+            handlers(
+                bind(Map.of("shepherd.distribution.types[demo.noop].distributor", "worker-pool"))))
+        .isEmpty();
+
+    assertThatThrownBy(
+            () ->
+                handlers(
+                    bind(
+                        Map.of(
+                            "shepherd.distribution.types[demo.noop].distributor",
+                            "worker-pool",
+                            "shepherd.distribution.types[demo.noop].settings.pool",
+                            "fast"))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage(
+            "shepherd.distribution cannot be used, 1 problem: job type 'demo.noop': settings worker-pool"
+                + " takes none (the topology names a type's pool), was [pool]");
+  }
+
+  @Test
   void eachConfiguredTypeBecomesAHandlerWithItsSnapshotAndAttempts() {
     var properties =
         bind(
