@@ -85,10 +85,20 @@ class HttpDistributorE2EIT {
           .isEqualTo(succeeds + "." + run.attempt() + "." + run.fencingToken());
       assertThat(service.answers.get(succeeds)).containsOnly(202);
       assertThat(done.tasks())
-          .as("where the attempt ran, in the job view")
+          .as("where the attempt ran and the settings it ran under, in the job view")
           .containsExactly(
               new AttemptTask(
-                  1, "http", run.idempotencyKey(), service.endpoint() + "/" + succeeds));
+                  1,
+                  "http",
+                  run.idempotencyKey(),
+                  service.endpoint() + "/" + succeeds,
+                  Map.of(
+                      "endpoint",
+                      service.endpoint().toString(),
+                      "infoUrl",
+                      service.endpoint() + "/{jobId}",
+                      "statusUrl",
+                      service.endpoint() + "/{task}")));
 
       // the first attempt fails; the second runs with a newer token; the first's late report is
       // refused

@@ -106,6 +106,22 @@ public final class Leases {
    */
   public boolean recordTask(
       String jobId, long fencingToken, String distributor, String task, String infoUrl) {
+    return recordTask(jobId, fencingToken, distributor, task, infoUrl, Map.of());
+  }
+
+  /**
+   * As {@link #recordTask(String, long, String, String, String)}, with the distributor settings the
+   * attempt started with: its configuration snapshot, kept with the attempt (ADR 44).
+   *
+   * @param settings the snapshot's settings; empty for none
+   */
+  public boolean recordTask(
+      String jobId,
+      long fencingToken,
+      String distributor,
+      String task,
+      String infoUrl,
+      Map<String, String> settings) {
     JsonNode reply =
         store.run(
             Script.RECORD_TASK,
@@ -114,7 +130,11 @@ public final class Leases {
             Long.toString(fencingToken),
             distributor,
             task,
-            infoUrl == null ? "" : infoUrl);
+            infoUrl == null ? "" : infoUrl,
+            settings == null || settings.isEmpty()
+                ? ""
+                : dev.shepherd.model.Json.mapper()
+                    .writeValueAsString(new java.util.TreeMap<>(settings)));
     return "RECORDED".equals(reply.get("outcome").asString());
   }
 

@@ -174,12 +174,17 @@ final class Replies {
   private static List<AttemptTask> tasks(String json) {
     List<AttemptTask> tasks = new ArrayList<>();
     for (JsonNode t : Json.mapper().readTree(json)) {
+      Map<String, String> settings = new TreeMap<>();
+      t.path("settings")
+          .properties()
+          .forEach(e -> settings.put(e.getKey(), e.getValue().asString()));
       tasks.add(
           new AttemptTask(
               t.path("attempt").asInt(),
               t.path("distributor").asString(null),
               t.path("task").asString(null),
-              t.path("infoUrl").asString(null)));
+              t.path("infoUrl").asString(null),
+              settings));
     }
     return tasks;
   }

@@ -58,13 +58,28 @@ class RecordTaskIT {
         .isFalse();
     fixture.dispatched(id);
     long second = fixture.claim(id, 2, "w2");
-    assertThat(store.leases().recordTask(id, second, "kubernetes-job", "work/job-2", null))
+    // the second attempt started under another configuration: each keeps its own snapshot
+    assertThat(
+            store
+                .leases()
+                .recordTask(
+                    id,
+                    second,
+                    "kubernetes-job",
+                    "work/job-2",
+                    null,
+                    java.util.Map.of("namespace", "work", "image", "render:2.1")))
         .isTrue();
 
     assertThat(fixture.view(id).tasks())
         .containsExactly(
             new AttemptTask(1, "http", id + ".1", "https://svc/1"),
-            new AttemptTask(2, "kubernetes-job", "work/job-2", null));
+            new AttemptTask(
+                2,
+                "kubernetes-job",
+                "work/job-2",
+                null,
+                java.util.Map.of("namespace", "work", "image", "render:2.1")));
   }
 
   @Test

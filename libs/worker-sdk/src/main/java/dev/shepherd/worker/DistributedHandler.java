@@ -96,18 +96,26 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
   private final TaskRecords records;
 
   /**
-   * Where each attempt's task is recorded for the job view (its distributor, token and info URL):
-   * the store's {@code Leases.recordTask}, fenced by the attempt's token.
+   * Where each attempt's task is recorded for the job view (its distributor, token, info URL and
+   * the settings it started with, its configuration snapshot): the store's {@code
+   * Leases.recordTask}, fenced by the attempt's token.
    */
   @FunctionalInterface
   public interface TaskRecords {
     /** Records nothing: for a handler used without a store. */
-    TaskRecords NONE = (jobId, fencingToken, distributor, task, infoUrl) -> {};
+    TaskRecords NONE = (jobId, fencingToken, distributor, task, infoUrl, settings) -> {};
 
     /**
      * @param infoUrl null for none
+     * @param settings the distributor settings the attempt started with
      */
-    void record(String jobId, long fencingToken, String distributor, String task, String infoUrl);
+    void record(
+        String jobId,
+        long fencingToken,
+        String distributor,
+        String task,
+        String infoUrl,
+        java.util.Map<String, String> settings);
   }
 
   /**
@@ -303,7 +311,8 @@ public final class DistributedHandler implements JobHandler<JsonNode> {
           task.request.fencingToken(),
           distributor.name(),
           task.started.token().value(),
-          infoUrl);
+          infoUrl,
+          task.request.config().settings());
       return infoUrl != null;
     } catch (RuntimeException e) {
       log.warn(

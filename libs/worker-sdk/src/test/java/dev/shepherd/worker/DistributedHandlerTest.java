@@ -315,13 +315,16 @@ class DistributedHandlerTest {
             Clock.systemUTC(),
             null,
             Duration.ofMillis(10),
-            (jobId, token, distributor, task, infoUrl) -> recorded.add(task + " " + infoUrl));
+            (jobId, token, distributor, task, infoUrl, settings) ->
+                recorded.add(task + " " + infoUrl + " " + settings));
 
     handler.handle(job);
 
+    // each time with the settings the attempt started with: its configuration snapshot
     assertThat(recorded)
         .containsExactly(
-            JOB + ".1." + TOKEN + " null", JOB + ".1." + TOKEN + " https://k8s/pods/j-1/log");
+            JOB + ".1." + TOKEN + " null {endpoint=http://svc/tasks}",
+            JOB + ".1." + TOKEN + " https://k8s/pods/j-1/log {endpoint=http://svc/tasks}");
   }
 
   @Test

@@ -203,7 +203,8 @@ class Access {
                         h.workerId()))
             .toList(),
         j.tenant(),
-        // a task's token may hold the attempt's fencing token (http's does): left out too
+        // a task's token may hold the attempt's fencing token (http's does), and its settings may
+        // name internal endpoints: both left out too
         j.tasks() == null
             ? null
             : j.tasks().stream()
