@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -102,23 +103,41 @@ public final class ConfirmingPublisher {
    */
   public record Published(List<OutgoingMessage> failed, List<OutgoingMessage> unroutable) {}
 
-  /** Publishes a batch, then waits for every confirm, telling unroutable messages apart. */
+  /**
+   * Publishes a batch, then waits for every confirm, telling unroutable messages apart.
+   *
+   * <p>The whole batch goes out on one channel ({@link RabbitTemplate#invoke}): sent one by one
+   * through the template, each message took a channel from the cache and gave it back with its
+   * confirm outstanding, a hand-off to the cache's executor per message, about a third of the
+   * dispatcher's CPU per job (docs/BENCHMARKS.md).
+   */
   public Published publishBatch(List<OutgoingMessage> messages) {
-    List<CorrelationData> pending = new ArrayList<>(messages.size());
+    List<CorrelationData> pending = new ArrayList<>(Collections.nCopies(messages.size(), null));
     List<OutgoingMessage> failed = new ArrayList<>();
     List<OutgoingMessage> unroutable = new ArrayList<>();
-    for (OutgoingMessage m : messages) {
-      CorrelationData correlation = new CorrelationData(m.messageId());
-      try {
-        long sent = System.nanoTime();
-        correlation
-            .getFuture()
-            .thenRun(() -> confirmLatency.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS));
-        template.send(m.exchange(), m.routingKey(), toAmqp(m), correlation);
-        pending.add(correlation);
-      } catch (RuntimeException e) {
-        pending.add(null);
-      }
+    try {
+      template.invoke(
+          operations -> {
+            for (int i = 0; i < messages.size(); i++) {
+              OutgoingMessage m = messages.get(i);
+              CorrelationData correlation = new CorrelationData(m.messageId());
+              try {
+                long sent = System.nanoTime();
+                correlation
+                    .getFuture()
+                    .thenRun(
+                        () ->
+                            confirmLatency.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS));
+                operations.send(m.exchange(), m.routingKey(), toAmqp(m), correlation);
+                pending.set(i, correlation);
+              } catch (RuntimeException e) {
+                // not sent: failed below, and the caller publishes it again
+              }
+            }
+            return null;
+          });
+    } catch (RuntimeException e) {
+      // no channel (the broker is down): what was not sent is failed below
     }
     long deadline = System.nanoTime() + confirmTimeout.toNanos();
     for (int i = 0; i < messages.size(); i++) {
