@@ -15,8 +15,6 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.WorkerControl;
-import dev.shepherd.store.ClaimResult;
-import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -26,7 +24,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,7 +39,6 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
 @WithRealServices
 class AttemptCallbacksIT {
 
-  private static final Duration TTL = Duration.ofSeconds(30);
   private static final byte[] SERVER_KEY =
       "attempt-callbacks-it-server-key-0123456789".getBytes(StandardCharsets.UTF_8);
 
@@ -78,16 +74,6 @@ class AttemptCallbacksIT {
         .submissions()
         .submit(new NewJob("report.render", "default", "{}", null, null, 3, null, null))
         .jobId();
-  }
-
-  /** Claims the job's current attempt for {@code worker}; returns the claim's fencing token. */
-  private long claim(String id, int attempt, String worker) {
-    int partition = fixture.store.keys().partitionOf(id);
-    List<DueEntry> due = fixture.store.outbox().reserveDue(partition, 100, TTL);
-    fixture.store.outbox().markDispatched(partition, due);
-    var claimed = fixture.store.leases().claim(id, attempt, worker, TTL);
-    assertThat(claimed).isInstanceOf(ClaimResult.Claimed.class);
-    return ((ClaimResult.Claimed) claimed).fencingToken();
   }
 
   private static String progress(String id, int attempt, long token, long sequence) {
@@ -127,7 +113,7 @@ class AttemptCallbacksIT {
   void aSignedCallbackForTheRunningAttemptReachesItsWorkerAsANotifyOrder() {
     String toW1 = fixture.ordersTo("w1");
     String id = submitted();
-    long token = claim(id, 1, "w1");
+    long token = fixture.claim(id, 1, "w1");
     var key = new AttemptKey(id, 1, token);
 
     Answer answer = callbacks.receive(id, 1, callback(key, progress(id, 1, token, 1), now()));
@@ -151,7 +137,7 @@ class AttemptCallbacksIT {
   void aForgedOrReplayedOrUnreadableCallbackIsRefusedAndReachesNobody() {
     String toW1 = fixture.ordersTo("w1");
     String id = submitted();
-    long token = claim(id, 1, "w1");
+    long token = fixture.claim(id, 1, "w1");
     var key = new AttemptKey(id, 1, token);
     String body = progress(id, 1, token, 1);
 
@@ -198,7 +184,7 @@ class AttemptCallbacksIT {
     String toW1 = fixture.ordersTo("w1");
     String toW2 = fixture.ordersTo("w2");
     String id = submitted();
-    long first = claim(id, 1, "w1");
+    long first = fixture.claim(id, 1, "w1");
     // attempt 1 fails; attempt 2 runs on w2
     fixture
         .store
@@ -206,7 +192,7 @@ class AttemptCallbacksIT {
         .report(
             new StatusEvent.Failed(id, "report.render", 1, first, 1, "w1", now(), "boom", true),
             Duration.ZERO);
-    long second = claim(id, 2, "w2");
+    long second = fixture.claim(id, 2, "w2");
     assertThat(second).isGreaterThan(first);
 
     // the old attempt's service reports late, at its own path
@@ -236,7 +222,7 @@ class AttemptCallbacksIT {
   @Test
   void anUnknownJobAndAWorkerWithoutAControlQueueAreToldApart() {
     String id = submitted();
-    long token = claim(id, 1, "w1"); // w1 has no control queue: it is gone
+    long token = fixture.claim(id, 1, "w1"); // w1 has no control queue: it is gone
     var key = new AttemptKey(id, 1, token);
 
     assertThat(callbacks.receive(id, 1, callback(key, progress(id, 1, token, 1), now())))

@@ -71,6 +71,21 @@ final class EngineFixture implements AutoCloseable {
     return queue.getName();
   }
 
+  /**
+   * Takes the job's due outbox entry as a dispatcher would and claims {@code attempt} for {@code
+   * worker} with a 30 s lease; returns the claim's fencing token.
+   */
+  long claim(String id, int attempt, String worker) {
+    int partition = store.keys().partitionOf(id);
+    var due = store.outbox().reserveDue(partition, 100, Duration.ofSeconds(30));
+    store.outbox().markDispatched(partition, due);
+    var claimed = store.leases().claim(id, attempt, worker, Duration.ofSeconds(30));
+    if (!(claimed instanceof dev.shepherd.store.ClaimResult.Claimed c)) {
+      throw new AssertionError("attempt " + attempt + " of " + id + " not claimed: " + claimed);
+    }
+    return c.fencingToken();
+  }
+
   long messagesIn(String queue) {
     return RabbitCleanup.messageCount(rabbitConnections, queue);
   }

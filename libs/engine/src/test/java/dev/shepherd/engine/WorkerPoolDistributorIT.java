@@ -23,8 +23,6 @@ import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.model.WorkerControl;
-import dev.shepherd.store.ClaimResult;
-import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
@@ -90,16 +88,6 @@ class WorkerPoolDistributorIT {
         null,
         Instant.parse("2026-01-01T00:00:00Z"),
         null);
-  }
-
-  /** Takes the attempt's work message out of the outbox and claims it for {@code worker}. */
-  private long claim(String id, int attempt, String worker) {
-    int partition = fixture.store.keys().partitionOf(id);
-    List<DueEntry> due = fixture.store.outbox().reserveDue(partition, 100, TTL);
-    fixture.store.outbox().markDispatched(partition, due);
-    var claimed = fixture.store.leases().claim(id, attempt, worker, TTL);
-    assertThat(claimed).isInstanceOf(ClaimResult.Claimed.class);
-    return ((ClaimResult.Claimed) claimed).fencingToken();
   }
 
   private Message nextWork() {
@@ -169,7 +157,7 @@ class WorkerPoolDistributorIT {
     TaskToken token = pool.run(first).token();
     assertThat(pool.status(first, token)).isEqualTo(new TaskStatus.Pending());
 
-    long claimed = claim(id, 1, "w1");
+    long claimed = fixture.claim(id, 1, "w1");
     assertThat(pool.status(first, token)).isEqualTo(new TaskStatus.Running());
     assertThat(pool.status(attempt(id, 1, claimed), token)).isEqualTo(new TaskStatus.Running());
     assertThat(pool.status(attempt(id, 1, claimed + 1), token))
@@ -190,7 +178,7 @@ class WorkerPoolDistributorIT {
         .isEqualTo(new TaskStatus.Failed("attempt 1 is over: the job is at attempt 2", true));
     assertThat(pool.status(attempt(id, 2, 0), token)).isEqualTo(new TaskStatus.Pending());
 
-    long second = claim(id, 2, "w2");
+    long second = fixture.claim(id, 2, "w2");
     assertThat(pool.status(attempt(id, 2, 0), token)).isEqualTo(new TaskStatus.Running());
     fixture
         .store
@@ -212,7 +200,7 @@ class WorkerPoolDistributorIT {
     pool.cancel(attempt(id, 1, 0), token); // not claimed yet: nobody to tell
     assertThat(fixture.messagesIn(toW1)).isZero();
 
-    long claimed = claim(id, 1, "w1");
+    long claimed = fixture.claim(id, 1, "w1");
     pool.cancel(attempt(id, 1, claimed + 1), token); // another claim's request
     assertThat(fixture.messagesIn(toW1)).isZero();
 
