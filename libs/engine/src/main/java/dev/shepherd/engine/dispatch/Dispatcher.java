@@ -335,6 +335,15 @@ public final class Dispatcher {
     }
     Set<String> failedIds = new HashSet<>(unroutable.keySet());
     List<RunResult> ran = attempts.isEmpty() ? List.of() : pool.runAll(attempts);
+    if (ran.size() != attempts.size()) {
+      throw new IllegalStateException(
+          pool.name()
+              + " answered "
+              + ran.size()
+              + " results for a batch of "
+              + attempts.size()
+              + " attempts: runAll answers each attempt once, in order");
+    }
     for (int i = 0; i < ran.size(); i++) {
       String id = messageId(attempts.get(i));
       switch (ran.get(i)) {
