@@ -25,9 +25,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The whole cluster through the Redis faults of an ordinary bad day, while producers submit about
  * 40 jobs a second over AMQP: Redis refuses writes (out of memory) for 20 s, is frozen (SIGSTOP)
- * for 20 s, and is restarted into a LOADING phase of about ten seconds ({@code make chaos}; {@code
- * make test} holds each fault 8 s). The scheduler, the workers and the status-tracker pause with
- * their deliveries instead of spending the delivery limit on the outage, so every job the broker
+ * for 20 s, and is restarted into a LOADING phase of 25 s or more, 50,000 keys loaded 500 µs each
+ * ({@code make chaos}; {@code make test} holds each fault 5 s and loads the keys 100 µs each, 5 s
+ * or more of LOADING). The scheduler, the workers and the status-tracker pause with their
+ * deliveries instead of spending the delivery limit on the outage, so every job the broker
  * confirmed succeeds, nothing becomes a dead record, nothing is left over, and no job needs a
  * second attempt: recovery does not judge the leases that the outage kept the workers from renewing
  * or marking (WorkLoop.Settle). A private Redis; the shared broker under a unique prefix; one
@@ -36,14 +37,23 @@ import org.junit.jupiter.api.Test;
 @WithRealServices
 class RedisOutageE2EIT {
 
-  /** How long each Redis fault lasts: 8 s in {@code make test}, 20 s in {@code make chaos}. */
+  /** How long each Redis fault lasts: 5 s in {@code make test}, 20 s in {@code make chaos}. */
   private static final Duration FAULT = ChaosE2EIT.FAULT;
+
+  /**
+   * How long Redis takes to load each key after the LOADING restart ({@code key-load-delay}): 500
+   * µs with {@code make chaos}'s long faults (25 s or more of LOADING for the 50,000 filler keys),
+   * 100 µs otherwise ({@code make test}: 5 s or more, ChaosE2EIT's value), which the watcher,
+   * sampling every 10 ms, still sees.
+   */
+  private static final Duration KEY_LOAD_DELAY =
+      FAULT.toSeconds() >= 20 ? Duration.ofNanos(500_000) : Duration.ofNanos(100_000);
 
   @Test
   void everyJobSubmittedThroughOomAFrozenRedisAndLoadingSucceedsWithoutADeadRecord(
       ServiceEndpoints shared, TestNames names) throws Exception {
     try (var redis = PrivateRedis.launch()) {
-      // keys loaded slowly after the restart: about ten seconds of LOADING
+      // keys loaded slowly after the restart: 50,000 x KEY_LOAD_DELAY of LOADING
       assertThat(
               redis.command(
                   "EVAL",
@@ -78,7 +88,7 @@ class RedisOutageE2EIT {
           redis.thaw();
 
           System.out.println("restarting Redis with " + keys.size() + " jobs confirmed");
-          assertThat(redis.restartIntoLoading(Duration.ofNanos(500_000)))
+          assertThat(redis.restartIntoLoading(KEY_LOAD_DELAY))
               .as("Redis answered LOADING after the restart")
               .isTrue();
           int confirmed = keys.size();
