@@ -2,7 +2,7 @@
 # make chaos: build, then run the full-size fault tests CHAOS_RUNS times in a row (default 3):
 # ChaosE2EIT (2,000 jobs through killed, frozen and restarted workers, services, broker and Redis,
 # then Redis out of memory, frozen and LOADING) and RedisOutageE2EIT (jobs submitted over AMQP
-# through the same three Redis faults), each Redis fault held 20 s (make test holds them 8 s), and
+# through the same three Redis faults), each Redis fault held 20 s (make test holds them 5 s), and
 # JobKeysE2EIT at 50 ordering keys x 100 jobs (make test runs 8 x 12).
 # Stops at the first failed run. Logs go to build/chaos/run-N.log, each run's result lines to
 # build/chaos/results.txt. CHAOS_SKIP_BUILD=1 runs what is already built; CHAOS_TESTS names other

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * SIGKILL, freezes one with SIGSTOP, kills and restarts the scheduler, restarts the status-tracker,
  * kills and restarts the (private) RabbitMQ and restarts the (private) Redis; then Redis answers
  * OOM for 20 s, is frozen (SIGSTOP) for 20 s and is restarted into a long LOADING ({@code make
- * chaos}, three runs in a row; {@code make test} holds the two Redis faults 8 s). Every 25th job is
+ * chaos}, three runs in a row; {@code make test} holds the two Redis faults 5 s). Every 25th job is
  * long (three phases of 3.5 s, each longer than the 3 s lease), and each fault aimed at a worker
  * fires only once that worker is running one of them, so every such fault surely hits work.
  *
