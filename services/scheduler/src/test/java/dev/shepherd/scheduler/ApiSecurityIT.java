@@ -356,6 +356,32 @@ class ApiSecurityIT {
         .allSatisfy(h -> assertThat(h.fencingToken()).isNull());
     assertThat(view(id, TestApiKeys.ADMIN_KEY).history())
         .anySatisfy(h -> assertThat(h.fencingToken()).isEqualTo(claimed.fencingToken()));
+
+    // where the attempt ran: its task token (an http one holds the fencing token) and the
+    // distributor settings it started with (internal endpoints) are an administrator's too
+    var settings = java.util.Map.of("endpoint", "https://render.internal/tasks");
+    assertThat(
+            store
+                .leases()
+                .recordTask(
+                    id, claimed.fencingToken(), "http", "task-1", "https://svc/t/1", settings))
+        .isTrue();
+    assertThat(view(id, ACME_KEY).tasks())
+        .as("a producer's view")
+        .singleElement()
+        .satisfies(
+            t -> {
+              assertThat(t.infoUrl()).isEqualTo("https://svc/t/1");
+              assertThat(t.task()).isNull();
+              assertThat(t.settings()).isNull();
+            });
+    assertThat(view(id, TestApiKeys.ADMIN_KEY).tasks())
+        .singleElement()
+        .satisfies(
+            t -> {
+              assertThat(t.task()).isEqualTo("task-1");
+              assertThat(t.settings()).isEqualTo(settings);
+            });
   }
 
   @Test
