@@ -77,11 +77,9 @@ class ScriptKeysIT {
                               .getBytes(StandardCharsets.UTF_8)));
     }
     List<ScriptMonitor.Call> calls;
-    try (var monitor =
-        ScriptMonitor.start(
-            endpoints.redisHost(), endpoints.redisPort(), fixture.prefix, scriptsBySha())) {
+    try (var monitor = ScriptMonitor.start(endpoints, fixture.prefix, scriptsBySha())) {
       liveEveryOperation();
-      calls = monitor.stop(fixture.redis);
+      calls = monitor.stop();
     }
 
     Map<Script, Integer> keysTouched = new EnumMap<>(Script.class);

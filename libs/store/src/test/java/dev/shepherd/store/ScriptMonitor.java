@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.awaitility.Awaitility.await;
 
+import dev.shepherd.testsupport.ServiceEndpoints;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.StringCodec;
@@ -26,20 +27,18 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.springframework.data.redis.core.RedisCallback;
-import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
- * Watches a Redis with {@code MONITOR} on a connection of its own and keeps, for every script call
- * whose {@code KEYS[1]} starts with a prefix, the commands the script ran. Redis runs a script
- * atomically and (7.x) shows its {@code EVALSHA} line right before the script's own {@code [n lua]}
- * lines, so the lua lines that follow a call belong to it; other clients on the shared Redis are
- * left out by the prefix.
+ * Watches a Redis (every master of a Redis Cluster) with {@code MONITOR} on a connection of its own
+ * and keeps, for every script call whose {@code KEYS[1]} starts with a prefix, the commands the
+ * script ran. Redis runs a script atomically and (7.x) shows its {@code EVALSHA} line right before
+ * the script's own {@code [n lua]} lines, so the lua lines that follow a call belong to it; other
+ * clients on the shared Redis are left out by the prefix.
  *
  * <pre>{@code
- * try (var monitor = ScriptMonitor.start(host, port, prefix, shas)) {
+ * try (var monitor = ScriptMonitor.start(endpoints, prefix, shas)) {
  *   ... drive the store ...
- *   List<ScriptMonitor.Call> calls = monitor.stop(redis);
+ *   List<ScriptMonitor.Call> calls = monitor.stop();
  * }
  * }</pre>
  */
@@ -53,24 +52,62 @@ final class ScriptMonitor implements AutoCloseable {
 
   private static final Pattern LINE = Pattern.compile("^[0-9.]+ \\[(\\d+) (.*?)\\] (.*)$");
 
-  private final Socket socket;
+  private final List<Node> nodes = new ArrayList<>();
   private final String prefix;
   private final Map<String, Script> bySha;
   private final List<Call> calls = new CopyOnWriteArrayList<>();
   private final List<List<String>> plain = new CopyOnWriteArrayList<>();
   private final String sentinel = "script-monitor-end-" + UUID.randomUUID();
-  private volatile boolean sawSentinel;
-  private volatile Call current;
 
-  private ScriptMonitor(Socket socket, String prefix, Map<String, Script> bySha) {
-    this.socket = socket;
+  /** One node's MONITOR stream: a script's lua lines follow its call on the same node. */
+  private final class Node {
+    final String host;
+    final int port;
+    final Socket socket;
+    volatile boolean sawSentinel;
+    volatile Call current;
+
+    Node(String host, int port, Socket socket) {
+      this.host = host;
+      this.port = port;
+      this.socket = socket;
+    }
+  }
+
+  private ScriptMonitor(String prefix, Map<String, Script> bySha) {
     this.prefix = prefix;
     this.bySha = bySha;
   }
 
-  /** Starts monitoring; {@code bySha} names each script by the SHA-1 of its source. */
-  static ScriptMonitor start(String host, int port, String prefix, Map<String, Script> bySha)
+  /**
+   * Starts monitoring the Redis of {@code endpoints}, or every master of its cluster (each runs the
+   * scripts of its own slots); {@code bySha} names each script by the SHA-1 of its source.
+   */
+  static ScriptMonitor start(ServiceEndpoints endpoints, String prefix, Map<String, Script> bySha)
       throws IOException {
+    var monitor = new ScriptMonitor(prefix, bySha);
+    List<String> addresses =
+        endpoints.redisIsCluster()
+            ? endpoints.redisCluster()
+            : List.of(endpoints.redisHost() + ":" + endpoints.redisPort());
+    try {
+      for (String address : addresses) {
+        String host = address.substring(0, address.lastIndexOf(':'));
+        int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+        if (endpoints.redisIsCluster()
+            && !command(host, port, "INFO", "replication").contains("role:master")) {
+          continue;
+        }
+        monitor.monitor(host, port);
+      }
+    } catch (IOException | RuntimeException e) {
+      monitor.close();
+      throw e;
+    }
+    return monitor;
+  }
+
+  private void monitor(String host, int port) throws IOException {
     Socket socket = new Socket(host, port);
     socket.getOutputStream().write("MONITOR\r\n".getBytes(ISO_8859_1));
     socket.getOutputStream().flush();
@@ -80,18 +117,42 @@ final class ScriptMonitor implements AutoCloseable {
       socket.close();
       throw new IllegalStateException("MONITOR answered " + ok);
     }
-    var monitor = new ScriptMonitor(socket, prefix, bySha);
-    Thread reader = new Thread(() -> monitor.read(in), "script-monitor");
+    var node = new Node(host, port, socket);
+    nodes.add(node);
+    Thread reader = new Thread(() -> read(node, in), "script-monitor-" + port);
     reader.setDaemon(true);
     reader.start();
-    return monitor;
   }
 
-  /** Waits until Redis has shown everything sent before this call, then returns the calls seen. */
-  List<Call> stop(StringRedisTemplate redis) {
-    redis.execute((RedisCallback<Object>) c -> c.echo(sentinel.getBytes(UTF_8)));
-    await().atMost(Duration.ofSeconds(30)).until(() -> sawSentinel);
+  /**
+   * Waits until every monitored node has shown everything it ran before this call, then returns the
+   * calls seen.
+   */
+  List<Call> stop() throws IOException {
+    for (Node node : nodes) {
+      command(node.host, node.port, "ECHO", sentinel);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.sawSentinel));
     return List.copyOf(calls);
+  }
+
+  /** One command on a connection of its own; the reply's first line, or a bulk reply's text. */
+  private static String command(String host, int port, String... arguments) throws IOException {
+    try (Socket socket = new Socket(host, port)) {
+      var request = new StringBuilder("*").append(arguments.length).append("\r\n");
+      for (String argument : arguments) {
+        request.append('$').append(argument.getBytes(UTF_8).length).append("\r\n");
+        request.append(argument).append("\r\n");
+      }
+      socket.getOutputStream().write(request.toString().getBytes(UTF_8));
+      socket.getOutputStream().flush();
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      String line = readLine(in);
+      if (line == null || !line.startsWith("$")) {
+        return String.valueOf(line);
+      }
+      return new String(in.readNBytes(Integer.parseInt(line.substring(1))), UTF_8);
+    }
   }
 
   /**
@@ -120,20 +181,22 @@ final class ScriptMonitor implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    socket.close();
+    for (Node node : nodes) {
+      node.socket.close();
+    }
   }
 
-  private void read(InputStream in) {
+  private void read(Node node, InputStream in) {
     try {
       for (String line = readLine(in); line != null; line = readLine(in)) {
-        accept(line.startsWith("+") ? line.substring(1) : line);
+        accept(node, line.startsWith("+") ? line.substring(1) : line);
       }
     } catch (IOException closed) {
       // the socket was closed by close()
     }
   }
 
-  private void accept(String line) {
+  private void accept(Node node, String line) {
     Matcher m = LINE.matcher(line);
     if (!m.matches()) {
       return;
@@ -143,23 +206,23 @@ final class ScriptMonitor implements AutoCloseable {
       return;
     }
     if (m.group(2).equals("lua")) {
-      if (current != null) {
-        current.commands().add(args.stream().map(a -> new String(a, UTF_8)).toList());
+      if (node.current != null) {
+        node.current.commands().add(args.stream().map(a -> new String(a, UTF_8)).toList());
       }
       return;
     }
-    current = null;
+    node.current = null;
     String command = new String(args.getFirst(), UTF_8).toUpperCase();
     if (command.equals("ECHO") && args.size() == 2 && sentinel.equals(text(args.get(1)))) {
-      sawSentinel = true;
+      node.sawSentinel = true;
     } else if ((command.equals("EVALSHA") || command.equals("EVAL")) && args.size() > 3) {
       String base = text(args.get(3));
       if (base.startsWith(prefix)) {
         String sha = command.equals("EVAL") ? sha1(args.get(1)) : text(args.get(1));
         // null: a script this store did not load
         Script script = bySha.get(sha.toLowerCase());
-        current = new Call(script, base, new CopyOnWriteArrayList<>());
-        calls.add(current);
+        node.current = new Call(script, base, new CopyOnWriteArrayList<>());
+        calls.add(node.current);
       }
     } else if (args.stream().skip(1).anyMatch(a -> text(a).startsWith(prefix))) {
       plain.add(args.stream().map(ScriptMonitor::text).toList());

@@ -60,13 +60,11 @@ class StoreCostIT {
     List<ScriptMonitor.Call> calls;
     List<List<String>> plain;
     List<String> ids = new ArrayList<>();
-    try (var monitor =
-        ScriptMonitor.start(
-            endpoints.redisHost(), endpoints.redisPort(), fixture.prefix, scriptsBySha())) {
+    try (var monitor = ScriptMonitor.start(endpoints, fixture.prefix, scriptsBySha())) {
       for (int done = 0; done < JOBS; done += BATCH) {
         ids.addAll(oneBatch());
       }
-      calls = monitor.stop(fixture.redis);
+      calls = monitor.stop();
       plain = monitor.plainCommands();
     }
     for (String id : ids) {

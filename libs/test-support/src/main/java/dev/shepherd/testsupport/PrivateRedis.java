@@ -26,10 +26,12 @@ public final class PrivateRedis extends PrivateServer {
   private final int port = ManagedProcess.freePort();
   private volatile Duration keyLoadDelay;
   private final Path aclFile;
+  private final List<String> extraArguments;
 
-  private PrivateRedis(Path aclFile) {
+  private PrivateRedis(Path aclFile, List<String> extraArguments) {
     super("redis", "SHEPHERD_REDIS_SERVER", "redis-server");
     this.aclFile = aclFile;
+    this.extraArguments = extraArguments;
   }
 
   /** Starts one and returns once it answers PING. */
@@ -43,7 +45,15 @@ public final class PrivateRedis extends PrivateServer {
    * file must let that user PING (Shepherd's own does).
    */
   public static PrivateRedis launch(Path aclFile) {
-    var redis = new PrivateRedis(aclFile);
+    return launch(aclFile, List.of());
+  }
+
+  /**
+   * Starts one with {@code extraArguments} after its own ({@code --cluster-enabled yes}, {@code
+   * --replicaof ...}), as {@link PrivateRedisCluster} does.
+   */
+  static PrivateRedis launch(Path aclFile, List<String> extraArguments) {
+    var redis = new PrivateRedis(aclFile, List.copyOf(extraArguments));
     try {
       redis.start();
       return redis;
@@ -55,6 +65,16 @@ public final class PrivateRedis extends PrivateServer {
 
   public int port() {
     return port;
+  }
+
+  /** {@code 127.0.0.1:<port>}. */
+  public String address() {
+    return "127.0.0.1:" + port;
+  }
+
+  /** The directory it runs in (its AOF, and a cluster node's {@code nodes.conf}). */
+  Path directory() {
+    return dir;
   }
 
   /**
@@ -243,6 +263,7 @@ public final class PrivateRedis extends PrivateServer {
     if (aclFile != null) {
       arguments.addAll(List.of("--aclfile", aclFile.toAbsolutePath().toString()));
     }
+    arguments.addAll(extraArguments);
     return arguments;
   }
 

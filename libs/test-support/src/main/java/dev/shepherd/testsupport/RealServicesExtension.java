@@ -7,9 +7,10 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Locates RabbitMQ and Redis once per JVM (see {@link ServiceLocator}) and hands tests {@link
- * ServiceEndpoints} and a {@link TestNames} per test class. A missing service fails the test class
- * with the locator's explanation; it is never skipped.
+ * Locates RabbitMQ and Redis once per JVM (see {@link ServiceLocator}; a Redis Cluster when the run
+ * asks for one, {@link ServiceLocator#locateForBackend()}) and hands tests {@link ServiceEndpoints}
+ * and a {@link TestNames} per test class. A missing service fails the test class with the locator's
+ * explanation; it is never skipped.
  */
 public final class RealServicesExtension implements BeforeAllCallback, ParameterResolver {
 
@@ -30,7 +31,7 @@ public final class RealServicesExtension implements BeforeAllCallback, Parameter
                 "endpoints",
                 key -> {
                   try {
-                    return ServiceLocator.standard().locate();
+                    return ServiceLocator.standard().locateForBackend();
                   } catch (IllegalStateException e) {
                     return e;
                   }

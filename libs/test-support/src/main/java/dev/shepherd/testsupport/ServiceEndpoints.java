@@ -1,22 +1,51 @@
 package dev.shepherd.testsupport;
 
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import org.springframework.data.redis.connection.RedisClusterConfiguration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
  * Where the tests' RabbitMQ and Redis are.
  *
  * @param rabbitmq {@code amqp://user:pass@host:port/vhost}
- * @param redis {@code redis://host:port}
+ * @param redis {@code redis://host:port}; with a cluster, one of its nodes
+ * @param redisCluster {@code host:port} of every node of a Redis Cluster, or empty for one Redis
  * @param source how they were found (for messages)
  */
-public record ServiceEndpoints(URI rabbitmq, URI redis, String source) {
+public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluster, String source) {
+
+  /** How often a cluster client reads the topology even when nothing told it to. */
+  public static final Duration CLUSTER_REFRESH = Duration.ofSeconds(5);
+
+  public ServiceEndpoints {
+    redisCluster = List.copyOf(redisCluster);
+  }
+
+  /** One Redis. */
+  public ServiceEndpoints(URI rabbitmq, URI redis, String source) {
+    this(rabbitmq, redis, List.of(), source);
+  }
+
+  /** The same RabbitMQ with the Redis Cluster whose nodes are {@code nodes} instead. */
+  public ServiceEndpoints withRedisCluster(List<String> nodes, String source) {
+    return new ServiceEndpoints(rabbitmq, URI.create("redis://" + nodes.getFirst()), nodes, source);
+  }
+
+  /** True when Redis is a cluster. */
+  public boolean redisIsCluster() {
+    return !redisCluster.isEmpty();
+  }
 
   /** Endpoints of a private RabbitMQ and a private Redis started by a test. */
   public static ServiceEndpoints of(PrivateRabbit rabbit, PrivateRedis redis) {
@@ -68,10 +97,30 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, String source) {
     return factory;
   }
 
-  /** A started Lettuce connection factory; destroy it when done. */
+  /**
+   * A started Lettuce connection factory; destroy it when done. For a cluster it follows the
+   * topology as the services do ({@code shepherd-defaults.yml}): at once on {@code MOVED}, a
+   * refused connection or a failover, and every {@link #CLUSTER_REFRESH}.
+   */
   public LettuceConnectionFactory newRedisConnectionFactory() {
-    var factory =
-        new LettuceConnectionFactory(new RedisStandaloneConfiguration(redisHost(), redisPort()));
+    LettuceConnectionFactory factory;
+    if (redisIsCluster()) {
+      var refresh =
+          ClusterTopologyRefreshOptions.builder()
+              .enableAllAdaptiveRefreshTriggers()
+              .enablePeriodicRefresh(CLUSTER_REFRESH)
+              .build();
+      factory =
+          new LettuceConnectionFactory(
+              new RedisClusterConfiguration(redisCluster),
+              LettuceClientConfiguration.builder()
+                  .clientOptions(
+                      ClusterClientOptions.builder().topologyRefreshOptions(refresh).build())
+                  .build());
+    } else {
+      factory =
+          new LettuceConnectionFactory(new RedisStandaloneConfiguration(redisHost(), redisPort()));
+    }
     factory.afterPropertiesSet();
     factory.start();
     return factory;
@@ -85,8 +134,12 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, String source) {
     props.put("spring.rabbitmq.username", rabbitUsername());
     props.put("spring.rabbitmq.password", rabbitPassword());
     props.put("spring.rabbitmq.virtual-host", rabbitVirtualHost());
-    props.put("spring.data.redis.host", redisHost());
-    props.put("spring.data.redis.port", Integer.toString(redisPort()));
+    if (redisIsCluster()) {
+      props.put("spring.data.redis.cluster.nodes", String.join(",", redisCluster));
+    } else {
+      props.put("spring.data.redis.host", redisHost());
+      props.put("spring.data.redis.port", Integer.toString(redisPort()));
+    }
     return props;
   }
 

@@ -47,6 +47,38 @@ public final class ServiceLocator {
         System::getenv, DEFAULT_RABBITMQ, DEFAULT_REDIS, Containers::startIfDockerRuns);
   }
 
+  /**
+   * {@link #locate()}, then, when {@code $SHEPHERD_REDIS_BACKEND} or the system property {@code
+   * shepherd.redis.backend} says {@code cluster}, a Redis Cluster of this JVM's own (three masters,
+   * three replicas, {@link PrivateRedisCluster}) in place of the located Redis: the same tests run
+   * on both backends. It is started once and ends with the JVM.
+   */
+  public ServiceEndpoints locateForBackend() {
+    ServiceEndpoints located = locate();
+    String backend =
+        System.getProperty("shepherd.redis.backend", env.apply("SHEPHERD_REDIS_BACKEND"));
+    if (backend == null || backend.isBlank() || backend.equals("single")) {
+      return located;
+    }
+    if (!backend.equals("cluster")) {
+      throw new IllegalStateException(
+          "shepherd.redis.backend / SHEPHERD_REDIS_BACKEND is '"
+              + backend
+              + "'; it may be 'single' (the located Redis) or 'cluster' (a private Redis Cluster)");
+    }
+    return located.withRedisCluster(
+        OwnCluster.INSTANCE.addresses(), located.source() + ", private Redis Cluster");
+  }
+
+  /** The JVM's own Redis Cluster, started on first use, closed when the JVM ends. */
+  private static final class OwnCluster {
+    static final PrivateRedisCluster INSTANCE = PrivateRedisCluster.launch();
+
+    static {
+      Runtime.getRuntime().addShutdownHook(new Thread(INSTANCE::close, "redis-cluster-close"));
+    }
+  }
+
   public ServiceEndpoints locate() {
     List<String> tried = new ArrayList<>();
     String rabbitEnv = env.apply("SHEPHERD_RABBITMQ_URI");
