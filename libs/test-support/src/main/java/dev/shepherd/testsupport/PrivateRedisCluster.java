@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -104,8 +106,8 @@ public final class PrivateRedisCluster implements AutoCloseable {
   }
 
   /**
-   * Waits until every node that runs says {@code cluster_state:ok} and every slot is served by a
-   * master that runs: after a kill, until a replica was promoted.
+   * Waits until every node that runs says {@code cluster_state:ok} and sees every slot served by a
+   * master that runs: after a kill, until a replica was promoted and every node knows it.
    */
   public void awaitHealthy(Duration atMost) {
     await()
@@ -113,14 +115,32 @@ public final class PrivateRedisCluster implements AutoCloseable {
         .pollInterval(Duration.ofMillis(100))
         .ignoreExceptions()
         .until(
-            () ->
-                live().stream()
-                    .allMatch(
-                        n -> {
-                          String info = n.command("CLUSTER", "INFO");
-                          return info.contains("cluster_state:ok")
-                              && info.contains("cluster_slots_ok:16384");
-                        }));
+            () -> {
+              List<PrivateRedis> live = live();
+              Set<Integer> livePorts = new HashSet<>();
+              live.forEach(n -> livePorts.add(n.port()));
+              for (PrivateRedis node : live) {
+                String info = node.command("CLUSTER", "INFO");
+                if (!info.contains("cluster_state:ok")
+                    || !info.contains("cluster_slots_ok:16384")
+                    || !livePorts.containsAll(slotOwners(node))) {
+                  return false;
+                }
+              }
+              return true;
+            });
+  }
+
+  /** The ports of the masters that serve slots, as {@code node} sees them. */
+  private static Set<Integer> slotOwners(PrivateRedis node) {
+    Set<Integer> owners = new HashSet<>();
+    for (String line : node.command("CLUSTER", "NODES").split("\n")) {
+      String[] f = line.trim().split(" ");
+      if (f.length >= 9 && f[2].contains("master")) {
+        owners.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1, f[1].indexOf('@'))));
+      }
+    }
+    return owners;
   }
 
   private List<PrivateRedis> live() {

@@ -2,6 +2,7 @@ package dev.shepherd.testsupport;
 
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +116,16 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluste
               new RedisClusterConfiguration(redisCluster),
               LettuceClientConfiguration.builder()
                   .clientOptions(
-                      ClusterClientOptions.builder().topologyRefreshOptions(refresh).build())
+                      ClusterClientOptions.builder()
+                          .topologyRefreshOptions(refresh)
+                          // as StoreConfiguration's CLUSTER_NODE_IN_SERVICE (the store depends on
+                          // this module, not the other way round)
+                          .nodeFilter(
+                              node ->
+                                  !node.is(RedisClusterNode.NodeFlag.FAIL)
+                                      && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
+                                      && !node.is(RedisClusterNode.NodeFlag.NOADDR))
+                          .build())
                   .build());
     } else {
       factory =

@@ -13,16 +13,20 @@ import dev.shepherd.store.Retries;
 import dev.shepherd.store.Store;
 import dev.shepherd.store.Submissions;
 import dev.shepherd.store.WorkerRegistry;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientConfigurationBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
@@ -55,6 +59,33 @@ public class StoreConfiguration {
             Delay.exponential(
                 Duration.ofMillis(50), REDIS_RECONNECT_CEILING, 2, TimeUnit.MILLISECONDS));
   }
+
+  /**
+   * With Redis Cluster ({@code spring.data.redis.cluster.nodes}), the client leaves out the nodes
+   * the cluster marks failed ({@link #CLUSTER_NODE_IN_SERVICE}). A SIGKILLed master stays listed as
+   * {@code master,fail} after its replica took its slots; while the client counts it a node, the
+   * commands it had queued for it wait for a reconnect that never comes (60 s, the command
+   * time-out). Left out, its connection is closed at the next topology refresh ({@code
+   * shepherd-defaults.yml}: adaptive, and every 5 s) and Lettuce sends those commands again to the
+   * node that serves their slot now, the promoted replica ({@code PrivateRedisClusterIT} waited the
+   * whole time-out without this filter).
+   */
+  @Bean
+  LettuceClientConfigurationBuilderCustomizer redisClusterClientsForgetFailedNodes() {
+    return builder -> {
+      var current = builder.build().getClientOptions().orElse(null);
+      if (current instanceof ClusterClientOptions cluster) {
+        builder.clientOptions(cluster.mutate().nodeFilter(CLUSTER_NODE_IN_SERVICE).build());
+      }
+    };
+  }
+
+  /** A node a cluster client should talk to: not failed, not suspected, with an address. */
+  public static final Predicate<RedisClusterNode> CLUSTER_NODE_IN_SERVICE =
+      node ->
+          !node.is(RedisClusterNode.NodeFlag.FAIL)
+              && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
+              && !node.is(RedisClusterNode.NodeFlag.NOADDR);
 
   @Bean
   Clock clock() {
