@@ -66,8 +66,22 @@ public final class ServiceLocator {
               + backend
               + "'; it may be 'single' (the located Redis) or 'cluster' (a private Redis Cluster)");
     }
+    return withOwnRedisCluster(located);
+  }
+
+  /**
+   * {@code located}'s RabbitMQ with this JVM's own Redis Cluster (three masters, three replicas),
+   * started on first use and closed when the JVM ends: for a test class that runs on the cluster
+   * whatever the run's backend.
+   */
+  public static ServiceEndpoints withOwnRedisCluster(ServiceEndpoints located) {
     return located.withRedisCluster(
         OwnCluster.INSTANCE.addresses(), located.source() + ", private Redis Cluster");
+  }
+
+  /** This JVM's own Redis Cluster ({@link #withOwnRedisCluster}), started if it was not yet. */
+  public static PrivateRedisCluster ownRedisCluster() {
+    return OwnCluster.INSTANCE;
   }
 
   /** The JVM's own Redis Cluster, started on first use, closed when the JVM ends. */
