@@ -30,6 +30,7 @@ final class E2eSupport implements AutoCloseable {
   final Topology topology;
   final CachingConnectionFactory rabbit;
   final LettuceConnectionFactory redis;
+  private final Path logs;
 
   E2eSupport(ServiceEndpoints endpoints, String prefix, int workers, Map<String, String> extra) {
     this(endpoints, prefix, workers, extra, null);
@@ -49,7 +50,7 @@ final class E2eSupport implements AutoCloseable {
     this.topology = new Topology(prefix, MessagingProperties.DEFAULT_POOLS, 5);
     this.rabbit = endpoints.newRabbitConnectionFactory();
     this.redis = endpoints.newRedisConnectionFactory();
-    Path logs = Cluster.repositoryRoot().resolve("e2e-tests/target/e2e-logs/" + prefix);
+    this.logs = Cluster.repositoryRoot().resolve("e2e-tests/target/e2e-logs/" + prefix);
     this.cluster =
         Cluster.start(
             new Cluster.Spec(
@@ -62,6 +63,11 @@ final class E2eSupport implements AutoCloseable {
                 logs),
             Cluster.TEST_JVM_ARGS,
             classpathFirst);
+  }
+
+  /** The directory that holds each service's log ({@code worker-1.log}, ...). */
+  Path logs() {
+    return logs;
   }
 
   long messagesIn(String queue) {

@@ -48,8 +48,16 @@ public final class PrivateRedisCluster implements AutoCloseable {
                     "yes",
                     "--cluster-config-file",
                     "nodes.conf",
+                    // the bus's own free port: by default it is the port plus 10000, which
+                    // another process may hold
+                    "--cluster-port",
+                    Integer.toString(ManagedProcess.freePort()),
                     "--cluster-node-timeout",
-                    Long.toString(NODE_TIMEOUT.toMillis()))));
+                    Long.toString(NODE_TIMEOUT.toMillis()),
+                    // a replica takes over however long it was cut off from its master (a test
+                    // freezes it so that it misses the master's last writes)
+                    "--cluster-replica-validity-factor",
+                    "0")));
       }
       List<String> create = new ArrayList<>(List.of(redisCli(), "--cluster", "create"));
       cluster.nodes.forEach(n -> create.add(n.address()));
@@ -98,6 +106,51 @@ public final class PrivateRedisCluster implements AutoCloseable {
       }
     }
     throw new IllegalStateException("no master serves slot " + slot);
+  }
+
+  /** The replica of {@code master} that runs. */
+  public PrivateRedis replicaOf(PrivateRedis master) {
+    return live().stream()
+        .filter(n -> role(n).equals("replica"))
+        .filter(n -> n.command("INFO", "replication").contains("master_port:" + master.port()))
+        .findFirst()
+        .orElseThrow(() -> new IllegalStateException("no replica of " + master.address()));
+  }
+
+  /**
+   * Waits until {@code replica} has everything its master wrote so far (their replication offsets
+   * are equal).
+   */
+  public void awaitReplicated(PrivateRedis master, PrivateRedis replica) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> offset(master, "master_repl_offset") == offset(replica, "slave_repl_offset"));
+  }
+
+  /**
+   * Cuts {@code replica} off its master so that nothing the master writes from now on reaches it:
+   * freezes it (SIGSTOP), then has the master close its replication link. (Frozen alone, it would
+   * still find the master's writes in its socket buffer when thawed.) Kill the master next and thaw
+   * the replica: it is promoted without those writes, as a replica that lagged would be.
+   */
+  public void cutOff(PrivateRedis master, PrivateRedis replica) {
+    replica.freeze();
+    String killed = master.command("CLIENT", "KILL", "TYPE", "replica");
+    if (!":1".equals(killed)) {
+      throw new IllegalStateException(
+          "the master at " + master.address() + " closed " + killed + " replica links, not one");
+    }
+  }
+
+  /** A replication offset from {@code INFO replication}. */
+  public static long offset(PrivateRedis node, String field) {
+    for (String line : node.command("INFO", "replication").split("\r?\n")) {
+      if (line.startsWith(field + ":")) {
+        return Long.parseLong(line.substring(field.length() + 1).trim());
+      }
+    }
+    throw new IllegalStateException(node.address() + " has no " + field);
   }
 
   /** The masters now, as the cluster says. */

@@ -3,6 +3,9 @@ package dev.shepherd.testsupport;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +13,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.data.redis.connection.RedisClusterConfiguration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
@@ -100,8 +104,9 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluste
 
   /**
    * A started Lettuce connection factory; destroy it when done. For a cluster it follows the
-   * topology as the services do ({@code shepherd-defaults.yml}): at once on {@code MOVED}, a
-   * refused connection or a failover, and every {@link #CLUSTER_REFRESH}.
+   * topology as the services do (StoreConfiguration's {@code redisClusterClientsFollowFailovers}):
+   * at once on {@code MOVED}, refused connections or a slot without a node, at most once a second,
+   * and every {@link #CLUSTER_REFRESH}; failed nodes left out.
    */
   public LettuceConnectionFactory newRedisConnectionFactory() {
     LettuceConnectionFactory factory;
@@ -109,24 +114,40 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluste
       var refresh =
           ClusterTopologyRefreshOptions.builder()
               .enableAllAdaptiveRefreshTriggers()
+              .adaptiveRefreshTriggersTimeout(Duration.ofSeconds(1))
               .enablePeriodicRefresh(CLUSTER_REFRESH)
               .build();
+      // as StoreConfiguration's redisReconnectsWithinASecond: a client that tries to reconnect
+      // every second keeps triggering topology refreshes while a master is down
+      ClientResources resources =
+          DefaultClientResources.builder()
+              .reconnectDelay(
+                  Delay.exponential(
+                      Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+              .build();
+      var client =
+          LettuceClientConfiguration.builder()
+              .clientResources(resources)
+              .clientOptions(
+                  ClusterClientOptions.builder()
+                      .topologyRefreshOptions(refresh)
+                      // as StoreConfiguration's CLUSTER_NODE_IN_SERVICE (the store depends on
+                      // this module, not the other way round)
+                      .nodeFilter(
+                          node ->
+                              !node.is(RedisClusterNode.NodeFlag.FAIL)
+                                  && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
+                                  && !node.is(RedisClusterNode.NodeFlag.NOADDR))
+                      .build())
+              .build();
       factory =
-          new LettuceConnectionFactory(
-              new RedisClusterConfiguration(redisCluster),
-              LettuceClientConfiguration.builder()
-                  .clientOptions(
-                      ClusterClientOptions.builder()
-                          .topologyRefreshOptions(refresh)
-                          // as StoreConfiguration's CLUSTER_NODE_IN_SERVICE (the store depends on
-                          // this module, not the other way round)
-                          .nodeFilter(
-                              node ->
-                                  !node.is(RedisClusterNode.NodeFlag.FAIL)
-                                      && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
-                                      && !node.is(RedisClusterNode.NodeFlag.NOADDR))
-                          .build())
-                  .build());
+          new LettuceConnectionFactory(new RedisClusterConfiguration(redisCluster), client) {
+            @Override
+            public void destroy() {
+              super.destroy();
+              resources.shutdown();
+            }
+          };
     } else {
       factory =
           new LettuceConnectionFactory(new RedisStandaloneConfiguration(redisHost(), redisPort()));

@@ -14,6 +14,7 @@ import dev.shepherd.store.Store;
 import dev.shepherd.store.Submissions;
 import dev.shepherd.store.WorkerRegistry;
 import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +27,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientConfigurationBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -61,24 +63,53 @@ public class StoreConfiguration {
   }
 
   /**
-   * With Redis Cluster ({@code spring.data.redis.cluster.nodes}), the client leaves out the nodes
-   * the cluster marks failed ({@link #CLUSTER_NODE_IN_SERVICE}). A SIGKILLed master stays listed as
-   * {@code master,fail} after its replica took its slots; while the client counts it a node, the
-   * commands it had queued for it wait for a reconnect that never comes (60 s, the command
-   * time-out). Left out, its connection is closed at the next topology refresh ({@code
-   * shepherd-defaults.yml}: adaptive, and every 5 s) and Lettuce sends those commands again to the
-   * node that serves their slot now, the promoted replica ({@code PrivateRedisClusterIT} waited the
-   * whole time-out without this filter).
+   * With Redis Cluster ({@code spring.data.redis.cluster.nodes}), how the client follows the
+   * cluster through a failover:
+   *
+   * <ul>
+   *   <li>it leaves out the nodes the cluster marks failed ({@link #CLUSTER_NODE_IN_SERVICE}). A
+   *       SIGKILLed master stays listed as {@code master,fail} after its replica took its slots;
+   *       while the client counts it a node, the commands queued for it wait for a reconnect that
+   *       never comes (60 s, the command time-out). Left out, its connection is closed at the next
+   *       topology refresh and Lettuce sends those commands again to the node that serves their
+   *       slot now ({@code PrivateRedisClusterIT} waited the whole time-out without this);
+   *   <li>it reads the topology again at once when a node answers {@code MOVED}, refuses
+   *       connections, or a slot has no node, at most once per {@link #CLUSTER_REFRESH_PAUSE}
+   *       (Lettuce's own pause is 30 s: a refresh made while the replica was still being promoted
+   *       left its slots without a node for the whole pause), and every {@code
+   *       spring.data.redis.lettuce.cluster.refresh.period} (5 s when not set) anyway.
+   * </ul>
    */
   @Bean
-  LettuceClientConfigurationBuilderCustomizer redisClusterClientsForgetFailedNodes() {
+  LettuceClientConfigurationBuilderCustomizer redisClusterClientsFollowFailovers(
+      ObjectProvider<DataRedisProperties> redis) {
+    DataRedisProperties properties = redis.getIfAvailable();
+    Duration configured =
+        properties == null ? null : properties.getLettuce().getCluster().getRefresh().getPeriod();
+    Duration period = configured == null ? CLUSTER_REFRESH_PERIOD : configured;
     return builder -> {
       var current = builder.build().getClientOptions().orElse(null);
       if (current instanceof ClusterClientOptions cluster) {
-        builder.clientOptions(cluster.mutate().nodeFilter(CLUSTER_NODE_IN_SERVICE).build());
+        builder.clientOptions(
+            cluster
+                .mutate()
+                .topologyRefreshOptions(
+                    ClusterTopologyRefreshOptions.builder()
+                        .enableAllAdaptiveRefreshTriggers()
+                        .adaptiveRefreshTriggersTimeout(CLUSTER_REFRESH_PAUSE)
+                        .enablePeriodicRefresh(period)
+                        .build())
+                .nodeFilter(CLUSTER_NODE_IN_SERVICE)
+                .build());
       }
     };
   }
+
+  /** How often a cluster client reads the topology when nothing told it to. */
+  static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(5);
+
+  /** The shortest time between two refreshes that a client's own trouble triggers. */
+  static final Duration CLUSTER_REFRESH_PAUSE = Duration.ofSeconds(1);
 
   /** A node a cluster client should talk to: not failed, not suspected, with an address. */
   public static final Predicate<RedisClusterNode> CLUSTER_NODE_IN_SERVICE =
