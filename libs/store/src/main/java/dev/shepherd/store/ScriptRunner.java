@@ -2,12 +2,19 @@ package dev.shepherd.store;
 
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.ReturnType;
 import org.springframework.data.redis.core.RedisCallback;
@@ -28,12 +35,21 @@ final class ScriptRunner {
   private final Scripts scripts;
   private final MeterRegistry meters;
   private final Map<Script, Counter> calls = new ConcurrentHashMap<>();
+  private final int replicasToAcknowledge;
+  private final long replicationTimeoutMillis;
 
-  ScriptRunner(StringRedisTemplate redis, Keys keys, Scripts scripts, MeterRegistry meters) {
+  ScriptRunner(
+      StringRedisTemplate redis,
+      Keys keys,
+      Scripts scripts,
+      MeterRegistry meters,
+      StoreSettings settings) {
     this.redis = redis;
     this.keys = keys;
     this.scripts = scripts;
     this.meters = meters;
+    this.replicasToAcknowledge = settings.replicasToAcknowledge();
+    this.replicationTimeoutMillis = settings.replicationTimeout().toMillis();
   }
 
   JsonNode run(Script script, int partition, String... args) {
@@ -51,9 +67,70 @@ final class ScriptRunner {
     }
     // on the connection itself, not a proxy of it made per call (RedisTemplate's default), and
     // without the script executor's lookups: this runs several times per job
+    boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
     byte[] reply =
-        redis.execute((RedisCallback<byte[]>) c -> eval(c, redisScript, keysAndArgs), true);
+        redis.execute(
+            (RedisCallback<byte[]>)
+                c -> {
+                  byte[] result = eval(c, redisScript, keysAndArgs);
+                  if (replicated) {
+                    awaitReplicas(c, keysAndArgs[0]);
+                  }
+                  return result;
+                },
+            true);
     return Json.mapper().readTree(reply);
+  }
+
+  /**
+   * {@code WAIT} for the replicas on the very connection that ran the script (WAIT counts the
+   * writes of its own connection): the shared connection of one Redis or Sentinel's master, or, in
+   * a cluster, the connection to the master of the key's slot that Lettuce's router used. Fewer
+   * replicas than asked within the timeout refuse the submission (a transient failure: it is
+   * retried, or the producer is told to submit again), since a failover could lose it.
+   */
+  @SuppressWarnings("unchecked")
+  private void awaitReplicas(RedisConnection c, byte[] key) {
+    Object nativeConnection = c.getNativeConnection();
+    long acknowledged;
+    try {
+      if (nativeConnection instanceof RedisAdvancedClusterAsyncCommands<?, ?> cluster) {
+        var stateful = cluster.getStatefulConnection();
+        var master = stateful.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+        if (master == null) {
+          throw new TransientDataAccessResourceException("no master serves the submission's slot");
+        }
+        acknowledged =
+            stateful
+                .getConnection(master.getUri().getHost(), master.getUri().getPort())
+                .sync()
+                .waitForReplication(replicasToAcknowledge, replicationTimeoutMillis);
+      } else if (nativeConnection instanceof RedisAsyncCommands<?, ?> single) {
+        acknowledged =
+            single
+                .waitForReplication(replicasToAcknowledge, replicationTimeoutMillis)
+                .get(replicationTimeoutMillis + 5_000, TimeUnit.MILLISECONDS);
+      } else {
+        throw new IllegalStateException(
+            "cannot WAIT for replicas on " + nativeConnection.getClass().getName());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TransientDataAccessResourceException("interrupted waiting for replicas", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new TransientDataAccessResourceException("WAIT for replicas failed", e);
+    }
+    if (acknowledged < replicasToAcknowledge) {
+      throw new TransientDataAccessResourceException(
+          "the submission reached Redis but "
+              + acknowledged
+              + " of the "
+              + replicasToAcknowledge
+              + " replicas asked (shepherd.store.replicas-to-acknowledge) had it within "
+              + replicationTimeoutMillis
+              + " ms; a failover could lose it, so it is not accepted: submit it again (with its"
+              + " idempotency key, a copy that survived is found)");
+    }
   }
 
   /** EVALSHA, and EVAL when Redis does not know the script (it restarted, or was flushed). */

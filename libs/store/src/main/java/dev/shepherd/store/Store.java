@@ -39,7 +39,7 @@ public record Store(
             settings,
             keys,
             clock,
-            new ScriptRunner(redis, keys, new Scripts(settings), meters));
+            new ScriptRunner(redis, keys, new Scripts(settings), meters, settings));
     return new Store(
         settings,
         keys,

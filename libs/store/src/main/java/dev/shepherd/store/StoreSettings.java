@@ -10,18 +10,24 @@ import java.time.Duration;
  *     them); a discarded record is kept this long from its discard
  * @param lateOutcomeGrace how long a job whose last attempt was released (drain, over capacity,
  *     lost worker) waits for that attempt's published outcome before it goes DEAD (ADR 14)
+ * @param replicasToAcknowledge how many replicas of the partition's Redis must have a submission
+ *     before it counts as accepted ({@code WAIT}; 0: the master's reply alone, ADR 49)
+ * @param replicationTimeout how long a submission waits for those replicas before it is refused
  */
 public record StoreSettings(
     String prefix,
     int partitions,
     Duration retention,
     Duration deadRetention,
-    Duration lateOutcomeGrace) {
+    Duration lateOutcomeGrace,
+    int replicasToAcknowledge,
+    Duration replicationTimeout) {
 
   public static final int DEFAULT_PARTITIONS = 16;
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final Duration DEFAULT_DEAD_RETENTION = Duration.ofDays(30);
   public static final Duration DEFAULT_LATE_OUTCOME_GRACE = Duration.ofMinutes(1);
+  public static final Duration DEFAULT_REPLICATION_TIMEOUT = Duration.ofSeconds(1);
 
   public StoreSettings {
     if (prefix == null || prefix.isBlank() || prefix.contains("{") || prefix.contains("}")) {
@@ -39,6 +45,37 @@ public record StoreSettings(
     if (lateOutcomeGrace == null || lateOutcomeGrace.isNegative() || lateOutcomeGrace.isZero()) {
       throw new IllegalArgumentException("late-outcome-grace must be positive");
     }
+    if (replicasToAcknowledge < 0) {
+      throw new IllegalArgumentException("replicas-to-acknowledge must be 0 or more");
+    }
+    if (replicationTimeout == null
+        || replicationTimeout.isNegative()
+        || replicationTimeout.isZero()) {
+      throw new IllegalArgumentException("replication-timeout must be positive");
+    }
+  }
+
+  /** Settings whose submissions count as accepted on the master's reply alone. */
+  public StoreSettings(
+      String prefix,
+      int partitions,
+      Duration retention,
+      Duration deadRetention,
+      Duration lateOutcomeGrace) {
+    this(
+        prefix,
+        partitions,
+        retention,
+        deadRetention,
+        lateOutcomeGrace,
+        0,
+        DEFAULT_REPLICATION_TIMEOUT);
+  }
+
+  /** These settings with submissions acknowledged by {@code replicas} replicas first. */
+  public StoreSettings withReplicasToAcknowledge(int replicas, Duration timeout) {
+    return new StoreSettings(
+        prefix, partitions, retention, deadRetention, lateOutcomeGrace, replicas, timeout);
   }
 
   /** Settings with the default grace for a released last attempt's outcome. */

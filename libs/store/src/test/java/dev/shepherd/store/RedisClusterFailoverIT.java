@@ -1,6 +1,7 @@
 package dev.shepherd.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.model.JobEvent;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -110,6 +112,64 @@ class RedisClusterFailoverIT {
         store -> new Written(null, 0),
         (store, before) -> new Written(queuedJob(store), 0),
         (store, written) -> assertThat(store.queries().find(written.id())).isEmpty());
+  }
+
+  /**
+   * With {@code replicas-to-acknowledge} 1, a submission the replica has not acknowledged within
+   * the timeout is refused (a transient failure the producer retries), not accepted and then lost
+   * as above. The replica is only frozen, still connected: a {@code WAIT} sent on another
+   * connection than the submission's would count it at once and accept the submission.
+   */
+  @Test
+  void withAReplicaAskedASubmissionItDoesNotAcknowledgeIsRefusedNotAccepted() {
+    try (var cluster = PrivateRedisCluster.launch()) {
+      var endpoints =
+          new ServiceEndpoints(URI.create("amqp://127.0.0.1:1/"), URI.create("redis://x:1"), "-")
+              .withRedisCluster(cluster.addresses(), "private Redis Cluster");
+      refusedWhileTheReplicaIsFrozen(
+          endpoints, store -> cluster.replicaOf(cluster.masterOf(store.keys().base(0))));
+    }
+  }
+
+  /** The same on one Redis with a replica (as under Sentinel): the shared connection's WAIT. */
+  @Test
+  void withAReplicaAskedOneRedisRefusesASubmissionItsReplicaDoesNotAcknowledge() {
+    try (var master = PrivateRedis.launch();
+        var replica = PrivateRedis.launchReplicaOf(master)) {
+      var endpoints =
+          new ServiceEndpoints(
+              URI.create("amqp://127.0.0.1:1/"), URI.create("redis://" + master.address()), "-");
+      refusedWhileTheReplicaIsFrozen(endpoints, store -> replica);
+    }
+  }
+
+  private static void refusedWhileTheReplicaIsFrozen(
+      ServiceEndpoints endpoints, java.util.function.Function<Store, PrivateRedis> replicaOf) {
+    var factory = endpoints.newRedisConnectionFactory();
+    try {
+      var store =
+          Store.of(
+              new StringRedisTemplate(factory),
+              new StoreSettings("replicated", 1, Duration.ofDays(1))
+                  .withReplicasToAcknowledge(1, Duration.ofMillis(300)),
+              new SettableClock(Instant.now()),
+              new SimpleMeterRegistry());
+      var job = new NewJob("demo.noop", "default", "{}", null, null, 3);
+      assertThat(store.submissions().submit(job).jobId()).isNotBlank();
+      PrivateRedis replica = replicaOf.apply(store);
+      replica.freeze();
+      try {
+        assertThatThrownBy(() -> store.submissions().submit(job))
+            .isInstanceOf(TransientDataAccessResourceException.class)
+            .hasMessageContaining("0 of the 1 replicas")
+            .hasMessageContaining("shepherd.store.replicas-to-acknowledge");
+      } finally {
+        replica.thaw();
+      }
+      assertThat(store.submissions().submit(job).jobId()).isNotBlank();
+    } finally {
+      factory.destroy();
+    }
   }
 
   /** A job and a value (a fencing token) a step wrote or read. */

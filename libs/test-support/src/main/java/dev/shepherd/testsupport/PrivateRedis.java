@@ -48,6 +48,17 @@ public final class PrivateRedis extends PrivateServer {
     return launch(aclFile, List.of());
   }
 
+  /** Starts a replica of {@code master} and returns once it has the master's data. */
+  public static PrivateRedis launchReplicaOf(PrivateRedis master) {
+    var replica =
+        launch(null, List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> replica.command("INFO", "replication").contains("master_link_status:up"));
+    return replica;
+  }
+
   /**
    * Starts one with {@code extraArguments} after its own ({@code --cluster-enabled yes}, {@code
    * --replicaof ...}), as {@link PrivateRedisCluster} does.

@@ -35,7 +35,10 @@ public final class PrivateRedisCluster implements AutoCloseable {
     return launch(3, 1);
   }
 
-  /** Starts the nodes, joins them into one cluster and returns once every slot is served. */
+  /**
+   * Starts the nodes, joins them into one cluster and returns once every slot is served and every
+   * replica replicates.
+   */
   public static PrivateRedisCluster launch(int masters, int replicasPerMaster) {
     var cluster = new PrivateRedisCluster();
     try {
@@ -65,6 +68,20 @@ public final class PrivateRedisCluster implements AutoCloseable {
           List.of("--cluster-replicas", Integer.toString(replicasPerMaster), "--cluster-yes"));
       run(create, cluster.nodes.getFirst().directory().resolve("cluster-create.log"));
       cluster.awaitHealthy(Duration.ofSeconds(30));
+      // and every replica's link to its master up: until then a WAIT counts no replica
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () ->
+                  cluster.nodes.stream()
+                          .filter(n -> role(n).equals("replica"))
+                          .filter(
+                              n ->
+                                  n.command("INFO", "replication")
+                                      .contains("master_link_status:up"))
+                          .count()
+                      == (long) masters * replicasPerMaster);
       return cluster;
     } catch (RuntimeException e) {
       cluster.close();

@@ -108,7 +108,8 @@ abstract class WorkerRuntimeFixture {
   /** A Redis connection through {@code proxy}, with the command time-out services get. */
   static LettuceConnectionFactory redisThrough(TcpProxy proxy, Duration leaseTtl) {
     var storeProperties =
-        new StoreProperties(null, null, null, null, leaseTtl, null, null, null, null, null);
+        new StoreProperties(
+            null, null, null, null, leaseTtl, null, null, null, null, null, null, null);
     var factory =
         new LettuceConnectionFactory(
             new RedisStandaloneConfiguration("127.0.0.1", proxy.port()),

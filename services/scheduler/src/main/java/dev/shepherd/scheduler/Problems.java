@@ -2,6 +2,9 @@ package dev.shepherd.scheduler;
 
 import java.net.URI;
 import java.util.List;
+import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.TransientDataAccessException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -99,5 +102,26 @@ class Problems extends ResponseEntityExceptionHandler {
     problem.setTitle("Bad request");
     problem.setType(URI.create("https://shepherd.dev/problems/bad-request"));
     return response(problem);
+  }
+
+  /**
+   * Redis cannot take the call now: down, failing over, or (with {@code
+   * shepherd.store.replicas-to-acknowledge}) its replicas did not confirm a submission in time. 503
+   * with {@code Retry-After}, so the producer submits again; its idempotency key finds a copy that
+   * did survive.
+   */
+  @ExceptionHandler({TransientDataAccessException.class, DataAccessResourceFailureException.class})
+  ResponseEntity<Object> storeUnavailable(DataAccessException e) {
+    ProblemDetail problem =
+        ProblemDetail.forStatusAndDetail(
+            HttpStatus.SERVICE_UNAVAILABLE,
+            "the job store cannot take the request now (Redis down, failing over, or its replicas"
+                + " behind); it was not accepted: send it again, with the same idempotency key");
+    problem.setTitle("Service unavailable");
+    problem.setType(URI.create("https://shepherd.dev/problems/unavailable"));
+    return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+        .header(HttpHeaders.RETRY_AFTER, "1")
+        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+        .body(problem);
   }
 }

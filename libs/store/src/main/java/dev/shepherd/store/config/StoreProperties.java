@@ -20,6 +20,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param workerLostAfter a worker silent this long is lost and its leases are released
  * @param lateOutcomeGrace how long a job whose last attempt was released waits for that attempt's
  *     published outcome before it goes DEAD (1 minute)
+ * @param replicasToAcknowledge with Redis replicas (Cluster, Sentinel): how many must have a
+ *     submission before it is accepted (0, the default: the master's reply; ADR 49)
+ * @param replicationTimeout how long a submission waits for them before it is refused (1 s)
  */
 @ConfigurationProperties("shepherd.store")
 public record StoreProperties(
@@ -32,7 +35,9 @@ public record StoreProperties(
     Duration retryMaxBackoff,
     Duration workerHeartbeat,
     Duration workerLostAfter,
-    Duration lateOutcomeGrace) {
+    Duration lateOutcomeGrace,
+    Integer replicasToAcknowledge,
+    Duration replicationTimeout) {
 
   public StoreProperties {
     prefix = prefix == null ? "shepherd" : prefix;
@@ -45,6 +50,9 @@ public record StoreProperties(
     }
     lateOutcomeGrace =
         lateOutcomeGrace == null ? StoreSettings.DEFAULT_LATE_OUTCOME_GRACE : lateOutcomeGrace;
+    replicasToAcknowledge = replicasToAcknowledge == null ? 0 : replicasToAcknowledge;
+    replicationTimeout =
+        replicationTimeout == null ? StoreSettings.DEFAULT_REPLICATION_TIMEOUT : replicationTimeout;
     leaseTtl = leaseTtl == null ? Duration.ofSeconds(30) : leaseTtl;
     retryInitialBackoff = retryInitialBackoff == null ? Duration.ofSeconds(1) : retryInitialBackoff;
     retryMaxBackoff = retryMaxBackoff == null ? Duration.ofMinutes(5) : retryMaxBackoff;
@@ -68,7 +76,14 @@ public record StoreProperties(
   }
 
   public StoreSettings settings() {
-    return new StoreSettings(prefix, partitions, retention, deadRetention, lateOutcomeGrace);
+    return new StoreSettings(
+        prefix,
+        partitions,
+        retention,
+        deadRetention,
+        lateOutcomeGrace,
+        replicasToAcknowledge,
+        replicationTimeout);
   }
 
   public RetryPolicy retryPolicy() {

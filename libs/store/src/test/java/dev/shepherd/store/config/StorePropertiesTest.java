@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class StorePropertiesTest {
 
   private static StoreProperties withLeaseTtl(Duration ttl) {
-    return new StoreProperties(null, null, null, null, ttl, null, null, null, null, null);
+    return new StoreProperties(
+        null, null, null, null, ttl, null, null, null, null, null, null, null);
   }
 
   @Test
@@ -39,7 +40,7 @@ class StorePropertiesTest {
 
   private static StoreProperties withRetentions(Duration retention, Duration deadRetention) {
     return new StoreProperties(
-        null, null, retention, deadRetention, null, null, null, null, null, null);
+        null, null, retention, deadRetention, null, null, null, null, null, null, null, null);
   }
 
   @Test
@@ -63,18 +64,60 @@ class StorePropertiesTest {
 
   @Test
   void aReleasedLastAttemptWaitsAMinuteForItsOutcomeUnlessConfigured() {
-    var defaults = new StoreProperties(null, null, null, null, null, null, null, null, null, null);
+    var defaults =
+        new StoreProperties(null, null, null, null, null, null, null, null, null, null, null, null);
     var configured =
         new StoreProperties(
-            null, null, null, null, null, null, null, null, null, Duration.ofSeconds(5));
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            Duration.ofSeconds(5),
+            null,
+            null);
 
     assertThat(defaults.settings().lateOutcomeGrace()).isEqualTo(Duration.ofMinutes(1));
     assertThat(configured.settings().lateOutcomeGrace()).isEqualTo(Duration.ofSeconds(5));
     assertThatThrownBy(
             () ->
                 new StoreProperties(
-                        null, null, null, null, null, null, null, null, null, Duration.ZERO)
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        Duration.ZERO,
+                        null,
+                        null)
                     .settings())
         .hasMessageContaining("late-outcome-grace");
+  }
+
+  @Test
+  void submissionsCountAsAcceptedOnTheMastersReplyUnlessReplicasAreAsked() {
+    var defaults =
+        new StoreProperties(null, null, null, null, null, null, null, null, null, null, null, null);
+    var asked =
+        new StoreProperties(
+            null, null, null, null, null, null, null, null, null, null, 1, Duration.ofMillis(500));
+
+    assertThat(defaults.settings().replicasToAcknowledge()).isZero();
+    assertThat(asked.settings().replicasToAcknowledge()).isEqualTo(1);
+    assertThat(asked.settings().replicationTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThatThrownBy(
+            () ->
+                new StoreProperties(
+                        null, null, null, null, null, null, null, null, null, null, -1, null)
+                    .settings())
+        .hasMessageContaining("replicas-to-acknowledge");
   }
 }
