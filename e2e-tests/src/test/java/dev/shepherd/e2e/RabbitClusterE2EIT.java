@@ -3,8 +3,11 @@ package dev.shepherd.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.JobState;
+import dev.shepherd.model.JobSubmission;
+import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.PrivateRabbit;
@@ -44,6 +47,12 @@ class RabbitClusterE2EIT {
 
   private static final int JOBS = 300;
   private static final Duration PACE = Duration.ofMillis(30);
+
+  /** Jobs an AMQP producer submits while each killed node is down (one more before the kill). */
+  private static final int AMQP_JOBS = 10;
+
+  /** Every job: the steady submitter's over HTTP and the AMQP producers' of both faults. */
+  private static final int ALL = JOBS + 2 * (1 + AMQP_JOBS);
 
   /** Jobs that must succeed after a kill, with the node still down, to count as flowing again. */
   private static final int FLOWING = 10;
@@ -96,7 +105,9 @@ class RabbitClusterE2EIT {
                 rabbit, second, "holds the most connections " + connections, e2e, started);
 
         submitter.awaitAll(Duration.ofMinutes(2));
-        List<String> accepted = submitter.accepted();
+        List<String> accepted = new ArrayList<>(submitter.accepted());
+        accepted.addAll(AmqpProducer.jobIds(client, one.amqpKeys()));
+        accepted.addAll(AmqpProducer.jobIds(client, two.amqpKeys()));
         OutcomeAudit.awaitAllTerminal(client, accepted, Duration.ofMinutes(3));
         log(started, "all accepted jobs in a terminal state");
         OutcomeAudit audit = OutcomeAudit.of(e2e.cluster.schedulerUri(), accepted);
@@ -126,13 +137,13 @@ class RabbitClusterE2EIT {
             seconds(started));
 
         assertThat(audit.violations()).isEmpty();
-        assertThat(accepted).hasSize(JOBS).doesNotHaveDuplicates();
+        assertThat(accepted).hasSize(ALL).doesNotHaveDuplicates();
         assertThat(inRedis)
             .as("the jobs under the test's prefix: exactly those accepted, none made twice")
             .containsExactlyInAnyOrderElementsOf(accepted);
-        assertThat(audit.exactlyOneTerminal()).isEqualTo(JOBS);
-        assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(JOBS);
-        assertThat(audit.succeededWithCurrentToken()).isEqualTo(JOBS);
+        assertThat(audit.exactlyOneTerminal()).isEqualTo(ALL);
+        assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(ALL);
+        assertThat(audit.succeededWithCurrentToken()).isEqualTo(ALL);
         // a worker's orders queue is classic: it lives on the node its worker connected to and
         // goes with that node; the worker declares it again wherever it reconnects
         for (var worker : e2e.cluster.workers()) {
@@ -155,19 +166,114 @@ class RabbitClusterE2EIT {
    *
    * @param connections client connections it held when killed
    * @param flowing until {@link #FLOWING} more jobs SUCCEEDED, the node still down
+   * @param amqp until {@link #AMQP_JOBS} submissions of an AMQP producer connected to it were
+   *     confirmed, after {@code flowing}, the node still down
    * @param back until it accepted AMQP connections again, after a start at {@code flowing}
    * @param whole until every node counted three running and each of the test's queues had all three
    *     members online again
    */
   private record Recovery(
-      String node, String why, int connections, double flowing, double back, double whole) {
+      String node,
+      String why,
+      int connections,
+      double flowing,
+      double amqp,
+      List<String> amqpKeys,
+      long amqpRefused,
+      double back,
+      double whole) {
 
     @Override
     public String toString() {
       return String.format(
-          "%s (%s, %d connections) killed: jobs succeeded again after %.1f s, node back after"
-              + " %.1f s, queues whole after %.1f s",
-          node, why, connections, flowing, back, whole);
+          "%s (%s, %d connections) killed: jobs succeeded again after %.1f s, %d AMQP submissions"
+              + " confirmed by %.1f s (%d tries refused), node back after %.1f s, queues whole"
+              + " after %.1f s",
+          node, why, connections, flowing, amqpKeys.size(), amqp, amqpRefused, back, whole);
+    }
+  }
+
+  /**
+   * A producer submitting over AMQP with the Java client, configured with the victim's address, and
+   * connected to it before it dies. Each submission is published again with its own key until the
+   * broker confirms it.
+   */
+  private static final class AmqpProducer implements AutoCloseable {
+
+    private final String prefix;
+    private final ShepherdClient client;
+    private final List<String> keys = new ArrayList<>();
+    private long refused;
+    private RuntimeException lastRefusal;
+
+    AmqpProducer(PrivateRabbitCluster rabbit, PrivateRabbit victim, E2eSupport e2e) {
+      this.prefix = e2e.prefix + "-amqp-" + victim.port();
+      this.client =
+          e2e.cluster
+              .client()
+              .prefix(e2e.prefix)
+              .requestTimeout(Duration.ofSeconds(5))
+              // no path: "/" would name the virtual host "" rather than the default "/"
+              .amqpUri(URI.create("amqp://guest:guest@127.0.0.1:" + victim.port()))
+              .build();
+    }
+
+    /** Submits {@code n} jobs over AMQP, each confirmed by the broker within {@code within}. */
+    void submit(int n, Duration within) {
+      for (int i = 0; i < n; i++) {
+        var submission =
+            JobSubmission.of(
+                    "site.generate",
+                    Json.mapper().createObjectNode().put("site", "amqp").put("phaseMillis", 20))
+                .withIdempotencyKey(prefix + "-" + keys.size());
+        try {
+          await()
+              .atMost(within)
+              .pollInterval(Duration.ofMillis(200))
+              .until(
+                  () -> {
+                    try {
+                      client.submitViaAmqp(submission);
+                      return true;
+                    } catch (RuntimeException e) {
+                      refused++;
+                      lastRefusal = e;
+                      return false;
+                    }
+                  });
+        } catch (ConditionTimeoutException e) {
+          throw new AssertionError(
+              "an AMQP producer could not submit for "
+                  + within
+                  + " with one node of three down ("
+                  + refused
+                  + " tries refused, the last: "
+                  + lastRefusal
+                  + ")",
+              e);
+        }
+        keys.add(submission.idempotencyKey());
+      }
+    }
+
+    List<String> keys() {
+      return List.copyOf(keys);
+    }
+
+    long refused() {
+      return refused;
+    }
+
+    /** The ids of the jobs the scheduler made of these submissions. */
+    static List<String> jobIds(ShepherdClient client, List<String> keys) {
+      return keys.stream()
+          .map(key -> client.jobIdForKey(key, Duration.ofMinutes(1)).join())
+          .toList();
+    }
+
+    @Override
+    public void close() {
+      client.close();
     }
   }
 
@@ -178,6 +284,9 @@ class RabbitClusterE2EIT {
   private static Recovery killAndRestart(
       PrivateRabbitCluster rabbit, PrivateRabbit victim, String why, E2eSupport e2e, long started) {
     int connections = rabbit.connectionsByNode().getOrDefault(victim.nodeName(), 0);
+    // a producer whose AMQP connection is to the victim when it dies
+    var producer = new AmqpProducer(rabbit, victim, e2e);
+    producer.submit(1, Duration.ofSeconds(30));
     double succeeded = succeeded(e2e);
     log(started, "SIGKILL " + victim.nodeName() + ", which " + why);
     long killed = System.nanoTime();
@@ -203,13 +312,25 @@ class RabbitClusterE2EIT {
           e);
     }
     double flowing = seconds(killed);
+    producer.submit(AMQP_JOBS, Duration.ofSeconds(20));
+    double amqp = seconds(killed);
+    producer.close();
     log(started, FLOWING + " more jobs succeeded on two nodes; starting " + victim.nodeName());
     victim.start();
     double back = seconds(killed);
     rabbit.awaitFormed();
     assertReplicatedOnEveryNode(rabbit, e2e.topology);
     var recovery =
-        new Recovery(victim.nodeName(), why, connections, flowing, back, seconds(killed));
+        new Recovery(
+            victim.nodeName(),
+            why,
+            connections,
+            flowing,
+            amqp,
+            producer.keys(),
+            producer.refused(),
+            back,
+            seconds(killed));
     log(started, recovery.toString());
     return recovery;
   }
