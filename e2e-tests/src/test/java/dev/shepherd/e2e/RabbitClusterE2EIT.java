@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
@@ -194,9 +195,9 @@ class RabbitClusterE2EIT {
   }
 
   /**
-   * A producer submitting over AMQP with the Java client, configured with the victim's address, and
-   * connected to it before it dies. Each submission is published again with its own key until the
-   * broker confirms it.
+   * A producer submitting over AMQP with the Java client, given the cluster's addresses with the
+   * victim's first, and connected to it before it dies. Each submission is published again with its
+   * own key until the broker confirms it.
    */
   private static final class AmqpProducer implements AutoCloseable {
 
@@ -215,6 +216,12 @@ class RabbitClusterE2EIT {
               .requestTimeout(Duration.ofSeconds(5))
               // no path: "/" would name the virtual host "" rather than the default "/"
               .amqpUri(URI.create("amqp://guest:guest@127.0.0.1:" + victim.port()))
+              // the victim first, so that the producer is surely connected to it when it dies
+              .amqpAddresses(
+                  Stream.concat(
+                          Stream.of(victim), rabbit.nodes().stream().filter(node -> node != victim))
+                      .map(node -> "127.0.0.1:" + node.port())
+                      .collect(Collectors.joining(",")))
               .build();
     }
 
