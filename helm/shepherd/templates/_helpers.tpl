@@ -68,6 +68,12 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.rabbitmq.host | quote }}
 - name: SPRING_RABBITMQ_PORT
   value: {{ .Values.rabbitmq.port | quote }}
+{{- if .Values.rabbitmq.addresses }}
+- name: SPRING_RABBITMQ_ADDRESSES
+  value: {{ .Values.rabbitmq.addresses | quote }}
+- name: SPRING_RABBITMQ_ADDRESS_SHUFFLE_MODE
+  value: random
+{{- end }}
 - name: SPRING_RABBITMQ_VIRTUAL_HOST
   value: {{ .Values.rabbitmq.virtualHost | quote }}
 - name: SPRING_RABBITMQ_SSL_ENABLED

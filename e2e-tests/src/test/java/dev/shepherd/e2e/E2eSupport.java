@@ -49,6 +49,12 @@ final class E2eSupport implements AutoCloseable {
     this.prefix = prefix;
     this.topology = new Topology(prefix, MessagingProperties.DEFAULT_POOLS, 5);
     this.rabbit = endpoints.newRabbitConnectionFactory();
+    String addresses = extra.get("spring.rabbitmq.addresses");
+    if (addresses != null) {
+      // the services were given a broker cluster's nodes: the test's own connection goes to the
+      // first of them that answers, and to another when that one goes down
+      rabbit.setAddresses(addresses);
+    }
     this.redis = endpoints.newRedisConnectionFactory();
     this.logs = Cluster.repositoryRoot().resolve("e2e-tests/target/e2e-logs/" + prefix);
     this.cluster =

@@ -637,6 +637,24 @@ class HelmChartTest {
         .startsWith("amqps://worker:");
   }
 
+  @Test
+  void aBrokerClusterIsGivenToEveryServiceAsAShuffledAddressList() {
+    containerEnv(render(t -> t))
+        .forEach(
+            (name, env) -> assertThat(env).as(name).doesNotContainKey("SPRING_RABBITMQ_ADDRESSES"));
+    String nodes = "rabbit-0:5672,rabbit-1:5672,rabbit-2:5672";
+    containerEnv(render(t -> t.set("rabbitmq.addresses", nodes)))
+        .forEach(
+            (name, env) -> {
+              assertThat(env.get("SPRING_RABBITMQ_ADDRESSES").path("value").asString())
+                  .as(name)
+                  .isEqualTo(nodes);
+              assertThat(env.get("SPRING_RABBITMQ_ADDRESS_SHUFFLE_MODE").path("value").asString())
+                  .as(name)
+                  .isEqualTo("random");
+            });
+  }
+
   private static Map<String, Map<String, JsonNode>> containerEnv(List<JsonNode> objects) {
     Map<String, Map<String, JsonNode>> byDeployment = new java.util.TreeMap<>();
     for (JsonNode deployment : ofKind(objects, "Deployment")) {

@@ -1,6 +1,7 @@
 package dev.shepherd.client;
 
 import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -59,6 +60,7 @@ public final class ShepherdClient implements AutoCloseable {
 
   private final URI base;
   private final URI amqpUri;
+  private final List<Address> amqpAddresses;
   private final String prefix;
   private final Duration requestTimeout;
   private final String apiKey;
@@ -81,6 +83,7 @@ public final class ShepherdClient implements AutoCloseable {
   private ShepherdClient(Builder b) {
     this.base = b.httpBaseUri;
     this.amqpUri = b.amqpUri;
+    this.amqpAddresses = b.amqpAddresses;
     this.prefix = b.prefix;
     this.requestTimeout = b.requestTimeout;
     this.apiKey = b.apiKey;
@@ -577,7 +580,11 @@ public final class ShepherdClient implements AutoCloseable {
         } catch (Exception e) {
           throw new IllegalArgumentException("bad AMQP URI " + amqpUri, e);
         }
-        amqp = factory.newConnection("shepherd-client");
+        // a cluster's nodes, tried in order (the first that answers), or the URI's host alone
+        amqp =
+            amqpAddresses == null
+                ? factory.newConnection("shepherd-client")
+                : factory.newConnection(amqpAddresses, "shepherd-client");
         amqpUser = factory.getUsername();
       }
       channel = amqp.createChannel();
@@ -614,6 +621,7 @@ public final class ShepherdClient implements AutoCloseable {
   public static final class Builder {
     private URI httpBaseUri;
     private URI amqpUri;
+    private List<Address> amqpAddresses;
     private String prefix = "shepherd";
     private Duration requestTimeout = Duration.ofSeconds(10);
     private String apiKey;
@@ -645,6 +653,28 @@ public final class ShepherdClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The nodes of a RabbitMQ cluster, {@code host:port,host:port,...} (as {@code
+     * spring.rabbitmq.addresses}): the client connects to the first that answers, in this order,
+     * and to the next when its node goes down, with the user, password, virtual host and TLS of
+     * {@link #amqpUri}, whose own host and port it then does not use. Null or blank for the URI's
+     * host alone.
+     *
+     * <pre>{@code
+     * ShepherdClient.builder()
+     *     .amqpUri(URI.create("amqp://producer:secret@rabbit-0:5672/"))
+     *     .amqpAddresses("rabbit-0:5672,rabbit-1:5672,rabbit-2:5672")
+     *     .build();
+     * }</pre>
+     */
+    public Builder amqpAddresses(String addresses) {
+      this.amqpAddresses =
+          addresses == null || addresses.isBlank()
+              ? null
+              : List.of(Address.parseAddresses(addresses.replace(" ", "")));
+      return this;
+    }
+
     /** The installation's name prefix ({@code shepherd.messaging.prefix}). */
     public Builder prefix(String prefix) {
       this.prefix = prefix;
@@ -659,6 +689,10 @@ public final class ShepherdClient implements AutoCloseable {
     public ShepherdClient build() {
       if (httpBaseUri == null && amqpUri == null) {
         throw new IllegalStateException("set httpBaseUri, amqpUri or both");
+      }
+      if (amqpAddresses != null && amqpUri == null) {
+        throw new IllegalStateException(
+            "amqpAddresses needs amqpUri too: the URI gives the user, password and virtual host");
       }
       return new ShepherdClient(this);
     }

@@ -84,4 +84,47 @@ class ShepherdClientAmqpIT {
       }
     }
   }
+
+  @Test
+  void aClientGivenAClustersAddressesSubmitsThroughTheFirstNodeThatAnswers(
+      ServiceEndpoints endpoints, TestNames names) throws Exception {
+    // the first "node" is down (nothing listens on its port); the second is the broker
+    String down = "127.0.0.1:" + dev.shepherd.testsupport.ManagedProcess.freePort();
+    String up = endpoints.rabbitHost() + ":" + endpoints.rabbitPort();
+    String exchange = names.prefix() + ".submit";
+    String queue = names.prefix() + ".submit.addresses";
+    var factory = new ConnectionFactory();
+    factory.setUri(endpoints.rabbitmq());
+    try (Connection connection = factory.newConnection();
+        Channel channel = connection.createChannel();
+        ShepherdClient client =
+            ShepherdClient.builder()
+                .amqpUri(endpoints.rabbitmq())
+                .amqpAddresses(down + "," + up)
+                .prefix(names.prefix())
+                .build()) {
+      channel.exchangeDeclare(exchange, "direct", true);
+      channel.queueDeclare(queue, true, false, false, null);
+      channel.queueBind(queue, exchange, "submit");
+      try {
+        String key =
+            client.submitViaAmqp(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+        GetResponse message = channel.basicGet(queue, true);
+        assertThat(message).isNotNull();
+        assertThat(Json.mapper().readValue(message.getBody(), JobSubmission.class).idempotencyKey())
+            .isEqualTo(key);
+      } finally {
+        channel.queueDelete(queue);
+        channel.exchangeDelete(exchange);
+      }
+    }
+  }
+
+  @Test
+  void addressesWithoutAUriAreRefusedForTheyCarryNoUser() {
+    assertThatThrownBy(
+            () -> ShepherdClient.builder().amqpAddresses("127.0.0.1:5672,127.0.0.1:5673").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("amqpUri");
+  }
 }

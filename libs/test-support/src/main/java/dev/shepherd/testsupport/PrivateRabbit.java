@@ -4,6 +4,8 @@ import com.rabbitmq.client.ConnectionFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,16 +18,47 @@ import java.util.Map;
  */
 public final class PrivateRabbit extends PrivateServer {
 
-  private final int port = ManagedProcess.freePort();
-  private final int distributionPort = ManagedProcess.freePort();
+  private final int port;
+  private final int distributionPort;
   private final String probeUsername;
   private final String probePassword;
 
   private PrivateRabbit(String extraConfig, String probeUsername, String probePassword) {
+    this(
+        ManagedProcess.freePort(),
+        ManagedProcess.freePort(),
+        extraConfig,
+        probeUsername,
+        probePassword,
+        null);
+  }
+
+  /**
+   * A node whose ports are chosen beforehand, so that a {@link PrivateRabbitCluster} can name every
+   * member in each member's configuration before any starts.
+   *
+   * @param erlangCookie written to {@code $HOME/.erlang.cookie} (the node's directory), mode 0400,
+   *     so that nodes sharing it may cluster and {@code rabbitmqctl} may reach them; null for a
+   *     node of its own, which then makes a cookie up at its first start
+   */
+  PrivateRabbit(
+      int port,
+      int distributionPort,
+      String extraConfig,
+      String probeUsername,
+      String probePassword,
+      String erlangCookie) {
     super("rabbitmq", "SHEPHERD_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server");
+    this.port = port;
+    this.distributionPort = distributionPort;
     this.probeUsername = probeUsername;
     this.probePassword = probePassword;
     try {
+      if (erlangCookie != null) {
+        Path cookie = dir.resolve(".erlang.cookie");
+        Files.writeString(cookie, erlangCookie);
+        Files.setPosixFilePermissions(cookie, PosixFilePermissions.fromString("r--------"));
+      }
       Files.writeString(
           dir.resolve("rabbitmq.conf"),
           "listeners.tcp.default = 127.0.0.1:" + port + "\nloopback_users = none\n" + extraConfig);
@@ -62,6 +95,20 @@ public final class PrivateRabbit extends PrivateServer {
     return port;
   }
 
+  /** The Erlang node name, {@code shepherd-test-<port>@localhost}. */
+  public String nodeName() {
+    return nodeName(port);
+  }
+
+  static String nodeName(int port) {
+    return "shepherd-test-" + port + "@localhost";
+  }
+
+  /** The node's own directory: its {@code HOME}, configuration, data and logs. */
+  Path dir() {
+    return dir;
+  }
+
   @Override
   List<String> arguments() {
     return List.of();
@@ -71,7 +118,7 @@ public final class PrivateRabbit extends PrivateServer {
   Map<String, String> environment() {
     return Map.ofEntries(
         Map.entry("HOME", dir.toString()),
-        Map.entry("RABBITMQ_NODENAME", "shepherd-test-" + port + "@localhost"),
+        Map.entry("RABBITMQ_NODENAME", nodeName()),
         Map.entry("RABBITMQ_NODE_PORT", Integer.toString(port)),
         Map.entry("RABBITMQ_DIST_PORT", Integer.toString(distributionPort)),
         Map.entry("RABBITMQ_CONFIG_FILE", dir.resolve("rabbitmq.conf").toString()),

@@ -142,6 +142,11 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
     ManagedProcess.signal(running().pid(), "CONT");
   }
 
+  /** Whether the server's process is alive (it may still be starting, or stopping). */
+  final synchronized boolean isRunning() {
+    return process != null && process.isAlive();
+  }
+
   private Process running() {
     if (process == null || !process.isAlive()) {
       throw new IllegalStateException(name + " is not running");
@@ -185,7 +190,7 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
   }
 
   /** {@code $binaryVariable} if set, else the default binary, looked up on the PATH if relative. */
-  private Path executable() {
+  Path executable() {
     String configured = System.getenv(binaryVariable);
     if (configured != null && !configured.isBlank()) {
       return Path.of(configured);

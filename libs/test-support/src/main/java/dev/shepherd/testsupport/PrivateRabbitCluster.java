@@ -1,0 +1,308 @@
+package dev.shepherd.testsupport;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.shepherd.model.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.awaitility.core.ConditionTimeoutException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Three RabbitMQ nodes of a test's own on one machine, clustered: each a {@link PrivateRabbit} with
+ * its own node name ({@code shepherd-test-<port>@localhost}), ports and directory, all sharing one
+ * Erlang cookie. They find each other through {@code classic_config} peer discovery, every member's
+ * {@code rabbitmq.conf} naming all three; quorum queues declared once the cluster is formed have a
+ * member on every node. Clients connect with {@link #addresses()}.
+ *
+ * <p>A test kills a node with {@code node(i).kill()} (SIGKILL), starts it again with {@code
+ * node(i).start()}, which returns once it accepts AMQP connections, and {@link #awaitFormed()}
+ * until every node counts all three running again. {@link #close()} kills them all and deletes
+ * their directories; they are killed with the JVM too.
+ */
+public final class PrivateRabbitCluster implements AutoCloseable {
+
+  public static final int SIZE = 3;
+
+  private static final Duration FORMATION = Duration.ofSeconds(90);
+  private static final Duration CTL_TIMEOUT = Duration.ofSeconds(30);
+
+  private final List<PrivateRabbit> nodes = new ArrayList<>();
+
+  private PrivateRabbitCluster() {
+    List<Integer> ports = new ArrayList<>();
+    List<Integer> distributionPorts = new ArrayList<>();
+    StringBuilder peers =
+        new StringBuilder("cluster_formation.peer_discovery_backend = classic_config\n");
+    for (int i = 0; i < SIZE; i++) {
+      ports.add(ManagedProcess.freePort());
+      distributionPorts.add(ManagedProcess.freePort());
+      peers
+          .append("cluster_formation.classic_config.nodes.")
+          .append(i + 1)
+          .append(" = ")
+          .append(PrivateRabbit.nodeName(ports.get(i)))
+          .append('\n');
+    }
+    // letters only: the cookie is an Erlang atom
+    String cookie = "SHEPHERD" + UUID.randomUUID().toString().replace("-", "").toUpperCase();
+    try {
+      for (int i = 0; i < SIZE; i++) {
+        nodes.add(
+            new PrivateRabbit(
+                ports.get(i),
+                distributionPorts.get(i),
+                peers.toString(),
+                "guest",
+                "guest",
+                cookie));
+      }
+    } catch (RuntimeException e) {
+      nodes.forEach(PrivateRabbit::close);
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the three nodes and returns once each counts all three running in its cluster. The first
+   * boots alone, then the other two at once: a blank node joins the first peer it finds running,
+   * and three blank nodes started together could each find none and form three clusters of one.
+   */
+  public static PrivateRabbitCluster launch() {
+    var cluster = new PrivateRabbitCluster();
+    try {
+      cluster.nodes.getFirst().start();
+      try (var starting = Executors.newVirtualThreadPerTaskExecutor()) {
+        List<CompletableFuture<Void>> joining = new ArrayList<>();
+        for (PrivateRabbit node : cluster.nodes.subList(1, SIZE)) {
+          joining.add(CompletableFuture.runAsync(node::start, starting));
+        }
+        CompletableFuture.allOf(joining.toArray(CompletableFuture[]::new)).join();
+      }
+      cluster.awaitFormed();
+      return cluster;
+    } catch (RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  /**
+   * {@code 127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3}, for {@code spring.rabbitmq.addresses} or {@code
+   * CachingConnectionFactory.setAddresses}.
+   */
+  public String addresses() {
+    return nodes.stream().map(node -> "127.0.0.1:" + node.port()).collect(Collectors.joining(","));
+  }
+
+  /** Node {@code i} (0, 1 or 2): kill, stop, start or freeze it as a single private node. */
+  public PrivateRabbit node(int i) {
+    return nodes.get(i);
+  }
+
+  public List<PrivateRabbit> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  /** The node named so ({@code shepherd-test-<port>@localhost}). */
+  public PrivateRabbit node(String nodeName) {
+    return nodes.stream()
+        .filter(node -> node.nodeName().equals(nodeName))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no node " + nodeName + " here"));
+  }
+
+  /** Waits until every node runs and counts all three running in its cluster. */
+  public void awaitFormed() {
+    Set<String> all = nodes.stream().map(PrivateRabbit::nodeName).collect(Collectors.toSet());
+    List<String> seen = new ArrayList<>();
+    try {
+      await()
+          .atMost(FORMATION)
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                seen.clear();
+                boolean formed = true;
+                for (PrivateRabbit node : nodes) {
+                  Set<String> running = runningNodesSeenBy(node);
+                  seen.add(node.nodeName() + " sees " + running);
+                  formed &= running.equals(all);
+                }
+                return formed;
+              });
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException(
+          "the RabbitMQ cluster did not form within " + FORMATION + ": " + seen, e);
+    }
+  }
+
+  /** The nodes {@code node} counts running in its cluster; none when it cannot be asked. */
+  private Set<String> runningNodesSeenBy(PrivateRabbit node) {
+    if (!node.isRunning()) {
+      return Set.of();
+    }
+    try {
+      JsonNode status = Json.mapper().readTree(ctl(node, "cluster_status", "--formatter", "json"));
+      Set<String> running = new TreeSet<>();
+      status.path("running_nodes").forEach(n -> running.add(n.asString()));
+      return running;
+    } catch (RuntimeException e) {
+      return Set.of();
+    }
+  }
+
+  /**
+   * A queue as the cluster describes it ({@code rabbitmqctl list_queues}).
+   *
+   * @param type {@code quorum} or {@code classic}
+   * @param members the nodes holding a replica (a quorum queue's; empty for a classic one)
+   * @param online the members running now
+   * @param leader the member that leads a quorum queue
+   * @param messages ready and unacknowledged
+   * @param consumers consumers subscribed now
+   */
+  public record Queue(
+      String name,
+      String type,
+      List<String> members,
+      List<String> online,
+      String leader,
+      long messages,
+      long consumers) {}
+
+  /** Every queue of the default virtual host, asked of the first running node. */
+  public List<Queue> queues() {
+    PrivateRabbit asked = anyRunning();
+    JsonNode list =
+        Json.mapper()
+            .readTree(
+                ctl(
+                    asked,
+                    "list_queues",
+                    "name",
+                    "type",
+                    "members",
+                    "online",
+                    "leader",
+                    "messages",
+                    "consumers",
+                    "--formatter",
+                    "json"));
+    List<Queue> queues = new ArrayList<>();
+    for (JsonNode q : list) {
+      queues.add(
+          new Queue(
+              q.path("name").asString(),
+              q.path("type").asString(),
+              strings(q.path("members")),
+              strings(q.path("online")),
+              q.path("leader").asString(""),
+              q.path("messages").asLong(0),
+              q.path("consumers").asLong(0)));
+    }
+    return queues;
+  }
+
+  /**
+   * How many client connections each node holds now, by node name (a node with none is absent): a
+   * connection's name ends with the AMQP port it reached ({@code 127.0.0.1:52044 ->
+   * 127.0.0.1:21101}), and each node has its own.
+   */
+  public Map<String, Integer> connectionsByNode() {
+    PrivateRabbit asked = anyRunning();
+    Map<String, Integer> byNode = new TreeMap<>();
+    for (JsonNode c :
+        Json.mapper().readTree(ctl(asked, "list_connections", "name", "--formatter", "json"))) {
+      String name = c.path("name").asString("");
+      String port = name.substring(name.lastIndexOf(':') + 1).trim();
+      nodes.stream()
+          .filter(node -> Integer.toString(node.port()).equals(port))
+          .forEach(node -> byNode.merge(node.nodeName(), 1, Integer::sum));
+    }
+    return byNode;
+  }
+
+  private PrivateRabbit anyRunning() {
+    return nodes.stream()
+        .filter(PrivateRabbit::isRunning)
+        .findFirst()
+        .orElseThrow(() -> new IllegalStateException("no node of the cluster runs"));
+  }
+
+  private static List<String> strings(JsonNode array) {
+    List<String> values = new ArrayList<>();
+    if (array.isArray()) {
+      array.forEach(v -> values.add(v.asString()));
+    }
+    return values;
+  }
+
+  /**
+   * Runs {@code rabbitmqctl -n <node> args...} with the node's {@code HOME} (and so its cookie) and
+   * returns what it printed; fails with its output if it does not succeed in time.
+   */
+  String ctl(PrivateRabbit node, String... args) {
+    Path ctl = node.executable().resolveSibling("rabbitmqctl");
+    List<String> command = new ArrayList<>(List.of(ctl.toString(), "-n", node.nodeName()));
+    command.addAll(List.of(args));
+    try {
+      var builder = new ProcessBuilder(command);
+      builder.environment().put("HOME", node.dir().toString());
+      Process process = ManagedProcess.endsWithThisJvm(builder.start());
+      // both are a few kilobytes at most; read before waiting, so that a full pipe cannot block it
+      CompletableFuture<String> out = readAsync(process.getInputStream());
+      CompletableFuture<String> err = readAsync(process.getErrorStream());
+      if (!process.waitFor(CTL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", command) + " took over " + CTL_TIMEOUT);
+      }
+      if (process.exitValue() != 0) {
+        throw new IllegalStateException(
+            String.join(" ", command)
+                + " exited with "
+                + process.exitValue()
+                + ":\n"
+                + out.join()
+                + err.join());
+      }
+      return out.join();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static CompletableFuture<String> readAsync(java.io.InputStream stream) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+  }
+
+  /** Kills every node and deletes their directories. */
+  @Override
+  public void close() {
+    nodes.forEach(PrivateRabbit::close);
+  }
+}
