@@ -78,10 +78,20 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.rabbitmq.virtualHost | quote }}
 - name: SPRING_RABBITMQ_SSL_ENABLED
   value: {{ .Values.rabbitmq.tls.enabled | quote }}
+{{- if .Values.redis.cluster.nodes }}
+- name: SPRING_DATA_REDIS_CLUSTER_NODES
+  value: {{ .Values.redis.cluster.nodes | quote }}
+{{- else if .Values.redis.sentinel.master }}
+- name: SPRING_DATA_REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.master | quote }}
+- name: SPRING_DATA_REDIS_SENTINEL_NODES
+  value: {{ .Values.redis.sentinel.nodes | quote }}
+{{- else }}
 - name: SPRING_DATA_REDIS_HOST
   value: {{ .Values.redis.host | quote }}
 - name: SPRING_DATA_REDIS_PORT
   value: {{ .Values.redis.port | quote }}
+{{- end }}
 - name: SPRING_DATA_REDIS_SSL_ENABLED
   value: {{ .Values.redis.tls.enabled | quote }}
 - name: SHEPHERD_MESSAGING_PREFIX
@@ -98,6 +108,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.store.retention | quote }}
 - name: SHEPHERD_STORE_DEAD_RETENTION
   value: {{ .Values.store.deadRetention | quote }}
+- name: SHEPHERD_STORE_REPLICAS_TO_ACKNOWLEDGE
+  value: {{ .Values.store.replicasToAcknowledge | quote }}
 {{- range .Values.workers }}
 - name: SHEPHERD_MESSAGING_POOLS_{{ .pool | upper | replace "-" "_" }}
   value: {{ join "," .jobTypes | quote }}

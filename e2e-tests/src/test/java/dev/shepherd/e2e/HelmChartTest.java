@@ -655,6 +655,48 @@ class HelmChartTest {
             });
   }
 
+  @Test
+  void aRedisClusterOrSentinelIsGivenToEveryServiceInsteadOfHostAndPort() {
+    containerEnv(render(t -> t))
+        .forEach(
+            (name, env) -> {
+              assertThat(env).as(name).containsKey("SPRING_DATA_REDIS_HOST");
+              assertThat(env).as(name).doesNotContainKey("SPRING_DATA_REDIS_CLUSTER_NODES");
+              assertThat(env.get("SHEPHERD_STORE_REPLICAS_TO_ACKNOWLEDGE").path("value").asString())
+                  .as(name)
+                  .isEqualTo("0");
+            });
+    String nodes = "redis-0:6379,redis-1:6379,redis-2:6379";
+    containerEnv(
+            render(
+                t -> t.set("redis.cluster.nodes", nodes).set("store.replicasToAcknowledge", "1")))
+        .forEach(
+            (name, env) -> {
+              assertThat(env.get("SPRING_DATA_REDIS_CLUSTER_NODES").path("value").asString())
+                  .as(name)
+                  .isEqualTo(nodes);
+              assertThat(env).as(name).doesNotContainKey("SPRING_DATA_REDIS_HOST");
+              assertThat(env.get("SHEPHERD_STORE_REPLICAS_TO_ACKNOWLEDGE").path("value").asString())
+                  .as(name)
+                  .isEqualTo("1");
+            });
+    containerEnv(
+            render(
+                t ->
+                    t.set("redis.sentinel.master", "shepherd")
+                        .set("redis.sentinel.nodes", "sentinel-0:26379,sentinel-1:26379")))
+        .forEach(
+            (name, env) -> {
+              assertThat(env.get("SPRING_DATA_REDIS_SENTINEL_MASTER").path("value").asString())
+                  .as(name)
+                  .isEqualTo("shepherd");
+              assertThat(env.get("SPRING_DATA_REDIS_SENTINEL_NODES").path("value").asString())
+                  .as(name)
+                  .isEqualTo("sentinel-0:26379,sentinel-1:26379");
+              assertThat(env).as(name).doesNotContainKey("SPRING_DATA_REDIS_HOST");
+            });
+  }
+
   private static Map<String, Map<String, JsonNode>> containerEnv(List<JsonNode> objects) {
     Map<String, Map<String, JsonNode>> byDeployment = new java.util.TreeMap<>();
     for (JsonNode deployment : ofKind(objects, "Deployment")) {

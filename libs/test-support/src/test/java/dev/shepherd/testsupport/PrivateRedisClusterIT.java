@@ -1,6 +1,7 @@
 package dev.shepherd.testsupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.time.Duration;
@@ -40,6 +41,13 @@ class PrivateRedisClusterIT {
         victim.kill();
         cluster.awaitHealthy(Duration.ofSeconds(30));
         assertThat(cluster.masterOf("k:7").port()).isNotEqualTo(victim.port());
+        // the client's next topology refresh (at most a second after a command found no node for
+        // its slot) sends it to the promoted replica; until then such a command fails at once,
+        // as services see it, and they retry it
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .ignoreExceptions()
+            .until(() -> "v7".equals(redis.opsForValue().get("k:7")));
 
         IntStream.range(0, 300)
             .forEach(i -> assertThat(redis.opsForValue().get("k:" + i)).isEqualTo("v" + i));
