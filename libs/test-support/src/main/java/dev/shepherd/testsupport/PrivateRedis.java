@@ -28,10 +28,65 @@ public final class PrivateRedis extends PrivateServer {
   private final Path aclFile;
   private final List<String> extraArguments;
 
+  private final boolean sentinel;
+
   private PrivateRedis(Path aclFile, List<String> extraArguments) {
+    this(aclFile, extraArguments, null);
+  }
+
+  /** A sentinel when {@code sentinelMonitors} is not null: its {@code sentinel ...} lines. */
+  private PrivateRedis(Path aclFile, List<String> extraArguments, String sentinelMonitors) {
     super("redis", "SHEPHERD_REDIS_SERVER", "redis-server");
     this.aclFile = aclFile;
     this.extraArguments = extraArguments;
+    this.sentinel = sentinelMonitors != null;
+    if (sentinel) {
+      try {
+        // a sentinel rewrites its configuration file as it learns the topology
+        Files.writeString(
+            dir.resolve("sentinel.conf"),
+            "port "
+                + port
+                + "\nbind 127.0.0.1\ndir "
+                + dir
+                + "\nsentinel resolve-hostnames no\n"
+                + sentinelMonitors);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  /**
+   * Starts a Redis Sentinel that watches {@code master} under {@code name}, with a quorum of {@code
+   * quorum}, judging it down after {@code downAfter} of silence.
+   */
+  public static PrivateRedis launchSentinel(
+      String name, PrivateRedis master, int quorum, Duration downAfter) {
+    String monitors =
+        "sentinel monitor "
+            + name
+            + " 127.0.0.1 "
+            + master.port()
+            + " "
+            + quorum
+            + "\nsentinel down-after-milliseconds "
+            + name
+            + " "
+            + downAfter.toMillis()
+            + "\nsentinel failover-timeout "
+            + name
+            + " 10000\nsentinel parallel-syncs "
+            + name
+            + " 1\n";
+    var sentinel = new PrivateRedis(null, List.of(), monitors);
+    try {
+      sentinel.start();
+      return sentinel;
+    } catch (RuntimeException e) {
+      sentinel.close();
+      throw e;
+    }
   }
 
   /** Starts one and returns once it answers PING. */
@@ -267,6 +322,9 @@ public final class PrivateRedis extends PrivateServer {
 
   @Override
   List<String> arguments() {
+    if (sentinel) {
+      return List.of(dir.resolve("sentinel.conf").toString(), "--sentinel");
+    }
     List<String> arguments = new java.util.ArrayList<>(baseArguments());
     if (keyLoadDelay != null) {
       arguments.addAll(List.of("--key-load-delay", Long.toString(keyLoadDelay.toNanos() / 1000)));

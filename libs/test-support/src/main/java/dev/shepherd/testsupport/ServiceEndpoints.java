@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.data.redis.connection.RedisClusterConfiguration;
+import org.springframework.data.redis.connection.RedisSentinelConfiguration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -27,24 +28,50 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * @param redis {@code redis://host:port}; with a cluster, one of its nodes
  * @param redisCluster {@code host:port} of every node of a Redis Cluster, or empty for one Redis
  * @param source how they were found (for messages)
+ * @param redisSentinels {@code host:port} of every sentinel of a Redis with Sentinel, or empty
+ * @param redisSentinelMaster the name the sentinels know the master by, or null
  */
-public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluster, String source) {
+public record ServiceEndpoints(
+    URI rabbitmq,
+    URI redis,
+    List<String> redisCluster,
+    String source,
+    List<String> redisSentinels,
+    String redisSentinelMaster) {
 
   /** How often a cluster client reads the topology even when nothing told it to. */
   public static final Duration CLUSTER_REFRESH = Duration.ofSeconds(5);
 
   public ServiceEndpoints {
     redisCluster = List.copyOf(redisCluster);
+    redisSentinels = List.copyOf(redisSentinels);
   }
 
   /** One Redis. */
   public ServiceEndpoints(URI rabbitmq, URI redis, String source) {
-    this(rabbitmq, redis, List.of(), source);
+    this(rabbitmq, redis, List.of(), source, List.of(), null);
   }
 
   /** The same RabbitMQ with the Redis Cluster whose nodes are {@code nodes} instead. */
   public ServiceEndpoints withRedisCluster(List<String> nodes, String source) {
-    return new ServiceEndpoints(rabbitmq, URI.create("redis://" + nodes.getFirst()), nodes, source);
+    return new ServiceEndpoints(
+        rabbitmq, URI.create("redis://" + nodes.getFirst()), nodes, source, List.of(), null);
+  }
+
+  /** The same RabbitMQ with the Redis whose master {@code sentinels} know as {@code master}. */
+  public ServiceEndpoints withRedisSentinels(String master, List<String> sentinels, String source) {
+    return new ServiceEndpoints(
+        rabbitmq,
+        URI.create("redis://" + sentinels.getFirst()),
+        List.of(),
+        source,
+        sentinels,
+        master);
+  }
+
+  /** True when Redis is found through sentinels. */
+  public boolean redisHasSentinels() {
+    return !redisSentinels.isEmpty();
   }
 
   /** True when Redis is a cluster. */
@@ -148,6 +175,14 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluste
               resources.shutdown();
             }
           };
+    } else if (redisHasSentinels()) {
+      var sentinels = new RedisSentinelConfiguration().master(redisSentinelMaster);
+      for (String sentinel : redisSentinels) {
+        int colon = sentinel.lastIndexOf(':');
+        sentinels.sentinel(
+            sentinel.substring(0, colon), Integer.parseInt(sentinel.substring(colon + 1)));
+      }
+      factory = new LettuceConnectionFactory(sentinels);
     } else {
       factory =
           new LettuceConnectionFactory(new RedisStandaloneConfiguration(redisHost(), redisPort()));
@@ -167,6 +202,9 @@ public record ServiceEndpoints(URI rabbitmq, URI redis, List<String> redisCluste
     props.put("spring.rabbitmq.virtual-host", rabbitVirtualHost());
     if (redisIsCluster()) {
       props.put("spring.data.redis.cluster.nodes", String.join(",", redisCluster));
+    } else if (redisHasSentinels()) {
+      props.put("spring.data.redis.sentinel.master", redisSentinelMaster);
+      props.put("spring.data.redis.sentinel.nodes", String.join(",", redisSentinels));
     } else {
       props.put("spring.data.redis.host", redisHost());
       props.put("spring.data.redis.port", Integer.toString(redisPort()));

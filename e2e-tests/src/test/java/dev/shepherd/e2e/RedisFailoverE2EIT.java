@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.shepherd.model.JobState;
 import dev.shepherd.testsupport.PrivateRedis;
 import dev.shepherd.testsupport.PrivateRedisCluster;
+import dev.shepherd.testsupport.PrivateRedisSentinels;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -24,29 +25,63 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * A Redis Cluster master SIGKILLed in the middle of a steady stream of jobs (issue 20): its replica
- * is promoted, the services follow the new topology by themselves, and every accepted job ends in
- * exactly one terminal state, SUCCEEDED. Replication is asynchronous, so the promoted replica may
- * lack the master's last writes; what that may cost (a claim or an outcome applied again, a job run
- * twice) is allowed, but never a fencing token given to two different claims of one job: tokens are
- * {@code max(stored + 1, TIME µs)} (ADR 3), so a claim the new master forgot is followed by a
- * larger token. The tokens are read from the workers' own claim lines, not from Redis, since Redis
- * is what may have forgotten them.
+ * The master of a Redis Cluster, or of a Redis with Sentinel, SIGKILLed in the middle of a steady
+ * stream of jobs (issue 20): a replica is promoted, the services follow by themselves, and every
+ * accepted job ends in exactly one terminal state, SUCCEEDED. Replication is asynchronous, so the
+ * promoted replica may lack the master's last writes; what that may cost (a claim or an outcome
+ * applied again, a job run twice) is allowed, but never a fencing token given to two different
+ * claims of one job: tokens are {@code max(stored + 1, TIME µs)} (ADR 3), so a claim the new master
+ * forgot is followed by a larger token. The tokens are read from the workers' own claim lines, not
+ * from Redis, since Redis is what may have forgotten them.
  */
 @WithRealServices
-class RedisClusterFailoverE2EIT {
+class RedisFailoverE2EIT {
 
   private static final int JOBS = 600;
   private static final Pattern CLAIM =
       Pattern.compile("claimed job (\\S+) \\(\\S+\\) attempt (\\d+) token (\\d+)");
 
   @Test
-  void aKilledMastersReplicaTakesOverAndEveryAcceptedJobSucceedsWithoutATokenIssuedTwice(
+  void aKilledClusterMastersReplicaTakesOverAndEveryAcceptedJobSucceedsWithoutATokenIssuedTwice(
       ServiceEndpoints endpoints, TestNames names) throws IOException {
-    try (var redis = PrivateRedisCluster.launch();
-        var e2e =
+    try (var redis = PrivateRedisCluster.launch()) {
+      throughAFailover(
+          "Redis Cluster",
+          endpoints.withRedisCluster(redis.addresses(), "private Redis Cluster"),
+          names,
+          () -> {
+            PrivateRedis victim = redis.masters().getFirst();
+            System.out.println("killing the cluster master at " + victim.address());
+            victim.kill();
+            redis.awaitHealthy(Duration.ofSeconds(60));
+          });
+    }
+  }
+
+  @Test
+  void aKilledSentinelMasterIsReplacedAndEveryAcceptedJobSucceedsWithoutATokenIssuedTwice(
+      ServiceEndpoints endpoints, TestNames names) throws IOException {
+    try (var redis = PrivateRedisSentinels.launch()) {
+      throughAFailover(
+          "Redis Sentinel",
+          endpoints.withRedisSentinels(
+              PrivateRedisSentinels.MASTER_NAME, redis.sentinelAddresses(), "private Sentinel"),
+          names,
+          () -> {
+            PrivateRedis victim = redis.master();
+            System.out.println("killing the sentinels' master at " + victim.address());
+            victim.kill();
+            redis.awaitFailoverFrom(victim, Duration.ofSeconds(60));
+          });
+    }
+  }
+
+  private static void throughAFailover(
+      String backend, ServiceEndpoints endpoints, TestNames names, Runnable killTheMaster)
+      throws IOException {
+    try (var e2e =
             new E2eSupport(
-                endpoints.withRedisCluster(redis.addresses(), "private Redis Cluster"),
+                endpoints,
                 names.prefix(),
                 2,
                 Map.of(
@@ -60,18 +95,11 @@ class RedisClusterFailoverE2EIT {
         var submitter =
             new SteadySubmitter(client, names.prefix(), JOBS, Duration.ofMillis(25), 20, 10)) {
       submitter.awaitAccepted(JOBS / 3, Duration.ofMinutes(2));
-      PrivateRedis victim = redis.masters().getFirst();
-      System.out.println(
-          "killing the master at "
-              + victim.address()
-              + " with "
-              + submitter.accepted().size()
-              + " accepted");
+      System.out.println(submitter.accepted().size() + " accepted before the kill");
       Instant killed = Instant.now();
-      victim.kill();
-      redis.awaitHealthy(Duration.ofSeconds(60));
+      killTheMaster.run();
       System.out.println(
-          "a replica serves its slots "
+          "a replica is the master "
               + Duration.between(killed, Instant.now()).toMillis()
               + " ms after the kill");
       submitter.awaitAll(Duration.ofMinutes(3));
@@ -90,7 +118,8 @@ class RedisClusterFailoverE2EIT {
                     }
                   }));
       System.out.println(
-          "Redis Cluster failover: "
+          backend
+              + " failover: "
               + audit.summary()
               + "; "
               + claims.values().stream().mapToInt(Map::size).sum()
