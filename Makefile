@@ -9,7 +9,7 @@ JAVA_HOME_FOUND := $(shell scripts/find-jdk.sh 2>/dev/null)
 MVN_CMD := $(shell command -v mvn 2>/dev/null || echo ./mvnw)
 MVN = JAVA_HOME="$(JAVA_HOME_FOUND)" $(MVN_CMD) -B -ntp -Dstyle.color=never
 
-.PHONY: help jdk build test unit demo bench bench-quick bench-celery bench-console bench-soak soak chaos clean format compose-config
+.PHONY: help jdk build test unit demo bench bench-quick bench-celery bench-console bench-soak bench-scaling soak chaos clean format compose-config
 
 help:
 	@echo "make demo    build, start the four services and two workers, run 200 demo jobs, report"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-celery  Shepherd against Celery alone, both ways (BENCH_JOBS=n, default 20000)"
 	@echo "make bench-console  the console's pages timed over 1,000,000 stored jobs (BENCH_CONSOLE_JOBS=n)"
 	@echo "make bench-soak  500,000 jobs queued, then drained by 2 workers: memory and heap (BENCH_SOAK_JOBS=n)"
+	@echo "make bench-scaling  one Redis against a Redis Cluster, one broker node against three (BENCH_JOBS=n, default 10000): docs/SCALING.md"
 	@echo "make soak    200,000 jobs with a 10 s retention: Redis memory must come back (SOAK_JOBS=n)"
 	@echo "make chaos   the full-size chaos and Redis-outage tests, 3 runs in a row (CHAOS_RUNS=n)"
 	@echo "make format  apply the code format"
@@ -57,6 +58,9 @@ bench-celery: jdk
 
 bench-console: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --console $${BENCH_CONSOLE_JOBS:-1000000}
+
+bench-scaling: jdk
+	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --scaling $${BENCH_JOBS:-10000}
 
 bench-soak: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --soak

@@ -23,5 +23,9 @@ if [ "${1:-}" = "--soak" ]; then
   main=dev.shepherd.e2e.bench.BacklogSoak
   shift
 fi
+if [ "${1:-}" = "--scaling" ]; then
+  main=dev.shepherd.e2e.bench.Scaling
+  shift
+fi
 exec "$JAVA_HOME/bin/java" -Xmx1g -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -Dshepherd.root="$PWD" -cp "$cp" "$main" "$@"
