@@ -44,15 +44,15 @@ import org.junit.jupiter.api.Test;
 class ChaosE2EIT {
 
   private static final int JOBS = 2_000;
-  private static final int LONG_EVERY = 25;
-  private static final int LONG_PHASE_MILLIS = 3_500;
+  static final int LONG_EVERY = 25;
+  static final int LONG_PHASE_MILLIS = 3_500;
 
   /**
    * How many jobs past a step's mark the submitter may go before the next step lets it on: the
    * steps block (a restart takes up to a minute), and a submitter left to run would finish before
    * the last faults fired, which then met no work at all.
    */
-  private static final int HEADROOM = 300;
+  static final int HEADROOM = 300;
 
   /**
    * How long a Redis fault (out of memory, frozen) lasts: {@code -Dshepherd.chaos.fault-seconds},
@@ -237,7 +237,7 @@ class ChaosE2EIT {
   }
 
   /** Holds a fault for its length: the time it lasts, not a wait for something to happen. */
-  private static void hold(Duration duration) {
+  static void hold(Duration duration) {
     try {
       Thread.sleep(duration); // the fault lasts this long by design: nothing to wait for
     } catch (InterruptedException e) {
@@ -252,7 +252,7 @@ class ChaosE2EIT {
    * only frozen (a CI run saw the resumed worker take the job's redelivery from its own free slot:
    * a new attempt with a new token all the same).
    */
-  private static boolean reRunBecauseOf(List<OutcomeAudit.Line> history, String victim) {
+  static boolean reRunBecauseOf(List<OutcomeAudit.Line> history, String victim) {
     int released = -1;
     for (int i = 0; i < history.size(); i++) {
       if ("LEASE_EXPIRED".equals(history.get(i).event()) && history.get(i).names(victim)) {
@@ -266,19 +266,19 @@ class ChaosE2EIT {
   }
 
   /** Whether the job's SUCCEED line was reported by {@code victim}. */
-  private static boolean succeededFrom(List<OutcomeAudit.Line> history, String victim) {
+  static boolean succeededFrom(List<OutcomeAudit.Line> history, String victim) {
     return history.stream()
         .anyMatch(h -> "SUCCEED".equals(h.event()) && victim.equals(h.workerId()));
   }
 
   /** A fault aimed at a worker, and the long jobs that worker was running when it fired. */
-  private record Hit(String what, String victim, List<String> held) {}
+  record Hit(String what, String victim, List<String> held) {}
 
   /**
    * Runs each step once the submitter has had that many jobs accepted, and logs it; lets the
    * submitter go {@link #HEADROOM} jobs past each step's mark and no further until the next step.
    */
-  private record Script(SteadySubmitter submitter, E2eSupport e2e, long started, List<Hit> hits) {
+  record Script(SteadySubmitter submitter, E2eSupport e2e, long started, List<Hit> hits) {
 
     /** Fires once {@code victim} is running a long job, and remembers the long jobs it held. */
     void hitting(int accepted, ManagedProcess victim, String what, Runnable step) {

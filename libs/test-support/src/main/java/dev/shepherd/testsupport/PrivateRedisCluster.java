@@ -160,6 +160,32 @@ public final class PrivateRedisCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code master} refuses every write with {@code -OOM} until {@code acceptWrites}: what a full
+   * Redis does to its clients ({@link PrivateRedis#refuseWrites()}, probed with a key of one of its
+   * own slots, since another key is answered {@code MOVED} first).
+   */
+  public void refuseWrites(PrivateRedis master) {
+    master.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+    master.command("CONFIG", "SET", "maxmemory", "1");
+    String key = keyServedBy(master);
+    String reply = master.command("SET", key, "1");
+    if (reply == null || !reply.startsWith("-OOM")) {
+      throw new IllegalStateException(master.address() + " still takes writes: " + reply);
+    }
+  }
+
+  /** A key whose slot {@code master} serves now. */
+  public String keyServedBy(PrivateRedis master) {
+    for (int i = 0; i < 100_000; i++) {
+      String key = "private-redis:probe:" + i;
+      if (masterOf(key).port() == master.port()) {
+        return key;
+      }
+    }
+    throw new IllegalStateException(master.address() + " serves no slot");
+  }
+
   /** A replication offset from {@code INFO replication}. */
   public static long offset(PrivateRedis node, String field) {
     for (String line : node.command("INFO", "replication").split("\r?\n")) {
