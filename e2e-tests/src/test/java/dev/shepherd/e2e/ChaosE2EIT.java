@@ -168,39 +168,8 @@ class ChaosE2EIT {
           e2e.leasesLeft(),
           chaos.hits().stream().map(h -> h.what() + ": " + h.held().size() + " long jobs").toList(),
           (System.nanoTime() - started) / 1e9);
-      assertThat(audit.violations()).isEmpty();
-      assertThat(accepted).hasSize(JOBS).doesNotHaveDuplicates();
-      assertThat(inRedis)
-          .as("the jobs under the test's prefix: exactly those accepted, none made twice")
-          .containsExactlyInAnyOrderElementsOf(accepted);
-      assertThat(audit.exactlyOneTerminal()).isEqualTo(JOBS);
-      assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(JOBS);
-      assertThat(audit.succeededWithCurrentToken()).isEqualTo(JOBS);
-      // Each job a fault was aimed at either lost its lease for the victim and ran again (a new
-      // claim), or, when the fault landed late (a loaded machine can hold the test thread for
-      // seconds between aiming and firing), finished from the outcome the victim had published
-      // first. At least one per fault must have been hit while it ran.
-      for (Hit hit : chaos.hits()) {
-        List<String> reRun = new ArrayList<>();
-        for (String id : hit.held()) {
-          List<OutcomeAudit.Line> history = audit.history(id);
-          boolean ranAgain = reRunBecauseOf(history, hit.victim());
-          if (ranAgain) {
-            reRun.add(id);
-          }
-          assertThat(ranAgain || succeededFrom(history, hit.victim()))
-              .as(
-                  "%s: job %s, running on %s, lost its lease for it and ran again, or"
-                      + " finished from its outcome: %s",
-                  hit.what(), id, hit.victim(), history)
-              .isTrue();
-        }
-        assertThat(reRun)
-            .as(
-                "%s: jobs it held that lost their lease and ran again, of %s",
-                hit.what(), hit.held())
-            .isNotEmpty();
-      }
+      assertExactlyTheAcceptedSucceededOnce(audit, accepted, inRedis, JOBS);
+      assertEachHitRanAgain(audit, chaos.hits());
       assertThat(audit.reRun()).as("jobs run more than once: the chaos did hit work").isPositive();
       // An outcome a worker published while it held the lease is applied, never refused (the
       // lease is marked as waiting for it before it is published, or by the beat within a second
@@ -211,6 +180,51 @@ class ChaosE2EIT {
       assertThat(refused)
           .as("outcomes refused as stale: each from the frozen %s", workers.get(1).name())
           .allMatch(line -> line.contains(" from worker " + workers.get(1).name() + " "));
+    }
+  }
+
+  /**
+   * No violation; exactly the {@code jobs} accepted jobs exist under the prefix (none lost, none
+   * made twice by a retried submission), each SUCCEEDED in exactly one terminal transition from the
+   * attempt holding its newest fencing token.
+   */
+  static void assertExactlyTheAcceptedSucceededOnce(
+      OutcomeAudit audit, List<String> accepted, Set<String> inRedis, int jobs) {
+    assertThat(audit.violations()).isEmpty();
+    assertThat(accepted).hasSize(jobs).doesNotHaveDuplicates();
+    assertThat(inRedis)
+        .as("the jobs under the test's prefix: exactly those accepted, none lost, none twice")
+        .containsExactlyInAnyOrderElementsOf(accepted);
+    assertThat(audit.exactlyOneTerminal()).isEqualTo(jobs);
+    assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(jobs);
+    assertThat(audit.succeededWithCurrentToken()).isEqualTo(jobs);
+  }
+
+  /**
+   * Each job a fault was aimed at either lost its lease for the victim and ran again (a new claim),
+   * or, when the fault landed late (a loaded machine can hold the test thread for seconds between
+   * aiming and firing), finished from the outcome the victim had published first. At least one per
+   * fault must have been hit while it ran.
+   */
+  static void assertEachHitRanAgain(OutcomeAudit audit, List<Hit> hits) {
+    for (Hit hit : hits) {
+      List<String> reRun = new ArrayList<>();
+      for (String id : hit.held()) {
+        List<OutcomeAudit.Line> history = audit.history(id);
+        boolean ranAgain = reRunBecauseOf(history, hit.victim());
+        if (ranAgain) {
+          reRun.add(id);
+        }
+        assertThat(ranAgain || succeededFrom(history, hit.victim()))
+            .as(
+                "%s: job %s, running on %s, lost its lease for it and ran again, or"
+                    + " finished from its outcome: %s",
+                hit.what(), id, hit.victim(), history)
+            .isTrue();
+      }
+      assertThat(reRun)
+          .as("%s: jobs it held that lost their lease and ran again, of %s", hit.what(), hit.held())
+          .isNotEmpty();
     }
   }
 

@@ -2,9 +2,7 @@ package dev.shepherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.shepherd.e2e.ChaosE2EIT.Hit;
 import dev.shepherd.e2e.ChaosE2EIT.Script;
-import dev.shepherd.model.JobState;
 import dev.shepherd.testsupport.ManagedProcess;
 import dev.shepherd.testsupport.PrivateRabbit;
 import dev.shepherd.testsupport.PrivateRabbitCluster;
@@ -13,21 +11,12 @@ import dev.shepherd.testsupport.PrivateRedisCluster;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,9 +44,6 @@ class ClusteredChaosE2EIT {
   /** A long job every so many: enough to aim at, few enough that a big run is not all waiting. */
   private static final int LONG_EVERY = Math.max(ChaosE2EIT.LONG_EVERY, JOBS / 200);
 
-  private static final Pattern CLAIM =
-      Pattern.compile("claimed job (\\S+) \\(\\S+\\) attempt (\\d+) token (\\d+)");
-
   @Test
   void everyAcceptedJobEndsOnceWhileClusterNodesFailOver(ServiceEndpoints shared, TestNames names) {
     long started = System.nanoTime();
@@ -83,7 +69,7 @@ class ClusteredChaosE2EIT {
                     // a claim a failover lost leaves its job QUEUED without a message
                     Map.entry("shepherd.recovery.schedule-to-start-timeout", "20s"),
                     Map.entry("shepherd.recovery.stale-queued-interval", "2s"),
-                    Map.entry("logging.level.dev.shepherd.worker.AttemptExecution", "DEBUG")));
+                    ClaimLines.DEBUG));
         var client = e2e.cluster.client().build();
         var submitter =
             new SteadySubmitter(
@@ -173,16 +159,8 @@ class ClusteredChaosE2EIT {
       e2e.assertNothingLeftOver();
       long queued = e2e.topology.queueNames().stream().mapToLong(e2e::messagesIn).sum();
       Set<String> inRedis = e2e.jobsInRedis();
-      Map<String, Map<Long, List<String>>> claims = claimsByJobAndToken(e2e.logs());
-      List<String> tokenReused = new ArrayList<>();
-      claims.forEach(
-          (job, byToken) ->
-              byToken.forEach(
-                  (token, claimants) -> {
-                    if (claimants.stream().distinct().count() > 1) {
-                      tokenReused.add(job + " token " + token + " claimed by " + claimants);
-                    }
-                  }));
+      ClaimLines claims = ClaimLines.read(e2e.logs());
+      List<String> tokenReused = claims.issuedTwice();
       System.out.printf(
           "CLUSTERED CHAOS RESULT: %s; %d jobs under the prefix in Redis; %d submission tries"
               + " refused or unanswered and retried with the same key; %d tokens issued, %d of"
@@ -191,65 +169,21 @@ class ClusteredChaosE2EIT {
           audit.summary(),
           inRedis.size(),
           submitter.refusedTries(),
-          claims.values().stream().mapToInt(Map::size).sum(),
+          claims.tokens(),
           tokenReused.size(),
           queued,
           e2e.topology.queueNames().size(),
           e2e.leasesLeft(),
           chaos.hits().stream().map(h -> h.what() + ": " + h.held().size() + " long jobs").toList(),
           (System.nanoTime() - started) / 1e9);
-      assertThat(audit.violations()).isEmpty();
-      assertThat(accepted).hasSize(JOBS).doesNotHaveDuplicates();
-      assertThat(inRedis)
-          .as("the jobs under the test's prefix: exactly those accepted, none lost, none twice")
-          .containsExactlyInAnyOrderElementsOf(accepted);
-      assertThat(audit.exactlyOneTerminal()).isEqualTo(JOBS);
-      assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(JOBS);
-      assertThat(audit.succeededWithCurrentToken()).isEqualTo(JOBS);
+      ChaosE2EIT.assertExactlyTheAcceptedSucceededOnce(audit, accepted, inRedis, JOBS);
       assertThat(tokenReused).as("a fencing token given to two claims of one job").isEmpty();
-      for (Hit hit : chaos.hits()) {
-        List<String> reRun = new ArrayList<>();
-        for (String id : hit.held()) {
-          var history = audit.history(id);
-          boolean ranAgain = ChaosE2EIT.reRunBecauseOf(history, hit.victim());
-          if (ranAgain) {
-            reRun.add(id);
-          }
-          assertThat(ranAgain || ChaosE2EIT.succeededFrom(history, hit.victim()))
-              .as("%s: job %s ran again or finished from its outcome: %s", hit.what(), id, history)
-              .isTrue();
-        }
-        assertThat(reRun).as("%s: jobs it held that ran again", hit.what()).isNotEmpty();
-      }
+      ChaosE2EIT.assertEachHitRanAgain(audit, chaos.hits());
     }
   }
 
   /** The accepted count at which a step fires: a fraction of the run. */
   private static int at(double fraction) {
     return (int) (JOBS * fraction);
-  }
-
-  /** Every claim the workers logged, by job and token: {@code attempt/worker log}. */
-  static Map<String, Map<Long, List<String>>> claimsByJobAndToken(Path logs) {
-    Map<String, Map<Long, List<String>>> claims = new HashMap<>();
-    try (Stream<Path> files = Files.list(logs)) {
-      for (Path log : files.filter(p -> p.getFileName().toString().startsWith("worker")).toList()) {
-        try (Stream<String> lines = Files.lines(log)) {
-          lines.forEach(
-              line -> {
-                Matcher m = CLAIM.matcher(line);
-                if (m.find()) {
-                  claims
-                      .computeIfAbsent(m.group(1), j -> new TreeMap<>())
-                      .computeIfAbsent(Long.parseLong(m.group(3)), t -> new ArrayList<>())
-                      .add(m.group(2) + "/" + log.getFileName());
-                }
-              });
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return claims;
   }
 }

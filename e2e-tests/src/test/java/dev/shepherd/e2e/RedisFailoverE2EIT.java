@@ -10,18 +10,11 @@ import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -85,12 +78,17 @@ class RedisFailoverE2EIT {
                 names.prefix(),
                 2,
                 Map.of(
-                    "shepherd.store.lease-ttl", "5000ms",
-                    "shepherd.store.retry-initial-backoff", "50ms",
+                    "shepherd.store.lease-ttl",
+                    "5000ms",
+                    "shepherd.store.retry-initial-backoff",
+                    "50ms",
                     // a claim the promoted replica forgot leaves its job QUEUED with no message
-                    "shepherd.recovery.schedule-to-start-timeout", "20s",
-                    "shepherd.recovery.stale-queued-interval", "2s",
-                    "logging.level.dev.shepherd.worker.AttemptExecution", "DEBUG"));
+                    "shepherd.recovery.schedule-to-start-timeout",
+                    "20s",
+                    "shepherd.recovery.stale-queued-interval",
+                    "2s",
+                    ClaimLines.DEBUG.getKey(),
+                    ClaimLines.DEBUG.getValue()));
         var client = e2e.cluster.client().build();
         var submitter =
             new SteadySubmitter(client, names.prefix(), JOBS, Duration.ofMillis(25), 20, 10)) {
@@ -107,60 +105,27 @@ class RedisFailoverE2EIT {
       List<String> accepted = submitter.accepted();
       OutcomeAudit.awaitAllTerminal(client, accepted, Duration.ofMinutes(4));
       OutcomeAudit audit = OutcomeAudit.of(e2e.cluster.schedulerUri(), accepted);
-      Map<String, Map<Long, List<String>>> claims = claimsByJobAndToken(e2e.logs());
-      List<String> tokenReused = new ArrayList<>();
-      claims.forEach(
-          (job, byToken) ->
-              byToken.forEach(
-                  (token, claimants) -> {
-                    if (claimants.stream().distinct().count() > 1) {
-                      tokenReused.add(job + " token " + token + " claimed by " + claimants);
-                    }
-                  }));
+      ClaimLines claims = ClaimLines.read(e2e.logs());
+      List<String> tokenReused = claims.issuedTwice();
       System.out.println(
           backend
               + " failover: "
               + audit.summary()
               + "; "
-              + claims.values().stream().mapToInt(Map::size).sum()
+              + claims.tokens()
               + " tokens issued to "
-              + claims.size()
+              + claims.jobs().size()
               + " jobs, "
               + tokenReused.size()
               + " issued twice; "
               + submitter.refusedTries()
               + " submission tries refused or unanswered and retried");
-      assertThat(claims.keySet()).as("claims seen in the workers' logs").containsAll(accepted);
+      assertThat(claims.jobs()).as("claims seen in the workers' logs").containsAll(accepted);
       assertThat(tokenReused).as("a fencing token given to two claims of one job").isEmpty();
       assertThat(audit.violations()).isEmpty();
       assertThat(accepted).hasSize(JOBS);
       assertThat(audit.count(JobState.SUCCEEDED)).isEqualTo(JOBS);
       e2e.assertNothingLeftOver();
     }
-  }
-
-  /**
-   * Every claim the workers logged (at DEBUG, {@code AttemptExecution}), by job and token: which
-   * attempt, in which worker's log ({@code attempt/worker-1.log}). The same worker claiming the
-   * same attempt again gets the same token by design (a claim whose reply was lost); anything else
-   * under one token is a token issued twice.
-   */
-  private static Map<String, Map<Long, List<String>>> claimsByJobAndToken(Path logs)
-      throws IOException {
-    Map<String, Map<Long, List<String>>> claims = new HashMap<>();
-    try (Stream<Path> files = Files.list(logs)) {
-      for (Path log : files.filter(p -> p.getFileName().toString().startsWith("worker")).toList()) {
-        for (String line : Files.readAllLines(log)) {
-          Matcher m = CLAIM.matcher(line);
-          if (m.find()) {
-            claims
-                .computeIfAbsent(m.group(1), j -> new TreeMap<>())
-                .computeIfAbsent(Long.parseLong(m.group(3)), t -> new ArrayList<>())
-                .add(m.group(2) + "/" + log.getFileName());
-          }
-        }
-      }
-    }
-    return claims;
   }
 }
