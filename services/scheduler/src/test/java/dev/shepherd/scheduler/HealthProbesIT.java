@@ -23,7 +23,10 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 
-/** Liveness says the process works; readiness also needs the broker and Redis. */
+/**
+ * Liveness says the process works; readiness also needs the broker and Redis; a request Redis
+ * cannot take is answered 503.
+ */
 @WithRealServices
 class HealthProbesIT {
 
@@ -118,6 +121,29 @@ class HealthProbesIT {
                       .isEqualTo("DOWN");
                 });
         assertThat(get(app, "/actuator/health/liveness").statusCode()).isEqualTo(200);
+        // a submission Redis cannot take now is refused with 503 and a time to come back, as
+        // problem+json, not a 500
+        URI jobs =
+            URI.create(
+                "http://127.0.0.1:"
+                    + app.getEnvironment().getProperty("local.server.port")
+                    + "/api/v1/jobs");
+        var refused =
+            http.send(
+                HttpRequest.newBuilder(jobs)
+                    .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
+                    .header("Content-Type", "application/json")
+                    .POST(
+                        HttpRequest.BodyPublishers.ofString(
+                            "{\"type\":\"demo.noop\",\"payload\":{}}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+        assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+        assertThat(refused.headers().firstValue("Content-Type"))
+            .hasValueSatisfying(t -> assertThat(t).startsWith("application/problem+json"));
+        assertThat(Json.mapper().readTree(refused.body()).path("detail").asString())
+            .contains("not accepted");
       } finally {
         Topology topology = app.getBean(Topology.class);
         RabbitCleanup.delete(
