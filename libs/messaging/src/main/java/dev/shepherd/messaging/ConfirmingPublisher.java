@@ -1,5 +1,6 @@
 package dev.shepherd.messaging;
 
+import com.rabbitmq.client.Channel;
 import dev.shepherd.model.MetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,6 +18,7 @@ import java.util.concurrent.TimeoutException;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.core.MessageProperties;
+import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
@@ -115,9 +117,11 @@ public final class ConfirmingPublisher {
     List<CorrelationData> pending = new ArrayList<>(Collections.nCopies(messages.size(), null));
     List<OutgoingMessage> failed = new ArrayList<>();
     List<OutgoingMessage> unroutable = new ArrayList<>();
+    Channel[] used = new Channel[1];
     try {
       template.invoke(
           operations -> {
+            used[0] = operations.execute(channel -> channel);
             for (int i = 0; i < messages.size(); i++) {
               OutgoingMessage m = messages.get(i);
               CorrelationData correlation = new CorrelationData(m.messageId());
@@ -140,8 +144,14 @@ public final class ConfirmingPublisher {
       // no channel (the broker is down): what was not sent is failed below
     }
     long deadline = System.nanoTime() + confirmTimeout.toNanos();
+    boolean unanswered = false;
     for (int i = 0; i < messages.size(); i++) {
       CorrelationData correlation = pending.get(i);
+      if (correlation != null && !correlation.getFuture().isDone()) {
+        // wait first, then see whether the broker answered at all
+        confirmed(correlation, deadline);
+        unanswered |= !correlation.getFuture().isDone();
+      }
       if (!confirmed(correlation, deadline)) {
         failed.add(messages.get(i));
         // with returns on, the broker returns a message before it confirms it
@@ -154,7 +164,30 @@ public final class ConfirmingPublisher {
         published(messages.get(i).exchange()).increment();
       }
     }
+    if (unanswered) {
+      discard(used[0]);
+    }
     return new Published(failed, unroutable);
+  }
+
+  /**
+   * Closes a channel whose publishes the broker left unanswered, so that the cache hands out a new
+   * one next time rather than this one again. RabbitMQ 3.10 gives a new channel's quorum-queue
+   * client the leader its queue record names; a channel opened while the leader's node had just
+   * died sends its publishes to the dead leader and never gets a confirm for them, however often
+   * they are published again on it (RabbitClusterE2EIT: the scheduler's work messages unconfirmed
+   * for over a minute on a live node, the new leader elected 0.3 s after the channel opened).
+   */
+  private static void discard(Channel channel) {
+    if (channel == null) {
+      return;
+    }
+    Channel target = channel instanceof ChannelProxy proxy ? proxy.getTargetChannel() : channel;
+    try {
+      target.abort();
+    } catch (RuntimeException | java.io.IOException e) {
+      // closing anyway: a channel that cannot even be aborted is gone already
+    }
   }
 
   /** The counter of one exchange, looked up once (a registry lookup per message costs more). */

@@ -356,8 +356,7 @@ public final class PrivateRabbitCluster implements AutoCloseable {
             "consumer_count",
             "messages_unacknowledged",
             "messages_unconfirmed",
-            "confirm",
-            "state");
+            "confirm");
         ask(out, "rabbitmqctl", node, "list_connections", "pid", "name", "state", "channels");
         for (String queue : quorumQueues) {
           ask(out, "rabbitmq-diagnostics", node, "quorum_status", queue);
