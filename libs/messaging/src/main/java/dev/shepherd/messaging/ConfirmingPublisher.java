@@ -144,14 +144,8 @@ public final class ConfirmingPublisher {
       // no channel (the broker is down): what was not sent is failed below
     }
     long deadline = System.nanoTime() + confirmTimeout.toNanos();
-    boolean unanswered = false;
     for (int i = 0; i < messages.size(); i++) {
       CorrelationData correlation = pending.get(i);
-      if (correlation != null && !correlation.getFuture().isDone()) {
-        // wait first, then see whether the broker answered at all
-        confirmed(correlation, deadline);
-        unanswered |= !correlation.getFuture().isDone();
-      }
       if (!confirmed(correlation, deadline)) {
         failed.add(messages.get(i));
         // with returns on, the broker returns a message before it confirms it
@@ -164,19 +158,20 @@ public final class ConfirmingPublisher {
         published(messages.get(i).exchange()).increment();
       }
     }
-    if (unanswered) {
+    if (failed.size() > unroutable.size()) {
+      // nacked, unanswered or not sent: not for want of a queue, so perhaps for the channel's sake
       discard(used[0]);
     }
     return new Published(failed, unroutable);
   }
 
   /**
-   * Closes a channel whose publishes the broker left unanswered, so that the cache hands out a new
-   * one next time rather than this one again. RabbitMQ 3.10 gives a new channel's quorum-queue
-   * client the leader its queue record names; a channel opened while the leader's node had just
-   * died sends its publishes to the dead leader and never gets a confirm for them, however often
-   * they are published again on it (RabbitClusterE2EIT: the scheduler's work messages unconfirmed
-   * for over a minute on a live node, the new leader elected 0.3 s after the channel opened).
+   * Closes a channel on which the broker refused (nacked) or left unanswered a publish, so that the
+   * cache hands out a new one next time rather than this one again. RabbitMQ 3.10 gives a new
+   * channel's quorum-queue client the leader its queue record names; a channel opened while the
+   * leader's node had just died keeps failing its publishes to that queue, however often they are
+   * published again on it (RabbitClusterE2EIT: the scheduler's work messages unconfirmed for over a
+   * minute on a live node, the new leader elected 0.3 s after the channel opened).
    */
   private static void discard(Channel channel) {
     if (channel == null) {
