@@ -2,6 +2,7 @@ package dev.shepherd.messaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.Channel;
 import dev.shepherd.testsupport.ServiceEndpoints;
@@ -51,9 +52,14 @@ class ConfirmingPublisherChannelIT {
       assertThatThrownBy(() -> publisher.publish(to(full, "refused")))
           .isInstanceOf(PublishException.class);
 
-      assertThat(closed.getAsInt())
-          .as("channels closed after the nack: the refused one, not handed out again")
-          .isOne();
+      // a confirming channel's physical close may happen on the cache's executor
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(closed.getAsInt())
+                      .as("channels closed after the nack: the refused one, not handed out again")
+                      .isOne());
       publisher.publish(to(open, "c"));
     } finally {
       admin.deleteQueue(full);
