@@ -64,100 +64,110 @@ class RabbitClusterE2EIT {
     long started = System.nanoTime();
     try (var rabbit = PrivateRabbitCluster.launch()) {
       log(started, "three RabbitMQ nodes clustered: " + rabbit.addresses());
-      try (var e2e =
-              new E2eSupport(
-                  onCluster(rabbit, shared),
-                  names.prefix(),
-                  2,
-                  Map.of(
-                      "spring.rabbitmq.addresses", rabbit.addresses(),
-                      "spring.rabbitmq.address-shuffle-mode", "random",
-                      "shepherd.store.lease-ttl", "5000ms",
-                      "shepherd.store.retry-initial-backoff", "50ms"));
-          var client = e2e.cluster.client().build();
-          var submitter =
-              new SteadySubmitter(client, names.prefix(), JOBS, PACE, 20, 10, 0, 20, JOBS / 6)) {
-        log(started, "services up; connections by node: " + rabbit.connectionsByNode());
-        assertReplicatedOnEveryNode(rabbit, e2e.topology);
-        String workQueue = e2e.topology.workQueue(e2e.topology.poolOf("site.generate"));
+      try {
+        run(rabbit, shared, names, started);
+      } catch (Throwable failed) {
+        // the nodes' logs go with their directories at close: keep them for whoever looks next
+        log(started, "failed; the nodes' directories are kept: " + rabbit.keepDirectories());
+        throw failed;
+      }
+    }
+  }
 
-        // The submitter waits at a mark while a victim is chosen (each rabbitmqctl call takes a
-        // second or more here), and is let on just before the kill, so that jobs are being
-        // submitted and run when the node dies and while it is down.
-        submitter.awaitAccepted(JOBS / 6, Duration.ofMinutes(2));
-        PrivateRabbit first = rabbit.node(queue(rabbit, workQueue).leader());
-        submitter.allowUpTo(JOBS / 2);
-        submitter.awaitAccepted(JOBS / 6 + JOBS / 30, Duration.ofMinutes(1));
-        Recovery one = killAndRestart(rabbit, first, "leads " + workQueue, e2e, started);
+  private static void run(
+      PrivateRabbitCluster rabbit, ServiceEndpoints shared, TestNames names, long started) {
+    try (var e2e =
+            new E2eSupport(
+                onCluster(rabbit, shared),
+                names.prefix(),
+                2,
+                Map.of(
+                    "spring.rabbitmq.addresses", rabbit.addresses(),
+                    "spring.rabbitmq.address-shuffle-mode", "random",
+                    "shepherd.store.lease-ttl", "5000ms",
+                    "shepherd.store.retry-initial-backoff", "50ms"));
+        var client = e2e.cluster.client().build();
+        var submitter =
+            new SteadySubmitter(client, names.prefix(), JOBS, PACE, 20, 10, 0, 20, JOBS / 6)) {
+      log(started, "services up; connections by node: " + rabbit.connectionsByNode());
+      assertReplicatedOnEveryNode(rabbit, e2e.topology);
+      String workQueue = e2e.topology.workQueue(e2e.topology.poolOf("site.generate"));
 
-        submitter.awaitAccepted(JOBS / 2, Duration.ofMinutes(2));
-        Map<String, Integer> connections = rabbit.connectionsByNode();
-        PrivateRabbit second =
-            rabbit.node(
-                connections.entrySet().stream()
-                    .filter(c -> !c.getKey().equals(first.nodeName()))
-                    .max(Map.Entry.comparingByValue())
-                    .map(Map.Entry::getKey)
-                    .orElseThrow(() -> new AssertionError("no client connection: " + connections)));
-        submitter.allowUpTo(JOBS);
-        submitter.awaitAccepted(JOBS / 2 + JOBS / 30, Duration.ofMinutes(1));
-        Recovery two =
-            killAndRestart(
-                rabbit, second, "holds the most connections " + connections, e2e, started);
+      // The submitter waits at a mark while a victim is chosen (each rabbitmqctl call takes a
+      // second or more here), and is let on just before the kill, so that jobs are being
+      // submitted and run when the node dies and while it is down.
+      submitter.awaitAccepted(JOBS / 6, Duration.ofMinutes(2));
+      PrivateRabbit first = rabbit.node(queue(rabbit, workQueue).leader());
+      submitter.allowUpTo(JOBS / 2);
+      submitter.awaitAccepted(JOBS / 6 + JOBS / 30, Duration.ofMinutes(1));
+      Recovery one = killAndRestart(rabbit, first, "leads " + workQueue, e2e, started);
 
-        submitter.awaitAll(Duration.ofMinutes(2));
-        List<String> accepted = new ArrayList<>(submitter.accepted());
-        accepted.addAll(AmqpProducer.jobIds(client, one.amqpKeys()));
-        accepted.addAll(AmqpProducer.jobIds(client, two.amqpKeys()));
-        OutcomeAudit.awaitAllTerminal(client, accepted, Duration.ofMinutes(3));
-        log(started, "all accepted jobs in a terminal state");
-        OutcomeAudit audit = OutcomeAudit.of(e2e.cluster.schedulerUri(), accepted);
-        Set<String> inRedis = e2e.jobsInRedis();
-        e2e.assertNothingLeftOver();
+      submitter.awaitAccepted(JOBS / 2, Duration.ofMinutes(2));
+      Map<String, Integer> connections = rabbit.connectionsByNode();
+      PrivateRabbit second =
+          rabbit.node(
+              connections.entrySet().stream()
+                  .filter(c -> !c.getKey().equals(first.nodeName()))
+                  .max(Map.Entry.comparingByValue())
+                  .map(Map.Entry::getKey)
+                  .orElseThrow(() -> new AssertionError("no client connection: " + connections)));
+      submitter.allowUpTo(JOBS);
+      submitter.awaitAccepted(JOBS / 2 + JOBS / 30, Duration.ofMinutes(1));
+      Recovery two =
+          killAndRestart(rabbit, second, "holds the most connections " + connections, e2e, started);
+
+      submitter.awaitAll(Duration.ofMinutes(2));
+      List<String> accepted = new ArrayList<>(submitter.accepted());
+      accepted.addAll(AmqpProducer.jobIds(client, one.amqpKeys()));
+      accepted.addAll(AmqpProducer.jobIds(client, two.amqpKeys()));
+      OutcomeAudit.awaitAllTerminal(client, accepted, Duration.ofMinutes(3));
+      log(started, "all accepted jobs in a terminal state");
+      OutcomeAudit audit = OutcomeAudit.of(e2e.cluster.schedulerUri(), accepted);
+      Set<String> inRedis = e2e.jobsInRedis();
+      e2e.assertNothingLeftOver();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(ours(rabbit, e2e.topology))
+                      .as("messages ready or unacknowledged in the test's queues")
+                      .allSatisfy(q -> assertThat(q.messages()).as(q.name()).isZero()));
+      double duplicates =
+          e2e.cluster.workers().stream()
+              .mapToDouble(w -> e2e.cluster.metric(w.name(), MetricNames.DUPLICATE_DELIVERIES))
+              .sum();
+      System.out.printf(
+          "RABBIT CLUSTER RESULT: %s; %d jobs under the prefix in Redis; %.0f duplicate"
+              + " deliveries acked unrun; %d submission tries refused or unanswered and retried;"
+              + " %s; %s; %.0f s in all%n",
+          audit.summary(),
+          inRedis.size(),
+          duplicates,
+          submitter.refusedTries(),
+          one,
+          two,
+          seconds(started));
+
+      assertThat(audit.violations()).isEmpty();
+      assertThat(accepted).hasSize(ALL).doesNotHaveDuplicates();
+      assertThat(inRedis)
+          .as("the jobs under the test's prefix: exactly those accepted, none made twice")
+          .containsExactlyInAnyOrderElementsOf(accepted);
+      assertThat(audit.exactlyOneTerminal()).isEqualTo(ALL);
+      assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(ALL);
+      assertThat(audit.succeededWithCurrentToken()).isEqualTo(ALL);
+      // a worker's orders queue is classic: it lives on the node its worker connected to and
+      // goes with that node; the worker declares it again wherever it reconnects
+      for (var worker : e2e.cluster.workers()) {
+        String control = e2e.topology.workerControlQueue(worker.name());
         await()
             .atMost(Duration.ofSeconds(30))
             .untilAsserted(
                 () ->
-                    assertThat(ours(rabbit, e2e.topology))
-                        .as("messages ready or unacknowledged in the test's queues")
-                        .allSatisfy(q -> assertThat(q.messages()).as(q.name()).isZero()));
-        double duplicates =
-            e2e.cluster.workers().stream()
-                .mapToDouble(w -> e2e.cluster.metric(w.name(), MetricNames.DUPLICATE_DELIVERIES))
-                .sum();
-        System.out.printf(
-            "RABBIT CLUSTER RESULT: %s; %d jobs under the prefix in Redis; %.0f duplicate"
-                + " deliveries acked unrun; %d submission tries refused or unanswered and retried;"
-                + " %s; %s; %.0f s in all%n",
-            audit.summary(),
-            inRedis.size(),
-            duplicates,
-            submitter.refusedTries(),
-            one,
-            two,
-            seconds(started));
-
-        assertThat(audit.violations()).isEmpty();
-        assertThat(accepted).hasSize(ALL).doesNotHaveDuplicates();
-        assertThat(inRedis)
-            .as("the jobs under the test's prefix: exactly those accepted, none made twice")
-            .containsExactlyInAnyOrderElementsOf(accepted);
-        assertThat(audit.exactlyOneTerminal()).isEqualTo(ALL);
-        assertThat(audit.count(JobState.SUCCEEDED)).as("jobs that SUCCEEDED").isEqualTo(ALL);
-        assertThat(audit.succeededWithCurrentToken()).isEqualTo(ALL);
-        // a worker's orders queue is classic: it lives on the node its worker connected to and
-        // goes with that node; the worker declares it again wherever it reconnects
-        for (var worker : e2e.cluster.workers()) {
-          String control = e2e.topology.workerControlQueue(worker.name());
-          await()
-              .atMost(Duration.ofSeconds(30))
-              .untilAsserted(
-                  () ->
-                      assertThat(queue(rabbit, control))
-                          .as(control + " after both kills")
-                          .satisfies(q -> assertThat(q.type()).isEqualTo("classic"))
-                          .satisfies(q -> assertThat(q.consumers()).isOne()));
-        }
+                    assertThat(queue(rabbit, control))
+                        .as(control + " after both kills")
+                        .satisfies(q -> assertThat(q.type()).isEqualTo("classic"))
+                        .satisfies(q -> assertThat(q.consumers()).isOne()));
       }
     }
   }
@@ -305,6 +315,9 @@ class RabbitClusterE2EIT {
           .until(() -> succeeded(e2e) >= succeeded + FLOWING);
     } catch (ConditionTimeoutException e) {
       e2e.cluster.processes().forEach(ManagedProcess::dumpThreads);
+      System.out.println(
+          "RABBIT CLUSTER STALLED; the nodes now:"
+              + rabbit.diagnose(e2e.topology.queueNames(), 200));
       throw new AssertionError(
           "jobs stopped succeeding once "
               + victim.nodeName()

@@ -19,6 +19,8 @@ import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.core.MessageProperties;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
+import org.springframework.amqp.rabbit.connection.RabbitUtils;
+import org.springframework.amqp.rabbit.core.RabbitOperations;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 
 /**
@@ -115,6 +117,7 @@ public final class ConfirmingPublisher {
     List<CorrelationData> pending = new ArrayList<>(Collections.nCopies(messages.size(), null));
     List<OutgoingMessage> failed = new ArrayList<>();
     List<OutgoingMessage> unroutable = new ArrayList<>();
+    boolean[] settled = {false};
     try {
       template.invoke(
           operations -> {
@@ -134,11 +137,34 @@ public final class ConfirmingPublisher {
                 // not sent: failed below, and the caller publishes it again
               }
             }
+            // the confirms are awaited with the channel still held, so that a channel the broker
+            // failed a publish on can be closed rather than given back to the cache
+            settle(messages, pending, failed, unroutable);
+            settled[0] = true;
+            if (failed.size() > unroutable.size()) {
+              discardOnReturn(operations);
+            }
             return null;
           });
     } catch (RuntimeException e) {
       // no channel (the broker is down): what was not sent is failed below
     }
+    if (!settled[0]) {
+      failed.clear();
+      unroutable.clear();
+      settle(messages, pending, failed, unroutable);
+    }
+    return new Published(failed, unroutable);
+  }
+
+  /**
+   * Waits up to the confirm timeout for the confirms of {@code pending}, and sorts the failures.
+   */
+  private void settle(
+      List<OutgoingMessage> messages,
+      List<CorrelationData> pending,
+      List<OutgoingMessage> failed,
+      List<OutgoingMessage> unroutable) {
     long deadline = System.nanoTime() + confirmTimeout.toNanos();
     for (int i = 0; i < messages.size(); i++) {
       CorrelationData correlation = pending.get(i);
@@ -154,7 +180,23 @@ public final class ConfirmingPublisher {
         published(messages.get(i).exchange()).increment();
       }
     }
-    return new Published(failed, unroutable);
+  }
+
+  /**
+   * Has the channel of {@code operations} closed when the batch gives it back, rather than cached:
+   * the broker refused (nacked) or left unanswered a publish on it, or it failed to send one.
+   * RabbitMQ 3.10 gives a new channel's quorum-queue client the leader its queue record names; a
+   * channel opened while the leader's node had just died keeps failing its publishes to that queue,
+   * however often they are published again on it (RabbitClusterE2EIT: the scheduler's work messages
+   * unconfirmed for over a minute on a live node, the new leader elected 0.3 s after the channel
+   * opened).
+   */
+  private static void discardOnReturn(RabbitOperations operations) {
+    operations.execute(
+        channel -> {
+          RabbitUtils.setPhysicalCloseRequired(channel, true);
+          return null;
+        });
   }
 
   /** The counter of one exchange, looked up once (a registry lookup per message costs more). */

@@ -257,7 +257,12 @@ public final class PrivateRabbitCluster implements AutoCloseable {
    * returns what it printed; fails with its output if it does not succeed in time.
    */
   String ctl(PrivateRabbit node, String... args) {
-    Path ctl = node.executable().resolveSibling("rabbitmqctl");
+    return tool("rabbitmqctl", node, args);
+  }
+
+  /** Runs {@code tool -n <node> args...} ({@code rabbitmqctl}, {@code rabbitmq-diagnostics}). */
+  private String tool(String tool, PrivateRabbit node, String... args) {
+    Path ctl = node.executable().resolveSibling(tool);
     List<String> command = new ArrayList<>(List.of(ctl.toString(), "-n", node.nodeName()));
     command.addAll(List.of(args));
     try {
@@ -300,7 +305,103 @@ public final class PrivateRabbitCluster implements AutoCloseable {
         });
   }
 
-  /** Kills every node and deletes their directories. */
+  /**
+   * What each running node says of the cluster, for a failed test to print: the queues (members,
+   * online members, leader, consumers, messages), the consumers, the channels (consumers and
+   * unconfirmed publishes) and connections each node holds, {@code quorum_status} of {@code
+   * quorumQueues} as each node sees it, and the last {@code logLines} lines of every node's log.
+   * Whatever cannot be asked says why, in place.
+   */
+  public String diagnose(List<String> quorumQueues, int logLines) {
+    StringBuilder out = new StringBuilder();
+    for (PrivateRabbit node : nodes) {
+      out.append("\n===== ").append(node.nodeName()).append(" in ").append(node.dir());
+      if (!node.isRunning()) {
+        out.append(" (not running)\n");
+      } else {
+        out.append('\n');
+        ask(
+            out,
+            "rabbitmqctl",
+            node,
+            "list_queues",
+            "name",
+            "type",
+            "leader",
+            "members",
+            "online",
+            "consumers",
+            "messages_ready",
+            "messages_unacknowledged");
+        ask(
+            out,
+            "rabbitmqctl",
+            node,
+            "list_consumers",
+            "queue_name",
+            "channel_pid",
+            "consumer_tag",
+            "ack_required",
+            "prefetch_count",
+            "active",
+            "activity_status");
+        ask(
+            out,
+            "rabbitmqctl",
+            node,
+            "list_channels",
+            "pid",
+            "connection",
+            "name",
+            "consumer_count",
+            "messages_unacknowledged",
+            "messages_unconfirmed",
+            "confirm");
+        ask(out, "rabbitmqctl", node, "list_connections", "pid", "name", "state", "channels");
+        for (String queue : quorumQueues) {
+          ask(out, "rabbitmq-diagnostics", node, "quorum_status", queue);
+        }
+      }
+      for (Path log : nodeLogs(node)) {
+        out.append("--- last ").append(logLines).append(" lines of ").append(log).append('\n');
+        out.append(PrivateServer.tail(log, logLines)).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  private void ask(StringBuilder out, String tool, PrivateRabbit node, String... args) {
+    out.append("--- ").append(tool).append(' ').append(String.join(" ", args)).append('\n');
+    try {
+      out.append(tool(tool, node, args));
+    } catch (RuntimeException e) {
+      out.append("(failed: ").append(e.getMessage()).append(")\n");
+    }
+  }
+
+  /** The node's own log files: the server's output of each start and its log directory's. */
+  private static List<Path> nodeLogs(PrivateRabbit node) {
+    List<Path> logs = new ArrayList<>();
+    for (Path dir : List.of(node.dir(), node.dir().resolve("log"))) {
+      try (var files = java.nio.file.Files.list(dir)) {
+        files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted().forEach(logs::add);
+      } catch (IOException | UncheckedIOException e) {
+        // no such directory yet
+      }
+    }
+    return logs;
+  }
+
+  /**
+   * Leaves every node's directory (data and logs) behind at {@link #close()}, for a failed test;
+   * returns where they are.
+   */
+  public List<Path> keepDirectories() {
+    nodes.forEach(PrivateServer::keepDirectory);
+    return nodes.stream().map(PrivateRabbit::dir).toList();
+  }
+
+  /** Kills every node and deletes their directories (unless {@link #keepDirectories()}). */
   @Override
   public void close() {
     nodes.forEach(PrivateRabbit::close);

@@ -30,6 +30,7 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
   protected final Path dir;
   private Process process;
   private int starts;
+  private volatile boolean keep;
 
   /**
    * @param binaryVariable the environment variable that names the server binary
@@ -217,9 +218,22 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
   }
 
   private static String tail(Path log) {
+    return tail(log, 30);
+  }
+
+  /**
+   * Leaves the directory (data and logs) behind at {@link #close()}, so that a failed test's server
+   * can be looked at afterwards.
+   */
+  public final void keepDirectory() {
+    keep = true;
+  }
+
+  /** The last {@code lines} lines of {@code log}, or a note saying why there are none. */
+  static String tail(Path log, int lines) {
     try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException | UncheckedIOException e) {
       return "(no log: " + e + ")";
     }
@@ -228,6 +242,9 @@ abstract sealed class PrivateServer implements AutoCloseable permits PrivateRedi
   @Override
   public void close() {
     kill();
+    if (keep) {
+      return;
+    }
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
