@@ -151,26 +151,45 @@ record Costs(
     return commandStats(stats);
   }
 
-  /** {@code cmdstat_<name>: calls=N,usec=...} lines to calls by command name. */
+  /**
+   * {@code cmdstat_<name>: calls=N,usec=...} lines to calls by command name, summed over the nodes
+   * of a Redis Cluster (whose keys Spring Data prefixes with {@code host:port.}).
+   */
   static Map<String, Double> commandStats(Properties stats) {
     Map<String, Double> m = new TreeMap<>();
     for (String key : stats.stringPropertyNames()) {
       String value = stats.getProperty(key);
       int at = value.indexOf("calls=");
-      if (key.startsWith("cmdstat_") && at >= 0) {
+      String name = withoutNode(key);
+      if (name.startsWith("cmdstat_") && at >= 0) {
         int end = value.indexOf(',', at);
-        m.put(
-            key.substring("cmdstat_".length()),
-            Double.parseDouble(value.substring(at + 6, end < 0 ? value.length() : end).trim()));
+        m.merge(
+            name.substring("cmdstat_".length()),
+            Double.parseDouble(value.substring(at + 6, end < 0 ? value.length() : end).trim()),
+            Double::sum);
       }
     }
     return m;
   }
 
+  /** {@code used_memory}, summed over the nodes of a Redis Cluster. */
   static long redisUsedMemory(StringRedisTemplate redis) {
     Properties memory =
         redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("memory"));
-    return Long.parseLong(memory.getProperty("used_memory").trim());
+    long used = 0;
+    for (String key : memory.stringPropertyNames()) {
+      if (withoutNode(key).equals("used_memory")) {
+        used += Long.parseLong(memory.getProperty(key).trim());
+      }
+    }
+    return used;
+  }
+
+  /** An INFO field's name without a cluster node's {@code host:port.} in front. */
+  private static String withoutNode(String key) {
+    int colon = key.indexOf(':');
+    int dot = key.indexOf('.', Math.max(colon, 0));
+    return colon > 0 && dot > colon ? key.substring(dot + 1) : key;
   }
 
   /** RabbitMQ's resident memory, from {@code rabbitmqctl status}. */

@@ -50,7 +50,7 @@ public final class Scaling {
         var redis = PrivateRedis.launch()) {
       // every service connects to the first node (as behind one address); the quorum queues
       // replicate each message to all three
-      var endpoints = ServiceEndpoints.of(brokers.node(0), redis);
+      var endpoints = endpoints(brokers.node(0), redis);
       runs.put(
           "1 Redis, 3 broker nodes",
           figures(
@@ -85,9 +85,7 @@ public final class Scaling {
     try (var redis = PrivateRedis.launch()) {
       return figures(
           Bench.run(
-              Bench.Config.againstCelery(jobs),
-              out.resolve("single"),
-              ServiceEndpoints.of(rabbit, redis)));
+              Bench.Config.againstCelery(jobs), out.resolve("single"), endpoints(rabbit, redis)));
     }
   }
 
@@ -96,7 +94,7 @@ public final class Scaling {
     try (var redis = PrivateRedisCluster.launch(masters, replicas)) {
       var endpoints =
           new ServiceEndpoints(
-                  URI.create("amqp://guest:guest@127.0.0.1:" + rabbit.port() + "/"),
+                  URI.create("amqp://guest:guest@127.0.0.1:" + rabbit.port()),
                   URI.create("redis://127.0.0.1:1"),
                   "bench")
               .withRedisCluster(redis.addresses(), "private Redis Cluster");
@@ -106,6 +104,18 @@ public final class Scaling {
               out.resolve("cluster-" + masters + "-" + replicas),
               endpoints));
     }
+  }
+
+  /**
+   * The bench's producers take the URI as it is ({@code ConnectionFactory.setUri}): without a path,
+   * it names the default virtual host; {@code ServiceEndpoints.of}'s trailing slash would name an
+   * empty one, which the broker refuses.
+   */
+  private static ServiceEndpoints endpoints(PrivateRabbit rabbit, PrivateRedis redis) {
+    return new ServiceEndpoints(
+        URI.create("amqp://guest:guest@127.0.0.1:" + rabbit.port()),
+        URI.create("redis://127.0.0.1:" + redis.port()),
+        "bench-scaling");
   }
 
   /** Jobs/s live and drained, and CPU per job: Shepherd's processes, then Redis and the broker. */

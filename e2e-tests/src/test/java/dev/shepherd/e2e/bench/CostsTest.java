@@ -20,6 +20,17 @@ class CostsTest {
   }
 
   @Test
+  void aClustersCommandStatsAreSummedOverItsNodes() {
+    var stats = new Properties();
+    stats.setProperty("127.0.0.1:7000.cmdstat_evalsha", "calls=300,usec=900");
+    stats.setProperty("127.0.0.1:7001.cmdstat_evalsha", "calls=200,usec=600");
+    stats.setProperty("127.0.0.1:7001.cmdstat_hset", "calls=50,usec=100");
+
+    assertThat(Costs.commandStats(stats))
+        .containsExactly(Map.entry("evalsha", 500.0), Map.entry("hset", 50.0));
+  }
+
+  @Test
   void perJobGrowthIsSortedLargestFirstAndLeavesOutWhatDidNotGrow() {
     var before = Map.of("claim.lua", 10.0, "submit.lua", 10.0, "view.lua", 4.0);
     var after = Map.of("claim.lua", 110.0, "submit.lua", 210.0, "view.lua", 4.0, "new.lua", 50.0);
