@@ -38,12 +38,18 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +105,7 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
 
   private static final Logger log = LoggerFactory.getLogger(KubernetesJobDistributor.class);
   private static final String CONTAINER = "task";
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
   private final KubernetesClient client;
   private final CallbackSignatures signatures;
@@ -246,12 +253,30 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
     return List.of();
   }
 
-  /** Stops the informers. */
+  /**
+   * Stops the informers and waits, at most {@link #CLOSE_WAIT}, until their watches have ended, so
+   * that a client closed right after finds no watch of theirs still open.
+   */
   @Override
   public void close() {
     closed = true;
-    informers.values().forEach(SharedIndexInformer::close);
+    var stopping = new ArrayList<CompletableFuture<Void>>();
+    informers
+        .values()
+        .forEach(
+            informer -> {
+              informer.close();
+              stopping.add(informer.stopped().toCompletableFuture());
+            });
     informers.clear();
+    try {
+      CompletableFuture.allOf(stopping.toArray(CompletableFuture[]::new))
+          .get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("the Job informers did not stop within {}: {}", CLOSE_WAIT, e.toString());
+    }
   }
 
   private Job job(AttemptRequest attempt, JobSettings settings, String name) {

@@ -75,6 +75,9 @@ class KubernetesJobDistributorTest {
   @AfterEach
   void tearDown() {
     distributor.close();
+    // before the extension stops the server: a connection the client still holds open (a watch
+    // ending, a pooled connection) made the server's close time out after 10 s now and then
+    client.close();
   }
 
   // ---- settings ------------------------------------------------------------------------------
