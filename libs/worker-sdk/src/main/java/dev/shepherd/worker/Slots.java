@@ -52,10 +52,20 @@ import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter
  * again on a new channel, backing off while the broker is away ({@link Resubscriber}). {@link
  * #stopConsuming()} makes every free slot cancel its consumer and hand back what it held; busy
  * slots finish their delivery, then stop.
+ *
+ * <p>A consumer the broker forgot without a word (RabbitMQ has lost quorum queue consumers across a
+ * leader change: the channel open, the consumer subscribed on the client's side, none on the
+ * queue's) would leave its slot idle for ever. So every {@link #FORGOTTEN_CHECK} a check looks at
+ * the free slots that took nothing since the check before; when the queue held ready messages at
+ * both checks, such a slot had the credit to take one all that time and was sent none: it is
+ * treated as a lost consumer and subscribes again on a new channel.
  */
 final class Slots {
 
   private static final Logger log = LoggerFactory.getLogger(Slots.class);
+
+  /** How often a worker looks for slots the broker forgot (see the class comment). */
+  static final Duration FORGOTTEN_CHECK = Duration.ofSeconds(5);
 
   /** How long a slot waits for the cancel-ok after the broker answered its basic.cancel. */
   private static final Duration CANCEL_OK_WAIT = Duration.ofSeconds(10);
@@ -99,6 +109,10 @@ final class Slots {
   private final InfrastructurePause.Backoff backoff;
   private final Duration ackHold;
   private final ScheduledThreadPoolExecutor holds;
+  private final Duration forgottenCheck;
+  private final ScheduledThreadPoolExecutor checks;
+  private List<Slot> suspects = List.of(); // on the checks' thread only
+  private long lastCheck; // System.nanoTime() of the check before; on the checks' thread only
   private final List<Slot> slots = new ArrayList<>();
   private final CountDownLatch finished;
   private final CompletableFuture<Void> bound = new CompletableFuture<>();
@@ -110,22 +124,10 @@ final class Slots {
    * @param work what a slot does with a delivery, on the slot's own thread; it ends the delivery
    *     through {@link Held}, and when it called {@link Held#claimed()} it runs the job before it
    *     returns
-   */
-  Slots(
-      ConnectionFactory connectionFactory,
-      String queue,
-      int capacity,
-      String threadName,
-      Duration ackHold,
-      Consumer<Held> work,
-      InfrastructurePause.Backoff backoff) {
-    this(connectionFactory, queue, List.of(), capacity, threadName, ackHold, work, backoff);
-  }
-
-  /**
    * @param bindings bound again on every new channel before its slot subscribes (idempotent): the
    *     worker routes its types to its pool's queue itself (ADR 35), and where the queue is not
    *     there yet (the scheduler declares it, ADR 41) the slot retries until it is
+   * @param forgottenCheck how often to look for slots the broker forgot ({@link #FORGOTTEN_CHECK})
    */
   Slots(
       ConnectionFactory connectionFactory,
@@ -135,10 +137,19 @@ final class Slots {
       String threadName,
       Duration ackHold,
       Consumer<Held> work,
-      InfrastructurePause.Backoff backoff) {
+      InfrastructurePause.Backoff backoff,
+      Duration forgottenCheck) {
     if (ackHold == null || ackHold.isNegative() || ackHold.isZero()) {
       throw new IllegalArgumentException("ackHold must be positive, was " + ackHold);
     }
+    if (forgottenCheck == null || forgottenCheck.isNegative() || forgottenCheck.isZero()) {
+      throw new IllegalArgumentException("forgottenCheck must be positive, was " + forgottenCheck);
+    }
+    this.forgottenCheck = forgottenCheck;
+    // its own thread: a check waits on the broker, which must not hold up the end of a hold
+    this.checks =
+        new ScheduledThreadPoolExecutor(
+            1, r -> Thread.ofPlatform().name(threadName + "-check").daemon().unstarted(r));
     this.connectionFactory = connectionFactory;
     this.queue = queue;
     this.bindings = List.copyOf(bindings);
@@ -158,6 +169,48 @@ final class Slots {
 
   void start() {
     slots.forEach(s -> s.thread.start());
+    lastCheck = System.nanoTime();
+    checks.scheduleWithFixedDelay(
+        this::checkForForgottenConsumers,
+        forgottenCheck.toNanos(),
+        forgottenCheck.toNanos(),
+        TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Subscribes again every free slot that took nothing since the check before, when the queue held
+   * ready messages at that check and at this one (see the class comment).
+   */
+  private void checkForForgottenConsumers() {
+    long now = System.nanoTime();
+    long since = lastCheck;
+    lastCheck = now;
+    if (stopping) {
+      return;
+    }
+    List<Slot> idle = slots.stream().filter(s -> s.idleSince(since)).toList();
+    if (idle.isEmpty()) {
+      suspects = List.of();
+      return;
+    }
+    long ready;
+    try (Channel on = connectionFactory.createConnection().createChannel(false)) {
+      ready = on.queueDeclarePassive(queue).getMessageCount();
+    } catch (Exception e) {
+      // the broker is away or the queue is gone: the slots hear of that themselves
+      suspects = List.of();
+      return;
+    }
+    if (ready == 0) {
+      suspects = List.of();
+      return;
+    }
+    for (Slot slot : idle) {
+      if (suspects.contains(slot)) {
+        slot.forgotten(ready, Duration.ofNanos(now - since));
+      }
+    }
+    suspects = idle;
   }
 
   /**
@@ -167,6 +220,11 @@ final class Slots {
    */
   CompletableFuture<Void> bound() {
     return bound;
+  }
+
+  /** The channel slot {@code i} (from 0) consumes on now; null when it has none. For tests. */
+  Channel channelOf(int i) {
+    return slots.get(i).channel();
   }
 
   /** How many slots have a consumer on the queue right now. */
@@ -202,6 +260,7 @@ final class Slots {
     stopping = true;
     slots.forEach(Slot::endHold);
     holds.shutdownNow();
+    checks.shutdownNow();
     slots.forEach(Slot::closeChannel);
   }
 
@@ -213,6 +272,9 @@ final class Slots {
     private final Thread thread;
     private volatile SlotConsumer consumer;
     private volatile HeldDelivery holding; // the delivery whose job runs now, if any
+
+    /** System.nanoTime() of its last subscription or delivery. */
+    private volatile long active = System.nanoTime();
 
     Slot(String name) {
       super(connectionFactory, backoff, "a slot on " + queue);
@@ -248,7 +310,34 @@ final class Slots {
       // the tag as the broker's consume-ok gave it: the consumer learns it only later, on the
       // connection's dispatch thread
       subscribing.subscribedAs = on.basicConsume(queue, false, subscribing);
+      active = System.nanoTime();
       consumer = subscribing;
+    }
+
+    /**
+     * Subscribed, holding nothing, and neither subscribed nor sent a delivery since {@code since}:
+     * free all that time, with the credit to take a delivery.
+     */
+    boolean idleSince(long since) {
+      return consumer != null && holding == null && inbox.isEmpty() && active - since < 0;
+    }
+
+    /**
+     * The broker sent this free slot nothing while the queue held ready messages: subscribe again.
+     */
+    void forgotten(long ready, Duration checked) {
+      SlotConsumer current = consumer;
+      if (current != null) {
+        lost(
+            current.channel,
+            "free, and sent nothing for over "
+                + checked.toMillis()
+                + " ms while "
+                + queue
+                + " held ready messages ("
+                + ready
+                + " now): the broker forgot the consumer");
+      }
     }
 
     @Override
@@ -354,6 +443,7 @@ final class Slots {
       @Override
       public void handleDelivery(
           String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        active = System.nanoTime();
         MessageProperties props =
             PROPERTIES.toMessageProperties(properties, envelope, StandardCharsets.UTF_8.name());
         props.setConsumerQueue(queue);

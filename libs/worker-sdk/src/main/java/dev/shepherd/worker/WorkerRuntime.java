@@ -207,7 +207,8 @@ public final class WorkerRuntime implements AutoCloseable {
             "shepherd-worker",
             settings.ackHold(),
             deliveries,
-            settings.errorBackoffs());
+            settings.errorBackoffs(),
+            Slots.FORGOTTEN_CHECK);
   }
 
   /**

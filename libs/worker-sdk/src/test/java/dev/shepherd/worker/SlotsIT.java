@@ -38,6 +38,12 @@ class SlotsIT {
   /** The ack hold of the slots under test: long jobs here outlive it, short ones do not. */
   private static final Duration HOLD = Duration.ofMillis(300);
 
+  /**
+   * How often the slots under test look for a consumer the broker forgot: short, so that every test
+   * here also shows the check leaves a working slot alone.
+   */
+  private static final Duration CHECK = Duration.ofMillis(300);
+
   private CachingConnectionFactory rabbit;
   private String queue;
   private Slots slots;
@@ -226,6 +232,53 @@ class SlotsIT {
     assertThat(ran).containsExactly("long started");
   }
 
+  @Test
+  void aFreeSlotWhoseConsumerTheBrokerForgotSubscribesAgainAndTakesWhatWaits() throws Exception {
+    List<String> consumerTags = new CopyOnWriteArrayList<>();
+    start(
+        1,
+        held -> {
+          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
+          claimAndRun(held);
+        });
+    publish("one");
+    await().atMost(WAIT).until(() -> ran.contains("one started") && ready() == 0);
+
+    // what RabbitMQ 3.10 did once after a quorum queue's leader died: the queue has no consumer
+    // left, while the slot's channel stays open and nothing tells the slot
+    slots.channelOf(0).basicCancel(consumerTags.getFirst());
+    await().atMost(WAIT).until(() -> consumers() == 0);
+    assertThat(slots.subscribed()).as("the slot still counts itself subscribed").isOne();
+    publish("two");
+
+    await().atMost(WAIT).until(() -> ran.contains("two started"));
+    assertThat(consumerTags).hasSize(2).doesNotHaveDuplicates();
+    await().atMost(WAIT).until(() -> ready() == 0 && consumers() == 1);
+  }
+
+  @Test
+  void aFreeSlotOnAnEmptyQueueKeepsItsConsumerThroughManyChecks() {
+    List<String> consumerTags = new CopyOnWriteArrayList<>();
+    start(
+        1,
+        held -> {
+          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
+          claimAndRun(held);
+        });
+    publish("one");
+    await().atMost(WAIT).until(() -> ran.contains("one started") && ready() == 0);
+
+    // five checks with the slot idle and nothing ready: none of them may touch it
+    await()
+        .during(CHECK.multipliedBy(5))
+        .atMost(WAIT)
+        .until(() -> consumers() == 1 && slots.subscribed() == 1);
+    publish("two");
+
+    await().atMost(WAIT).until(() -> ran.contains("two started"));
+    assertThat(consumerTags).as("one subscription took both").containsOnly(consumerTags.get(0));
+  }
+
   // ---- fixtures ------------------------------------------------------------------------------
 
   /** Claims every delivery and runs it; a job named "long" runs until the test releases it. */
@@ -251,11 +304,13 @@ class SlotsIT {
         new Slots(
             rabbit,
             queue,
+            List.of(),
             capacity,
             "test-slot",
             hold,
             work,
-            new InfrastructurePause.Backoff(Duration.ofMillis(50), Duration.ofMillis(500)));
+            new InfrastructurePause.Backoff(Duration.ofMillis(50), Duration.ofMillis(500)),
+            CHECK);
     slots.start();
   }
 
