@@ -81,7 +81,8 @@ class ClusteredChaosE2EIT {
                 10,
                 LONG_EVERY,
                 ChaosE2EIT.LONG_PHASE_MILLIS,
-                ChaosE2EIT.HEADROOM)) {
+                ChaosE2EIT.HEADROOM,
+                JOBS > 10_000 ? 8 : 1)) {
       var cluster = e2e.cluster;
       List<ManagedProcess> workers = cluster.workers();
       var chaos = new Script(submitter, e2e, started, new ArrayList<>());

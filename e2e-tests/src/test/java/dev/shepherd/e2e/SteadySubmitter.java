@@ -11,7 +11,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 
 /**
  * Submits {@code total} jobs at a steady pace while a test breaks the cluster. Each job has its own
@@ -33,7 +35,8 @@ final class SteadySubmitter implements AutoCloseable {
   private final Set<String> longJobs = ConcurrentHashMap.newKeySet();
   private final List<String> accepted = Collections.synchronizedList(new ArrayList<>());
   private final AtomicLong refusedTries = new AtomicLong();
-  private final Thread thread;
+  private final AtomicInteger next = new AtomicInteger(); // the index of the next job to submit
+  private final List<Thread> threads;
   private volatile boolean running = true;
   private int allowed; // guarded by this: jobs [0, allowed) may be submitted
 
@@ -63,6 +66,38 @@ final class SteadySubmitter implements AutoCloseable {
       int longEvery,
       int longPhaseMillis,
       int allowed) {
+    this(
+        client,
+        keyPrefix,
+        total,
+        pace,
+        phaseMillis,
+        maxAttempts,
+        longEvery,
+        longPhaseMillis,
+        allowed,
+        1);
+  }
+
+  /**
+   * @param producers how many threads submit side by side, each at {@code pace}: one waits for each
+   *     answer before it sends the next, which caps it near a hundred jobs a second here, too few
+   *     for a run of 100,000
+   */
+  SteadySubmitter(
+      ShepherdClient client,
+      String keyPrefix,
+      int total,
+      Duration pace,
+      int phaseMillis,
+      int maxAttempts,
+      int longEvery,
+      int longPhaseMillis,
+      int allowed,
+      int producers) {
+    if (producers < 1) {
+      throw new IllegalArgumentException("at least one producer, not " + producers);
+    }
     this.allowed = allowed;
     this.longEvery = longEvery;
     this.longPhaseMillis = longPhaseMillis;
@@ -72,11 +107,15 @@ final class SteadySubmitter implements AutoCloseable {
     this.pace = pace;
     this.phaseMillis = phaseMillis;
     this.maxAttempts = maxAttempts;
-    this.thread = Thread.ofPlatform().name("steady-submitter").daemon().start(this::run);
+    this.threads =
+        IntStream.rangeClosed(1, producers)
+            .mapToObj(
+                n -> Thread.ofPlatform().name("steady-submitter-" + n).daemon().start(this::run))
+            .toList();
   }
 
   private void run() {
-    for (int i = 0; i < total && running; i++) {
+    for (int i = next.getAndIncrement(); i < total && running; i = next.getAndIncrement()) {
       if (!awaitAllowed(i)) {
         return;
       }
@@ -138,7 +177,9 @@ final class SteadySubmitter implements AutoCloseable {
   void awaitAccepted(int count, Duration timeout) {
     await()
         .atMost(timeout)
-        .failFast("the submitter stopped", () -> !thread.isAlive() && accepted.size() < count)
+        .failFast(
+            "the submitter stopped",
+            () -> threads.stream().noneMatch(Thread::isAlive) && accepted.size() < count)
         .until(() -> accepted.size() >= count);
   }
 
@@ -166,6 +207,6 @@ final class SteadySubmitter implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    thread.interrupt();
+    threads.forEach(Thread::interrupt);
   }
 }
