@@ -1,11 +1,13 @@
 package dev.shepherd.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.engine.recovery.DeadLetterIntake;
 import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.recovery.StaleQueued;
+import dev.shepherd.engine.recovery.WorkQueueDepth;
 import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
@@ -334,6 +336,81 @@ class StatusAndRecoveryIT {
             id ->
                 assertThat(fixture.store.queries().find(id).orElseThrow().state())
                     .isEqualTo(JobState.QUEUED));
+  }
+
+  @Test
+  void aBacklogWhoseMessagesAreAllInTheQueueIsNotPublishedAgainHoweverLongItWaits() {
+    List<String> ids = dispatched(30);
+    String workQueue = fixture.topology.workQueue("default");
+    // 25 of their 30 work messages reached the queue; 5 were lost
+    var rabbit = new org.springframework.amqp.rabbit.core.RabbitTemplate(fixture.rabbitConnections);
+    for (String id : ids.subList(0, 25)) {
+      rabbit.convertAndSend("", workQueue, id);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> fixture.messagesIn(workQueue) == 25);
+    var stale =
+        new StaleQueued(
+            fixture.store.outbox(),
+            () -> List.of("default"),
+            Duration.ofMinutes(5),
+            StaleQueued.DEFAULT_BATCH_SIZE,
+            fixture.store.queries(),
+            WorkQueueDepth.of(fixture.rabbitConnections, fixture.topology));
+
+    fixture.clock.advance(Duration.ofMinutes(6)); // every one of them waited past the timeout
+    assertThat(stale.requeueOnce()).as("as many as lack a message, not all 30").isEqualTo(5);
+    assertThat(fixture.store.queries().outboxSize()).isEqualTo(5);
+
+    // the dispatcher publishes the 5 again; all 30 messages then wait in the queue, and however
+    // long they wait, nothing more is published again
+    for (int partition = 0; partition < fixture.store.outbox().partitions(); partition++) {
+      var due = fixture.store.outbox().reserveDue(partition, 100, TTL);
+      due.forEach(entry -> rabbit.convertAndSend("", workQueue, entry.jobId()));
+      fixture.store.outbox().markDispatched(partition, due);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> fixture.messagesIn(workQueue) == 30);
+    fixture.clock.advance(Duration.ofMinutes(6));
+    assertThat(stale.requeueOnce()).isZero();
+    fixture.clock.advance(Duration.ofMinutes(6));
+    assertThat(stale.requeueOnce()).isZero();
+  }
+
+  @Test
+  void withoutTheBrokersCountEveryJobQueuedPastTheTimeoutIsPublishedAgain() {
+    List<String> ids = dispatched(12);
+    var stale =
+        new StaleQueued(
+            fixture.store.outbox(),
+            () -> List.of("default"),
+            Duration.ofMinutes(5),
+            StaleQueued.DEFAULT_BATCH_SIZE,
+            fixture.store.queries(),
+            WorkQueueDepth.UNKNOWN);
+
+    fixture.clock.advance(Duration.ofMinutes(6));
+
+    assertThat(stale.requeueOnce()).isEqualTo(ids.size());
+  }
+
+  /** Submits {@code n} jobs and marks them dispatched, as if their work messages had been sent. */
+  private List<String> dispatched(int n) {
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      String id =
+          fixture
+              .store
+              .submissions()
+              .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
+              .jobId();
+      int partition = fixture.store.keys().partitionOf(id);
+      fixture
+          .store
+          .outbox()
+          .markDispatched(partition, fixture.store.outbox().reserveDue(partition, 100, TTL));
+      ids.add(id);
+    }
+    assertThat(fixture.store.queries().outboxSize()).isZero();
+    return ids;
   }
 
   @Test

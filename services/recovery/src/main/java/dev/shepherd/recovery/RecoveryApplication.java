@@ -10,6 +10,7 @@ import dev.shepherd.engine.recovery.LeaseReaper;
 import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.recovery.StaleQueued;
 import dev.shepherd.engine.recovery.Timeouts;
+import dev.shepherd.engine.recovery.WorkQueueDepth;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
@@ -178,12 +179,27 @@ public class RecoveryApplication {
     };
   }
 
-  /** Start-up and periodic recovery of jobs dispatched but never started. */
+  /**
+   * Start-up and periodic recovery of jobs dispatched but never started: at most as many as the
+   * pool's work queue lacks messages for (the broker's count of ready messages, read with a passive
+   * declare).
+   */
   @Bean(initMethod = "start", destroyMethod = "close")
-  WorkLoop staleQueuedLoop(Outbox outbox, KnownPools pools, RecoveryProperties properties) {
+  WorkLoop staleQueuedLoop(
+      Outbox outbox,
+      JobQueries queries,
+      KnownPools pools,
+      ConnectionFactory connectionFactory,
+      Topology topology,
+      RecoveryProperties properties) {
     var stale =
         new StaleQueued(
-            outbox, pools, properties.scheduleToStartTimeout(), properties.staleQueuedBatchSize());
+            outbox,
+            pools,
+            properties.scheduleToStartTimeout(),
+            properties.staleQueuedBatchSize(),
+            queries,
+            WorkQueueDepth.of(connectionFactory, topology));
     return new WorkLoop(
         "stale-queued",
         stale::requeueOnce,

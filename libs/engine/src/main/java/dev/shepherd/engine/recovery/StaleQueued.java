@@ -1,9 +1,11 @@
 package dev.shepherd.engine.recovery;
 
+import dev.shepherd.store.JobQueries;
 import dev.shepherd.store.Outbox;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +16,17 @@ import org.slf4j.LoggerFactory;
  * the outbox and are published again; a duplicate delivery is harmless (the claim refuses it).
  * Several recovery instances can run it at once: each requeue restarts the job's wait in the same
  * script, so only one of them requeues it.
+ *
+ * <p>A job that waits long is not a job without a message: behind a backlog every job waits past
+ * the timeout with its message in the queue. So where the broker says how many messages are ready
+ * in the pool's queue ({@link WorkQueueDepth}), a pass publishes again at most the pool's QUEUED
+ * jobs less those messages, the longest-waiting first: nothing while every QUEUED job can have its
+ * message. Before, a 100,000-job run whose backlog waited past a 20 s timeout had every waiting job
+ * published again once per timeout: over 200,000 duplicates in ten minutes, each delivered and
+ * refused, which slowed the drain that made them. A lost message behind a queue that also holds
+ * duplicates waits until enough of them are consumed; the broker's count read at another instant
+ * than Redis' makes the difference approximate, never unsafe: too many published again are refused
+ * at the claim, too few are published at a later pass.
  */
 public final class StaleQueued {
 
@@ -22,10 +35,15 @@ public final class StaleQueued {
   /** The default of {@code shepherd.recovery.stale-queued-batch-size}. */
   public static final int DEFAULT_BATCH_SIZE = 500;
 
+  /** The most job ids one log line names. */
+  private static final int LOGGED_IDS = 20;
+
   private final Outbox outbox;
   private final Supplier<? extends Collection<String>> pools;
   private final Duration scheduleToStartTimeout;
   private final int batchSize;
+  private final JobQueries queries;
+  private final WorkQueueDepth depth;
 
   public StaleQueued(Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout) {
     this(outbox, pools, scheduleToStartTimeout, DEFAULT_BATCH_SIZE);
@@ -48,31 +66,74 @@ public final class StaleQueued {
       Supplier<? extends Collection<String>> pools,
       Duration scheduleToStartTimeout,
       int batchSize) {
+    this(outbox, pools, scheduleToStartTimeout, batchSize, null, WorkQueueDepth.UNKNOWN);
+  }
+
+  /**
+   * @param queries counts each pool's QUEUED jobs, to set against {@code depth}
+   * @param depth the messages ready in each pool's work queue (see the class comment)
+   */
+  public StaleQueued(
+      Outbox outbox,
+      Supplier<? extends Collection<String>> pools,
+      Duration scheduleToStartTimeout,
+      int batchSize,
+      JobQueries queries,
+      WorkQueueDepth depth) {
+    if (queries == null && depth != WorkQueueDepth.UNKNOWN) {
+      throw new IllegalArgumentException("a work queue's depth needs the queries to compare it to");
+    }
     this.outbox = outbox;
     this.pools = pools;
     this.scheduleToStartTimeout = scheduleToStartTimeout;
     this.batchSize = batchSize;
+    this.queries = queries;
+    this.depth = depth;
   }
 
-  /** One pass over every partition and pool; returns how many jobs were requeued. */
+  /** One pass over every pool and partition; returns how many jobs were requeued. */
   public int requeueOnce() {
     int total = 0;
-    Collection<String> walked = pools.get();
-    for (int partition = 0; partition < outbox.partitions(); partition++) {
-      for (String pool : walked) {
-        List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, batchSize);
+    for (String pool : pools.get()) {
+      long missing = missing(pool);
+      for (int partition = 0; partition < outbox.partitions() && missing > 0; partition++) {
+        int limit = (int) Math.min(batchSize, missing);
+        List<String> ids = outbox.requeueStale(partition, pool, scheduleToStartTimeout, limit);
         if (!ids.isEmpty()) {
           log.warn(
-              "{} job(s) of pool {} were QUEUED longer than {}; published again: {}",
+              "{} job(s) of pool {} were QUEUED longer than {} and had no message; published"
+                  + " again: {}",
               ids.size(),
               pool,
               scheduleToStartTimeout,
-              ids);
+              ids.size() <= LOGGED_IDS ? ids : ids.subList(0, LOGGED_IDS) + " and more");
         }
+        missing -= ids.size();
         total += ids.size();
       }
     }
     return total;
+  }
+
+  /**
+   * How many of the pool's QUEUED jobs may lack a work message: those jobs less the messages ready
+   * in its queue, or without bound when the broker cannot say.
+   */
+  private long missing(String pool) {
+    OptionalLong ready = depth.ready(pool);
+    if (ready.isEmpty()) {
+      return Long.MAX_VALUE;
+    }
+    long queued = queries.backlog(pool).depth();
+    long missing = queued - ready.getAsLong();
+    if (missing <= 0) {
+      log.debug(
+          "pool {}: {} job(s) QUEUED and {} message(s) ready: none is missing",
+          pool,
+          queued,
+          ready);
+    }
+    return missing;
   }
 
   private static Supplier<List<String>> fixed(Collection<String> pools) {
