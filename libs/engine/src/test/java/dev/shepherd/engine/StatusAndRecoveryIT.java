@@ -303,22 +303,7 @@ class StatusAndRecoveryIT {
   @Test
   void jobsQueuedPastTheirScheduleToStartTimeoutAreRequeuedOnceEvenByTwoRecoveriesAtOnce()
       throws Exception {
-    List<String> ids = new java.util.ArrayList<>();
-    for (int i = 0; i < 40; i++) {
-      String id =
-          fixture
-              .store
-              .submissions()
-              .submit(new NewJob("demo.noop", "default", "{}", null, null, 3))
-              .jobId();
-      int partition = fixture.store.keys().partitionOf(id);
-      fixture
-          .store
-          .outbox()
-          .markDispatched(partition, fixture.store.outbox().reserveDue(partition, 100, TTL));
-      ids.add(id);
-    }
-    assertThat(fixture.store.queries().outboxSize()).isZero();
+    List<String> ids = dispatched(40);
     var first = new StaleQueued(fixture.store.outbox(), List.of("default"), Duration.ofMinutes(5));
     var second = new StaleQueued(fixture.store.outbox(), List.of("default"), Duration.ofMinutes(5));
     assertThat(first.requeueOnce()).isZero();

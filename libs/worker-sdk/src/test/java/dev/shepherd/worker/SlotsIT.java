@@ -110,13 +110,7 @@ class SlotsIT {
 
   @Test
   void aShortJobKeepsItsConsumerAndTheSlotTakesTheNextDeliveryWithoutSubscribingAgain() {
-    List<String> consumerTags = new CopyOnWriteArrayList<>();
-    start(
-        1,
-        held -> {
-          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
-          claimAndRun(held);
-        });
+    List<String> consumerTags = startRecordingConsumerTags();
     publish("one");
     publish("two");
     publish("three");
@@ -234,13 +228,7 @@ class SlotsIT {
 
   @Test
   void aFreeSlotWhoseConsumerTheBrokerForgotSubscribesAgainAndTakesWhatWaits() throws Exception {
-    List<String> consumerTags = new CopyOnWriteArrayList<>();
-    start(
-        1,
-        held -> {
-          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
-          claimAndRun(held);
-        });
+    List<String> consumerTags = startRecordingConsumerTags();
     publish("one");
     await().atMost(WAIT).until(() -> ran.contains("one started") && ready() == 0);
 
@@ -258,13 +246,7 @@ class SlotsIT {
 
   @Test
   void aFreeSlotOnAnEmptyQueueKeepsItsConsumerThroughManyChecks() {
-    List<String> consumerTags = new CopyOnWriteArrayList<>();
-    start(
-        1,
-        held -> {
-          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
-          claimAndRun(held);
-        });
+    List<String> consumerTags = startRecordingConsumerTags();
     publish("one");
     await().atMost(WAIT).until(() -> ran.contains("one started") && ready() == 0);
 
@@ -293,6 +275,18 @@ class SlotsIT {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** One slot that claims and runs every delivery; returns the consumer tags they came with. */
+  private List<String> startRecordingConsumerTags() {
+    List<String> consumerTags = new CopyOnWriteArrayList<>();
+    start(
+        1,
+        held -> {
+          consumerTags.add(held.message().getMessageProperties().getConsumerTag());
+          claimAndRun(held);
+        });
+    return consumerTags;
   }
 
   private void start(int capacity, Consumer<Slots.Held> work) {
