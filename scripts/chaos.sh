@@ -5,7 +5,10 @@
 # through the same three Redis faults), each Redis fault held 20 s (make test holds them 5 s), and
 # JobKeysE2EIT at 50 ordering keys x 100 jobs (make test runs 8 x 12), and ClusteredChaosE2EIT at
 # 100,000 jobs (CHAOS_CLUSTERED_JOBS=n; make test runs 600) on a Redis Cluster and a three-node
-# RabbitMQ cluster through worker, scheduler, Redis master and broker node failures.
+# RabbitMQ cluster through worker, scheduler, Redis master and broker node failures, and
+# RabbitClusterE2EIT (a three-node RabbitMQ cluster whose work-queue leader, then busiest node, is
+# SIGKILLed and restarted under a steady stream of jobs; not in make test, whose ClusteredChaosE2EIT
+# kills one broker node).
 # Stops at the first failed run. Logs go to build/chaos/run-N.log, each run's result lines to
 # build/chaos/results.txt. CHAOS_SKIP_BUILD=1 runs what is already built; CHAOS_TESTS names other
 # test classes (comma-separated), e.g. CHAOS_TESTS=ChaosE2EIT.
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 scripts/check-services.sh
 MVN=$(command -v mvn || echo ./mvnw)
 runs=${CHAOS_RUNS:-3}
-tests=${CHAOS_TESTS:-ChaosE2EIT,RedisOutageE2EIT,JobKeysE2EIT,ClusteredChaosE2EIT}
+tests=${CHAOS_TESTS:-ChaosE2EIT,RedisOutageE2EIT,JobKeysE2EIT,ClusteredChaosE2EIT,RabbitClusterE2EIT}
 mkdir -p build/chaos
 if [ "${CHAOS_SKIP_BUILD:-}" != "1" ]; then
   echo "Building (log in build/chaos/build.log)..."
@@ -40,7 +43,7 @@ for run in $(seq 1 "$runs"); do
   fi
   {
     echo "run $run of $runs, $(date -u '+%Y-%m-%d %H:%M UTC'), $(( $(date +%s) - started )) s: $verdict"
-    grep -E "CHAOS RESULT|CLUSTERED CHAOS RESULT|CHAOS REFUSED|KEYS RESULT|^Redis outage:|Tests run:.*in dev" "$log" || true
+    grep -E "CHAOS RESULT|CLUSTERED CHAOS RESULT|RABBIT CLUSTER RESULT|CHAOS REFUSED|KEYS RESULT|^Redis outage:|Tests run:.*in dev" "$log" || true
   } | tee -a build/chaos/results.txt
   if [ "$verdict" != passed ]; then
     grep -E "\[ERROR\]" "$log" | head -n 20
