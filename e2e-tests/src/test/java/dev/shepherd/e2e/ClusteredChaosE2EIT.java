@@ -23,10 +23,13 @@ import org.junit.jupiter.api.Test;
  * The chaos run past one machine (issue 20): every service on a Redis Cluster (three masters, three
  * replicas) and a three-node RabbitMQ cluster (quorum queues on all three), submissions
  * acknowledged by a replica ({@code shepherd.store.replicas-to-acknowledge=1}, ADR 49), while a
- * script SIGKILLs a worker running long jobs, SIGKILLs the scheduler, SIGKILLs a Redis master (its
- * replica takes over) and starts it again (it comes back as a replica), makes a master answer OOM,
- * freezes a master longer than the cluster's node timeout (it is failed over, and comes back as a
- * replica when thawed), and SIGKILLs the broker node that leads the work queue and starts it again.
+ * script SIGKILLs a worker running long jobs, freezes another (SIGSTOP) until its long jobs' leases
+ * were taken back, SIGKILLs the scheduler, restarts the status-tracker, SIGKILLs a Redis master
+ * (its replica takes over) and starts it again (it comes back as a replica), makes a master answer
+ * OOM, freezes a master longer than the cluster's node timeout (it is failed over, and comes back
+ * as a replica when thawed), restarts a master into a LOADING phase longer than the node timeout,
+ * and SIGKILLs the broker node that leads the work queue and starts it again: {@link ChaosE2EIT}'s
+ * fault kinds, on the clustered engines.
  *
  * <p>The audit is {@link ChaosE2EIT}'s: exactly the accepted jobs exist (a submission a failover
  * lost would be missing, one retried into a second job would be extra), each SUCCEEDED in exactly
@@ -96,10 +99,20 @@ class ClusteredChaosE2EIT {
             workers.get(0).kill();
             cluster.addWorker();
           });
+      chaos.hitting(at(0.15), workers.get(1), "SIGSTOP worker-2", () -> workers.get(1).pause());
       chaos.whileRunning(
           at(0.20),
           "SIGKILL the scheduler and start it again",
           () -> cluster.restartService("scheduler", true));
+      chaos.whileRunning(
+          at(0.25),
+          "SIGCONT worker-2 (once its long jobs' leases were taken back); restart the"
+              + " status-tracker (SIGTERM)",
+          () -> {
+            chaos.awaitTakenBack(workers.get(1).name());
+            workers.get(1).resume();
+            cluster.restartService("status-tracker", false);
+          });
       chaos.whileRunning(
           at(0.30),
           "SIGKILL a Redis master; start it again once its replica took over",
@@ -130,6 +143,16 @@ class ClusteredChaosE2EIT {
             ChaosE2EIT.hold(fault);
             victim.thaw();
             redis.awaitHealthy(Duration.ofMinutes(1));
+          });
+      chaos.whileRunning(
+          at(0.62),
+          "restart a Redis master (SIGTERM) into about 4 s of LOADING: past the node timeout",
+          () -> {
+            PrivateRedis victim = redis.masters().getFirst();
+            long keys = Long.parseLong(victim.command("DBSIZE").replaceAll("\\D", ""));
+            victim.restartLoadingSlowly(Duration.ofNanos(Math.max(1_000, 4_000_000_000L / keys)));
+            redis.awaitHealthy(Duration.ofMinutes(1));
+            chaos.log(victim.address() + " loaded its AOF (" + keys + " keys)");
           });
       chaos.whileRunning(
           at(0.70),
