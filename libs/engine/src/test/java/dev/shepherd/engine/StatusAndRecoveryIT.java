@@ -9,6 +9,7 @@ import dev.shepherd.engine.recovery.LostWorkers;
 import dev.shepherd.engine.recovery.StaleQueued;
 import dev.shepherd.engine.recovery.WorkQueueDepth;
 import dev.shepherd.engine.status.StatusApplier;
+import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
@@ -361,7 +362,29 @@ class StatusAndRecoveryIT {
   }
 
   @Test
-  void withoutTheBrokersCountEveryJobQueuedPastTheTimeoutIsPublishedAgain() {
+  void whileTheBrokerCannotSayWhatTheQueueHoldsNothingIsPublishedAgain() {
+    dispatched(12);
+    // a topology whose work queue was never declared: the broker answers the passive declare
+    // with an error, as it fails to answer while a node fails over
+    var elsewhere =
+        new Topology(fixture.prefix + "-none", Map.of("default", List.of("demo.noop")), 3);
+    var stale =
+        new StaleQueued(
+            fixture.store.outbox(),
+            () -> List.of("default"),
+            Duration.ofMinutes(5),
+            StaleQueued.DEFAULT_BATCH_SIZE,
+            fixture.store.queries(),
+            WorkQueueDepth.of(fixture.rabbitConnections, elsewhere));
+
+    fixture.clock.advance(Duration.ofMinutes(6));
+
+    assertThat(stale.requeueOnce()).isZero();
+    assertThat(fixture.store.queries().outboxSize()).isZero();
+  }
+
+  @Test
+  void withoutABrokerToAskEveryJobQueuedPastTheTimeoutIsPublishedAgain() {
     List<String> ids = dispatched(12);
     var stale =
         new StaleQueued(

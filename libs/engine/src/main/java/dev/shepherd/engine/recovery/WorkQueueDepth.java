@@ -12,12 +12,12 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
 @FunctionalInterface
 public interface WorkQueueDepth {
 
-  /** The broker cannot be asked: the pass goes by the schedule-to-start timeout alone. */
+  /** No broker to ask: the pass goes by the schedule-to-start timeout alone. */
   WorkQueueDepth UNKNOWN = pool -> OptionalLong.empty();
 
   /**
-   * The messages ready in {@code pool}'s work queue; empty when the broker cannot say (it is away,
-   * or the queue is not there).
+   * The messages ready in {@code pool}'s work queue; empty when the broker cannot say now (it is
+   * away, or the queue is not there): the pass then publishes nothing for the pool.
    */
   OptionalLong ready(String pool);
 
@@ -31,7 +31,7 @@ public interface WorkQueueDepth {
                 channel -> channel.queueDeclarePassive(topology.workQueue(pool)).getMessageCount());
         return ready == null ? OptionalLong.empty() : OptionalLong.of(ready);
       } catch (RuntimeException e) {
-        return OptionalLong.empty(); // the broker away, or no queue: the timeout alone decides
+        return OptionalLong.empty(); // the broker away, or no queue
       }
     };
   }
