@@ -334,14 +334,7 @@ class StatusAndRecoveryIT {
       rabbit.convertAndSend("", workQueue, id);
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> fixture.messagesIn(workQueue) == 25);
-    var stale =
-        new StaleQueued(
-            fixture.store.outbox(),
-            () -> List.of("default"),
-            Duration.ofMinutes(5),
-            StaleQueued.DEFAULT_BATCH_SIZE,
-            fixture.store.queries(),
-            WorkQueueDepth.of(fixture.rabbitConnections, fixture.topology));
+    var stale = staleQueued(WorkQueueDepth.of(fixture.rabbitConnections, fixture.topology));
 
     fixture.clock.advance(Duration.ofMinutes(6)); // every one of them waited past the timeout
     assertThat(stale.requeueOnce()).as("as many as lack a message, not all 30").isEqualTo(5);
@@ -368,14 +361,7 @@ class StatusAndRecoveryIT {
     // with an error, as it fails to answer while a node fails over
     var elsewhere =
         new Topology(fixture.prefix + "-none", Map.of("default", List.of("demo.noop")), 3);
-    var stale =
-        new StaleQueued(
-            fixture.store.outbox(),
-            () -> List.of("default"),
-            Duration.ofMinutes(5),
-            StaleQueued.DEFAULT_BATCH_SIZE,
-            fixture.store.queries(),
-            WorkQueueDepth.of(fixture.rabbitConnections, elsewhere));
+    var stale = staleQueued(WorkQueueDepth.of(fixture.rabbitConnections, elsewhere));
 
     fixture.clock.advance(Duration.ofMinutes(6));
 
@@ -386,18 +372,22 @@ class StatusAndRecoveryIT {
   @Test
   void withoutABrokerToAskEveryJobQueuedPastTheTimeoutIsPublishedAgain() {
     List<String> ids = dispatched(12);
-    var stale =
-        new StaleQueued(
-            fixture.store.outbox(),
-            () -> List.of("default"),
-            Duration.ofMinutes(5),
-            StaleQueued.DEFAULT_BATCH_SIZE,
-            fixture.store.queries(),
-            WorkQueueDepth.UNKNOWN);
+    var stale = staleQueued(WorkQueueDepth.UNKNOWN);
 
     fixture.clock.advance(Duration.ofMinutes(6));
 
     assertThat(stale.requeueOnce()).isEqualTo(ids.size());
+  }
+
+  /** A stale-queued pass over pool "default" with a 5 min timeout that asks {@code depth}. */
+  private StaleQueued staleQueued(WorkQueueDepth depth) {
+    return new StaleQueued(
+        fixture.store.outbox(),
+        () -> List.of("default"),
+        Duration.ofMinutes(5),
+        StaleQueued.DEFAULT_BATCH_SIZE,
+        fixture.store.queries(),
+        depth);
   }
 
   /** Submits {@code n} jobs and marks them dispatched, as if their work messages had been sent. */
