@@ -111,11 +111,7 @@ class ChaosE2EIT {
           "SIGCONT worker-2 (once its long jobs' leases were taken back); restart the"
               + " status-tracker (SIGTERM)",
           () -> {
-            // A freeze shorter than the time recovery takes to reap (a settle after a slow
-            // probe on a loaded machine lasts 6 s) lets the worker renew on resuming and finish:
-            // correct, but then the fault did not take the job away. Resume once it did.
-            chaos.awaitTakenBack(workers.get(1).name());
-            workers.get(1).resume();
+            chaos.resumeOnceTakenBack(workers.get(1));
             cluster.restartService("status-tracker", false);
           });
       chaos.whileRunning(1000, "SIGKILL RabbitMQ and start it again", rabbit::killAndRestart);
@@ -361,6 +357,17 @@ class ChaosE2EIT {
                             return false;
                           }));
       log("the long jobs " + held + " of " + victim + " lost their leases");
+    }
+
+    /**
+     * Resumes a worker frozen by a hit once its long jobs' leases were taken back. A freeze shorter
+     * than the time recovery takes to reap (a settle after a slow probe on a loaded machine lasts 6
+     * s) lets the worker renew on resuming and finish: correct, but then the fault did not take the
+     * job away.
+     */
+    void resumeOnceTakenBack(ManagedProcess frozen) {
+      awaitTakenBack(frozen.name());
+      frozen.resume();
     }
 
     /** Fires once some job is running, so the fault meets work in flight. */

@@ -109,8 +109,7 @@ class ClusteredChaosE2EIT {
           "SIGCONT worker-2 (once its long jobs' leases were taken back); restart the"
               + " status-tracker (SIGTERM)",
           () -> {
-            chaos.awaitTakenBack(workers.get(1).name());
-            workers.get(1).resume();
+            chaos.resumeOnceTakenBack(workers.get(1));
             cluster.restartService("status-tracker", false);
           });
       chaos.whileRunning(
