@@ -104,7 +104,7 @@ public final class Bench {
       return new Config(
           "quick",
           2_000,
-          1_600, // the profiled window (20 % to 90 %) must hold a few hundred samples per worker
+          2_400, // the profiled window (20 % to 90 %) must hold a few hundred samples per worker
           Duration.ofSeconds(4),
           Duration.ofSeconds(2),
           1_000,
@@ -402,7 +402,9 @@ public final class Bench {
     figures.put("cost", after.perJob(before, n));
     figures.put("steadyCpu", steady.figures());
     if (budget != null) {
-      figures.put("stageBudget", budget.figures(steady.figures()));
+      Map<String, Object> stages = budget.figures(steady.figures());
+      figures.put("stageBudget", stages);
+      log("  %s: profile samples %s", label, stages.getOrDefault("samples", stages));
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> throughput =
@@ -504,7 +506,7 @@ public final class Bench {
       double t = (System.nanoTime() - start) / 1e9;
       double done = succeeded() - baseline;
       if (steady != null) {
-        steady.observe(done);
+        steady.observe(done, () -> succeeded() - baseline);
       }
       series.add(new double[] {t, (done - last) / (t - lastT)});
       last = done;

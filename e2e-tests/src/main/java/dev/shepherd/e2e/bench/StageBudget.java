@@ -15,13 +15,13 @@ import java.util.concurrent.Executors;
 
 /**
  * Where a throughput run's steady CPU goes, per process and per stage (issue 14): at the steady
- * window's opening (20 % of the jobs finished) every Shepherd process's threads are read and
- * async-profiler is attached to it; at its closing (90 %) the threads are read again and the
- * profile is written as collapsed stacks and a flame graph. {@link Stages} sorts the stacks into
- * stages; a stage's share of a process's samples times the process's steady CPU per job (from
- * {@link SteadyCpu}, measured by the OS) is its CPU µs per job. The thread reading gives the JIT's
- * and the GC's CPU without the profiler. An allocation profile ({@code alloc}) gives bytes
- * allocated per job per stage instead.
+ * window's opening (20 % of the jobs finished) async-profiler is attached to every Shepherd process
+ * and then its threads are read (the window's CPU is counted from there, see {@link
+ * SteadyCpu.Edges}); at its closing (90 %) the threads are read again and the profile is written as
+ * collapsed stacks and a flame graph. {@link Stages} sorts the stacks into stages; a stage's share
+ * of a process's samples times the process's steady CPU per job (from {@link SteadyCpu}, measured
+ * by the OS) is its CPU µs per job. The thread reading gives the JIT's and the GC's CPU without the
+ * profiler. An allocation profile ({@code alloc}) gives bytes allocated per job per stage instead.
  */
 final class StageBudget implements SteadyCpu.Edges {
 
@@ -39,7 +39,6 @@ final class StageBudget implements SteadyCpu.Edges {
   private final Map<String, Path> flameGraphs = new ConcurrentHashMap<>();
   private final Map<String, String> failures = new ConcurrentHashMap<>();
   private final List<ManagedProcess> profiled = new ArrayList<>();
-  private double openedAt = Double.NaN;
   private double closedAt = Double.NaN;
   private double startSeconds = Double.NaN;
 
@@ -78,16 +77,16 @@ final class StageBudget implements SteadyCpu.Edges {
 
   @Override
   public void opened(double finished) {
-    openedAt = finished;
     if (profiled.isEmpty()) {
       profiled.addAll(cluster.processes()); // not prepared: the attaches happen now, in the window
-    }
-    for (ManagedProcess p : profiled) {
-      threadsAtOpen.put(p.name(), ThreadCpu.snapshot(p.pid()));
     }
     long began = System.nanoTime();
     forEachProcess(p -> events.put(p.name(), profiler.start(p.pid(), kind)));
     startSeconds = (System.nanoTime() - began) / 1e9;
+    // read after the attaches, which the window (opened after this edge) does not count either
+    for (ManagedProcess p : profiled) {
+      threadsAtOpen.put(p.name(), ThreadCpu.snapshot(p.pid()));
+    }
     Bench.log(
         "  %s: %s profile of %d processes started in %.1f s%s",
         run, kind, events.size(), startSeconds, failed());

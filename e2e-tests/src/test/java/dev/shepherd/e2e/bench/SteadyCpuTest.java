@@ -66,6 +66,29 @@ class SteadyCpuTest {
   }
 
   @Test
+  void opensTheWindowOnceTheOpeningEdgeIsDoneCountingTheJobsFromThere() {
+    double[] finished = {200};
+    var steady =
+        new SteadyCpu(1_000, () -> Map.copyOf(cpu))
+            .withEdges(
+                new SteadyCpu.Edges() {
+                  @Override
+                  public void opened(double at) {
+                    cpu.merge("worker-1", 2.0, Double::sum); // attaching a profiler: not counted
+                    finished[0] = 300; // jobs went on finishing meanwhile
+                  }
+                });
+    cpu.put("worker-1", 1.0);
+    steady.observe(finished[0], () -> finished[0]); // the window opens
+    cpu.put("worker-1", 3.6);
+    steady.observe(900, () -> 900); // and closes: 600 jobs, 0.6 s
+
+    Map<String, Object> f = steady.figures();
+    assertThat(f.get("fromJobsFinished")).isEqualTo(300L);
+    assertThat(f.get("cpuMicrosPerJob")).isEqualTo(Map.of("worker-1", Math.round(0.6e6 / 600)));
+  }
+
+  @Test
   void saysSoWhenTheRunWasTooShortForAWindow() {
     var steady = new SteadyCpu(100, () -> Map.copyOf(cpu));
     steady.observe(100); // 20 % and 90 % passed in one sample
