@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -367,6 +368,45 @@ class StatusAndRecoveryIT {
 
     assertThat(stale.requeueOnce()).isZero();
     assertThat(fixture.store.queries().outboxSize()).isZero();
+  }
+
+  @Test
+  void aBrokerSilentForTooManyPassesInARowLeavesThePoolToTheTimeoutAlone() {
+    // a lost message's job must not wait for ever behind a broker that never answers (an account
+    // refused the passive declare): nothing for the first passes, then all past the timeout
+    List<String> ids = dispatched(12);
+    var elsewhere =
+        new Topology(fixture.prefix + "-none", Map.of("default", List.of("demo.noop")), 3);
+    var stale = staleQueued(WorkQueueDepth.of(fixture.rabbitConnections, elsewhere));
+    fixture.clock.advance(Duration.ofMinutes(6));
+
+    for (int pass = 1; pass < StaleQueued.FALLBACK_AFTER_UNANSWERED; pass++) {
+      assertThat(stale.requeueOnce()).as("pass %d", pass).isZero();
+    }
+    assertThat(stale.requeueOnce()).isEqualTo(ids.size());
+    assertThat(fixture.store.queries().outboxSize()).isEqualTo(ids.size());
+  }
+
+  @Test
+  void anAnswerFromTheBrokerStartsTheCountOfSilentPassesAgain() {
+    List<String> ids = dispatched(12);
+    // silent for all but one of the passes before the fallback, then an answer: a queue that
+    // holds all 12 messages, then silent again
+    var answers = new java.util.ArrayDeque<OptionalLong>();
+    for (int pass = 1; pass < StaleQueued.FALLBACK_AFTER_UNANSWERED; pass++) {
+      answers.add(OptionalLong.empty());
+    }
+    answers.add(OptionalLong.of(ids.size()));
+    var stale = staleQueued(p -> answers.isEmpty() ? OptionalLong.empty() : answers.poll());
+    fixture.clock.advance(Duration.ofMinutes(6));
+
+    for (int pass = 1; pass <= StaleQueued.FALLBACK_AFTER_UNANSWERED; pass++) {
+      assertThat(stale.requeueOnce()).as("pass %d", pass).isZero();
+    }
+    for (int pass = 1; pass < StaleQueued.FALLBACK_AFTER_UNANSWERED; pass++) {
+      assertThat(stale.requeueOnce()).as("silent again, pass %d", pass).isZero();
+    }
+    assertThat(stale.requeueOnce()).isEqualTo(ids.size());
   }
 
   @Test

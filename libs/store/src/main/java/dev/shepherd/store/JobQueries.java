@@ -317,11 +317,17 @@ public final class JobQueries {
     }
   }
 
+  /**
+   * How many jobs of {@code pool} are QUEUED, across partitions: {@link #backlog}'s depth alone.
+   */
+  public long queuedInPool(String pool) {
+    return sizeAcross(p -> store.keys().of(p, Keys.queuedIndex(pool)));
+  }
+
   public PoolBacklog backlog(String pool) {
     Double oldest = earliestAcross(p -> store.keys().of(p, Keys.queuedIndex(pool)));
     return new PoolBacklog(
-        sizeAcross(p -> store.keys().of(p, Keys.queuedIndex(pool))),
-        oldest == null ? null : Instant.ofEpochMilli(oldest.longValue()));
+        queuedInPool(pool), oldest == null ? null : Instant.ofEpochMilli(oldest.longValue()));
   }
 
   /** The due time of the earliest outbox entry, or null when the outbox is empty. */

@@ -5,7 +5,9 @@ import dev.shepherd.store.Outbox;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +30,12 @@ import org.slf4j.LoggerFactory;
  * than Redis' makes the difference approximate, never unsafe: too many published again are refused
  * at the claim, too few are published at a later pass. When the broker cannot answer (a node
  * failing over), the pass publishes nothing for the pool and asks again next time: going by the
- * timeout alone then had the second 100,000-job run publish 8,000 waiting jobs again at once.
+ * timeout alone then had the second 100,000-job run publish 8,000 waiting jobs again at once. A
+ * broker that stays silent (an account refused the passive declare, a queue gone for good) must not
+ * keep a lost message's job waiting for ever, though: from the {@value #WARN_AFTER_UNANSWERED}th
+ * pass in a row without an answer the pass says so at WARN, and from the {@value
+ * #FALLBACK_AFTER_UNANSWERED}th it goes by the timeout alone for that pool until the broker answers
+ * again (ADR 50).
  */
 public final class StaleQueued {
 
@@ -40,12 +47,22 @@ public final class StaleQueued {
   /** The most job ids one log line names. */
   private static final int LOGGED_IDS = 20;
 
+  /** Passes in a row without the broker's answer after which a pool's silence is logged at WARN. */
+  public static final int WARN_AFTER_UNANSWERED = 3;
+
+  /**
+   * Passes in a row without the broker's answer after which a pool goes by the timeout alone (5
+   * minutes at the default 30 s interval: past a node's failover, short of a job lost for good).
+   */
+  public static final int FALLBACK_AFTER_UNANSWERED = 10;
+
   private final Outbox outbox;
   private final Supplier<? extends Collection<String>> pools;
   private final Duration scheduleToStartTimeout;
   private final int batchSize;
   private final JobQueries queries;
   private final WorkQueueDepth depth;
+  private final Map<String, Integer> unanswered = new ConcurrentHashMap<>();
 
   public StaleQueued(Outbox outbox, Collection<String> pools, Duration scheduleToStartTimeout) {
     this(outbox, pools, scheduleToStartTimeout, DEFAULT_BATCH_SIZE);
@@ -119,8 +136,9 @@ public final class StaleQueued {
 
   /**
    * How many of the pool's QUEUED jobs may lack a work message: those jobs less the messages ready
-   * in its queue; none when the broker cannot say now; without bound when there is no broker to ask
-   * ({@link WorkQueueDepth#UNKNOWN}).
+   * in its queue; none when the broker cannot say now, unless it has not said for {@link
+   * #FALLBACK_AFTER_UNANSWERED} passes; without bound when there is no broker to ask ({@link
+   * WorkQueueDepth#UNKNOWN}).
    */
   private long missing(String pool) {
     if (depth == WorkQueueDepth.UNKNOWN) {
@@ -128,13 +146,13 @@ public final class StaleQueued {
     }
     OptionalLong ready = depth.ready(pool);
     if (ready.isEmpty()) {
-      // the broker is away (a node failing over) or has no such queue: what is published now
-      // could not be routed either, and the next pass asks again
-      log.debug(
-          "pool {}: the broker cannot say what its queue holds; nothing published again", pool);
-      return 0;
+      return unanswered(pool);
     }
-    long queued = queries.backlog(pool).depth();
+    Integer silentFor = unanswered.remove(pool);
+    if (silentFor != null && silentFor >= WARN_AFTER_UNANSWERED) {
+      log.info("pool {}: the broker answers again after {} pass(es) without", pool, silentFor);
+    }
+    long queued = queries.queuedInPool(pool);
     long missing = queued - ready.getAsLong();
     if (missing <= 0) {
       log.debug(
@@ -144,6 +162,39 @@ public final class StaleQueued {
           ready);
     }
     return missing;
+  }
+
+  /**
+   * A pass the broker did not answer for {@code pool}: nothing is published again (the broker is
+   * away, a node failing over: what is published now could not be routed either, and the next pass
+   * asks again), until it has been silent too long.
+   */
+  private long unanswered(String pool) {
+    int passes = unanswered.merge(pool, 1, Integer::sum);
+    if (passes >= FALLBACK_AFTER_UNANSWERED) {
+      log.warn(
+          "pool {}: the broker has not said what its work queue holds for {} passes in a row;"
+              + " jobs QUEUED longer than {} are published again by that timeout alone until it"
+              + " does",
+          pool,
+          passes,
+          scheduleToStartTimeout);
+      return Long.MAX_VALUE;
+    }
+    if (passes >= WARN_AFTER_UNANSWERED) {
+      log.warn(
+          "pool {}: the broker has not said what its work queue holds for {} passes in a row"
+              + " (passive declare of the queue failed); nothing published again, and from {}"
+              + " passes jobs QUEUED longer than {} are published again by that timeout alone",
+          pool,
+          passes,
+          FALLBACK_AFTER_UNANSWERED,
+          scheduleToStartTimeout);
+    } else {
+      log.debug(
+          "pool {}: the broker cannot say what its queue holds; nothing published again", pool);
+    }
+    return 0;
   }
 
   private static Supplier<List<String>> fixed(Collection<String> pools) {
