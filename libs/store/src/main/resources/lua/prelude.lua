@@ -200,14 +200,12 @@ local function transitions(id, events, now, job, fields)
         redis.call('ZADD', timeoutsKey, now + tonumber(job.scheduleToStartMs), id)
       end
     end
-    -- per-pool indexes of waiting jobs: `queued` keeps when each began to wait (queue depth and
-    -- oldest-job age), `requeued` when it was queued or last republished (the stale-queued pass)
+    -- the per-pool index of waiting jobs, `queued`, keeps when each began to wait (queue depth
+    -- and oldest-job age); `requeued` is written by the stale-queued pass alone (requeue_stale.lua)
     if published(to) then
       redis.call('ZADD', queuedKey(job.pool), now, id)
-      redis.call('ZADD', requeuedKey(job.pool), now, id)
     elseif published(from) then
       redis.call('ZREM', queuedKey(job.pool), id)
-      redis.call('ZREM', requeuedKey(job.pool), id)
     end
   end
   if not inHash then redis.call('RPUSH', historyKey(id), unpack(lines)) end

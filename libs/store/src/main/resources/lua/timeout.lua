@@ -33,13 +33,15 @@ local function reschedule(id, deadline)
   rescheduled = rescheduled + 1
 end
 
--- A QUEUED job with a scheduleToStart timeout: its wait (since it was queued or last published
--- again, the `requeued` index) is bounded. Past it the job type decides: DEAD with
+-- A QUEUED job with a scheduleToStart timeout: its wait (since it was queued, the `queued` index,
+-- or since it was last published again, the `requeued` one, whichever is later) is bounded. Past it the job type decides: DEAD with
 -- timeout:scheduleToStart (FAIL_PERMANENT, the same path as a permanent failure), or published
 -- again with a fresh wait (state QUEUED in the reply).
 local function waitedTooLong(id, job)
   local requeued = requeuedKey(job[10])
-  local since = tonumber(redis.call('ZSCORE', requeued, id) or now)
+  local since = math.max(tonumber(redis.call('ZSCORE', queuedKey(job[10]), id) or 0),
+                         tonumber(redis.call('ZSCORE', requeued, id) or 0))
+  if since == 0 then since = now end
   local deadline = job[15] and since + tonumber(job[15])
   if not deadline then return drop(id) end
   if deadline > now then return reschedule(id, deadline) end

@@ -836,6 +836,65 @@ class JobStoreIT {
     assertThat(store.outbox().requeueStale(partition(id), "default", Duration.ZERO, 10)).isEmpty();
   }
 
+  @Test
+  void aJobClaimedInTimeLeavesNoRequeuedEntryAndNoCommandForIt() {
+    String id = submit(3);
+    dispatch(id);
+    claim(id, 1, "w1");
+
+    // the stale-queued pass writes `requeued` only for a job it publishes again (ADR 50)
+    assertThat(redis.hasKey(store.keys().of(partition(id), Keys.requeuedIndex("default"))))
+        .isFalse();
+  }
+
+  @Test
+  void aJobQueuedAgainAfterBeingPublishedAgainWaitsAWholeTimeoutFromItsNewQueuing() {
+    String id = submit(3);
+    dispatch(id);
+    Duration timeout = Duration.ofMinutes(1);
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
+        .containsExactly(id);
+    dispatch(id);
+    long token = claim(id, 1, "w1");
+    clock.advance(Duration.ofSeconds(100)); // it ran, then failed and is queued again
+    var failed =
+        new StatusEvent.Failed(id, "demo.noop", 1, token, 1, "w1", clock.instant(), "e1", true);
+    assertThat(store.reports().report(failed, NO_BACKOFF).state()).isEqualTo("RETRY_WAIT");
+    dispatch(id);
+    Instant queuedAgainAt = clock.instant();
+
+    // its publish of 161 s ago is older than the timeout, its new wait is not
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    clock.advance(Duration.ofSeconds(31));
+    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
+        .containsExactly(id);
+    assertThat(store.queries().backlog("default"))
+        .isEqualTo(new JobQueries.PoolBacklog(1, queuedAgainAt));
+  }
+
+  @Test
+  void jobsNeverPublishedAgainGoBeforeThosePublishedAgainLongAgo() {
+    String first = submit(3);
+    int p = partition(first);
+    dispatch(first);
+    clock.advance(Duration.ofSeconds(1));
+    String second = submit(3);
+    while (partition(second) != p) { // the order within one partition's pass is what counts
+      second = submit(3);
+    }
+    dispatch(second);
+    Duration timeout = Duration.ofMinutes(1);
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(store.outbox().requeueStale(p, "default", timeout, 1)).containsExactly(first);
+    dispatch(first);
+    clock.advance(Duration.ofSeconds(61)); // both waited past the timeout again
+
+    assertThat(store.outbox().requeueStale(p, "default", timeout, 1)).containsExactly(second);
+    assertThat(store.outbox().requeueStale(p, "default", timeout, 1)).containsExactly(first);
+  }
+
   /** Runs the Lua side of the transition table over every (state, event) pair. */
   @Test
   void theLuaTransitionTableAgreesWithJavaOnEveryPair() {
