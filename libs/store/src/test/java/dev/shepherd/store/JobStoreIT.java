@@ -96,6 +96,11 @@ class JobStoreIT {
         jobId, "demo.noop", attempt, token, seq, worker, clock.instant());
   }
 
+  /** One stale-queued pass over the partition of {@code jobId}, pool "default", 10 at most. */
+  private List<String> requeueStale(String jobId, Duration timeout) {
+    return store.outbox().requeueStale(partition(jobId), "default", timeout, 10);
+  }
+
   private int partition(String jobId) {
     return store.keys().partitionOf(jobId);
   }
@@ -817,23 +822,21 @@ class JobStoreIT {
     Duration timeout = Duration.ofMinutes(1);
     clock.advance(Duration.ofSeconds(61));
 
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
-        .containsExactly(id);
+    assertThat(requeueStale(id, timeout)).containsExactly(id);
     assertThat(store.queries().backlog("default"))
         .isEqualTo(new JobQueries.PoolBacklog(1, queuedAt));
     // a second recovery instance in the same pass finds nothing to do
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    assertThat(requeueStale(id, timeout)).isEmpty();
     dispatch(id);
     clock.advance(Duration.ofSeconds(30));
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    assertThat(requeueStale(id, timeout)).isEmpty();
     clock.advance(Duration.ofSeconds(31));
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
-        .containsExactly(id);
+    assertThat(requeueStale(id, timeout)).containsExactly(id);
     assertThat(store.queries().backlog("default"))
         .isEqualTo(new JobQueries.PoolBacklog(1, queuedAt));
     claim(id, 1, "w1");
     assertThat(store.queries().backlog("default")).isEqualTo(new JobQueries.PoolBacklog(0, null));
-    assertThat(store.outbox().requeueStale(partition(id), "default", Duration.ZERO, 10)).isEmpty();
+    assertThat(requeueStale(id, Duration.ZERO)).isEmpty();
   }
 
   @Test
@@ -853,8 +856,7 @@ class JobStoreIT {
     dispatch(id);
     Duration timeout = Duration.ofMinutes(1);
     clock.advance(Duration.ofSeconds(61));
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
-        .containsExactly(id);
+    assertThat(requeueStale(id, timeout)).containsExactly(id);
     dispatch(id);
     long token = claim(id, 1, "w1");
     clock.advance(Duration.ofSeconds(100)); // it ran, then failed and is queued again
@@ -866,10 +868,9 @@ class JobStoreIT {
 
     // its publish of 161 s ago is older than the timeout, its new wait is not
     clock.advance(Duration.ofSeconds(30));
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10)).isEmpty();
+    assertThat(requeueStale(id, timeout)).isEmpty();
     clock.advance(Duration.ofSeconds(31));
-    assertThat(store.outbox().requeueStale(partition(id), "default", timeout, 10))
-        .containsExactly(id);
+    assertThat(requeueStale(id, timeout)).containsExactly(id);
     assertThat(store.queries().backlog("default"))
         .isEqualTo(new JobQueries.PoolBacklog(1, queuedAgainAt));
   }
