@@ -84,7 +84,11 @@ if redis.call('SET', leaseKey(id), worker .. '|' .. token, 'NX', 'PX', ttl) == f
   return reply({outcome = 'HELD', state = state})
 end
 redis.call('ZADD', leasesKey, now + ttl, id)
-redis.call('ZREM', dueKey, id)
+-- a job that waits to be published, or whose publish is not yet confirmed, leaves the outbox; a
+-- QUEUED one left it when its publish was confirmed (mark_dispatched), unless it was published
+-- again (requeue_stale, timeout): that entry stays, and the dispatcher drops it on
+-- finding the job no longer waits for a worker (reserve_due) (ADR 51)
+if not published(state) then redis.call('ZREM', dueKey, id) end
 -- what an earlier attempt left behind; a job never claimed (token 0) has none of it
 if job.token ~= '0' then
   redis.call('HDEL', key, 'progress', 'progressMessage', 'outcomeAt', 'releasedAttempt',

@@ -185,11 +185,11 @@ local function transitions(id, events, now, job, fields)
   end
   for _, v in ipairs(fields or {}) do hset[#hset + 1] = v end
   redis.call('HSET', key, unpack(hset))
-  -- the RUNNING jobs are listed by their leases (`leasesKey`, holdLease and releaseLease): no
-  -- state index of their own (ADR 38)
-  if not running(to) then redis.call('ZADD', stateKey(to), now, id) end
+  -- the RUNNING jobs are listed by their leases (`leasesKey`, holdLease and releaseLease), the
+  -- QUEUED jobs by their pool's `queued` index (below): no state index of their own (ADR 38, 51)
+  if not (running(to) or published(to)) then redis.call('ZADD', stateKey(to), now, id) end
   if to ~= from then
-    if not running(from) then redis.call('ZREM', stateKey(from), id) end
+    if not (running(from) or published(from)) then redis.call('ZREM', stateKey(from), id) end
     -- every way out of RUNNING ends the attempt's timeouts, and every way out of QUEUED its wait's
     -- (scheduleToStart); a job without timeouts pays nothing
     if timed then

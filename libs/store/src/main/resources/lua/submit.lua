@@ -46,7 +46,6 @@ local function submit(a)
   local key = jobKey(id)
   -- the history's first line; the history is a list of its own, one JSON line per transition, so
   -- the job hash keeps Redis's compact encoding (ADR 28); `phased` 0: no phase recorded yet
-  local firstLine = cjson.encode({at = int(now), to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
   local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
     'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
     'phased', '0'}
@@ -79,7 +78,7 @@ local function submit(a)
     if ARGV[a + 13] == '1' then optional('scheduleToStartFails', '1') end
   end
   redis.call('HSET', key, unpack(fields))
-  redis.call('RPUSH', historyKey(id), firstLine)
+  -- the history's first line (SUBMIT at submittedAt) is not stored: view.lua writes it (ADR 51)
   redis.call('ZADD', stateKey('SUBMITTED'), now, id)
   redis.call('ZADD', jobsKey, now, id)
 

@@ -75,14 +75,12 @@ class IndexTrimIT {
       gone.add(succeed(run("done-" + i + "-" + prefix, 3)));
       gone.add(failPermanently(run("dead-" + i + "-" + prefix, 1)));
     }
-    // an entry of the RUNNING index the scripts kept before ADR 38, left by an upgrade
+    // entries of the RUNNING and QUEUED indexes the scripts kept before ADR 38 and ADR 51, left
+    // by an upgrade
     String before = gone.getFirst();
-    redis
-        .opsForZSet()
-        .add(
-            store.keys().of(store.keys().partitionOf(before), Keys.FORMER_RUNNING_INDEX),
-            before,
-            1);
+    for (String former : List.of(Keys.FORMER_RUNNING_INDEX, Keys.FORMER_QUEUED_INDEX)) {
+      redis.opsForZSet().add(store.keys().of(store.keys().partitionOf(before), former), before, 1);
+    }
     String discarded = failPermanently(run(null, 1));
     assertThat(store.deadJobs().discardDead(discarded, "ops")).isTrue();
     gone.add(discarded);

@@ -92,7 +92,7 @@ public final class DeadJobs {
 
   private List<DeadJob> newest(String index, int limit) {
     List<DeadJob> records = new ArrayList<>();
-    for (NewestMembers.Member m : NewestMembers.of(store, index, limit)) {
+    for (NewestMembers.Member m : NewestMembers.of(store, List.of(index), limit)) {
       DeadJob record = read(m.partition(), m.id());
       if (record != null) {
         records.add(record);

@@ -77,13 +77,15 @@ public final class Indexes {
     if (!shortest.isZero()) {
       indexes.add(new Index(Keys.JOBS, false, shortest, false));
       for (JobState state : JobState.values()) {
-        // the RUNNING jobs' index is the leases', which the reaper keeps (ADR 38)
-        if (!state.isTerminal() && state != JobState.RUNNING) {
+        // the RUNNING jobs' index is the leases', which the reaper keeps (ADR 38); the QUEUED
+        // jobs' are the pools' queued indexes, below (ADR 51)
+        if (!state.isTerminal() && state != JobState.RUNNING && state != JobState.QUEUED) {
           indexes.add(new Index(Keys.stateIndex(state), false, shortest, false));
         }
       }
-      // what the scripts wrote there before ADR 38 goes once its jobs are gone
+      // what the scripts wrote there before ADR 38 and ADR 51 goes once its jobs are gone
       indexes.add(new Index(Keys.FORMER_RUNNING_INDEX, false, shortest, false));
+      indexes.add(new Index(Keys.FORMER_QUEUED_INDEX, false, shortest, false));
       for (String pool : pools) {
         indexes.add(new Index(Keys.queuedIndex(pool), false, shortest, false));
         indexes.add(new Index(Keys.requeuedIndex(pool), false, shortest, false));

@@ -24,9 +24,9 @@ import org.springframework.data.redis.core.ZSetOperations;
  *   <li>no state: every job ({@code jobs}), by submission; the range {@code from..to} is
  *       index-backed.
  *   <li>a state: that state's index, by when the job entered it (RUNNING: its lease deadline);
- *       QUEUED and a pool: the pool's {@code queued:<pool>} index, by when the job began to wait.
- *       {@code from} bounds the index (a job enters a state after it is submitted); {@code to} is
- *       checked on the job's submission time.
+ *       QUEUED: the pools' {@code queued:<pool>} indexes (every known pool's, or the asked pool's
+ *       alone), by when the job began to wait (ADR 51). {@code from} bounds the index (a job enters
+ *       a state after it is submitted); {@code to} is checked on the job's submission time.
  * </ul>
  *
  * A type, a pool (other than QUEUED's), a caller's visibility and a time range under a state are
@@ -41,7 +41,8 @@ final class JobPages {
   private static final List<String> FIELDS =
       List.of("type", "state", "attempt", "submittedAt", "tenant", "pool");
 
-  private record Member(int partition, String id, long score) {}
+  /** A member of {@code key}, an index of {@code partition} ({@code null} key: a cursor's). */
+  private record Member(int partition, String key, String id, long score) {}
 
   private static final Comparator<Member> NEWEST_FIRST =
       Comparator.comparingLong(Member::score).thenComparing(Member::id).reversed();
@@ -53,15 +54,17 @@ final class JobPages {
   }
 
   JobQueries.JobPage page(JobQueries.JobPageRequest q, JobQueries.Visible visible) {
-    String index;
+    // the indexes walked in every partition, merged: one, but for QUEUED with no pool asked,
+    // which are the pools' (ADR 51)
+    List<String> indexes;
     boolean poolOnIndex = false;
     if (q.state() == null) {
-      index = Keys.JOBS;
+      indexes = List.of(Keys.JOBS);
     } else if (q.state() == JobState.QUEUED && q.pool() != null) {
-      index = Keys.queuedIndex(q.pool());
+      indexes = List.of(Keys.queuedIndex(q.pool()));
       poolOnIndex = true;
     } else {
-      index = Keys.stateIndex(q.state());
+      indexes = JobQueries.stateIndexes(store, q.state());
     }
     boolean toOnIndex = q.state() == null;
     boolean scanned =
@@ -70,8 +73,15 @@ final class JobPages {
             || (q.pool() != null && !poolOnIndex)
             || (q.to() != null && !toOnIndex)
             || (q.from() != null && !toOnIndex);
-    int partitions = store.keys().partitions();
-    int perPartition = scanned ? SCAN_WINDOW / partitions + 1 : q.limit() + 1;
+    List<String> keys = new ArrayList<>();
+    List<Integer> partitionOfKey = new ArrayList<>();
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      for (String index : indexes) {
+        keys.add(store.keys().of(p, index));
+        partitionOfKey.add(p);
+      }
+    }
+    int perKey = scanned ? SCAN_WINDOW / Math.max(1, keys.size()) + 1 : q.limit() + 1;
     Optional<Member> after = decode(q.after());
     double max =
         after
@@ -84,8 +94,9 @@ final class JobPages {
 
     List<Member> merged = new ArrayList<>();
     Member floor = null;
-    for (int p = 0; p < partitions; p++) {
-      String key = store.keys().of(p, index);
+    for (int k = 0; k < keys.size(); k++) {
+      String key = keys.get(k);
+      int p = partitionOfKey.get(k);
       List<Member> mine = new ArrayList<>();
       double below = max;
       if (after.isPresent()) {
@@ -97,11 +108,11 @@ final class JobPages {
         }
         below = Math.nextDown(max);
       }
-      List<Member> rest = range(p, key, below, min, 0, perPartition);
+      List<Member> rest = range(p, key, below, min, 0, perKey);
       mine.addAll(rest);
       merged.addAll(mine);
-      if (rest.size() == perPartition) {
-        // this partition has more past its last member: the merge holds only down to it
+      if (rest.size() == perKey) {
+        // this index has more past its last member: the merge holds only down to it
         Member last = rest.getLast();
         if (floor == null || NEWEST_FIRST.compare(last, floor) < 0) {
           floor = last;
@@ -135,7 +146,7 @@ final class JobPages {
         List<Object> f = (List<Object>) jobs.get(i);
         if (f.get(0) == null) {
           // expired by retention
-          store.redis().opsForZSet().remove(store.keys().of(m.partition(), index), m.id());
+          store.redis().opsForZSet().remove(m.key(), m.id());
           continue;
         }
         String type = (String) f.get(0);
@@ -173,7 +184,7 @@ final class JobPages {
       for (ZSetOperations.TypedTuple<String> t : tuples) {
         out.add(
             new Member(
-                partition, t.getValue(), t.getScore() == null ? 0 : t.getScore().longValue()));
+                partition, key, t.getValue(), t.getScore() == null ? 0 : t.getScore().longValue()));
       }
     }
     return out;
@@ -214,7 +225,8 @@ final class JobPages {
     }
     try {
       return Optional.of(
-          new Member(-1, cursor.substring(colon + 1), Long.parseLong(cursor.substring(0, colon))));
+          new Member(
+              -1, null, cursor.substring(colon + 1), Long.parseLong(cursor.substring(0, colon))));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("cursor: not <millis>:<id>");
     }

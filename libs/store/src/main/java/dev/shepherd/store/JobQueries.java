@@ -11,9 +11,12 @@ import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.IntFunction;
 import tools.jackson.databind.JsonNode;
 
@@ -208,11 +211,11 @@ public final class JobQueries {
    * visible} lets through (null for all): a caller's tenant and readable types (ADR 40).
    */
   public List<JobSummary> list(JobState state, String type, int limit, Visible visible) {
-    String index = state == null ? Keys.JOBS : Keys.stateIndex(state);
+    List<String> indexes = state == null ? List.of(Keys.JOBS) : stateIndexes(store, state);
     List<JobSummary> out = new ArrayList<>();
     // Over-fetch when filtering: the index is per state, not per type or tenant.
     int fetch = type == null && visible == null ? limit : Math.min(limit * 10, 10_000);
-    for (NewestMembers.Member m : NewestMembers.of(store, index, fetch)) {
+    for (NewestMembers.Member m : NewestMembers.of(store, indexes, fetch)) {
       List<Object> fields =
           store
               .redis()
@@ -222,7 +225,7 @@ public final class JobQueries {
                   List.of("type", "state", "attempt", "submittedAt", "tenant"));
       if (fields.get(0) == null) {
         // expired by retention
-        store.redis().opsForZSet().remove(store.keys().of(m.partition(), index), m.id());
+        store.redis().opsForZSet().remove(m.key(), m.id());
         continue;
       }
       if (type != null && !type.equals(fields.get(0))) {
@@ -291,7 +294,25 @@ public final class JobQueries {
 
   /** How many jobs of one state the indexes hold, across partitions. */
   public long countInState(JobState state) {
-    return sizeAcross(p -> store.keys().of(p, Keys.stateIndex(state)));
+    long count = 0;
+    for (String index : stateIndexes(store, state)) {
+      count += sizeAcross(p -> store.keys().of(p, index));
+    }
+    return count;
+  }
+
+  /**
+   * The indexes of one state's jobs: for QUEUED, the {@code queued:<pool>} index of every pool ever
+   * announced or submitted to (ADR 51).
+   */
+  static List<String> stateIndexes(StoreContext store, JobState state) {
+    return Keys.stateIndexes(state, state == JobState.QUEUED ? knownPools(store) : Set.of());
+  }
+
+  /** Every pool a worker announced or a job was submitted to ({@link Keys#pools()}). */
+  static Set<String> knownPools(StoreContext store) {
+    Set<String> pools = store.redis().opsForSet().members(store.keys().pools());
+    return pools == null ? Set.of() : pools;
   }
 
   /** How many leases are held, across partitions. */
@@ -394,8 +415,11 @@ public final class JobQueries {
     List<String> args = new ArrayList<>();
     args.add(Long.toString(now));
     args.add(Integer.toString(minutes));
-    args.add(Integer.toString(pools.size()));
-    args.addAll(pools);
+    // every known pool's queue is read: the QUEUED count is their sum (ADR 51)
+    Set<String> read = new LinkedHashSet<>(pools);
+    read.addAll(new TreeSet<>(knownPools(store)));
+    args.add(Integer.toString(read.size()));
+    args.addAll(read);
     args.add(Integer.toString(states.size()));
     states.forEach(s -> args.add(s.name()));
     terminal.forEach(s -> args.add(s.name()));

@@ -2,6 +2,8 @@ package dev.shepherd.store;
 
 import dev.shepherd.model.JobIds;
 import dev.shepherd.model.JobState;
+import java.util.Collection;
+import java.util.List;
 
 /**
  * Every Redis key name of the store, written here and nowhere else. A partition's keys start with
@@ -257,13 +259,36 @@ public final class Keys {
   }
 
   /**
-   * The index of the jobs in one state. The RUNNING jobs are those whose lease is held: their index
-   * is {@link #LEASES}, scored by each lease's deadline, which the claim and every release keep, so
-   * no script keeps a second index of them (ADR 38).
+   * The index of the jobs in one state, for every state but QUEUED. The RUNNING jobs are those
+   * whose lease is held: their index is {@link #LEASES}, scored by each lease's deadline, which the
+   * claim and every release keep, so no script keeps a second index of them (ADR 38). The QUEUED
+   * jobs are those of their pools' {@link #queuedIndex} (ADR 51): see {@link #stateIndexes}.
+   *
+   * @throws IllegalArgumentException for QUEUED, which has one index per pool
    */
   public static String stateIndex(JobState state) {
+    if (state == JobState.QUEUED) {
+      throw new IllegalArgumentException("QUEUED jobs are indexed per pool: queuedIndex(pool)");
+    }
     return state == JobState.RUNNING ? LEASES : Name.STATE.relative(state.name());
   }
+
+  /**
+   * The indexes that together list the jobs in one state: {@link #stateIndex}, or for QUEUED the
+   * {@link #queuedIndex} of each of {@code pools} (a QUEUED job is in its pool's alone, ADR 51).
+   */
+  public static List<String> stateIndexes(JobState state, Collection<String> pools) {
+    if (state != JobState.QUEUED) {
+      return List.of(stateIndex(state));
+    }
+    return pools.stream().sorted().map(Keys::queuedIndex).toList();
+  }
+
+  /**
+   * The index of QUEUED jobs the scripts kept before ADR 51 ({@code state:QUEUED}): no longer
+   * written, trimmed until the jobs it names are gone.
+   */
+  public static final String FORMER_QUEUED_INDEX = Name.STATE.relative(JobState.QUEUED.name());
 
   /**
    * The index of RUNNING jobs the scripts kept before ADR 38 ({@code state:RUNNING}): no longer
@@ -311,7 +336,10 @@ public final class Keys {
     return settings.prefix() + ":types";
   }
 
-  /** The installation-wide set of every worker pool ever announced (ADR 35). */
+  /**
+   * The installation-wide set of every worker pool ever announced (ADR 35) or submitted to (ADR
+   * 51): the pools whose {@link #queuedIndex} lists the QUEUED jobs.
+   */
   public String pools() {
     return settings.prefix() + ":pools";
   }

@@ -12,6 +12,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import tools.jackson.databind.JsonNode;
 
@@ -24,7 +27,13 @@ public final class Submissions {
   /** The arguments submit.lua reads per job, after the one they share. */
   private static final int ARGS_PER_JOB = 22;
 
+  /** How often, at most, this process adds one pool to the known pools again. */
+  private static final long RECORD_POOL_EVERY_MS = 60_000;
+
   private final StoreContext store;
+
+  /** When this process last added each pool to the known pools ({@link Keys#pools()}). */
+  private final Map<String, Long> poolRecordedAt = new ConcurrentHashMap<>();
 
   Submissions(StoreContext store) {
     this.store = store;
@@ -77,6 +86,11 @@ public final class Submissions {
     }
     long now = store.clock().millis();
     SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
+    try {
+      recordPools(jobs, now);
+    } catch (RuntimeException e) {
+      return new Stored(Collections.unmodifiableList(Arrays.asList(outcomes)), e);
+    }
     RuntimeException failure = null;
     for (var entry : byPartition.entrySet()) {
       int partition = entry.getKey();
@@ -99,6 +113,27 @@ public final class Submissions {
       }
     }
     return new Stored(Collections.unmodifiableList(Arrays.asList(outcomes)), failure);
+  }
+
+  /**
+   * Adds the jobs' pools to the known pools before any is stored, so that every QUEUED job is in a
+   * {@code queued:<pool>} index the readers walk (ADR 51): a pool once a minute at most per
+   * process, so a known pool costs no command per job, and a set lost with its Redis is written
+   * again.
+   */
+  private void recordPools(List<NewJob> jobs, long now) {
+    Set<String> due = new TreeSet<>();
+    for (NewJob job : jobs) {
+      Long at = poolRecordedAt.get(job.pool());
+      if (at == null || now - at >= RECORD_POOL_EVERY_MS) {
+        due.add(job.pool());
+      }
+    }
+    if (due.isEmpty()) {
+      return;
+    }
+    store.redis().opsForSet().add(store.keys().pools(), due.toArray(String[]::new));
+    due.forEach(pool -> poolRecordedAt.put(pool, now));
   }
 
   private static void addArgs(

@@ -182,8 +182,11 @@ class JobStoreIT {
     // as a job stored while the history was a field of the job hash (ADR 23)
     String job = store.keys().job(id);
     String list = job + ":history";
-    String first = fixture.redis.opsForList().index(list, 0);
-    fixture.redis.delete(list);
+    String first =
+        "{\"at\":\""
+            + clock.millis()
+            + "\",\"to\":\"SUBMITTED\",\"event\":\"SUBMIT\",\"attempt\":1}";
+    assertThat(fixture.redis.hasKey(list)).isFalse();
     fixture.redis.opsForHash().put(job, "history", first);
     fixture.redis.opsForHash().delete(job, "phased");
 
@@ -215,12 +218,44 @@ class JobStoreIT {
             (org.springframework.data.redis.core.RedisCallback<String>)
                 c -> c.keyCommands().encodingOf(job.getBytes(StandardCharsets.UTF_8)).raw());
     assertThat(encoding).isIn("listpack", "ziplist");
-    assertThat(fixture.redis.opsForList().size(job + ":history")).isEqualTo(4);
+    // the SUBMIT line is not stored (ADR 51): the view writes it from submittedAt
+    assertThat(fixture.redis.opsForList().size(job + ":history")).isEqualTo(3);
     assertThat(fixture.redis.getExpire(job + ":history")).isPositive();
     assertThat(fixture.redis.hasKey(job + ":phases")).isFalse();
     assertThat(view(id).history())
         .extracting(TransitionRecord::event)
         .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM, JobEvent.SUCCEED);
+  }
+
+  @Test
+  void aJobsFirstHistoryLineIsWrittenFromItsSubmissionTimeOnceWhetherStoredOrNot() {
+    Instant submittedAt = clock.instant();
+    String id = submit(3);
+    String list = store.keys().job(id) + ":history";
+    assertThat(fixture.redis.hasKey(list)).as("a SUBMITTED job stores no history line").isFalse();
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::to, TransitionRecord::at)
+        .containsExactly(tuple(JobState.SUBMITTED, submittedAt));
+
+    clock.advance(Duration.ofSeconds(1));
+    dispatch(id);
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::to, TransitionRecord::at)
+        .containsExactly(
+            tuple(JobState.SUBMITTED, submittedAt), tuple(JobState.QUEUED, clock.instant()));
+
+    // a job stored before ADR 51 has its SUBMIT line in the list: shown once
+    fixture
+        .redis
+        .opsForList()
+        .leftPush(
+            list,
+            "{\"at\":\""
+                + submittedAt.toEpochMilli()
+                + "\",\"to\":\"SUBMITTED\",\"event\":\"SUBMIT\",\"attempt\":1}");
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::to)
+        .containsExactly(JobState.SUBMITTED, JobState.QUEUED);
   }
 
   @Test
@@ -278,6 +313,65 @@ class JobStoreIT {
         .extracting(h -> h.event())
         .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM);
     assertThat(store.queries().outboxSize()).isZero();
+  }
+
+  @Test
+  void theQueuedJobsAreListedByTheirPoolsIndexesWithNoStateIndexOfTheirOwn() {
+    String waiting = submit(3);
+    dispatch(waiting);
+    // a pool no worker announced: the submission makes it known
+    String gpu =
+        store
+            .submissions()
+            .submit(new NewJob("demo.noop", "gpu", "{\"n\":1}", null, null, 3))
+            .jobId();
+    dispatch(gpu);
+    String claimed = submit(3);
+    dispatch(claimed);
+    claim(claimed, 1, "w1");
+
+    assertThat(store.queries().countInState(JobState.QUEUED)).isEqualTo(2);
+    assertThat(store.queries().list(JobState.QUEUED, null, 10))
+        .extracting(JobSummary::id)
+        .containsExactlyInAnyOrder(waiting, gpu);
+    assertThat(
+            store
+                .queries()
+                .page(
+                    new JobQueries.JobPageRequest(
+                        JobState.QUEUED, null, null, null, null, null, 10),
+                    null)
+                .rows())
+        .extracting(JobSummary::id)
+        .containsExactlyInAnyOrder(waiting, gpu);
+    // the overview counts every pool's QUEUED jobs, not only the pools it shows
+    assertThat(store.queries().summary(List.of("default"), 1).counts().get(JobState.QUEUED))
+        .isEqualTo(2);
+    for (String id : List.of(waiting, gpu, claimed)) {
+      assertThat(redis.hasKey(store.keys().of(partition(id), Keys.FORMER_QUEUED_INDEX)))
+          .as("no script writes state:QUEUED")
+          .isFalse();
+    }
+  }
+
+  @Test
+  void aClaimLeavesTheOutboxAloneForAConfirmedJobAndAnEntryPublishedAgainIsDroppedNotPublished() {
+    String plain = submit(3);
+    dispatch(plain);
+    String again = submit(3);
+    dispatch(again);
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(requeueStale(again, Duration.ofSeconds(60))).contains(again);
+    int partition = partition(again);
+    claim(plain, 1, "w1");
+    claim(again, 1, "w1");
+
+    // a claimed job is never published by an entry the claim left: the dispatcher drops it
+    assertThat(store.outbox().reserveDue(partition, 100, Duration.ofSeconds(30)))
+        .extracting(DueEntry::jobId)
+        .doesNotContain(plain, again);
+    assertThat(store.queries().outboxSize()).isZero();
+    assertThat(view(again).state()).isEqualTo(JobState.RUNNING);
   }
 
   @Test
