@@ -155,30 +155,44 @@ local function transitions(id, events, now, job, fields)
   -- whether a step left RUNNING or QUEUED, or entered QUEUED: the timeouts entry changes
   local timed = false
   local failed = false -- a retryable failure: an ordering key's destination is down
+  -- the history is a list of its own (`historyKey`, ADR 28), one JSON line per transition; a job
+  -- stored while it was the job hash's `history` field (ADR 23) keeps it there
+  local inHash = job.history ~= nil
+  -- the first dispatch of a job straight from its submission (SUBMITTED to QUEUED, no reason, no
+  -- attempt's token) is the hash's `dispatchedAt`, not a line: a job waiting in its queue has no
+  -- history list, and view.lua writes the line (ADR 51)
+  local dispatchedAt = nil
+  local steps = 0
   for _, e in ipairs(events) do
     local event, reason, by = e[1], e[2], e[3]
     local step = to and T[to] and T[to][event]
     if not step then break end
+    steps = steps + 1
     if event == 'FAIL_RETRYABLE' then failed = true end
     if step ~= to and (running(to) or published(to) or published(step)) then timed = true end
-    local entry = {at = int(now), from = to, to = step, event = event,
-                   attempt = tonumber(job.attempt)}
-    if reason and reason ~= '' then entry.reason = reason end
-    -- what an attempt did carries that attempt's fencing token and worker (for an outcome, the
-    -- reporter's), so anyone can check that an outcome came from the attempt holding the current one
-    if ATTEMPT_EVENTS[event] then
-      entry.fencingToken = (by and by.token) or job.token
-      entry.workerId = (by and by.worker) or job.worker
+    if to == 'SUBMITTED' and published(step) and not inHash and not (reason and reason ~= '') then
+      dispatchedAt = int(now)
+    else
+      local entry = {at = int(now), from = to, to = step, event = event,
+                     attempt = tonumber(job.attempt)}
+      if reason and reason ~= '' then entry.reason = reason end
+      -- what an attempt did carries that attempt's fencing token and worker (for an outcome, the
+      -- reporter's), so anyone can check that an outcome came from the attempt holding the current
+      -- one
+      if ATTEMPT_EVENTS[event] then
+        entry.fencingToken = (by and by.token) or job.token
+        entry.workerId = (by and by.worker) or job.worker
+      end
+      lines[#lines + 1] = cjson.encode(entry)
     end
-    lines[#lines + 1] = cjson.encode(entry)
     to = step
   end
-  if #lines == 0 then return nil end
+  if steps == 0 then return nil end
   local key = jobKey(id)
   local hset = {'state', to}
-  -- the history is a list of its own (`historyKey`, ADR 28), one JSON line per transition; a job
-  -- stored while it was the job hash's `history` field (ADR 23) keeps it there
-  local inHash = job.history ~= nil
+  if dispatchedAt then
+    hset[3], hset[4] = 'dispatchedAt', dispatchedAt
+  end
   if inHash then
     job.history = job.history .. '\n' .. table.concat(lines, '\n')
     hset[3], hset[4] = 'history', job.history
@@ -208,7 +222,7 @@ local function transitions(id, events, now, job, fields)
       redis.call('ZREM', queuedKey(job.pool), id)
     end
   end
-  if not inHash then redis.call('RPUSH', historyKey(id), unpack(lines)) end
+  if not inHash and #lines > 0 then redis.call('RPUSH', historyKey(id), unpack(lines)) end
   -- an attempt that ended gives its concurrency slot on (ADR 30)
   if job.concurrencyKey and to ~= from and not (running(to) or published(to)) then
     freeSlot(id, job.concurrencyKey, now, finished(to))

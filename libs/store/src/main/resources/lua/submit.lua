@@ -44,9 +44,10 @@ local function submit(a)
   end
 
   local key = jobKey(id)
-  -- the history's first line; the history is a list of its own, one JSON line per transition, so
-  -- the job hash keeps Redis's compact encoding (ADR 28); `phased` 0: no phase recorded yet
-  local fields = {'id', id, 'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
+  -- the history is a list of its own, one JSON line per transition, so the job hash keeps Redis's
+  -- compact encoding (ADR 28); its first line, SUBMIT, is not stored and the id is the key's, not a
+  -- field (ADR 51); `phased` 0: no phase recorded yet
+  local fields = {'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
     'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
     'phased', '0'}
   -- the optional fields, each only when given, in the same HSET

@@ -8,23 +8,34 @@ local all = redis.call('HGETALL', jobKey(id))
 if #all == 0 then return reply({found = false}) end
 -- the history: a list, one JSON line per transition (historyKey, ADR 28); a job stored while it was
 -- the job hash's `history` field (ADR 23) has it there
-local fields, history = {}, redis.call('LRANGE', historyKey(id), 0, -1)
-local submittedAt
+local fields, stored = {}, redis.call('LRANGE', historyKey(id), 0, -1)
+local submittedAt, dispatchedAt
 for i = 1, #all, 2 do
   if all[i] == 'submittedAt' then submittedAt = all[i + 1] end
+  if all[i] == 'dispatchedAt' then dispatchedAt = all[i + 1] end
   if all[i] == 'history' then
-    for line in string.gmatch(all[i + 1], '[^\n]+') do history[#history + 1] = line end
+    for line in string.gmatch(all[i + 1], '[^\n]+') do stored[#stored + 1] = line end
   else
     fields[#fields + 1] = all[i]
     fields[#fields + 1] = all[i + 1]
   end
 end
--- a job's first line, SUBMIT at its submittedAt, is stored by no script since ADR 51: written here
--- unless the job was stored with it (before ADR 51, or in its hash under ADR 23)
-local first = history[1] and cjson.decode(history[1])
-if not (first and first.event == 'SUBMIT') then
-  table.insert(history, 1, cjson.encode({at = submittedAt, to = 'SUBMITTED', event = 'SUBMIT',
-                                         attempt = 1}))
+-- Since ADR 51 no script stores a job's first line (SUBMIT at `submittedAt`), nor the line of its
+-- dispatch straight from SUBMITTED (`dispatchedAt`, transitions()): both are written here, first;
+-- a job stored with its SUBMIT line (before ADR 51, or in its hash under ADR 23) keeps that one.
+local history = {}
+local first = stored[1] and cjson.decode(stored[1])
+local from = 1
+if first and first.event == 'SUBMIT' then
+  history[1] = stored[1]
+  from = 2
+else
+  history[1] = cjson.encode({at = submittedAt, to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
 end
+if dispatchedAt then
+  history[#history + 1] = cjson.encode({at = dispatchedAt, from = 'SUBMITTED', to = 'QUEUED',
+                                        event = 'DISPATCH', attempt = 1})
+end
+for i = from, #stored do history[#history + 1] = stored[i] end
 return reply({found = true, job = fields, history = history,
               phases = redis.call('HGETALL', phasesKey(id))})

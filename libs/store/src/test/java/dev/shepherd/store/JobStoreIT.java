@@ -218,8 +218,8 @@ class JobStoreIT {
             (org.springframework.data.redis.core.RedisCallback<String>)
                 c -> c.keyCommands().encodingOf(job.getBytes(StandardCharsets.UTF_8)).raw());
     assertThat(encoding).isIn("listpack", "ziplist");
-    // the SUBMIT line is not stored (ADR 51): the view writes it from submittedAt
-    assertThat(fixture.redis.opsForList().size(job + ":history")).isEqualTo(3);
+    // the SUBMIT and DISPATCH lines are not stored (ADR 51): the view writes them from the hash
+    assertThat(fixture.redis.opsForList().size(job + ":history")).isEqualTo(2);
     assertThat(fixture.redis.getExpire(job + ":history")).isPositive();
     assertThat(fixture.redis.hasKey(job + ":phases")).isFalse();
     assertThat(view(id).history())
@@ -228,7 +228,7 @@ class JobStoreIT {
   }
 
   @Test
-  void aJobsFirstHistoryLineIsWrittenFromItsSubmissionTimeOnceWhetherStoredOrNot() {
+  void aJobsSubmitAndDispatchLinesAreWrittenFromItsHashOnceWhetherStoredOrNot() {
     Instant submittedAt = clock.instant();
     String id = submit(3);
     String list = store.keys().job(id) + ":history";
@@ -238,11 +238,14 @@ class JobStoreIT {
         .containsExactly(tuple(JobState.SUBMITTED, submittedAt));
 
     clock.advance(Duration.ofSeconds(1));
+    Instant dispatchedAt = clock.instant();
     dispatch(id);
+    assertThat(fixture.redis.hasKey(list)).as("a job waiting in its queue has no list").isFalse();
     assertThat(view(id).history())
-        .extracting(TransitionRecord::to, TransitionRecord::at)
+        .extracting(TransitionRecord::to, TransitionRecord::event, TransitionRecord::at)
         .containsExactly(
-            tuple(JobState.SUBMITTED, submittedAt), tuple(JobState.QUEUED, clock.instant()));
+            tuple(JobState.SUBMITTED, null, submittedAt),
+            tuple(JobState.QUEUED, JobEvent.DISPATCH, dispatchedAt));
 
     // a job stored before ADR 51 has its SUBMIT line in the list: shown once
     fixture
@@ -256,6 +259,13 @@ class JobStoreIT {
     assertThat(view(id).history())
         .extracting(TransitionRecord::to)
         .containsExactly(JobState.SUBMITTED, JobState.QUEUED);
+
+    // the stored lines follow, in order
+    clock.advance(Duration.ofSeconds(1));
+    claim(id, 1, "w1");
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::to)
+        .containsExactly(JobState.SUBMITTED, JobState.QUEUED, JobState.RUNNING);
   }
 
   @Test
