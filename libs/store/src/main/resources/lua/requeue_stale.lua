@@ -46,10 +46,12 @@ end
 
 -- Jobs published again longest ago.
 if #out < limit then
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', requeued, '-inf', cutoff, 'LIMIT', 0, limit)) do
+  local entries = redis.call('ZRANGEBYSCORE', requeued, '-inf', cutoff, 'WITHSCORES', 'LIMIT', 0,
+                            limit)
+  for e = 1, #entries, 2 do
     if #out >= limit then break end
+    local id, republishedAt = entries[e], tonumber(entries[e + 1])
     local since = tonumber(redis.call('ZSCORE', queued, id) or '0')
-    local republishedAt = tonumber(redis.call('ZSCORE', requeued, id))
     if not published(redis.call('HGET', jobKey(id), 'state')) then
       redis.call('ZREM', requeued, id)
       redis.call('ZREM', queued, id)

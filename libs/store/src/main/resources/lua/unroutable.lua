@@ -3,7 +3,8 @@
 -- every second would never end, so each goes DEAD (UNROUTABLE) with its reason and a dead-job
 -- record; a redrive, once a pool takes the type again, gives it one more attempt.
 -- Only an entry still in the outbox for the same attempt is ended (another dispatcher may have
--- published it meanwhile, or a worker claimed it).
+-- published it meanwhile), and only while the job waits: a claimed job may keep an entry (ADR 51),
+-- and the transition table allows UNROUTABLE only from the waiting states.
 -- KEYS: [1] the partition's key base
 -- ARGV: now, retentionMs, then triples of (id, attempt, reason)
 -- Replies: {ended = [id, ...]}, the jobs that went DEAD.

@@ -15,9 +15,9 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 /**
  * The job types workers announce (ADR 35): one hash per installation ({@code <prefix>:types}, a
  * field per type, the latest announcement wins) and the set of every pool ever announced ({@code
- * <prefix>:pools}), which recovery walks beside the configured pools so that no announced pool's
- * jobs are left out of its passes. An announcement is not a job state change, so it needs no
- * script.
+ * <prefix>:pools}; submissions add their pools too, ADR 51), which recovery walks beside the
+ * configured pools so that no announced pool's jobs are left out of its passes. An announcement is
+ * not a job state change, so it needs no script.
  */
 public final class JobTypeRegistry {
 
@@ -69,7 +69,7 @@ public final class JobTypeRegistry {
     return all;
   }
 
-  /** Every pool a worker ever announced, sorted. */
+  /** Every pool a worker ever announced or a job was submitted to (ADR 51), sorted. */
   public Set<String> pools() {
     Set<String> members = redis.opsForSet().members(pools);
     return members == null ? Set.of() : new TreeSet<>(members);

@@ -83,6 +83,13 @@ class JobStoreIT {
     return entry;
   }
 
+  /** A job submitted and dispatched: QUEUED in the pool {@code default}. */
+  private String queued() {
+    String id = submit(3);
+    dispatch(id);
+    return id;
+  }
+
   private long claim(String jobId, int attempt, String worker) {
     return fixture.claim(jobId, attempt, worker);
   }
@@ -207,8 +214,7 @@ class JobStoreIT {
     // Redis keeps a hash compact (listpack) only while every value is at most
     // hash-max-listpack-value (64 bytes by default) long: the history in the hash made every job
     // a hashtable, 2.2 KiB per finished job in the bench instead of about 1.6 (ADR 28)
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     store.reports().report(succeeded(id, 1, token, 1, "w1"), NO_BACKOFF);
 
@@ -286,8 +292,7 @@ class JobStoreIT {
 
   @Test
   void thirtyTwoThreadsRaceForOneClaimAndExactlyOneWins() throws Exception {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     int threads = 32;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     CountDownLatch start = new CountDownLatch(1);
@@ -327,8 +332,7 @@ class JobStoreIT {
 
   @Test
   void theQueuedJobsAreListedByTheirPoolsIndexesWithNoStateIndexOfTheirOwn() {
-    String waiting = submit(3);
-    dispatch(waiting);
+    String waiting = queued();
     // a pool no worker announced: the submission makes it known
     String gpu =
         store
@@ -336,8 +340,7 @@ class JobStoreIT {
             .submit(new NewJob("demo.noop", "gpu", "{\"n\":1}", null, null, 3))
             .jobId();
     dispatch(gpu);
-    String claimed = submit(3);
-    dispatch(claimed);
+    String claimed = queued();
     claim(claimed, 1, "w1");
 
     assertThat(store.queries().countInState(JobState.QUEUED)).isEqualTo(2);
@@ -366,10 +369,8 @@ class JobStoreIT {
 
   @Test
   void aClaimLeavesTheOutboxAloneForAConfirmedJobAndAnEntryPublishedAgainIsDroppedNotPublished() {
-    String plain = submit(3);
-    dispatch(plain);
-    String again = submit(3);
-    dispatch(again);
+    String plain = queued();
+    String again = queued();
     clock.advance(Duration.ofSeconds(61));
     assertThat(requeueStale(again, Duration.ofSeconds(60))).contains(again);
     int partition = partition(again);
@@ -388,10 +389,8 @@ class JobStoreIT {
   void theRunningJobsAreListedByTheirLeasesWithNoStateIndexOfTheirOwn() {
     // one at a time: a dispatch reserves every due entry of its partition, and both jobs may
     // share one
-    String running = submit(3);
-    dispatch(running);
-    String waiting = submit(3);
-    dispatch(waiting);
+    String running = queued();
+    String waiting = queued();
     long token = claim(running, 1, "w1");
     int partition = store.keys().partitionOf(running);
 
@@ -415,8 +414,7 @@ class JobStoreIT {
 
   @Test
   void aDeliveryOfAnOldAttemptOrAFinishedJobIsRefused() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     assertThat(store.leases().claim(id, 1, "w2", TTL))
         .isEqualTo(new ClaimResult.Refused(ClaimResult.Reason.NOT_CLAIMABLE, "RUNNING"));
@@ -431,8 +429,7 @@ class JobStoreIT {
 
   @Test
   void aTokenCountsOnlyForTheWorkerThatClaimedIt() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "good");
 
     ReportResult borrowed = store.reports().report(succeeded(id, 1, token, 1, "rogue"), NO_BACKOFF);
@@ -446,8 +443,7 @@ class JobStoreIT {
 
   @Test
   void staleWorkerCannotCompleteReclaimedJob() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long staleToken = claim(id, 1, "rogue");
     clock.advance(TTL.plusSeconds(1));
     List<ReapedLease> reaped =
@@ -486,8 +482,7 @@ class JobStoreIT {
 
   @Test
   void duplicateAndOutOfOrderEventsChangeNothing() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     Instant t0 = clock.instant();
     var started = new StatusEvent.PhaseStarted(id, "demo.noop", 1, token, 1, "w1", t0, "render");
@@ -540,8 +535,7 @@ class JobStoreIT {
 
   @Test
   void theRecordedPhasesOfAFinishedJobExpireWithIt() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     store
         .reports()
@@ -557,8 +551,7 @@ class JobStoreIT {
 
   @Test
   void aSucceededJobKeepsItsHistoryAndExpiresAfterTheRetention() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     store.reports().report(succeeded(id, 1, token, 1), NO_BACKOFF);
     JobView job = view(id);
@@ -577,8 +570,7 @@ class JobStoreIT {
 
   @Test
   void theHistoryLinesOfAnAttemptCarryItsFencingToken() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long first = claim(id, 1, "w1");
     clock.advance(TTL.plusSeconds(1));
     store.leaseRecovery().reapExpiredLeases(store.keys().partitionOf(id), 10, NO_BACKOFF);
@@ -674,8 +666,7 @@ class JobStoreIT {
 
   @Test
   void theLateOutcomeOfAReleasedAttemptIsAppliedAsThatAttempt() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     assertThat(store.leaseRecovery().releaseLeasesOf("w1", "worker stopped"))
         .extracting(ReapedLease::newState)
@@ -703,8 +694,7 @@ class JobStoreIT {
 
   @Test
   void theLateOutcomeOfAReleasedAttemptWinsOverANextAttemptAlreadyPublished() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     store.leaseRecovery().abandon(id, "w1", "over capacity");
     DueEntry next = dispatch(id);
@@ -726,8 +716,7 @@ class JobStoreIT {
 
   @Test
   void aLateRetryableFailureIsCountedOnceAndADuplicateChangesNothing() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     store.leaseRecovery().releaseLeasesOf("w1", "worker lost");
     var failed =
@@ -754,8 +743,7 @@ class JobStoreIT {
 
   @Test
   void aReportFromATokenOlderThanTheLatestClaimIsStillStale() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long first = claim(id, 1, "w1");
     store.leaseRecovery().releaseLeasesOf("w1", "worker stopped");
     dispatch(id);
@@ -826,8 +814,7 @@ class JobStoreIT {
 
   @Test
   void anOverCapacityCheckRacingAFinishedAttemptKeepsItsOutcome() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     // the worker published the outcome and holds the lease for it (ADR 11)
     assertThat(store.leases().holdForOutcome(id, token, TTL)).isTrue();
@@ -872,8 +859,7 @@ class JobStoreIT {
 
   @Test
   void aRepeatedClaimBySameWorkerForSameAttemptGetsSameToken() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     long token = claim(id, 1, "w1");
     clock.advance(Duration.ofSeconds(20));
 
@@ -900,8 +886,7 @@ class JobStoreIT {
    */
   @Test
   void aRepeatedClaimAfterTheLeaseKeyRanOutGetsTheAttemptWhileNobodyTookItBack() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     var first = store.leases().claim(id, 1, "w1", Duration.ofMillis(50));
     assertThat(first).isInstanceOf(ClaimResult.Claimed.class);
     long token = ((ClaimResult.Claimed) first).fencingToken();
@@ -920,8 +905,7 @@ class JobStoreIT {
 
   @Test
   void aRequeuedJobKeepsItsQueuedTimeAndIsRequeuedOncePerTimeout() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     Instant queuedAt = clock.instant();
     Duration timeout = Duration.ofMinutes(1);
     clock.advance(Duration.ofSeconds(61));
@@ -945,8 +929,7 @@ class JobStoreIT {
 
   @Test
   void aJobClaimedInTimeLeavesNoRequeuedEntryAndNoCommandForIt() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     claim(id, 1, "w1");
 
     // the stale-queued pass writes `requeued` only for a job it publishes again (ADR 50)
@@ -956,8 +939,7 @@ class JobStoreIT {
 
   @Test
   void aJobQueuedAgainAfterBeingPublishedAgainWaitsAWholeTimeoutFromItsNewQueuing() {
-    String id = submit(3);
-    dispatch(id);
+    String id = queued();
     Duration timeout = Duration.ofMinutes(1);
     clock.advance(Duration.ofSeconds(61));
     assertThat(requeueStale(id, timeout)).containsExactly(id);
