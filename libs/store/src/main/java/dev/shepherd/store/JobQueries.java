@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.IntFunction;
 import tools.jackson.databind.JsonNode;
 
@@ -311,8 +310,7 @@ public final class JobQueries {
 
   /** Every pool a worker announced or a job was submitted to ({@link Keys#pools()}). */
   static Set<String> knownPools(StoreContext store) {
-    Set<String> pools = store.redis().opsForSet().members(store.keys().pools());
-    return pools == null ? Set.of() : pools;
+    return new JobTypeRegistry(store.redis(), store.settings(), store.clock()).pools();
   }
 
   /** How many leases are held, across partitions. */
@@ -417,7 +415,7 @@ public final class JobQueries {
     args.add(Integer.toString(minutes));
     // every known pool's queue is read: the QUEUED count is their sum (ADR 51)
     Set<String> read = new LinkedHashSet<>(pools);
-    read.addAll(new TreeSet<>(knownPools(store)));
+    read.addAll(knownPools(store));
     args.add(Integer.toString(read.size()));
     args.addAll(read);
     args.add(Integer.toString(states.size()));

@@ -3,6 +3,7 @@ package dev.shepherd.store;
 import dev.shepherd.model.Json;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,8 +48,13 @@ public final class JobTypeRegistry {
     for (AnnouncedType type : announced) {
       fields.put(type.type(), Json.mapper().writeValueAsString(type.by(workerId, now)));
     }
-    redis.opsForSet().add(pools, pool);
+    addPools(List.of(pool));
     redis.opsForHash().putAll(types, fields);
+  }
+
+  /** Adds pools to the pools ever announced or submitted to (ADR 51). */
+  public void addPools(Collection<String> added) {
+    redis.opsForSet().add(pools, added.toArray(String[]::new));
   }
 
   /** The latest announcement of {@code type}, however old. */

@@ -132,7 +132,7 @@ public final class Submissions {
     if (due.isEmpty()) {
       return;
     }
-    store.redis().opsForSet().add(store.keys().pools(), due.toArray(String[]::new));
+    new JobTypeRegistry(store.redis(), store.settings(), store.clock()).addPools(due);
     due.forEach(pool -> poolRecordedAt.put(pool, now));
   }
 
