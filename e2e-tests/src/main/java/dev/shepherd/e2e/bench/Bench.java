@@ -140,6 +140,28 @@ public final class Bench {
           Duration.ofSeconds(60));
     }
 
+    /**
+     * The latency scenario alone ({@code make bench-latency}): the 2-worker throughput run of
+     * {@code jobs} jobs, then a steady load at a quarter, half and three quarters of its rate.
+     */
+    public static Config latencyOnly(int jobs) {
+      return new Config(
+          "latency",
+          0,
+          jobs,
+          Duration.ofSeconds(60),
+          Duration.ofSeconds(20),
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          0,
+          true,
+          0,
+          0,
+          Duration.ZERO);
+    }
+
     /** Shepherd against Celery only, both ways, with {@code jobs} jobs each way. */
     public static Config againstCelery(int jobs) {
       return new Config(
@@ -194,6 +216,7 @@ public final class Bench {
     boolean quick = arguments.contains("--quick");
     int against = arguments.indexOf("--against-celery");
     int console = arguments.indexOf("--console");
+    int latency = arguments.indexOf("--latency");
     Config config = quick ? Config.quick() : Config.full();
     if (against >= 0) {
       boolean sized = arguments.size() > against + 1 && arguments.get(against + 1).matches("\\d+");
@@ -202,6 +225,10 @@ public final class Bench {
     if (console >= 0) {
       boolean sized = arguments.size() > console + 1 && arguments.get(console + 1).matches("\\d+");
       config = Config.consoleOnly(sized ? Integer.parseInt(arguments.get(console + 1)) : 1_000_000);
+    }
+    if (latency >= 0) {
+      boolean sized = arguments.size() > latency + 1 && arguments.get(latency + 1).matches("\\d+");
+      config = Config.latencyOnly(sized ? Integer.parseInt(arguments.get(latency + 1)) : 20_000);
     }
     Path root = Cluster.repositoryRoot();
     Path out = quick ? root.resolve("build/bench-quick") : root.resolve("bench/results");
@@ -293,6 +320,18 @@ public final class Bench {
       }
       warmUp();
       double two = throughput("2 workers");
+      if (config.mode().equals("latency")) {
+        latency(two);
+        String stamp = ((String) results.get("date")).replaceAll("[:.]", "").substring(0, 15);
+        Path json = out.resolve(stamp + "-" + results.get("commit") + "-latency.json");
+        results.put("resultsFile", json.toString());
+        Files.writeString(
+            json,
+            dev.shepherd.model.Json.mapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValueAsString(results));
+        return results;
+      }
       throughputOverHttp();
       if (!config.onlyAgainstCelery()) {
         cluster.addWorker();
@@ -553,12 +592,19 @@ public final class Bench {
       figures.put("jobs", jobs.size());
       figures.put("submitToStartMillis", l.start());
       figures.put("submitToFinishMillis", l.finish());
+      figures.put("submitToStoredMillis", l.stored());
+      figures.put("storedToStartMillis", l.storedToStart());
       byLoad.put(Integer.toString((int) (fraction * 100)) + "%", figures);
       latencyByLoad.add(
           new double[] {rate, l.finish().get("p50"), l.finish().get("p95"), l.finish().get("p99")});
       log(
-          "latency at %.0f jobs/s: submit-to-finish p50 %.1f ms, p99 %.1f ms",
-          rate, l.finish().get("p50"), l.finish().get("p99"));
+          "latency at %.0f jobs/s: submit-to-finish p50 %.1f ms, p99 %.1f ms; submit-to-stored p50"
+              + " %.1f ms, stored-to-start p50 %.1f ms",
+          rate,
+          l.finish().get("p50"),
+          l.finish().get("p99"),
+          l.stored().get("p50"),
+          l.storedToStart().get("p50"));
     }
     results.put("latency", byLoad);
   }

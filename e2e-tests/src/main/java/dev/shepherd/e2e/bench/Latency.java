@@ -1,6 +1,7 @@
 package dev.shepherd.e2e.bench;
 
 import dev.shepherd.model.JobEvent;
+import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.TransitionRecord;
 import java.time.Duration;
@@ -9,27 +10,52 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Exact percentiles of submit-to-start and submit-to-finish from each job's own timestamps. */
-record Latency(Map<String, Double> start, Map<String, Double> finish) {
+/**
+ * Exact percentiles of submit-to-start and submit-to-finish from each job's own timestamps, and of
+ * the two parts of the wait before the start: submit-to-stored (the submission's time in the submit
+ * queue and the scheduler's intake, up to its history's SUBMIT line) and stored-to-start (the
+ * dispatch, the work queue and the worker's claim).
+ *
+ * @param stored submit-to-stored; the jobs' {@code submittedAt} must be when they were submitted
+ *     (the bench's publish time), not when the scheduler stored them, for it to mean anything
+ */
+record Latency(
+    Map<String, Double> start,
+    Map<String, Double> finish,
+    Map<String, Double> stored,
+    Map<String, Double> storedToStart) {
 
   static Latency of(List<JobView> jobs) {
     List<Long> start = new ArrayList<>();
     List<Long> finish = new ArrayList<>();
+    List<Long> stored = new ArrayList<>();
+    List<Long> storedToStart = new ArrayList<>();
     for (JobView job : jobs) {
+      TransitionRecord submit = null;
       TransitionRecord claim = null;
       for (TransitionRecord h : job.history()) {
+        if (h.from() == null && h.to() == JobState.SUBMITTED && submit == null) { // its first line
+          submit = h;
+        }
         if (h.event() == JobEvent.CLAIM) {
           claim = h;
         }
       }
+      if (submit != null) {
+        stored.add(Duration.between(job.submittedAt(), submit.at()).toMillis());
+      }
       if (claim != null) {
         start.add(Duration.between(job.submittedAt(), claim.at()).toMillis());
+        if (submit != null) {
+          storedToStart.add(Duration.between(submit.at(), claim.at()).toMillis());
+        }
       }
       if (job.finishedAt() != null) {
         finish.add(Duration.between(job.submittedAt(), job.finishedAt()).toMillis());
       }
     }
-    return new Latency(percentiles(start), percentiles(finish));
+    return new Latency(
+        percentiles(start), percentiles(finish), percentiles(stored), percentiles(storedToStart));
   }
 
   static Map<String, Double> percentiles(List<Long> values) {
