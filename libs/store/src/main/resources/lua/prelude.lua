@@ -30,7 +30,7 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
                     'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
-                    'orderingKey', 'orderingPolicy', 'concurrencyKey', 'awaited'}
+                    'orderingKey', 'orderingPolicy', 'concurrencyKey', 'awaited', 'held'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -139,6 +139,23 @@ local function freeSlot(id, ckey, now, finishedNow)
   end
 end
 
+-- The lines of a job's history its hash holds instead of its history list (ADR 52): a job that
+-- runs straight through, submitted, dispatched, claimed and succeeded at its first attempt, has no
+-- list at all. `held` says how many: '0' none yet and no list (every job since ADR 52), '1' the
+-- first claim's CLAIM line, '2' that and the SUCCEED line after it, 'L' the list exists (the held
+-- lines were written out to it first, in their place); a job stored before ADR 52 has no `held`
+-- and keeps every line in its list. A held line is written from the fields that say it: the claim's
+-- `startedAt`, `token` and `worker`, the success's `succeededAt`. view.lua reads them the same way.
+local function heldClaimLine(at, attempt, token, worker)
+  return cjson.encode({at = at, from = 'QUEUED', to = 'RUNNING', event = 'CLAIM',
+                       attempt = tonumber(attempt), reason = worker, fencingToken = token,
+                       workerId = worker})
+end
+local function heldSuccessLine(at, attempt, token, worker)
+  return cjson.encode({at = at, from = 'RUNNING', to = 'SUCCEEDED', event = 'SUCCEED',
+                       attempt = tonumber(attempt), fencingToken = token, workerId = worker})
+end
+
 -- Applies `events` ({{event, reason, by}, ...}, in order) to the job while the table allows each,
 -- and returns the state reached (nil, changing nothing, when the table refuses the first). Each
 -- event appends its history line; the state, the state indexes, the timeouts and the per-pool
@@ -162,6 +179,8 @@ local function transitions(id, events, now, job, fields)
   -- attempt's token) is the hash's `dispatchedAt`, not a line: a job waiting in its queue has no
   -- history list, and view.lua writes the line (ADR 51)
   local dispatchedAt = nil
+  -- the lines the hash holds (ADR 52, above); nil for a job stored before it
+  local held, succeededAt = job.held, nil
   local steps = 0
   for _, e in ipairs(events) do
     local event, reason, by = e[1], e[2], e[3]
@@ -172,6 +191,14 @@ local function transitions(id, events, now, job, fields)
     if step ~= to and (running(to) or published(to) or published(step)) then timed = true end
     if to == 'SUBMITTED' and published(step) and not inHash and not (reason and reason ~= '') then
       dispatchedAt = int(now)
+    elseif held == '0' and #lines == 0 and not inHash and event == 'CLAIM' and by
+           and reason == by.worker then
+      -- the first claim, by a worker, of a job with no line stored: the hash holds its line
+      held = '1'
+    elseif held == '1' and #lines == 0 and event == 'SUCCEED' and not (reason and reason ~= '')
+           and by and by.token == job.token and (by.worker == nil or by.worker == job.worker) then
+      -- and that attempt's success, reported by the claim's worker under the claim's token
+      held, succeededAt = '2', int(now)
     else
       local entry = {at = int(now), from = to, to = step, event = event,
                      attempt = tonumber(job.attempt)}
@@ -192,6 +219,25 @@ local function transitions(id, events, now, job, fields)
   local hset = {'state', to}
   if dispatchedAt then
     hset[3], hset[4] = 'dispatchedAt', dispatchedAt
+  end
+  -- a line to store: the lines the hash held go first, as they would have been stored, and from
+  -- now on every line is stored (the claim's fields change with the next claim)
+  if held and held ~= 'L' and #lines > 0 and not inHash then
+    if held ~= '0' then
+      local stored = redis.call('HMGET', key, 'startedAt', 'succeededAt')
+      local first = {heldClaimLine(stored[1], 1, job.token, job.worker)}
+      if held == '2' then first[2] = heldSuccessLine(stored[2], 1, job.token, job.worker) end
+      for _, line in ipairs(lines) do first[#first + 1] = line end
+      lines = first
+    end
+    held = 'L'
+  end
+  if held ~= job.held then
+    hset[#hset + 1], hset[#hset + 2] = 'held', held
+    job.held = held
+  end
+  if succeededAt then
+    hset[#hset + 1], hset[#hset + 2] = 'succeededAt', succeededAt
   end
   if inHash then
     job.history = job.history .. '\n' .. table.concat(lines, '\n')
@@ -302,19 +348,24 @@ end
 -- to match by trim_indexes.lua. A retention of zero keeps them.
 local function retain(id, retentionMs, job)
   local ttl = tonumber(retentionMs)
-  local state, idem, history, phased
+  local state, idem, history, phased, held
   if job then
-    state, idem, history, phased = job.state, job.idempotencyKey, job.history, job.phased
+    state, idem, history, phased, held = job.state, job.idempotencyKey, job.history, job.phased,
+                                         job.held
   else
-    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history', 'phased')
-    state, idem, history, phased = read[1], read[2], read[3], read[4]
+    local read = redis.call('HMGET', jobKey(id), 'state', 'idempotencyKey', 'history', 'phased',
+                            'held')
+    state, idem, history, phased, held = read[1], read[2], read[3], read[4], read[5]
   end
   -- a job an operator may still redrive (DEAD) is kept as long as its dead-job record
   if allows(state, 'REDRIVE') then ttl = DEAD_RETENTION_MS end
   if ttl > 0 then
     redis.call('PEXPIRE', jobKey(id), ttl)
-    -- the history list (every job but one stored with its history in the hash, ADR 23)
-    if not history then redis.call('PEXPIRE', historyKey(id), ttl) end
+    -- the history list (every job but one stored with its history in the hash, ADR 23, or one
+    -- whose hash holds every line it has, ADR 52)
+    if not history and (held == nil or held == 'L') then
+      redis.call('PEXPIRE', historyKey(id), ttl)
+    end
     -- the phases, when a report recorded any (`phased` 1); a job stored before `phased` existed
     -- (neither it nor a `history` field) never says, so its phases are expired in any case
     if phased == '1' or (not history and not phased) then

@@ -46,10 +46,11 @@ local function submit(a)
   local key = jobKey(id)
   -- the history is a list of its own, one JSON line per transition, so the job hash keeps Redis's
   -- compact encoding (ADR 28); its first line, SUBMIT, is not stored and the id is the key's, not a
-  -- field (ADR 51); `phased` 0: no phase recorded yet
+  -- field (ADR 51); `phased` 0: no phase recorded yet; `held` 0: no list yet, and the hash may hold
+  -- the first claim's and success's lines (ADR 52)
   local fields = {'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
     'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
-    'phased', '0'}
+    'phased', '0', 'held', '0'}
   -- the optional fields, each only when given, in the same HSET
   local function optional(name, value)
     if value and value ~= '' then
@@ -86,7 +87,7 @@ local function submit(a)
   local state = 'SUBMITTED'
   if notBefore > now then
     state = transition(id, 'SCHEDULE', now, nil, nil,
-      {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0',
+      {state = 'SUBMITTED', pool = pool, attempt = '1', phased = '0', held = '0', token = '0',
        scheduleToStartMs = ARGV[a + 12] ~= '' and ARGV[a + 12] or nil},
       {'notBefore', int(notBefore)})
   end

@@ -9,10 +9,9 @@ if #all == 0 then return reply({found = false}) end
 -- the history: a list, one JSON line per transition (historyKey, ADR 28); a job stored while it was
 -- the job hash's `history` field (ADR 23) has it there
 local fields, stored = {}, redis.call('LRANGE', historyKey(id), 0, -1)
-local submittedAt, dispatchedAt
+local h = {}
 for i = 1, #all, 2 do
-  if all[i] == 'submittedAt' then submittedAt = all[i + 1] end
-  if all[i] == 'dispatchedAt' then dispatchedAt = all[i + 1] end
+  h[all[i]] = all[i + 1]
   if all[i] == 'history' then
     for line in string.gmatch(all[i + 1], '[^\n]+') do stored[#stored + 1] = line end
   else
@@ -30,11 +29,19 @@ if first and first.event == 'SUBMIT' then
   history[1] = stored[1]
   from = 2
 else
-  history[1] = cjson.encode({at = submittedAt, to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
+  history[1] = cjson.encode({at = h.submittedAt, to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
 end
-if dispatchedAt then
-  history[#history + 1] = cjson.encode({at = dispatchedAt, from = 'SUBMITTED', to = 'QUEUED',
+if h.dispatchedAt then
+  history[#history + 1] = cjson.encode({at = h.dispatchedAt, from = 'SUBMITTED', to = 'QUEUED',
                                         event = 'DISPATCH', attempt = 1})
+end
+-- the first claim's line and its success's, while the hash holds them (ADR 52: `held` 1 or 2; a
+-- job whose hash holds a line has no stored line after it)
+if h.held == '1' or h.held == '2' then
+  history[#history + 1] = heldClaimLine(h.startedAt, 1, h.token, h.worker)
+  if h.held == '2' then
+    history[#history + 1] = heldSuccessLine(h.succeededAt, 1, h.token, h.worker)
+  end
 end
 for i = from, #stored do history[#history + 1] = stored[i] end
 return reply({found = true, job = fields, history = history,

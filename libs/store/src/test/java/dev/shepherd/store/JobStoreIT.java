@@ -195,7 +195,7 @@ class JobStoreIT {
             + "\",\"to\":\"SUBMITTED\",\"event\":\"SUBMIT\",\"attempt\":1}";
     assertThat(fixture.redis.hasKey(list)).isFalse();
     fixture.redis.opsForHash().put(job, "history", first);
-    fixture.redis.opsForHash().delete(job, "phased");
+    fixture.redis.opsForHash().delete(job, "phased", "held");
 
     dispatch(id);
     long token = claim(id, 1, "w1");
@@ -210,27 +210,129 @@ class JobStoreIT {
   }
 
   @Test
-  void aFinishedJobKeepsItsHashCompactAndItsHistoryListExpiresWithIt() {
+  void aJobThatRunsStraightThroughHasNoHistoryListAndItsHashHoldsEveryLineAsStored() {
     // Redis keeps a hash compact (listpack) only while every value is at most
     // hash-max-listpack-value (64 bytes by default) long: the history in the hash made every job
-    // a hashtable, 2.2 KiB per finished job in the bench instead of about 1.6 (ADR 28)
-    String id = queued();
-    long token = claim(id, 1, "w1");
-    store.reports().report(succeeded(id, 1, token, 1, "w1"), NO_BACKOFF);
+    // a hashtable, 2.2 KiB per finished job in the bench instead of about 1.6 (ADR 28). Since ADR
+    // 52 the hash holds the lines of a job that runs straight through instead of a list.
+    String held = submit(3);
+    // the same steps at the same instants for a job stored before ADR 52 (no `held`): its lines
+    // are stored, and the held job's view must show exactly those
+    String stored = submit(3);
+    redis.opsForHash().delete(store.keys().job(stored), "held");
+    clock.advance(Duration.ofMillis(5));
+    for (int partition : java.util.Set.of(partition(held), partition(stored))) {
+      store.outbox().markDispatched(partition, store.outbox().reserveDue(partition, 100, TTL));
+    }
+    clock.advance(Duration.ofMillis(7));
+    long heldToken = claim(held, 1, "w1");
+    long storedToken = claim(stored, 1, "w1");
+    clock.advance(Duration.ofMillis(11));
+    store.reports().report(succeeded(held, 1, heldToken, 1, "w1"), NO_BACKOFF);
+    store.reports().report(succeeded(stored, 1, storedToken, 1, "w1"), NO_BACKOFF);
 
-    String job = store.keys().job(id);
+    String job = store.keys().job(held);
     String encoding =
         fixture.redis.execute(
             (org.springframework.data.redis.core.RedisCallback<String>)
                 c -> c.keyCommands().encodingOf(job.getBytes(StandardCharsets.UTF_8)).raw());
     assertThat(encoding).isIn("listpack", "ziplist");
-    // the SUBMIT and DISPATCH lines are not stored (ADR 51): the view writes them from the hash
-    assertThat(fixture.redis.opsForList().size(job + ":history")).isEqualTo(2);
-    assertThat(fixture.redis.getExpire(job + ":history")).isPositive();
-    assertThat(fixture.redis.hasKey(job + ":phases")).isFalse();
+    assertThat(redis.hasKey(job + ":history")).as("no history list").isFalse();
+    assertThat(redis.opsForHash().get(job, "held")).isEqualTo("2");
+    assertThat(redis.getExpire(job)).isPositive();
+    assertThat(redis.hasKey(job + ":phases")).isFalse();
+    assertThat(redis.opsForList().size(store.keys().job(stored) + ":history")).isEqualTo(2);
+    assertThat(redis.getExpire(store.keys().job(stored) + ":history")).isPositive();
+
+    Instant submitted = clock.instant().minusMillis(23);
+    List<TransitionRecord> history = view(held).history();
+    assertThat(history)
+        .containsExactly(
+            new TransitionRecord(submitted, null, JobState.SUBMITTED, null, 1, null, null, null),
+            new TransitionRecord(
+                submitted.plusMillis(5),
+                JobState.SUBMITTED,
+                JobState.QUEUED,
+                JobEvent.DISPATCH,
+                1,
+                null,
+                null,
+                null),
+            new TransitionRecord(
+                submitted.plusMillis(12),
+                JobState.QUEUED,
+                JobState.RUNNING,
+                JobEvent.CLAIM,
+                1,
+                "w1",
+                heldToken,
+                "w1"),
+            new TransitionRecord(
+                submitted.plusMillis(23),
+                JobState.RUNNING,
+                JobState.SUCCEEDED,
+                JobEvent.SUCCEED,
+                1,
+                null,
+                heldToken,
+                "w1"));
+    assertThat(view(stored).history())
+        .usingRecursiveFieldByFieldElementComparatorIgnoringFields("fencingToken")
+        .containsExactlyElementsOf(history);
+    assertThat(view(stored).history())
+        .filteredOn(h -> h.fencingToken() != null)
+        .extracting(TransitionRecord::fencingToken)
+        .containsOnly(storedToken);
+  }
+
+  @Test
+  void theLinesAHashHeldAreStoredFirstWhenTheJobLeavesTheStraightPath() {
+    Instant submitted = clock.instant();
+    String id = queued();
+    clock.advance(Duration.ofMillis(3));
+    long first = claim(id, 1, "w1");
+    assertThat(redis.opsForHash().get(store.keys().job(id), "held")).isEqualTo("1");
+    clock.advance(Duration.ofMillis(4));
+    store
+        .reports()
+        .report(
+            new StatusEvent.Failed(
+                id, "demo.noop", 1, first, 1, "w1", clock.instant(), "boom", true),
+            NO_BACKOFF);
+    String list = store.keys().job(id) + ":history";
+    // the held CLAIM line went first, with the first claim's token and worker
+    assertThat(redis.opsForList().range(list, 0, -1))
+        .hasSize(2)
+        .first()
+        .satisfies(
+            line ->
+                assertThat(line)
+                    .contains(
+                        "\"event\":\"CLAIM\"",
+                        "\"fencingToken\":\"" + first + "\"",
+                        "\"workerId\":\"w1\"",
+                        "\"at\":\"" + submitted.plusMillis(3).toEpochMilli()));
+    assertThat(redis.opsForHash().get(store.keys().job(id), "held")).isEqualTo("L");
+
+    dispatch(id);
+    long second = claim(id, 2, "w2");
+    store.reports().report(succeeded(id, 2, second, 1, "w2"), NO_BACKOFF);
+    assertThat(redis.opsForList().size(list)).isEqualTo(5);
+    assertThat(redis.getExpire(list)).as("the list gets the job's retention").isPositive();
     assertThat(view(id).history())
-        .extracting(TransitionRecord::event)
-        .containsExactly(null, JobEvent.DISPATCH, JobEvent.CLAIM, JobEvent.SUCCEED);
+        .extracting(
+            TransitionRecord::event,
+            TransitionRecord::attempt,
+            TransitionRecord::fencingToken,
+            TransitionRecord::workerId)
+        .containsExactly(
+            tuple(null, 1, null, null),
+            tuple(JobEvent.DISPATCH, 1, null, null),
+            tuple(JobEvent.CLAIM, 1, first, "w1"),
+            tuple(JobEvent.FAIL_RETRYABLE, 1, first, "w1"),
+            tuple(JobEvent.DISPATCH, 2, null, null),
+            tuple(JobEvent.CLAIM, 2, second, "w2"),
+            tuple(JobEvent.SUCCEED, 2, second, "w2"));
   }
 
   @Test
