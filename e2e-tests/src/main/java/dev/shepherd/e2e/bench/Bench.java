@@ -583,13 +583,18 @@ public final class Bench {
       Duration duration = fraction == 0.5 ? config.latencyMain() : config.latencySide();
       double rate = throughput * fraction;
       log("latency: %.0f jobs/s (%.0f%% of throughput) for %s", rate, fraction * 100, duration);
+      Map<String, Double> cpuBefore = windowCpu();
+      long start = System.nanoTime();
       List<String> ids = steady(rate, duration);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      Map<String, Double> cpuAfter = windowCpu();
       List<JobView> jobs = fetchFinished(ids);
       Latency l = Latency.of(jobs);
       Map<String, Object> figures = new LinkedHashMap<>();
       figures.put("offeredJobsPerSecond", round(rate));
       figures.put("seconds", duration.toSeconds());
       figures.put("jobs", jobs.size());
+      figures.putAll(windowCost(cpuBefore, cpuAfter, ids.size(), seconds));
       figures.put("submitToStartMillis", l.start());
       figures.put("submitToFinishMillis", l.finish());
       figures.put("submitToStoredMillis", l.stored());
@@ -599,14 +604,52 @@ public final class Bench {
           new double[] {rate, l.finish().get("p50"), l.finish().get("p95"), l.finish().get("p99")});
       log(
           "latency at %.0f jobs/s: submit-to-finish p50 %.1f ms, p99 %.1f ms; submit-to-stored p50"
-              + " %.1f ms, stored-to-start p50 %.1f ms",
+              + " %.1f ms, stored-to-start p50 %.1f ms; CPU µs per job %s (Shepherd %s), cores"
+              + " busy %s",
           rate,
           l.finish().get("p50"),
           l.finish().get("p99"),
           l.stored().get("p50"),
-          l.storedToStart().get("p50"));
+          l.storedToStart().get("p50"),
+          figures.get("cpuMicrosPerJobWithBrokerAndRedis"),
+          figures.get("cpuMicrosPerJobShepherd"),
+          figures.get("coresBusyShare"));
     }
     results.put("latency", byLoad);
+  }
+
+  /** The CPU seconds so far of Shepherd's processes and of the broker and Redis, by name. */
+  private Map<String, Double> windowCpu() {
+    Map<String, Double> cpu = new LinkedHashMap<>(Costs.cpuSecondsByProcess(cluster));
+    cpu.putAll(Costs.infrastructureCpuSeconds());
+    return cpu;
+  }
+
+  /**
+   * What a steady load's jobs cost while they were submitted: CPU µs per job of each process, of
+   * Shepherd's processes together and of the broker and Redis, and how busy that kept the machine's
+   * cores (a share of all of them, the bench's own submitter left out). A steady load is dearer per
+   * job than the throughput run's flood, whose calls and messages carry many jobs each.
+   */
+  private static Map<String, Object> windowCost(
+      Map<String, Double> before, Map<String, Double> after, int jobs, double seconds) {
+    Map<String, Object> perJob = new LinkedHashMap<>();
+    double shepherd = 0;
+    double all = 0;
+    for (var e : after.entrySet()) {
+      double used = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+      perJob.put(e.getKey(), round(used * 1e6 / jobs));
+      all += used;
+      if (!e.getKey().equals("rabbitmq") && !e.getKey().equals("redis")) {
+        shepherd += used;
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("cpuMicrosPerJob", perJob);
+    m.put("cpuMicrosPerJobShepherd", round(shepherd * 1e6 / jobs));
+    m.put("cpuMicrosPerJobWithBrokerAndRedis", round(all * 1e6 / jobs));
+    m.put("coresBusyShare", round(all / seconds / Runtime.getRuntime().availableProcessors()));
+    return m;
   }
 
   /**
