@@ -458,7 +458,7 @@ public final class Bench {
   /**
    * What each throughput run profiles in its steady window: CPU in the 2-worker run (the one
    * compared with Celery), allocations in the 4-worker run (async-profiler takes one event per text
-   * profile); none in any other run.
+   * profile); none in any other run, nor in {@code make bench-latency}.
    */
   static final Map<String, String> PROFILES = Map.of("2 workers", "cpu", "4 workers", "alloc");
 
@@ -471,7 +471,8 @@ public final class Bench {
    */
   private StageBudget stageBudget(String label, SteadyCpu steady) {
     String kind = PROFILES.get(label);
-    if (kind == null) {
+    // the flame graphs under bench/results/ are the full run's: the latency run keeps them
+    if (kind == null || config.mode().equals("latency")) {
       return null;
     }
     try {
