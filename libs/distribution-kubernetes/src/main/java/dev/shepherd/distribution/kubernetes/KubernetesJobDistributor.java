@@ -279,6 +279,11 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
     }
   }
 
+  /** The Job informers started so far, by namespace (tests wait for their caches to catch up). */
+  Map<String, SharedIndexInformer<Job>> informers() {
+    return Map.copyOf(informers);
+  }
+
   private Job job(AttemptRequest attempt, JobSettings settings, String name) {
     String payload = Json.mapper().writeValueAsString(attempt.payload());
     String token = Long.toString(attempt.fencingToken());
@@ -421,7 +426,6 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
     return client.pods().inNamespace(ref.namespace()).withLabel(TASK, ref.name()).list().getItems();
   }
 
-  /** The Job from the namespace's informer, started on first use; null when it does not have it. */
   /** Whether the Job controller has written nothing yet: no pod counted, no condition. */
   private static boolean notStarted(Job job) {
     var status = job.getStatus();
@@ -436,6 +440,7 @@ public final class KubernetesJobDistributor implements Distributor, AutoCloseabl
     return count == null || count == 0;
   }
 
+  /** The Job from the namespace's informer, started on first use; null when it does not have it. */
   private Job cached(JobRef ref) {
     if (closed) {
       return null;
