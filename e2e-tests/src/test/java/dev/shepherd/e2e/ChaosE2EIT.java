@@ -24,11 +24,12 @@ import org.junit.jupiter.api.Test;
 /**
  * 2,000 jobs through the four services and four workers while a script kills two workers with
  * SIGKILL, freezes one with SIGSTOP, kills and restarts the scheduler, restarts the status-tracker,
- * kills and restarts the (private) RabbitMQ and restarts the (private) Redis; then Redis answers
- * OOM for 20 s, is frozen (SIGSTOP) for 20 s and is restarted into a long LOADING ({@code make
- * chaos}, three runs in a row; {@code make test} holds the two Redis faults 5 s). Every 25th job is
- * long (three phases of 3.5 s, each longer than the 3 s lease), and each fault aimed at a worker
- * fires only once that worker is running one of them, so every such fault surely hits work.
+ * kills and restarts the (private) RabbitMQ, restarts it (SIGTERM), restarts the (private) Redis
+ * (SIGTERM) and kills and restarts it (SIGKILL, nothing flushed at exit); then Redis
+ * answers OOM for 20 s, is frozen (SIGSTOP) for 20 s and is restarted into a long LOADING ({@code
+ * make chaos}, three runs in a row; {@code make test} holds the two Redis faults 5 s). Every 25th
+ * job is long (three phases of 3.5 s, each longer than the 3 s lease), and each fault aimed at a
+ * worker fires only once that worker is running one of them, so every such fault surely hits work.
  *
  * <p>At the end: exactly the 2,000 accepted jobs exist under the test's prefix (a retried
  * submission that made a second job would show), every one SUCCEEDED in exactly one terminal
@@ -115,7 +116,9 @@ class ChaosE2EIT {
             cluster.restartService("status-tracker", false);
           });
       chaos.whileRunning(1000, "SIGKILL RabbitMQ and start it again", rabbit::killAndRestart);
+      chaos.whileRunning(1150, "restart RabbitMQ (SIGTERM)", rabbit::restart);
       chaos.whileRunning(1300, "restart Redis (SIGTERM)", redis::restart);
+      chaos.whileRunning(1450, "SIGKILL Redis and start it again", redis::killAndRestart);
       // The Redis faults of issue 11 item 1: errors and silence that must pause consumers, not
       // burn their messages' delivery limits.
       chaos.whileRunning(
