@@ -25,11 +25,11 @@ import org.junit.jupiter.api.Test;
  * 2,000 jobs through the four services and four workers while a script kills two workers with
  * SIGKILL, freezes one with SIGSTOP, kills and restarts the scheduler, restarts the status-tracker,
  * kills and restarts the (private) RabbitMQ, restarts it (SIGTERM), restarts the (private) Redis
- * (SIGTERM) and kills and restarts it (SIGKILL, nothing flushed at exit); then Redis
- * answers OOM for 20 s, is frozen (SIGSTOP) for 20 s and is restarted into a long LOADING ({@code
- * make chaos}, three runs in a row; {@code make test} holds the two Redis faults 5 s). Every 25th
- * job is long (three phases of 3.5 s, each longer than the 3 s lease), and each fault aimed at a
- * worker fires only once that worker is running one of them, so every such fault surely hits work.
+ * (SIGTERM) and kills and restarts it (SIGKILL, nothing flushed at exit); then Redis answers OOM
+ * for 20 s, is frozen (SIGSTOP) for 20 s and is restarted into a long LOADING ({@code make chaos},
+ * three runs in a row; {@code make test} holds the two Redis faults 5 s). Every 25th job is long
+ * (three phases of 3.5 s, each longer than the 3 s lease), and each fault aimed at a worker fires
+ * only once that worker is running one of them, so every such fault surely hits work.
  *
  * <p>At the end: exactly the 2,000 accepted jobs exist under the test's prefix (a retried
  * submission that made a second job would show), every one SUCCEEDED in exactly one terminal
