@@ -8,6 +8,7 @@ import dev.shepherd.distribution.DistributorCalls;
 import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.http.CallbackSignatures;
 import dev.shepherd.distribution.kubernetes.KubernetesJobDistributor;
+import dev.shepherd.distribution.kubernetes.MockApiServerTeardown;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
@@ -65,7 +66,7 @@ class KubernetesJobHandlerIT extends WorkerRuntimeFixture {
   @AfterEach
   void closeDistributor() {
     if (distributor != null) {
-      distributor.close();
+      MockApiServerTeardown.closeCaughtUp(distributor, client, Duration.ofSeconds(10));
     }
   }
 

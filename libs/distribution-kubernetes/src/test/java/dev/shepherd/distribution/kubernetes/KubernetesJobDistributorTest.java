@@ -74,38 +74,9 @@ class KubernetesJobDistributorTest {
 
   @AfterEach
   void tearDown() {
-    // The mock API server sends each watch event from a thread of its own, and when a watch
-    // closes it blocks its event loop until that thread is done; an event still being sent then
-    // waits for the blocked loop, and the server's close timed out after 10 s (one run in a few:
-    // a status read from the API server had let the test end before its informer had the event).
-    // So the informers catch up first, and nothing is in flight when their watches close.
-    await().atMost(WAIT).until(this::everyInformerHoldsWhatTheServerHolds);
-    distributor.close();
+    MockApiServerTeardown.closeCaughtUp(distributor, client, WAIT);
     // before the extension stops the server: no connection of the client's is left open
     client.close();
-  }
-
-  private boolean everyInformerHoldsWhatTheServerHolds() {
-    return distributor.informers().entrySet().stream()
-        .allMatch(
-            e ->
-                versions(
-                        client
-                            .batch()
-                            .v1()
-                            .jobs()
-                            .inNamespace(e.getKey())
-                            .withLabel(JobNames.MANAGED_BY, JobNames.SHEPHERD)
-                            .list()
-                            .getItems())
-                    .equals(versions(e.getValue().getStore().list())));
-  }
-
-  private static Map<String, String> versions(List<Job> jobs) {
-    return jobs.stream()
-        .collect(
-            Collectors.toMap(
-                j -> j.getMetadata().getName(), j -> j.getMetadata().getResourceVersion()));
   }
 
   // ---- settings ------------------------------------------------------------------------------
