@@ -82,6 +82,23 @@ public final class PrivateRedisCluster implements AutoCloseable {
                                       .contains("master_link_status:up"))
                           .count()
                       == (long) masters * replicasPerMaster);
+      // and every master counting its replicas online: a replica whose link is up may still be
+      // "wait_bgsave" or "send_bulk" on its master's side, and a WAIT then counts it not (a
+      // submission asking one replica was refused at once, one run in three, once the nodes
+      // started together and the cluster was made sooner)
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () ->
+                  cluster.masters().stream()
+                      .allMatch(
+                          m -> {
+                            String info = m.command("INFO", "replication");
+                            return info.contains("connected_slaves:" + replicasPerMaster)
+                                && info.split("state=", -1).length - 1 == replicasPerMaster
+                                && info.split("state=online", -1).length - 1 == replicasPerMaster;
+                          }));
       return cluster;
     } catch (RuntimeException e) {
       cluster.close();
