@@ -8,7 +8,6 @@ import dev.shepherd.distribution.DistributorCalls;
 import dev.shepherd.distribution.DistributorConfig;
 import dev.shepherd.distribution.http.CallbackSignatures;
 import dev.shepherd.distribution.kubernetes.KubernetesJobDistributor;
-import dev.shepherd.distribution.kubernetes.MockApiServerTeardown;
 import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
@@ -66,7 +65,7 @@ class KubernetesJobHandlerIT extends WorkerRuntimeFixture {
   @AfterEach
   void closeDistributor() {
     if (distributor != null) {
-      MockApiServerTeardown.closeCaughtUp(distributor, client, Duration.ofSeconds(10));
+      distributor.close();
     }
   }
 
