@@ -23,6 +23,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -43,6 +45,8 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 @EnableConfigurationProperties(StoreProperties.class)
 public class StoreConfiguration {
 
+  private static final Logger log = LoggerFactory.getLogger(StoreConfiguration.class);
+
   private static final String STORE = "shepherdStore";
 
   /** The longest Lettuce waits between two tries to reconnect to Redis. */
@@ -60,6 +64,32 @@ public class StoreConfiguration {
         resources.reconnectDelay(
             Delay.exponential(
                 Duration.ofMillis(50), REDIS_RECONNECT_CEILING, 2, TimeUnit.MILLISECONDS));
+  }
+
+  /**
+   * Every service's Redis command time-out: {@code spring.data.redis.timeout}, at most a quarter of
+   * the lease TTL, which is also what it is when not set (7.5 s by default), where Lettuce's own
+   * default is a minute. A worker renews its leases every third of the TTL: a renewal that hung
+   * longer would outlive the lease it renews ({@link StoreProperties#redisCommandTimeout}). And a
+   * Redis node that stops answering holds every command sent to it until the time-out, a Redis
+   * Cluster client's topology reads included, during which the client reads the topology no more:
+   * with the minute, a scheduler went on sending to a master its replica had replaced a minute
+   * after the failover ({@code RedisClusterFrozenMasterIT}).
+   */
+  @Bean
+  LettuceClientConfigurationBuilderCustomizer redisCommandTimeoutBelowTheLeaseTtl(
+      StoreProperties store, ObjectProvider<DataRedisProperties> redis) {
+    DataRedisProperties configured = redis.getIfAvailable();
+    Duration asked = configured == null ? null : configured.getTimeout();
+    Duration timeout = store.redisCommandTimeout(asked);
+    if (asked != null && !asked.equals(timeout)) {
+      log.warn(
+          "spring.data.redis.timeout {} is longer than a quarter of the lease TTL {}; using {}",
+          asked,
+          store.leaseTtl(),
+          timeout);
+    }
+    return builder -> builder.commandTimeout(timeout);
   }
 
   /**

@@ -67,8 +67,8 @@ public record StoreProperties(
    * The longest a Redis command may take before it fails: a quarter of the lease TTL, or {@code
    * configured} when that is shorter. A worker renews its leases every third of the TTL; a renewal
    * that hung for Lettuce's default minute would outlive the lease it renews, and the worker would
-   * learn too late that another one runs its job. (Null {@code configured} means Lettuce's
-   * default.)
+   * learn too late that another one runs its job. Every service uses it: a Redis node that stops
+   * answering holds each command until this time-out (null {@code configured}: not set).
    */
   public Duration redisCommandTimeout(Duration configured) {
     Duration cap = leaseTtl.dividedBy(4);

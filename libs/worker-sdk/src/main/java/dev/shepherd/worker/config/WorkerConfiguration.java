@@ -15,18 +15,13 @@ import dev.shepherd.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
-import org.springframework.boot.data.redis.autoconfigure.LettuceClientConfigurationBuilderCustomizer;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -59,8 +54,6 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties({WorkerProperties.class, DistributionProperties.class})
 public class WorkerConfiguration {
-
-  private static final Logger log = LoggerFactory.getLogger(WorkerConfiguration.class);
 
   /** The mailboxes of the attempts this worker runs on a backend, filled by its control orders. */
   @Bean
@@ -137,27 +130,6 @@ public class WorkerConfiguration {
     return messaging.declareTopology()
         ? topology.poolDeclarables(worker.pool(), List.of())
         : new Declarables();
-  }
-
-  /**
-   * Caps Spring Boot's Lettuce command time-out ({@code spring.data.redis.timeout}, by default
-   * Lettuce's 60 s) at a quarter of the lease TTL, so a lease renewal stuck in a time-out cannot
-   * outlive the lease: see {@link StoreProperties#redisCommandTimeout(Duration)}.
-   */
-  @Bean
-  LettuceClientConfigurationBuilderCustomizer redisCommandTimeoutBelowTheLeaseTtl(
-      StoreProperties store, ObjectProvider<DataRedisProperties> redis) {
-    DataRedisProperties configured = redis.getIfAvailable();
-    Duration asked = configured == null ? null : configured.getTimeout();
-    Duration timeout = store.redisCommandTimeout(asked);
-    if (asked != null && !asked.equals(timeout)) {
-      log.warn(
-          "spring.data.redis.timeout {} is longer than a quarter of the lease TTL {}; using {}",
-          asked,
-          store.leaseTtl(),
-          timeout);
-    }
-    return builder -> builder.commandTimeout(timeout);
   }
 
   @Bean
