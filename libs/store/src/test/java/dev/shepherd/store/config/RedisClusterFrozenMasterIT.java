@@ -28,7 +28,7 @@ class RedisClusterFrozenMasterIT {
    * the cluster's failover (about two node time-outs), a command and a topology read that wait for
    * the frozen master (a time-out each), and a refresh period.
    */
-  private static final Duration FOLLOWED_WITHIN = Duration.ofSeconds(35);
+  private static final Duration FOLLOWED_WITHIN = Duration.ofSeconds(45);
 
   @Test
   void aServiceWritesAgainSoonAfterAFrozenMasterWasReplaced() {
