@@ -32,8 +32,10 @@ import tools.jackson.databind.JsonNode;
  * holds the lease as waiting for the outcome (ADR 11, 37) and publishes the outcome ({@link
  * OutcomePublisher}). The publish and its confirm happen off the slot's thread (ADR 39), so the
  * slot takes its next delivery while the broker confirms; at most {@code capacity} outcomes are in
- * flight, and a slot that finds them all taken publishes its own. An attempt withdrawn meanwhile
- * (cancelled, abandoned, its lease lost) reports nothing.
+ * flight, and a slot that finds them all taken publishes its own. The first try is handed to the
+ * status sender with no thread waiting for it (what follows the confirm runs on the sender's
+ * thread); only an outcome whose first try failed gets a virtual thread for its retries. An attempt
+ * withdrawn meanwhile (cancelled, abandoned, its lease lost) reports nothing.
  */
 final class AttemptExecution implements AutoCloseable {
 
@@ -48,7 +50,7 @@ final class AttemptExecution implements AutoCloseable {
   private final Clock clock;
   private final WorkerMeters meters;
 
-  /** Where outcomes are published and confirmed: a virtual thread each. */
+  /** Where outcomes whose first try failed are tried again: a virtual thread each. */
   private final ExecutorService outcomes =
       Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("shepherd-outcome-", 0).factory());
 
@@ -168,7 +170,7 @@ final class AttemptExecution implements AutoCloseable {
       renewal.markOutcomeComing();
       renewal.holdUntilApplied(settings.outcomeHold());
       held = true;
-      publishOffTheSlot(attempt, outcome);
+      publishOffTheSlot(attempt, outcome, claimed);
     } finally {
       // After SUCCEEDED or FAILED the status-tracker releases the lease; after anything
       // unforeseen the lease expires and the job runs again elsewhere.
@@ -179,22 +181,55 @@ final class AttemptExecution implements AutoCloseable {
   }
 
   /**
-   * Publishes the outcome on a thread of its own, or on this one when {@code capacity} outcomes are
-   * in flight already or the worker is stopping. Confirmed, it is counted; given up, the lease is
-   * no longer renewed, so it expires and the job runs again elsewhere.
+   * Publishes the outcome without the slot waiting for its confirm, or on this thread when {@code
+   * capacity} outcomes are in flight already or the attempt was withdrawn. Confirmed, it is
+   * counted; given up, the lease is no longer renewed, so it expires and the job runs again
+   * elsewhere.
    */
-  private void publishOffTheSlot(Attempt<?> attempt, StatusEvent outcome) {
+  private void publishOffTheSlot(Attempt<?> attempt, StatusEvent outcome, ClaimedWork claimed) {
     Runnable publish =
         () -> {
           if (!finish(attempt, outcome)) {
             leases.stopHolding(attempt.claim());
           }
         };
-    if (!inFlight.tryAcquire()) {
-      publish.run(); // as many outcomes as slots wait for their confirm: this slot waits too
+    if (attempt.isWithdrawn() || !inFlight.tryAcquire()) {
+      publish.run(); // withdrawn (logs it), or as many outcomes in flight as slots: this one waits
       return;
     }
     Map<String, String> mdc = MDC.getCopyOfContextMap();
+    statuses
+        .send(outcome, claimed.trace())
+        .whenComplete(
+            (confirmed, failed) -> {
+              if (failed == null) {
+                confirmed(attempt, outcome, mdc);
+                inFlight.release();
+              } else {
+                retryOffTheSlot(attempt, outcome, publish, mdc, failed);
+              }
+            });
+  }
+
+  /**
+   * The outcome's first try failed (on the status sender's thread, which must not wait): the tries
+   * of {@link OutcomePublisher} go on on a thread of their own. A worker stopping meanwhile gives
+   * the outcome up: its lease expires and the job runs again elsewhere.
+   */
+  private void retryOffTheSlot(
+      Attempt<?> attempt,
+      StatusEvent outcome,
+      Runnable publish,
+      Map<String, String> mdc,
+      Throwable failed) {
+    withMdc(
+        mdc,
+        () ->
+            log.warn(
+                "could not publish {} of {} (first try); trying again: {}",
+                outcome.eventName(),
+                attempt.claim(),
+                StatusPublisher.asPublishException(outcome, failed).getMessage()));
     try {
       outcomes.execute(
           () -> {
@@ -210,7 +245,39 @@ final class AttemptExecution implements AutoCloseable {
           });
     } catch (RejectedExecutionException e) {
       inFlight.release();
-      publish.run(); // stopping
+      leases.stopHolding(attempt.claim());
+      withMdc(
+          mdc,
+          () ->
+              log.error(
+                  "gave up publishing {} of {}: the worker is stopping; its lease expires within {}"
+                      + " and the job runs again",
+                  outcome.eventName(),
+                  attempt.claim(),
+                  settings.leaseTtl()));
+    }
+  }
+
+  /**
+   * The broker confirmed the outcome's first try: logged (with the attempt's MDC when the line is
+   * written at all) and counted as {@link #finish} does.
+   */
+  private void confirmed(Attempt<?> attempt, StatusEvent outcome, Map<String, String> mdc) {
+    if (OutcomePublisher.logsPublished(outcome)) {
+      withMdc(mdc, () -> OutcomePublisher.published(attempt, outcome));
+    }
+    meters.outcomePublished(outcome.type(), outcome.eventName());
+  }
+
+  /** Runs {@code logging} on this thread with the attempt's MDC, and clears it after. */
+  private static void withMdc(Map<String, String> mdc, Runnable logging) {
+    if (mdc != null) {
+      MDC.setContextMap(mdc);
+    }
+    try {
+      logging.run();
+    } finally {
+      MDC.clear();
     }
   }
 

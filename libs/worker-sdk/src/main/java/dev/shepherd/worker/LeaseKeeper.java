@@ -39,7 +39,10 @@ import org.slf4j.MDC;
  * </ul>
  *
  * <p>Renewals run on a thread of their own, and the deadlines on another, so neither a heartbeat
- * nor a renewal stuck in a time-out delays the moment a handler is stopped.
+ * nor a renewal stuck in a time-out delays the moment a handler is stopped. The deadlines are one
+ * check of every running attempt each {@link #deadlineCheck} (a twentieth of the trust, 250 ms at
+ * most), which stops an attempt once it has gone unconfirmed for the trust less one check: never
+ * later than the trust, and no timer set and cancelled per job (each woke the timer's thread).
  *
  * <p>Once the attempt's outcome is published (confirmed by the broker) the lease is still renewed
  * until the status-tracker applies the outcome and releases it. Those leases are renewed together,
@@ -60,6 +63,9 @@ final class LeaseKeeper implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
 
+  /** The longest {@link #deadlineCheck}. */
+  static final Duration MAX_DEADLINE_CHECK = Duration.ofMillis(250);
+
   /** The longest {@link #waitingBeat}. */
   static final Duration MAX_WAITING_BEAT = Duration.ofSeconds(1);
 
@@ -74,9 +80,13 @@ final class LeaseKeeper implements AutoCloseable {
   private final ScheduledExecutorService deadlines;
   private final Duration leaseTtl;
   private final Duration trustedFor;
+  private final long deadlineCheckNanos;
   private final long quickAttemptNanos;
   private final WorkerMeters meters;
   private final CancelGrace cancelGrace;
+
+  /** The running attempts' renewals, whose deadlines {@link #checkDeadlines} checks. */
+  private final Set<Renewal> running = ConcurrentHashMap.newKeySet();
 
   /** Attempts whose outcome is published, by job id, with when to stop waiting (nanoTime). */
   private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
@@ -91,6 +101,7 @@ final class LeaseKeeper implements AutoCloseable {
     this.leases = leases;
     this.leaseTtl = leaseTtl;
     this.trustedFor = trustedFor(leaseTtl);
+    this.deadlineCheckNanos = deadlineCheck(trustedFor).toNanos();
     this.quickAttemptNanos = quickAttempt(leaseTtl).toNanos();
     this.meters = meters;
     this.cancelGrace = cancelGrace;
@@ -98,6 +109,28 @@ final class LeaseKeeper implements AutoCloseable {
     this.deadlines = Timers.daemon("shepherd-lease-deadline");
     long every = waitingBeat(leaseTtl).toMillis();
     renewals.scheduleAtFixedRate(this::renewWaiting, every, every, TimeUnit.MILLISECONDS);
+    deadlines.scheduleAtFixedRate(
+        this::checkDeadlines, deadlineCheckNanos, deadlineCheckNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * How often the running attempts' deadlines are checked: a twentieth of {@code trustedFor}, at
+   * most {@link #MAX_DEADLINE_CHECK} and at least a millisecond.
+   */
+  static Duration deadlineCheck(Duration trustedFor) {
+    Duration twentieth = trustedFor.dividedBy(20);
+    if (twentieth.compareTo(MAX_DEADLINE_CHECK) > 0) {
+      return MAX_DEADLINE_CHECK;
+    }
+    return twentieth.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : twentieth;
+  }
+
+  /** On the deadline thread: stops every running attempt that went unconfirmed too long. */
+  private void checkDeadlines() {
+    long now = System.nanoTime();
+    for (Renewal renewal : running) {
+      renewal.expireIfUntrusted(now);
+    }
   }
 
   /**
@@ -215,7 +248,6 @@ final class LeaseKeeper implements AutoCloseable {
     private final Attempt<?> attempt;
     private final long claimSentAt;
     private volatile ScheduledFuture<?> future;
-    private ScheduledFuture<?> deadline; // guarded by this
     private long confirmedSentAt; // guarded by this: nanoTime the last confirmed call was sent
     private boolean stopped; // guarded by this
 
@@ -235,12 +267,10 @@ final class LeaseKeeper implements AutoCloseable {
       if (f != null) {
         f.cancel(false);
       }
+      running.remove(this);
       synchronized (this) {
         boolean first = !stopped;
         stopped = true;
-        if (deadline != null) {
-          deadline.cancel(false);
-        }
         return first;
       }
     }
@@ -285,25 +315,20 @@ final class LeaseKeeper implements AutoCloseable {
         return;
       }
       confirmedSentAt = sentAt;
-      if (deadline != null) {
-        deadline.cancel(false);
-      }
-      long delay = sentAt + trustedFor.toNanos() - System.nanoTime();
-      try {
-        deadline = deadlines.schedule(this::expire, delay, TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException e) {
-        // the worker is stopping: it cancels and releases what still runs itself
-      }
     }
 
-    /** On the deadline thread: no renewal was confirmed in time, the lease is no longer ours. */
-    private void expire() {
+    /**
+     * On the deadline thread, at {@code now}: when no renewal was confirmed for the trust less one
+     * check (the next check would come after the trust), the lease is no longer ours.
+     */
+    private void expireIfUntrusted(long now) {
       synchronized (this) {
-        if (stopped || System.nanoTime() - confirmedSentAt < trustedFor.toNanos()) {
-          return; // stopped, or a renewal was confirmed meanwhile
+        if (stopped || now - confirmedSentAt < trustedFor.toNanos() - deadlineCheckNanos) {
+          return; // stopped, or still trusted until after the next check
         }
         stopped = true;
       }
+      running.remove(this);
       ScheduledFuture<?> f = future;
       if (f != null) {
         f.cancel(false);
@@ -385,6 +410,7 @@ final class LeaseKeeper implements AutoCloseable {
       renewal.confirmedSentAt = claimSentAt - 1; // so the claim itself counts as confirmed
     }
     renewal.confirmed(claimSentAt);
+    running.add(renewal);
     renewal.future =
         renewals.scheduleAtFixedRate(renewal::renew, every, every, TimeUnit.MILLISECONDS);
     return renewal;

@@ -80,13 +80,7 @@ final class OutcomePublisher {
         OutcomePublisher.of(settings, attempt::publishOutcome)
             .publish(outcome, () -> !attempt.isWithdrawn());
     if (published) {
-      // the happy path logs nothing at INFO (a line per job cost 5 % of a worker's CPU); a
-      // failure is worth a line
-      if (outcome instanceof StatusEvent.Failed) {
-        log.info("finished {}: {}", attempt.claim(), describe(outcome));
-      } else {
-        log.debug("finished {}: {}", attempt.claim(), describe(outcome));
-      }
+      published(attempt, outcome);
     } else if (attempt.isWithdrawn()) {
       log.info(
           "{} was cancelled while reporting ({}); its outcome is not reported",
@@ -100,6 +94,22 @@ final class OutcomePublisher {
           settings.leaseTtl());
     }
     return published;
+  }
+
+  /** Whether {@link #published} writes a line for this outcome (its level is enabled). */
+  static boolean logsPublished(StatusEvent outcome) {
+    return outcome instanceof StatusEvent.Failed ? log.isInfoEnabled() : log.isDebugEnabled();
+  }
+
+  /** Logs an outcome the broker confirmed. */
+  static void published(Attempt<?> attempt, StatusEvent outcome) {
+    // the happy path logs nothing at INFO (a line per job cost 5 % of a worker's CPU); a failure
+    // is worth a line
+    if (outcome instanceof StatusEvent.Failed) {
+      log.info("finished {}: {}", attempt.claim(), describe(outcome));
+    } else {
+      log.debug("finished {}: {}", attempt.claim(), describe(outcome));
+    }
   }
 
   private static String describe(StatusEvent outcome) {

@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -44,7 +42,7 @@ import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter
  *
  * <p>The channel of a slot is used by one thread at a time: the slot's own, except while a claimed
  * delivery is held, when the job runs on the slot's thread and the channel is left to whoever ends
- * the hold first under the slot's lock: the slot's thread when the job is over, the hold timer when
+ * the hold first under the slot's lock: the slot's thread when the job is over, the hold check when
  * the hold passes, or {@link #close()}, which acks what a busy slot still holds before its channel
  * closes.
  *
@@ -66,6 +64,9 @@ final class Slots {
 
   /** How often a worker looks for slots the broker forgot (see the class comment). */
   static final Duration FORGOTTEN_CHECK = Duration.ofSeconds(5);
+
+  /** The longest {@link #holdCheck}. */
+  static final Duration MAX_HOLD_CHECK = Duration.ofMillis(100);
 
   /** How long a slot waits for the cancel-ok after the broker answered its basic.cancel. */
   private static final Duration CANCEL_OK_WAIT = Duration.ofSeconds(10);
@@ -108,6 +109,7 @@ final class Slots {
   private final Consumer<Held> work;
   private final InfrastructurePause.Backoff backoff;
   private final Duration ackHold;
+  private final long holdCheckNanos;
   private final ScheduledThreadPoolExecutor holds;
   private final Duration forgottenCheck;
   private final ScheduledThreadPoolExecutor checks;
@@ -156,25 +158,49 @@ final class Slots {
     this.work = work;
     this.backoff = backoff;
     this.ackHold = ackHold;
+    this.holdCheckNanos = holdCheck(ackHold).toNanos();
     // one thread ends every slot's hold: each end is a cancel and an ack, milliseconds
     this.holds =
         new ScheduledThreadPoolExecutor(
             1, r -> Thread.ofPlatform().name(threadName + "-hold").daemon().unstarted(r));
-    this.holds.setRemoveOnCancelPolicy(true); // most holds end with their job, long before
     this.finished = new CountDownLatch(capacity);
     for (int i = 1; i <= capacity; i++) {
       slots.add(new Slot(threadName + "-" + i));
     }
   }
 
+  /**
+   * How often the slots' holds are checked: a tenth of the hold, at most {@link #MAX_HOLD_CHECK}
+   * and at least a millisecond. A hold ends at the first check after it has lasted the hold less
+   * one check, so it never lasts longer than the hold; one periodic check instead of a timer per
+   * delivery, which woke the timer's thread for every job.
+   */
+  static Duration holdCheck(Duration ackHold) {
+    Duration tenth = ackHold.dividedBy(10);
+    if (tenth.compareTo(MAX_HOLD_CHECK) > 0) {
+      return MAX_HOLD_CHECK;
+    }
+    return tenth.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : tenth;
+  }
+
   void start() {
     slots.forEach(s -> s.thread.start());
+    holds.scheduleAtFixedRate(
+        this::checkHolds, holdCheckNanos, holdCheckNanos, TimeUnit.NANOSECONDS);
     lastCheck = System.nanoTime();
     checks.scheduleWithFixedDelay(
         this::checkForForgottenConsumers,
         forgottenCheck.toNanos(),
         forgottenCheck.toNanos(),
         TimeUnit.NANOSECONDS);
+  }
+
+  /** On the hold thread: ends the hold of every claimed delivery held for the hold already. */
+  private void checkHolds() {
+    long now = System.nanoTime();
+    for (Slot slot : slots) {
+      slot.endHoldIfDue(now);
+    }
   }
 
   /**
@@ -388,6 +414,14 @@ final class Slots {
       }
     }
 
+    /** Ends the hold of the claimed delivery this slot holds, if the hold has passed. */
+    private void endHoldIfDue(long now) {
+      HeldDelivery held = holding;
+      if (held != null) {
+        held.holdPassedIfDue(now);
+      }
+    }
+
     /** Acks the claimed delivery this slot still holds, if any (see {@link Slots#close()}). */
     private void endHold() {
       HeldDelivery held = holding;
@@ -478,7 +512,7 @@ final class Slots {
       /** Claimed and not acked yet; guarded by the slot's lock, as the channel is meanwhile. */
       private boolean held;
 
-      private ScheduledFuture<?> holdEnds;
+      private long heldSince; // System.nanoTime() of the claim; guarded by the slot's lock
 
       HeldDelivery(Incoming in) {
         this.in = in;
@@ -510,22 +544,22 @@ final class Slots {
         synchronized (Slot.this) {
           ended = true;
           held = true;
-          try {
-            holdEnds = holds.schedule(this::holdPassed, ackHold.toNanos(), TimeUnit.NANOSECONDS);
-          } catch (RejectedExecutionException e) {
-            holdPassed(); // the slots are closing: do at once what the timer would have done
+          heldSince = System.nanoTime();
+          if (holds.isShutdown()) {
+            holdPassedIfDue(heldSince + ackHold.toNanos()); // closing: what the check would do
           }
         }
       }
 
       /**
-       * On the hold timer's thread (the job runs on the slot's): cancel the consumer and wait for
-       * its cancel-ok, after which nothing can arrive, then ack; the ack frees no credit.
+       * On the hold thread (the job runs on the slot's), at {@code now}: once the hold has lasted
+       * the hold less one check, cancel the consumer and wait for its cancel-ok, after which
+       * nothing can arrive, then ack; the ack frees no credit.
        */
-      private void holdPassed() {
+      private void holdPassedIfDue(long now) {
         synchronized (Slot.this) {
-          if (!held) {
-            return; // the job was over first
+          if (!held || now - heldSince < ackHold.toNanos() - holdCheckNanos) {
+            return; // the job was over first, or the hold has not passed yet
           }
           held = false;
           unsubscribe();
@@ -544,7 +578,6 @@ final class Slots {
             return;
           }
           held = false;
-          holdEnds.cancel(false);
           if (stopping) {
             unsubscribe();
           }

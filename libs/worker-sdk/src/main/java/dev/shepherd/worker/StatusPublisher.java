@@ -57,12 +57,11 @@ final class StatusPublisher implements AutoCloseable {
 
   /** Publishes {@code event} and returns once the broker confirmed it. */
   void publish(StatusEvent event, TraceParent trace) {
-    var pending = new Pending(event, trace.child(), new CompletableFuture<>());
-    queue.add(pending);
+    CompletableFuture<Void> confirmed = send(event, trace);
     try {
       while (true) {
         try {
-          pending.confirmed().get(1, TimeUnit.SECONDS);
+          confirmed.get(1, TimeUnit.SECONDS);
           return;
         } catch (TimeoutException e) {
           if (!sender.isAlive()) {
@@ -71,13 +70,32 @@ final class StatusPublisher implements AutoCloseable {
         }
       }
     } catch (ExecutionException e) {
-      throw e.getCause() instanceof PublishException p
-          ? p
-          : new PublishException("could not publish " + describe(event) + ": " + e.getCause());
+      throw asPublishException(event, e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new PublishException("interrupted waiting for the confirm of " + describe(event));
     }
+  }
+
+  /**
+   * Sends {@code event} without waiting: the future completes once the broker confirmed it, or
+   * exceptionally ({@link #asPublishException} reads why) without a confirm. It completes on the
+   * sender's thread, so what depends on it must be quick and never block.
+   */
+  CompletableFuture<Void> send(StatusEvent event, TraceParent trace) {
+    var pending = new Pending(event, trace.child(), new CompletableFuture<>());
+    queue.add(pending);
+    if (closed || !sender.isAlive()) {
+      sendWhatIsLeft(); // the sender has stopped or is stopping: on the caller's thread
+    }
+    return pending.confirmed();
+  }
+
+  /** Why the publish of {@code event} failed, as {@link #publish} throws it. */
+  static PublishException asPublishException(StatusEvent event, Throwable cause) {
+    return cause instanceof PublishException p
+        ? p
+        : new PublishException("could not publish " + describe(event) + ": " + cause);
   }
 
   /**
