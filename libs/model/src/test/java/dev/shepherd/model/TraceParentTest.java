@@ -20,6 +20,27 @@ class TraceParentTest {
         .isEmpty();
     assertThat(TraceParent.parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
         .isEmpty();
+    assertThat(TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"))
+        .as("an all-zero parent")
+        .isEmpty();
+    assertThat(TraceParent.parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"))
+        .as("upper-case hex")
+        .isEmpty();
+    assertThat(TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"))
+        .as("not hex")
+        .isEmpty();
+    assertThat(TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01"))
+        .as("a wrong separator")
+        .isEmpty();
+    assertThat(TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"))
+        .as("too short")
+        .isEmpty();
+    assertThat(TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x"))
+        .as("too long")
+        .isEmpty();
+    assertThat(TraceParent.parse(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 "))
+        .as("surrounding blanks are trimmed")
+        .isPresent();
   }
 
   @Test

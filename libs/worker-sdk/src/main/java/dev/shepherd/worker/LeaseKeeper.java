@@ -81,6 +81,7 @@ final class LeaseKeeper implements AutoCloseable {
   private final Duration leaseTtl;
   private final Duration trustedFor;
   private final long deadlineCheckNanos;
+  private final long renewEveryMillis;
   private final long quickAttemptNanos;
   private final WorkerMeters meters;
   private final CancelGrace cancelGrace;
@@ -102,6 +103,7 @@ final class LeaseKeeper implements AutoCloseable {
     this.leaseTtl = leaseTtl;
     this.trustedFor = trustedFor(leaseTtl);
     this.deadlineCheckNanos = deadlineCheck(trustedFor).toNanos();
+    this.renewEveryMillis = Math.max(1, leaseTtl.dividedBy(3).toMillis());
     this.quickAttemptNanos = quickAttempt(leaseTtl).toNanos();
     this.meters = meters;
     this.cancelGrace = cancelGrace;
@@ -181,7 +183,7 @@ final class LeaseKeeper implements AutoCloseable {
   }
 
   private long renewEveryMillis() {
-    return Math.max(1, leaseTtl.dividedBy(3).toMillis());
+    return renewEveryMillis;
   }
 
   /** How many published outcomes wait for the status-tracker (their leases still held). */
