@@ -231,13 +231,9 @@ final class AttemptExecution implements AutoCloseable {
     try {
       outcomes.execute(
           () -> {
-            if (mdc != null) {
-              MDC.setContextMap(mdc);
-            }
             try {
-              publish.run();
+              withMdc(mdc, publish);
             } finally {
-              MDC.clear();
               inFlight.release();
             }
           });
@@ -283,13 +279,11 @@ final class AttemptExecution implements AutoCloseable {
         work.jobId(), work.type(), work.attempt(), claimed.fencingToken(), settings.workerId());
   }
 
-  /** Runs {@code logging} on this thread with the attempt's MDC, and clears it after. */
-  private static void withMdc(Map<String, String> mdc, Runnable logging) {
-    if (mdc != null) {
-      MDC.setContextMap(mdc);
-    }
+  /** Runs {@code work} on this thread with the attempt's MDC, and clears it after. */
+  private static void withMdc(Map<String, String> mdc, Runnable work) {
+    MDC.setContextMap(mdc);
     try {
-      logging.run();
+      work.run();
     } finally {
       MDC.clear();
     }
