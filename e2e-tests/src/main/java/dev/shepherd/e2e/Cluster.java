@@ -97,7 +97,7 @@ public final class Cluster implements AutoCloseable {
     var cluster = new Cluster(spec);
     cluster.jvmArgs = jvmArgs;
     cluster.classpathFirst = classpathFirst;
-    cluster.fastStart = fastStart && classpathFirst == null;
+    cluster.fastStart = fastStart;
     try {
       Files.createDirectories(spec.logDir());
       cluster.startAll();
@@ -337,9 +337,10 @@ public final class Cluster implements AutoCloseable {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("missing " + jar + ": build the services first (make build)");
     }
-    // the tests' own clusters start faster from extracted jars (FastStart); a mutated resource in
-    // front of the class path, the full benchmarks and the soaks keep the fat jar
-    return launch(name, module, jar, fastStart ? FastStart.prepare(module, jar) : null, port, more);
+    // the tests' own clusters start faster from extracted jars (FastStart), with no class-data
+    // archive behind a mutated resource in front of the class path; the full benchmarks and the
+    // soaks keep the fat jar
+    return launch(name, module, jar, fastLaunch(module, jar), port, more);
   }
 
   /**
@@ -355,6 +356,16 @@ public final class Cluster implements AutoCloseable {
     extra.forEach((k, v) -> args.add("--" + k + "=" + v));
     launch(name, "worker", jar, null, ManagedProcess.freePort(), args).join();
     return workers.get(workers.size() - 1);
+  }
+
+  /** How {@link FastStart} starts this service, or null when this cluster starts fat jars. */
+  private FastStart.Launch fastLaunch(String module, Path jar) {
+    if (!fastStart) {
+      return null;
+    }
+    return classpathFirst == null
+        ? FastStart.prepare(module, jar)
+        : FastStart.prepareWithoutArchive(module, jar);
   }
 
   private CompletableFuture<Void> launch(
@@ -388,7 +399,18 @@ public final class Cluster implements AutoCloseable {
     props.forEach((k, v) -> args.add("--" + k + "=" + v));
     args.addAll(more);
     ManagedProcess process =
-        ManagedProcess.startJava(name, jar, classpathFirst, jvm, args, Map.of(), spec.logDir());
+        fast != null && classpathFirst != null
+            // the extracted jar has no launcher to read loader.path: the directory goes in front
+            ? ManagedProcess.startJava(
+                name,
+                List.of(classpathFirst, jar),
+                fast.mainClass(),
+                jvm,
+                args,
+                Map.of(),
+                spec.logDir())
+            : ManagedProcess.startJava(
+                name, jar, classpathFirst, jvm, args, Map.of(), spec.logDir());
     if (fast != null && fast.writesArchive()) {
       FastStart.writing(module, process);
     }

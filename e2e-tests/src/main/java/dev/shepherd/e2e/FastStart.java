@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
@@ -24,13 +26,20 @@ import java.util.stream.Stream;
  * rebuilt jar) warns and starts without it. On a 2-core machine one scheduler started in 4.2 s from
  * the fat jar, 2.9 s extracted and 1.5 s with the archive.
  *
+ * <p>A JVM with a directory in front of its class path (a test serving a mutated resource) starts
+ * from the extracted jar too, as {@code java -cp <dir>:<jar> <Main-Class>} (the jar's manifest
+ * names its main class and, in {@code Class-Path}, its libraries), but without an archive: the JVM
+ * maps one only on the class path it was dumped with, and logs an error and a warning when it
+ * cannot ("shared class paths mismatch"), and it refuses to dump one with a non-empty directory on
+ * the class path ("Cannot have non-empty directory in paths").
+ *
  * <p>The full benchmarks and the soaks start from the fat jars as shipped: they measure start-up
  * and memory; {@code make bench-quick} (and {@code BenchQuickIT}) starts the fast way.
  */
 final class FastStart {
 
-  /** The extracted jar to start, and the JVM options that go with it. */
-  record Launch(Path jar, List<String> jvmArgs, boolean writesArchive) {}
+  /** The extracted jar to start, its main class, and the JVM options that go with it. */
+  record Launch(Path jar, String mainClass, List<String> jvmArgs, boolean writesArchive) {}
 
   private static final Map<String, ManagedProcess> writers = new HashMap<>();
 
@@ -42,8 +51,38 @@ final class FastStart {
    */
   static synchronized Launch prepare(String module, Path fatJar) {
     Path dir = fatJar.resolveSibling("fast-start");
-    Path jar = dir.resolve(fatJar.getFileName());
+    Path jar = extracted(module, fatJar);
+    String mainClass = mainClass(jar);
     Path archive = dir.resolve(module + ".jsa");
+    ManagedProcess writer = writers.get(module);
+    if (writer != null && writer.isAlive()) {
+      // the archive is being made: start without it
+      return new Launch(jar, mainClass, List.of(), false);
+    }
+    if (Files.isRegularFile(archive)) {
+      return new Launch(jar, mainClass, List.of("-XX:SharedArchiveFile=" + archive), false);
+    }
+    return new Launch(jar, mainClass, List.of("-XX:ArchiveClassesAtExit=" + archive), true);
+  }
+
+  /**
+   * How to start {@code module} from {@code fatJar} with a directory in front of its class path:
+   * from the extracted jar, without an archive (see the class comment).
+   */
+  static synchronized Launch prepareWithoutArchive(String module, Path fatJar) {
+    Path jar = extracted(module, fatJar);
+    return new Launch(jar, mainClass(jar), List.of(), false);
+  }
+
+  /** Notes the process that writes {@code module}'s archive when it exits. */
+  static synchronized void writing(String module, ManagedProcess process) {
+    writers.put(module, process);
+  }
+
+  /** The extracted jar, extracted again when the fat jar is newer (its old archive dropped). */
+  private static Path extracted(String module, Path fatJar) {
+    Path dir = fatJar.resolveSibling("fast-start");
+    Path jar = dir.resolve(fatJar.getFileName());
     try {
       if (!Files.isRegularFile(jar)
           || Files.getLastModifiedTime(jar).compareTo(Files.getLastModifiedTime(fatJar)) < 0) {
@@ -54,19 +93,20 @@ final class FastStart {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot extract " + fatJar, e);
     }
-    ManagedProcess writer = writers.get(module);
-    if (writer != null && writer.isAlive()) {
-      return new Launch(jar, List.of(), false); // the archive is being made: start without it
-    }
-    if (Files.isRegularFile(archive)) {
-      return new Launch(jar, List.of("-XX:SharedArchiveFile=" + archive), false);
-    }
-    return new Launch(jar, List.of("-XX:ArchiveClassesAtExit=" + archive), true);
+    return jar;
   }
 
-  /** Notes the process that writes {@code module}'s archive when it exits. */
-  static synchronized void writing(String module, ManagedProcess process) {
-    writers.put(module, process);
+  /** The extracted jar's {@code Main-Class}: the application's own, not Spring Boot's launcher. */
+  private static String mainClass(Path jar) {
+    try (var file = new JarFile(jar.toFile())) {
+      String main = file.getManifest().getMainAttributes().getValue(Attributes.Name.MAIN_CLASS);
+      if (main == null) {
+        throw new IllegalStateException(jar + " names no Main-Class");
+      }
+      return main;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the manifest of " + jar, e);
+    }
   }
 
   private static void extract(Path fatJar, Path dir) throws IOException {

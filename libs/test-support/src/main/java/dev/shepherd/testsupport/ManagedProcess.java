@@ -105,6 +105,36 @@ public final class ManagedProcess implements AutoCloseable {
       command.add("org.springframework.boot.loader.launch.PropertiesLauncher");
     }
     command.addAll(appArgs);
+    return start(name, command, env, logDir);
+  }
+
+  /**
+   * Starts a main class on a class path of plain jars and directories, in that order: a Spring Boot
+   * jar extracted by its tools ({@code java -Djarmode=tools -jar ... extract}), whose manifest's
+   * {@code Class-Path} names its libraries, with a directory in front whose files replace the jar's
+   * resources of the same name.
+   */
+  public static ManagedProcess startJava(
+      String name,
+      List<Path> classPath,
+      String mainClass,
+      List<String> jvmArgs,
+      List<String> appArgs,
+      Map<String, String> env,
+      Path logDir) {
+    List<String> command = new ArrayList<>();
+    command.add(javaExecutable());
+    command.addAll(jvmArgs);
+    command.add("-cp");
+    command.add(
+        String.join(java.io.File.pathSeparator, classPath.stream().map(Path::toString).toList()));
+    command.add(mainClass);
+    command.addAll(appArgs);
+    return start(name, command, env, logDir);
+  }
+
+  private static ManagedProcess start(
+      String name, List<String> command, Map<String, String> env, Path logDir) {
     try {
       Files.createDirectories(logDir);
       Path log = logDir.resolve(name + ".log");
