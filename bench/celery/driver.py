@@ -40,6 +40,9 @@ def enqueue(run, count):
             for i in range(count):
                 noop.apply_async(task_id=f"{run}-{i}", producer=producer)
             last = time.time()
+    # the producer's pooled connection is closed here, not dropped when the interpreter exits:
+    # without publisher confirms (see tasks.py) a publish the broker has not read by then is lost
+    app.pool.force_close_all()
     return {"count": count, "firstSubmit": first, "lastSubmit": last}
 
 
