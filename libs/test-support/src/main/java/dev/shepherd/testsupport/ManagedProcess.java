@@ -92,20 +92,15 @@ public final class ManagedProcess implements AutoCloseable {
       List<String> appArgs,
       Map<String, String> env,
       Path logDir) {
-    List<String> command = new ArrayList<>();
-    command.add(javaExecutable());
-    command.addAll(jvmArgs);
-    if (classpathFirst == null) {
-      command.add("-jar");
-      command.add(jar.toString());
-    } else {
-      command.add("-Dloader.path=" + classpathFirst);
-      command.add("-cp");
-      command.add(jar.toString());
-      command.add("org.springframework.boot.loader.launch.PropertiesLauncher");
-    }
-    command.addAll(appArgs);
-    return start(name, command, env, logDir);
+    List<String> launch =
+        classpathFirst == null
+            ? List.of("-jar", jar.toString())
+            : List.of(
+                "-Dloader.path=" + classpathFirst,
+                "-cp",
+                jar.toString(),
+                "org.springframework.boot.loader.launch.PropertiesLauncher");
+    return start(name, javaCommand(jvmArgs, launch, appArgs), env, logDir);
   }
 
   /**
@@ -122,15 +117,21 @@ public final class ManagedProcess implements AutoCloseable {
       List<String> appArgs,
       Map<String, String> env,
       Path logDir) {
+    String joined =
+        String.join(java.io.File.pathSeparator, classPath.stream().map(Path::toString).toList());
+    return start(
+        name, javaCommand(jvmArgs, List.of("-cp", joined, mainClass), appArgs), env, logDir);
+  }
+
+  /** {@code java}, its options, what it launches, and the application's arguments. */
+  private static List<String> javaCommand(
+      List<String> jvmArgs, List<String> launch, List<String> appArgs) {
     List<String> command = new ArrayList<>();
     command.add(javaExecutable());
     command.addAll(jvmArgs);
-    command.add("-cp");
-    command.add(
-        String.join(java.io.File.pathSeparator, classPath.stream().map(Path::toString).toList()));
-    command.add(mainClass);
+    command.addAll(launch);
     command.addAll(appArgs);
-    return start(name, command, env, logDir);
+    return command;
   }
 
   private static ManagedProcess start(

@@ -120,11 +120,7 @@ final class LeaseKeeper implements AutoCloseable {
    * most {@link #MAX_DEADLINE_CHECK} and at least a millisecond.
    */
   static Duration deadlineCheck(Duration trustedFor) {
-    Duration twentieth = trustedFor.dividedBy(20);
-    if (twentieth.compareTo(MAX_DEADLINE_CHECK) > 0) {
-      return MAX_DEADLINE_CHECK;
-    }
-    return twentieth.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : twentieth;
+    return Timers.checkPeriod(trustedFor, 20, MAX_DEADLINE_CHECK);
   }
 
   /** On the deadline thread: stops every running attempt that went unconfirmed too long. */
@@ -180,10 +176,6 @@ final class LeaseKeeper implements AutoCloseable {
     }
     renewals.shutdownNow();
     deadlines.shutdownNow();
-  }
-
-  private long renewEveryMillis() {
-    return renewEveryMillis;
   }
 
   /** How many published outcomes wait for the status-tracker (their leases still held). */
@@ -406,7 +398,7 @@ final class LeaseKeeper implements AutoCloseable {
    *     lease is trusted for {@link #trustedFor} from then until a renewal is confirmed
    */
   Renewal keep(Attempt<?> attempt, long claimSentAt) {
-    long every = renewEveryMillis();
+    long every = renewEveryMillis;
     var renewal = new Renewal(attempt, claimSentAt);
     synchronized (renewal) {
       renewal.confirmedSentAt = claimSentAt - 1; // so the claim itself counts as confirmed

@@ -176,11 +176,7 @@ final class Slots {
    * delivery, which woke the timer's thread for every job.
    */
   static Duration holdCheck(Duration ackHold) {
-    Duration tenth = ackHold.dividedBy(10);
-    if (tenth.compareTo(MAX_HOLD_CHECK) > 0) {
-      return MAX_HOLD_CHECK;
-    }
-    return tenth.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : tenth;
+    return Timers.checkPeriod(ackHold, 10, MAX_HOLD_CHECK);
   }
 
   void start() {

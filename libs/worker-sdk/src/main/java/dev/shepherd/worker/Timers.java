@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 
@@ -20,5 +21,17 @@ final class Timers {
             1, r -> Thread.ofPlatform().name(threadName).daemon().unstarted(r));
     timer.setRemoveOnCancelPolicy(true);
     return timer;
+  }
+
+  /**
+   * The period of a periodic check that stands in for a timer per job: {@code of} divided by {@code
+   * parts}, at most {@code longest} and at least a millisecond.
+   */
+  static Duration checkPeriod(Duration of, int parts, Duration longest) {
+    Duration part = of.dividedBy(parts);
+    if (part.compareTo(longest) > 0) {
+      return longest;
+    }
+    return part.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : part;
   }
 }
