@@ -45,21 +45,21 @@ class JobPathE2EIT {
 
   private static final Duration AWAIT = Duration.ofMinutes(4);
 
-  private E2eSupport e2e;
-  private ShepherdClient client;
+  E2eSupport e2e;
+  ShepherdClient client;
   private final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
   void start(ServiceEndpoints endpoints, TestNames names) {
-    e2e =
-        new E2eSupport(
-            endpoints,
-            names.prefix(),
-            2,
-            Map.of(
-                "shepherd.store.retry-initial-backoff", "50ms",
-                "shepherd.store.retry-max-backoff", "500ms"));
+    e2e = new E2eSupport(endpoints, names.prefix(), 2, settings());
     client = e2e.cluster.client().build();
+  }
+
+  /** What the services are started with beyond their defaults: retries within half a second. */
+  Map<String, String> settings() {
+    return Map.of(
+        "shepherd.store.retry-initial-backoff", "50ms",
+        "shepherd.store.retry-max-backoff", "500ms");
   }
 
   @AfterAll
