@@ -56,7 +56,10 @@ public final class Bench {
   /**
    * The sizes of one run.
    *
-   * @param throughputJobs also the size of the live comparison with Celery
+   * @param warmUpJobs the jobs run before anything is measured (JIT, connections, scripts)
+   * @param throughputJobs the runs profiled (2 and 4 workers) and the scaling curve's; also the
+   *     size of the live comparison with Celery
+   * @param variantJobs the throughput runs over HTTP and with ordering keys (neither profiled)
    * @param celeryBacklogJobs the backlog both Shepherd and Celery drain in the comparison; when it
    *     equals {@code backlogJobs}, Shepherd's backlog scenario is its side of it
    * @param onlyAgainstCelery warm-up, the 2-worker throughput run and the comparison with Celery,
@@ -68,7 +71,9 @@ public final class Bench {
   public record Config(
       String mode,
       int rawMessages,
+      int warmUpJobs,
       int throughputJobs,
+      int variantJobs,
       Duration latencyMain,
       Duration latencySide,
       int backlogJobs,
@@ -85,6 +90,8 @@ public final class Bench {
       return new Config(
           "full",
           50_000,
+          warmUpFor(20_000),
+          20_000,
           20_000,
           Duration.ofSeconds(60),
           Duration.ofSeconds(20),
@@ -104,9 +111,11 @@ public final class Bench {
       return new Config(
           "quick",
           2_000,
+          400, // JIT, connections and scripts: the quick figures are read by nobody
           2_400, // the profiled window (20 % to 90 %) must hold a few hundred samples per worker
-          Duration.ofSeconds(4),
+          800, // profiled in no run: enough to write every figure
           Duration.ofSeconds(2),
+          Duration.ofSeconds(1),
           1_000,
           Duration.ofSeconds(3),
           Duration.ofSeconds(2),
@@ -125,6 +134,8 @@ public final class Bench {
     public static Config consoleOnly(int jobs) {
       return new Config(
           "console",
+          0,
+          0,
           0,
           0,
           Duration.ZERO,
@@ -148,7 +159,9 @@ public final class Bench {
       return new Config(
           "latency",
           0,
+          warmUpFor(jobs),
           jobs,
+          0,
           Duration.ofSeconds(60),
           Duration.ofSeconds(20),
           0,
@@ -167,6 +180,8 @@ public final class Bench {
       return new Config(
           "celery",
           0,
+          warmUpFor(jobs),
+          jobs,
           jobs,
           Duration.ZERO,
           Duration.ZERO,
@@ -179,6 +194,11 @@ public final class Bench {
           0,
           0,
           Duration.ZERO);
+    }
+
+    /** The warm-up before a throughput run of {@code jobs}: half as many, at most 2,000. */
+    private static int warmUpFor(int jobs) {
+      return Math.min(2_000, jobs / 2);
     }
   }
 
@@ -338,8 +358,8 @@ public final class Bench {
         cluster.addWorker();
         recordStartupCpu();
         double four = throughput("4 workers");
-        int keys = Math.max(1, config.throughputJobs() / JOBS_PER_KEY);
-        throughput(KEYED, i -> keyedJob(i, keys));
+        int keys = Math.max(1, config.variantJobs() / JOBS_PER_KEY);
+        throughput(KEYED, config.variantJobs(), i -> keyedJob(i, keys));
         double best = Math.max(two, four);
         latency(best);
         curves(best);
@@ -377,7 +397,7 @@ public final class Bench {
   }
 
   private void warmUp() throws Exception {
-    int n = Math.min(2_000, config.throughputJobs() / 2);
+    int n = config.warmUpJobs();
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
     runJobs(n, null, null, () -> submitOverAmqp(n, Bench::noopJob));
   }
@@ -411,18 +431,17 @@ public final class Bench {
   }
 
   private double throughput(String label) throws Exception {
-    return throughput(label, Bench::noopJob);
+    return throughput(label, config.throughputJobs(), Bench::noopJob);
   }
 
   /** Submits n jobs as fast as the submitter allows and waits for them all to succeed. */
-  private double throughput(String label, IntFunction<JobSubmission> job) throws Exception {
-    int n = config.throughputJobs();
+  private double throughput(String label, int n, IntFunction<JobSubmission> job) throws Exception {
     return throughput(label, n, () -> submitOverAmqp(n, job));
   }
 
-  /** The {@link #HTTP} run: the throughput run's jobs, each one REST request. */
+  /** The {@link #HTTP} run: the variants' jobs, each one REST request. */
   private double throughputOverHttp() throws Exception {
-    int n = config.throughputJobs();
+    int n = config.variantJobs();
     return throughput(HTTP, n, () -> submitOverHttp(n));
   }
 
@@ -874,9 +893,7 @@ public final class Bench {
 
   /** Time from a worker's SIGKILL, or its pod's deletion, to its jobs' re-dispatch. */
   private void rogue(KubernetesClient kube) throws Exception {
-    for (ManagedProcess worker : cluster.workers()) {
-      cluster.removeWorker(worker);
-    }
+    cluster.scaleWorkers(0); // all at once: each waits for its worker's drain
     Map<String, Object> figures = new LinkedHashMap<>();
     figures.put("sigkillDefaultTtl", sigkill(config.defaultTtl()));
     figures.put("sigkillShortTtl", sigkill(config.shortTtl()));

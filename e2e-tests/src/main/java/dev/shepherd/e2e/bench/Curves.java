@@ -30,7 +30,7 @@ final class Curves {
 
     static Plan of(String mode) {
       if (mode.equals("quick")) {
-        return new Plan(List.of(1, 2, 4), List.of(0.25, 0.75, 1.10), Duration.ofSeconds(2));
+        return new Plan(List.of(1, 2, 4), List.of(0.25, 0.75, 1.10), Duration.ofSeconds(1));
       }
       return new Plan(
           List.of(1, 2, 4, 8),
