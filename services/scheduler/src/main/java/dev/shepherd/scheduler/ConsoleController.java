@@ -62,6 +62,7 @@ class ConsoleController {
   private final WorkerRegistry registry;
   private final Topology topology;
   private final ScheduledExecutorService live;
+  private final EventStreams streams;
   private final Clock clock;
 
   ConsoleController(
@@ -72,6 +73,7 @@ class ConsoleController {
       WorkerRegistry registry,
       Topology topology,
       ScheduledExecutorService consoleLive,
+      EventStreams streams,
       Clock clock) {
     this.views = views;
     this.accessProperties = accessProperties;
@@ -80,6 +82,7 @@ class ConsoleController {
     this.registry = registry;
     this.topology = topology;
     this.live = consoleLive;
+    this.streams = streams;
     this.clock = clock;
   }
 
@@ -134,12 +137,13 @@ class ConsoleController {
 
   /**
    * The overview's live part as server-sent events ({@code overview}, data the HTML fragment),
-   * every {@link #LIVE_EVERY}; what the caller may see is decided once, when the stream opens.
+   * every {@link #LIVE_EVERY}; what the caller may see is decided once, when the stream opens. It
+   * ends when the scheduler stops ({@link EventStreams}), and the browser opens another.
    */
   @GetMapping(path = "/overview/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   SseEmitter overviewEvents(HttpServletRequest request) {
     Viewer viewer = views.viewer(request);
-    SseEmitter stream = new SseEmitter(LIVE_STREAM.toMillis());
+    SseEmitter stream = streams.open(LIVE_STREAM);
     AtomicReference<ScheduledFuture<?>> ticks = new AtomicReference<>();
     Runnable stop =
         () -> {

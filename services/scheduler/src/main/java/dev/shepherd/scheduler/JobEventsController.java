@@ -15,8 +15,10 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
  * {@code GET /api/v1/jobs/{id}/events}: a server-sent event stream that pushes the job's final view
  * (event {@code finished}, data the job view as JSON) when it ends, at once when it has ended
  * already, and then closes; {@code missing} when there is no such job. A stream with no end within
- * a minute closes without an event, and the client opens another. The Java client's {@code await}
- * uses it instead of polling: one request per job, whatever the job takes (issue 18, item 4).
+ * a minute closes without an event, and the client opens another; so does one open when the
+ * scheduler stops, after a comment {@code :scheduler stopping} ({@link EventStreams}). The Java
+ * client's {@code await} uses it instead of polling: one request per job, whatever the job takes
+ * (issue 18, item 4).
  */
 @RestController
 @RequestMapping("/api/v1")
@@ -27,15 +29,17 @@ class JobEventsController {
 
   private final JobWaiters waiters;
   private final Access access;
+  private final EventStreams streams;
 
-  JobEventsController(JobWaiters waiters, Access access) {
+  JobEventsController(JobWaiters waiters, Access access, EventStreams streams) {
     this.waiters = waiters;
     this.access = access;
+    this.streams = streams;
   }
 
   @GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   SseEmitter events(@PathVariable String id) throws IOException {
-    SseEmitter stream = new SseEmitter(STREAM.toMillis());
+    SseEmitter stream = streams.open(STREAM);
     if (!access.reaches(id, dev.shepherd.engine.access.Operation.READ)) {
       // another tenant's job is not there for this caller (ADR 40)
       stream.send(SseEmitter.event().comment("waiting for " + id));
