@@ -565,7 +565,7 @@ public final class Bench {
       double t = (System.nanoTime() - start) / 1e9;
       double done = succeeded() - baseline;
       if (steady != null) {
-        steady.observe(done, () -> succeeded() - baseline);
+        steady.observe(done);
       }
       series.add(new double[] {t, (done - last) / (t - lastT)});
       last = done;

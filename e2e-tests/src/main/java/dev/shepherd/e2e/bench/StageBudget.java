@@ -15,8 +15,9 @@ import java.util.concurrent.Executors;
 
 /**
  * Where a throughput run's steady CPU goes, per process and per stage (issue 14): at the steady
- * window's opening (20 % of the jobs finished) async-profiler is attached to every Shepherd process
- * and then its threads are read (the window's CPU is counted from there, see {@link
+ * window's opening (20 % of the jobs finished) every Shepherd process's threads are read and then
+ * async-profiler is started in it (the window, counted from the opening's sample, holds the starts:
+ * a start that takes seconds on a busy machine shortens the profile, never the window; see {@link
  * SteadyCpu.Edges}); at its closing (90 %) the threads are read again and the profile is written as
  * collapsed stacks and a flame graph. {@link Stages} sorts the stacks into stages; a stage's share
  * of a process's samples times the process's steady CPU per job (from {@link SteadyCpu}, measured
@@ -80,13 +81,13 @@ final class StageBudget implements SteadyCpu.Edges {
     if (profiled.isEmpty()) {
       profiled.addAll(cluster.processes()); // not prepared: the attaches happen now, in the window
     }
-    long began = System.nanoTime();
-    forEachProcess(p -> events.put(p.name(), profiler.start(p.pid(), kind)));
-    startSeconds = (System.nanoTime() - began) / 1e9;
-    // read after the attaches, which the window (opened after this edge) does not count either
+    // read with the window's opening sample, just before it: the attaches below are in the window
     for (ManagedProcess p : profiled) {
       threadsAtOpen.put(p.name(), ThreadCpu.snapshot(p.pid()));
     }
+    long began = System.nanoTime();
+    forEachProcess(p -> events.put(p.name(), profiler.start(p.pid(), kind)));
+    startSeconds = (System.nanoTime() - began) / 1e9;
     Bench.log(
         "  %s: %s profile of %d processes started in %.1f s%s",
         run, kind, events.size(), startSeconds, failed());

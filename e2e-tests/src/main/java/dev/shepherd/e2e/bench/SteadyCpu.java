@@ -2,7 +2,6 @@ package dev.shepherd.e2e.bench;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -29,9 +28,9 @@ final class SteadyCpu {
   private Edges edges = new Edges() {};
 
   /**
-   * What else happens at the window's two edges: before the opening's CPU sample (starting a
-   * profile attaches to every process, a second or more on a busy machine, which the window must
-   * not count, and the profile must cover the whole window), after the closing's.
+   * What else happens at the window's two edges: right after the opening's CPU sample (starting a
+   * profile attaches to every process, which can take seconds on a busy machine: the window is
+   * already open, so a slow start cannot lose it), and right after the closing's.
    */
   interface Edges {
     default void opened(double finished) {}
@@ -71,17 +70,9 @@ final class SteadyCpu {
 
   /** Called with every progress sample of the run: jobs finished so far. */
   void observe(double finished) {
-    observe(finished, () -> finished);
-  }
-
-  /**
-   * Called with every progress sample of the run: jobs finished so far, and how to read them again
-   * once the opening edge is done (the window counts the jobs from there).
-   */
-  void observe(double finished, DoubleSupplier progress) {
     if (from == null && finished >= FROM * jobs) {
+      from = sample(finished);
       edges.opened(finished);
-      from = sample(progress.getAsDouble());
     } else if (from != null && to == null && finished >= TO * jobs) {
       to = sample(finished);
       edges.closed(finished);
