@@ -115,7 +115,9 @@ public final class Listeners {
    * How a batch consumer gathers deliveries: it takes up to {@code size} of them, waiting at most
    * {@code maxWait} for each next one and {@code maxWait} for the whole batch, then processes them
    * in order and acks the batch with one {@code basic.ack(multiple)}. So at most about twice {@code
-   * maxWait} is added to a delivery's processing, and nothing at all while deliveries keep coming.
+   * maxWait} is added to a delivery's processing, and nothing at all while deliveries keep coming;
+   * one that comes to an idle consumer is processed at once. An idle consumer polls every {@link
+   * GatherWaits#IDLE_POLL}, not every {@code maxWait}.
    *
    * @param size the most deliveries processed before one ack (1 acks each on its own)
    * @param maxWait how long the consumer waits for one more delivery before it processes the batch
@@ -215,7 +217,9 @@ public final class Listeners {
     // on even for a batch of one: the container hands a batch listener nothing else
     container.setConsumerBatchEnabled(true);
     container.setBatchSize(batch.size());
-    container.setReceiveTimeout(batch.maxWait().toMillis());
+    // a long poll while idle, maxWait while a batch is gathered (ADR 53)
+    var waits = new GatherWaits(container::setReceiveTimeout, batch.maxWait());
+    container.setAfterReceivePostProcessors(waits);
     container.setBatchReceiveTimeout(batch.maxWait().toMillis());
     container.setMessageListener(
         (ChannelAwareBatchMessageListener)
@@ -231,6 +235,8 @@ public final class Listeners {
                 }
               } catch (IOException e) {
                 throw RabbitExceptionTranslator.convertRabbitAccessException(e);
+              } finally {
+                waits.batchEnded();
               }
             });
     return container;

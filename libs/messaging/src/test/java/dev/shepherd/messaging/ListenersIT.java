@@ -203,6 +203,41 @@ class ListenersIT {
     assertThat(fallback).isNotEmpty().hasSizeLessThan(MESSAGES);
   }
 
+  @Test
+  void anIdleConsumerPollsLongAndAGatheringOnePollsForTheBatchsWait() throws Exception {
+    var release = new java.util.concurrent.CountDownLatch(1);
+    consume(
+        message -> {
+          try {
+            release.await(); // the first batch is held while it is processed
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          record(message);
+        });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> receiveTimeout() == GatherWaits.IDLE_POLL.toMillis());
+
+    publishEvents();
+    await().atMost(Duration.ofSeconds(10)).until(() -> receiveTimeout() == 20);
+    release.countDown();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> processed.size() == MESSAGES);
+    assertThat(processed).containsExactlyElementsOf(bodies());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> receiveTimeout() == GatherWaits.IDLE_POLL.toMillis());
+    assertQueueEmptyOnceStopped();
+  }
+
+  /** The timeout the container's consumers poll with now (Spring's field: it has no getter). */
+  private long receiveTimeout() throws ReflectiveOperationException {
+    var field = SimpleMessageListenerContainer.class.getDeclaredField("receiveTimeout");
+    field.setAccessible(true);
+    return field.getLong(container);
+  }
+
   private void consumeWhole(Listeners.WholeBatch whole, Consumer<Message> handler) {
     container =
         Listeners.manualAckBatches(
