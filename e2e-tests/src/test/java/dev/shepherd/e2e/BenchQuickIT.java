@@ -71,6 +71,13 @@ class BenchQuickIT {
       assertThat(step.path("jobs").asInt()).as("load curve %s", step).isPositive();
       assertThat(step.at("/submitToFinishMillis/p99").isNumber()).as("load curve").isTrue();
     }
+    // every process's idle CPU, read with no job to run after the warm-up
+    JsonNode idle = r.at("/idle/cpuMillisPerSecond");
+    assertThat(idle.properties().stream().map(java.util.Map.Entry::getKey).toList())
+        .containsExactlyInAnyOrder(
+            "scheduler", "status-tracker", "recovery", "worker-1", "worker-2");
+    idle.properties()
+        .forEach(e -> assertThat(e.getValue().asDouble()).as(e.getKey()).isNotNegative());
     // the backlog runs make bench-soak's code: every job succeeded, no process out of heap
     JsonNode soak = r.path("backlog");
     assertThat(soak.path("succeeded").asInt()).isEqualTo(soak.path("jobs").asInt()).isPositive();
@@ -151,7 +158,8 @@ class BenchQuickIT {
             "JIT, GC and start-up",
             "Redis per job",
             "Scaling",
-            "Load curve");
+            "Load curve",
+            "idle CPU, no job to run");
   }
 
   /** Calls per job by script and commands per job by name, adding up to the totals. */

@@ -67,6 +67,8 @@ public final class Bench {
    * @param consoleJobs the jobs stored for the console's pages ({@link ConsoleBench})
    * @param consoleSamples requests timed per console page
    * @param consoleWindow how long the overview stream's CPU is measured (and as long without it)
+   * @param idleWindow how long every process's CPU is read with no job to run, after the warm-up
+   *     (zero: not measured)
    */
   public record Config(
       String mode,
@@ -84,7 +86,8 @@ public final class Bench {
       boolean onlyAgainstCelery,
       int consoleJobs,
       int consoleSamples,
-      Duration consoleWindow) {
+      Duration consoleWindow,
+      Duration idleWindow) {
 
     public static Config full() {
       return new Config(
@@ -103,7 +106,8 @@ public final class Bench {
           false,
           1_000_000,
           50,
-          Duration.ofSeconds(60));
+          Duration.ofSeconds(60),
+          Duration.ofSeconds(30));
     }
 
     /** A small version of every scenario, for {@code make bench-quick} and the test. */
@@ -124,7 +128,8 @@ public final class Bench {
           false,
           3_000,
           10,
-          Duration.ofSeconds(3));
+          Duration.ofSeconds(3),
+          Duration.ofSeconds(2));
     }
 
     /**
@@ -148,7 +153,8 @@ public final class Bench {
           true,
           jobs,
           50,
-          Duration.ofSeconds(60));
+          Duration.ofSeconds(60),
+          Duration.ZERO);
     }
 
     /**
@@ -172,6 +178,7 @@ public final class Bench {
           true,
           0,
           0,
+          Duration.ZERO,
           Duration.ZERO);
     }
 
@@ -193,6 +200,7 @@ public final class Bench {
           true,
           0,
           0,
+          Duration.ZERO,
           Duration.ZERO);
     }
 
@@ -339,6 +347,7 @@ public final class Bench {
         return results;
       }
       warmUp();
+      idle();
       double two = throughput("2 workers");
       if (config.mode().equals("latency")) {
         latency(two);
@@ -400,6 +409,30 @@ public final class Bench {
     int n = config.warmUpJobs();
     log("warm-up: %d jobs (JIT, connections, scripts)", n);
     runJobs(n, null, null, () -> submitOverAmqp(n, Bench::noopJob));
+  }
+
+  /**
+   * What every process costs with no job to run, after the warm-up: its CPU milliseconds per second
+   * over {@link Config#idleWindow()} (heartbeats, recovery's passes, consumers' polls, gauges).
+   */
+  private void idle() {
+    Duration window = config.idleWindow();
+    if (window.isZero()) {
+      return;
+    }
+    log("idle: every process's CPU over %s with no job", window);
+    Map<String, Double> before = Costs.cpuSecondsByProcess(cluster);
+    long start = System.nanoTime();
+    LockSupport.parkNanos(window.toNanos()); // the measurement: nothing happens on purpose
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Map<String, Object> perSecond = new LinkedHashMap<>();
+    Costs.cpuSecondsByProcess(cluster)
+        .forEach(
+            (name, cpu) ->
+                perSecond.put(
+                    name, round((cpu - before.getOrDefault(name, 0.0)) * 1000 / seconds)));
+    results.put("idle", Map.of("seconds", round(seconds), "cpuMillisPerSecond", perSecond));
+    log("idle: CPU ms per second %s", perSecond);
   }
 
   /** The keyed throughput run: 4 workers, every job with an ordering key shared by 20 jobs. */

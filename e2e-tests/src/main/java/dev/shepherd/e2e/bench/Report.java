@@ -213,6 +213,16 @@ final class Report {
         .forEach(
             e ->
                 row(t, "RSS at end: " + e.getKey(), fmt(e.getValue().asDouble()) + " MiB", "", ""));
+    r.at("/idle/cpuMillisPerSecond")
+        .properties()
+        .forEach(
+            e ->
+                row(
+                    t,
+                    "idle CPU, no job to run (after the warm-up): " + e.getKey(),
+                    e.getValue().asDouble() + " ms per second",
+                    "",
+                    ""));
     return t.toString();
   }
 
