@@ -40,6 +40,21 @@ class JobEventsController {
   @GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   SseEmitter events(@PathVariable String id) throws IOException {
     SseEmitter stream = streams.open(STREAM);
+    try {
+      return follow(id, stream);
+    } catch (IllegalStateException ended) {
+      if (streams.isRunning()) {
+        throw ended;
+      }
+      // the scheduler began to stop and ended the stream with ':scheduler stopping' (EventStreams)
+      // before this request's first send: that end is the answer, and the client asks again
+      // elsewhere
+      return stream;
+    }
+  }
+
+  /** Tells {@code stream} when job {@code id} finishes, or that it is missing. */
+  private SseEmitter follow(String id, SseEmitter stream) throws IOException {
     if (!access.reaches(id, dev.shepherd.engine.access.Operation.READ)) {
       // another tenant's job is not there for this caller (ADR 40)
       stream.send(SseEmitter.event().comment("waiting for " + id));

@@ -85,6 +85,41 @@ class StreamsAtShutdownIT {
     assertThat(job.lines()).contains(":scheduler stopping").doesNotContain("event:finished");
   }
 
+  @Test
+  void aStreamAskedForWhileTheSchedulerStopsEndsCleanlyNotWithAnError(
+      ServiceEndpoints endpoints, TestNames names) throws Exception {
+    try (var scheduler =
+        InProcessScheduler.start(endpoints.asSpringProperties(), names.prefix(), Map.of())) {
+      URI base = scheduler.base();
+      var submitted =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+                  .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
+                  .header("Content-Type", "application/json")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"type\":\"demo.noop\",\"payload\":{}}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+      String id = Json.mapper().readTree(submitted.body()).path("jobId").asString();
+      // the shutdown's first phase has run; the web server still takes requests
+      scheduler.app().getBean(EventStreams.class).stop();
+
+      var response =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/api/v1/jobs/" + id + "/events"))
+                  .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
+                  .header("Accept", "text/event-stream")
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+      assertThat(response.body()).contains(":scheduler stopping").doesNotContain("event:finished");
+    }
+  }
+
   /** The lines a client has read so far, and the end of its response's body. */
   private record Stream(List<String> lines, CompletableFuture<Void> end) {}
 
