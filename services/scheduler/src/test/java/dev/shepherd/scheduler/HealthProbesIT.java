@@ -123,21 +123,9 @@ class HealthProbesIT {
         assertThat(get(app, "/actuator/health/liveness").statusCode()).isEqualTo(200);
         // a submission Redis cannot take now is refused with 503 and a time to come back, as
         // problem+json, not a 500
-        URI jobs =
-            URI.create(
-                "http://127.0.0.1:"
-                    + app.getEnvironment().getProperty("local.server.port")
-                    + "/api/v1/jobs");
-        var refused =
-            http.send(
-                HttpRequest.newBuilder(jobs)
-                    .header("X-Api-Key", dev.shepherd.testsupport.TestApiKeys.ADMIN_KEY)
-                    .header("Content-Type", "application/json")
-                    .POST(
-                        HttpRequest.BodyPublishers.ofString(
-                            "{\"type\":\"demo.noop\",\"payload\":{}}"))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+        URI base =
+            URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
+        var refused = InProcessScheduler.submitNoop(http, base);
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
         assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
         assertThat(refused.headers().firstValue("Content-Type"))

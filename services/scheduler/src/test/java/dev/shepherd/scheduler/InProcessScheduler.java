@@ -8,6 +8,8 @@ import dev.shepherd.testsupport.RabbitCleanup;
 import dev.shepherd.testsupport.RedisCleanup;
 import dev.shepherd.testsupport.TestApiKeys;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -75,6 +77,17 @@ final class InProcessScheduler implements AutoCloseable {
         app.getBean(ConnectionFactory.class), topology.queueNames(), topology.exchangeNames());
     RedisCleanup.deleteByPrefix(app.getBean(RedisConnectionFactory.class), prefix);
     app.close();
+  }
+
+  /** Submits a no-op job as the tests' administrator to the scheduler at {@code base}. */
+  static HttpResponse<String> submitNoop(HttpClient http, URI base) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
+            .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"demo.noop\",\"payload\":{}}"))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** A problem+json answer of {@code status} whose text names {@code named}. */

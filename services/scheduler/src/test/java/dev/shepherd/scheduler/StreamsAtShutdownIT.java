@@ -46,15 +46,7 @@ class StreamsAtShutdownIT {
                 SHUTDOWN_PHASE));
     URI base = scheduler.base();
     // a job no worker takes: its events stream has no end of its own
-    var submitted =
-        http.send(
-            HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
-                .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
-                .header("Content-Type", "application/json")
-                .POST(
-                    HttpRequest.BodyPublishers.ofString("{\"type\":\"demo.noop\",\"payload\":{}}"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    var submitted = InProcessScheduler.submitNoop(http, base);
     assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
     String id = Json.mapper().readTree(submitted.body()).path("jobId").asString();
 
@@ -91,16 +83,7 @@ class StreamsAtShutdownIT {
     try (var scheduler =
         InProcessScheduler.start(endpoints.asSpringProperties(), names.prefix(), Map.of())) {
       URI base = scheduler.base();
-      var submitted =
-          http.send(
-              HttpRequest.newBuilder(base.resolve("/api/v1/jobs"))
-                  .header("X-Api-Key", TestApiKeys.ADMIN_KEY)
-                  .header("Content-Type", "application/json")
-                  .POST(
-                      HttpRequest.BodyPublishers.ofString(
-                          "{\"type\":\"demo.noop\",\"payload\":{}}"))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      var submitted = InProcessScheduler.submitNoop(http, base);
       assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
       String id = Json.mapper().readTree(submitted.body()).path("jobId").asString();
       // the shutdown's first phase has run; the web server still takes requests
