@@ -30,7 +30,8 @@ local ATTEMPT_EVENTS = {CLAIM = true, SUCCEED = true, FAIL_RETRYABLE = true, FAI
 -- is read twice. Missing fields read as nil.
 local JOB_FIELDS = {'state', 'pool', 'attempt', 'token', 'worker', 'startToCloseMs', 'stallMs',
                     'phaseLimits', 'scheduleToStartMs', 'idempotencyKey', 'history', 'phased',
-                    'orderingKey', 'orderingPolicy', 'concurrencyKey', 'awaited', 'held'}
+                    'orderingKey', 'orderingPolicy', 'concurrencyKey', 'awaited', 'held',
+                    'submittedAt'}
 local function readJob(id, more)
   local names = {unpack(JOB_FIELDS)}
   for _, name in ipairs(more or {}) do names[#names + 1] = name end
@@ -176,8 +177,8 @@ local function transitions(id, events, now, job, fields)
   -- stored while it was the job hash's `history` field (ADR 23) keeps it there
   local inHash = job.history ~= nil
   -- the first dispatch of a job straight from its submission (SUBMITTED to QUEUED, no reason, no
-  -- attempt's token) is the hash's `dispatchedAt`, not a line: a job waiting in its queue has no
-  -- history list, and view.lua writes the line (ADR 51)
+  -- attempt's token) is the hash's `dispatchedIn` (`dispatchedAt` before ADR 54), not a line: a
+  -- job waiting in its queue has no history list, and view.lua writes the line (ADR 51)
   local dispatchedAt = nil
   -- the lines the hash holds (ADR 52, above); nil for a job stored before it
   local held, succeededAt = job.held, nil
@@ -218,7 +219,14 @@ local function transitions(id, events, now, job, fields)
   local key = jobKey(id)
   local hset = {'state', to}
   if dispatchedAt then
-    hset[3], hset[4] = 'dispatchedAt', dispatchedAt
+    -- as milliseconds after `submittedAt` (ADR 54): a short integer in the hash, where a time
+    -- takes nine bytes; a job table without `submittedAt` gets the time itself, as before
+    local submitted = tonumber(job.submittedAt)
+    if submitted then
+      hset[3], hset[4] = 'dispatchedIn', int(now - submitted)
+    else
+      hset[3], hset[4] = 'dispatchedAt', dispatchedAt
+    end
   end
   -- a line to store: the lines the hash held go first, as they would have been stored, and from
   -- now on every line is stored (the claim's fields change with the next claim)

@@ -69,7 +69,7 @@ local function report(id, token, seq, event, at, phase, percent, message, error,
     end
     return {outcome = 'FINISHED', state = job.state}
   end
-  if seq <= tonumber(job.seq) then return {outcome = 'DUPLICATE', state = job.state} end
+  if seq <= tonumber(job.seq or '0') then return {outcome = 'DUPLICATE', state = job.state} end
   if outcome then
     return {outcome = 'APPLIED', state = applyOutcome(nil, {'seq', seq})}
   end

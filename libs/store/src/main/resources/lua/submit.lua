@@ -47,9 +47,11 @@ local function submit(a)
   -- the history is a list of its own, one JSON line per transition, so the job hash keeps Redis's
   -- compact encoding (ADR 28); its first line, SUBMIT, is not stored and the id is the key's, not a
   -- field (ADR 51); `phased` 0: no phase recorded yet; `held` 0: no list yet, and the hash may hold
-  -- the first claim's and success's lines (ADR 52)
+  -- the first claim's and success's lines (ADR 52); no `seq` until a claim writes it, the one
+  -- reader (report.lua) reads it only from a running attempt, nor a `traceparent` unless the
+  -- caller sent one (ADR 54)
   local fields = {'type', jobType, 'pool', pool, 'state', 'SUBMITTED', 'attempt', 1,
-    'maxAttempts', maxAttempts, 'token', 0, 'seq', 0, 'payload', payload, 'submittedAt', int(now),
+    'maxAttempts', maxAttempts, 'token', 0, 'payload', payload, 'submittedAt', int(now),
     'phased', '0', 'held', '0'}
   -- the optional fields, each only when given, in the same HSET
   local function optional(name, value)

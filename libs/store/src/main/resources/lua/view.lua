@@ -20,7 +20,7 @@ for i = 1, #all, 2 do
   end
 end
 -- Since ADR 51 no script stores a job's first line (SUBMIT at `submittedAt`), nor the line of its
--- dispatch straight from SUBMITTED (`dispatchedAt`, transitions()): both are written here, first;
+-- dispatch straight from SUBMITTED (`dispatchedIn`, transitions()): both are written here, first;
 -- a job stored with its SUBMIT line (before ADR 51, or in its hash under ADR 23) keeps that one.
 local history = {}
 local first = stored[1] and cjson.decode(stored[1])
@@ -31,8 +31,14 @@ if first and first.event == 'SUBMIT' then
 else
   history[1] = cjson.encode({at = h.submittedAt, to = 'SUBMITTED', event = 'SUBMIT', attempt = 1})
 end
-if h.dispatchedAt then
-  history[#history + 1] = cjson.encode({at = h.dispatchedAt, from = 'SUBMITTED', to = 'QUEUED',
+-- `dispatchedIn`: milliseconds after `submittedAt` (ADR 54); `dispatchedAt`, the time itself, in
+-- a job stored before
+local dispatchedAt = h.dispatchedAt
+if not dispatchedAt and h.dispatchedIn then
+  dispatchedAt = int(tonumber(h.submittedAt) + tonumber(h.dispatchedIn))
+end
+if dispatchedAt then
+  history[#history + 1] = cjson.encode({at = dispatchedAt, from = 'SUBMITTED', to = 'QUEUED',
                                         event = 'DISPATCH', attempt = 1})
 end
 -- the first claim's line and its success's, while the hash holds them (ADR 52: `held` 1 or 2; a

@@ -8,6 +8,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.JobEvent;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.model.WorkMessage;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
@@ -277,6 +278,32 @@ class DispatcherIT {
     assertThat(header)
         .startsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
         .doesNotContain("00f067aa0ba902b7");
+  }
+
+  @Test
+  void aJobSubmittedWithoutATraceStoresNoneAndItsWorkMessageCarriesItsIdsTrace() {
+    var job =
+        fixture
+            .store
+            .submissions()
+            .submit(new NewJob("demo.noop", "default", "{}", null, null, 3, null));
+    assertThat(
+            new StringRedisTemplate(fixture.redisConnections)
+                .opsForHash()
+                .hasKey(fixture.store.keys().job(job.jobId()), "traceparent"))
+        .as("nothing stored: the trace is the id's (ADR 54)")
+        .isFalse();
+    assertThat(dispatcher().dispatchOnce()).isEqualTo(1);
+    Message m =
+        new RabbitTemplate(fixture.rabbitConnections)
+            .receive(fixture.topology.workQueue("default"), 5_000);
+    String header = (String) m.getMessageProperties().getHeader("traceparent");
+    assertThat(header).startsWith("00-" + job.jobId().substring(3) + "-");
+    assertThat(TraceParent.parse(header).orElseThrow().parentId())
+        .as("a child: a span of its own")
+        .isNotEqualTo(job.jobId().substring(19));
+    assertThat(fixture.store.queries().find(job.jobId()).orElseThrow().traceId())
+        .isEqualTo(job.jobId().substring(3));
   }
 
   @Test

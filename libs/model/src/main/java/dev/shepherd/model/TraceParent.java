@@ -6,8 +6,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A W3C trace context ({@code traceparent: 00-<trace-id>-<parent-id>-<flags>}). The submit call's
- * context (or a new one) is stored with the job and travels, as a child, on the work message and on
- * every status event, so one trace id ties a job's whole life together in logs and traces.
+ * context is stored with the job (without one, the job's trace is its own id's, {@link #ofJob}, and
+ * nothing is stored: ADR 54) and travels, as a child, on the work message and on every status
+ * event, so one trace id ties a job's whole life together in logs and traces.
  */
 public record TraceParent(String traceId, String parentId, String flags) {
 
@@ -56,6 +57,35 @@ public record TraceParent(String traceId, String parentId, String flags) {
       }
     }
     return true;
+  }
+
+  /**
+   * The trace of a job whose submission carried none (ADR 54): its trace id is the 32 hex digits of
+   * its id ({@code 07-3f2a...}, {@link JobIds#newId}), its parent the last 16 of them, sampled. A
+   * job's id is a random UUID, so these are as unique as {@link #newRoot}'s, and anyone holding the
+   * id finds the trace. Empty for an id not of that form.
+   */
+  public static Optional<TraceParent> ofJob(String jobId) {
+    if (jobId == null
+        || jobId.length() != 35
+        || jobId.charAt(2) != '-'
+        || !lowerHex(jobId, 3, 35)) {
+      return Optional.empty();
+    }
+    String traceId = jobId.substring(3);
+    String parentId = jobId.substring(19);
+    if (allZero(traceId) || allZero(parentId)) {
+      return Optional.empty();
+    }
+    return Optional.of(new TraceParent(traceId, parentId, "01"));
+  }
+
+  /**
+   * The trace a stored job continues: the one stored with it ({@code stored}, the submission's),
+   * else its own ({@link #ofJob}); null when neither is valid.
+   */
+  public static String ofStored(String stored, String jobId) {
+    return parse(stored).or(() -> ofJob(jobId)).map(TraceParent::toString).orElse(null);
   }
 
   /** A new trace, sampled. */

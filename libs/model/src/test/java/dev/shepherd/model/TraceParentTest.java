@@ -51,4 +51,29 @@ class TraceParentTest {
     assertThat(child.parentId()).isNotEqualTo(root.parentId()).hasSize(16);
     assertThat(TraceParent.parse(child.toString())).contains(child);
   }
+
+  @Test
+  void aJobWithoutACallersTraceHasItsIdsTrace() {
+    String id = JobIds.newId(7);
+    TraceParent own = TraceParent.ofJob(id).orElseThrow();
+    assertThat(own.traceId()).isEqualTo(id.substring(3));
+    assertThat(own.parentId()).isEqualTo(id.substring(19));
+    assertThat(own.flags()).as("sampled, as a new root").isEqualTo("01");
+    assertThat(TraceParent.parse(own.toString())).contains(own);
+    assertThat(TraceParent.ofJob("07-" + "0".repeat(32))).as("an all-zero trace id").isEmpty();
+    assertThat(TraceParent.ofJob("07-3F2A" + "0".repeat(27) + "1")).as("upper-case hex").isEmpty();
+    assertThat(TraceParent.ofJob("job-1")).isEmpty();
+    assertThat(TraceParent.ofJob(null)).isEmpty();
+  }
+
+  @Test
+  void aStoredTraceWinsOverTheJobsOwn() {
+    String id = JobIds.newId(3);
+    String callers = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assertThat(TraceParent.ofStored(callers, id)).isEqualTo(callers);
+    assertThat(TraceParent.ofStored(null, id))
+        .isEqualTo("00-" + id.substring(3) + "-" + id.substring(19) + "-01");
+    assertThat(TraceParent.ofStored("", id)).as("stored empty").startsWith("00-" + id.substring(3));
+    assertThat(TraceParent.ofStored(null, "not-a-job-id")).isNull();
+  }
 }

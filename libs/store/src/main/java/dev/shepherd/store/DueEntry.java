@@ -1,5 +1,6 @@
 package dev.shepherd.store;
 
+import dev.shepherd.model.TraceParent;
 import java.time.Instant;
 
 /**
@@ -17,6 +18,14 @@ public record DueEntry(
     Instant submittedAt,
     String traceparent,
     String submitter) {
+
+  /**
+   * @param traceparent the trace stored with the job, or null: the entry continues the job's own
+   *     ({@link TraceParent#ofStored}, ADR 54)
+   */
+  public DueEntry {
+    traceparent = TraceParent.ofStored(traceparent, jobId);
+  }
 
   /** An entry of a job no known caller submitted. */
   public DueEntry(

@@ -163,7 +163,9 @@ final class Replies {
         job.get("lastError"),
         job.get("cancelledBy"),
         millis(job.get("cancelledAt")),
-        TraceParent.parse(job.get("traceparent")).map(TraceParent::traceId).orElse(null),
+        TraceParent.parse(TraceParent.ofStored(job.get("traceparent"), jobId))
+            .map(TraceParent::traceId)
+            .orElse(null),
         phaseViews(pairs(reply.get("phases"))),
         history,
         job.get("tenant"),

@@ -355,6 +355,21 @@ class JobStoreIT {
         .containsExactly(
             tuple(JobState.SUBMITTED, null, submittedAt),
             tuple(JobState.QUEUED, JobEvent.DISPATCH, dispatchedAt));
+    assertThat(fixture.redis.<String, String>opsForHash().entries(store.keys().job(id)))
+        .as("the dispatch as milliseconds after the submission (ADR 54); no seq before a claim")
+        .containsEntry("dispatchedIn", "1000")
+        .doesNotContainKeys("dispatchedAt", "seq");
+
+    // a job stored before ADR 54 has the dispatch's time itself: shown the same
+    fixture.redis.opsForHash().delete(store.keys().job(id), "dispatchedIn");
+    fixture
+        .redis
+        .opsForHash()
+        .put(store.keys().job(id), "dispatchedAt", Long.toString(dispatchedAt.toEpochMilli()));
+    assertThat(view(id).history())
+        .extracting(TransitionRecord::to, TransitionRecord::at)
+        .containsExactly(
+            tuple(JobState.SUBMITTED, submittedAt), tuple(JobState.QUEUED, dispatchedAt));
 
     // a job stored before ADR 51 has its SUBMIT line in the list: shown once
     fixture

@@ -1,5 +1,6 @@
 package dev.shepherd.engine.access;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.shepherd.model.Json;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,10 +14,19 @@ import java.util.TreeSet;
 public final class Callers {
 
   /**
-   * @param tenant the tenant of the jobs the caller submits (null in identities stored before it
-   *     was kept: no tenant)
+   * What a job stores, without what is empty: no groups and no tenant are left out, so a broker
+   * user of no group is {@code {"name":"guest"}} (24 bytes fewer per job in Redis than with the
+   * empty fields, ADR 54).
+   *
+   * @param groups absent for none
+   * @param tenant absent for none (and in identities stored before it was kept: no tenant)
    */
-  private record Identity(String name, List<String> groups, String tenant) {}
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  private record Identity(String name, List<String> groups, String tenant) {
+    Identity {
+      groups = groups == null ? List.of() : groups;
+    }
+  }
 
   private Callers() {}
 

@@ -86,7 +86,7 @@ public final class SubmissionIntake {
   }
 
   /**
-   * @param traceparent the caller's W3C trace context, or null to start a new trace
+   * @param traceparent the caller's W3C trace context, or null for the job's own (ADR 54)
    */
   public IntakeResult submit(byte[] body, String traceparent) {
     return submit(body, traceparent, Submitter.ANYONE);
@@ -309,7 +309,8 @@ public final class SubmissionIntake {
             submission.idempotencyKey(),
             submission.notBefore(),
             maxAttempts,
-            TraceParent.parse(traceparent).orElseGet(TraceParent::newRoot).toString(),
+            // the caller's trace, or none: the job's trace is then its id's (ADR 54)
+            TraceParent.parse(traceparent).map(TraceParent::toString).orElse(null),
             timeouts,
             submission.orderingKey(),
             catalog.blocksItsKey(submission.type()),
