@@ -69,6 +69,8 @@ public final class Bench {
    * @param consoleWindow how long the overview stream's CPU is measured (and as long without it)
    * @param idleWindow how long every process's CPU is read with no job to run, after the warm-up
    *     (zero: not measured)
+   * @param latencyBase the rate, in jobs/s, whose quarter, half and three quarters the latency
+   *     scenario offers; zero for the run's own measured throughput
    */
   public record Config(
       String mode,
@@ -87,7 +89,35 @@ public final class Bench {
       int consoleJobs,
       int consoleSamples,
       Duration consoleWindow,
-      Duration idleWindow) {
+      Duration idleWindow,
+      double latencyBase) {
+
+    /**
+     * This configuration with the latency scenario's loads taken as fractions of {@code
+     * jobsPerSecond} instead of the run's own throughput, so two builds are compared at the same
+     * offered rates.
+     */
+    public Config withLatencyBase(double jobsPerSecond) {
+      return new Config(
+          mode,
+          rawMessages,
+          warmUpJobs,
+          throughputJobs,
+          variantJobs,
+          latencyMain,
+          latencySide,
+          backlogJobs,
+          defaultTtl,
+          shortTtl,
+          rogueJobs,
+          celeryBacklogJobs,
+          onlyAgainstCelery,
+          consoleJobs,
+          consoleSamples,
+          consoleWindow,
+          idleWindow,
+          jobsPerSecond);
+    }
 
     public static Config full() {
       return new Config(
@@ -107,7 +137,8 @@ public final class Bench {
           1_000_000,
           50,
           Duration.ofSeconds(60),
-          Duration.ofSeconds(30));
+          Duration.ofSeconds(30),
+          0);
     }
 
     /** A small version of every scenario, for {@code make bench-quick} and the test. */
@@ -129,7 +160,8 @@ public final class Bench {
           3_000,
           10,
           Duration.ofSeconds(3),
-          Duration.ofSeconds(2));
+          Duration.ofSeconds(2),
+          0);
     }
 
     /**
@@ -154,7 +186,8 @@ public final class Bench {
           jobs,
           50,
           Duration.ofSeconds(60),
-          Duration.ZERO);
+          Duration.ZERO,
+          0);
     }
 
     /**
@@ -179,7 +212,8 @@ public final class Bench {
           0,
           0,
           Duration.ZERO,
-          Duration.ZERO);
+          Duration.ZERO,
+          0);
     }
 
     /** Shepherd against Celery only, both ways, with {@code jobs} jobs each way. */
@@ -201,7 +235,8 @@ public final class Bench {
           0,
           0,
           Duration.ZERO,
-          Duration.ZERO);
+          Duration.ZERO,
+          0);
     }
 
     /** The warm-up before a throughput run of {@code jobs}: half as many, at most 2,000. */
@@ -257,6 +292,13 @@ public final class Bench {
     if (latency >= 0) {
       boolean sized = arguments.size() > latency + 1 && arguments.get(latency + 1).matches("\\d+");
       config = Config.latencyOnly(sized ? Integer.parseInt(arguments.get(latency + 1)) : 20_000);
+    }
+    int at = arguments.indexOf("--at");
+    if (at >= 0) {
+      if (arguments.size() <= at + 1 || !arguments.get(at + 1).matches("\\d+(\\.\\d+)?")) {
+        throw new IllegalArgumentException("--at takes a rate in jobs/s, e.g. --at 1136");
+      }
+      config = config.withLatencyBase(Double.parseDouble(arguments.get(at + 1)));
     }
     Path root = Cluster.repositoryRoot();
     Path out = quick ? root.resolve("build/bench-quick") : root.resolve("bench/results");
@@ -630,11 +672,28 @@ public final class Bench {
   }
 
   /** A steady offered load; exact percentiles from each job's own timestamps. */
-  private void latency(double throughput) throws Exception {
+  private void latency(double measured) throws Exception {
     Map<String, Object> byLoad = new LinkedHashMap<>();
+    // a given base (--at) offers the same rates to every build compared; else the run's own rate
+    double throughput = config.latencyBase() > 0 ? config.latencyBase() : measured;
+    if (config.latencyBase() > 0) {
+      log(
+          "latency: loads are fractions of %.0f jobs/s (--at), not of this run's %.0f",
+          throughput, measured);
+    }
+    results.put("latencyBaseJobsPerSecond", round(throughput));
     for (double fraction : new double[] {0.25, 0.5, 0.75}) {
       Duration duration = fraction == 0.5 ? config.latencyMain() : config.latencySide();
       double rate = throughput * fraction;
+      // the floor: the broker alone carrying a job's three durable hops at this rate, unbatched
+      Duration alone =
+          duration.compareTo(Duration.ofSeconds(20)) < 0 ? duration : Duration.ofSeconds(20);
+      Map<String, Object> brokerAlone = RawBroker.hopsAtRate(endpoints.rabbitmq(), rate, alone);
+      log(
+          "latency: the broker alone, a job's three hops at %.0f jobs/s: %s µs per job, %s of a core",
+          rate,
+          brokerAlone.get("rabbitmqCpuMicrosPerJob"),
+          brokerAlone.get("rabbitmqShareOfACore"));
       log("latency: %.0f jobs/s (%.0f%% of throughput) for %s", rate, fraction * 100, duration);
       Map<String, Double> cpuBefore = windowCpu();
       long start = System.nanoTime();
@@ -652,6 +711,7 @@ public final class Bench {
       figures.put("submitToFinishMillis", l.finish());
       figures.put("submitToStoredMillis", l.stored());
       figures.put("storedToStartMillis", l.storedToStart());
+      figures.put("brokerAlone", brokerAlone);
       byLoad.put(Integer.toString((int) (fraction * 100)) + "%", figures);
       latencyByLoad.add(
           new double[] {rate, l.finish().get("p50"), l.finish().get("p95"), l.finish().get("p99")});

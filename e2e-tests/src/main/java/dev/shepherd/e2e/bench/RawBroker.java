@@ -8,9 +8,13 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.MessageProperties;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The broker's own limit on this machine: persistent messages, published with confirms into a
@@ -19,6 +23,13 @@ import java.util.concurrent.TimeUnit;
 final class RawBroker {
 
   static final int CONFIRM_BATCH = 250;
+
+  /**
+   * Consumers per hop in {@link #hopsAtRate}, each of prefetch one and publishing with its own
+   * confirm awaited: as many as a worker's slots, so the hops keep up with the rate instead of
+   * waiting for each other's round trips.
+   */
+  static final int HOP_CONSUMERS = 8;
 
   private RawBroker() {}
 
@@ -62,6 +73,99 @@ final class RawBroker {
       double seconds = (System.nanoTime() - start) / 1e9;
       pub.queueDelete(queue);
       return messages / seconds;
+    }
+  }
+
+  /**
+   * The broker alone carrying a job's three durable hops (submit, work and status queues) at a
+   * steady {@code jobsPerSecond}: each hop a persistent message published into a quorum queue,
+   * delivered to one of {@link #HOP_CONSUMERS} consumers of prefetch one, which publishes the next
+   * hop with its confirm awaited and acks, as a trickle of jobs takes them when no batch forms.
+   * Returns the broker's CPU µs per job and its share of one core over the run: the floor under
+   * Shepherd's own latency run at the same rate.
+   */
+  static Map<String, Object> hopsAtRate(URI amqp, double jobsPerSecond, Duration duration)
+      throws Exception {
+    var factory = new ConnectionFactory();
+    factory.setUri(amqp);
+    String prefix = "bench.hops." + System.nanoTime() + ".";
+    int hops = 3;
+    long jobs = Math.max(1, (long) (jobsPerSecond * duration.toMillis() / 1000.0));
+    CountDownLatch done = new CountDownLatch((int) jobs);
+    try (Connection connection = factory.newConnection("bench-raw-hops")) {
+      Channel setup = connection.createChannel();
+      for (int i = 0; i < hops; i++) {
+        setup.queueDeclare(prefix + i, true, false, false, Map.of("x-queue-type", "quorum"));
+      }
+      for (int c = 0; c < hops * HOP_CONSUMERS; c++) {
+        int hop = c % hops;
+        Channel in = connection.createChannel();
+        in.basicQos(1);
+        Channel out = connection.createChannel();
+        out.confirmSelect();
+        in.basicConsume(
+            prefix + hop,
+            false,
+            new DefaultConsumer(in) {
+              @Override
+              public void handleDelivery(
+                  String tag,
+                  Envelope envelope,
+                  com.rabbitmq.client.AMQP.BasicProperties p,
+                  byte[] body)
+                  throws IOException {
+                if (hop < hops - 1) {
+                  out.basicPublish(
+                      "", prefix + (hop + 1), MessageProperties.PERSISTENT_BASIC, body);
+                  try {
+                    out.waitForConfirmsOrDie(30_000);
+                  } catch (Exception e) {
+                    throw new IOException(e);
+                  }
+                } else {
+                  done.countDown();
+                }
+                in.basicAck(envelope.getDeliveryTag(), false);
+              }
+            });
+      }
+      Channel producer = connection.createChannel();
+      producer.confirmSelect();
+      byte[] body = "{\"type\":\"demo.noop\",\"payload\":{}}".getBytes(StandardCharsets.UTF_8);
+      long interval = (long) (1e9 / jobsPerSecond);
+      // NaN where the broker is not a process of this machine
+      double cpuBefore = Costs.infrastructureCpuSeconds().getOrDefault("rabbitmq", Double.NaN);
+      long start = System.nanoTime();
+      long next = start;
+      for (long i = 0; i < jobs; i++) {
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(wait);
+        }
+        producer.basicPublish("", prefix + 0, MessageProperties.PERSISTENT_BASIC, body);
+        // as the bench's steady producer (Submitter): confirms awaited every CONFIRM_BATCH
+        if ((i + 1) % CONFIRM_BATCH == 0) {
+          producer.waitForConfirmsOrDie(30_000);
+        }
+        next += interval;
+      }
+      if (!done.await(2, TimeUnit.MINUTES)) {
+        throw new IllegalStateException(
+            "the last hop got " + (jobs - done.getCount()) + " of " + jobs + " jobs");
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      double cpu =
+          Costs.infrastructureCpuSeconds().getOrDefault("rabbitmq", Double.NaN) - cpuBefore;
+      for (int i = 0; i < hops; i++) {
+        setup.queueDelete(prefix + i);
+      }
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("jobsPerSecond", Math.round(jobs / seconds));
+      if (!Double.isNaN(cpu)) {
+        figures.put("rabbitmqCpuMicrosPerJob", Math.round(cpu * 1e6 / jobs));
+        figures.put("rabbitmqShareOfACore", Math.round(cpu * 100 / seconds) / 100.0);
+      }
+      return figures;
     }
   }
 }
