@@ -17,7 +17,7 @@ help:
 	@echo "make build   compile and package every module (no tests)"
 	@echo "make unit    unit tests only (no broker needed)"
 	@echo "make bench   the benchmarks (about 25 minutes); make bench-quick: a small run of each"
-	@echo "make bench-celery  Shepherd against Celery alone, both ways (BENCH_JOBS=n, default 20000)"
+	@echo "make bench-celery  Shepherd against Celery alone, both ways (BENCH_JOBS=n, default 20000; BENCH_REPEAT=k: k runs in a row, median ratios)"
 	@echo "make bench-latency  the 2-worker throughput run, then latency at 25/50/75 % of it, split at the store (BENCH_JOBS=n; BENCH_LATENCY_AT=jobs/s: of that rate instead)"
 	@echo "make bench-console  the console's pages timed over 1,000,000 stored jobs (BENCH_CONSOLE_JOBS=n)"
 	@echo "make bench-soak  500,000 jobs queued, then drained by 2 workers: memory and heap (BENCH_SOAK_JOBS=n)"
@@ -55,7 +55,7 @@ bench-quick: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --quick
 
 bench-celery: jdk
-	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --against-celery $${BENCH_JOBS:-20000}
+	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --against-celery $${BENCH_JOBS:-20000} $${BENCH_REPEAT:+--repeat $$BENCH_REPEAT}
 
 bench-latency: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --latency $${BENCH_JOBS:-20000} $${BENCH_LATENCY_AT:+--at $$BENCH_LATENCY_AT}

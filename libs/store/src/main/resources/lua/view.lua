@@ -34,7 +34,7 @@ end
 -- `dispatchedIn`: milliseconds after `submittedAt` (ADR 54); `dispatchedAt`, the time itself, in
 -- a job stored before
 local dispatchedAt = h.dispatchedAt
-if not dispatchedAt and h.dispatchedIn then
+if not dispatchedAt and h.dispatchedIn and h.submittedAt then
   dispatchedAt = int(tonumber(h.submittedAt) + tonumber(h.dispatchedIn))
 end
 if dispatchedAt then

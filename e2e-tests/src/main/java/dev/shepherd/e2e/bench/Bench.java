@@ -307,8 +307,28 @@ public final class Bench {
             URI.create(env("SHEPHERD_RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672")),
             URI.create(env("SHEPHERD_REDIS_URI", "redis://127.0.0.1:6379")),
             "bench");
-    Map<String, Object> results = run(config, out, endpoints);
-    System.out.println("Results: " + results.get("resultsFile"));
+    int repeat = arguments.indexOf("--repeat");
+    int times = 1;
+    if (repeat >= 0) {
+      if (against < 0
+          || arguments.size() <= repeat + 1
+          || !arguments.get(repeat + 1).matches("[1-9]\\d*")) {
+        throw new IllegalArgumentException(
+            "--repeat k goes with --against-celery, e.g. --against-celery 20000 --repeat 3");
+      }
+      times = Integer.parseInt(arguments.get(repeat + 1));
+    }
+    List<Map<String, Object>> runs = new ArrayList<>();
+    for (int i = 1; i <= times; i++) {
+      if (times > 1) {
+        log("against Celery: run %d of %d", i, times);
+      }
+      runs.add(run(config, out, endpoints));
+      System.out.println("Results: " + runs.getLast().get("resultsFile"));
+    }
+    if (times > 1) {
+      System.out.println(CeleryRepeats.summarize(runs, out));
+    }
     System.exit(0);
   }
 
