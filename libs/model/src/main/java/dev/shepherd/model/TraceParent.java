@@ -85,7 +85,12 @@ public record TraceParent(String traceId, String parentId, String flags) {
    * else its own ({@link #ofJob}); null when neither is valid.
    */
   public static String ofStored(String stored, String jobId) {
-    return parse(stored).or(() -> ofJob(jobId)).map(TraceParent::toString).orElse(null);
+    return stored(stored, jobId).map(TraceParent::toString).orElse(null);
+  }
+
+  /** {@link #ofStored} parsed: the stored traceparent, else the job's own trace. */
+  public static Optional<TraceParent> stored(String stored, String jobId) {
+    return parse(stored).or(() -> ofJob(jobId));
   }
 
   /** A new trace, sampled. */

@@ -75,5 +75,10 @@ class TraceParentTest {
         .isEqualTo("00-" + id.substring(3) + "-" + id.substring(19) + "-01");
     assertThat(TraceParent.ofStored("", id)).as("stored empty").startsWith("00-" + id.substring(3));
     assertThat(TraceParent.ofStored(null, "not-a-job-id")).isNull();
+    assertThat(TraceParent.stored(callers, id).map(TraceParent::traceId))
+        .contains("4bf92f3577b34da6a3ce929d0e0e4736");
+    assertThat(TraceParent.stored("garbage", id).map(TraceParent::traceId))
+        .contains(id.substring(3));
+    assertThat(TraceParent.stored(null, "not-a-job-id")).isEmpty();
   }
 }

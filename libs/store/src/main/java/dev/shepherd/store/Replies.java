@@ -163,9 +163,7 @@ final class Replies {
         job.get("lastError"),
         job.get("cancelledBy"),
         millis(job.get("cancelledAt")),
-        TraceParent.parse(TraceParent.ofStored(job.get("traceparent"), jobId))
-            .map(TraceParent::traceId)
-            .orElse(null),
+        TraceParent.stored(job.get("traceparent"), jobId).map(TraceParent::traceId).orElse(null),
         phaseViews(pairs(reply.get("phases"))),
         history,
         job.get("tenant"),
