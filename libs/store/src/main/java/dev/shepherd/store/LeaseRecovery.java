@@ -8,6 +8,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -39,6 +41,25 @@ public final class LeaseRecovery {
   public List<ReapedLease> reapExpiredLeases(int partition, int limit, Duration retryBackoff) {
     return Replies.reapedLeases(
         pass(Script.REAP, partition, limit, retryBackoff, store.lateOutcomeGrace()));
+  }
+
+  /**
+   * Takes back up to {@code limit} expired leases in each partition from {@code from} to the last,
+   * all at once (one round trip, {@link ScriptRunner#runOnEvery}), judged as of now: {@code each}
+   * gets what each partition's call took back, and a failed call is thrown after the others'
+   * replies were given.
+   *
+   * @param retryBackoff drawn once per partition
+   */
+  public void reapExpiredLeases(
+      int from, int limit, Supplier<Duration> retryBackoff, Consumer<List<ReapedLease>> each) {
+    passOnEvery(
+        Script.REAP,
+        from,
+        limit,
+        retryBackoff,
+        reply -> each.accept(Replies.reapedLeases(reply)),
+        store.lateOutcomeGrace());
   }
 
   /**
@@ -93,16 +114,54 @@ public final class LeaseRecovery {
     return Replies.timedOutAttempts(pass(Script.TIMEOUT, partition, limit, retryBackoff));
   }
 
+  /**
+   * Ends, in each partition from {@code from} to the last, all at once (one round trip), up to
+   * {@code limit} running attempts past their timeouts as of now, as {@link #timeOutAttempts(int,
+   * int, Duration)} does in one: {@code each} gets each partition's, and a failed call is thrown
+   * after the others' replies were given.
+   *
+   * @param retryBackoff drawn once per partition
+   */
+  public void timeOutAttempts(
+      int from, int limit, Supplier<Duration> retryBackoff, Consumer<List<TimedOutAttempt>> each) {
+    passOnEvery(
+        Script.TIMEOUT,
+        from,
+        limit,
+        retryBackoff,
+        reply -> each.accept(Replies.timedOutAttempts(reply)));
+  }
+
+  /** {@link #pass} on the partitions from {@code from} on, at once, all with one now. */
+  private void passOnEvery(
+      Script script,
+      int from,
+      int limit,
+      Supplier<Duration> retryBackoff,
+      Consumer<JsonNode> each,
+      String... more) {
+    String now = store.now();
+    store.runOnEvery(
+        script,
+        from,
+        p -> passArguments(now, limit, retryBackoff.get(), more).toArray(String[]::new),
+        (reply, p) -> each.accept(reply));
+  }
+
   /** One batch of a recovery pass over one partition: now, limit, backoff, retention, more. */
   private JsonNode pass(
       Script script, int partition, int limit, Duration retryBackoff, String... more) {
+    return store.run(script, partition, passArguments(store.now(), limit, retryBackoff, more));
+  }
+
+  private List<String> passArguments(String now, int limit, Duration retryBackoff, String... more) {
     List<String> args = new ArrayList<>();
-    args.add(store.now());
+    args.add(now);
     args.add(Integer.toString(limit));
     args.add(Long.toString(retryBackoff.toMillis()));
     args.add(store.retention());
     args.addAll(List.of(more));
-    return store.run(script, partition, args);
+    return args;
   }
 
   /** The leases {@code workerId} holds, oldest first. */
@@ -119,20 +178,24 @@ public final class LeaseRecovery {
 
   /**
    * Every lease held now, by worker, each worker's oldest first: one call per partition ({@code
-   * lease_holders.lua}), whatever the number of leases.
+   * lease_holders.lua}), whatever the number of leases, all sent at once.
    */
   public Map<String, List<HeldLease>> heldLeases() {
     Map<String, List<HeldLease>> held = new HashMap<>();
-    for (int p = 0; p < partitions(); p++) {
-      for (JsonNode lease : store.run(Script.LEASE_HOLDERS, p).path("leases")) {
-        held.computeIfAbsent(lease.path("worker").asString(), w -> new ArrayList<>())
-            .add(
-                new HeldLease(
-                    lease.path("id").asString(),
-                    Replies.millis(lease.path("startedAt").asString(null)),
-                    lease.path("outcome").asBoolean()));
-      }
-    }
+    store.runOnEvery(
+        Script.LEASE_HOLDERS,
+        0,
+        p -> new String[0],
+        (reply, p) -> {
+          for (JsonNode lease : reply.path("leases")) {
+            held.computeIfAbsent(lease.path("worker").asString(), w -> new ArrayList<>())
+                .add(
+                    new HeldLease(
+                        lease.path("id").asString(),
+                        Replies.millis(lease.path("startedAt").asString(null)),
+                        lease.path("outcome").asBoolean()));
+          }
+        });
     Comparator<HeldLease> oldestFirst =
         Comparator.comparing(h -> h.since() == null ? Instant.MIN : h.since());
     held.values().forEach(leases -> leases.sort(oldestFirst));

@@ -2,21 +2,34 @@ package dev.shepherd.store;
 
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
+import io.lettuce.core.LettuceFutures;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
+import java.util.function.ObjIntConsumer;
+import org.springframework.dao.DataAccessException;
 import org.springframework.dao.TransientDataAccessResourceException;
+import org.springframework.data.redis.RedisSystemException;
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.ReturnType;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceExceptionConverter;
 import org.springframework.data.redis.core.RedisCallback;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -56,15 +69,9 @@ final class ScriptRunner {
     if (partition < 0) {
       return Json.mapper().readTree("{\"outcome\":\"MISSING\",\"found\":false}");
     }
-    calls
-        .computeIfAbsent(script, s -> meters.counter(MetricNames.REDIS_CALLS, "op", s.file))
-        .increment();
+    count(script);
     RedisScript<String> redisScript = scripts.get(script);
-    byte[][] keysAndArgs = new byte[1 + args.length][];
-    keysAndArgs[0] = keys.base(partition).getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < args.length; i++) {
-      keysAndArgs[i + 1] = args[i].getBytes(StandardCharsets.UTF_8);
-    }
+    byte[][] keysAndArgs = keysAndArgs(partition, args);
     // on the connection itself, not a proxy of it made per call (RedisTemplate's default), and
     // without the script executor's lookups: this runs several times per job
     boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
@@ -80,6 +87,115 @@ final class ScriptRunner {
                 },
             true);
     return Json.mapper().readTree(reply);
+  }
+
+  /**
+   * Runs {@code script} on the partitions from {@code from} to the last, at once, with {@code args}
+   * of each: the calls go out together on the shared connection, so they wait for one round trip
+   * instead of one per partition (in a cluster, Lettuce sends each to its slot's master), and
+   * {@code each} is given every partition's reply, in partition order. A failed call does not hide
+   * the others' replies: {@code each} gets those first, then the first failure is thrown (the
+   * others suppressed in it), translated as {@link #run} translates it. A script Redis does not
+   * know (it restarted, or was flushed) is sent whole for that partition, as {@link #run} does.
+   *
+   * @param args the arguments after the partition's key base
+   * @param each a partition's reply and the partition
+   */
+  void runOnEvery(
+      Script script, int from, IntFunction<String[]> args, ObjIntConsumer<JsonNode> each) {
+    int partitions = keys.partitions();
+    if (from >= partitions) {
+      return;
+    }
+    RedisScript<String> redisScript = scripts.get(script);
+    List<byte[][]> sent = new ArrayList<>(partitions - from);
+    for (int p = from; p < partitions; p++) {
+      count(script);
+      sent.add(keysAndArgs(p, args.apply(p)));
+    }
+    List<Object> replies =
+        redis.execute((RedisCallback<List<Object>>) c -> evalOnEvery(c, redisScript, sent), true);
+    RuntimeException failure = null;
+    for (int p = from; p < partitions; p++) {
+      Object reply = replies.get(p - from);
+      if (reply instanceof byte[] bytes) {
+        each.accept(Json.mapper().readTree(bytes), p);
+      } else if (failure == null) {
+        failure = (RuntimeException) reply;
+      } else {
+        failure.addSuppressed((RuntimeException) reply);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * EVALSHA of every entry of {@code sent}, all sent before any reply is awaited; each one's reply
+   * (bytes) or its failure (a translated exception), in order.
+   */
+  @SuppressWarnings("unchecked")
+  private List<Object> evalOnEvery(
+      RedisConnection c, RedisScript<String> script, List<byte[][]> sent) {
+    if (!(c.getNativeConnection() instanceof RedisScriptingAsyncCommands<?, ?> nativeCommands)) {
+      throw new IllegalStateException(
+          "cannot pipeline scripts on " + c.getNativeConnection().getClass().getName());
+    }
+    var commands = (RedisScriptingAsyncCommands<byte[], byte[]>) nativeCommands;
+    List<RedisFuture<byte[]>> futures = new ArrayList<>(sent.size());
+    for (byte[][] keysAndArgs : sent) {
+      byte[][] key = {keysAndArgs[0]};
+      byte[][] arguments = Arrays.copyOfRange(keysAndArgs, 1, keysAndArgs.length);
+      futures.add(commands.evalsha(script.getSha1(), ScriptOutputType.VALUE, key, arguments));
+    }
+    long timeout = commandTimeout().toMillis();
+    List<Object> replies = new ArrayList<>(sent.size());
+    for (int i = 0; i < futures.size(); i++) {
+      try {
+        replies.add(LettuceFutures.awaitOrCancel(futures.get(i), timeout, TimeUnit.MILLISECONDS));
+      } catch (RuntimeException e) {
+        if (!isNoScript(e)) {
+          replies.add(translated(e));
+          continue;
+        }
+        try {
+          replies.add(eval(c, script, sent.get(i)));
+        } catch (RuntimeException again) {
+          replies.add(again);
+        }
+      }
+    }
+    return replies;
+  }
+
+  /** How long a pipelined call may take: the connection factory's command timeout. */
+  private Duration commandTimeout() {
+    return redis.getConnectionFactory() instanceof LettuceConnectionFactory lettuce
+        ? lettuce.getClientConfiguration().getCommandTimeout()
+        : Duration.ofSeconds(60);
+  }
+
+  /** As Spring's own calls translate Lettuce's exceptions. */
+  private static RuntimeException translated(RuntimeException e) {
+    DataAccessException translated = new LettuceExceptionConverter().translate(e);
+    return translated != null ? translated : new RedisSystemException(e.getMessage(), e);
+  }
+
+  private void count(Script script) {
+    calls
+        .computeIfAbsent(script, s -> meters.counter(MetricNames.REDIS_CALLS, "op", s.file))
+        .increment();
+  }
+
+  /** The partition's key base, then {@code args}, as bytes. */
+  private byte[][] keysAndArgs(int partition, String... args) {
+    byte[][] keysAndArgs = new byte[1 + args.length][];
+    keysAndArgs[0] = keys.base(partition).getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < args.length; i++) {
+      keysAndArgs[i + 1] = args[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return keysAndArgs;
   }
 
   /**

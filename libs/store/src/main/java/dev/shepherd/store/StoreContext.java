@@ -2,6 +2,8 @@ package dev.shepherd.store;
 
 import java.time.Clock;
 import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.ObjIntConsumer;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import tools.jackson.databind.JsonNode;
 
@@ -23,6 +25,14 @@ record StoreContext(
 
   JsonNode run(Script script, int partition, List<String> args) {
     return scripts.run(script, partition, args);
+  }
+
+  /**
+   * Runs a script on the partitions from {@code from} on, at once: {@link ScriptRunner#runOnEvery}.
+   */
+  void runOnEvery(
+      Script script, int from, IntFunction<String[]> args, ObjIntConsumer<JsonNode> each) {
+    scripts.runOnEvery(script, from, args, each);
   }
 
   /** Now, in epoch millis, as the scripts take it. */

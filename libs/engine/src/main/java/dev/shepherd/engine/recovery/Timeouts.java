@@ -58,23 +58,30 @@ public final class Timeouts {
     this.outcomes = new JobOutcomeMeters(meters);
   }
 
-  /** One pass over every partition; returns how many attempts were ended. */
+  /**
+   * One pass over every partition; returns how many attempts were ended. As the reaper's ({@link
+   * LeaseReaper#reapOnce}): the first partition's call alone, ending the pass when Redis was slow
+   * to answer it, then the other partitions' calls together (ADR 55).
+   */
   public int timeOutOnce() {
-    int total = 0;
-    for (int partition = 0; partition < recovery.partitions(); partition++) {
-      // The backoff of a first retry: a batch mixes attempts, and a hung attempt says nothing
-      // about how loaded the job's downstream is.
-      long began = System.nanoTime();
-      List<TimedOutAttempt> ended =
-          recovery.timeOutAttempts(partition, batchSize, retryPolicy.backoff(1, random));
-      ended.forEach(this::record);
-      if (orders != null) {
-        ended.stream().filter(a -> a.workerId() != null).forEach(this::tellWorker);
-      }
-      total += ended.size();
-      RedisStall.endPassIfSlow(began, "timing out the attempts of partition " + partition);
+    // The backoff of a first retry: a batch mixes attempts, and a hung attempt says nothing about
+    // how loaded the job's downstream is.
+    long began = System.nanoTime();
+    int[] total = {ended(recovery.timeOutAttempts(0, batchSize, retryPolicy.backoff(1, random)))};
+    RedisStall.endPassIfSlow(began, "timing out the attempts of partition 0");
+    began = System.nanoTime();
+    recovery.timeOutAttempts(
+        1, batchSize, () -> retryPolicy.backoff(1, random), ended -> total[0] += ended(ended));
+    RedisStall.endPassIfSlow(began, "timing out the attempts of the other partitions");
+    return total[0];
+  }
+
+  private int ended(List<TimedOutAttempt> ended) {
+    ended.forEach(this::record);
+    if (orders != null) {
+      ended.stream().filter(a -> a.workerId() != null).forEach(this::tellWorker);
     }
-    return total;
+    return ended.size();
   }
 
   private void record(TimedOutAttempt attempt) {
