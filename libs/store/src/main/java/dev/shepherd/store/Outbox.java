@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.ObjIntConsumer;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -68,14 +69,40 @@ public final class Outbox {
    */
   public List<DueEntry> reserveDue(
       int partition, int limit, Duration visibility, Consumer<ExhaustedJob> exhausted) {
-    JsonNode reply =
+    return dueEntries(
         store.run(
             Script.RESERVE_DUE,
             partition,
             store.now(),
             Integer.toString(limit),
             Long.toString(visibility.toMillis()),
-            store.retention());
+            store.retention()),
+        exhausted);
+  }
+
+  /**
+   * As {@link #reserveDue(int, int, Duration, Consumer)} in every partition, the calls sent at once
+   * (one round trip, ADR 55) with one now: {@code each} gets each partition's reserved entries, in
+   * partition order (an empty list too), and a failed call is thrown after the others' entries were
+   * given (as a failed {@link #reserveDue} call, it leaves what was reserved to reappear once its
+   * reservation runs out).
+   */
+  public void reserveDueInEvery(
+      int limit,
+      Duration visibility,
+      Consumer<ExhaustedJob> exhausted,
+      ObjIntConsumer<List<DueEntry>> each) {
+    String[] args = {
+      store.now(), Integer.toString(limit), Long.toString(visibility.toMillis()), store.retention()
+    };
+    store.runOnEvery(
+        Script.RESERVE_DUE,
+        0,
+        p -> args,
+        (reply, p) -> each.accept(dueEntries(reply, exhausted), p));
+  }
+
+  private static List<DueEntry> dueEntries(JsonNode reply, Consumer<ExhaustedJob> exhausted) {
     for (JsonNode e : Replies.list(reply.get("exhausted"))) {
       exhausted.accept(
           new ExhaustedJob(

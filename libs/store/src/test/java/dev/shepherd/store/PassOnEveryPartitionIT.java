@@ -77,6 +77,50 @@ class PassOnEveryPartitionIT {
   }
 
   /**
+   * The dispatcher's sweep reserves the due entries of every partition in one round: each
+   * partition's entries reach the caller once, empty partitions included, and are hidden from the
+   * next sweep.
+   */
+  @Test
+  void oneSweepReservesTheDueEntriesOfEveryPartition() {
+    Set<String> submitted = new HashSet<>();
+    int[] inPartition = new int[4];
+    while (java.util.Arrays.stream(inPartition).min().orElseThrow() < 2) {
+      String id = fixture.submitted(JobTimeouts.NONE);
+      submitted.add(id);
+      inPartition[fixture.store.keys().partitionOf(id)]++;
+    }
+
+    List<Integer> calls = new ArrayList<>();
+    List<String> reserved = new ArrayList<>();
+    fixture
+        .store
+        .outbox()
+        .reserveDueInEvery(
+            100,
+            TTL,
+            exhausted -> {},
+            (due, p) -> {
+              calls.add(p);
+              due.forEach(
+                  e -> {
+                    assertThat(fixture.store.keys().partitionOf(e.jobId())).isEqualTo(p);
+                    reserved.add(e.jobId());
+                  });
+            });
+
+    assertThat(calls).containsExactly(0, 1, 2, 3);
+    assertThat(reserved).containsExactlyInAnyOrderElementsOf(submitted);
+    List<String> again = new ArrayList<>();
+    fixture
+        .store
+        .outbox()
+        .reserveDueInEvery(
+            100, TTL, exhausted -> {}, (due, p) -> due.forEach(e -> again.add(e.jobId())));
+    assertThat(again).as("reserved entries stay hidden").isEmpty();
+  }
+
+  /**
    * A pass from partition 2 calls partitions 2 and 3 only: the reaper and the timeout pass call the
    * first partition alone, then the others together.
    */

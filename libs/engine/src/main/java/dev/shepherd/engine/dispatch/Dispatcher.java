@@ -10,6 +10,7 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.Outbox;
+import dev.shepherd.store.Outbox.ExhaustedJob;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -22,7 +23,9 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -295,16 +298,20 @@ public final class Dispatcher {
           .computeIfAbsent(outbox.partitionOf(entry.jobId()), p -> new ArrayList<>())
           .add(entry);
     }
-    for (int partition : partitions) {
-      List<DueEntry> due =
-          outbox.reserveDue(
-              partition,
-              batchSize,
-              visibility,
-              // a released last attempt whose outcome never came (ADR 14)
-              dead -> outcomes.dead(dead.type(), dead.pool()));
-      if (!due.isEmpty()) {
-        reserved.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(due);
+    // a released last attempt whose outcome never came (ADR 14)
+    Consumer<ExhaustedJob> exhausted = dead -> outcomes.dead(dead.type(), dead.pool());
+    ObjIntConsumer<List<DueEntry>> add =
+        (due, partition) -> {
+          if (!due.isEmpty()) {
+            reserved.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(due);
+          }
+        };
+    if (partitions.size() == outbox.partitions()) {
+      // a sweep: every partition's call sent at once, one round trip (ADR 55)
+      outbox.reserveDueInEvery(batchSize, visibility, exhausted, add);
+    } else {
+      for (int partition : partitions) {
+        add.accept(outbox.reserveDue(partition, batchSize, visibility, exhausted), partition);
       }
     }
     List<AttemptRequest> attempts = new ArrayList<>();
