@@ -51,6 +51,7 @@ def finished(run, count):
 
     client = app.backend.client
     done, succeeded, first, last = 0, 0, None, None
+    finishes = []
     batch = 1000
     for start in range(0, count, batch):
         keys = [
@@ -68,10 +69,15 @@ def finished(run, count):
                 .replace(tzinfo=timezone.utc)
                 .timestamp()
             )
+            finishes.append(at)
             first = at if first is None else min(first, at)
             last = at if last is None else max(last, at)
+    # tasks finished in each whole second from the first finish, as Shepherd's drain is reported
+    per_second = [0] * (int(last - first) + 1 if finishes else 0)
+    for at in finishes:
+        per_second[int(at - first)] += 1
     return {"count": count, "finished": done, "succeeded": succeeded,
-            "firstFinish": first, "lastFinish": last}
+            "firstFinish": first, "lastFinish": last, "perSecond": per_second}
 
 
 def cleanup(runs):

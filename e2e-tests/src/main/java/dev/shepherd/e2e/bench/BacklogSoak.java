@@ -201,7 +201,7 @@ public final class BacklogSoak {
           figures.get("rabbitQueueBytesPerQueuedJob"),
           figures.get("rabbitRssBytesPerQueuedJob"),
           WORKERS);
-      double drainSeconds = drain(n, succeededBefore);
+      double drainSeconds = drain(n, succeededBefore, figures);
       figures.put("drainSeconds", Bench.round(drainSeconds));
       figures.put("drainJobsPerSecond", Bench.round(n / drainSeconds));
       long redisFinished = Costs.redisUsedMemory(redis);
@@ -249,23 +249,41 @@ public final class BacklogSoak {
 
   /**
    * Starts the workers and returns the seconds from the first job finished to the last, sampled
-   * every 100 ms, so the workers' start-up does not count (as in the bench's backlog scenario).
+   * every 20 ms until the first finish and every 100 ms after it, so the workers' start-up does not
+   * count (as in the bench's backlog scenario). It adds to {@code figures} the drain second by
+   * second ({@code drainPerSecond}: jobs finished in each whole second from the first finish, the
+   * last second a part one), the seconds from the workers' start to the first job finished, and
+   * each process's CPU per job in the drain's steady window ({@link SteadyCpu}, the broker and
+   * Redis beside them): what a backlog costs, start-up and warm-up of the new workers shown apart
+   * from the rest.
    */
-  private double drain(int n, double before) {
+  private double drain(int n, double before, Map<String, Object> figures) {
     long limit = Math.max(1800, n / 50);
+    var steady = new SteadyCpu(n, () -> Costs.cpuSecondsByProcess(cluster));
+    List<Long> perSecond = new ArrayList<>();
+    long began = System.nanoTime();
     var sampling =
         CompletableFuture.supplyAsync(
             () -> {
               long first = 0;
-              long began = System.nanoTime();
               long logged = began;
+              double atLastSecond = 0;
               while (true) {
                 double done = statusTracker("shepherd.jobs.succeeded") - before;
                 long now = System.nanoTime();
                 if (done > 0 && first == 0) {
                   first = now;
+                  figures.put("workersStartToFirstFinishSeconds", Bench.round((now - began) / 1e9));
+                }
+                steady.observe(done);
+                while (first != 0 && now - first >= (perSecond.size() + 1) * 1_000_000_000L) {
+                  perSecond.add(Math.round(done - atLastSecond));
+                  atLastSecond = done;
                 }
                 if (done >= n) {
+                  if (done > atLastSecond) {
+                    perSecond.add(Math.round(done - atLastSecond)); // the last, part of a second
+                  }
                   return Math.max((now - first) / 1e9, 0.001);
                 }
                 if ((now - began) / 1e9 > limit) {
@@ -276,12 +294,17 @@ public final class BacklogSoak {
                   Bench.log("  %,.0f of %,d succeeded", done, n);
                   logged = now;
                 }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // the drain's sampling
+                // the drain's sampling; closer before the first finish, which starts the clock
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(first == 0 ? 20 : 100));
               }
             },
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
     cluster.scaleWorkers(WORKERS);
-    return sampling.join();
+    double seconds = sampling.join();
+    figures.put("drainPerSecond", perSecond);
+    figures.put("steadyCpu", steady.figures());
+    Bench.log("backlog drain, jobs finished in each second from the first: %s", perSecond);
+    return seconds;
   }
 
   private double statusTracker(String meter) {

@@ -155,7 +155,8 @@ final class Celery implements AutoCloseable {
       startWorker(i, concurrency);
     }
     awaitReady();
-    JsonNode done = awaitFinished(phase, n, queued, results, null);
+    SteadyCpu steady = new SteadyCpu(queued, this::cpuSecondsByWorker);
+    JsonNode done = awaitFinished(phase, n, queued, results, steady);
     double seconds =
         Math.max(done.path("lastFinish").asDouble() - done.path("firstFinish").asDouble(), 0.001);
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -168,7 +169,11 @@ final class Celery implements AutoCloseable {
             enqueued.path("lastSubmit").asDouble() - enqueued.path("firstSubmit").asDouble()));
     figures.put("drainSeconds", Bench.round(seconds));
     figures.put("drainJobsPerSecond", Bench.round(queued / seconds));
-    Bench.log("Celery backlog: drained %.0f tasks/s", queued / seconds);
+    figures.put("drainPerSecond", done.path("perSecond"));
+    figures.put("steadyCpu", steady.figures());
+    Bench.log(
+        "Celery backlog: drained %.0f tasks/s; tasks finished in each second from the first: %s",
+        queued / seconds, done.path("perSecond"));
     return figures;
   }
 

@@ -267,7 +267,7 @@ final class Report {
 
   /**
    * CPU microseconds per job of each process between 20 % and 90 % of a run's jobs finished:
-   * Shepherd's throughput runs against the target, and Celery's live run.
+   * Shepherd's throughput runs against the target, Celery's live run, and both backlog drains.
    */
   static String steadyCpuTable(JsonNode r) {
     StringBuilder t = new StringBuilder();
@@ -281,6 +281,46 @@ final class Report {
     JsonNode celery = r.at("/againstCelery/celery/live/steadyCpu");
     if (!celery.isMissingNode()) {
       steadyRows(t, "Celery, live (main process and prefork children)", celery, false);
+    }
+    JsonNode shepherdDrain = r.at("/againstCelery/shepherd/backlog/steadyCpu");
+    if (!shepherdDrain.isMissingNode()) {
+      steadyRows(t, "Shepherd, backlog drain", shepherdDrain, false);
+    }
+    JsonNode celeryDrain = r.at("/againstCelery/celery/backlog/steadyCpu");
+    if (!celeryDrain.isMissingNode()) {
+      steadyRows(t, "Celery, backlog drain", celeryDrain, false);
+    }
+    t.append(drainTable(r));
+    return t.toString();
+  }
+
+  /**
+   * Both backlog drains second by second (jobs finished in each whole second from the first
+   * finish), with how long Shepherd's new workers took from their start to the first job finished;
+   * empty when neither has them.
+   */
+  static String drainTable(JsonNode r) {
+    JsonNode shepherd = r.at("/againstCelery/shepherd/backlog");
+    JsonNode celery = r.at("/againstCelery/celery/backlog");
+    JsonNode s = shepherd.path("drainPerSecond");
+    JsonNode c = celery.path("drainPerSecond");
+    if (!s.isArray() && !c.isArray()) {
+      return "";
+    }
+    StringBuilder t = new StringBuilder();
+    t.append("\nThe backlog drains second by second (jobs finished in each second from the first")
+        .append(" finish; Shepherd's new workers took ")
+        .append(fmt2(shepherd.path("workersStartToFirstFinishSeconds").asDouble(Double.NaN)))
+        .append(" s from their start to the first):\n\n| second | Shepherd | Celery |\n")
+        .append("| ---: | ---: | ---: |\n");
+    for (int i = 0; i < Math.max(s.size(), c.size()); i++) {
+      t.append("| ")
+          .append(i + 1)
+          .append(" | ")
+          .append(i < s.size() ? fmt(s.get(i).asDouble()) : "")
+          .append(" | ")
+          .append(i < c.size() ? fmt(c.get(i).asDouble()) : "")
+          .append(" |\n");
     }
     return t.toString();
   }
