@@ -139,7 +139,7 @@ class ComposeFileTest {
     assertThat(dockerfile).contains("COPY deploy/jvm.options /app/jvm.options");
     assertThat(dockerfile).containsPattern("(?m)JDK_JAVA_OPTIONS=\"@/app/jvm.options\"");
     assertThat(JvmOptions.deployment("-Xmx1m"))
-        .contains("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+        .contains("-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=0.1", "-XX:+UseSerialGC")
         .endsWith("-Xmx1m")
         .noneMatch(option -> option.isBlank() || option.contains("#"));
   }

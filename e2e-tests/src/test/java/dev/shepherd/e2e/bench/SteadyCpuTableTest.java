@@ -29,4 +29,35 @@ class SteadyCpuTableTest {
         .contains("| Shepherd, 2 workers | redis (shared) | 200 | | |")
         .contains("| Shepherd, 2 workers | these and the broker and Redis | 1,050 | | |");
   }
+
+  @Test
+  void listsBothBacklogDrainsWindowsAndTheirSecondsSideBySide() throws Exception {
+    var run =
+        Json.mapper()
+            .readTree(
+                """
+                {"againstCelery": {
+                  "shepherd": {"backlog": {"workersStartToFirstFinishSeconds": 9.8,
+                    "drainPerSecond": [464, 1514, 700],
+                    "steadyCpu": {"cpuMicrosPerJob": {"worker-3": 211},
+                      "cpuMicrosPerJobAllProcesses": 581}}},
+                  "celery": {"backlog": {"drainPerSecond": [1235, 1667],
+                    "steadyCpu": {"cpuMicrosPerJob": {"celery-worker-1": 517},
+                      "cpuMicrosPerJobAllProcesses": 966}}}}}
+                """);
+
+    assertThat(Report.steadyCpuTable(run))
+        .contains("| Shepherd, backlog drain | worker-3 | 211 | | |")
+        .contains("| Shepherd, backlog drain | **all processes** | 581 |  |  |")
+        .contains("| Celery, backlog drain | celery-worker-1 | 517 | | |")
+        .contains("Shepherd's new workers took 9.80 s from their start to the first")
+        .contains("| 1 | 464 | 1,235 |\n| 2 | 1,514 | 1,667 |\n| 3 | 700 |  |\n");
+  }
+
+  @Test
+  void hasNoDrainTableWithoutDrainsSecondBySecond() throws Exception {
+    var run = Json.mapper().readTree("{\"againstCelery\": {\"shepherd\": {\"backlog\": {}}}}");
+
+    assertThat(Report.drainTable(run)).isEmpty();
+  }
 }
