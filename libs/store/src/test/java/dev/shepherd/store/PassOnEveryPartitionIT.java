@@ -11,7 +11,6 @@ import dev.shepherd.testsupport.SettableClock;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -177,11 +176,7 @@ class PassOnEveryPartitionIT {
   @Test
   void aScriptRedisForgotIsSentWhole() {
     try (var redis = PrivateRedis.launch()) {
-      var endpoints =
-          new ServiceEndpoints(
-              URI.create("amqp://127.0.0.1:1/"),
-              URI.create("redis://127.0.0.1:" + redis.port()),
-              "private redis");
+      var endpoints = ServiceEndpoints.of(redis);
       passesOn(
           endpoints,
           store -> {

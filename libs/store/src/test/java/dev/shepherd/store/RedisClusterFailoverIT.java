@@ -123,9 +123,7 @@ class RedisClusterFailoverIT {
   @Test
   void withAReplicaAskedASubmissionItDoesNotAcknowledgeIsRefusedNotAccepted() {
     try (var cluster = PrivateRedisCluster.launch()) {
-      var endpoints =
-          new ServiceEndpoints(URI.create("amqp://127.0.0.1:1/"), URI.create("redis://x:1"), "-")
-              .withRedisCluster(cluster.addresses(), "private Redis Cluster");
+      var endpoints = ServiceEndpoints.of(cluster);
       refusedWhileTheReplicaIsFrozen(
           endpoints, store -> cluster.replicaOf(cluster.masterOf(store.keys().base(0))));
     }
@@ -136,9 +134,7 @@ class RedisClusterFailoverIT {
   void withAReplicaAskedOneRedisRefusesASubmissionItsReplicaDoesNotAcknowledge() {
     try (var master = PrivateRedis.launch();
         var replica = PrivateRedis.launchReplicaOf(master)) {
-      var endpoints =
-          new ServiceEndpoints(
-              URI.create("amqp://127.0.0.1:1/"), URI.create("redis://" + master.address()), "-");
+      var endpoints = ServiceEndpoints.redisOnly(URI.create("redis://" + master.address()), "-");
       refusedWhileTheReplicaIsFrozen(endpoints, store -> replica);
     }
   }
@@ -200,9 +196,7 @@ class RedisClusterFailoverIT {
   private static void onAFailover(
       java.util.function.Function<Store, Written> before, Step lost, Check check) {
     try (var cluster = PrivateRedisCluster.launch()) {
-      var endpoints =
-          new ServiceEndpoints(URI.create("amqp://127.0.0.1:1/"), URI.create("redis://x:1"), "-")
-              .withRedisCluster(cluster.addresses(), "private Redis Cluster");
+      var endpoints = ServiceEndpoints.of(cluster);
       var factory = endpoints.newRedisConnectionFactory();
       try {
         var store =

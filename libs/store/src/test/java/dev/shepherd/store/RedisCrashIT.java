@@ -9,7 +9,6 @@ import dev.shepherd.testsupport.PrivateRedis;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.SettableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,11 +29,7 @@ class RedisCrashIT {
   void aClaimLostWithTheLastSecondOfTheLogIsNeverFollowedByTheSameFencingToken() {
     var clock = new SettableClock(Instant.now());
     try (var redis = PrivateRedis.launch()) {
-      var endpoints =
-          new ServiceEndpoints(
-              URI.create("amqp://127.0.0.1:1/"),
-              URI.create("redis://127.0.0.1:" + redis.port()),
-              "private redis");
+      var endpoints = ServiceEndpoints.of(redis);
       var factory = endpoints.newRedisConnectionFactory();
       try {
         var store =

@@ -39,6 +39,14 @@ public record ServiceEndpoints(
     List<String> redisSentinels,
     String redisSentinelMaster) {
 
+  /** A broker address nothing listens on ({@link #redisOnly}). */
+  private static final URI NO_BROKER = URI.create("amqp://127.0.0.1:1/");
+
+  /**
+   * A standalone Redis address a cluster's endpoints replace ({@link #of(PrivateRedisCluster)}).
+   */
+  private static final URI NO_REDIS = URI.create("redis://127.0.0.1:1");
+
   /** How often a cluster client reads the topology even when nothing told it to. */
   public static final Duration CLUSTER_REFRESH = Duration.ofSeconds(5);
 
@@ -77,6 +85,24 @@ public record ServiceEndpoints(
   /** True when Redis is a cluster. */
   public boolean redisIsCluster() {
     return !redisCluster.isEmpty();
+  }
+
+  /**
+   * A Redis alone, for a test that needs no broker: the broker's address is a port nothing listens
+   * on, so any use of it fails at once instead of reaching the shared broker.
+   */
+  public static ServiceEndpoints redisOnly(URI redis, String source) {
+    return new ServiceEndpoints(NO_BROKER, redis, source);
+  }
+
+  /** A private Redis started by a test, and no broker ({@link #redisOnly}). */
+  public static ServiceEndpoints of(PrivateRedis redis) {
+    return redisOnly(URI.create("redis://127.0.0.1:" + redis.port()), "private Redis");
+  }
+
+  /** A private Redis Cluster started by a test, and no broker ({@link #redisOnly}). */
+  public static ServiceEndpoints of(PrivateRedisCluster cluster) {
+    return redisOnly(NO_REDIS, "-").withRedisCluster(cluster.addresses(), "private Redis Cluster");
   }
 
   /** Endpoints of a private RabbitMQ and a private Redis started by a test. */

@@ -3,7 +3,6 @@ package dev.shepherd.testsupport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -23,9 +22,7 @@ class PrivateRedisClusterIT {
     try (var cluster = PrivateRedisCluster.launch()) {
       assertThat(cluster.nodes()).hasSize(6);
       assertThat(cluster.masters()).hasSize(3);
-      var endpoints =
-          new ServiceEndpoints(URI.create("amqp://127.0.0.1:1/"), URI.create("redis://x:1"), "t")
-              .withRedisCluster(cluster.addresses(), "private cluster");
+      var endpoints = ServiceEndpoints.of(cluster);
       var factory = endpoints.newRedisConnectionFactory();
       try {
         var redis = new StringRedisTemplate(factory);

@@ -18,11 +18,7 @@ class PrivateServersIT {
   void aPrivateRedisKeepsWhatItAcknowledgedAcrossACleanRestart() {
     try (var redis = PrivateRedis.launch()) {
       assertThat(redis.port()).isNotEqualTo(6379);
-      var endpoints =
-          new ServiceEndpoints(
-              java.net.URI.create("amqp://127.0.0.1:1/"),
-              java.net.URI.create("redis://127.0.0.1:" + redis.port()),
-              "test");
+      var endpoints = ServiceEndpoints.of(redis);
       var factory = endpoints.newRedisConnectionFactory();
       try {
         var template = new StringRedisTemplate(factory);
