@@ -228,6 +228,23 @@ public final class Cluster implements AutoCloseable {
   private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
 
   /**
+   * Jobs succeeded so far, as counted where their outcomes were applied: by the status-tracker, and
+   * by each running worker that writes its outcomes into the store itself (ADR 56). A stopped
+   * worker's count leaves the sum with it; one still starting counts 0.
+   */
+  public double succeeded() {
+    double sum = metric("status-tracker", "shepherd.jobs.succeeded");
+    for (ManagedProcess worker : workers()) {
+      try {
+        sum += metric(worker.name(), "shepherd.jobs.succeeded");
+      } catch (UncheckedIOException e) {
+        // a worker still starting (its actuator not listening yet) has applied nothing
+      }
+    }
+    return sum;
+  }
+
+  /**
    * A counter or gauge of one service, from its actuator ({@code shepherd.jobs.succeeded}); 0 while
    * the meter does not exist yet.
    */

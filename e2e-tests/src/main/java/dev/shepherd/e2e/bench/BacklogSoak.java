@@ -156,7 +156,7 @@ public final class BacklogSoak {
   /** Fills {@code figures} as it goes, so a failure leaves what was measured before it. */
   private void run(int n, Map<String, Object> figures) throws Exception {
     cluster.scaleWorkers(0);
-    double succeededBefore = statusTracker("shepherd.jobs.succeeded");
+    double succeededBefore = cluster.succeeded();
     double deadBefore = statusTracker("shepherd.jobs.dead");
     long redisBefore = Costs.redisUsedMemory(redis);
     long rabbitBefore = Costs.rabbitMemory();
@@ -212,7 +212,7 @@ public final class BacklogSoak {
       done.set(true);
       watching.join();
     }
-    long succeeded = Math.round(statusTracker("shepherd.jobs.succeeded") - succeededBefore);
+    long succeeded = Math.round(cluster.succeeded() - succeededBefore);
     long dead = Math.round(statusTracker("shepherd.jobs.dead") - deadBefore);
     figures.put("succeeded", succeeded);
     figures.put("dead", dead);
@@ -271,7 +271,7 @@ public final class BacklogSoak {
               long logged = began;
               double atLastSecond = 0;
               while (true) {
-                double done = statusTracker("shepherd.jobs.succeeded") - before;
+                double done = cluster.succeeded() - before;
                 long now = System.nanoTime();
                 if (done > 0 && first == 0) {
                   first = now;

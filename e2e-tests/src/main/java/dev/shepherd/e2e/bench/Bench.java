@@ -688,7 +688,7 @@ public final class Bench {
    * service, which would cost the services more than the jobs being measured).
    */
   private double succeeded() {
-    return cluster.metric("status-tracker", "shepherd.jobs.succeeded");
+    return cluster.succeeded();
   }
 
   /** A steady offered load; exact percentiles from each job's own timestamps. */

@@ -42,15 +42,54 @@ final class StatusPublisher implements AutoCloseable {
 
   private record Pending(StatusEvent event, TraceParent trace, CompletableFuture<Void> confirmed) {}
 
+  /**
+   * Writes events straight into the store, without the status queue (ADR 56); throws when the store
+   * did not take them, possibly after some were applied (applying them again is safe).
+   */
+  @FunctionalInterface
+  interface DirectWrite {
+    void write(List<StatusEvent> events, List<TraceParent> traces);
+  }
+
+  /** Attempts whose events go through the status queue since a direct write of theirs failed. */
+  static final int MAX_ROUTED_TO_QUEUE = 10_000;
+
   private final ConfirmingPublisher publisher;
   private final Topology topology;
+  private final DirectWrite direct;
+
+  /**
+   * The attempts ("job id:attempt") one of whose events a direct write failed to record and the
+   * status queue carried: their later events take the queue too, so that none overtakes an earlier
+   * one still queued (the store drops an event older than one it applied). An attempt leaves the
+   * set with its outcome; the oldest leave first past {@link #MAX_ROUTED_TO_QUEUE}. Only the
+   * sender's thread (or a caller sending what is left after it stopped) touches it.
+   */
+  private final Map<String, Boolean> routedToQueue =
+      java.util.Collections.synchronizedMap(
+          new java.util.LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+              return size() > MAX_ROUTED_TO_QUEUE;
+            }
+          });
+
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread sender;
   private volatile boolean closed;
 
   StatusPublisher(ConfirmingPublisher publisher, Topology topology) {
+    this(publisher, topology, null);
+  }
+
+  /**
+   * @param direct writes the events into the store itself, the status queue taking only what it
+   *     could not write; null sends every event through the status queue
+   */
+  StatusPublisher(ConfirmingPublisher publisher, Topology topology, DirectWrite direct) {
     this.publisher = publisher;
     this.topology = topology;
+    this.direct = direct;
     this.sender = Thread.ofPlatform().name("shepherd-status-sender").daemon().unstarted(this::run);
     sender.start();
   }
@@ -146,8 +185,15 @@ final class StatusPublisher implements AutoCloseable {
   }
 
   private void send(List<Pending> batch) {
+    if (direct != null) {
+      batch = writeDirectly(batch);
+      if (batch.isEmpty()) {
+        return;
+      }
+    }
     try {
       publisher.publish(message(batch));
+      forgetFinished(batch);
       batch.forEach(p -> p.confirmed().complete(null));
     } catch (RuntimeException e) {
       // every caller hears of it and decides (an outcome is tried again, OutcomePublisher)
@@ -158,6 +204,52 @@ final class StatusPublisher implements AutoCloseable {
       closed = true;
       throw e;
     }
+  }
+
+  /**
+   * Writes the events of {@code batch} whose attempts have not taken the status queue straight into
+   * the store and completes them; returns the ones left for the queue: those of such attempts, and
+   * the whole batch when the write failed (its attempts then take the queue from now on).
+   */
+  private List<Pending> writeDirectly(List<Pending> batch) {
+    List<Pending> straight = new ArrayList<>(batch.size());
+    List<Pending> queued = new ArrayList<>();
+    for (Pending p : batch) {
+      (routedToQueue.containsKey(attemptOf(p.event())) ? queued : straight).add(p);
+    }
+    if (straight.isEmpty()) {
+      return queued;
+    }
+    try {
+      direct.write(
+          straight.stream().map(Pending::event).toList(),
+          straight.stream().map(Pending::trace).toList());
+    } catch (RuntimeException e) {
+      log.warn(
+          "could not write {} status event(s) into the store ({}); the status queue takes them"
+              + " and their attempts' later events",
+          straight.size(),
+          e.toString());
+      straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
+      return batch;
+    }
+    straight.forEach(p -> p.confirmed().complete(null));
+    return queued;
+  }
+
+  private void forgetFinished(List<Pending> sent) {
+    if (direct == null || routedToQueue.isEmpty()) {
+      return;
+    }
+    for (Pending p : sent) {
+      if (p.event() instanceof StatusEvent.Succeeded || p.event() instanceof StatusEvent.Failed) {
+        routedToQueue.remove(attemptOf(p.event()));
+      }
+    }
+  }
+
+  private static String attemptOf(StatusEvent event) {
+    return event.jobId() + ":" + event.attempt();
   }
 
   private OutgoingMessage message(List<Pending> batch) {

@@ -1,8 +1,10 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.AnnouncedType;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Leases;
@@ -155,6 +157,39 @@ public final class WorkerRuntime implements AutoCloseable {
       WorkerRegistry registry,
       Clock clock,
       MeterRegistry meters) {
+    this(
+        settings,
+        leaseStore,
+        deadJobs,
+        topology,
+        publisher,
+        connectionFactory,
+        handlers,
+        remoteReports,
+        registry,
+        clock,
+        meters,
+        null);
+  }
+
+  /**
+   * A worker that writes its attempts' status events into the store itself (ADR 56) with {@code
+   * directReports}, the status queue taking only what the store refused to take; with null it
+   * publishes every event to the status queue for the status-tracker.
+   */
+  public WorkerRuntime(
+      WorkerSettings settings,
+      Leases leaseStore,
+      DeadJobs deadJobs,
+      Topology topology,
+      ConfirmingPublisher publisher,
+      ConnectionFactory connectionFactory,
+      List<? extends JobHandler<?>> handlers,
+      RemoteReports remoteReports,
+      WorkerRegistry registry,
+      Clock clock,
+      MeterRegistry meters,
+      StatusApplier directReports) {
     this.settings = settings;
     this.leaseStore = leaseStore;
     this.handlers = new Handlers(handlers);
@@ -177,7 +212,15 @@ public final class WorkerRuntime implements AutoCloseable {
             cancelGrace,
             workerMeters,
             settings.errorBackoffs());
-    this.statuses = new StatusPublisher(publisher, topology);
+    this.statuses =
+        new StatusPublisher(
+            publisher,
+            topology,
+            directReports == null
+                ? null
+                : (events, traces) ->
+                    directReports.applyEvents(
+                        events, traces.stream().map(TraceParent::traceId).toList()));
     this.execution =
         new AttemptExecution(
             settings, this.handlers, leases, timeouts, statuses, running, clock, workerMeters);

@@ -144,11 +144,35 @@ public final class StatusApplier {
         }
       }
     }
+    applyParsed(parsed, traces);
+    return true;
+  }
+
+  /**
+   * Applies the events a worker writes into the store itself instead of publishing them (ADR 56),
+   * in order, with one store call per partition, each handled (counted, logged) as {@link
+   * #apply(StatusEvent)} handles one. {@code traceIds} holds each event's trace id, or null. Throws
+   * when Redis fails, possibly after some partitions were applied; the worker then publishes them
+   * to the status queue, where they come back as duplicates.
+   */
+  public void applyEvents(List<StatusEvent> events, List<String> traceIds) {
+    List<Reports.Report> parsed = new ArrayList<>(events.size());
+    Map<StatusEvent, String> traces = new IdentityHashMap<>();
+    for (int i = 0; i < events.size(); i++) {
+      StatusEvent event = events.get(i);
+      parsed.add(new Reports.Report(event, backoff(event)));
+      if (traceIds.get(i) != null) {
+        traces.put(event, traceIds.get(i));
+      }
+    }
+    applyParsed(parsed, traces);
+  }
+
+  private void applyParsed(List<Reports.Report> parsed, Map<StatusEvent, String> traces) {
     reports.reportAll(
         parsed,
         (r, result) ->
             withContext(r.event(), traces.get(r.event()), () -> handle(r.event(), result)));
-    return true;
   }
 
   private static List<StatusEvent> parse(byte[] body) {

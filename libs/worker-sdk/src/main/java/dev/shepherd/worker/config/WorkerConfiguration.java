@@ -1,11 +1,14 @@
 package dev.shepherd.worker.config;
 
 import dev.shepherd.distribution.Distributor;
+import dev.shepherd.engine.status.StatusApplier;
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
 import dev.shepherd.messaging.config.MessagingProperties;
+import dev.shepherd.model.RetryPolicy;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Leases;
+import dev.shepherd.store.Reports;
 import dev.shepherd.store.WorkerRegistry;
 import dev.shepherd.store.config.StoreProperties;
 import dev.shepherd.worker.JobHandler;
@@ -17,6 +20,7 @@ import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.springframework.amqp.core.Declarables;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -52,7 +56,11 @@ import org.springframework.context.annotation.Configuration;
  * }</pre>
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({WorkerProperties.class, DistributionProperties.class})
+@EnableConfigurationProperties({
+  WorkerProperties.class,
+  DistributionProperties.class,
+  ReportProperties.class
+})
 public class WorkerConfiguration {
 
   /** The mailboxes of the attempts this worker runs on a backend, filled by its control orders. */
@@ -76,7 +84,10 @@ public class WorkerConfiguration {
       WorkerRegistry registry,
       Clock clock,
       ObjectProvider<MeterRegistry> meters,
-      ObjectProvider<Distributor> distributors) {
+      ObjectProvider<Distributor> distributors,
+      ReportProperties reports,
+      ObjectProvider<Reports> reportStore,
+      RetryPolicy retryPolicy) {
     var settings =
         new WorkerSettings(
             worker.id(),
@@ -103,6 +114,7 @@ public class WorkerConfiguration {
             distributors.orderedStream().toList(),
             clock,
             leases::recordTask));
+    MeterRegistry meterRegistry = meters.getIfAvailable(() -> Metrics.globalRegistry);
     return new WorkerRuntime(
         settings,
         leases,
@@ -114,7 +126,16 @@ public class WorkerConfiguration {
         remoteReports,
         registry,
         clock,
-        meters.getIfAvailable(() -> Metrics.globalRegistry));
+        meterRegistry,
+        reports.direct()
+            ? new StatusApplier(
+                reportStore.getObject(),
+                deadJobs,
+                retryPolicy,
+                new SplittableRandom(),
+                meterRegistry,
+                type -> worker.pool())
+            : null);
   }
 
   /**
