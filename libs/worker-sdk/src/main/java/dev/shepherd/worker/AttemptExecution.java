@@ -199,8 +199,12 @@ final class AttemptExecution implements AutoCloseable {
     statuses
         .send(outcome, claimed.trace())
         .whenComplete(
-            (confirmed, failed) -> {
+            (written, failed) -> {
               if (failed == null) {
+                if (written) {
+                  // the store applied it (ADR 56) and released the lease: nothing left to hold
+                  leases.outcomeApplied(attempt.claim());
+                }
                 confirmed(attempt, outcome, claimed);
                 inFlight.release();
               } else {

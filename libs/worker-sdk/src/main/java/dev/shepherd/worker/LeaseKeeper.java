@@ -50,7 +50,9 @@ import org.slf4j.MDC;
  * that recovery does not count them against the worker's capacity; a lease the call no longer finds
  * running was applied and is dropped (ADR 11). A status-tracker that lags or restarts must not make
  * a finished job run again: the outcome is safe in a durable queue. The hold is bounded, so an
- * outcome that is never applied (its message dead-lettered) lets the lease expire after all.
+ * outcome that is never applied (its message dead-lettered) lets the lease expire after all. An
+ * outcome the worker wrote into the store itself (ADR 56) was applied when the write returned: its
+ * hold ends there, without a beat.
  *
  * <p>That beat comes every {@link #waitingBeat} (a second at most), and a worker that stops runs
  * one last beat. An attempt that ran for {@link #quickAttempt} or longer has its lease marked
@@ -190,6 +192,14 @@ final class LeaseKeeper implements AutoCloseable {
   void stopHolding(Claim claim) {
     waiting.computeIfPresent(
         claim.jobId(), (id, w) -> w.claim().fencingToken() == claim.fencingToken() ? null : w);
+  }
+
+  /**
+   * Stops holding the lease of an attempt whose outcome this worker wrote into the store itself
+   * (ADR 56): the store released it, so there is nothing to wait for.
+   */
+  void outcomeApplied(Claim claim) {
+    stopHolding(claim);
   }
 
   /** True while the attempt holding {@code fencingToken} on {@code jobId} waits for its outcome. */

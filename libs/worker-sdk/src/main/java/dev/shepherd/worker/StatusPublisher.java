@@ -40,7 +40,8 @@ final class StatusPublisher implements AutoCloseable {
   /** The most events one message carries. */
   static final int MAX_EVENTS = 64;
 
-  private record Pending(StatusEvent event, TraceParent trace, CompletableFuture<Void> confirmed) {}
+  private record Pending(
+      StatusEvent event, TraceParent trace, CompletableFuture<Boolean> confirmed) {}
 
   /**
    * Writes events straight into the store, without the status queue (ADR 56); throws when the store
@@ -94,9 +95,12 @@ final class StatusPublisher implements AutoCloseable {
     sender.start();
   }
 
-  /** Publishes {@code event} and returns once the broker confirmed it. */
+  /**
+   * Records {@code event} and returns once it was written into the store or the broker confirmed it
+   * to the status queue.
+   */
   void publish(StatusEvent event, TraceParent trace) {
-    CompletableFuture<Void> confirmed = send(event, trace);
+    CompletableFuture<Boolean> confirmed = send(event, trace);
     try {
       while (true) {
         try {
@@ -117,11 +121,12 @@ final class StatusPublisher implements AutoCloseable {
   }
 
   /**
-   * Sends {@code event} without waiting: the future completes once the broker confirmed it, or
-   * exceptionally ({@link #asPublishException} reads why) without a confirm. It completes on the
-   * sender's thread, so what depends on it must be quick and never block.
+   * Sends {@code event} without waiting: the future completes once the event is recorded, with true
+   * when it was written into the store (ADR 56), false when the broker confirmed it to the status
+   * queue, or exceptionally ({@link #asPublishException} reads why) without either. It completes on
+   * the sender's thread, so what depends on it must be quick and never block.
    */
-  CompletableFuture<Void> send(StatusEvent event, TraceParent trace) {
+  CompletableFuture<Boolean> send(StatusEvent event, TraceParent trace) {
     var pending = new Pending(event, trace.child(), new CompletableFuture<>());
     queue.add(pending);
     if (closed || !sender.isAlive()) {
@@ -194,7 +199,7 @@ final class StatusPublisher implements AutoCloseable {
     try {
       publisher.publish(message(batch));
       forgetFinished(batch);
-      batch.forEach(p -> p.confirmed().complete(null));
+      batch.forEach(p -> p.confirmed().complete(false));
     } catch (RuntimeException e) {
       // every caller hears of it and decides (an outcome is tried again, OutcomePublisher)
       batch.forEach(p -> p.confirmed().completeExceptionally(e));
@@ -233,7 +238,7 @@ final class StatusPublisher implements AutoCloseable {
       straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
       return batch;
     }
-    straight.forEach(p -> p.confirmed().complete(null));
+    straight.forEach(p -> p.confirmed().complete(true));
     return queued;
   }
 

@@ -112,4 +112,63 @@ class StatusPublisherIT extends WorkerRuntimeFixture {
     await().atMost(WAIT).until(() -> drainStatusQueue() == 1);
     assertThat(arrived.getFirst().event().jobId()).isEqualTo("00-slot0");
   }
+
+  /**
+   * ADR 56: a direct write that fails sends its events to the status queue, and the later events of
+   * those attempts follow them there until the attempt's outcome, so none overtakes an earlier one
+   * still queued; other attempts, and the next attempt of the same job, are written directly. A
+   * sender that kept writing directly after a failure would put the second progress event of the
+   * first attempt into the store before its first one was applied, and the store would then drop
+   * the first as late; one that gave up after the failure would lose the event.
+   */
+  @Test
+  void anAttemptWhoseDirectWriteFailedKeepsToTheStatusQueueUntilItsOutcome() {
+    List<StatusEvent> written = new CopyOnWriteArrayList<>();
+    var fails = new java.util.concurrent.atomic.AtomicBoolean(true);
+    var statuses =
+        new StatusPublisher(
+            publisher,
+            topology,
+            (events, traces) -> {
+              if (fails.getAndSet(false)) {
+                throw new IllegalStateException("Redis is unreachable (the test's)");
+              }
+              written.addAll(events);
+            });
+    closeLast.add(statuses);
+    TraceParent trace = TraceParent.parse(TRACE).orElseThrow();
+
+    statuses.publish(progress(0, 1), trace); // the failed write: to the queue
+    statuses.publish(progress(1, 1), trace); // another attempt: written
+    statuses.publish(progress(0, 2), trace); // the same attempt: to the queue
+    var outcome =
+        new StatusEvent.Succeeded("00-slot0", "test.plain", 1, 7, 3, "w-0", Instant.now());
+    statuses.publish(outcome, trace); // its outcome, to the queue; the attempt is forgotten
+    var next =
+        new StatusEvent.Progress("00-slot0", "test.plain", 2, 8, 1, "w-0", Instant.now(), 10, null);
+    statuses.publish(next, trace); // the job's next attempt: written
+
+    await().atMost(WAIT).until(() -> drainStatusQueue() >= 3);
+    assertThat(arrived)
+        .extracting(a -> a.event().jobId() + ":" + a.event().attempt() + ":" + a.event().sequence())
+        .containsExactly("00-slot0:1:1", "00-slot0:1:2", "00-slot0:1:3");
+    assertThat(written)
+        .extracting(e -> e.jobId() + ":" + e.attempt() + ":" + e.sequence())
+        .containsExactly("00-slot1:1:1", "00-slot0:2:1");
+  }
+
+  @Test
+  void directWritesLeaveTheStatusQueueEmpty() {
+    List<StatusEvent> written = new CopyOnWriteArrayList<>();
+    var statuses =
+        new StatusPublisher(publisher, topology, (events, traces) -> written.addAll(events));
+    closeLast.add(statuses);
+    TraceParent trace = TraceParent.parse(TRACE).orElseThrow();
+    for (int seq = 1; seq <= EVENTS; seq++) {
+      statuses.publish(progress(0, seq), trace);
+    }
+
+    assertThat(written).extracting(StatusEvent::sequence).hasSize(EVENTS).isSorted();
+    assertThat(drainStatusQueue()).isZero();
+  }
 }
