@@ -233,10 +233,19 @@ public final class Cluster implements AutoCloseable {
    * worker's count leaves the sum with it; one still starting counts 0.
    */
   public double succeeded() {
-    double sum = metric("status-tracker", "shepherd.jobs.succeeded");
+    return applied("shepherd.jobs.succeeded");
+  }
+
+  /**
+   * A counter of the outcomes applied ({@code shepherd.jobs.succeeded}, {@code
+   * shepherd.jobs.dead}), summed over the status-tracker and every running worker, as {@link
+   * #succeeded} sums its own.
+   */
+  public double applied(String meter) {
+    double sum = metric("status-tracker", meter);
     for (ManagedProcess worker : workers()) {
       try {
-        sum += metric(worker.name(), "shepherd.jobs.succeeded");
+        sum += metric(worker.name(), meter);
       } catch (UncheckedIOException e) {
         // a worker still starting (its actuator not listening yet) has applied nothing
       }

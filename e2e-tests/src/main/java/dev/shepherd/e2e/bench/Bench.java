@@ -684,8 +684,9 @@ public final class Bench {
   }
 
   /**
-   * Jobs succeeded so far, read from the status-tracker's one metric (not a full scrape of every
-   * service, which would cost the services more than the jobs being measured).
+   * Jobs succeeded so far, read from one metric of the status-tracker and of each worker, where
+   * they were applied (ADR 56); not a full scrape of every service, which would cost the services
+   * more than the jobs being measured.
    */
   private double succeeded() {
     return cluster.succeeded();

@@ -252,8 +252,7 @@ public final class Soak {
 
   private long finished() {
     return Math.round(
-        cluster.metric("status-tracker", "shepherd.jobs.succeeded")
-            + cluster.metric("status-tracker", "shepherd.jobs.dead"));
+        cluster.succeeded() + cluster.applied("shepherd.jobs.dead")); // ADR 56: where applied
   }
 
   /**
