@@ -7,6 +7,7 @@ import dev.shepherd.messaging.Topology;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +60,14 @@ final class StatusPublisher implements AutoCloseable {
   private final Topology topology;
   private final DirectWrite direct;
 
+  /** After a failed direct write, how long events go to the status queue without trying. */
+  static final Duration DIRECT_PAUSE = Duration.ofSeconds(1);
+
+  private final long pauseNanos;
+
+  /** System.nanoTime() until which no direct write is tried; only the sending thread sets it. */
+  private volatile long pausedUntil = System.nanoTime();
+
   /**
    * The attempts ("job id:attempt") one of whose events a direct write failed to record and the
    * status queue carried: their later events take the queue too, so that none overtakes an earlier
@@ -88,9 +97,20 @@ final class StatusPublisher implements AutoCloseable {
    *     could not write; null sends every event through the status queue
    */
   StatusPublisher(ConfirmingPublisher publisher, Topology topology, DirectWrite direct) {
+    this(publisher, topology, direct, DIRECT_PAUSE);
+  }
+
+  /**
+   * @param pause how long after a failed direct write every event goes to the status queue, so a
+   *     Redis that is down or frozen costs one failed write (a command time-out, when frozen) per
+   *     pause instead of one per message
+   */
+  StatusPublisher(
+      ConfirmingPublisher publisher, Topology topology, DirectWrite direct, Duration pause) {
     this.publisher = publisher;
     this.topology = topology;
     this.direct = direct;
+    this.pauseNanos = pause.toNanos();
     this.sender = Thread.ofPlatform().name("shepherd-status-sender").daemon().unstarted(this::run);
     sender.start();
   }
@@ -214,7 +234,8 @@ final class StatusPublisher implements AutoCloseable {
   /**
    * Writes the events of {@code batch} whose attempts have not taken the status queue straight into
    * the store and completes them; returns the ones left for the queue: those of such attempts, and
-   * the whole batch when the write failed (its attempts then take the queue from now on).
+   * the whole batch when the write failed or one failed less than the pause ago (its attempts then
+   * take the queue until their outcomes).
    */
   private List<Pending> writeDirectly(List<Pending> batch) {
     List<Pending> straight = new ArrayList<>(batch.size());
@@ -224,6 +245,10 @@ final class StatusPublisher implements AutoCloseable {
     }
     if (straight.isEmpty()) {
       return queued;
+    }
+    if (System.nanoTime() - pausedUntil < 0) {
+      straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
+      return batch; // a write failed a moment ago: the queue takes everything for now
     }
     try {
       direct.write(
@@ -236,6 +261,7 @@ final class StatusPublisher implements AutoCloseable {
           straight.size(),
           e.toString());
       straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
+      pausedUntil = System.nanoTime() + pauseNanos;
       return batch;
     }
     straight.forEach(p -> p.confirmed().complete(true));

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -134,7 +135,8 @@ class StatusPublisherIT extends WorkerRuntimeFixture {
                 throw new IllegalStateException("Redis is unreachable (the test's)");
               }
               written.addAll(events);
-            });
+            },
+            Duration.ZERO); // no pause: the next write is tried at once
     closeLast.add(statuses);
     TraceParent trace = TraceParent.parse(TRACE).orElseThrow();
 
@@ -170,5 +172,48 @@ class StatusPublisherIT extends WorkerRuntimeFixture {
 
     assertThat(written).extracting(StatusEvent::sequence).hasSize(EVENTS).isSorted();
     assertThat(drainStatusQueue()).isZero();
+  }
+
+  /**
+   * After a failed direct write, every event goes to the status queue for the pause, so a frozen
+   * Redis costs one command time-out per pause, not one per message; the attempts whose events it
+   * carried keep to it until their outcomes (a sender that paused but forgot them would write the
+   * second event of the other attempt below directly once the pause is over, ahead of its first).
+   */
+  @Test
+  void afterAFailedDirectWriteTheStatusQueueTakesEveryEventForThePause() {
+    List<StatusEvent> written = new CopyOnWriteArrayList<>();
+    var tries = new java.util.concurrent.atomic.AtomicInteger();
+    var pause = Duration.ofSeconds(1);
+    var statuses =
+        new StatusPublisher(
+            publisher,
+            topology,
+            (events, traces) -> {
+              if (tries.incrementAndGet() == 1) {
+                throw new IllegalStateException("Redis is unreachable (the test's)");
+              }
+              written.addAll(events);
+            },
+            pause);
+    closeLast.add(statuses);
+    TraceParent trace = TraceParent.parse(TRACE).orElseThrow();
+
+    long beforeFailure = System.nanoTime();
+    statuses.publish(progress(0, 1), trace); // fails: to the queue, and the pause begins
+    long afterFailure = System.nanoTime();
+    statuses.publish(progress(1, 1), trace); // another attempt, within the pause: to the queue
+    boolean withinPause = System.nanoTime() - beforeFailure < pause.toNanos();
+    await().atMost(WAIT).until(() -> System.nanoTime() - afterFailure > pause.toNanos());
+    statuses.publish(progress(1, 2), trace); // that attempt keeps to the queue
+    statuses.publish(progress(2, 1), trace); // a new attempt: written
+
+    await().atMost(WAIT).until(() -> drainStatusQueue() >= 3);
+    assertThat(arrived)
+        .extracting(a -> a.event().jobId() + ":" + a.event().sequence())
+        .containsExactly("00-slot0:1", "00-slot1:1", "00-slot1:2");
+    assertThat(written).extracting(StatusEvent::jobId).containsExactly("00-slot2");
+    assertThat(tries).as("no write tried within the pause").hasValue(2);
+    assertThat(withinPause).as("the test's second event came within the pause").isTrue();
   }
 }
