@@ -30,6 +30,7 @@ final class E2eSupport implements AutoCloseable {
   final Topology topology;
   final CachingConnectionFactory rabbit;
   final LettuceConnectionFactory redis;
+  private final ServiceEndpoints endpoints;
   private final Path logs;
 
   E2eSupport(ServiceEndpoints endpoints, String prefix, int workers, Map<String, String> extra) {
@@ -56,6 +57,7 @@ final class E2eSupport implements AutoCloseable {
       rabbit.setAddresses(addresses);
     }
     this.redis = endpoints.newRedisConnectionFactory();
+    this.endpoints = endpoints;
     this.logs = Cluster.repositoryRoot().resolve("e2e-tests/target/e2e-logs/" + prefix);
     this.cluster =
         Cluster.start(
@@ -82,7 +84,18 @@ final class E2eSupport implements AutoCloseable {
 
   /** Leases still held: lease keys plus entries of the partitions' lease-deadline sets. */
   long leasesLeft() {
-    var template = new StringRedisTemplate(redis);
+    // a connection of its own: after a failover (RedisSentinelFailoverE2EIT) one opened before it
+    // may wait for its reconnect longer than the check's time limit; a new one asks the sentinels
+    // for the master now
+    LettuceConnectionFactory fresh = endpoints.newRedisConnectionFactory();
+    try {
+      return leasesLeft(new StringRedisTemplate(fresh));
+    } finally {
+      fresh.destroy();
+    }
+  }
+
+  private long leasesLeft(StringRedisTemplate template) {
     long held = 0;
     try (var keys =
         template.scan(
