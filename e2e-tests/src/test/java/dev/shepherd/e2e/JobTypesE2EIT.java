@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.shepherd.client.ShepherdClient;
 import dev.shepherd.client.ShepherdClientException;
-import dev.shepherd.e2e.metrics.Scrape;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.JobTypeView;
@@ -57,7 +56,11 @@ class JobTypesE2EIT {
           .isEqualTo(422);
       assertThat(find(client, TYPE)).isEmpty();
 
-      ManagedProcess worker = e2e.cluster.addWorkerFromJar("reports-1", jar, Map.of());
+      // its events go through the status queue (ADR 56's other way), so that the status-tracker,
+      // which applies what a worker could not write itself, shows it knows the announced pool
+      ManagedProcess worker =
+          e2e.cluster.addWorkerFromJar(
+              "reports-1", jar, Map.of("shepherd.worker.reports.direct", "false"));
 
       JobTypeView listed =
           await()
@@ -99,10 +102,8 @@ class JobTypesE2EIT {
       assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
       assertThat(done.maxAttempts()).isEqualTo(2);
       assertThat(done.progressPercent()).as("the handler's last progress report").isEqualTo(100);
-      assertThat(
-              Scrape.of(e2e.cluster.httpUris().values())
-                  .sum("shepherd_jobs_succeeded_total", l -> "reports".equals(l.get("pool"))))
-          .as("the process that applied the outcome tags the job with its announced pool")
+      assertThat(e2e.cluster.metric("status-tracker", "shepherd.jobs.succeeded?tag=pool:reports"))
+          .as("the status tracker tags the job with its announced pool")
           .isEqualTo(1.0);
 
       StringWriter out = new StringWriter();
