@@ -706,12 +706,12 @@ public final class Bench {
     for (double fraction : new double[] {0.25, 0.5, 0.75}) {
       Duration duration = fraction == 0.5 ? config.latencyMain() : config.latencySide();
       double rate = throughput * fraction;
-      // the floor: the broker alone carrying a job's three durable hops at this rate, unbatched
+      // the floor: the broker alone carrying a job's two durable hops at this rate, unbatched
       Duration alone =
           duration.compareTo(Duration.ofSeconds(20)) < 0 ? duration : Duration.ofSeconds(20);
       Map<String, Object> brokerAlone = RawBroker.hopsAtRate(endpoints.rabbitmq(), rate, alone);
       log(
-          "latency: the broker alone, a job's three hops at %.0f jobs/s: %s µs per job, %s of a core",
+          "latency: the broker alone, a job's two hops at %.0f jobs/s: %s µs per job, %s of a core",
           rate,
           brokerAlone.get("rabbitmqCpuMicrosPerJob"),
           brokerAlone.get("rabbitmqShareOfACore"));

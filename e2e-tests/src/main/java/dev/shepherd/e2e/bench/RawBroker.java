@@ -77,8 +77,9 @@ final class RawBroker {
   }
 
   /**
-   * The broker alone carrying a job's three durable hops (submit, work and status queues) at a
-   * steady {@code jobsPerSecond}: each hop a persistent message published into a quorum queue,
+   * The broker alone carrying a job's two durable hops (submit and work queues; the status queue
+   * carries only what a worker could not write into the store, ADR 56) at a steady {@code
+   * jobsPerSecond}: each hop a persistent message published into a quorum queue,
    * delivered to one of {@link #HOP_CONSUMERS} consumers of prefetch one, which publishes the next
    * hop with its confirm awaited and acks, as a trickle of jobs takes them when no batch forms.
    * Returns the broker's CPU µs per job and its share of one core over the run: the floor under
@@ -89,7 +90,7 @@ final class RawBroker {
     var factory = new ConnectionFactory();
     factory.setUri(amqp);
     String prefix = "bench.hops." + System.nanoTime() + ".";
-    int hops = 3;
+    int hops = 2;
     long jobs = Math.max(1, (long) (jobsPerSecond * duration.toMillis() / 1000.0));
     CountDownLatch done = new CountDownLatch((int) jobs);
     try (Connection connection = factory.newConnection("bench-raw-hops")) {
