@@ -79,11 +79,11 @@ final class RawBroker {
   /**
    * The broker alone carrying a job's two durable hops (submit and work queues; the status queue
    * carries only what a worker could not write into the store, ADR 56) at a steady {@code
-   * jobsPerSecond}: each hop a persistent message published into a quorum queue,
-   * delivered to one of {@link #HOP_CONSUMERS} consumers of prefetch one, which publishes the next
-   * hop with its confirm awaited and acks, as a trickle of jobs takes them when no batch forms.
-   * Returns the broker's CPU µs per job and its share of one core over the run: the floor under
-   * Shepherd's own latency run at the same rate.
+   * jobsPerSecond}: each hop a persistent message published into a quorum queue, delivered to one
+   * of {@link #HOP_CONSUMERS} consumers of prefetch one, which publishes the next hop with its
+   * confirm awaited and acks, as a trickle of jobs takes them when no batch forms. Returns the
+   * broker's CPU µs per job and its share of one core over the run: the floor under Shepherd's own
+   * latency run at the same rate.
    */
   static Map<String, Object> hopsAtRate(URI amqp, double jobsPerSecond, Duration duration)
       throws Exception {
