@@ -194,6 +194,37 @@ class StatusAndRecoveryIT {
     assertThat(fixture.store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
   }
 
+  /**
+   * A worker writes its reports into the store itself (ADR 56), so the broker's {@code user_id}
+   * check on the status queue does not stand between a worker and an attempt it never claimed: what
+   * refuses a forged report is {@code report.lua}'s fencing token. A rogue worker's outcomes for
+   * another worker's attempt, written the way a worker writes them, change nothing; the claimer's
+   * own outcome, written the same way, still applies.
+   */
+  @Test
+  void aForgedReportWrittenStraightIntoTheStoreIsRefusedWhileTheClaimersApplies() {
+    String id = runningJob("w1");
+    long token = tokens.get(id);
+    var at = fixture.clock.instant();
+    applier.applyEvents(
+        List.of(
+            new StatusEvent.Succeeded(id, "demo.noop", 1, token + 1, 1, "rogue", at),
+            new StatusEvent.Failed(id, "demo.noop", 1, 0, 1, "rogue", at, "forged", false),
+            // the claimer's token, leaked, under another worker's id (issue 17)
+            new StatusEvent.Succeeded(id, "demo.noop", 1, token, 1, "rogue", at)),
+        java.util.Arrays.asList(null, null, null));
+    assertThat(meters.counter("shepherd.status.stale.reports").count()).isEqualTo(3.0);
+    assertThat(fixture.store.queries().find(id).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.store.leaseRecovery().leasesOf("w1")).hasSize(1);
+
+    applier.applyEvents(
+        List.of(new StatusEvent.Succeeded(id, "demo.noop", 1, token, 1, "w1", at)),
+        java.util.Arrays.asList((String) null));
+    assertThat(fixture.store.queries().find(id).orElseThrow().state())
+        .isEqualTo(JobState.SUCCEEDED);
+    assertThat(fixture.store.leaseRecovery().leasesOf("w1")).isEmpty();
+  }
+
   @Test
   void theReaperSendsAnExpiredAttemptBackAndTheLastOneToDead() {
     String id = runningJob("w1");

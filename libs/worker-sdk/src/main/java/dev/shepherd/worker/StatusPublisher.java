@@ -9,8 +9,11 @@ import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.TraceParent;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -75,14 +78,15 @@ final class StatusPublisher implements AutoCloseable {
    * set with its outcome; the oldest leave first past {@link #MAX_ROUTED_TO_QUEUE}. Only the
    * sender's thread (or a caller sending what is left after it stopped) touches it.
    */
-  private final Map<String, Boolean> routedToQueue =
-      java.util.Collections.synchronizedMap(
-          new java.util.LinkedHashMap<>() {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-              return size() > MAX_ROUTED_TO_QUEUE;
-            }
-          });
+  private final Set<String> routedToQueue =
+      Collections.synchronizedSet(
+          Collections.newSetFromMap(
+              new LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                  return size() > MAX_ROUTED_TO_QUEUE;
+                }
+              }));
 
   private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread sender;
@@ -241,13 +245,13 @@ final class StatusPublisher implements AutoCloseable {
     List<Pending> straight = new ArrayList<>(batch.size());
     List<Pending> queued = new ArrayList<>();
     for (Pending p : batch) {
-      (routedToQueue.containsKey(attemptOf(p.event())) ? queued : straight).add(p);
+      (routedToQueue.contains(attemptOf(p.event())) ? queued : straight).add(p);
     }
     if (straight.isEmpty()) {
       return queued;
     }
     if (System.nanoTime() - pausedUntil < 0) {
-      straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
+      straight.forEach(p -> routedToQueue.add(attemptOf(p.event())));
       return batch; // a write failed a moment ago: the queue takes everything for now
     }
     try {
@@ -260,7 +264,7 @@ final class StatusPublisher implements AutoCloseable {
               + " and their attempts' later events",
           straight.size(),
           e.toString());
-      straight.forEach(p -> routedToQueue.put(attemptOf(p.event()), Boolean.TRUE));
+      straight.forEach(p -> routedToQueue.add(attemptOf(p.event())));
       pausedUntil = System.nanoTime() + pauseNanos;
       return batch;
     }
