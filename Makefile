@@ -9,7 +9,7 @@ JAVA_HOME_FOUND := $(shell scripts/find-jdk.sh 2>/dev/null)
 MVN_CMD := $(shell command -v mvn 2>/dev/null || echo ./mvnw)
 MVN = JAVA_HOME="$(JAVA_HOME_FOUND)" $(MVN_CMD) -B -ntp -Dstyle.color=never
 
-.PHONY: help jdk build test unit demo bench bench-quick bench-celery bench-latency bench-console bench-soak bench-scaling soak chaos clean format compose-config
+.PHONY: help jdk build test unit demo bench bench-quick bench-celery bench-latency bench-console bench-soak bench-scaling bench-redis-calls soak chaos clean format compose-config
 
 help:
 	@echo "make demo    build, start the four services and two workers, run 200 demo jobs, report"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-latency  the 2-worker throughput run, then latency at 25/50/75 % of it, split at the store (BENCH_JOBS=n; BENCH_LATENCY_AT=jobs/s: of that rate instead)"
 	@echo "make bench-console  the console's pages timed over 1,000,000 stored jobs (BENCH_CONSOLE_JOBS=n)"
 	@echo "make bench-soak  500,000 jobs queued, then drained by 2 workers: memory and heap (BENCH_SOAK_JOBS=n)"
+	@echo "make bench-redis-calls  one Redis script call at a trickle: Lettuce (as the services call) against a blocking client (BENCH_RATES="200 742")"
 	@echo "make bench-scaling  one Redis against a Redis Cluster, one broker node against three (BENCH_JOBS=n, default 10000): docs/SCALING.md"
 	@echo "make soak    200,000 jobs with a 10 s retention: Redis memory must come back (SOAK_JOBS=n)"
 	@echo "make chaos   the full-size chaos and Redis-outage tests, 3 runs in a row (CHAOS_RUNS=n)"
@@ -59,6 +60,9 @@ bench-celery: jdk
 
 bench-latency: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --latency $${BENCH_JOBS:-20000} $${BENCH_LATENCY_AT:+--at $$BENCH_LATENCY_AT}
+
+bench-redis-calls: jdk
+	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --redis-calls $${BENCH_RATES:-}
 
 bench-console: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/bench.sh --console $${BENCH_CONSOLE_JOBS:-1000000}

@@ -5,7 +5,8 @@
 # BENCH_MAVEN_ARGS adds arguments to the build (-o to build offline); MAVEN_OPTS reaches mvn as
 # usual. The Celery scenario needs Debian's python3-celery and python3-redis and installs nothing:
 # without them it is skipped, and the results say why. --soak runs the backlog soak alone
-# (BacklogSoak: BENCH_SOAK_JOBS jobs, 500,000 by default) instead of the bench.
+# (BacklogSoak: BENCH_SOAK_JOBS jobs, 500,000 by default) instead of the bench; --redis-calls
+# compares one Redis script call through Lettuce and through a blocking client (RedisCalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${JAVA_HOME:?JAVA_HOME must point at a JDK >= 21 (the Makefile finds one)}"
@@ -21,6 +22,10 @@ cp="e2e-tests/target/classes:$(cat e2e-tests/target/classpath.txt)"
 main=dev.shepherd.e2e.bench.Bench
 if [ "${1:-}" = "--soak" ]; then
   main=dev.shepherd.e2e.bench.BacklogSoak
+  shift
+fi
+if [ "${1:-}" = "--redis-calls" ]; then
+  main=dev.shepherd.e2e.bench.RedisCalls
   shift
 fi
 if [ "${1:-}" = "--scaling" ]; then

@@ -59,7 +59,7 @@ class BenchQuickIT {
       JsonNode l = r.path("latency").path(load);
       assertThat(l.path("jobs").asInt()).as(load).isPositive();
       assertThat(l.at("/submitToFinishMillis/p99").isNumber()).as(load).isTrue();
-      // the floor measured beside it: the broker alone carrying a job's three hops at that rate
+      // the floor measured beside it: the broker alone carrying a job's two hops at that rate
       assertThat(l.at("/brokerAlone/jobsPerSecond").asDouble()).as(load).isPositive();
       assertThat(l.at("/brokerAlone/rabbitmqCpuMicrosPerJob").asDouble()).as(load).isPositive();
     }
