@@ -2,6 +2,7 @@ package dev.shepherd.engine;
 
 import dev.shepherd.messaging.ConfirmingPublisher;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.store.BlockingRedis;
 import dev.shepherd.store.Store;
 import dev.shepherd.store.StoreSettings;
 import dev.shepherd.testsupport.RabbitCleanup;
@@ -26,6 +27,10 @@ final class EngineFixture implements AutoCloseable {
   final Topology topology;
   final LettuceConnectionFactory redisConnections;
   final CachingConnectionFactory rabbitConnections;
+
+  /** The services' way of running single script calls (ADR 57). */
+  final BlockingRedis blocking;
+
   final Store store;
 
   /** The store's meters: its Redis calls by script. */
@@ -40,9 +45,11 @@ final class EngineFixture implements AutoCloseable {
             prefix, Map.of("default", List.of("demo.noop", "site.generate", "demo.poison")), 3);
     redisConnections = endpoints.newRedisConnectionFactory();
     rabbitConnections = endpoints.newRabbitConnectionFactory();
+    blocking = BlockingRedis.of(redisConnections);
     store =
         Store.of(
             new StringRedisTemplate(redisConnections),
+            blocking,
             new StoreSettings(prefix, 4, Duration.ofDays(7)),
             clock,
             storeMeters);
@@ -96,6 +103,7 @@ final class EngineFixture implements AutoCloseable {
     RabbitCleanup.delete(rabbitConnections, topology.queueNames(), topology.exchangeNames());
     RedisCleanup.deleteByPrefix(redisConnections, prefix);
     rabbitConnections.destroy();
+    blocking.close();
     redisConnections.destroy();
   }
 }

@@ -16,6 +16,7 @@ import org.springframework.amqp.AmqpTimeoutException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
  * What an exception thrown while processing a message says about that message.
@@ -75,6 +76,9 @@ public enum FailureKind {
       // Lettuce's other failures: "Connection closed", "Currently not connected", timeouts, and
       // an interrupted wait for a reply (the consumer is stopping; the message is not broken).
       case RedisException e -> true;
+      // The store's blocking client (Jedis, ADR 57) translates its failures as Spring does
+      // Lettuce's; an error reply keeps Jedis's exception as the cause, Redis's code first.
+      case JedisDataException e -> isTransientReply(e.getMessage());
       case AmqpConnectException e -> true;
       case AmqpTimeoutException e -> true;
       case AmqpResourceNotAvailableException e -> true;

@@ -20,6 +20,8 @@ import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.data.redis.RedisConnectionFailureException;
 import org.springframework.data.redis.RedisSystemException;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
  * The classifier over exceptions built as they reach a consumer: Spring Data Redis's translation of
@@ -33,8 +35,27 @@ class FailureKindTest {
         "Error in execution", new RedisCommandExecutionException(redisError));
   }
 
+  /**
+   * The same through the store's blocking client (Jedis, ADR 57), as {@code BlockingRedis} wraps
+   * it.
+   */
+  private static RuntimeException jedisReply(String redisError) {
+    return new RedisSystemException(
+        "Redis (JedisDataException): " + redisError, new JedisDataException(redisError));
+  }
+
   static Stream<RuntimeException> infrastructure() {
     return Stream.of(
+        jedisReply("OOM command not allowed when used memory > 'maxmemory'."),
+        jedisReply("READONLY You can't write against a read only replica."),
+        jedisReply("LOADING Redis is loading the dataset in memory"),
+        jedisReply("CLUSTERDOWN The cluster is down"),
+        new RedisConnectionFailureException(
+            "Redis (JedisConnectionException): Failed to connect",
+            new JedisConnectionException(new ConnectException("Connection refused"))),
+        new QueryTimeoutException(
+            "Redis (JedisConnectionException): Read timed out",
+            new JedisConnectionException(new SocketTimeoutException("Read timed out"))),
         reply("OOM command not allowed when used memory > 'maxmemory'."),
         reply(
             "OOM command not allowed when used memory > 'maxmemory'. script:"
@@ -70,6 +91,9 @@ class FailureKindTest {
 
   static Stream<RuntimeException> bugs() {
     return Stream.of(
+        jedisReply(
+            "ERR user_script:12: Script attempted to access nonexistent global variable 'x'"),
+        jedisReply("WRONGTYPE Operation against a key holding the wrong kind of value"),
         reply("ERR user_script:12: Script attempted to access nonexistent global variable 'x'"),
         reply("WRONGTYPE Operation against a key holding the wrong kind of value"),
         reply("ERR wrong number of arguments for 'hset' command"),

@@ -40,10 +40,15 @@ import tools.jackson.databind.JsonNode;
  * JSON reply. Every call counts on {@link MetricNames#REDIS_CALLS}, tagged with the script, in the
  * registry it was given. A partition of -1 (a foreign job id) runs nothing and reads as {@code
  * {"outcome":"MISSING","found":false}}.
+ *
+ * <p>A single call goes through the {@link BlockingRedis} client when there is one (on the calling
+ * thread), and through Lettuce's shared connection otherwise; the calls {@link #runOnEvery} sends
+ * together always go through Lettuce, which pipelines them (ADR 57).
  */
 final class ScriptRunner {
 
   private final StringRedisTemplate redis;
+  private final BlockingRedis blocking;
   private final Keys keys;
   private final Scripts scripts;
   private final MeterRegistry meters;
@@ -53,11 +58,13 @@ final class ScriptRunner {
 
   ScriptRunner(
       StringRedisTemplate redis,
+      BlockingRedis blocking,
       Keys keys,
       Scripts scripts,
       MeterRegistry meters,
       StoreSettings settings) {
     this.redis = redis;
+    this.blocking = blocking;
     this.keys = keys;
     this.scripts = scripts;
     this.meters = meters;
@@ -72,9 +79,14 @@ final class ScriptRunner {
     count(script);
     RedisScript<String> redisScript = scripts.get(script);
     byte[][] keysAndArgs = keysAndArgs(partition, args);
+    // a submission that waits for replicas takes Lettuce's shared connection: WAIT counts the
+    // writes of the connection it is sent on
+    boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
+    if (blocking.isOn() && !replicated) {
+      return Json.mapper().readTree(blocking.eval(redisScript, keysAndArgs));
+    }
     // on the connection itself, not a proxy of it made per call (RedisTemplate's default), and
     // without the script executor's lookups: this runs several times per job
-    boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
     byte[] reply =
         redis.execute(
             (RedisCallback<byte[]>)

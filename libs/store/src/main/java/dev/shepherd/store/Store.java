@@ -29,9 +29,25 @@ public record Store(
     Indexes indexes,
     JobQueries queries) {
 
-  /** Every store type on {@code redis}; script calls are counted on {@code meters}. */
+  /**
+   * Every store type on {@code redis}, every script call through it; script calls are counted on
+   * {@code meters}.
+   */
   public static Store of(
       StringRedisTemplate redis, StoreSettings settings, Clock clock, MeterRegistry meters) {
+    return of(redis, BlockingRedis.OFF, settings, clock, meters);
+  }
+
+  /**
+   * Every store type on {@code redis}, single script calls through {@code blocking} (the caller
+   * closes it after the store's last use; {@link BlockingRedis#OFF}: through {@code redis}).
+   */
+  public static Store of(
+      StringRedisTemplate redis,
+      BlockingRedis blocking,
+      StoreSettings settings,
+      Clock clock,
+      MeterRegistry meters) {
     Keys keys = new Keys(settings);
     var context =
         new StoreContext(
@@ -39,7 +55,7 @@ public record Store(
             settings,
             keys,
             clock,
-            new ScriptRunner(redis, keys, new Scripts(settings), meters, settings));
+            new ScriptRunner(redis, blocking, keys, new Scripts(settings), meters, settings));
     return new Store(
         settings,
         keys,

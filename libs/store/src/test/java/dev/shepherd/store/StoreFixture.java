@@ -33,6 +33,10 @@ final class StoreFixture implements AutoCloseable {
   final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
   final LettuceConnectionFactory factory;
   final StringRedisTemplate redis;
+
+  /** The services' way of running single script calls (ADR 57). */
+  final BlockingRedis blocking;
+
   final String prefix;
   final Store store;
 
@@ -46,13 +50,14 @@ final class StoreFixture implements AutoCloseable {
       ServiceEndpoints endpoints, TestNames names, Function<String, StoreSettings> settings) {
     factory = endpoints.newRedisConnectionFactory();
     redis = new StringRedisTemplate(factory);
+    blocking = BlockingRedis.of(factory);
     prefix = names.prefix();
     store = store(settings.apply(prefix), clock);
   }
 
   /** Another store on the same Redis, for tests that vary the settings or need the real clock. */
   Store store(StoreSettings settings, Clock clock) {
-    return Store.of(redis, settings, clock, new SimpleMeterRegistry());
+    return Store.of(redis, blocking, settings, clock, new SimpleMeterRegistry());
   }
 
   /**
@@ -60,7 +65,8 @@ final class StoreFixture implements AutoCloseable {
    * for tests that count its Redis calls.
    */
   Store storeCountingOn(MeterRegistry meters) {
-    return Store.of(redis, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock, meters);
+    return Store.of(
+        redis, blocking, new StoreSettings(prefix, 4, Duration.ofDays(7)), clock, meters);
   }
 
   /** A demo.noop job of three attempts with these timeouts, SUBMITTED. */
@@ -124,6 +130,7 @@ final class StoreFixture implements AutoCloseable {
   @Override
   public void close() {
     RedisCleanup.deleteByPrefix(factory, prefix);
+    blocking.close();
     factory.destroy();
   }
 }

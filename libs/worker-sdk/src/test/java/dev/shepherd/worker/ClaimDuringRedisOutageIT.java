@@ -10,6 +10,7 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.BlockingRedis;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.Store;
@@ -27,7 +28,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -40,9 +42,14 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 @WithRealServices
 class ClaimDuringRedisOutageIT {
 
-  @Test
+  /**
+   * Through either client of the store's single calls (ADR 57): Lettuce's refusal and the blocking
+   * client's both count as Redis's state, not as a broken message.
+   */
+  @ParameterizedTest(name = "blocking client: {0}")
+  @ValueSource(booleans = {true, false})
   void aClaimRefusedForOutOfMemoryWaitsForRedisAndTheJobRunsOnceWithoutADeadLetter(
-      ServiceEndpoints shared, TestNames names) {
+      boolean blockingClient, ServiceEndpoints shared, TestNames names) {
     var meters = new SimpleMeterRegistry();
     var topology = new Topology(names.prefix(), Map.of("default", List.of("test.once")), 2);
     try (var redis = PrivateRedis.launch()) {
@@ -51,10 +58,12 @@ class ClaimDuringRedisOutageIT {
               shared.rabbitmq(), URI.create("redis://127.0.0.1:" + redis.port()), "private Redis");
       var rabbit = endpoints.newRabbitConnectionFactory();
       var redisConnections = endpoints.newRedisConnectionFactory();
+      var blocking = blockingClient ? BlockingRedis.of(redisConnections) : BlockingRedis.OFF;
       var settings = new StoreSettings(names.prefix(), 4, Duration.ofDays(1));
       var store =
           Store.of(
               new StringRedisTemplate(redisConnections),
+              blocking,
               settings,
               Clock.systemUTC(),
               new SimpleMeterRegistry());
@@ -133,6 +142,7 @@ class ClaimDuringRedisOutageIT {
         runtime.stop(Duration.ofSeconds(2));
         RabbitCleanup.delete(rabbit, topology.queueNames(), topology.exchangeNames());
         rabbit.destroy();
+        blocking.close();
         redisConnections.destroy();
       }
     }

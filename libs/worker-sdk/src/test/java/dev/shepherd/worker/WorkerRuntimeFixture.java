@@ -11,6 +11,7 @@ import dev.shepherd.model.Json;
 import dev.shepherd.model.StatusEvent;
 import dev.shepherd.model.StatusMessages;
 import dev.shepherd.model.WorkMessage;
+import dev.shepherd.store.BlockingRedis;
 import dev.shepherd.store.DueEntry;
 import dev.shepherd.store.NewJob;
 import dev.shepherd.store.Store;
@@ -109,7 +110,7 @@ abstract class WorkerRuntimeFixture {
   static LettuceConnectionFactory redisThrough(TcpProxy proxy, Duration leaseTtl) {
     var storeProperties =
         new StoreProperties(
-            null, null, null, null, leaseTtl, null, null, null, null, null, null, null);
+            null, null, null, null, leaseTtl, null, null, null, null, null, null, null, null);
     var factory =
         new LettuceConnectionFactory(
             new RedisStandaloneConfiguration("127.0.0.1", proxy.port()),
@@ -129,9 +130,13 @@ abstract class WorkerRuntimeFixture {
     return store(redis, clock);
   }
 
+  /** A store on {@code redis} whose single script calls take the services' blocking client. */
   Store store(LettuceConnectionFactory redis, Clock clock) {
+    BlockingRedis blocking = BlockingRedis.of(redis);
+    closeLast.add(blocking);
     return Store.of(
         new StringRedisTemplate(redis),
+        blocking,
         new StoreSettings(prefix, 4, Duration.ofDays(1)),
         clock,
         new SimpleMeterRegistry());

@@ -1,6 +1,7 @@
 package dev.shepherd.store.config;
 
 import dev.shepherd.model.RetryPolicy;
+import dev.shepherd.store.BlockingRedis;
 import dev.shepherd.store.Cancels;
 import dev.shepherd.store.DeadJobs;
 import dev.shepherd.store.Indexes;
@@ -153,15 +154,33 @@ public class StoreConfiguration {
     return Clock.systemUTC();
   }
 
+  /**
+   * The blocking client of the store's single script calls ({@link BlockingRedis}; ADR 57), unless
+   * {@code shepherd.store.blocking-client=false}; closed with the context.
+   */
+  @Bean(destroyMethod = "close")
+  BlockingRedis shepherdBlockingRedis(
+      RedisConnectionFactory connections, StoreProperties properties) {
+    if (!properties.blockingClient()) {
+      log.info("Redis script calls go through Lettuce: shepherd.store.blocking-client=false");
+      return BlockingRedis.OFF;
+    }
+    BlockingRedis blocking = BlockingRedis.of(connections);
+    log.info("Redis script calls on the calling thread: {}", blocking);
+    return blocking;
+  }
+
   /** Script calls count on the application's registry, or the global one when it has none. */
   @Bean(name = STORE, defaultCandidate = false)
   Store shepherdStore(
       RedisConnectionFactory connections,
+      BlockingRedis blocking,
       StoreProperties properties,
       Clock clock,
       ObjectProvider<MeterRegistry> meters) {
     return Store.of(
         new StringRedisTemplate(connections),
+        blocking,
         properties.settings(),
         clock,
         meters.getIfAvailable(() -> Metrics.globalRegistry));

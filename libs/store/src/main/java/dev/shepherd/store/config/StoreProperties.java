@@ -23,6 +23,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param replicasToAcknowledge with Redis replicas (Cluster, Sentinel): how many must have a
  *     submission before it is accepted (0, the default: the master's reply; ADR 49)
  * @param replicationTimeout how long a submission waits for them before it is refused (1 s)
+ * @param blockingClient single script calls (a job's submission, claim and report among them) on a
+ *     blocking client's own connections, on the calling thread ({@code true}, the default; ADR 57);
+ *     {@code false}: on Lettuce's shared connection, as every other call
  */
 @ConfigurationProperties("shepherd.store")
 public record StoreProperties(
@@ -37,7 +40,8 @@ public record StoreProperties(
     Duration workerLostAfter,
     Duration lateOutcomeGrace,
     Integer replicasToAcknowledge,
-    Duration replicationTimeout) {
+    Duration replicationTimeout,
+    Boolean blockingClient) {
 
   public StoreProperties {
     prefix = prefix == null ? "shepherd" : prefix;
@@ -53,6 +57,7 @@ public record StoreProperties(
     replicasToAcknowledge = replicasToAcknowledge == null ? 0 : replicasToAcknowledge;
     replicationTimeout =
         replicationTimeout == null ? StoreSettings.DEFAULT_REPLICATION_TIMEOUT : replicationTimeout;
+    blockingClient = blockingClient == null || blockingClient;
     leaseTtl = leaseTtl == null ? Duration.ofSeconds(30) : leaseTtl;
     retryInitialBackoff = retryInitialBackoff == null ? Duration.ofSeconds(1) : retryInitialBackoff;
     retryMaxBackoff = retryMaxBackoff == null ? Duration.ofMinutes(5) : retryMaxBackoff;

@@ -10,7 +10,7 @@ class StorePropertiesTest {
 
   private static StoreProperties withLeaseTtl(Duration ttl) {
     return new StoreProperties(
-        null, null, null, null, ttl, null, null, null, null, null, null, null);
+        null, null, null, null, ttl, null, null, null, null, null, null, null, null);
   }
 
   @Test
@@ -40,7 +40,7 @@ class StorePropertiesTest {
 
   private static StoreProperties withRetentions(Duration retention, Duration deadRetention) {
     return new StoreProperties(
-        null, null, retention, deadRetention, null, null, null, null, null, null, null, null);
+        null, null, retention, deadRetention, null, null, null, null, null, null, null, null, null);
   }
 
   @Test
@@ -65,7 +65,8 @@ class StorePropertiesTest {
   @Test
   void aReleasedLastAttemptWaitsAMinuteForItsOutcomeUnlessConfigured() {
     var defaults =
-        new StoreProperties(null, null, null, null, null, null, null, null, null, null, null, null);
+        new StoreProperties(
+            null, null, null, null, null, null, null, null, null, null, null, null, null);
     var configured =
         new StoreProperties(
             null,
@@ -78,6 +79,7 @@ class StorePropertiesTest {
             null,
             null,
             Duration.ofSeconds(5),
+            null,
             null,
             null);
 
@@ -97,6 +99,7 @@ class StorePropertiesTest {
                         null,
                         Duration.ZERO,
                         null,
+                        null,
                         null)
                     .settings())
         .hasMessageContaining("late-outcome-grace");
@@ -105,10 +108,23 @@ class StorePropertiesTest {
   @Test
   void submissionsCountAsAcceptedOnTheMastersReplyUnlessReplicasAreAsked() {
     var defaults =
-        new StoreProperties(null, null, null, null, null, null, null, null, null, null, null, null);
+        new StoreProperties(
+            null, null, null, null, null, null, null, null, null, null, null, null, null);
     var asked =
         new StoreProperties(
-            null, null, null, null, null, null, null, null, null, null, 1, Duration.ofMillis(500));
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            1,
+            Duration.ofMillis(500),
+            null);
 
     assertThat(defaults.settings().replicasToAcknowledge()).isZero();
     assertThat(asked.settings().replicasToAcknowledge()).isEqualTo(1);
@@ -116,7 +132,7 @@ class StorePropertiesTest {
     assertThatThrownBy(
             () ->
                 new StoreProperties(
-                        null, null, null, null, null, null, null, null, null, null, -1, null)
+                        null, null, null, null, null, null, null, null, null, null, -1, null, null)
                     .settings())
         .hasMessageContaining("replicas-to-acknowledge");
   }
