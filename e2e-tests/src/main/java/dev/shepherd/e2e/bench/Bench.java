@@ -803,22 +803,17 @@ public final class Bench {
   private List<String> steady(double rate, Duration duration) throws Exception {
     List<String> keys = new ArrayList<>();
     long total = (long) (rate * duration.toMillis() / 1000.0);
-    long interval = (long) (1e9 / rate);
     String run = prefix + "-steady-" + steadyRuns++ + "-";
     try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
-      long next = System.nanoTime();
+      Pacer pace = new Pacer(rate);
       for (long i = 0; i < total; i++) {
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-        }
+        pace.await();
         String key = run + i;
         publishedAt.put(key, Instant.now());
         submitter.submit(
             JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
                 .withIdempotencyKey(key));
         keys.add(key);
-        next += interval;
       }
     }
     return keys;

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The broker's own limit on this machine: persistent messages, published with confirms into a
@@ -133,22 +132,17 @@ final class RawBroker {
       Channel producer = connection.createChannel();
       producer.confirmSelect();
       byte[] body = "{\"type\":\"demo.noop\",\"payload\":{}}".getBytes(StandardCharsets.UTF_8);
-      long interval = (long) (1e9 / jobsPerSecond);
       // NaN where the broker is not a process of this machine
       double cpuBefore = Costs.infrastructureCpuSeconds().getOrDefault("rabbitmq", Double.NaN);
       long start = System.nanoTime();
-      long next = start;
+      Pacer pace = new Pacer(jobsPerSecond);
       for (long i = 0; i < jobs; i++) {
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-        }
+        pace.await();
         producer.basicPublish("", prefix + 0, MessageProperties.PERSISTENT_BASIC, body);
         // as the bench's steady producer (Submitter): confirms awaited every CONFIRM_BATCH
         if ((i + 1) % CONFIRM_BATCH == 0) {
           producer.waitForConfirmsOrDie(30_000);
         }
-        next += interval;
       }
       if (!done.await(2, TimeUnit.MINUTES)) {
         throw new IllegalStateException(

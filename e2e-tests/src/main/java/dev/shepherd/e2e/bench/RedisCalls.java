@@ -22,7 +22,6 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.ReturnType;
@@ -205,23 +204,18 @@ public final class RedisCalls {
         slots.submit(() -> call.accept(k)).get();
       }
       long total = Math.max(1, (long) (rate * duration.toMillis() / 1000.0));
-      long interval = (long) (1e9 / rate);
       CountDownLatch done = new CountDownLatch((int) total);
       long cpuBefore = os.getProcessCpuTime();
       long began = System.nanoTime();
-      long next = began;
+      Pacer pace = new Pacer(rate);
       for (int i = 0; i < total; i++) {
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-        }
+        pace.await();
         int k = i;
         slots.execute(
             () -> {
               call.accept(k);
               done.countDown();
             });
-        next += interval;
       }
       done.await();
       double seconds = (System.nanoTime() - began) / 1e9;

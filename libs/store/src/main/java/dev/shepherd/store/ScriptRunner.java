@@ -41,9 +41,10 @@ import tools.jackson.databind.JsonNode;
  * registry it was given. A partition of -1 (a foreign job id) runs nothing and reads as {@code
  * {"outcome":"MISSING","found":false}}.
  *
- * <p>A single call goes through the {@link BlockingRedis} client when there is one (on the calling
- * thread), and through Lettuce's shared connection otherwise; the calls {@link #runOnEvery} sends
- * together always go through Lettuce, which pipelines them (ADR 57).
+ * <p>A single call of a script on a job's path ({@link Script#onJobPath}) goes through the {@link
+ * BlockingRedis} client when there is one (on the calling thread); every other call goes through
+ * Lettuce's shared connection, and so do the calls {@link #runOnEvery} sends together, which it
+ * pipelines (ADR 57).
  */
 final class ScriptRunner {
 
@@ -82,7 +83,7 @@ final class ScriptRunner {
     // a submission that waits for replicas takes Lettuce's shared connection: WAIT counts the
     // writes of the connection it is sent on
     boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
-    if (blocking.isOn() && !replicated) {
+    if (script.onJobPath && blocking.isOn() && !replicated) {
       return Json.mapper().readTree(blocking.eval(redisScript, keysAndArgs));
     }
     // on the connection itself, not a proxy of it made per call (RedisTemplate's default), and

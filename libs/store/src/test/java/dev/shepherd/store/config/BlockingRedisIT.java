@@ -153,7 +153,12 @@ class BlockingRedisIT {
                         .ignoreExceptions()
                         .until(() -> submit(context), j -> j != null);
                 assertThat(promoted.command("DBSIZE")).isNotEqualTo(":0");
-                assertThat(context.getBean(JobQueries.class).find(id)).isPresent();
+                // read back through Lettuce (reads are not on a job's path), once it has followed
+                // too
+                await()
+                    .atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
+                    .until(() -> context.getBean(JobQueries.class).find(id).isPresent());
               });
     }
   }
@@ -185,7 +190,12 @@ class BlockingRedisIT {
                           .ignoreExceptions()
                           .until(() -> submit(context), j -> j != null);
                   assertThat(replica.command("INFO", "replication")).contains("role:master");
-                  assertThat(context.getBean(JobQueries.class).find(id)).isPresent();
+                  // read back through Lettuce (reads are not on a job's path), once it has followed
+                  // too
+                  await()
+                      .atMost(Duration.ofSeconds(30))
+                      .ignoreExceptions()
+                      .until(() -> context.getBean(JobQueries.class).find(id).isPresent());
                 } finally {
                   master.thaw();
                 }
