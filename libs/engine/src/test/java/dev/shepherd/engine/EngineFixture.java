@@ -28,7 +28,7 @@ final class EngineFixture implements AutoCloseable {
   final LettuceConnectionFactory redisConnections;
   final CachingConnectionFactory rabbitConnections;
 
-  /** The services' way of running single script calls (ADR 57). */
+  /** The services' way of running the job path's script calls (ADR 57). */
   final BlockingRedis blocking;
 
   final Store store;

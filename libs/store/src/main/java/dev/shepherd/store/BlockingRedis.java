@@ -33,7 +33,7 @@ import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
 /**
- * The store's single script calls on the calling thread: a pool of blocking Redis connections
+ * The store's calls on a job's path on the calling thread: a pool of blocking Redis connections
  * (Jedis) beside the services' Lettuce connection, built from the same {@code spring.data.redis}
  * settings (one Redis, Sentinel or Cluster; user and password; database; client name) with the same
  * command time-out. A call through Lettuce hands the command to its event loop and waits for that

@@ -39,8 +39,8 @@ public record Store(
   }
 
   /**
-   * Every store type on {@code redis}, single script calls through {@code blocking} (the caller
-   * closes it after the store's last use; {@link BlockingRedis#OFF}: through {@code redis}).
+   * Every store type on {@code redis}, the job path's script calls through {@code blocking} (the
+   * caller closes it after the store's last use; {@link BlockingRedis#OFF}: through {@code redis}).
    */
   public static Store of(
       StringRedisTemplate redis,

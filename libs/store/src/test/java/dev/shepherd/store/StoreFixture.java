@@ -34,7 +34,7 @@ final class StoreFixture implements AutoCloseable {
   final LettuceConnectionFactory factory;
   final StringRedisTemplate redis;
 
-  /** The services' way of running single script calls (ADR 57). */
+  /** The services' way of running the job path's script calls (ADR 57). */
   final BlockingRedis blocking;
 
   final String prefix;

@@ -130,7 +130,7 @@ abstract class WorkerRuntimeFixture {
     return store(redis, clock);
   }
 
-  /** A store on {@code redis} whose single script calls take the services' blocking client. */
+  /** A store on {@code redis} whose job-path script calls take the services' blocking client. */
   Store store(LettuceConnectionFactory redis, Clock clock) {
     BlockingRedis blocking = BlockingRedis.of(redis);
     closeLast.add(blocking);

@@ -155,7 +155,7 @@ public class StoreConfiguration {
   }
 
   /**
-   * The blocking client of the store's single script calls ({@link BlockingRedis}; ADR 57), unless
+   * The blocking client of the job path's script calls ({@link BlockingRedis}; ADR 57), unless
    * {@code shepherd.store.blocking-client=false}; closed with the context.
    */
   @Bean(destroyMethod = "close")

@@ -23,9 +23,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param replicasToAcknowledge with Redis replicas (Cluster, Sentinel): how many must have a
  *     submission before it is accepted (0, the default: the master's reply; ADR 49)
  * @param replicationTimeout how long a submission waits for them before it is refused (1 s)
- * @param blockingClient single script calls (a job's submission, claim and report among them) on a
- *     blocking client's own connections, on the calling thread ({@code true}, the default; ADR 57);
- *     {@code false}: on Lettuce's shared connection, as every other call
+ * @param blockingClient the scripts on a job's path (submission, dispatch, claim, renewal, report)
+ *     on a blocking client's own connections, on the calling thread ({@code true}, the default; ADR
+ *     57); {@code false}: on Lettuce's shared connection, as every other call
  */
 @ConfigurationProperties("shepherd.store")
 public record StoreProperties(
