@@ -23,6 +23,11 @@
 -- Replies: {results = [...]}, one per job, in order, each ACCEPTED (id, state SUBMITTED or
 --   SCHEDULED, reserved = true when the outbox entry was reserved for the caller) | DUPLICATE (id
 --   and state of the job the key made first).
+-- The same call may run twice: a client sends again what it had written when its connection
+-- dropped (Lettuce), or tries again a call whose reply timed out (a Redis Cluster client). Each
+-- job's id is new to its call, so a job whose id is already stored was stored by this very call:
+-- it is answered ACCEPTED in the state it has reached, left as it is and reserved for no one
+-- (stored again, a claimed job would be SUBMITTED again and run twice).
 local now = tonumber(ARGV[1])
 local PER_JOB = 22
 
@@ -33,17 +38,25 @@ local function submit(a)
   if idem ~= '' and tenant ~= '' then idem = tenant .. ':' .. idem end
   local notBefore, maxAttempts = tonumber(ARGV[a + 6]), ARGV[a + 7]
 
+  local key = jobKey(id)
   if idem ~= '' then
     local existing = redis.call('GET', idemKey(idem))
     local existingState = existing and redis.call('HGET', jobKey(existing), 'state')
     if existingState then
-      return {outcome = 'DUPLICATE', id = existing, state = existingState}
+      -- this call's own job when it runs again (above)
+      return {outcome = existing == id and 'ACCEPTED' or 'DUPLICATE', id = existing,
+        state = existingState}
     end
     -- a key whose job has expired (retention) is free again: this submission makes a new job
     redis.call('SET', idemKey(idem), id)
   end
+  -- every job is in the partition's index of jobs from its submission on: an id already there is
+  -- this call's job, stored when the call ran before (above); no command more for a new job
+  if redis.call('ZADD', jobsKey, 'NX', now, id) == 0 then
+    local reached = redis.call('HGET', key, 'state')
+    if reached then return {outcome = 'ACCEPTED', id = id, state = reached} end
+  end
 
-  local key = jobKey(id)
   -- the history is a list of its own, one JSON line per transition, so the job hash keeps Redis's
   -- compact encoding (ADR 28); its first line, SUBMIT, is not stored and the id is the key's, not a
   -- field (ADR 51); `phased` 0: no phase recorded yet; `held` 0: no list yet, and the hash may hold
@@ -84,7 +97,6 @@ local function submit(a)
   redis.call('HSET', key, unpack(fields))
   -- the history's first line (SUBMIT at submittedAt) is not stored: view.lua writes it (ADR 51)
   redis.call('ZADD', stateKey('SUBMITTED'), now, id)
-  redis.call('ZADD', jobsKey, now, id)
 
   local state = 'SUBMITTED'
   if notBefore > now then

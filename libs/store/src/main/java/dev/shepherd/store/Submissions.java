@@ -78,20 +78,31 @@ public final class Submissions {
    * calls are still made, so the caller knows exactly which jobs to submit again.
    */
   public Stored submitAll(List<NewJob> jobs, Duration reserveFor) {
+    long now = store.clock().millis();
+    try {
+      recordPools(jobs, now);
+    } catch (RuntimeException e) {
+      return new Stored(
+          Collections.unmodifiableList(Arrays.asList(new SubmitOutcome[jobs.size()])), e);
+    }
+    return send(jobs, calls(jobs, reserveFor, now), now);
+  }
+
+  /**
+   * One call of submit.lua: the partition it runs on, the indexes in the batch of the jobs it
+   * stores, and its arguments, each job's new id among them.
+   */
+  record Call(int partition, List<Integer> indexes, List<String> args) {}
+
+  /** The calls that store {@code jobs}: one per partition, each job with a new id. */
+  List<Call> calls(List<NewJob> jobs, Duration reserveFor, long now) {
     int anyPartition = ThreadLocalRandom.current().nextInt(store.keys().partitions());
     Map<Integer, List<Integer>> byPartition = new LinkedHashMap<>();
     for (int i = 0; i < jobs.size(); i++) {
       int partition = partitionOf(jobs.get(i), anyPartition);
       byPartition.computeIfAbsent(partition, p -> new ArrayList<>()).add(i);
     }
-    long now = store.clock().millis();
-    SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
-    try {
-      recordPools(jobs, now);
-    } catch (RuntimeException e) {
-      return new Stored(Collections.unmodifiableList(Arrays.asList(outcomes)), e);
-    }
-    RuntimeException failure = null;
+    List<Call> calls = new ArrayList<>(byPartition.size());
     for (var entry : byPartition.entrySet()) {
       int partition = entry.getKey();
       List<Integer> indexes = entry.getValue();
@@ -100,15 +111,29 @@ public final class Submissions {
       for (int i : indexes) {
         addArgs(args, JobIds.newId(partition), jobs.get(i), now, reserveFor);
       }
+      calls.add(new Call(partition, indexes, args));
+    }
+    return calls;
+  }
+
+  /**
+   * Makes {@code calls}, each once, and reads what became of {@code jobs}. A call may reach Redis
+   * twice (a client sends again what it had written when its connection dropped, or tries again a
+   * call whose reply timed out): submit.lua leaves a job whose id it already holds as it is.
+   */
+  Stored send(List<NewJob> jobs, List<Call> calls, long now) {
+    SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
+    RuntimeException failure = null;
+    for (Call call : calls) {
       JsonNode results;
       try {
-        results = store.run(Script.SUBMIT, partition, args).get("results");
+        results = store.run(Script.SUBMIT, call.partition(), call.args()).get("results");
       } catch (RuntimeException e) {
         failure = failure == null ? e : failure;
         continue;
       }
-      for (int k = 0; k < indexes.size(); k++) {
-        int i = indexes.get(k);
+      for (int k = 0; k < call.indexes().size(); k++) {
+        int i = call.indexes().get(k);
         outcomes[i] = outcome(results.get(k), jobs.get(i), now);
       }
     }

@@ -10,6 +10,7 @@ import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -43,6 +44,60 @@ class SubmitBatchIT {
   @AfterEach
   void cleanUp() {
     fixture.close();
+  }
+
+  /**
+   * A submit call that reaches Redis twice: Lettuce sends again what it had written when its
+   * connection dropped, and the blocking cluster client tries again a call whose reply timed out,
+   * so submit.lua can run a second time with the same arguments after the job moved on. The job
+   * must stay one job where it got to, with no second outbox entry: otherwise it would run twice.
+   */
+  @Test
+  void aSubmitCallThatReachesRedisAgainLeavesTheJobWhereItGotTo() {
+    List<NewJob> jobs = List.of(job("{\"n\":1}"));
+    long now = fixture.clock.millis();
+    List<Submissions.Call> calls = store.submissions().calls(jobs, null, now);
+    String id = store.submissions().send(jobs, calls, now).outcomes().getFirst().jobId();
+    int partition = store.keys().partitionOf(id);
+    fixture.dispatched(id);
+    var claimed = store.leases().claim(id, 1, "w1", StoreFixture.TTL);
+    assertThat(claimed).isInstanceOf(ClaimResult.Claimed.class);
+    String tokenKey = "token";
+    Object token = fixture.redis.opsForHash().get(store.keys().job(id), tokenKey);
+
+    Submissions.Stored again = store.submissions().send(jobs, calls, now);
+
+    assertThat(again.failure()).isNull();
+    assertThat(again.outcomes().getFirst().jobId()).isEqualTo(id);
+    assertThat(again.outcomes().getFirst().state()).isEqualTo(JobState.RUNNING);
+    assertThat(fixture.redis.opsForHash().get(store.keys().job(id), "state")).isEqualTo("RUNNING");
+    assertThat(fixture.redis.opsForHash().get(store.keys().job(id), tokenKey)).isEqualTo(token);
+    assertThat(fixture.redis.opsForZSet().score(store.keys().of(partition, "due"), id))
+        .as("a second outbox entry would run the job again")
+        .isNull();
+    assertThat(fixture.redis.opsForZSet().score(store.keys().of(partition, "state:SUBMITTED"), id))
+        .isNull();
+  }
+
+  /** The same, sent again before anything took the job: still one job and one outbox entry. */
+  @Test
+  void aSubmitCallThatReachesRedisAgainAtOnceKeepsOneOutboxEntry() {
+    List<NewJob> jobs = List.of(job("{\"n\":2}"));
+    long now = fixture.clock.millis();
+    List<Submissions.Call> calls = store.submissions().calls(jobs, Duration.ofSeconds(30), now);
+    SubmitOutcome first = store.submissions().send(jobs, calls, now).outcomes().getFirst();
+    assertThat(first).isInstanceOf(SubmitOutcome.Accepted.class);
+    assertThat(((SubmitOutcome.Accepted) first).reserved()).isNotNull();
+    int partition = store.keys().partitionOf(first.jobId());
+
+    SubmitOutcome again = store.submissions().send(jobs, calls, now).outcomes().getFirst();
+
+    assertThat(again.jobId()).isEqualTo(first.jobId());
+    assertThat(fixture.redis.opsForZSet().size(store.keys().of(partition, "due"))).isEqualTo(1);
+    assertThat(fixture.redis.opsForZSet().size(store.keys().of(partition, "jobs"))).isEqualTo(1);
+    // handed to this dispatcher once: the call sent again reserves nothing for anyone
+    assertThat(again).isInstanceOf(SubmitOutcome.Accepted.class);
+    assertThat(((SubmitOutcome.Accepted) again).reserved()).isNull();
   }
 
   private static NewJob job(String payload) {
