@@ -63,8 +63,11 @@ public final class BlockingRedis implements AutoCloseable {
    */
   static final int MAX_CONNECTIONS = 64;
 
-  /** How often a cluster client reads the topology when nothing told it to (as Lettuce's). */
-  private static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(5);
+  /**
+   * How often a cluster client reads the topology when nothing told it to, when its caller gives no
+   * period: the services' default ({@code StoreConfiguration}), as Lettuce's.
+   */
+  public static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(5);
 
   /** Tries of one call in a cluster (a moved slot, a node that refused), within the time-out. */
   private static final int CLUSTER_ATTEMPTS = 5;
@@ -80,9 +83,19 @@ public final class BlockingRedis implements AutoCloseable {
   /**
    * A blocking client to the Redis that {@code connections} talk to, with their command time-out
    * for connecting and for each reply, or {@link #OFF} when it is not a Lettuce factory or talks
-   * TLS.
+   * TLS. A cluster client reads the topology every {@link #CLUSTER_REFRESH_PERIOD}.
    */
   public static BlockingRedis of(RedisConnectionFactory connections) {
+    return of(connections, CLUSTER_REFRESH_PERIOD);
+  }
+
+  /**
+   * As {@link #of(RedisConnectionFactory)}, a cluster client reading the topology every {@code
+   * clusterRefresh} besides when a slot moved: the period the services give Lettuce ({@code
+   * spring.data.redis.lettuce.cluster.refresh.period}), so that both clients follow a cluster
+   * alike.
+   */
+  public static BlockingRedis of(RedisConnectionFactory connections, Duration clusterRefresh) {
     if (!(connections instanceof LettuceConnectionFactory lettuce)) {
       log.info("Redis script calls go through {}: not a Lettuce factory", connections.getClass());
       return OFF;
@@ -105,7 +118,7 @@ public final class BlockingRedis implements AutoCloseable {
           client(millis, cluster.getUsername(), cluster.getPassword(), 0, clientName);
       Set<HostAndPort> nodes = hostsAndPorts(cluster.getClusterNodes());
       return new BlockingRedis(
-          new JedisCluster(nodes, config, pool, CLUSTER_REFRESH_PERIOD, CLUSTER_ATTEMPTS, timeout),
+          new JedisCluster(nodes, config, pool, clusterRefresh, CLUSTER_ATTEMPTS, timeout),
           "cluster " + nodes);
     }
     if (lettuce.isRedisSentinelAware()) {
@@ -171,16 +184,16 @@ public final class BlockingRedis implements AutoCloseable {
 
   /**
    * Runs {@code script} with one key, {@code keysAndArgs[0]}, and the rest as its arguments: by its
-   * SHA, and whole when Redis does not know it (it restarted, or was flushed).
+   * SHA ({@code sha1}, its bytes), and whole when Redis does not know it (it restarted, or was
+   * flushed).
    *
    * @return the script's reply, as bytes
    * @throws DataAccessException what the call failed with, translated (see the class comment)
    */
-  byte[] eval(RedisScript<String> script, byte[][] keysAndArgs) {
+  byte[] eval(RedisScript<String> script, byte[] sha1, byte[][] keysAndArgs) {
     try {
       try {
-        return (byte[])
-            jedis.evalsha(script.getSha1().getBytes(StandardCharsets.UTF_8), 1, keysAndArgs);
+        return (byte[]) jedis.evalsha(sha1, 1, keysAndArgs);
       } catch (JedisDataException e) {
         if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
           throw e;

@@ -84,7 +84,8 @@ final class ScriptRunner {
     // writes of the connection it is sent on
     boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
     if (script.onJobPath && blocking.isOn() && !replicated) {
-      return Json.mapper().readTree(blocking.eval(redisScript, keysAndArgs));
+      return Json.mapper()
+          .readTree(blocking.eval(redisScript, scripts.sha1Bytes(script), keysAndArgs));
     }
     // on the connection itself, not a proxy of it made per call (RedisTemplate's default), and
     // without the script executor's lookups: this runs several times per job

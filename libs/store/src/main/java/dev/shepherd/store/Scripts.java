@@ -19,10 +19,14 @@ import org.springframework.data.redis.core.script.RedisScript;
 final class Scripts {
 
   private final Map<Script, RedisScript<String>> loaded = new EnumMap<>(Script.class);
+  private final Map<Script, byte[]> sha1Bytes = new EnumMap<>(Script.class);
 
   Scripts(StoreSettings settings) {
     for (Script script : Script.values()) {
-      loaded.put(script, RedisScript.of(withPrelude(settings, read(script.file)), String.class));
+      RedisScript<String> redisScript =
+          RedisScript.of(withPrelude(settings, read(script.file)), String.class);
+      loaded.put(script, redisScript);
+      sha1Bytes.put(script, redisScript.getSha1().getBytes(StandardCharsets.US_ASCII));
     }
   }
 
@@ -42,6 +46,14 @@ final class Scripts {
 
   RedisScript<String> get(Script script) {
     return loaded.get(script);
+  }
+
+  /**
+   * The SHA-1 of {@code script} as the bytes an {@code EVALSHA} sends, encoded once: the blocking
+   * client sends it on every call of a job's path, and {@link RedisScript#getSha1} takes a lock.
+   */
+  byte[] sha1Bytes(Script script) {
+    return sha1Bytes.get(script);
   }
 
   /** Renders {@link Transitions} as a Lua table literal: {@code T['RUNNING']['SUCCEED']}. */

@@ -114,10 +114,7 @@ public class StoreConfiguration {
   @Bean
   LettuceClientConfigurationBuilderCustomizer redisClusterClientsFollowFailovers(
       ObjectProvider<DataRedisProperties> redis) {
-    DataRedisProperties properties = redis.getIfAvailable();
-    Duration configured =
-        properties == null ? null : properties.getLettuce().getCluster().getRefresh().getPeriod();
-    Duration period = configured == null ? CLUSTER_REFRESH_PERIOD : configured;
+    Duration period = clusterRefreshPeriod(redis.getIfAvailable());
     return builder -> {
       var current = builder.build().getClientOptions().orElse(null);
       if (current instanceof ClusterClientOptions cluster) {
@@ -136,8 +133,16 @@ public class StoreConfiguration {
     };
   }
 
-  /** How often a cluster client reads the topology when nothing told it to. */
-  static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(5);
+  /**
+   * How often a cluster client, Lettuce's and the blocking one alike, reads the topology when
+   * nothing told it to: {@code spring.data.redis.lettuce.cluster.refresh.period}, or {@link
+   * BlockingRedis#CLUSTER_REFRESH_PERIOD} when not set.
+   */
+  static Duration clusterRefreshPeriod(DataRedisProperties properties) {
+    Duration configured =
+        properties == null ? null : properties.getLettuce().getCluster().getRefresh().getPeriod();
+    return configured == null ? BlockingRedis.CLUSTER_REFRESH_PERIOD : configured;
+  }
 
   /** The shortest time between two refreshes that a client's own trouble triggers. */
   static final Duration CLUSTER_REFRESH_PAUSE = Duration.ofSeconds(1);
@@ -160,12 +165,15 @@ public class StoreConfiguration {
    */
   @Bean(destroyMethod = "close")
   BlockingRedis shepherdBlockingRedis(
-      RedisConnectionFactory connections, StoreProperties properties) {
+      RedisConnectionFactory connections,
+      StoreProperties properties,
+      ObjectProvider<DataRedisProperties> redis) {
     if (!properties.blockingClient()) {
       log.info("Redis script calls go through Lettuce: shepherd.store.blocking-client=false");
       return BlockingRedis.OFF;
     }
-    BlockingRedis blocking = BlockingRedis.of(connections);
+    BlockingRedis blocking =
+        BlockingRedis.of(connections, clusterRefreshPeriod(redis.getIfAvailable()));
     log.info("Redis script calls on the calling thread: {}", blocking);
     return blocking;
   }
