@@ -38,13 +38,11 @@ build: jdk
 unit: jdk
 	$(MVN) -DskipITs clean install
 
-# Every module but the end-to-end one, two at a time where their dependencies allow (their tests
-# share the broker and Redis under unique prefixes, ADR 47); then the end-to-end module alone, its
-# classes one by one (ADR 43).
+# Every module built once; then every module's tests but the end-to-end one's, two modules at a
+# time (their tests share the broker and Redis under unique prefixes, ADR 47), beside the
+# end-to-end module's classes, one by one (ADR 43), which start copies of the built jars (ADR 58).
 test: jdk
-	scripts/check-services.sh
-	$(MVN) -T 2 clean install -pl '!e2e-tests'
-	$(MVN) clean install -pl e2e-tests
+	JAVA_HOME="$(JAVA_HOME_FOUND)" MVN_CMD="$(MVN_CMD)" scripts/test.sh
 
 demo: jdk
 	JAVA_HOME="$(JAVA_HOME_FOUND)" scripts/demo.sh

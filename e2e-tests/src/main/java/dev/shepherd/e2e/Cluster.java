@@ -353,16 +353,33 @@ public final class Cluster implements AutoCloseable {
     return false;
   }
 
-  private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {
+  /**
+   * Where the tests read the built jars from: {@code -Dshepherd.e2e.jars}, a directory holding
+   * copies of them, when set; {@code make test} copies them there so that the other modules' tests,
+   * running meanwhile, may package their jars again (ADR 58).
+   */
+  static final String JARS_PROPERTY = "shepherd.e2e.jars";
+
+  /**
+   * The built jar {@code artifact} (e.g. {@code shepherd-scheduler}) of the module in {@code
+   * moduleDir} under {@code root}: from {@code -Dshepherd.e2e.jars} when set, else the module's
+   * {@code target/}.
+   */
+  public static Path builtJar(Path root, String moduleDir, String artifact) {
+    String file = artifact + "-" + VERSION + ".jar";
+    String copies = System.getProperty(JARS_PROPERTY);
     Path jar =
-        spec.root()
-            .resolve("services")
-            .resolve(module)
-            .resolve("target")
-            .resolve("shepherd-" + module + "-" + VERSION + ".jar");
+        copies != null && !copies.isBlank()
+            ? Path.of(copies).resolve(file)
+            : root.resolve(moduleDir).resolve("target").resolve(file);
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("missing " + jar + ": build the services first (make build)");
     }
+    return jar;
+  }
+
+  private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {
+    Path jar = builtJar(spec.root(), "services/" + module, "shepherd-" + module);
     // the tests' own clusters start faster from extracted jars (FastStart), with no class-data
     // archive behind a mutated resource in front of the class path; the full benchmarks and the
     // soaks keep the fat jar

@@ -42,9 +42,8 @@ class JobTypesE2EIT {
   void aWorkerBuiltOutsideShepherdBringsItsOwnJobTypeAndSchema(
       ServiceEndpoints endpoints, TestNames names) throws Exception {
     Path jar =
-        Cluster.repositoryRoot()
-            .resolve(
-                "examples/report-worker/target/shepherd-example-report-worker-0.1.0-SNAPSHOT.jar");
+        Cluster.builtJar(
+            Cluster.repositoryRoot(), "examples/report-worker", "shepherd-example-report-worker");
     try (var e2e = new E2eSupport(endpoints, names.prefix(), 0, Map.of());
         var client = e2e.cluster.client().build()) {
       var unknown =
