@@ -50,7 +50,7 @@ final class FastStart {
    * than the extracted copy (dropping the archive made from the old one).
    */
   static synchronized Launch prepare(String module, Path fatJar) {
-    Path dir = fatJar.resolveSibling("fast-start");
+    Path dir = directory(module, fatJar);
     Path jar = extracted(module, fatJar);
     String mainClass = mainClass(jar);
     Path archive = dir.resolve(module + ".jsa");
@@ -79,9 +79,18 @@ final class FastStart {
     writers.put(module, process);
   }
 
+  /**
+   * Where {@code module}'s jar is extracted and its archive kept: a folder of its own beside the
+   * fat jar, which shares its folder with the other services' jars when the tests start copies of
+   * them (ADR 58), and is extracted again, its old folder deleted, when the fat jar is newer.
+   */
+  private static Path directory(String module, Path fatJar) {
+    return fatJar.resolveSibling("fast-start").resolve(module);
+  }
+
   /** The extracted jar, extracted again when the fat jar is newer (its old archive dropped). */
   private static Path extracted(String module, Path fatJar) {
-    Path dir = fatJar.resolveSibling("fast-start");
+    Path dir = directory(module, fatJar);
     Path jar = dir.resolve(fatJar.getFileName());
     try {
       if (!Files.isRegularFile(jar)
