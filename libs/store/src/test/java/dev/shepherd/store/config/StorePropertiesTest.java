@@ -4,13 +4,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
 class StorePropertiesTest {
 
+  /**
+   * The properties as Spring binds them from {@code shepherd.store.*}, given as name and value in
+   * turn ({@code "lease-ttl", "3s"}): the names a deployment writes, nothing else set.
+   */
+  private static StoreProperties bound(String... namesAndValues) {
+    Map<String, String> properties = new HashMap<>();
+    for (int i = 0; i < namesAndValues.length; i += 2) {
+      properties.put("shepherd.store." + namesAndValues[i], namesAndValues[i + 1]);
+    }
+    return new Binder(new MapConfigurationPropertySource(properties))
+        .bindOrCreate("shepherd.store", StoreProperties.class);
+  }
+
   private static StoreProperties withLeaseTtl(Duration ttl) {
-    return new StoreProperties(
-        null, null, null, null, ttl, null, null, null, null, null, null, null, null);
+    return ttl == null ? bound() : bound("lease-ttl", ttl.toMillis() + "ms");
   }
 
   @Test
@@ -38,14 +54,13 @@ class StorePropertiesTest {
     }
   }
 
-  private static StoreProperties withRetentions(Duration retention, Duration deadRetention) {
-    return new StoreProperties(
-        null, null, retention, deadRetention, null, null, null, null, null, null, null, null, null);
+  private static StoreProperties withDeadRetention(String deadRetention) {
+    return deadRetention == null ? bound() : bound("dead-retention", deadRetention);
   }
 
   @Test
   void deadJobsAreKeptThirtyDaysAndFinishedJobsSevenByDefault() {
-    var settings = withRetentions(null, null).settings();
+    var settings = withDeadRetention(null).settings();
 
     assertThat(settings.retention()).isEqualTo(Duration.ofDays(7));
     assertThat(settings.deadRetention()).isEqualTo(Duration.ofDays(30));
@@ -53,87 +68,38 @@ class StorePropertiesTest {
 
   @Test
   void zeroKeepsDeadJobsForGood() {
-    assertThat(withRetentions(null, Duration.ZERO).settings().deadRetention()).isZero();
+    assertThat(withDeadRetention("0s").settings().deadRetention()).isZero();
   }
 
   @Test
   void aNegativeRetentionIsRefusedNamingTheProperty() {
-    assertThatThrownBy(() -> withRetentions(null, Duration.ofSeconds(-1)))
-        .hasMessageContaining("shepherd.store.dead-retention");
+    assertThatThrownBy(() -> withDeadRetention("-1s"))
+        .hasStackTraceContaining("shepherd.store.dead-retention");
   }
 
   @Test
   void aReleasedLastAttemptWaitsAMinuteForItsOutcomeUnlessConfigured() {
-    var defaults =
-        new StoreProperties(
-            null, null, null, null, null, null, null, null, null, null, null, null, null);
-    var configured =
-        new StoreProperties(
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            Duration.ofSeconds(5),
-            null,
-            null,
-            null);
-
-    assertThat(defaults.settings().lateOutcomeGrace()).isEqualTo(Duration.ofMinutes(1));
-    assertThat(configured.settings().lateOutcomeGrace()).isEqualTo(Duration.ofSeconds(5));
-    assertThatThrownBy(
-            () ->
-                new StoreProperties(
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        Duration.ZERO,
-                        null,
-                        null,
-                        null)
-                    .settings())
+    assertThat(bound().settings().lateOutcomeGrace()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(bound("late-outcome-grace", "5s").settings().lateOutcomeGrace())
+        .isEqualTo(Duration.ofSeconds(5));
+    assertThatThrownBy(() -> bound("late-outcome-grace", "0s").settings())
         .hasMessageContaining("late-outcome-grace");
   }
 
   @Test
   void submissionsCountAsAcceptedOnTheMastersReplyUnlessReplicasAreAsked() {
-    var defaults =
-        new StoreProperties(
-            null, null, null, null, null, null, null, null, null, null, null, null, null);
-    var asked =
-        new StoreProperties(
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            1,
-            Duration.ofMillis(500),
-            null);
+    var asked = bound("replicas-to-acknowledge", "1", "replication-timeout", "500ms");
 
-    assertThat(defaults.settings().replicasToAcknowledge()).isZero();
+    assertThat(bound().settings().replicasToAcknowledge()).isZero();
     assertThat(asked.settings().replicasToAcknowledge()).isEqualTo(1);
     assertThat(asked.settings().replicationTimeout()).isEqualTo(Duration.ofMillis(500));
-    assertThatThrownBy(
-            () ->
-                new StoreProperties(
-                        null, null, null, null, null, null, null, null, null, null, -1, null, null)
-                    .settings())
+    assertThatThrownBy(() -> bound("replicas-to-acknowledge", "-1").settings())
         .hasMessageContaining("replicas-to-acknowledge");
+  }
+
+  @Test
+  void theJobPathTakesTheBlockingClientUnlessTurnedOff() {
+    assertThat(bound().blockingClient()).isTrue();
+    assertThat(bound("blocking-client", "false").blockingClient()).isFalse();
   }
 }
