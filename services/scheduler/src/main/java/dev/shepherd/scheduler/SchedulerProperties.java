@@ -113,7 +113,7 @@ public record SchedulerProperties(
     }
     submitBatchWait =
         positive(
-            "submit-batch-wait", submitBatchWait == null ? Duration.ofMillis(2) : submitBatchWait);
+            "submit-batch-wait", submitBatchWait == null ? Duration.ofMillis(1) : submitBatchWait);
     dispatchUnconfirmedRetry =
         positive(
             "dispatch-unconfirmed-retry",

@@ -20,6 +20,17 @@ class SchedulerPropertiesTest {
         .bindOrCreate("shepherd.scheduler", SchedulerProperties.class);
   }
 
+  /**
+   * A submission that arrives alone waits this long for a companion before it is stored: 1 ms, not
+   * the 2 ms that had every job at a trickle wait 2 ms (docs/BENCHMARKS.md, 2026-12-05).
+   */
+  @Test
+  void aSubmitConsumerWaitsOneMillisecondForTheNextSubmissionUnlessConfigured() {
+    assertThat(bind(Map.of()).submitBatchWait()).isEqualTo(java.time.Duration.ofMillis(1));
+    assertThat(bind(Map.of("shepherd.scheduler.submit-batch-wait", "5ms")).submitBatchWait())
+        .isEqualTo(java.time.Duration.ofMillis(5));
+  }
+
   @Test
   void eachJobTypeMaySetItsAttemptTimeoutsThoughItsNameHasDots() {
     var properties =
