@@ -15,9 +15,26 @@ echo "== building every module, tests compiled but not run"
 "${MVN[@]}" -T 2 clean install -DskipTests || exit 1
 
 jars=$PWD/build/e2e-jars
+# copies the one jar the module in $1 built (target/shepherd-*.jar, whatever its version; not the
+# repackager's *.original nor a sources, javadoc, plain or tests jar) to $jars under its own name,
+# the name Cluster.builtJar reads; fails, saying what it found, unless there is exactly one
+copy_jar() {
+  local found=() f
+  for f in "$1"/target/shepherd-*.jar; do
+    [ -f "$f" ] || continue
+    case $f in *-sources.jar | *-javadoc.jar | *-plain.jar | *-tests.jar) continue ;; esac
+    found+=("$f")
+  done
+  if [ ${#found[@]} -ne 1 ]; then
+    echo "expected exactly one built jar $1/target/shepherd-*.jar, found ${#found[@]}${found[*]:+: ${found[*]}}" >&2
+    return 1
+  fi
+  cp "${found[0]}" "$jars"/
+}
 rm -rf "$jars" && mkdir -p "$jars"
-cp services/*/target/shepherd-*-0.1.0-SNAPSHOT.jar \
-  examples/report-worker/target/shepherd-example-report-worker-0.1.0-SNAPSHOT.jar "$jars"/ || exit 1
+for module in services/*/ examples/report-worker/; do
+  copy_jar "${module%/}" || exit 1
+done
 
 modules_log=build/test-modules.log
 echo "== the modules' tests (log: $modules_log) beside the end-to-end suite"
