@@ -52,7 +52,7 @@ class JobPathE2EIT {
   @BeforeAll
   void start(ServiceEndpoints endpoints, TestNames names) {
     e2e = new E2eSupport(endpoints, names.prefix(), 2, settings());
-    client = e2e.cluster.client().build();
+    client = e2e.cluster.client().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build();
   }
 
   /** What the services are started with beyond their defaults: retries within half a second. */
@@ -107,15 +107,17 @@ class JobPathE2EIT {
   }
 
   @Test
-  void aThousandJobsThroughRestTheClientAndAmqpEachReachTheirExpectedEnd() throws Exception {
+  void aThousandJobsThroughRestTheClientAmqpAndSharedAmqpMessagesEachReachTheirExpectedEnd()
+      throws Exception {
     int jobs = 1000;
     String run = e2e.prefix + "-path-";
     var template = new RabbitTemplate(e2e.rabbit);
     Map<Integer, String> ids = new HashMap<>();
     List<Integer> viaAmqp = new ArrayList<>();
+    List<CompletableFuture<String>> shared = new ArrayList<>();
     for (int i = 0; i < jobs; i++) {
       JobSubmission s = submission(i, run + i);
-      switch (i % 3) {
+      switch (i % 4) {
         case 0 -> { // plain REST, as curl would
           var response =
               http.send(
@@ -131,6 +133,10 @@ class JobPathE2EIT {
           ids.put(i, Json.mapper().readTree(response.body()).get("jobId").asString());
         }
         case 1 -> ids.put(i, client.submit(s).jobId());
+        case 2 -> { // the client over AMQP, not waiting: these share messages (ADR 59)
+          shared.add(client.submitViaAmqpAsync(s));
+          viaAmqp.add(i);
+        }
         default -> {
           template.send(
               e2e.topology.submitExchange(),
@@ -144,6 +150,7 @@ class JobPathE2EIT {
         }
       }
     }
+    CompletableFuture.allOf(shared.toArray(CompletableFuture[]::new)).get();
     for (int i : viaAmqp) {
       ids.put(i, client.jobIdForKey(run + i, AWAIT).get());
     }

@@ -327,7 +327,10 @@ public final class Bench {
       if (times > 1) {
         log("against Celery: run %d of %d", i, times);
       }
-      runs.add(run(config, out, endpoints));
+      var bench = new Bench(config, out, endpoints);
+      // --one-message-per-job: the steady loads' producer as before ADR 59, for comparison
+      bench.steadyOneMessagePerJob = arguments.contains("--one-message-per-job");
+      runs.add(bench.run());
       System.out.println("Results: " + runs.getLast().get("resultsFile"));
     }
     if (times > 1) {
@@ -696,6 +699,13 @@ public final class Bench {
     return cluster.succeeded();
   }
 
+  /** The messages the scheduler took from its submit queue so far. */
+  private double submitMessagesConsumed() {
+    String queue = prefix + ".submit";
+    return dev.shepherd.e2e.metrics.Scrape.of(List.of(cluster.httpUris().get("scheduler")))
+        .sum("shepherd_messages_consumed_total", labels -> queue.equals(labels.get("queue")));
+  }
+
   /** A steady offered load; exact percentiles from each job's own timestamps. */
   private void latency(double measured) throws Exception {
     Map<String, Object> byLoad = new LinkedHashMap<>();
@@ -720,12 +730,16 @@ public final class Bench {
           brokerAlone.get("rabbitmqCpuMicrosPerJob"),
           brokerAlone.get("rabbitmqShareOfACore"));
       log("latency: %.0f jobs/s (%.0f%% of throughput) for %s", rate, fraction * 100, duration);
+      Costs costsBefore = Costs.measure(cluster, redis);
+      double submitMessagesBefore = submitMessagesConsumed();
       Map<String, Double> cpuBefore = windowCpu();
       long start = System.nanoTime();
       List<String> ids = steady(rate, duration);
       double seconds = (System.nanoTime() - start) / 1e9;
       Map<String, Double> cpuAfter = windowCpu();
       List<JobView> jobs = fetchFinished(ids);
+      double submitMessagesPerJob = (submitMessagesConsumed() - submitMessagesBefore) / ids.size();
+      Map<String, Object> cost = Costs.measure(cluster, redis).perJob(costsBefore, ids.size());
       Latency l = Latency.of(jobs);
       Map<String, Object> figures = new LinkedHashMap<>();
       figures.put("offeredJobsPerSecond", round(rate));
@@ -737,6 +751,14 @@ public final class Bench {
       figures.put("submitToStoredMillis", l.stored());
       figures.put("storedToStartMillis", l.storedToStart());
       figures.put("brokerAlone", brokerAlone);
+      // below 1 where submissions shared messages (ADR 59)
+      figures.put("submitMessagesPerJob", round(submitMessagesPerJob));
+      figures.put(
+          "durableMessagesPerJob",
+          round((double) cost.get("amqpPublishedPerJob") - 1 + submitMessagesPerJob));
+      figures.put("redisRoundTripsPerJob", cost.get("redisRoundTripsPerJob"));
+      figures.put("redisCommandsPerJob", cost.get("redisCommandsPerJob"));
+      figures.put("redisCallsPerJobByOp", cost.get("redisCallsPerJobByOp"));
       byLoad.put(Integer.toString((int) (fraction * 100)) + "%", figures);
       latencyByLoad.add(
           new double[] {rate, l.finish().get("p50"), l.finish().get("p95"), l.finish().get("p99")});
@@ -797,29 +819,53 @@ public final class Bench {
   private final Map<String, Instant> publishedAt = new ConcurrentHashMap<>();
 
   /**
-   * Publishes submissions over AMQP at a fixed rate for a while, as the throughput scenario submits
-   * (its confirms are awaited in batches, as a producer does); returns their idempotency keys.
+   * Publishes submissions over AMQP at a fixed rate for a while and returns their idempotency keys:
+   * through the Java client without waiting for each ({@link ShepherdClient#submitViaAmqpAsync}:
+   * what queues up behind a message's confirm shares the next message, ADR 59), or, with {@code
+   * --one-message-per-job}, each as its own message as the throughput scenario submits (its
+   * confirms awaited in batches).
    */
   private List<String> steady(double rate, Duration duration) throws Exception {
     List<String> keys = new ArrayList<>();
     long total = (long) (rate * duration.toMillis() / 1000.0);
     String run = prefix + "-steady-" + steadyRuns++ + "-";
-    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix)) {
+    results.put(
+        "steadyProducer",
+        steadyOneMessagePerJob
+            ? "one message per job, confirms awaited every " + RawBroker.CONFIRM_BATCH
+            : "ShepherdClient.submitViaAmqpAsync (submissions waiting together share a message)");
+    List<CompletableFuture<String>> confirms = new ArrayList<>();
+    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix);
+        var producer =
+            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(prefix).build()) {
       Pacer pace = new Pacer(rate);
       for (long i = 0; i < total; i++) {
         pace.await();
         String key = run + i;
         publishedAt.put(key, Instant.now());
-        submitter.submit(
-            JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
-                .withIdempotencyKey(key));
+        JobSubmission job =
+            JobSubmission.of("demo.noop", Json.mapper().createObjectNode()).withIdempotencyKey(key);
+        if (steadyOneMessagePerJob) {
+          submitter.submit(job);
+        } else {
+          confirms.add(producer.submitViaAmqpAsync(job));
+        }
         keys.add(key);
       }
+      CompletableFuture.allOf(confirms.toArray(CompletableFuture[]::new)).join();
     }
     return keys;
   }
 
   private int steadyRuns;
+
+  /**
+   * Whether the steady loads publish each submission as its own message (the bench's {@link
+   * Submitter}, confirms awaited in batches) instead of through {@link
+   * ShepherdClient#submitViaAmqpAsync}, whose submissions share a message when they wait together
+   * (ADR 59).
+   */
+  private boolean steadyOneMessagePerJob;
 
   /**
    * The finished jobs of the steady submitter's keys, each with its submission time set to when it

@@ -13,6 +13,7 @@ import dev.shepherd.model.JobSummary;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.Json;
 import dev.shepherd.model.OrderingKeyView;
+import dev.shepherd.model.SubmissionMessages;
 import dev.shepherd.model.SubmitReceipt;
 import java.io.IOException;
 import java.net.URI;
@@ -73,6 +74,13 @@ public final class ShepherdClient implements AutoCloseable {
   private String amqpUser;
   private Channel channel;
 
+  /** Submissions waiting for the sender thread ({@link #submitViaAmqpAsync}). */
+  private final java.util.concurrent.LinkedBlockingQueue<PendingSubmission> toSend =
+      new java.util.concurrent.LinkedBlockingQueue<>();
+
+  private Thread sender; // guarded by this
+  private boolean closed; // guarded by this
+
   /**
    * Message ids the broker handed back as unroutable. The broker sends basic.return before the
    * basic.ack of the same publish, and the connection thread runs the listener before it records
@@ -120,22 +128,103 @@ public final class ShepherdClient implements AutoCloseable {
    * returns has handed the submission to a queue; one the broker could not route (no submit queue
    * bound) or did not confirm throws, and may be repeated with the returned key's submission.
    *
+   * <p>Calls from several threads share messages: what is waiting while the previous message waits
+   * for its confirm goes out as one message (ADR 59, {@link SubmissionMessages}).
+   *
    * @return the idempotency key: the submission's own, or a new UUID when it had none
    * @throws ShepherdClientException when the broker returned the message as unroutable, nacked it,
    *     did not confirm it within the request timeout, or could not be reached
    */
-  public synchronized String submitViaAmqp(JobSubmission submission) {
+  public String submitViaAmqp(JobSubmission submission) {
+    try {
+      return submitViaAmqpAsync(submission).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * As {@link #submitViaAmqp}, without waiting: the future completes with the idempotency key once
+   * the broker confirmed the message that carried the submission, or exceptionally with a {@link
+   * ShepherdClientException}. One sender thread publishes the submissions in the order they were
+   * given, each alone when it finds nothing else waiting, or with those that queued up behind it
+   * while the previous message waited for its confirm, up to {@link
+   * SubmissionMessages#MAX_SUBMISSIONS} in one message (ADR 59). Nothing waits for company, so
+   * sharing costs a lone submission no time.
+   */
+  public CompletableFuture<String> submitViaAmqpAsync(JobSubmission submission) {
+    if (amqpUri == null) {
+      throw new IllegalStateException("no AMQP URI configured: use builder().amqpUri(...)");
+    }
     JobSubmission keyed =
         submission.idempotencyKey() == null
             ? submission.withIdempotencyKey(UUID.randomUUID().toString())
             : submission;
-    publishConfirmed(
-        prefix + ".submit",
-        "submit",
-        keyed.idempotencyKey(),
-        Json.mapper().writeValueAsBytes(keyed),
-        "AMQP submission " + keyed.idempotencyKey());
-    return keyed.idempotencyKey();
+    var pending = new PendingSubmission(keyed, new CompletableFuture<>());
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("this client is closed");
+      }
+      if (sender == null) {
+        sender =
+            Thread.ofPlatform()
+                .name("shepherd-client-submit")
+                .daemon()
+                .start(this::sendSubmissions);
+      }
+      toSend.add(pending);
+    }
+    return pending.accepted();
+  }
+
+  /** A submission waiting for its message, and its caller's future. */
+  private record PendingSubmission(JobSubmission submission, CompletableFuture<String> accepted) {}
+
+  /** The sender thread's loop: what is waiting, in one message, until the client closes. */
+  private void sendSubmissions() {
+    List<PendingSubmission> batch = new ArrayList<>();
+    try {
+      while (true) {
+        batch.add(toSend.take());
+        toSend.drainTo(batch, SubmissionMessages.MAX_SUBMISSIONS - 1);
+        send(batch);
+        batch.clear();
+      }
+    } catch (InterruptedException e) {
+      // closed
+    }
+    ShepherdClientException closing =
+        new ShepherdClientException("the client was closed before the submission was sent", null);
+    batch.forEach(p -> p.accepted().completeExceptionally(closing));
+    for (PendingSubmission p = toSend.poll(); p != null; p = toSend.poll()) {
+      p.accepted().completeExceptionally(closing);
+    }
+  }
+
+  private void send(List<PendingSubmission> batch) {
+    List<JobSubmission> submissions = batch.stream().map(PendingSubmission::submission).toList();
+    String first = submissions.getFirst().idempotencyKey();
+    try {
+      publishConfirmed(
+          prefix + ".submit",
+          "submit",
+          submissions.size() == 1 ? first : UUID.randomUUID().toString(),
+          SubmissionMessages.encode(submissions),
+          submissions.size() == 1
+              ? "AMQP submission " + first
+              : "AMQP message of "
+                  + submissions.size()
+                  + " submissions (keys "
+                  + String.join(
+                      ", ", submissions.stream().map(JobSubmission::idempotencyKey).toList())
+                  + ")");
+      batch.forEach(p -> p.accepted().complete(p.submission().idempotencyKey()));
+    } catch (RuntimeException e) {
+      batch.forEach(p -> p.accepted().completeExceptionally(e));
+    }
   }
 
   /**
@@ -612,6 +701,19 @@ public final class ShepherdClient implements AutoCloseable {
 
   @Override
   public void close() {
+    Thread stopping;
+    synchronized (this) {
+      closed = true;
+      stopping = sender;
+    }
+    if (stopping != null) {
+      stopping.interrupt();
+      try {
+        stopping.join(requestTimeout.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     timer.shutdownNow();
     io.shutdownNow();
     closeAmqp();

@@ -9,10 +9,15 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import dev.shepherd.model.JobSubmission;
 import dev.shepherd.model.Json;
+import dev.shepherd.model.SubmissionMessages;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 @WithRealServices
 class ShepherdClientAmqpIT {
@@ -126,5 +131,104 @@ class ShepherdClientAmqpIT {
             () -> ShepherdClient.builder().amqpAddresses("127.0.0.1:5672,127.0.0.1:5673").build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("amqpUri");
+  }
+
+  @Test
+  void submissionsWaitingTogetherShareMessagesInTheOrderTheyWereGiven(
+      ServiceEndpoints endpoints, TestNames names) throws Exception {
+    String exchange = names.prefix() + ".submit";
+    String queue = names.prefix() + ".submit.shared";
+    var factory = new ConnectionFactory();
+    factory.setUri(endpoints.rabbitmq());
+    try (Connection connection = factory.newConnection();
+        Channel channel = connection.createChannel();
+        ShepherdClient client =
+            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build()) {
+      channel.exchangeDeclare(exchange, "direct", true);
+      channel.queueDeclare(queue, true, false, false, null);
+      channel.queueBind(queue, exchange, "submit");
+      try {
+        // 200 given at once: the first goes alone, the rest queue up behind its confirm
+        List<CompletableFuture<String>> accepted = new ArrayList<>();
+        List<String> given = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+          String key = names.prefix() + "-" + i;
+          given.add(key);
+          accepted.add(
+              client.submitViaAmqpAsync(
+                  JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
+                      .withIdempotencyKey(key)));
+        }
+        List<String> confirmed = accepted.stream().map(CompletableFuture::join).toList();
+        assertThat(confirmed).isEqualTo(given);
+
+        List<String> received = new ArrayList<>();
+        int messages = 0;
+        int arrays = 0;
+        for (GetResponse m = channel.basicGet(queue, true);
+            m != null;
+            m = channel.basicGet(queue, true)) {
+          messages++;
+          JsonNode body = Json.mapper().readTree(m.getBody());
+          if (body.isArray()) {
+            arrays++;
+            assertThat(body.size()).isBetween(2, SubmissionMessages.MAX_SUBMISSIONS);
+            body.forEach(e -> received.add(e.get("idempotencyKey").asString()));
+          } else {
+            received.add(body.get("idempotencyKey").asString());
+          }
+          assertThat(m.getProps().getDeliveryMode()).isEqualTo(2);
+        }
+        assertThat(received).as("each once, in the order given").isEqualTo(given);
+        assertThat(arrays).as("those that waited together shared messages").isPositive();
+        assertThat(messages).isLessThan(200);
+      } finally {
+        channel.queueDelete(queue);
+        channel.exchangeDelete(exchange);
+      }
+    }
+  }
+
+  @Test
+  void sharedSubmissionsTheBrokerCannotRouteFailEveryCaller(
+      ServiceEndpoints endpoints, TestNames names) throws Exception {
+    String exchange = names.prefix() + ".submit";
+    var factory = new ConnectionFactory();
+    factory.setUri(endpoints.rabbitmq());
+    try (Connection connection = factory.newConnection();
+        Channel channel = connection.createChannel();
+        ShepherdClient client =
+            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build()) {
+      channel.exchangeDeclare(exchange, "direct", true);
+      try {
+        List<CompletableFuture<String>> accepted = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+          accepted.add(
+              client.submitViaAmqpAsync(
+                  JobSubmission.of("demo.noop", Json.mapper().createObjectNode())));
+        }
+        for (CompletableFuture<String> f : accepted) {
+          assertThatThrownBy(f::join)
+              .hasCauseInstanceOf(ShepherdClientException.class)
+              .hasMessageContaining("returned");
+        }
+      } finally {
+        channel.exchangeDelete(exchange);
+      }
+    }
+  }
+
+  @Test
+  void aClosedClientFailsWhatItHadNotSentAndRefusesMore(
+      ServiceEndpoints endpoints, TestNames names) {
+    ShepherdClient client =
+        ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build();
+    client.close();
+    assertThatThrownBy(
+            () ->
+                client.submitViaAmqpAsync(
+                    JobSubmission.of("demo.noop", Json.mapper().createObjectNode())))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
   }
 }

@@ -13,6 +13,7 @@ import dev.shepherd.messaging.OutgoingMessage;
 import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.MetricNames;
+import dev.shepherd.model.SubmissionMessages;
 import dev.shepherd.testsupport.ServiceEndpoints;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -162,5 +164,88 @@ class SubmitConsumerIT {
     assertThat(submitCalls()).as("two jobs, none stored twice").isEqualTo(2);
     assertThat(fixture.store.queries().orderingKeyQueue(good)).hasSize(2);
     assertThat(fixture.store.queries().countInState(JobState.SUBMITTED)).isEqualTo(2);
+  }
+
+  private String keyed(int n) {
+    return job(n, ",\"idempotencyKey\":\"k" + n + "-" + fixture.prefix + "\"");
+  }
+
+  @Test
+  void anArrayCarriesSeveralSubmissionsEachJudgedOnItsOwn() {
+    String tooLong =
+        IntStream.range(0, SubmissionMessages.MAX_SUBMISSIONS + 1)
+            .mapToObj(this::keyed)
+            .collect(Collectors.joining(",", "[", "]"));
+    publish(
+        List.of(
+            "[" + keyed(1) + "," + keyed(2) + "," + job(3, "") + "," + keyed(4) + "]",
+            " ["
+                + keyed(5)
+                + ",{\"type\":\"no.such.type\",\"payload\":{},"
+                + "\"idempotencyKey\":\"x-"
+                + fixture.prefix
+                + "\"}]",
+            "[]",
+            tooLong,
+            keyed(6)));
+
+    start();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> fixture.messagesIn(queue()) == 0);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> fixture.store.deadJobs().listDead(10).size() == 4);
+    assertThat(fixture.store.queries().countInState(JobState.SUBMITTED))
+        .as("the keyed elements and the lone submission")
+        .isEqualTo(5);
+    assertThat(submitCalls()).isEqualTo(5);
+    List<DeadJob> dead = fixture.store.deadJobs().listDead(10);
+    assertThat(dead)
+        .as("a keyless element is refused alone, with its own JSON as the raw message")
+        .anySatisfy(
+            d -> {
+              assertThat(d.reason()).contains("idempotencyKey");
+              assertThat(d.rawMessage()).isEqualTo(job(3, ""));
+            });
+    assertThat(dead).anySatisfy(d -> assertThat(d.reason()).contains("no.such.type"));
+    assertThat(dead)
+        .filteredOn(d -> d.reason().contains("an array of submissions holds"))
+        .extracting(DeadJob::reason)
+        .containsExactlyInAnyOrder(
+            "Invalid submission: an array of submissions holds 1 to 100 of them; this one holds 0",
+            "Invalid submission: an array of submissions holds 1 to 100 of them; this one holds"
+                + " 101");
+  }
+
+  @Test
+  void anArrayOnePartOfWhichFailedToStoreIsTakenAgainWholeAndStoresEachOnce() {
+    // the array's element with key `bad` fails its partition's call (its idempotency entry has the
+    // wrong type), so the message goes back to the queue until its delivery limit dead-letters
+    // it; the other elements, stored the first time, answer as duplicates when it comes back
+    String bad = "bad-" + fixture.prefix;
+    var redis = new StringRedisTemplate(fixture.redisConnections);
+    redis.opsForHash().put(fixture.store.keys().idempotencyKey(bad), "not", "a string");
+    publish(
+        List.of(
+            "["
+                + keyed(1)
+                + ","
+                + job(2, ",\"idempotencyKey\":\"" + bad + "\"")
+                + ","
+                + keyed(3)
+                + ","
+                + keyed(4)
+                + "]"));
+
+    start();
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                fixture.messagesIn(fixture.topology.deadQueue()) == 1
+                    && fixture.messagesIn(queue()) == 0);
+    assertThat(submitCalls()).as("three jobs, none stored twice").isEqualTo(3);
+    assertThat(fixture.store.queries().countInState(JobState.SUBMITTED)).isEqualTo(3);
   }
 }

@@ -40,4 +40,20 @@ public final class Json {
   public static JsonMapper mapper() {
     return MAPPER;
   }
+
+  /**
+   * Whether a message body is a JSON array, told by its first byte that is not white space: the
+   * bodies that carry several status events or several submissions in one message (ADR 36, 59).
+   */
+  public static boolean isArray(byte[] body) {
+    for (byte b : body) {
+      if (b == '[') {
+        return true;
+      }
+      if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+        return false;
+      }
+    }
+    return false;
+  }
 }

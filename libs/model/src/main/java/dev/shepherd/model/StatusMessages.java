@@ -46,7 +46,7 @@ public final class StatusMessages {
    * @throws IllegalArgumentException when an array is empty
    */
   public static List<StatusEvent> decode(byte[] body) {
-    if (!isArray(body)) {
+    if (!Json.isArray(body)) {
       return List.of(ONE.<StatusEvent>readValue(body));
     }
     List<StatusEvent> events = MANY.readValue(body);
@@ -62,17 +62,5 @@ public final class StatusMessages {
       return List.of();
     }
     return new ArrayList<>(Arrays.asList(header.toString().split(",", -1)));
-  }
-
-  private static boolean isArray(byte[] body) {
-    for (byte b : body) {
-      if (b == '[') {
-        return true;
-      }
-      if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
-        return false;
-      }
-    }
-    return false;
   }
 }

@@ -140,12 +140,26 @@ public final class SubmissionIntake {
    * One submission as it arrived: its body, the caller's trace context (or null) and who submits it
    * (null: nobody could say, refused as {@link Problem#UNAUTHENTICATED}).
    */
-  public record Incoming(byte[] body, String traceparent, Submitter submitter) {
+  public record Incoming(byte[] body, JsonNode node, String traceparent, Submitter submitter) {
+
+    public Incoming(byte[] body, String traceparent, Submitter submitter) {
+      this(body, null, traceparent, submitter);
+    }
 
     /** A submission of anyone's ({@link Submitter#ANYONE}). */
     public Incoming(byte[] body, String traceparent) {
       this(body, traceparent, Submitter.ANYONE);
     }
+
+    /** A submission already read: one element of a message's array (ADR 59). */
+    public static Incoming parsed(JsonNode node, String traceparent, Submitter submitter) {
+      return new Incoming(null, node, traceparent, submitter);
+    }
+  }
+
+  /** One submission as it arrived, stored with its own call; a failed call is thrown. */
+  public IntakeResult submit(Incoming in) {
+    return storeOne(prepare(in));
   }
 
   /**
@@ -164,8 +178,7 @@ public final class SubmissionIntake {
    * that only those are submitted again: one without an idempotency key would become two jobs.
    */
   public Results submitAll(List<Incoming> batch) {
-    return storeAll(
-        batch.stream().map(in -> prepare(in.body(), in.traceparent(), in.submitter())).toList());
+    return storeAll(batch.stream().map(this::prepare).toList());
   }
 
   /** A submission checked: a job to store, or why not. */
@@ -175,18 +188,22 @@ public final class SubmissionIntake {
 
   private record Refused(IntakeResult.Rejected rejected) implements Prepared {}
 
+  private Prepared prepare(Incoming in) {
+    if (in.node() == null) {
+      return prepare(in.body(), in.traceparent(), in.submitter());
+    }
+    return in.submitter() == null
+        ? unauthenticated()
+        : prepare(in.node(), in.traceparent(), in.submitter());
+  }
+
   private Prepared prepare(byte[] body, String traceparent) {
     return prepare(body, traceparent, Submitter.ANYONE);
   }
 
   private Prepared prepare(byte[] body, String traceparent, Submitter submitter) {
     if (submitter == null) {
-      return refused(
-          Problem.UNAUTHENTICATED,
-          "the submission names no user: publish it with the user_id property of the"
-              + " connection's user (the broker checks it)",
-          "",
-          "no user_id");
+      return unauthenticated();
     }
     String text;
     try {
@@ -377,6 +394,15 @@ public final class SubmissionIntake {
       case SubmitOutcome.Duplicate d ->
           new IntakeResult.Duplicate(new SubmitReceipt(d.jobId(), d.state(), true));
     };
+  }
+
+  private static Refused unauthenticated() {
+    return refused(
+        Problem.UNAUTHENTICATED,
+        "the submission names no user: publish it with the user_id property of the"
+            + " connection's user (the broker checks it)",
+        "",
+        "no user_id");
   }
 
   private static Refused refused(Problem problem, String detail, String field, String message) {

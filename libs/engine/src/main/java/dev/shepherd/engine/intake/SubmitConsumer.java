@@ -1,17 +1,24 @@
 package dev.shepherd.engine.intake;
 
+import dev.shepherd.contracts.Contracts;
 import dev.shepherd.messaging.InfrastructurePause;
 import dev.shepherd.messaging.Listeners;
 import dev.shepherd.messaging.Topology;
+import dev.shepherd.model.Json;
+import dev.shepherd.model.StatusMessages;
+import dev.shepherd.model.SubmissionMessages;
 import dev.shepherd.model.TraceParent;
 import dev.shepherd.store.DeadJobs;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The scheduler's consumer of AMQP submissions. It takes them in batches: each batch is validated
@@ -19,7 +26,9 @@ import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
  * A rejected submission becomes a dead-job record with the reason and the raw message, and is
  * acked; the consumer keeps going. The submissions a failed store call left unstored (Redis down)
  * are submitted again one at a time, with the consumer's pause ({@link Listeners}); the others of
- * the batch are not, so that none becomes two jobs.
+ * the batch are not, so that none becomes two jobs. A message may carry several submissions as a
+ * JSON array ({@link SubmissionMessages}, ADR 59): each is judged on its own, and the message is
+ * acked, or taken again, whole.
  */
 public final class SubmitConsumer {
 
@@ -68,38 +77,164 @@ public final class SubmitConsumer {
   }
 
   /**
-   * Stores a batch, records its rejected submissions, and returns those left to process one at a
-   * time: the ones whose store call failed, and rejected ones whose dead-job record could not be
-   * written.
+   * Stores a batch, records its rejected submissions, and returns the messages left to process one
+   * at a time: those one of whose submissions a failed store call left unstored, and those with a
+   * rejected submission whose dead-job record could not be written. A message that carries an array
+   * of submissions (ADR 59) is acked, or taken again, whole.
    */
   List<Message> processBatch(List<Message> messages) {
+    List<Part> parts = new ArrayList<>();
+    for (int i = 0; i < messages.size(); i++) {
+      parts.addAll(parts(i, messages.get(i)));
+    }
+    List<SubmissionIntake.Incoming> toStore = new ArrayList<>();
+    for (Part part : parts) {
+      if (part.refused() == null) {
+        toStore.add(part.incoming());
+      }
+    }
     SubmissionIntake.Results stored =
-        intake.submitAll(
-            messages.stream()
-                .map(m -> new SubmissionIntake.Incoming(m.getBody(), traceparent(m), submitter(m)))
-                .toList());
+        toStore.isEmpty()
+            ? new SubmissionIntake.Results(List.of(), null)
+            : intake.submitAll(toStore);
+    boolean[] again = new boolean[messages.size()];
+    List<Part> rejectedParts = new ArrayList<>();
+    List<IntakeResult.Rejected> rejections = new ArrayList<>();
+    int next = 0;
+    for (Part part : parts) {
+      IntakeResult result = part.refused() != null ? part.refused() : stored.results().get(next++);
+      if (result == null) {
+        again[part.message()] = true;
+      } else if (result instanceof IntakeResult.Rejected rejected) {
+        rejectedParts.add(part);
+        rejections.add(rejected);
+      }
+    }
+    for (int i = 0; i < rejectedParts.size(); i++) {
+      Part part = rejectedParts.get(i);
+      if (again[part.message()]) {
+        continue; // judged again, and recorded, with the rest of its message
+      }
+      try {
+        recordRejected(rejections.get(i), part.raw());
+      } catch (RuntimeException e) {
+        again[part.message()] = true; // judged again, and recorded, one at a time
+      }
+    }
     List<Message> rest = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
-      IntakeResult result = stored.results().get(i);
-      if (result == null) {
+      if (again[i]) {
         rest.add(messages.get(i));
-      } else if (result instanceof IntakeResult.Rejected rejected) {
-        try {
-          recordRejected(rejected, messages.get(i).getBody());
-        } catch (RuntimeException e) {
-          rest.add(messages.get(i)); // judged again, and recorded, one at a time
-        }
       }
     }
     return rest;
   }
 
-  /** One submission, as {@link #processBatch} handles each; a store failure is thrown. */
+  /**
+   * One message, as {@link #processBatch} handles each: each of its submissions judged and stored
+   * in turn; a store failure is thrown, and the message is taken again whole (the array's
+   * submissions stored before it answer as duplicates of their idempotency keys).
+   */
   void process(Message message) {
-    if (intake.submit(message.getBody(), traceparent(message), submitter(message))
-        instanceof IntakeResult.Rejected rejected) {
-      recordRejected(rejected, message.getBody());
+    for (Part part : parts(0, message)) {
+      IntakeResult result =
+          part.refused() != null ? part.refused() : intake.submit(part.incoming());
+      if (result instanceof IntakeResult.Rejected rejected) {
+        recordRejected(rejected, part.raw());
+      }
     }
+  }
+
+  /**
+   * One submission of a message: what to store, or why it is refused before it gets there.
+   *
+   * @param message the message's index in its batch
+   * @param raw the submission as it arrived, for its dead-job record
+   */
+  private record Part(
+      int message,
+      SubmissionIntake.Incoming incoming,
+      IntakeResult.Rejected refused,
+      Supplier<byte[]> raw) {
+
+    static Part of(int message, SubmissionIntake.Incoming incoming, Supplier<byte[]> raw) {
+      return new Part(message, incoming, null, raw);
+    }
+
+    static Part refused(int message, String detail, String field, String rule, byte[] raw) {
+      return new Part(
+          message,
+          null,
+          new IntakeResult.Rejected(
+              IntakeResult.Problem.INVALID_SUBMISSION,
+              detail,
+              List.of(new Contracts.Violation(field, rule))),
+          () -> raw);
+    }
+  }
+
+  /**
+   * The submissions a message carries: its body, or each element of the JSON array it is (ADR 59).
+   * An array that is empty or longer than {@link SubmissionMessages#MAX_SUBMISSIONS} is refused
+   * whole, and an element without an idempotency key alone: the message is taken again whole when
+   * storing part of it fails, and such an element would become two jobs.
+   */
+  private List<Part> parts(int index, Message message) {
+    byte[] body = message.getBody();
+    SubmissionIntake.Submitter submitter = submitter(message);
+    if (!Json.isArray(body)) {
+      return List.of(
+          Part.of(
+              index,
+              new SubmissionIntake.Incoming(body, traceparent(message), submitter),
+              () -> body));
+    }
+    JsonNode array;
+    try {
+      array = Json.mapper().readTree(body);
+    } catch (JacksonException e) {
+      // not JSON: judged as one submission, which the intake refuses as malformed
+      return List.of(
+          Part.of(
+              index,
+              new SubmissionIntake.Incoming(body, traceparent(message), submitter),
+              () -> body));
+    }
+    if (array.isEmpty() || array.size() > SubmissionMessages.MAX_SUBMISSIONS) {
+      return List.of(
+          Part.refused(
+              index,
+              "an array of submissions holds 1 to "
+                  + SubmissionMessages.MAX_SUBMISSIONS
+                  + " of them; this one holds "
+                  + array.size(),
+              "",
+              "must hold 1 to " + SubmissionMessages.MAX_SUBMISSIONS + " submissions",
+              body));
+    }
+    List<String> traces =
+        StatusMessages.traceparents(
+            message.getMessageProperties().getHeader(StatusMessages.TRACEPARENTS_HEADER));
+    List<Part> parts = new ArrayList<>(array.size());
+    for (int i = 0; i < array.size(); i++) {
+      JsonNode element = array.get(i);
+      Supplier<byte[]> raw = () -> Json.mapper().writeValueAsBytes(element);
+      JsonNode key = element.get("idempotencyKey");
+      if (element.isObject() && (key == null || !key.isString() || key.asString().isBlank())) {
+        parts.add(
+            Part.refused(
+                index,
+                "idempotencyKey: a submission that shares its message with others needs one, since"
+                    + " the message is taken again whole when storing part of it fails",
+                "/idempotencyKey",
+                "required in an array of submissions",
+                raw.get()));
+      } else {
+        String trace = traces.size() == array.size() ? traces.get(i) : null;
+        parts.add(Part.of(index, SubmissionIntake.Incoming.parsed(element, trace, submitter), raw));
+      }
+    }
+    return parts;
   }
 
   private SubmissionIntake.Submitter submitter(Message message) {
@@ -108,7 +243,8 @@ public final class SubmitConsumer {
     return submitterOf.apply(userId == null || userId.isBlank() ? null : userId);
   }
 
-  private void recordRejected(IntakeResult.Rejected rejected, byte[] body) {
+  private void recordRejected(IntakeResult.Rejected rejected, Supplier<byte[]> raw) {
+    byte[] body = raw.get();
     // who may not submit is recorded as `unauthenticated` or `forbidden` (issue 17)
     String reason =
         switch (rejected.problem()) {
