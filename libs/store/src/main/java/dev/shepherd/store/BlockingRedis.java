@@ -3,7 +3,10 @@ package dev.shepherd.store;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +22,7 @@ import org.springframework.data.redis.connection.RedisSentinelConfiguration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.script.RedisScript;
+import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -27,6 +31,7 @@ import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.JedisSentineled;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -204,6 +209,47 @@ public final class BlockingRedis implements AutoCloseable {
     } catch (JedisException e) {
       throw translated(e);
     }
+  }
+
+  /**
+   * Runs {@code script} once per entry of {@code calls} (each as {@link #eval} takes it), the calls
+   * written together and their replies read together: one round trip for all of them on one Redis
+   * (in a cluster, one per master the calls' slots live on). A call Redis does not know the script
+   * of is made again whole, alone.
+   *
+   * @return each call's reply (bytes) or its failure (a translated {@link DataAccessException}), in
+   *     order; a failure of the pipeline itself fails every call
+   */
+  List<Object> evalEach(RedisScript<String> script, byte[] sha1, List<byte[][]> calls) {
+    List<Response<Object>> responses = new ArrayList<>(calls.size());
+    try (AbstractPipeline pipeline = jedis.pipelined()) {
+      for (byte[][] keysAndArgs : calls) {
+        responses.add(pipeline.evalsha(sha1, 1, keysAndArgs));
+      }
+      pipeline.sync();
+    } catch (JedisException e) {
+      DataAccessException failure = translated(e);
+      return new ArrayList<>(Collections.nCopies(calls.size(), failure));
+    }
+    List<Object> replies = new ArrayList<>(calls.size());
+    for (int i = 0; i < calls.size(); i++) {
+      try {
+        replies.add(responses.get(i).get());
+      } catch (JedisDataException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+          try {
+            replies.add(eval(script, sha1, calls.get(i)));
+          } catch (DataAccessException again) {
+            replies.add(again);
+          }
+        } else {
+          replies.add(translated(e));
+        }
+      } catch (JedisException e) {
+        replies.add(translated(e));
+      }
+    }
+    return replies;
   }
 
   /** As Spring translates Lettuce's failures: see the class comment. */

@@ -104,6 +104,39 @@ final class ScriptRunner {
   }
 
   /**
+   * Runs {@code script} once per call, each on its own partition, as {@link #run} runs one: on the
+   * blocking client, when it is on and the script is on a job's path, the calls go out together in
+   * one pipeline (one round trip instead of one per call); otherwise one after the other.
+   *
+   * @return each call's reply, or its failure (translated as {@link #run} throws it), in order
+   */
+  List<Object> runEach(Script script, List<PartitionCall> calls) {
+    boolean replicated = script == Script.SUBMIT && replicasToAcknowledge > 0;
+    if (calls.size() < 2 || !script.onJobPath || !blocking.isOn() || replicated) {
+      List<Object> replies = new ArrayList<>(calls.size());
+      for (PartitionCall call : calls) {
+        try {
+          replies.add(run(script, call.partition(), call.args()));
+        } catch (RuntimeException e) {
+          replies.add(e);
+        }
+      }
+      return replies;
+    }
+    List<byte[][]> sent = new ArrayList<>(calls.size());
+    for (PartitionCall call : calls) {
+      count(script);
+      sent.add(keysAndArgs(call.partition(), call.args()));
+    }
+    List<Object> replies = blocking.evalEach(scripts.get(script), scripts.sha1Bytes(script), sent);
+    replies.replaceAll(r -> r instanceof byte[] bytes ? Json.mapper().readTree(bytes) : r);
+    return replies;
+  }
+
+  /** One call of {@link #runEach}: its partition (not -1) and the arguments after its key base. */
+  record PartitionCall(int partition, String... args) {}
+
+  /**
    * Runs {@code script} on the partitions from {@code from} to the last, at once, with {@code args}
    * of each: the calls go out together on the shared connection, so they wait for one round trip
    * instead of one per partition (in a cluster, Lettuce sends each to its slot's master), and

@@ -27,6 +27,11 @@ record StoreContext(
     return scripts.run(script, partition, args);
   }
 
+  /** Runs a script once per call, together where it can: {@link ScriptRunner#runEach}. */
+  List<Object> runEach(Script script, List<ScriptRunner.PartitionCall> calls) {
+    return scripts.runEach(script, calls);
+  }
+
   /**
    * Runs a script on the partitions from {@code from} on, at once: {@link ScriptRunner#runOnEvery}.
    */

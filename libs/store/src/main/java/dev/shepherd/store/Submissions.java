@@ -124,14 +124,23 @@ public final class Submissions {
   Stored send(List<NewJob> jobs, List<Call> calls, long now) {
     SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
     RuntimeException failure = null;
-    for (Call call : calls) {
-      JsonNode results;
-      try {
-        results = store.run(Script.SUBMIT, call.partition(), call.args()).get("results");
-      } catch (RuntimeException e) {
+    // the partitions' calls in one round trip where the client can pipeline them
+    List<Object> replies =
+        store.runEach(
+            Script.SUBMIT,
+            calls.stream()
+                .map(
+                    c ->
+                        new ScriptRunner.PartitionCall(
+                            c.partition(), c.args().toArray(String[]::new)))
+                .toList());
+    for (int c = 0; c < calls.size(); c++) {
+      Call call = calls.get(c);
+      if (replies.get(c) instanceof RuntimeException e) {
         failure = failure == null ? e : failure;
         continue;
       }
+      JsonNode results = ((JsonNode) replies.get(c)).get("results");
       for (int k = 0; k < call.indexes().size(); k++) {
         int i = call.indexes().get(k);
         outcomes[i] = outcome(results.get(k), jobs.get(i), now);
