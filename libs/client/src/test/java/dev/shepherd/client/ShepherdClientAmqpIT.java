@@ -25,6 +25,36 @@ class ShepherdClientAmqpIT {
   @Test
   void anAmqpSubmissionArrivesPersistentAsJsonWithAnIdempotencyKey(
       ServiceEndpoints endpoints, TestNames names) throws Exception {
+    withSubmitQueue(
+        endpoints,
+        names,
+        (client, channel, queue) -> {
+          String key =
+              client.submitViaAmqp(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+          GetResponse message = channel.basicGet(queue, true);
+          assertThat(message).isNotNull();
+          assertThat(message.getProps().getDeliveryMode()).isEqualTo(2);
+          assertThat(message.getProps().getContentType()).isEqualTo("application/json");
+          JobSubmission received = Json.mapper().readValue(message.getBody(), JobSubmission.class);
+          assertThat(received.type()).isEqualTo("demo.noop");
+          assertThat(received.idempotencyKey()).isEqualTo(key).isNotBlank();
+        });
+  }
+
+  /**
+   * What a test does with a client and a channel to its own submit queue, bound to the exchange.
+   */
+  @FunctionalInterface
+  private interface WithSubmitQueue {
+    void run(ShepherdClient client, Channel channel, String queue) throws Exception;
+  }
+
+  /**
+   * Runs {@code test} with a client of the test's prefix, its submit exchange and a queue bound to
+   * it with {@code submit}; both are deleted afterwards.
+   */
+  private static void withSubmitQueue(
+      ServiceEndpoints endpoints, TestNames names, WithSubmitQueue test) throws Exception {
     String exchange = names.prefix() + ".submit";
     String queue = names.prefix() + ".submit";
     var factory = new ConnectionFactory();
@@ -37,15 +67,7 @@ class ShepherdClientAmqpIT {
       channel.queueDeclare(queue, true, false, false, null);
       channel.queueBind(queue, exchange, "submit");
       try {
-        String key =
-            client.submitViaAmqp(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
-        GetResponse message = channel.basicGet(queue, true);
-        assertThat(message).isNotNull();
-        assertThat(message.getProps().getDeliveryMode()).isEqualTo(2);
-        assertThat(message.getProps().getContentType()).isEqualTo("application/json");
-        JobSubmission received = Json.mapper().readValue(message.getBody(), JobSubmission.class);
-        assertThat(received.type()).isEqualTo("demo.noop");
-        assertThat(received.idempotencyKey()).isEqualTo(key).isNotBlank();
+        test.run(client, channel, queue);
       } finally {
         channel.queueDelete(queue);
         channel.exchangeDelete(exchange);
@@ -136,57 +158,44 @@ class ShepherdClientAmqpIT {
   @Test
   void submissionsWaitingTogetherShareMessagesInTheOrderTheyWereGiven(
       ServiceEndpoints endpoints, TestNames names) throws Exception {
-    String exchange = names.prefix() + ".submit";
-    String queue = names.prefix() + ".submit.shared";
-    var factory = new ConnectionFactory();
-    factory.setUri(endpoints.rabbitmq());
-    try (Connection connection = factory.newConnection();
-        Channel channel = connection.createChannel();
-        ShepherdClient client =
-            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(names.prefix()).build()) {
-      channel.exchangeDeclare(exchange, "direct", true);
-      channel.queueDeclare(queue, true, false, false, null);
-      channel.queueBind(queue, exchange, "submit");
-      try {
-        // 200 given at once: the first goes alone, the rest queue up behind its confirm
-        List<CompletableFuture<String>> accepted = new ArrayList<>();
-        List<String> given = new ArrayList<>();
-        for (int i = 0; i < 200; i++) {
-          String key = names.prefix() + "-" + i;
-          given.add(key);
-          accepted.add(
-              client.submitViaAmqpAsync(
-                  JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
-                      .withIdempotencyKey(key)));
-        }
-        List<String> confirmed = accepted.stream().map(CompletableFuture::join).toList();
-        assertThat(confirmed).isEqualTo(given);
-
-        List<String> received = new ArrayList<>();
-        int messages = 0;
-        int arrays = 0;
-        for (GetResponse m = channel.basicGet(queue, true);
-            m != null;
-            m = channel.basicGet(queue, true)) {
-          messages++;
-          JsonNode body = Json.mapper().readTree(m.getBody());
-          if (body.isArray()) {
-            arrays++;
-            assertThat(body.size()).isBetween(2, SubmissionMessages.MAX_SUBMISSIONS);
-            body.forEach(e -> received.add(e.get("idempotencyKey").asString()));
-          } else {
-            received.add(body.get("idempotencyKey").asString());
+    withSubmitQueue(
+        endpoints,
+        names,
+        (client, channel, queue) -> {
+          // 200 given at once: the first goes alone, the rest queue up behind its confirm
+          List<CompletableFuture<String>> accepted = new ArrayList<>();
+          List<String> given = new ArrayList<>();
+          for (int i = 0; i < 200; i++) {
+            String key = names.prefix() + "-" + i;
+            given.add(key);
+            accepted.add(
+                client.submitViaAmqpAsync(
+                    JobSubmission.of("demo.noop", Json.mapper().createObjectNode())
+                        .withIdempotencyKey(key)));
           }
-          assertThat(m.getProps().getDeliveryMode()).isEqualTo(2);
-        }
-        assertThat(received).as("each once, in the order given").isEqualTo(given);
-        assertThat(arrays).as("those that waited together shared messages").isPositive();
-        assertThat(messages).isLessThan(200);
-      } finally {
-        channel.queueDelete(queue);
-        channel.exchangeDelete(exchange);
-      }
-    }
+          assertThat(accepted.stream().map(CompletableFuture::join).toList()).isEqualTo(given);
+
+          List<String> received = new ArrayList<>();
+          int messages = 0;
+          int arrays = 0;
+          for (GetResponse m = channel.basicGet(queue, true);
+              m != null;
+              m = channel.basicGet(queue, true)) {
+            messages++;
+            JsonNode body = Json.mapper().readTree(m.getBody());
+            if (body.isArray()) {
+              arrays++;
+              assertThat(body.size()).isBetween(2, SubmissionMessages.MAX_SUBMISSIONS);
+              body.forEach(e -> received.add(e.get("idempotencyKey").asString()));
+            } else {
+              received.add(body.get("idempotencyKey").asString());
+            }
+            assertThat(m.getProps().getDeliveryMode()).isEqualTo(2);
+          }
+          assertThat(received).as("each once, in the order given").isEqualTo(given);
+          assertThat(arrays).as("those that waited together shared messages").isPositive();
+          assertThat(messages).isLessThan(200);
+        });
   }
 
   @Test
