@@ -187,6 +187,7 @@ class SubmitConsumerIT {
                 + "\"}]",
             "[]",
             tooLong,
+            "[" + keyed(7) + ",1]",
             keyed(6)));
 
     start();
@@ -194,7 +195,7 @@ class SubmitConsumerIT {
     await().atMost(Duration.ofSeconds(20)).until(() -> fixture.messagesIn(queue()) == 0);
     await()
         .atMost(Duration.ofSeconds(20))
-        .until(() -> fixture.store.deadJobs().listDead(10).size() == 4);
+        .until(() -> fixture.store.deadJobs().listDead(10).size() == 5);
     assertThat(fixture.store.queries().countInState(JobState.SUBMITTED))
         .as("the keyed elements and the lone submission")
         .isEqualTo(5);
@@ -209,7 +210,12 @@ class SubmitConsumerIT {
             });
     assertThat(dead).anySatisfy(d -> assertThat(d.reason()).contains("no.such.type"));
     assertThat(dead)
-        .filteredOn(d -> d.reason().contains("an array of submissions holds"))
+        .as("an array holding anything but objects is refused whole, one record for it")
+        .filteredOn(d -> d.reason().contains("JSON objects only"))
+        .singleElement()
+        .satisfies(d -> assertThat(d.rawMessage()).isEqualTo("[" + keyed(7) + ",1]"));
+    assertThat(dead)
+        .filteredOn(d -> d.reason().contains("an array of submissions holds 1 to"))
         .extracting(DeadJob::reason)
         .containsExactlyInAnyOrder(
             "Invalid submission: an array of submissions holds 1 to 100 of them; this one holds 0",

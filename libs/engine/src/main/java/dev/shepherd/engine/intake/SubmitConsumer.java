@@ -175,9 +175,10 @@ public final class SubmitConsumer {
 
   /**
    * The submissions a message carries: its body, or each element of the JSON array it is (ADR 59).
-   * An array that is empty or longer than {@link SubmissionMessages#MAX_SUBMISSIONS} is refused
-   * whole, and an element without an idempotency key alone: the message is taken again whole when
-   * storing part of it fails, and such an element would become two jobs.
+   * An array that is empty, longer than {@link SubmissionMessages#MAX_SUBMISSIONS} or holds
+   * anything but objects is refused whole (one dead-job record for one message that is not a batch
+   * of submissions), and an element without an idempotency key alone: the message is taken again
+   * whole when storing part of it fails, and such an element would become two jobs.
    */
   private List<Part> parts(int index, Message message) {
     byte[] body = message.getBody();
@@ -212,6 +213,18 @@ public final class SubmitConsumer {
               "must hold 1 to " + SubmissionMessages.MAX_SUBMISSIONS + " submissions",
               body));
     }
+    for (JsonNode element : array) {
+      if (!element.isObject()) {
+        return List.of(
+            Part.refused(
+                index,
+                "an array of submissions holds JSON objects only; this one holds "
+                    + element.getNodeType().name().toLowerCase(),
+                "",
+                "must hold submissions (JSON objects) only",
+                body));
+      }
+    }
     List<String> traces =
         StatusMessages.traceparents(
             message.getMessageProperties().getHeader(StatusMessages.TRACEPARENTS_HEADER));
@@ -220,7 +233,7 @@ public final class SubmitConsumer {
       JsonNode element = array.get(i);
       Supplier<byte[]> raw = () -> Json.mapper().writeValueAsBytes(element);
       JsonNode key = element.get("idempotencyKey");
-      if (element.isObject() && (key == null || !key.isString() || key.asString().isBlank())) {
+      if (key == null || !key.isString() || key.asString().isBlank()) {
         parts.add(
             Part.refused(
                 index,
