@@ -183,9 +183,14 @@ public final class ShepherdClient implements AutoCloseable {
   /** A submission waiting for its message, and its caller's future. */
   private record PendingSubmission(JobSubmission submission, CompletableFuture<String> accepted) {}
 
-  /** The sender thread's loop: what is waiting, in one message, until the client closes. */
+  /**
+   * The sender thread's loop: what is waiting, in one message, until the client closes. Should the
+   * loop itself end for any other reason, the thread leaves its place empty under the lock, so the
+   * next submission starts a new sender, and fails what it had taken or found waiting.
+   */
   private void sendSubmissions() {
     List<PendingSubmission> batch = new ArrayList<>();
+    Throwable ended = null;
     try {
       while (true) {
         batch.add(toSend.take());
@@ -195,13 +200,22 @@ public final class ShepherdClient implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       // closed
+    } catch (Throwable e) {
+      ended = e;
     }
-    ShepherdClientException closing =
-        new ShepherdClientException("the client was closed before the submission was sent", null);
-    batch.forEach(p -> p.accepted().completeExceptionally(closing));
-    for (PendingSubmission p = toSend.poll(); p != null; p = toSend.poll()) {
-      p.accepted().completeExceptionally(closing);
+    ShepherdClientException failing =
+        ended == null
+            ? new ShepherdClientException(
+                "the client was closed before the submission was sent", null)
+            : new ShepherdClientException("the submission sender stopped: " + ended, ended);
+    List<PendingSubmission> left = new ArrayList<>(batch);
+    synchronized (this) {
+      if (sender == Thread.currentThread()) {
+        sender = null;
+      }
+      toSend.drainTo(left);
     }
+    left.forEach(p -> p.accepted().completeExceptionally(failing));
   }
 
   private void send(List<PendingSubmission> batch) {
@@ -224,6 +238,12 @@ public final class ShepherdClient implements AutoCloseable {
       batch.forEach(p -> p.accepted().complete(p.submission().idempotencyKey()));
     } catch (RuntimeException e) {
       batch.forEach(p -> p.accepted().completeExceptionally(e));
+    } catch (Error e) {
+      // out of memory while encoding a large message, say: its callers learn it, and the sender
+      // goes on with the next message rather than leaving every later caller waiting
+      ShepherdClientException failed =
+          new ShepherdClientException("could not send the submission: " + e, e);
+      batch.forEach(p -> p.accepted().completeExceptionally(failed));
     }
   }
 

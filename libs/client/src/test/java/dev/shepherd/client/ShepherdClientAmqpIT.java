@@ -16,8 +16,11 @@ import dev.shepherd.testsupport.WithRealServices;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.POJONode;
 
 @WithRealServices
 class ShepherdClientAmqpIT {
@@ -239,5 +242,40 @@ class ShepherdClientAmqpIT {
                     JobSubmission.of("demo.noop", Json.mapper().createObjectNode())))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("closed");
+  }
+
+  /** A payload whose encoding runs out of memory: the {@link Error} the sender must survive. */
+  public record Exploding(String value) {
+    @Override
+    public String value() {
+      throw new OutOfMemoryError("a payload too large to encode (test)");
+    }
+  }
+
+  @Test
+  void anErrorWhileSendingFailsThatSubmissionAndTheNextOnesStillGoOut(
+      ServiceEndpoints endpoints, TestNames names) throws Exception {
+    withSubmitQueue(
+        endpoints,
+        names,
+        (client, channel, queue) -> {
+          CompletableFuture<String> exploding =
+              client.submitViaAmqpAsync(
+                  JobSubmission.of("demo.noop", new POJONode(new Exploding("x"))));
+          assertThatThrownBy(() -> exploding.get(30, TimeUnit.SECONDS))
+              .isInstanceOf(ExecutionException.class)
+              .cause()
+              .isInstanceOf(ShepherdClientException.class)
+              .hasRootCauseInstanceOf(OutOfMemoryError.class);
+
+          String key =
+              client.submitViaAmqp(JobSubmission.of("demo.noop", Json.mapper().createObjectNode()));
+          GetResponse message = channel.basicGet(queue, true);
+          assertThat(message).isNotNull();
+          assertThat(
+                  Json.mapper().readValue(message.getBody(), JobSubmission.class).idempotencyKey())
+              .isEqualTo(key);
+          assertThat(channel.basicGet(queue, true)).as("nothing else was published").isNull();
+        });
   }
 }
