@@ -11,7 +11,7 @@ for i = 3, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local attempt = attemptOf(id)
   if holds(attempt, token) then
-    holdLease(id, attempt.worker, token, ttl, now)
+    holdLease(id, attempt.worker, token, ttl, now, true)
     redis.call('HSET', jobKey(id), 'outcomeAt', int(now))
     held[#held + 1] = id
   end

@@ -321,10 +321,16 @@ local function nextToken(stored)
 end
 
 -- Holds the running attempt's lease `ttl` longer: the lease names its worker and fencing token,
--- and the partition's lease deadlines (what the reaper reads) move with it.
-local function holdLease(id, worker, token, ttl, now)
+-- and the partition's lease deadlines (what the reaper reads) move with it. A claim starts the
+-- lease; a renewal (`extend`) only moves its deadline on, never back: an older renewal that
+-- reaches Redis after a newer one (its reply lost, sent again) leaves the newer deadline.
+local function holdLease(id, worker, token, ttl, now, extend)
   redis.call('SET', leaseKey(id), worker .. '|' .. token, 'PX', ttl)
-  redis.call('ZADD', leasesKey, now + ttl, id)
+  if extend then
+    redis.call('ZADD', leasesKey, 'GT', now + ttl, id)
+  else
+    redis.call('ZADD', leasesKey, now + ttl, id)
+  end
 end
 
 local function releaseLease(id)

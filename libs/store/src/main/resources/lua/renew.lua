@@ -8,5 +8,5 @@ local attempt = attemptOf(id)
 if not (holds(attempt, token)) then
   return reply({outcome = 'STALE', state = attempt.state or 'MISSING'})
 end
-holdLease(id, attempt.worker, token, ttl, now)
+holdLease(id, attempt.worker, token, ttl, now, true)
 return reply({outcome = 'RENEWED'})

@@ -321,6 +321,31 @@ class RepeatedCallsIT {
   }
 
   /**
+   * Two renewals that reach Redis out of order (the first one's reply was lost and it was sent
+   * again after the second): the older must not move the lease's deadline back, or recovery would
+   * take the lease of a worker that renewed it in time.
+   */
+  @Test
+  void anOlderRenewalThatReachesRedisAfterANewerOneKeepsTheLaterDeadline() {
+    String id = fixture.claimed(3, JobTimeouts.NONE, "w1");
+    long token = fixture.token(id);
+    fixture.clock.advance(Duration.ofSeconds(5));
+    Instant olderAt = fixture.clock.instant();
+    fixture.clock.advance(Duration.ofSeconds(5));
+    Instant newerAt = fixture.clock.instant();
+    assertThat(store.leases().renewLease(id, token, StoreFixture.TTL))
+        .isEqualTo(Leases.LeaseRenewal.RENEWED);
+
+    fixture.clock.set(olderAt);
+    Leases.LeaseRenewal older = store.leases().renewLease(id, token, StoreFixture.TTL);
+
+    assertThat(older).isEqualTo(Leases.LeaseRenewal.RENEWED);
+    assertThat(score(id, Keys.LEASES))
+        .as("the lease still runs one TTL from the newer renewal")
+        .isEqualTo((double) newerAt.plus(StoreFixture.TTL).toEpochMilli());
+  }
+
+  /**
    * A renewal sent again after the attempt's outcome was applied finds no attempt to renew: it must
    * not bring back the lease the outcome released.
    */
