@@ -21,7 +21,6 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class Cluster implements AutoCloseable {
 
-  private static final String VERSION = "0.1.0-SNAPSHOT";
   // A 2-core machine running several suites at once took more than 4 min to start a cluster.
   private static final Duration STARTUP = Duration.ofMinutes(6);
 
@@ -366,16 +365,42 @@ public final class Cluster implements AutoCloseable {
    * {@code target/}.
    */
   public static Path builtJar(Path root, String moduleDir, String artifact) {
-    String file = artifact + "-" + VERSION + ".jar";
     String copies = System.getProperty(JARS_PROPERTY);
-    Path jar =
+    Path dir =
         copies != null && !copies.isBlank()
-            ? Path.of(copies).resolve(file)
-            : root.resolve(moduleDir).resolve("target").resolve(file);
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException("missing " + jar + ": build the services first (make build)");
+            ? Path.of(copies)
+            : root.resolve(moduleDir).resolve("target");
+    List<Path> found = new ArrayList<>();
+    if (Files.isDirectory(dir)) {
+      try (var files = Files.list(dir)) {
+        files.filter(f -> isBuiltJar(f.getFileName().toString(), artifact)).forEach(found::add);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
-    return jar;
+    if (found.size() != 1) {
+      throw new IllegalStateException(
+          found.isEmpty()
+              ? "missing "
+                  + dir.resolve(artifact + "-<version>.jar")
+                  + ": build the services first"
+                  + " (make build)"
+              : "expected one " + artifact + " jar in " + dir + ", found " + found);
+    }
+    return found.getFirst();
+  }
+
+  /**
+   * Whether {@code file} is the jar a module of {@code artifact} builds, whatever its version (as
+   * {@code scripts/test.sh} finds it): {@code artifact-<digit>...jar}, not a sources, javadoc,
+   * plain or tests jar.
+   */
+  static boolean isBuiltJar(String file, String artifact) {
+    return file.startsWith(artifact + "-")
+        && file.endsWith(".jar")
+        && file.length() > artifact.length() + 1
+        && Character.isDigit(file.charAt(artifact.length() + 1))
+        && !file.matches(".*-(sources|javadoc|plain|tests)\\.jar");
   }
 
   private CompletableFuture<Void> launch(String name, String module, int port, List<String> more) {

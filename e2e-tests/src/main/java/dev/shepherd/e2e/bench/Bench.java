@@ -835,9 +835,13 @@ public final class Bench {
             ? "one message per job, confirms awaited every " + RawBroker.CONFIRM_BATCH
             : "ShepherdClient.submitViaAmqpAsync (submissions waiting together share a message)");
     List<CompletableFuture<String>> confirms = new ArrayList<>();
-    try (var submitter = new Submitter(endpoints.rabbitmq(), prefix);
-        var producer =
-            ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(prefix).build()) {
+    // only the producer the run uses is opened; try-with-resources skips the other, null
+    try (Submitter submitter =
+            steadyOneMessagePerJob ? new Submitter(endpoints.rabbitmq(), prefix) : null;
+        ShepherdClient producer =
+            steadyOneMessagePerJob
+                ? null
+                : ShepherdClient.builder().amqpUri(endpoints.rabbitmq()).prefix(prefix).build()) {
       Pacer pace = new Pacer(rate);
       for (long i = 0; i < total; i++) {
         pace.await();

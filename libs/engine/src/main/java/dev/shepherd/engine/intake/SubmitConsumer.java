@@ -183,23 +183,21 @@ public final class SubmitConsumer {
   private List<Part> parts(int index, Message message) {
     byte[] body = message.getBody();
     SubmissionIntake.Submitter submitter = submitter(message);
+    List<Part> whole =
+        List.of(
+            Part.of(
+                index,
+                new SubmissionIntake.Incoming(body, traceparent(message), submitter),
+                () -> body));
     if (!Json.isArray(body)) {
-      return List.of(
-          Part.of(
-              index,
-              new SubmissionIntake.Incoming(body, traceparent(message), submitter),
-              () -> body));
+      return whole;
     }
     JsonNode array;
     try {
       array = Json.mapper().readTree(body);
     } catch (JacksonException e) {
       // not JSON: judged as one submission, which the intake refuses as malformed
-      return List.of(
-          Part.of(
-              index,
-              new SubmissionIntake.Incoming(body, traceparent(message), submitter),
-              () -> body));
+      return whole;
     }
     if (array.isEmpty() || array.size() > SubmissionMessages.MAX_SUBMISSIONS) {
       return List.of(
