@@ -59,7 +59,7 @@ status=build/test-status
 rm -f "$status".*
 echo "== the modules' tests (log: $modules_log), then ${#second_lane[@]} end-to-end classes (log: $second_log), beside the other end-to-end classes"
 (
-  "${MVN[@]}" -T 2 verify -pl '!e2e-tests' >"$modules_log" 2>&1
+  "${MVN[@]}" -T 2 --fail-at-end verify -pl '!e2e-tests' >"$modules_log" 2>&1
   echo $? >"$status.modules"
   echo "== the modules' tests done ($(( (SECONDS - began) / 60 )) min since the build began)" >>"$modules_log"
   # the goals alone, not the lifecycle: the first lane compiled the module and is running from

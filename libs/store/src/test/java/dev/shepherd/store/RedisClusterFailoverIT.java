@@ -151,7 +151,12 @@ class RedisClusterFailoverIT {
               new SettableClock(Instant.now()),
               new SimpleMeterRegistry());
       var job = new NewJob("demo.noop", "default", "{}", null, null, 3);
-      assertThat(store.submissions().submit(job).jobId()).isNotBlank();
+      // a replica just launched acknowledges nothing until its first sync is done (a clean-clone
+      // run under load refused this first submission): wait until one is acknowledged
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .ignoreException(TransientDataAccessResourceException.class)
+          .until(() -> store.submissions().submit(job).jobId() != null);
       PrivateRedis replica = replicaOf.apply(store);
       replica.freeze();
       try {
