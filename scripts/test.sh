@@ -21,7 +21,7 @@ echo "== building every module, tests compiled but not run"
 # waits have a wide margin. The first lane runs every other class (RabbitClusterE2EIT stays in
 # make chaos, as e2e-tests/pom.xml says). Balance: on a clean clone the modules' tests take 7 to 10
 # minutes beside the first lane, these 4 to 6, the rest of the end-to-end classes 12 to 18.
-second_lane=(ConsoleIT LeastPrivilegeIT JobTypesE2EIT HttpDistributorE2EIT CancelE2EIT
+second_lane=(ConsoleIT LeastPrivilegeIT JobTypesE2EIT HttpDistributorE2EIT CancelE2EIT JobPathOnRedisClusterE2EIT
   HungHandlerE2EIT JobKeysE2EIT SoakQuickIT BadInputE2EIT)
 first_lane_tests=$(printf "!%s," "${second_lane[@]}" RabbitClusterE2EIT)
 first_lane_tests=${first_lane_tests%,}
