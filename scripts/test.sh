@@ -5,7 +5,9 @@
 # end-to-end classes, one at a time. Each lane starts the services from its own copies of their
 # jars (build/e2e-jars-*), so that the other modules may package theirs again meanwhile and the
 # lanes never share an extracted jar or a class-data archive. The second lane's output goes to
-# build/test-modules.log and build/test-e2e-second.log, printed when both lanes are done; the
+# build/test-modules.log and build/test-e2e-second.log, printed when both lanes are done (the first
+# lane's, printed as it runs, is also kept in build/test-e2e-first.log); the failed tests of all
+# three are listed again at the end, and the
 # command fails when any part failed, and says which.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,8 +75,9 @@ second=$!
 # stopped with this script (Ctrl-C, a CI time-out), the second lane stops too
 trap 'kill "$second" 2>/dev/null; pkill -P "$second" 2>/dev/null' EXIT
 
-"${MVN[@]}" verify -pl e2e-tests -De2e.jars="$jars_first" -Dit.test="$first_lane_tests"
-e2e=$?
+first_log=build/test-e2e-first.log
+"${MVN[@]}" verify -pl e2e-tests -De2e.jars="$jars_first" -Dit.test="$first_lane_tests" 2>&1 | tee "$first_log"
+e2e=${PIPESTATUS[0]}
 echo "== first lane's end-to-end classes done ($(( (SECONDS - began) / 60 )) min since the build began); waiting for the second lane"
 wait "$second"
 trap - EXIT
@@ -84,6 +87,12 @@ echo "== the modules' tests (from $modules_log):"
 cat "$modules_log"
 echo "== the second lane's end-to-end classes (from $second_log):"
 cat "$second_log"
+# what failed, from all three logs, last: a CI that keeps only the end of the output still shows it
+failed=$(grep -hE '<<< (FAILURE|ERROR)!|^\[ERROR\]   [^ ]' "$first_log" "$modules_log" "$second_log" 2>/dev/null | cut -c1-400 | head -80)
+if [ -n "$failed" ]; then
+  echo "== what failed (from $first_log, $modules_log and $second_log):"
+  echo "$failed"
+fi
 verdict() { [ "$1" -eq 0 ] && echo passed || echo FAILED; }
 echo "== make test: modules $(verdict "$mods"), end-to-end $(verdict "$e2e") (first lane) and $(verdict "$sec") (second lane: ${second_lane[*]}), $(( (SECONDS - began) / 60 )) min $(( (SECONDS - began) % 60 )) s"
 [ "$mods" -eq 0 ] && [ "$e2e" -eq 0 ] && [ "$sec" -eq 0 ]
