@@ -24,10 +24,11 @@
 --   SCHEDULED, reserved = true when the outbox entry was reserved for the caller) | DUPLICATE (id
 --   and state of the job the key made first).
 -- The same call may run twice: a client sends again what it had written when its connection
--- dropped (Lettuce), or tries again a call whose reply timed out (a Redis Cluster client). Each
--- job's id is new to its call, so a job whose id is already stored was stored by this very call:
--- it is answered ACCEPTED in the state it has reached, left as it is and reserved for no one
--- (stored again, a claimed job would be SUBMITTED again and run twice).
+-- dropped (Lettuce), or tries again a call whose reply timed out (a Redis Cluster client), and a
+-- submission taken again after a failed call keeps the id that call gave it (ADR 60). Each job's id
+-- is new to its submission, so a job whose id is already stored was stored by an earlier call for
+-- this very submission: it is answered ACCEPTED in the state it has reached, left as it is and
+-- reserved for no one (stored again, a claimed job would be SUBMITTED again and run twice).
 local now = tonumber(ARGV[1])
 local PER_JOB = 22
 

@@ -14,7 +14,11 @@ import dev.shepherd.model.DeadJob;
 import dev.shepherd.model.JobState;
 import dev.shepherd.model.MetricNames;
 import dev.shepherd.model.SubmissionMessages;
+import dev.shepherd.store.BlockingRedis;
+import dev.shepherd.store.Store;
+import dev.shepherd.store.StoreSettings;
 import dev.shepherd.testsupport.ServiceEndpoints;
+import dev.shepherd.testsupport.TcpProxy;
 import dev.shepherd.testsupport.TestNames;
 import dev.shepherd.testsupport.WithRealServices;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -29,6 +33,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.rabbit.listener.SimpleMessageListenerContainer;
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -47,14 +54,19 @@ class SubmitConsumerIT {
   @BeforeEach
   void setUp(ServiceEndpoints endpoints, TestNames names) {
     fixture = new EngineFixture(endpoints, names);
+    consumer = consumerOn(fixture.store);
+  }
+
+  /** A consumer that stores into {@code store}, counting its accepted jobs in {@link #meters}. */
+  private SubmitConsumer consumerOn(Store store) {
     var intake =
         new SubmissionIntake(
             new Contracts(),
             new JobTypeCatalog(fixture.topology, Map.of(), 3),
-            fixture.store.submissions(),
+            store.submissions(),
             id -> {},
             meters);
-    consumer = new SubmitConsumer(intake, fixture.store.deadJobs(), fixture.topology);
+    return new SubmitConsumer(intake, store.deadJobs(), fixture.topology);
   }
 
   @AfterEach
@@ -253,5 +265,62 @@ class SubmitConsumerIT {
                     && fixture.messagesIn(queue()) == 0);
     assertThat(submitCalls()).as("three jobs, none stored twice").isEqualTo(3);
     assertThat(fixture.store.queries().countInState(JobState.SUBMITTED)).isEqualTo(3);
+  }
+
+  @Test
+  void aSubmissionWithoutAKeyWhoseStoreReplyWasLostIsStoredOnce(ServiceEndpoints endpoints) {
+    // the consumer reaches Redis through a proxy that drops Redis's replies: its store call stores
+    // the job, then fails (time-out), and the message is submitted again until the proxy passes
+    // replies again; submitted again under a new id, the job would be stored twice
+    try (TcpProxy proxy = TcpProxy.to(endpoints.redisHost(), endpoints.redisPort())) {
+      var flakyRedis =
+          new LettuceConnectionFactory(
+              new RedisStandaloneConfiguration("127.0.0.1", proxy.port()),
+              LettuceClientConfiguration.builder().commandTimeout(Duration.ofSeconds(1)).build());
+      flakyRedis.afterPropertiesSet();
+      flakyRedis.start();
+      var flakyMeters = new SimpleMeterRegistry();
+      try (BlockingRedis blocking = BlockingRedis.of(flakyRedis)) {
+        consumer =
+            consumerOn(
+                Store.of(
+                    new StringRedisTemplate(flakyRedis),
+                    blocking,
+                    new StoreSettings(fixture.prefix, 4, Duration.ofDays(7)),
+                    fixture.clock,
+                    flakyMeters));
+        start();
+        // a first job records its pool in Redis (a call made before the jobs' own, once a minute)
+        publish(List.of(job(0, "")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> submitCalls() == 1);
+        double callsBefore = flakyMeters.counter(MetricNames.REDIS_CALLS, "op", "submit").count();
+
+        proxy.dropReplies();
+        publish(List.of(job(1, "")));
+
+        // read straight from Redis, not through the proxy
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> fixture.store.queries().countInState(JobState.SUBMITTED) == 2);
+        // the call failed and the message is being submitted again
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(
+                () ->
+                    flakyMeters.counter(MetricNames.REDIS_CALLS, "op", "submit").count()
+                        >= callsBefore + 2);
+        proxy.pass();
+        await().atMost(Duration.ofSeconds(20)).until(() -> submitCalls() == 2);
+        await().atMost(Duration.ofSeconds(20)).until(() -> fixture.messagesIn(queue()) == 0);
+        assertThat(fixture.store.queries().countInState(JobState.SUBMITTED))
+            .as("the job its lost reply stored, found again under its id, not stored twice")
+            .isEqualTo(2);
+        assertThat(submitCalls()).as("accepted once").isEqualTo(2);
+      } finally {
+        container.stop();
+        container = null;
+        flakyRedis.destroy();
+      }
+    }
   }
 }

@@ -53,7 +53,15 @@ public final class Submissions {
    * @param reserveFor how long the entry stays reserved; null to reserve nothing
    */
   public SubmitOutcome submit(NewJob job, Duration reserveFor) {
-    Stored stored = submitAll(List.of(job), reserveFor);
+    return submit(job, null, reserveFor);
+  }
+
+  /**
+   * As {@link #submit(NewJob, Duration)}, under {@code id} when it is not null: the id an earlier
+   * call that failed gave this very job ({@link #submitAll(List, List, Duration)}).
+   */
+  public SubmitOutcome submit(NewJob job, String id, Duration reserveFor) {
+    Stored stored = submitAll(List.of(job), Collections.singletonList(id), reserveFor);
     if (stored.failure() != null) {
       throw stored.failure();
     }
@@ -66,8 +74,20 @@ public final class Submissions {
    * @param outcomes what became of each job, in the order given; null for a job whose partition's
    *     call failed (nothing of it was stored)
    * @param failure the first call's failure, or null when every call succeeded
+   * @param ids the id each job was given, stored or not: submitted again under the same id after a
+   *     failed call ({@link #submitAll(List, List, Duration)}), a job the call stored before its
+   *     reply was lost is found, not stored twice
    */
-  public record Stored(List<SubmitOutcome> outcomes, RuntimeException failure) {}
+  public record Stored(List<SubmitOutcome> outcomes, RuntimeException failure, List<String> ids) {
+
+    /** What became of jobs for which no call was made: none stored, each with the id given. */
+    static Stored unsent(List<String> ids, RuntimeException failure) {
+      return new Stored(
+          Collections.unmodifiableList(Arrays.asList(new SubmitOutcome[ids.size()])),
+          failure,
+          Collections.unmodifiableList(new ArrayList<>(ids)));
+    }
+  }
 
   /**
    * Stores many jobs as {@link #submit(NewJob, Duration)} stores one, with one call per partition
@@ -78,28 +98,51 @@ public final class Submissions {
    * calls are still made, so the caller knows exactly which jobs to submit again.
    */
   public Stored submitAll(List<NewJob> jobs, Duration reserveFor) {
+    return submitAll(jobs, Collections.nCopies(jobs.size(), null), reserveFor);
+  }
+
+  /**
+   * As {@link #submitAll(List, Duration)}, each job under the id {@code ids} gives it, where it
+   * gives one: the id a failed call gave that very job ({@link Stored#ids}), so that a job the
+   * failed call stored before its reply was lost is answered as stored, not stored again. Without
+   * it, a job that names no idempotency key would become two jobs (ADR 60).
+   *
+   * @param ids one per job, null for a new id
+   * @throws IllegalArgumentException when an id is not in the partition its job's keys name
+   */
+  public Stored submitAll(List<NewJob> jobs, List<String> ids, Duration reserveFor) {
+    if (ids.size() != jobs.size()) {
+      throw new IllegalArgumentException(ids.size() + " ids for " + jobs.size() + " jobs");
+    }
     long now = store.clock().millis();
     try {
       recordPools(jobs, now);
     } catch (RuntimeException e) {
-      return new Stored(
-          Collections.unmodifiableList(Arrays.asList(new SubmitOutcome[jobs.size()])), e);
+      return Stored.unsent(ids, e);
     }
-    return send(jobs, calls(jobs, reserveFor, now), now);
+    return send(jobs, calls(jobs, ids, reserveFor, now), now);
   }
 
   /**
    * One call of submit.lua: the partition it runs on, the indexes in the batch of the jobs it
-   * stores, and its arguments, each job's new id among them.
+   * stores, and its arguments, each job's id among them.
    */
   record Call(int partition, List<Integer> indexes, List<String> args) {}
 
   /** The calls that store {@code jobs}: one per partition, each job with a new id. */
   List<Call> calls(List<NewJob> jobs, Duration reserveFor, long now) {
+    return calls(jobs, Collections.nCopies(jobs.size(), null), reserveFor, now);
+  }
+
+  /**
+   * The calls that store {@code jobs}: one per partition, each job under its id in {@code ids} or a
+   * new one. A job given an id goes to that id's partition; a keyed job's is its key's anyway.
+   */
+  List<Call> calls(List<NewJob> jobs, List<String> ids, Duration reserveFor, long now) {
     int anyPartition = ThreadLocalRandom.current().nextInt(store.keys().partitions());
     Map<Integer, List<Integer>> byPartition = new LinkedHashMap<>();
     for (int i = 0; i < jobs.size(); i++) {
-      int partition = partitionOf(jobs.get(i), anyPartition);
+      int partition = partitionOf(jobs.get(i), ids.get(i), anyPartition);
       byPartition.computeIfAbsent(partition, p -> new ArrayList<>()).add(i);
     }
     List<Call> calls = new ArrayList<>(byPartition.size());
@@ -109,7 +152,8 @@ public final class Submissions {
       List<String> args = new ArrayList<>(1 + ARGS_PER_JOB * indexes.size());
       args.add(Long.toString(now));
       for (int i : indexes) {
-        addArgs(args, JobIds.newId(partition), jobs.get(i), now, reserveFor);
+        String id = ids.get(i) != null ? ids.get(i) : JobIds.newId(partition);
+        addArgs(args, id, jobs.get(i), now, reserveFor);
       }
       calls.add(new Call(partition, indexes, args));
     }
@@ -123,6 +167,13 @@ public final class Submissions {
    */
   Stored send(List<NewJob> jobs, List<Call> calls, long now) {
     SubmitOutcome[] outcomes = new SubmitOutcome[jobs.size()];
+    String[] ids = new String[jobs.size()];
+    for (Call call : calls) {
+      for (int k = 0; k < call.indexes().size(); k++) {
+        // each job's id is the first of its ARGS_PER_JOB arguments, after the one they share
+        ids[call.indexes().get(k)] = call.args().get(1 + k * ARGS_PER_JOB);
+      }
+    }
     RuntimeException failure = null;
     // the partitions' calls in one round trip where the client can pipeline them
     List<Object> replies =
@@ -146,7 +197,10 @@ public final class Submissions {
         outcomes[i] = outcome(results.get(k), jobs.get(i), now);
       }
     }
-    return new Stored(Collections.unmodifiableList(Arrays.asList(outcomes)), failure);
+    return new Stored(
+        Collections.unmodifiableList(Arrays.asList(outcomes)),
+        failure,
+        Collections.unmodifiableList(Arrays.asList(ids)));
   }
 
   /**
@@ -227,6 +281,19 @@ public final class Submissions {
    * jobs. A keyed job's idempotency key lives in the ordering or concurrency key's partition with
    * it.
    */
+  private int partitionOf(NewJob job, String id, int anyPartition) {
+    int keys = partitionOf(job, -1);
+    if (id == null) {
+      return keys < 0 ? anyPartition : keys;
+    }
+    int ids = store.keys().partitionOf(id);
+    if (ids < 0 || (keys >= 0 && ids != keys)) {
+      throw new IllegalArgumentException(
+          "job id " + id + " is not in partition " + keys + ", where its job's keys put it");
+    }
+    return ids;
+  }
+
   private int partitionOf(NewJob job, int anyPartition) {
     if (job.orderingKey() != null) {
       return store.keys().partitionOfKey(job.orderingKey());

@@ -100,6 +100,45 @@ class SubmitBatchIT {
     assertThat(((SubmitOutcome.Accepted) again).reserved()).isNull();
   }
 
+  /**
+   * A batch submitted again under the ids its first call gave it (ADR 60: the call whose reply was
+   * lost may have stored it) is found, job by job, not stored twice; an id outside the partition
+   * its job's key names is refused before anything is sent.
+   */
+  @Test
+  void aBatchSubmittedAgainUnderTheIdsItWasGivenIsFoundNotStoredTwice() {
+    String ordering = "order-" + fixture.prefix;
+    List<NewJob> jobs = new ArrayList<>();
+    IntStream.range(0, 3).forEach(i -> jobs.add(job("{\"n\":" + i + "}")));
+    jobs.add(job("{\"n\":3}").withOrderingKey(ordering));
+    Submissions.Stored first = store.submissions().submitAll(jobs, null);
+    assertThat(first.failure()).isNull();
+    assertThat(first.ids())
+        .isEqualTo(first.outcomes().stream().map(SubmitOutcome::jobId).toList())
+        .doesNotContainNull();
+
+    Submissions.Stored again = store.submissions().submitAll(jobs, first.ids(), null);
+
+    assertThat(again.failure()).isNull();
+    assertThat(again.ids()).isEqualTo(first.ids());
+    assertThat(again.outcomes())
+        .allSatisfy(o -> assertThat(o).isInstanceOf(SubmitOutcome.Accepted.class));
+    assertThat(again.outcomes().stream().map(SubmitOutcome::jobId).toList()).isEqualTo(first.ids());
+    long stored = 0;
+    for (int p = 0; p < store.keys().partitions(); p++) {
+      stored += fixture.redis.opsForZSet().size(store.keys().of(p, "jobs"));
+    }
+    assertThat(stored).as("four jobs, none stored twice").isEqualTo(4);
+    assertThat(store.queries().orderingKeyQueue(ordering)).hasSize(1);
+
+    int keyed = store.keys().partitionOfKey(ordering);
+    String elsewhere = dev.shepherd.model.JobIds.newId((keyed + 1) % store.keys().partitions());
+    List<String> wrong = java.util.Arrays.asList(null, null, null, elsewhere);
+    assertThatThrownBy(() -> store.submissions().submitAll(jobs, wrong, null))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(elsewhere);
+  }
+
   private static NewJob job(String payload) {
     return new NewJob("demo.noop", "default", payload, null, null, 3);
   }

@@ -140,7 +140,12 @@ public final class SubmissionIntake {
    * One submission as it arrived: its body, the caller's trace context (or null) and who submits it
    * (null: nobody could say, refused as {@link Problem#UNAUTHENTICATED}).
    */
-  public record Incoming(byte[] body, JsonNode node, String traceparent, Submitter submitter) {
+  public record Incoming(
+      byte[] body, JsonNode node, String traceparent, Submitter submitter, String jobId) {
+
+    public Incoming(byte[] body, JsonNode node, String traceparent, Submitter submitter) {
+      this(body, node, traceparent, submitter, null);
+    }
 
     public Incoming(byte[] body, String traceparent, Submitter submitter) {
       this(body, null, traceparent, submitter);
@@ -155,6 +160,15 @@ public final class SubmissionIntake {
     public static Incoming parsed(JsonNode node, String traceparent, Submitter submitter) {
       return new Incoming(null, node, traceparent, submitter);
     }
+
+    /**
+     * This submission, to be stored under {@code jobId}: the id a failed store call gave it ({@link
+     * Results#ids}), so that a job that call stored before its reply was lost is found, not stored
+     * twice (ADR 60); null for a new id.
+     */
+    public Incoming withJobId(String jobId) {
+      return new Incoming(body, node, traceparent, submitter, jobId);
+    }
   }
 
   /** One submission as it arrived, stored with its own call; a failed call is thrown. */
@@ -168,8 +182,11 @@ public final class SubmissionIntake {
    * @param results what became of each submission, in the order given; null for one that was not
    *     stored because its store call failed
    * @param failure the first store call's failure, or null
+   * @param ids the job id each submission was given, stored or not; null for one refused before it
+   *     got one. Submitted again, an unstored submission takes its id along ({@link
+   *     Incoming#withJobId})
    */
-  public record Results(List<IntakeResult> results, RuntimeException failure) {}
+  public record Results(List<IntakeResult> results, RuntimeException failure, List<String> ids) {}
 
   /**
    * Validates each submission as {@link #submit(byte[], String)} does and stores the valid ones
@@ -184,17 +201,24 @@ public final class SubmissionIntake {
   /** A submission checked: a job to store, or why not. */
   private sealed interface Prepared {}
 
-  private record Valid(NewJob job) implements Prepared {}
+  /** A job to store, under {@code id} when it was given one, else under a new id. */
+  private record Valid(NewJob job, String id) implements Prepared {}
 
   private record Refused(IntakeResult.Rejected rejected) implements Prepared {}
 
   private Prepared prepare(Incoming in) {
+    Prepared prepared;
     if (in.node() == null) {
-      return prepare(in.body(), in.traceparent(), in.submitter());
+      prepared = prepare(in.body(), in.traceparent(), in.submitter());
+    } else {
+      prepared =
+          in.submitter() == null
+              ? unauthenticated()
+              : prepare(in.node(), in.traceparent(), in.submitter());
     }
-    return in.submitter() == null
-        ? unauthenticated()
-        : prepare(in.node(), in.traceparent(), in.submitter());
+    return in.jobId() != null && prepared instanceof Valid valid
+        ? new Valid(valid.job(), in.jobId())
+        : prepared;
   }
 
   private Prepared prepare(byte[] body, String traceparent) {
@@ -337,7 +361,8 @@ public final class SubmissionIntake {
                 : catalog.concurrencyLimitOf(submission.type(), submission.concurrencyKey()),
             submission.orderingKey() == null ? null : catalog.batchOf(submission.type()),
             submitter.tenant(),
-            submitter.identity()));
+            submitter.identity()),
+        null);
   }
 
   /**
@@ -346,32 +371,42 @@ public final class SubmissionIntake {
    */
   private Results storeAll(List<Prepared> prepared) {
     List<NewJob> jobs = new ArrayList<>();
+    List<String> givenIds = new ArrayList<>();
     for (Prepared p : prepared) {
       if (p instanceof Valid valid) {
         jobs.add(valid.job());
+        givenIds.add(valid.id());
       }
     }
     Submissions.Stored stored =
         jobs.isEmpty()
-            ? new Submissions.Stored(List.of(), null)
-            : submissions.submitAll(jobs, reserveFor);
+            ? new Submissions.Stored(List.of(), null, List.of())
+            : submissions.submitAll(jobs, givenIds, reserveFor);
     List<IntakeResult> results = new ArrayList<>(prepared.size());
+    List<String> ids = new ArrayList<>(prepared.size());
     int next = 0;
     for (Prepared p : prepared) {
-      results.add(
-          switch (p) {
-            case Refused refused -> refused.rejected();
-            case Valid valid -> stored(valid.job(), stored.outcomes().get(next++));
-          });
+      switch (p) {
+        case Refused refused -> {
+          results.add(refused.rejected());
+          ids.add(null);
+        }
+        case Valid valid -> {
+          ids.add(stored.ids().get(next));
+          results.add(stored(valid.job(), stored.outcomes().get(next++)));
+        }
+      }
     }
-    return new Results(Collections.unmodifiableList(results), stored.failure());
+    return new Results(
+        Collections.unmodifiableList(results), stored.failure(), Collections.unmodifiableList(ids));
   }
 
   /** One submission (a REST request): stored with its own call; a failed call is thrown. */
   private IntakeResult storeOne(Prepared prepared) {
     return switch (prepared) {
       case Refused refused -> refused.rejected();
-      case Valid valid -> stored(valid.job(), submissions.submit(valid.job(), reserveFor));
+      case Valid valid ->
+          stored(valid.job(), submissions.submit(valid.job(), valid.id(), reserveFor));
     };
   }
 

@@ -25,10 +25,10 @@ import tools.jackson.databind.JsonNode;
  * and stored with one Redis call per partition ({@link SubmissionIntake#submitAll}) and acked once.
  * A rejected submission becomes a dead-job record with the reason and the raw message, and is
  * acked; the consumer keeps going. The submissions a failed store call left unstored (Redis down)
- * are submitted again one at a time, with the consumer's pause ({@link Listeners}); the others of
- * the batch are not, so that none becomes two jobs. A message may carry several submissions as a
- * JSON array ({@link SubmissionMessages}, ADR 59): each is judged on its own, and the message is
- * acked, or taken again, whole.
+ * are submitted again one at a time, with the consumer's pause ({@link Listeners}) and under the
+ * job ids the failed call gave them (ADR 60); the others of the batch are not, so that none becomes
+ * two jobs. A message may carry several submissions as a JSON array ({@link SubmissionMessages},
+ * ADR 59): each is judged on its own, and the message is acked, or taken again, whole.
  */
 public final class SubmitConsumer {
 
@@ -87,6 +87,66 @@ public final class SubmitConsumer {
     for (int i = 0; i < messages.size(); i++) {
       parts.addAll(parts(i, messages.get(i)));
     }
+    SubmissionIntake.Results stored = store(parts);
+    boolean[] again = new boolean[messages.size()];
+    for (int k = 0; k < parts.size(); k++) {
+      if (stored.results().get(k) == null) {
+        again[parts.get(k).message()] = true;
+      }
+    }
+    for (int k = 0; k < parts.size(); k++) {
+      Part part = parts.get(k);
+      if (again[part.message()]
+          || !(stored.results().get(k) instanceof IntakeResult.Rejected rejected)) {
+        continue; // stored, or judged again and recorded with the rest of its message
+      }
+      try {
+        recordRejected(rejected, part.raw());
+      } catch (RuntimeException e) {
+        again[part.message()] = true; // judged again, and recorded, one at a time
+      }
+    }
+    List<Message> rest = new ArrayList<>();
+    int first = 0; // the first part of message i: a message's parts are together, in order
+    for (int i = 0; i < messages.size(); i++) {
+      int end = first;
+      while (end < parts.size() && parts.get(end).message() == i) {
+        end++;
+      }
+      if (again[i]) {
+        keepGivenIds(messages.get(i), stored, first, end);
+        rest.add(messages.get(i));
+      }
+      first = end;
+    }
+    return rest;
+  }
+
+  /**
+   * One message, as {@link #processBatch} handles each: its submissions judged and stored; a store
+   * failure is thrown, and the message is taken again whole (the array's submissions stored before
+   * answer as duplicates of their idempotency keys, and one whose call failed is submitted again
+   * under the id that call gave it, ADR 60).
+   */
+  void process(Message message) {
+    List<Part> parts = parts(0, message);
+    SubmissionIntake.Results stored = store(parts);
+    if (stored.failure() != null) {
+      keepGivenIds(message, stored, 0, parts.size());
+      throw stored.failure();
+    }
+    for (int k = 0; k < parts.size(); k++) {
+      if (stored.results().get(k) instanceof IntakeResult.Rejected rejected) {
+        recordRejected(rejected, parts.get(k).raw());
+      }
+    }
+  }
+
+  /**
+   * Stores the parts not refused already, with one store call per partition; what became of each
+   * part, in order: refused, stored, or null when its call failed (the failure is returned).
+   */
+  private SubmissionIntake.Results store(List<Part> parts) {
     List<SubmissionIntake.Incoming> toStore = new ArrayList<>();
     for (Part part : parts) {
       if (part.refused() == null) {
@@ -95,54 +155,47 @@ public final class SubmitConsumer {
     }
     SubmissionIntake.Results stored =
         toStore.isEmpty()
-            ? new SubmissionIntake.Results(List.of(), null)
+            ? new SubmissionIntake.Results(List.of(), null, List.of())
             : intake.submitAll(toStore);
-    boolean[] again = new boolean[messages.size()];
-    List<Part> rejectedParts = new ArrayList<>();
-    List<IntakeResult.Rejected> rejections = new ArrayList<>();
+    List<IntakeResult> results = new ArrayList<>(parts.size());
+    List<String> ids = new ArrayList<>(parts.size());
     int next = 0;
     for (Part part : parts) {
-      IntakeResult result = part.refused() != null ? part.refused() : stored.results().get(next++);
-      if (result == null) {
-        again[part.message()] = true;
-      } else if (result instanceof IntakeResult.Rejected rejected) {
-        rejectedParts.add(part);
-        rejections.add(rejected);
+      if (part.refused() != null) {
+        results.add(part.refused());
+        ids.add(null);
+      } else {
+        results.add(stored.results().get(next));
+        ids.add(stored.ids().get(next++));
       }
     }
-    for (int i = 0; i < rejectedParts.size(); i++) {
-      Part part = rejectedParts.get(i);
-      if (again[part.message()]) {
-        continue; // judged again, and recorded, with the rest of its message
-      }
-      try {
-        recordRejected(rejections.get(i), part.raw());
-      } catch (RuntimeException e) {
-        again[part.message()] = true; // judged again, and recorded, one at a time
-      }
-    }
-    List<Message> rest = new ArrayList<>();
-    for (int i = 0; i < messages.size(); i++) {
-      if (again[i]) {
-        rest.add(messages.get(i));
-      }
-    }
-    return rest;
+    return new SubmissionIntake.Results(results, stored.failure(), ids);
   }
 
   /**
-   * One message, as {@link #processBatch} handles each: each of its submissions judged and stored
-   * in turn; a store failure is thrown, and the message is taken again whole (the array's
-   * submissions stored before it answer as duplicates of their idempotency keys).
+   * Keeps with {@code message}, for it to be taken again in this process, the job ids its unstored
+   * submissions (parts {@code from} to {@code to} of {@code stored}) were given: a call whose reply
+   * was lost may have stored them, and under the same id they are found, not stored twice (ADR 60).
+   * In a header of the received message, never published, whose value only this class makes, so
+   * that no producer can name a job id for its submission.
    */
-  void process(Message message) {
-    for (Part part : parts(0, message)) {
-      IntakeResult result =
-          part.refused() != null ? part.refused() : intake.submit(part.incoming());
-      if (result instanceof IntakeResult.Rejected rejected) {
-        recordRejected(rejected, part.raw());
-      }
+  private static void keepGivenIds(
+      Message message, SubmissionIntake.Results stored, int from, int to) {
+    List<String> ids = new ArrayList<>(to - from);
+    boolean any = false;
+    for (int k = from; k < to; k++) {
+      String id = stored.results().get(k) == null ? stored.ids().get(k) : null;
+      ids.add(id);
+      any |= id != null;
     }
+    if (any) {
+      message.getMessageProperties().setHeader(GivenIds.HEADER, new GivenIds(ids));
+    }
+  }
+
+  /** The job ids a message's unstored submissions were given, one per part, null for none. */
+  private record GivenIds(List<String> ids) {
+    static final String HEADER = "shepherd-given-job-ids";
   }
 
   /**
@@ -159,6 +212,13 @@ public final class SubmitConsumer {
 
     static Part of(int message, SubmissionIntake.Incoming incoming, Supplier<byte[]> raw) {
       return new Part(message, incoming, null, raw);
+    }
+
+    /** This part, stored under {@code jobId} (null for a new id) when it is to be stored. */
+    Part withJobId(String jobId) {
+      return refused != null || jobId == null
+          ? this
+          : new Part(message, incoming.withJobId(jobId), null, raw);
     }
 
     static Part refused(int message, String detail, String field, String rule, byte[] raw) {
@@ -178,9 +238,25 @@ public final class SubmitConsumer {
    * An array that is empty, longer than {@link SubmissionMessages#MAX_SUBMISSIONS} or holds
    * anything but objects is refused whole (one dead-job record for one message that is not a batch
    * of submissions), and an element without an idempotency key alone: the message is taken again
-   * whole when storing part of it fails, and such an element would become two jobs.
+   * whole when storing part of it fails, and such an element would become two jobs. Taken again in
+   * this process, each unstored submission has the job id it was given before ({@link
+   * #keepGivenIds}).
    */
   private List<Part> parts(int index, Message message) {
+    List<Part> parts = partsOf(index, message);
+    if (message.getMessageProperties().getHeader(GivenIds.HEADER) instanceof GivenIds given
+        && given.ids().size() == parts.size()) {
+      List<Part> again = new ArrayList<>(parts.size());
+      for (int k = 0; k < parts.size(); k++) {
+        again.add(parts.get(k).withJobId(given.ids().get(k)));
+      }
+      return again;
+    }
+    return parts;
+  }
+
+  /** The submissions {@code message} carries, as it arrived. */
+  private List<Part> partsOf(int index, Message message) {
     byte[] body = message.getBody();
     SubmissionIntake.Submitter submitter = submitter(message);
     List<Part> whole =
