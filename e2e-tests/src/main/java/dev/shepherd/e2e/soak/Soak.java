@@ -311,8 +311,7 @@ public final class Soak {
 
   /** The parts of {@code used_memory} that tell data from buffers, for the report. */
   private Map<String, Long> memoryParts() {
-    Properties memory =
-        redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("memory"));
+    Properties memory = memoryInfo();
     Map<String, Long> parts = new LinkedHashMap<>();
     for (String field :
         List.of(
@@ -331,9 +330,12 @@ public final class Soak {
    */
   private long usedMemory() {
     redis.execute((RedisCallback<Object>) c -> c.execute("SLOWLOG", "RESET".getBytes()));
-    Properties memory =
-        redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("memory"));
-    return Long.parseLong(memory.getProperty("used_memory").trim());
+    return Long.parseLong(memoryInfo().getProperty("used_memory").trim());
+  }
+
+  /** The private Redis's {@code INFO memory}. */
+  private Properties memoryInfo() {
+    return redis.execute((RedisCallback<Properties>) c -> c.serverCommands().info("memory"));
   }
 
   private static void log(String format, Object... args) {

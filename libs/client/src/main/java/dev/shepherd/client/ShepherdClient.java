@@ -462,9 +462,10 @@ public final class ShepherdClient implements AutoCloseable {
    * Completes with the job's final view once it is SUCCEEDED, DEAD or CANCELLED; completes
    * exceptionally with {@link TimeoutException} after {@code timeout}. The scheduler pushes the end
    * on a server-sent event stream ({@code GET /api/v1/jobs/{id}/events}): one request per job
-   * whatever it takes, a new one each minute. Where the stream cannot be had (a scheduler without
-   * it, a job not stored yet) the await polls instead, with a backoff from 20 ms to 500 ms on one
-   * shared timer thread.
+   * whatever it takes, a new one each minute, and a new one when a busy scheduler did not answer
+   * within the request timeout. Where the stream cannot be had (a scheduler without it, a job not
+   * stored yet, a refused connection) the await polls instead, with a backoff from 20 ms to 500 ms
+   * on one shared timer thread.
    */
   public CompletableFuture<JobView> await(String jobId, Duration timeout) {
     CompletableFuture<JobView> result = new CompletableFuture<>();
@@ -495,6 +496,12 @@ public final class ShepherdClient implements AutoCloseable {
     http.sendAsync(request, HttpResponse.BodyHandlers.ofLines())
         .whenCompleteAsync(
             (response, error) -> {
+              if (error != null && late(error)) {
+                // a scheduler too busy to connect or answer within the request timeout: another
+                // stream, as polls would only add to its load
+                listen(jobId, result, deadline, timeout);
+                return;
+              }
               if (error != null || response.statusCode() != 200) {
                 if (response != null) {
                   response.body().close();
@@ -516,6 +523,18 @@ public final class ShepherdClient implements AutoCloseable {
               }
             },
             io);
+  }
+
+  /**
+   * The request timed out: the scheduler did not take the connection, or did not answer, within the
+   * request timeout. A refused connection is not late: polls go on after it, with their backoff.
+   */
+  private static boolean late(Throwable error) {
+    Throwable cause =
+        error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause()
+            : error;
+    return cause instanceof java.net.http.HttpTimeoutException;
   }
 
   private enum StreamEnd {

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,11 +31,14 @@ class ShepherdClientTest {
   private ShepherdClient client;
   private final AtomicReference<String> state = new AtomicReference<>("RUNNING");
   private final AtomicInteger gets = new AtomicInteger();
+  private final java.util.concurrent.ExecutorService exchanges = Executors.newCachedThreadPool();
 
   @BeforeEach
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/api/v1/jobs", this::jobs);
+    // a thread per exchange: one handler may hold its exchange while another is answered
+    server.setExecutor(exchanges);
     server.start();
     client =
         ShepherdClient.builder()
@@ -47,6 +51,7 @@ class ShepherdClientTest {
   void stop() {
     client.close();
     server.stop(0);
+    exchanges.shutdownNow();
   }
 
   private void jobs(HttpExchange exchange) throws IOException {
@@ -145,6 +150,47 @@ class ShepherdClientTest {
         .isInstanceOf(ExecutionException.class)
         .hasCauseInstanceOf(TimeoutException.class)
         .hasMessageContaining("01-a");
+  }
+
+  /**
+   * A scheduler too busy to answer a stream's headers within the request timeout is asked for
+   * another stream, not polled: a thousand awaits falling back to polls at once would add load to
+   * the scheduler that could not keep up (JobsApiIT's thousand awaits on a loaded machine).
+   */
+  @Test
+  void anEventStreamWhoseHeadersComeLateIsOpenedAgainNotPolled() throws Exception {
+    AtomicInteger streams = new AtomicInteger();
+    java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+    server.createContext(
+        "/api/v1/jobs/01-a/events",
+        exchange -> {
+          if (streams.incrementAndGet() == 1) {
+            try {
+              // past the client's 2 s request timeout; the test lets it go when done
+              released.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            exchange.close();
+            return;
+          }
+          respond(
+              exchange,
+              200,
+              "text/event-stream",
+              ":waiting for 01-a\n\nevent: finished\ndata: {\"id\":\"01-a\",\"type\":\"demo.noop\","
+                  + "\"state\":\"SUCCEEDED\",\"attempt\":1,\"maxAttempts\":3,"
+                  + "\"submittedAt\":\"2026-01-01T00:00:00Z\"}\n\n");
+        });
+    try {
+      var future = client.await("01-a", Duration.ofSeconds(20));
+
+      assertThat(future.get(15, TimeUnit.SECONDS).state()).isEqualTo(JobState.SUCCEEDED);
+      assertThat(streams).as("a second stream after the first timed out").hasValue(2);
+      assertThat(gets).as("reads of the job: no polling").hasValue(0);
+    } finally {
+      released.countDown();
+    }
   }
 
   @Test
