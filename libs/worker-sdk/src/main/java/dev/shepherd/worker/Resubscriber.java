@@ -9,7 +9,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.rabbit.connection.ChannelProxy;
 import org.springframework.amqp.rabbit.connection.ConnectionFactory;
+import org.springframework.amqp.rabbit.connection.RabbitUtils;
 
 /**
  * The life of one consumer thread on one queue, shared by a worker's {@link Slots} and its {@link
@@ -21,9 +23,9 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
  *
  * <p>A subclass opens nothing itself: it says how to prepare a new channel, how to subscribe on it,
  * and what to do with each item of the inbox; its consumer reports a lost channel or cancellation
- * with {@link #lost}. Its channels come from {@link ConsumerChannels}: by default one of its own,
- * or one shared with other threads (a worker's slots). Closing the channel holds the object's lock,
- * which a subclass may use to guard its use of the channel.
+ * with {@link #lost}. The channel is the underlying one, never reopened behind the thread's back,
+ * and closed physically (a cached channel would keep its consumer). Its close holds the object's
+ * lock, which a subclass may use to guard the channel.
  */
 abstract class Resubscriber implements Runnable {
 
@@ -40,26 +42,20 @@ abstract class Resubscriber implements Runnable {
   /** What the thread takes from; a consumer puts its deliveries and {@link Lost} here. */
   final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
 
-  private final ConsumerChannels channels;
+  private final ConnectionFactory connectionFactory;
   private final InfrastructurePause.Backoff backoff;
   private final String who;
-  private volatile Channel channel; // the one subscribed on, or about to be; null when none
+  private volatile Channel proxy; // what the connection factory handed out; closed physically
+  private volatile Channel channel; // its target: never reopened behind our back
   private int failures; // on the thread only
 
   /**
-   * On a channel of its own.
-   *
-   * @param who what the log lines call this consumer, e.g. "control queue shepherd.control.w1", at
+   * @param who what the log lines call this consumer, e.g. "a slot on shepherd.work.default", at
    *     the start of each
    */
   Resubscriber(
       ConnectionFactory connectionFactory, InfrastructurePause.Backoff backoff, String who) {
-    this(ConsumerChannels.own(connectionFactory), backoff, who);
-  }
-
-  /** On the channels {@code channels} hands out, shared or not. */
-  Resubscriber(ConsumerChannels channels, InfrastructurePause.Backoff backoff, String who) {
-    this.channels = channels;
+    this.connectionFactory = connectionFactory;
     this.backoff = backoff;
     this.who = who;
   }
@@ -109,7 +105,7 @@ abstract class Resubscriber implements Runnable {
       }
     } finally {
       ending();
-      leaveChannel();
+      closeChannel();
       ended();
     }
   }
@@ -134,7 +130,9 @@ abstract class Resubscriber implements Runnable {
     try {
       if (channel == null || !channel.isOpen()) {
         closeChannel();
-        channel = channels.open(this::prepare);
+        proxy = connectionFactory.createConnection().createChannel(false);
+        channel = proxy instanceof ChannelProxy p ? p.getTargetChannel() : proxy;
+        prepare(channel);
       }
       consume(channel);
       if (failures > 0) {
@@ -176,24 +174,15 @@ abstract class Resubscriber implements Runnable {
     }
   }
 
-  /**
-   * Closes the channel physically (which ends its consumers, and returns what they held), shared or
-   * not: the next subscription is on a new one.
-   */
+  /** Closes the channel physically (which ends its consumer, and returns what it held). */
   final synchronized void closeChannel() {
-    Channel closing = channel;
+    Channel closing = proxy;
+    proxy = null;
     channel = null;
     if (closing != null) {
-      channels.discard(closing);
-    }
-  }
-
-  /** The thread ends: closes its own channel, and leaves a shared one to its owner. */
-  private synchronized void leaveChannel() {
-    Channel leaving = channel;
-    channel = null;
-    if (leaving != null) {
-      channels.leave(leaving);
+      // a physical close: a cached channel would keep its consumer, or reopen by itself
+      RabbitUtils.setPhysicalCloseRequired(closing, true);
+      RabbitUtils.closeChannel(closing);
     }
   }
 }

@@ -25,8 +25,8 @@ import org.springframework.amqp.rabbit.connection.ConnectionFactory;
 import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
 
 /**
- * A worker's slots on its pool's queue: one thread and one consumer each, with a prefetch of one
- * (ADR 17), all on one channel (ADR 61).
+ * A worker's slots on its pool's queue: one thread and one channel each, and a consumer with a
+ * prefetch of one (ADR 17).
  *
  * <p>A slot holds at most one delivery. Once the delivery's attempt is claimed the slot keeps it
  * unacked while the job runs, for at most the <em>ack hold</em>: with a prefetch of one, the
@@ -40,20 +40,14 @@ import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter
  * quorum queue would count every return towards the delivery limit). And the ack of a long job
  * still comes within the hold, far below the broker's consumer timeout: the lease owns the job.
  *
- * <p>The slots share one channel, because a channel costs the broker a process of its own and a
- * wake-up per delivery: a quarter of a work message's cost at a trickle (ADR 61). The prefetch is
- * per consumer, so sharing changes no slot's credit. Each slot uses the channel for its own
- * consumer and its own deliveries only (the client serialises each method's frames on it), and no
- * message is published on it. A slot's acks and cancels happen on its own thread, except while a
- * claimed delivery is held, when the job runs on the slot's thread and the hold is ended by whoever
- * comes first under the slot's lock: the slot's thread when the job is over, the hold check when
- * the hold passes, or {@link #close()}, which acks what a busy slot still holds before the channel
+ * <p>The channel of a slot is used by one thread at a time: the slot's own, except while a claimed
+ * delivery is held, when the job runs on the slot's thread and the channel is left to whoever ends
+ * the hold first under the slot's lock: the slot's thread when the job is over, the hold check when
+ * the hold passes, or {@link #close()}, which acks what a busy slot still holds before its channel
  * closes.
  *
  * <p>A slot whose channel or connection closes, or whose consumer the broker cancels, subscribes
- * again on a new channel, backing off while the broker is away ({@link Resubscriber}): it closes
- * the shared channel, so every slot subscribes again on the new one, and the deliveries busy slots
- * held within their holds go back to the queue, to be refused as duplicates by their claims. {@link
+ * again on a new channel, backing off while the broker is away ({@link Resubscriber}). {@link
  * #stopConsuming()} makes every free slot cancel its consumer and hand back what it held; busy
  * slots finish their delivery, then stop.
  *
@@ -110,7 +104,6 @@ final class Slots {
   }
 
   private final ConnectionFactory connectionFactory;
-  private final ConsumerChannels.Shared channels;
   private final String queue;
   private final List<Binding> bindings;
   private final Consumer<Held> work;
@@ -160,7 +153,6 @@ final class Slots {
         new ScheduledThreadPoolExecutor(
             1, r -> Thread.ofPlatform().name(threadName + "-check").daemon().unstarted(r));
     this.connectionFactory = connectionFactory;
-    this.channels = ConsumerChannels.shared(connectionFactory);
     this.queue = queue;
     this.bindings = List.copyOf(bindings);
     this.work = work;
@@ -252,10 +244,7 @@ final class Slots {
     return bound;
   }
 
-  /**
-   * The channel slot {@code i} (from 0) consumes on now, the same for every slot unless one is
-   * between two; null when it has none. For tests.
-   */
+  /** The channel slot {@code i} (from 0) consumes on now; null when it has none. For tests. */
   Channel channelOf(int i) {
     return slots.get(i).channel();
   }
@@ -285,7 +274,7 @@ final class Slots {
   }
 
   /**
-   * Closes the slots' channel, whatever they are doing; a claimed delivery a busy slot still holds
+   * Closes every slot's channel, whatever it is doing; a claimed delivery a busy slot still holds
    * is acked first (its consumer cancelled before), not returned to the queue: the lease owns its
    * job.
    */
@@ -295,7 +284,6 @@ final class Slots {
     holds.shutdownNow();
     checks.shutdownNow();
     slots.forEach(Slot::closeChannel);
-    channels.close();
   }
 
   /** A delivery as it arrived on {@code channel}. */
@@ -311,7 +299,7 @@ final class Slots {
     private volatile long active = System.nanoTime();
 
     Slot(String name) {
-      super(channels, backoff, "a slot on " + queue);
+      super(connectionFactory, backoff, "a slot on " + queue);
       this.thread = Thread.ofPlatform().name(name).unstarted(this);
     }
 
@@ -326,9 +314,8 @@ final class Slots {
     }
 
     /**
-     * The pool's bindings, then a prefetch of one for each consumer subscribed on the channel (not
-     * for the channel: the slots share it): the claimed delivery held unacked takes the consumer's
-     * only credit.
+     * The pool's bindings, then a prefetch of one: the claimed delivery held unacked takes the
+     * consumer's only credit.
      */
     @Override
     void prepare(Channel on) throws IOException {

@@ -90,30 +90,6 @@ class SlotsIT {
   }
 
   @Test
-  void aWorkersSlotsConsumeOnOneChannelEachWithACreditOfItsOwn() {
-    start(3, this::claimAndRun);
-    await().atMost(WAIT).until(() -> consumers() == 3);
-    assertThat(slots.channelOf(1)).isSameAs(slots.channelOf(0));
-    assertThat(slots.channelOf(2)).isSameAs(slots.channelOf(0));
-
-    // a prefetch of one per consumer, not per channel: each slot takes a job of its own
-    publish("long");
-    publish("long");
-    publish("long");
-    await().atMost(WAIT).until(() -> ran.size() == 3);
-
-    // past the hold each slot cancelled its consumer before its ack, so no ack on the shared
-    // channel gave another consumer the credit to take more while every slot is busy
-    await().atMost(WAIT).until(() -> consumers() == 0);
-    publish("short");
-    await().during(Duration.ofMillis(500)).atMost(WAIT).until(() -> ready() == 1);
-
-    release.countDown();
-    await().atMost(WAIT).until(() -> ran.contains("short started"));
-    await().atMost(WAIT).until(() -> ready() == 0 && consumers() == 3);
-  }
-
-  @Test
   void aJobLongerThanTheHoldHasItsDeliveryAckedWhileItStillRuns() {
     start(1, this::claimAndRun);
     publish("long");
