@@ -125,9 +125,9 @@ public final class Submissions {
 
   /**
    * One call of submit.lua: the partition it runs on, the indexes in the batch of the jobs it
-   * stores, and its arguments, each job's id among them.
+   * stores, their ids (in the same order), and its arguments, the ids among them.
    */
-  record Call(int partition, List<Integer> indexes, List<String> args) {}
+  record Call(int partition, List<Integer> indexes, List<String> ids, List<String> args) {}
 
   /** The calls that store {@code jobs}: one per partition, each job with a new id. */
   List<Call> calls(List<NewJob> jobs, Duration reserveFor, long now) {
@@ -149,13 +149,15 @@ public final class Submissions {
     for (var entry : byPartition.entrySet()) {
       int partition = entry.getKey();
       List<Integer> indexes = entry.getValue();
+      List<String> callIds = new ArrayList<>(indexes.size());
       List<String> args = new ArrayList<>(1 + ARGS_PER_JOB * indexes.size());
       args.add(Long.toString(now));
       for (int i : indexes) {
         String id = ids.get(i) != null ? ids.get(i) : JobIds.newId(partition);
+        callIds.add(id);
         addArgs(args, id, jobs.get(i), now, reserveFor);
       }
-      calls.add(new Call(partition, indexes, args));
+      calls.add(new Call(partition, indexes, callIds, args));
     }
     return calls;
   }
@@ -170,8 +172,7 @@ public final class Submissions {
     String[] ids = new String[jobs.size()];
     for (Call call : calls) {
       for (int k = 0; k < call.indexes().size(); k++) {
-        // each job's id is the first of its ARGS_PER_JOB arguments, after the one they share
-        ids[call.indexes().get(k)] = call.args().get(1 + k * ARGS_PER_JOB);
+        ids[call.indexes().get(k)] = call.ids().get(k);
       }
     }
     RuntimeException failure = null;
