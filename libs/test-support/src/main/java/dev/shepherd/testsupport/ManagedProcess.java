@@ -171,18 +171,33 @@ public final class ManagedProcess implements AutoCloseable {
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
-   * A port nothing listens on right now, outside the range outgoing connections use, and never
-   * handed out before by this JVM (two processes started at once would otherwise race for the same
-   * port: free when asked, taken by the first to bind). Another JVM may still take it before the
-   * process binds; {@code Cluster} starts such a process again on other ports.
+   * The ports any JVM of this machine handed out lately, one empty file each: make test's lanes and
+   * the modules' test forks start private brokers and Redis servers at the same time, and two JVMs
+   * picking at random would give the same free port to two processes, the second of which then
+   * cannot bind it.
+   */
+  static final Path CLAIMS = Path.of(System.getProperty("java.io.tmpdir"), "shepherd-test-ports");
+
+  /**
+   * How long a claim keeps the port from other JVMs: far longer than a process takes to bind it.
+   * After that a port still in use is skipped because it is bound, and a free one may be handed out
+   * again.
+   */
+  static final Duration CLAIMED_FOR = Duration.ofMinutes(10);
+
+  /**
+   * A port nothing listens on right now, outside the range outgoing connections use, and handed out
+   * neither by this JVM before nor by another JVM of this machine within {@link #CLAIMED_FOR}: two
+   * processes started at once would otherwise race for the same port, free when asked and taken by
+   * the first to bind.
    */
   public static int freePort() {
     var random = java.util.concurrent.ThreadLocalRandom.current();
     IOException last = null;
     for (int i = 0; i < 100; i++) {
       int candidate = FIRST_PORT + random.nextInt(PORTS);
-      if (!HANDED_OUT.add(candidate)) {
-        continue; // given to a process of this JVM already
+      if (!HANDED_OUT.add(candidate) || !claim(candidate)) {
+        continue; // given to a process of this JVM or of another one already
       }
       try (ServerSocket socket = new ServerSocket(candidate)) {
         return socket.getLocalPort();
@@ -191,6 +206,36 @@ public final class ManagedProcess implements AutoCloseable {
       }
     }
     throw new UncheckedIOException("no free port found below the ephemeral range", last);
+  }
+
+  /**
+   * Claims {@code port} for this JVM: creates its claim file, or takes over one older than {@link
+   * #CLAIMED_FOR} by renaming it first (of two JVMs taking over the same claim, only one renames
+   * it). False when another JVM claimed it lately.
+   */
+  static boolean claim(int port) {
+    Path claim = CLAIMS.resolve(Integer.toString(port));
+    try {
+      Files.createDirectories(CLAIMS);
+      try {
+        Files.createFile(claim);
+        return true;
+      } catch (java.nio.file.FileAlreadyExistsException held) {
+        long age = System.currentTimeMillis() - Files.getLastModifiedTime(claim).toMillis();
+        if (age < CLAIMED_FOR.toMillis()) {
+          return false;
+        }
+        Path stale = CLAIMS.resolve(port + "." + ProcessHandle.current().pid() + ".stale");
+        Files.move(claim, stale, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.delete(stale);
+        Files.createFile(claim);
+        return true;
+      }
+    } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
+      return false; // another JVM took the stale claim over first
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot claim port " + port + " in " + CLAIMS, e);
+    }
   }
 
   public String name() {
