@@ -193,8 +193,34 @@ public final class PrivateRabbitCluster implements AutoCloseable {
       long messages,
       long consumers) {}
 
-  /** Every queue of the default virtual host, asked of the first running node. */
+  /**
+   * How many times {@link #queues()} asks before it gives up: under make test's two lanes the two
+   * cores can be saturated for minutes, and a clean-clone run saw one {@code list_queues} (a CLI
+   * that boots an Erlang VM of its own, then asks every member of every quorum queue) take over
+   * {@link #CTL_TIMEOUT} with all three nodes up.
+   */
+  private static final int QUERY_TRIES = 3;
+
+  /**
+   * Every queue of the default virtual host, asked of the first running node; asked again when the
+   * answer did not come in time or the node could not give it.
+   */
   public List<Queue> queues() {
+    IllegalStateException failed = null;
+    for (int tries = 1; tries <= QUERY_TRIES; tries++) {
+      try {
+        return queuesOnce();
+      } catch (IllegalStateException e) {
+        if (failed != null) {
+          e.addSuppressed(failed);
+        }
+        failed = e;
+      }
+    }
+    throw failed;
+  }
+
+  private List<Queue> queuesOnce() {
     PrivateRabbit asked = anyRunning();
     JsonNode list =
         Json.mapper()
