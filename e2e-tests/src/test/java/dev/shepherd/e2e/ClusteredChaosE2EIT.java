@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,19 +52,19 @@ class ClusteredChaosE2EIT {
   @Test
   void everyAcceptedJobEndsOnceWhileClusterNodesFailOver(ServiceEndpoints shared, TestNames names) {
     long started = System.nanoTime();
-    try (var brokers = PrivateRabbitCluster.launch();
-        var redis = PrivateRedisCluster.launch();
+    try (var engines = Engines.launch();
         var e2e =
             new E2eSupport(
                 new ServiceEndpoints(
-                        URI.create("amqp://guest:guest@127.0.0.1:" + brokers.node(0).port()),
+                        URI.create(
+                            "amqp://guest:guest@127.0.0.1:" + engines.brokers().node(0).port()),
                         URI.create("redis://127.0.0.1:1"),
                         "clustered chaos")
-                    .withRedisCluster(redis.addresses(), "private Redis Cluster"),
+                    .withRedisCluster(engines.redis().addresses(), "private Redis Cluster"),
                 names.prefix(),
                 4,
                 Map.ofEntries(
-                    Map.entry("spring.rabbitmq.addresses", brokers.addresses()),
+                    Map.entry("spring.rabbitmq.addresses", engines.brokers().addresses()),
                     Map.entry("spring.rabbitmq.address-shuffle-mode", "random"),
                     Map.entry("shepherd.store.replicas-to-acknowledge", "1"),
                     Map.entry("shepherd.store.lease-ttl", "3000ms"),
@@ -86,6 +88,8 @@ class ClusteredChaosE2EIT {
                 ChaosE2EIT.LONG_PHASE_MILLIS,
                 ChaosE2EIT.HEADROOM,
                 JOBS > 10_000 ? 8 : 1)) {
+      var brokers = engines.brokers();
+      var redis = engines.redis();
       var cluster = e2e.cluster;
       List<ManagedProcess> workers = cluster.workers();
       var chaos = new Script(submitter, e2e, started, new ArrayList<>());
@@ -202,6 +206,43 @@ class ClusteredChaosE2EIT {
       ChaosE2EIT.assertExactlyTheAcceptedSucceededOnce(audit, accepted, inRedis, JOBS);
       assertThat(tokenReused).as("a fencing token given to two claims of one job").isEmpty();
       ChaosE2EIT.assertEachHitRanAgain(audit, chaos.hits());
+    }
+  }
+
+  /**
+   * The run's RabbitMQ and Redis clusters, started at the same time: each start is mostly waiting
+   * (a node's boot, the peers' discovery, the Redis Cluster's slots agreed), and one after the
+   * other they took over two minutes of this class's five under make test's load. Closing closes
+   * both.
+   */
+  private record Engines(PrivateRabbitCluster brokers, PrivateRedisCluster redis)
+      implements AutoCloseable {
+
+    static Engines launch() {
+      CompletableFuture<PrivateRabbitCluster> brokers =
+          CompletableFuture.supplyAsync(
+              PrivateRabbitCluster::launch,
+              command -> Thread.ofVirtual().name("rabbitmq-cluster-launch").start(command));
+      PrivateRedisCluster redis;
+      try {
+        redis = PrivateRedisCluster.launch();
+      } catch (RuntimeException e) {
+        brokers.thenAccept(PrivateRabbitCluster::close);
+        throw e;
+      }
+      try {
+        return new Engines(brokers.join(), redis);
+      } catch (CompletionException e) {
+        redis.close();
+        throw e.getCause() instanceof RuntimeException r ? r : e;
+      }
+    }
+
+    @Override
+    public void close() {
+      try (redis) {
+        brokers.close();
+      }
     }
   }
 

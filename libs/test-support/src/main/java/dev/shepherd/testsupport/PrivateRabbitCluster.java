@@ -194,39 +194,20 @@ public final class PrivateRabbitCluster implements AutoCloseable {
       long consumers) {}
 
   /**
-   * How many times {@link #queues()} asks before it gives up: under make test's two lanes the two
-   * cores can be saturated for minutes, and a clean-clone run saw one {@code list_queues} (a CLI
-   * that boots an Erlang VM of its own, then asks every member of every quorum queue) take over
-   * {@link #CTL_TIMEOUT} with all three nodes up.
+   * How many times a read-only query ({@link #queues()}, {@link #connectionsByNode()}) is asked
+   * before it gives up: under make test's two lanes the two cores can be saturated for minutes, and
+   * a clean-clone run saw one {@code list_queues} (a CLI that boots an Erlang VM of its own, then
+   * asks every member of every quorum queue) take over {@link #CTL_TIMEOUT} with all three nodes
+   * up.
    */
   private static final int QUERY_TRIES = 3;
 
-  /**
-   * Every queue of the default virtual host, asked of the first running node; asked again when the
-   * answer did not come in time or the node could not give it.
-   */
+  /** Every queue of the default virtual host, as the first running node describes it. */
   public List<Queue> queues() {
-    IllegalStateException failed = null;
-    for (int tries = 1; tries <= QUERY_TRIES; tries++) {
-      try {
-        return queuesOnce();
-      } catch (IllegalStateException e) {
-        if (failed != null) {
-          e.addSuppressed(failed);
-        }
-        failed = e;
-      }
-    }
-    throw failed;
-  }
-
-  private List<Queue> queuesOnce() {
-    PrivateRabbit asked = anyRunning();
     JsonNode list =
         Json.mapper()
             .readTree(
-                ctl(
-                    asked,
+                query(
                     "list_queues",
                     "name",
                     "type",
@@ -258,10 +239,9 @@ public final class PrivateRabbitCluster implements AutoCloseable {
    * 127.0.0.1:21101}), and each node has its own.
    */
   public Map<String, Integer> connectionsByNode() {
-    PrivateRabbit asked = anyRunning();
     Map<String, Integer> byNode = new TreeMap<>();
     for (JsonNode c :
-        Json.mapper().readTree(ctl(asked, "list_connections", "name", "--formatter", "json"))) {
+        Json.mapper().readTree(query("list_connections", "name", "--formatter", "json"))) {
       String name = c.path("name").asString("");
       String port = name.substring(name.lastIndexOf(':') + 1).trim();
       nodes.stream()
@@ -269,6 +249,26 @@ public final class PrivateRabbitCluster implements AutoCloseable {
           .forEach(node -> byNode.merge(node.nodeName(), 1, Integer::sum));
     }
     return byNode;
+  }
+
+  /**
+   * Runs the read-only {@code rabbitmqctl args...} on the first running node, and asks again (of
+   * the first running node then) when the answer did not come in time or could not be given, up to
+   * {@link #QUERY_TRIES} times; fails with every try's reason.
+   */
+  private String query(String... args) {
+    IllegalStateException failed = null;
+    for (int tries = 1; tries <= QUERY_TRIES; tries++) {
+      try {
+        return ctl(anyRunning(), args);
+      } catch (IllegalStateException e) {
+        if (failed != null) {
+          e.addSuppressed(failed);
+        }
+        failed = e;
+      }
+    }
+    throw failed;
   }
 
   private PrivateRabbit anyRunning() {
@@ -328,6 +328,12 @@ public final class PrivateRabbitCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads {@code stream} to its end on a virtual thread of its own, not in the common fork-join
+   * pool: on a 2-core machine that pool has one thread, and a caller running in it (a cluster
+   * launched with {@code CompletableFuture.supplyAsync}) would wait for ever for a read queued
+   * behind itself.
+   */
   private static CompletableFuture<String> readAsync(java.io.InputStream stream) {
     return CompletableFuture.supplyAsync(
         () -> {
@@ -336,7 +342,8 @@ public final class PrivateRabbitCluster implements AutoCloseable {
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
-        });
+        },
+        command -> Thread.ofVirtual().name("rabbitmqctl-output").start(command));
   }
 
   /**
