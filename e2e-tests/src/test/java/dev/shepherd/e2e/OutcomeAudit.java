@@ -102,14 +102,22 @@ record OutcomeAudit(
             })
         .until(
             () -> {
-              open.removeIf(
-                  id -> {
-                    try {
-                      return client.get(id).map(j -> j.state().isTerminal()).orElse(false);
-                    } catch (RuntimeException e) {
-                      return false; // the scheduler may be restarting
-                    }
-                  });
+              List<String> asked = List.copyOf(open);
+              List<Boolean> ended =
+                  readAll(
+                      asked,
+                      id -> {
+                        try {
+                          return client.get(id).map(j -> j.state().isTerminal()).orElse(false);
+                        } catch (RuntimeException e) {
+                          return false; // the scheduler may be restarting
+                        }
+                      });
+              for (int i = 0; i < asked.size(); i++) {
+                if (ended.get(i)) {
+                  open.remove(asked.get(i));
+                }
+              }
               return open.isEmpty();
             });
   }
@@ -237,31 +245,37 @@ record OutcomeAudit(
   /** How many jobs {@link #fetchAll} reads at once. */
   private static final int READERS = 4;
 
-  /**
-   * {@link #fetch} of every id, {@link #READERS} at a time (one by one, a chaos run's 2,000 jobs
-   * took over half a minute under make test's load), in the order of {@code ids}.
-   */
+  /** {@link #fetch} of every id, in the order of {@code ids}. */
   static List<JsonNode> fetchAll(URI scheduler, List<String> ids) {
+    return readAll(ids, id -> fetch(scheduler, id));
+  }
+
+  /**
+   * {@code read} of every id, {@link #READERS} at a time, in the order of {@code ids}: one by one,
+   * a chaos run's 2,000 jobs took over half a minute to read under make test's load.
+   */
+  private static <T> List<T> readAll(
+      List<String> ids, java.util.function.Function<String, T> read) {
     var readers = new java.util.concurrent.Semaphore(READERS);
     try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      List<java.util.concurrent.Future<JsonNode>> reads = new ArrayList<>();
+      List<java.util.concurrent.Future<T>> reads = new ArrayList<>();
       for (String id : ids) {
         reads.add(
             executor.submit(
                 () -> {
                   readers.acquire();
                   try {
-                    return fetch(scheduler, id);
+                    return read.apply(id);
                   } finally {
                     readers.release();
                   }
                 }));
       }
-      List<JsonNode> jobs = new ArrayList<>();
-      for (var read : reads) {
-        jobs.add(read.get());
+      List<T> values = new ArrayList<>();
+      for (var value : reads) {
+        values.add(value.get());
       }
-      return jobs;
+      return values;
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r
           ? r
