@@ -241,8 +241,7 @@ record OutcomeAudit(
         violations);
   }
 
-  /** The job as JSON, or null when the scheduler does not know it. */
-  /** How many jobs {@link #fetchAll} reads at once. */
+  /** How many jobs {@link #readAll} reads at once. */
   private static final int READERS = 4;
 
   /** {@link #fetch} of every id, in the order of {@code ids}. */
@@ -286,6 +285,7 @@ record OutcomeAudit(
     }
   }
 
+  /** The job as JSON, or null when the scheduler does not know it. */
   static JsonNode fetch(URI scheduler, String id) {
     var request =
         HttpRequest.newBuilder(scheduler.resolve("/api/v1/jobs/" + id))
