@@ -62,6 +62,11 @@ class BenchQuickIT {
       // the floor measured beside it: the broker alone carrying a job's two hops at that rate
       assertThat(l.at("/brokerAlone/jobsPerSecond").asDouble()).as(load).isPositive();
       assertThat(l.at("/brokerAlone/rabbitmqCpuMicrosPerJob").asDouble()).as(load).isPositive();
+      for (String alone : new String[] {"brokerAlone", "brokerWorkHopAlone"}) {
+        assertThat(l.at("/" + alone + "/publishToLastDeliveryMillis/p99").asDouble())
+            .as("%s at %s", alone, load)
+            .isPositive();
+      }
     }
     for (String workers : new String[] {"1", "2", "4"}) {
       assertThat(r.at("/scaling/jobsPerSecondByWorkers/" + workers).asDouble())

@@ -724,11 +724,10 @@ public final class Bench {
       Duration alone =
           duration.compareTo(Duration.ofSeconds(20)) < 0 ? duration : Duration.ofSeconds(20);
       Map<String, Object> brokerAlone = RawBroker.hopsAtRate(endpoints.rabbitmq(), rate, alone);
-      log(
-          "latency: the broker alone, a job's two hops at %.0f jobs/s: %s µs per job, %s of a core",
-          rate,
-          brokerAlone.get("rabbitmqCpuMicrosPerJob"),
-          brokerAlone.get("rabbitmqShareOfACore"));
+      logBrokerAlone("a job's two hops", rate, brokerAlone);
+      // the one hop no submission path avoids: a work message per job (ADR 17)
+      Map<String, Object> workHopAlone = RawBroker.hopsAtRate(endpoints.rabbitmq(), rate, alone, 1);
+      logBrokerAlone("the work hop", rate, workHopAlone);
       log("latency: %.0f jobs/s (%.0f%% of throughput) for %s", rate, fraction * 100, duration);
       Costs costsBefore = Costs.measure(cluster, redis);
       double submitMessagesBefore = submitMessagesConsumed();
@@ -751,6 +750,7 @@ public final class Bench {
       figures.put("submitToStoredMillis", l.stored());
       figures.put("storedToStartMillis", l.storedToStart());
       figures.put("brokerAlone", brokerAlone);
+      figures.put("brokerWorkHopAlone", workHopAlone);
       // below 1 where submissions shared messages (ADR 59)
       figures.put("submitMessagesPerJob", round(submitMessagesPerJob));
       figures.put(
@@ -776,6 +776,17 @@ public final class Bench {
           figures.get("coresBusyShare"));
     }
     results.put("latency", byLoad);
+  }
+
+  private static void logBrokerAlone(String what, double rate, Map<String, Object> figures) {
+    log(
+        "latency: the broker alone, %s at %.0f jobs/s: %s µs per job, %s of a core, publish to"
+            + " last delivery %s ms",
+        what,
+        rate,
+        figures.get("rabbitmqCpuMicrosPerJob"),
+        figures.get("rabbitmqShareOfACore"),
+        figures.get("publishToLastDeliveryMillis"));
   }
 
   /** The CPU seconds so far of Shepherd's processes and of the broker and Redis, by name. */

@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -81,17 +83,25 @@ final class RawBroker {
    * jobsPerSecond}: each hop a persistent message published into a quorum queue, delivered to one
    * of {@link #HOP_CONSUMERS} consumers of prefetch one, which publishes the next hop with its
    * confirm awaited and acks, as a trickle of jobs takes them when no batch forms. Returns the
-   * broker's CPU µs per job and its share of one core over the run: the floor under Shepherd's own
-   * latency run at the same rate.
+   * broker's CPU µs per job and its share of one core over the run, and the percentiles of each
+   * message's time from its first publish to its delivery on the last hop: the floor under
+   * Shepherd's own latency run at the same rate, in CPU and in time.
    */
   static Map<String, Object> hopsAtRate(URI amqp, double jobsPerSecond, Duration duration)
+      throws Exception {
+    return hopsAtRate(amqp, jobsPerSecond, duration, 2);
+  }
+
+  /** {@link #hopsAtRate(URI, double, Duration)} with {@code hops} hops instead of a job's two. */
+  static Map<String, Object> hopsAtRate(URI amqp, double jobsPerSecond, Duration duration, int hops)
       throws Exception {
     var factory = new ConnectionFactory();
     factory.setUri(amqp);
     String prefix = "bench.hops." + System.nanoTime() + ".";
-    int hops = 2;
     long jobs = Math.max(1, (long) (jobsPerSecond * duration.toMillis() / 1000.0));
     CountDownLatch done = new CountDownLatch((int) jobs);
+    // microseconds from the producer's publish to the last hop's delivery, one per message
+    List<Long> micros = java.util.Collections.synchronizedList(new ArrayList<>());
     try (Connection connection = factory.newConnection("bench-raw-hops")) {
       Channel setup = connection.createChannel();
       for (int i = 0; i < hops; i++) {
@@ -115,14 +125,15 @@ final class RawBroker {
                   byte[] body)
                   throws IOException {
                 if (hop < hops - 1) {
-                  out.basicPublish(
-                      "", prefix + (hop + 1), MessageProperties.PERSISTENT_BASIC, body);
+                  // the publish time travels on in the message id
+                  out.basicPublish("", prefix + (hop + 1), p, body);
                   try {
                     out.waitForConfirmsOrDie(30_000);
                   } catch (Exception e) {
                     throw new IOException(e);
                   }
                 } else {
+                  micros.add((System.nanoTime() - Long.parseLong(p.getMessageId())) / 1_000);
                   done.countDown();
                 }
                 in.basicAck(envelope.getDeliveryTag(), false);
@@ -138,7 +149,14 @@ final class RawBroker {
       Pacer pace = new Pacer(jobsPerSecond);
       for (long i = 0; i < jobs; i++) {
         pace.await();
-        producer.basicPublish("", prefix + 0, MessageProperties.PERSISTENT_BASIC, body);
+        producer.basicPublish(
+            "",
+            prefix + 0,
+            MessageProperties.PERSISTENT_BASIC
+                .builder()
+                .messageId(Long.toString(System.nanoTime()))
+                .build(),
+            body);
         // as the bench's steady producer (Submitter): confirms awaited every CONFIRM_BATCH
         if ((i + 1) % CONFIRM_BATCH == 0) {
           producer.waitForConfirmsOrDie(30_000);
@@ -160,6 +178,10 @@ final class RawBroker {
         figures.put("rabbitmqCpuMicrosPerJob", Math.round(cpu * 1e6 / jobs));
         figures.put("rabbitmqShareOfACore", Math.round(cpu * 100 / seconds) / 100.0);
       }
+      Map<String, Double> inMicros = Latency.percentiles(micros);
+      Map<String, Double> millis = new LinkedHashMap<>();
+      inMicros.forEach((q, v) -> millis.put(q, Math.round(v / 100) / 10.0));
+      figures.put("publishToLastDeliveryMillis", millis);
       return figures;
     }
   }
