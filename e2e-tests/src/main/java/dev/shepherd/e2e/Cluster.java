@@ -489,7 +489,13 @@ public final class Cluster implements AutoCloseable {
       services.put(name, process);
     }
     URI health = URI.create("http://127.0.0.1:" + management + "/actuator/health");
-    return CompletableFuture.runAsync(() -> process.awaitHealthy(health, STARTUP));
+    // a thread of its own per wait: in the common pool (one thread on a 2-core machine, where
+    // CompletableFuture then starts a thread per task, but several cores' worth elsewhere) the
+    // waits of a cluster's processes would queue behind each other, and a caller in that pool
+    // would wait for itself
+    return CompletableFuture.runAsync(
+        () -> process.awaitHealthy(health, STARTUP),
+        command -> Thread.ofVirtual().name("health-" + name).start(command));
   }
 
   /**
