@@ -16,6 +16,13 @@ import tools.jackson.databind.JsonNode;
 /** Writes a run's JSON, its table (with the targets) and its plots. */
 final class Report {
 
+  // issue 14's targets, each checked in the table a run writes (never asserted in a test)
+  static final double MAX_ROUND_TRIPS_PER_JOB = 3;
+  static final double MAX_REDIS_COMMANDS_PER_JOB = 24;
+  static final double HALF_LOAD_P50_MILLIS = 10;
+  static final double HALF_LOAD_P99_MILLIS = 50;
+  static final double MIN_RATIO_TO_CELERY = 1.0;
+
   private Report() {}
 
   static void write(
@@ -68,6 +75,7 @@ final class Report {
     double durable = cost.path("durableMessagesPerJob").asDouble();
     double ratio = jobs * durable / raw;
     JsonNode half = r.at("/latency/50%");
+    double p50 = half.at("/submitToFinishMillis/p50").asDouble();
     double p99 = half.at("/submitToFinishMillis/p99").asDouble();
     double perFinished = r.at("/backlog/redisBytesPerFinishedJob").asDouble();
     JsonNode rogue = r.path("rogueRecovery");
@@ -106,17 +114,23 @@ final class Report {
         t,
         "ratio jobs/s x durable msgs/job / raw msg/s",
         String.format("%.2f", ratio),
-        ">= 0.8",
+        ">= 0.8 (issue 6)",
         ok(ratio >= 0.8));
     row(t, "durable broker messages per job", fmt2(durable), "<= 3", ok(durable <= 3));
     double trips = cost.path("redisRoundTripsPerJob").asDouble();
-    row(t, "Redis round trips per job (Shepherd's own calls)", fmt2(trips), "<= 4", ok(trips <= 4));
+    row(
+        t,
+        "Redis round trips per job (Shepherd's own calls)",
+        fmt2(trips),
+        "<= " + fmt(MAX_ROUND_TRIPS_PER_JOB),
+        ok(trips <= MAX_ROUND_TRIPS_PER_JOB));
+    double commands = cost.path("redisCommandsPerJob").asDouble();
     row(
         t,
         "Redis commands per job (INFO commandstats, incl. inside scripts)",
-        fmt2(cost.path("redisCommandsPerJob").asDouble()),
-        "",
-        "");
+        fmt2(commands),
+        "<= " + fmt(MAX_REDIS_COMMANDS_PER_JOB),
+        ok(commands <= MAX_REDIS_COMMANDS_PER_JOB));
     row(
         t,
         "AMQP messages delivered per job",
@@ -131,10 +145,12 @@ final class Report {
         "");
     row(
         t,
-        "latency at 50% load: submit-to-finish p50 / p95 / p99 / max",
+        "latency at 50% load ("
+            + fmt(half.path("offeredJobsPerSecond").asDouble())
+            + " jobs/s): submit-to-finish p50 / p95 / p99 / max",
         ms(half.path("submitToFinishMillis")),
-        "p99 < 50 ms",
-        ok(p99 < 50));
+        "p50 < " + fmt(HALF_LOAD_P50_MILLIS) + " ms, p99 < " + fmt(HALF_LOAD_P99_MILLIS) + " ms",
+        ok(p50 < HALF_LOAD_P50_MILLIS && p99 < HALF_LOAD_P99_MILLIS));
     row(
         t,
         "backlog drain",
@@ -237,8 +253,9 @@ final class Report {
         String.format(
             "Against Celery, as many slots (%d workers x %d), the same RabbitMQ and Redis:%n%n",
             against.path("workers").asInt(), against.path("slotsPerWorker").asInt()));
-    t.append("| way | jobs | Shepherd jobs/s | Celery jobs/s | Shepherd / Celery |\n");
-    t.append("| --- | --- | --- | --- | --- |\n");
+    t.append(
+        "| way | jobs | Shepherd jobs/s | Celery jobs/s | Shepherd / Celery | target | met |\n");
+    t.append("| --- | --- | --- | --- | --- | --- | --- |\n");
     String[][] ways = {
       {"backlog", "drainJobsPerSecond", "backlog: queued first, drained from first to last finish"},
       {"live", "jobsPerSecond", "live: submitted as fast as the producer can while workers run"}
@@ -246,6 +263,7 @@ final class Report {
     for (String[] way : ways) {
       JsonNode s = shepherd.path(way[0]);
       JsonNode c = celery.path(way[0]);
+      double ratio = against.at("/shepherdOverCelery/" + way[0]).asDouble();
       t.append("| ")
           .append(way[2])
           .append(" | ")
@@ -255,8 +273,11 @@ final class Report {
           .append(" | ")
           .append(skipped.isEmpty() ? fmt(c.path(way[1]).asDouble()) : "skipped")
           .append(" | ")
-          .append(
-              skipped.isEmpty() ? fmt2(against.at("/shepherdOverCelery/" + way[0]).asDouble()) : "")
+          .append(skipped.isEmpty() ? fmt2(ratio) : "")
+          .append(" | >= ")
+          .append(fmt2(MIN_RATIO_TO_CELERY))
+          .append(" | ")
+          .append(skipped.isEmpty() ? ok(ratio >= MIN_RATIO_TO_CELERY) : "not measured")
           .append(" |\n");
     }
     if (!skipped.isEmpty()) {
@@ -471,6 +492,8 @@ final class Report {
               .yAxisTitle("jobs/s")
               .build();
       chart.getStyler().setLegendVisible(false);
+      // from zero: a flat curve must look flat, not like a cliff between 3,100 and 3,500
+      chart.getStyler().setYAxisMin(0.0);
       List<Double> xs = new ArrayList<>();
       List<Double> ys = new ArrayList<>();
       scaling
