@@ -59,6 +59,8 @@ class BenchQuickIT {
       JsonNode l = r.path("latency").path(load);
       assertThat(l.path("jobs").asInt()).as(load).isPositive();
       assertThat(l.at("/submitToFinishMillis/p99").isNumber()).as(load).isTrue();
+      // where its slow jobs were: the seconds of the run it counted them in
+      assertThat(l.at("/slowJobsBySecond/ofSeconds").asLong()).as(load).isPositive();
       // the floor measured beside it: the broker alone carrying a job's two hops at that rate
       assertThat(l.at("/brokerAlone/jobsPerSecond").asDouble()).as(load).isPositive();
       assertThat(l.at("/brokerAlone/rabbitmqCpuMicrosPerJob").asDouble()).as(load).isPositive();

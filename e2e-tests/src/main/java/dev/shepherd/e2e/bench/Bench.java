@@ -504,6 +504,9 @@ public final class Bench {
     log("idle: CPU ms per second %s", perSecond);
   }
 
+  /** A job slower than this, submit to finish, counts in a latency load's slow seconds. */
+  static final long SLOW_MILLIS = 50;
+
   /** The keyed throughput run: 4 workers, every job with an ordering key shared by 20 jobs. */
   public static final String KEYED = "4 workers, ordering keys";
 
@@ -749,6 +752,9 @@ public final class Bench {
       figures.put("submitToFinishMillis", l.finish());
       figures.put("submitToStoredMillis", l.stored());
       figures.put("storedToStartMillis", l.storedToStart());
+      // one stall or the load itself: where in the run the jobs over the p99 target were
+      Map<String, Object> slow = Latency.slowSeconds(jobs, SLOW_MILLIS);
+      figures.put("slowJobsBySecond", slow);
       figures.put("brokerAlone", brokerAlone);
       figures.put("brokerWorkHopAlone", workHopAlone);
       // below 1 where submissions shared messages (ADR 59)
@@ -774,6 +780,15 @@ public final class Bench {
           figures.get("cpuMicrosPerJobWithBrokerAndRedis"),
           figures.get("cpuMicrosPerJobShepherd"),
           figures.get("coresBusyShare"));
+      log(
+          "latency at %.0f jobs/s: %s jobs over %d ms, in %s of %s seconds (%s of them in the two"
+              + " worst)",
+          rate,
+          slow.get("jobs"),
+          SLOW_MILLIS,
+          slow.get("seconds"),
+          slow.get("ofSeconds"),
+          slow.get("inWorstTwoSeconds"));
     }
     results.put("latency", byLoad);
   }

@@ -5,10 +5,12 @@ import dev.shepherd.model.JobState;
 import dev.shepherd.model.JobView;
 import dev.shepherd.model.TransitionRecord;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Exact percentiles of submit-to-start and submit-to-finish from each job's own timestamps, and of
@@ -56,6 +58,50 @@ record Latency(
     }
     return new Latency(
         percentiles(start), percentiles(finish), percentiles(stored), percentiles(storedToStart));
+  }
+
+  /**
+   * Where the slow jobs are in the run: the jobs whose submit-to-finish took more than {@code
+   * overMillis}, counted by the whole second of the run they were submitted in. A tail that fills a
+   * second or two is one stall (a pause, a hold-up somewhere on the path); one spread over every
+   * second is the load itself.
+   *
+   * @return {@code overMillis}; {@code jobs} over it; {@code seconds} that hold any of them, of
+   *     {@code ofSeconds} in the run; {@code worstSecond} (from 0, the first submission's) and
+   *     {@code worstSecondJobs}, the one that holds the most; {@code inWorstTwoSeconds}, the share
+   *     of them in the two seconds holding the most
+   */
+  static Map<String, Object> slowSeconds(List<JobView> jobs, long overMillis) {
+    Instant first = null;
+    for (JobView job : jobs) {
+      if (first == null || job.submittedAt().isBefore(first)) {
+        first = job.submittedAt();
+      }
+    }
+    Map<Long, Integer> bySecond = new TreeMap<>();
+    long lastSecond = -1;
+    int slow = 0;
+    for (JobView job : jobs) {
+      long second = Duration.between(first, job.submittedAt()).toSeconds();
+      lastSecond = Math.max(lastSecond, second);
+      if (job.finishedAt() != null
+          && Duration.between(job.submittedAt(), job.finishedAt()).toMillis() > overMillis) {
+        bySecond.merge(second, 1, Integer::sum);
+        slow++;
+      }
+    }
+    List<Map.Entry<Long, Integer>> worst = new ArrayList<>(bySecond.entrySet());
+    worst.sort(Map.Entry.<Long, Integer>comparingByValue().reversed());
+    int worstTwo = worst.stream().limit(2).mapToInt(Map.Entry::getValue).sum();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("overMillis", overMillis);
+    m.put("jobs", slow);
+    m.put("seconds", bySecond.size());
+    m.put("ofSeconds", lastSecond + 1);
+    m.put("worstSecond", worst.isEmpty() ? null : worst.get(0).getKey());
+    m.put("worstSecondJobs", worst.isEmpty() ? 0 : worst.get(0).getValue());
+    m.put("inWorstTwoSeconds", slow == 0 ? 0.0 : Math.round(1000.0 * worstTwo / slow) / 1000.0);
+    return m;
   }
 
   static Map<String, Double> percentiles(List<Long> values) {
