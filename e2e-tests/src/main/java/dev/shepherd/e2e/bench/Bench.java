@@ -608,7 +608,11 @@ public final class Bench {
       log("throughput, %s: no profile (%s)", label, e.getMessage());
       return null;
     }
-    StageBudget budget = new StageBudget(label, kind, cluster, profiler, out);
+    // make bench-celery's graphs go to flame/celery/: flame/ keeps the full run's, which
+    // docs/BENCHMARKS.md quotes
+    Path flame = out.resolve(config.mode().equals("celery") ? "flame/celery" : "flame");
+    StageBudget budget =
+        new StageBudget(label, kind, cluster, profiler, flame, out.resolve("profiles"));
     budget.prepare();
     steady.withEdges(budget);
     return budget;

@@ -46,16 +46,22 @@ final class StageBudget implements SteadyCpu.Edges {
   /**
    * @param run the throughput run's label ("2 workers"), in file names and titles
    * @param kind {@code cpu} or {@code alloc}
-   * @param out the run's results directory: flame graphs go to {@code flame/}, collapsed stacks to
-   *     {@code profiles/}
+   * @param flameDir where the flame graphs go
+   * @param collapsedDir where the collapsed stacks go
    */
-  StageBudget(String run, String kind, Cluster cluster, Profiler profiler, Path out) {
+  StageBudget(
+      String run,
+      String kind,
+      Cluster cluster,
+      Profiler profiler,
+      Path flameDir,
+      Path collapsedDir) {
     this.run = run;
     this.kind = kind;
     this.cluster = cluster;
     this.profiler = profiler;
-    this.flameDir = out.resolve("flame");
-    this.collapsedDir = out.resolve("profiles");
+    this.flameDir = flameDir;
+    this.collapsedDir = collapsedDir;
   }
 
   /**
